@@ -1,0 +1,1 @@
+"""Adapters between :class:`tbspin.LatticeModel` and other codes (PythTB, Kwant)."""

@@ -1,0 +1,51 @@
+"""Exception and warning classes of tbspin.
+
+Every error tbspin raises on bad input is a subclass of :class:`TbspinError` *and* of the
+builtin class a user would expect (``ValueError`` for bad values), so ``except ValueError``
+keeps working.
+"""
+
+from __future__ import annotations
+
+
+class TbspinError(Exception):
+    """Base class of all tbspin errors."""
+
+
+class ModelError(TbspinError, ValueError):
+    """A model is inconsistent: shapes, Hermiticity, positions, operators."""
+
+
+class WannierFormatError(TbspinError, ValueError):
+    """A Wannier90 file is malformed. The message names the file and the line.
+
+    Attributes
+    ----------
+    path : str or None
+        The file that failed to parse.
+    line : int or None
+        1-based line number where the problem was found (None when not line-specific).
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
+        self.path = None if path is None else str(path)
+        self.line = line
+        where = ""
+        if self.path is not None:
+            where = f"{self.path}"
+            if line is not None:
+                where += f", line {line}"
+            where += ": "
+        super().__init__(where + message)
+
+
+class TbspinWarning(UserWarning):
+    """Base class of tbspin warnings (gauge choices, weak convergence, suspicious input)."""
+
+
+class GaugeWarning(TbspinWarning):
+    """A result depends on a basis choice inside degenerate bands that tbspin had to make."""
+
+
+class ConvergenceWarning(TbspinWarning):
+    """A numerical parameter (mesh, finite-difference step) looks too coarse."""

@@ -1,0 +1,1 @@
+"""File input/output: Wannier90 readers and writers, atomic result files."""

@@ -1,0 +1,516 @@
+"""The one model type of tbspin: an immutable lattice Hamiltonian evaluated in k-batches.
+
+Bloch convention
+----------------
+A model holds hopping matrices on integer lattice vectors, ``H_R[m, n] = <m, 0| H |n, R>``, the
+orbital positions τ_m (Cartesian, Å) and the lattice vectors a_i (rows of ``lattice``, Å).
+Its Bloch Hamiltonian at the Cartesian wave vector k (1/Å) is, by default
+(``convention="positions"``)::
+
+    H_mn(k) = Σ_R H_R[m, n] exp(i k·(R + τ_n − τ_m))
+
+so that the cell-periodic eigenvectors carry the orbital positions in their phase. This is the
+convention in which the position operator is diagonal (tight-binding approximation) and in which
+Berry connections, curvatures and conductivities are physical. It is *not* periodic in k:
+H(k + G) = V(G)† H(k) V(G) with V(G) = diag(exp(i G·τ)). With ``convention="cell"`` the phase
+is exp(i k·R) only (periodic in k, PythTB's "convention 2"). Quantities of insulators integrated
+over the full Brillouin zone (Chern numbers, in-gap AHC) are the same in both conventions;
+Fermi-surface contributions are not, and the "positions" convention is the physical one.
+
+Operators
+---------
+Named k-independent Hermitian operators on the orbital basis may be attached (``operators=``).
+Spin operators are called ``"sx"``, ``"sy"``, ``"sz"`` and are expressed in units of ħ/2
+(Pauli matrices for spin-1/2 electrons; 2·J for an angular momentum J).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelError
+
+CONVENTIONS = ("positions", "cell")
+SPIN_NAMES = ("sx", "sy", "sz")
+_AXES = {"x": 0, "y": 1, "z": 2}
+
+
+def axis_index(axis: int | str) -> int:
+    """Return the Cartesian index of ``axis`` ('x', 'y', 'z' or 0, 1, 2)."""
+    if isinstance(axis, str):
+        try:
+            return _AXES[axis.lower()]
+        except KeyError:
+            raise ValueError(f"unknown Cartesian direction {axis!r}; use 'x', 'y' or 'z'") from None
+    axis = int(axis)
+    if axis not in (0, 1, 2):
+        raise ValueError(f"Cartesian direction index must be 0, 1 or 2, got {axis}")
+    return axis
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class LatticeModel:
+    """Immutable tight-binding model; build it with keywords or one of the ``from_*`` doors.
+
+    Parameters
+    ----------
+    lattice : (d, d) array_like
+        Lattice vectors as rows, Cartesian, in Å. ``d`` is the spatial dimension (1, 2 or 3).
+    positions : (N, d) array_like
+        Orbital positions, Cartesian, in Å (use ``positions_reduced`` for fractional ones).
+    hoppings : (NR, N, N) array_like or mapping {R tuple: (N, N) matrix}
+        ``H_R[m, n] = <m, 0|H|n, R>`` in eV.
+    R : (NR, d) int array_like, optional
+        Integer lattice vectors of ``hoppings`` (required when ``hoppings`` is an array).
+    periodic : sequence of int, optional
+        Indices of the lattice vectors along which the model is periodic; default: those
+        along which any hopping reaches (all of them for a bulk model).
+    operators : mapping {name: (N, N) matrix}, optional
+        Named Hermitian operators; spin as ``"sx"``, ``"sy"``, ``"sz"`` in units of ħ/2.
+    convention : {"positions", "cell"}
+        Bloch convention (module docstring).
+    magnetization : (3,) array_like, optional
+        Exchange/Zeeman vector m (eV) the model was built with; its direction is the default
+        gauge operator m̂·s inside degenerate bands.
+    complete_hermitian : bool
+        If True, hoppings given only for one of R, −R are completed with H_{−R} = H_R†
+        (PythTB and Kwant store one of the two).
+    hermitian_tol : float
+        Largest allowed |H_R − H_{−R}†| (eV).
+    name : str
+        Label used in results and figures.
+    metadata : mapping, optional
+        Free-form provenance (parameters, literature source, file names).
+    """
+
+    lattice: np.ndarray
+    positions: np.ndarray
+    R: np.ndarray
+    hoppings: np.ndarray
+    periodic: tuple[int, ...]
+    operators: Mapping[str, np.ndarray]
+    convention: str = "positions"
+    magnetization: np.ndarray | None = None
+    name: str = "model"
+    metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __init__(
+        self,
+        *,
+        lattice: Any,
+        hoppings: Any,
+        positions: Any = None,
+        positions_reduced: Any = None,
+        R: Any = None,
+        periodic: Sequence[int] | None = None,
+        operators: Mapping[str, Any] | None = None,
+        convention: str = "positions",
+        magnetization: Any = None,
+        complete_hermitian: bool = False,
+        hermitian_tol: float = 1e-8,
+        name: str = "model",
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        lat = np.array(lattice, dtype=float)
+        if lat.ndim != 2 or lat.shape[0] != lat.shape[1] or lat.shape[0] not in (1, 2, 3):
+            raise ModelError(f"lattice must be a square (d, d) array with d in 1..3, got {lat.shape}")
+        if abs(np.linalg.det(lat)) < 1e-12:
+            raise ModelError("lattice vectors are linearly dependent (zero cell volume)")
+        d = lat.shape[0]
+
+        Rs, H = _normalize_hoppings(hoppings, R, d)
+        N = H.shape[1]
+
+        if positions is not None and positions_reduced is not None:
+            raise ModelError("give either 'positions' (Cartesian Å) or 'positions_reduced', not both")
+        if positions is None and positions_reduced is None:
+            pos = np.zeros((N, d))
+        elif positions is not None:
+            pos = np.array(positions, dtype=float).reshape(-1, d) if np.size(positions) else None
+        else:
+            pos = np.array(positions_reduced, dtype=float).reshape(-1, d) @ lat
+        if pos is None or pos.shape != (N, d):
+            raise ModelError(f"'positions' must have shape ({N}, {d}) for {N} orbitals in {d}D")
+        if not np.all(np.isfinite(pos)):
+            raise ModelError("'positions' contain NaN or Inf")
+
+        if convention not in CONVENTIONS:
+            raise ModelError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+
+        if complete_hermitian:
+            Rs, H = _complete_hermitian(Rs, H)
+        Rs, H = _merge_duplicates(Rs, H)
+        _check_hermitian(Rs, H, hermitian_tol)
+
+        if periodic is None:
+            reach = np.any(Rs != 0, axis=0)
+            periodic_t = tuple(int(i) for i in np.nonzero(reach)[0]) or tuple(range(d))
+        else:
+            periodic_t = tuple(sorted(int(i) for i in periodic))
+            if any(i < 0 or i >= d for i in periodic_t) or len(set(periodic_t)) != len(periodic_t):
+                raise ModelError(f"'periodic' must list distinct lattice-vector indices < {d}")
+            nonper = [i for i in range(d) if i not in periodic_t]
+            if nonper and np.any(Rs[:, nonper] != 0):
+                raise ModelError(
+                    f"hoppings reach along lattice vector(s) {nonper}, declared non-periodic"
+                )
+
+        ops = {}
+        for key, op in (operators or {}).items():
+            ops[str(key)] = _check_operator(key, op, N)
+
+        mag = None
+        if magnetization is not None:
+            mag = np.array(magnetization, dtype=float).reshape(3)
+
+        for field, value in dict(
+            lattice=lat, positions=pos, R=Rs, hoppings=H, periodic=periodic_t, operators=ops,
+            convention=convention, magnetization=mag, name=str(name),
+            metadata=dict(metadata or {}),
+        ).items():
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
+            object.__setattr__(self, field, value)
+        for op in ops.values():
+            op.setflags(write=False)
+
+    # ------------------------------------------------------------------ basic facts
+    @property
+    def dim(self) -> int:
+        """Spatial dimension d (length of a Cartesian k-vector)."""
+        return self.lattice.shape[0]
+
+    @property
+    def n_orbitals(self) -> int:
+        """Number of orbitals (bands) N."""
+        return self.hoppings.shape[1]
+
+    @property
+    def n_periodic(self) -> int:
+        """Number of periodic directions (the dimension of the Brillouin zone)."""
+        return len(self.periodic)
+
+    @property
+    def reciprocal(self) -> np.ndarray:
+        """Reciprocal lattice vectors b_i as rows (1/Å), a_i · b_j = 2π δ_ij."""
+        return 2 * np.pi * np.linalg.inv(self.lattice).T
+
+    @property
+    def cell_measure(self) -> float:
+        """Length, area or volume (Å^p) of the cell spanned by the periodic lattice vectors."""
+        a = self.lattice[list(self.periodic)]
+        return float(np.sqrt(abs(np.linalg.det(a @ a.T))))
+
+    @property
+    def positions_reduced(self) -> np.ndarray:
+        """Orbital positions in units of the lattice vectors."""
+        return self.positions @ np.linalg.inv(self.lattice)
+
+    @property
+    def has_spin(self) -> bool:
+        """True when the three spin operators are attached."""
+        return all(s in self.operators for s in SPIN_NAMES)
+
+    def spin(self, direction: int | str | Sequence[float]) -> np.ndarray:
+        """Spin operator along a Cartesian axis or a unit vector, in units of ħ/2.
+
+        Raises
+        ------
+        ModelError
+            If the model carries no spin operators.
+        """
+        if not self.has_spin:
+            missing = [s for s in SPIN_NAMES if s not in self.operators]
+            raise ModelError(
+                f"model {self.name!r} has no spin operator(s) {missing}: attach them with "
+                "operators={'sx': ..., 'sy': ..., 'sz': ...} (units of ħ/2), or for a Wannier90 "
+                "model pass spin_order='block' or 'interleaved'"
+            )
+        if isinstance(direction, (str, int, np.integer)):
+            return self.operators[SPIN_NAMES[axis_index(direction)]]
+        n = np.asarray(direction, dtype=float).reshape(3)
+        norm = np.linalg.norm(n)
+        if norm == 0:
+            raise ValueError("spin direction vector must be non-zero")
+        n = n / norm
+        return sum(n[i] * self.operators[SPIN_NAMES[i]] for i in range(3))
+
+    def operator(self, name: str) -> np.ndarray:
+        """Return the named operator; raise a ModelError listing the available names."""
+        try:
+            return self.operators[name]
+        except KeyError:
+            raise ModelError(
+                f"model {self.name!r} has no operator {name!r}; available: {sorted(self.operators)}"
+            ) from None
+
+    def __repr__(self) -> str:
+        return (
+            f"LatticeModel(name={self.name!r}, dim={self.dim}, periodic={self.periodic}, "
+            f"n_orbitals={self.n_orbitals}, n_R={len(self.R)}, convention={self.convention!r}, "
+            f"operators={sorted(self.operators)})"
+        )
+
+    # ------------------------------------------------------------------ evaluation
+    def _as_k(self, k: Any) -> np.ndarray:
+        k = np.asarray(k, dtype=float)
+        if k.ndim == 1:
+            k = k[None, :]
+        if k.ndim != 2 or k.shape[1] != self.dim:
+            raise ValueError(
+                f"k must have shape (Nk, {self.dim}) (Cartesian, 1/Å) for this {self.dim}D model, "
+                f"got {np.shape(k)}"
+            )
+        if not np.all(np.isfinite(k)):
+            raise ValueError("k contains NaN or Inf")
+        return k
+
+    def hamiltonian(self, k: Any) -> np.ndarray:
+        """Bloch Hamiltonian H(k), shape (Nk, N, N), eV.
+
+        Parameters
+        ----------
+        k : (Nk, d) or (d,) array_like
+            Cartesian wave vectors in 1/Å.
+        """
+        return self.hamiltonian_and_derivatives(k, ())[0]
+
+    def hamiltonian_and_derivatives(
+        self, k: Any, directions: Iterable[int | str] = (0, 1, 2)
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """H(k) and its analytic Cartesian derivatives ∂H/∂k_a in one pass.
+
+        Parameters
+        ----------
+        k : (Nk, d) array_like
+            Cartesian wave vectors in 1/Å.
+        directions : iterable of int or str
+            Cartesian directions a of the derivatives (only those < d are allowed).
+
+        Returns
+        -------
+        H : (Nk, N, N) complex array, eV
+        dH : (len(directions), Nk, N, N) complex array, eV Å
+        """
+        k = self._as_k(k)
+        dirs = [axis_index(a) for a in directions]
+        for a in dirs:
+            if a >= self.dim:
+                raise ValueError(f"derivative direction {a} does not exist in a {self.dim}D model")
+        nk, n = len(k), self.n_orbitals
+        Rcart = self.R @ self.lattice  # (NR, d)
+        phase = np.exp(1j * (k @ Rcart.T))  # (Nk, NR)
+        Hflat = self.hoppings.reshape(len(self.R), n * n)
+        H = (phase @ Hflat).reshape(nk, n, n)
+        dH = np.empty((len(dirs), nk, n, n), dtype=complex)
+        for i, a in enumerate(dirs):
+            dH[i] = ((phase * (1j * Rcart[:, a])) @ Hflat).reshape(nk, n, n)
+        if self.convention == "positions":
+            tau = self.positions
+            dtau = tau[None, :, :] - tau[:, None, :]  # (N, N, d): τ_n − τ_m
+            orb = np.exp(1j * np.einsum("kd,mnd->kmn", k, dtau))
+            for i, a in enumerate(dirs):
+                dH[i] = (dH[i] + 1j * dtau[None, :, :, a] * H) * orb
+            H = H * orb
+        return H, dH
+
+    # ------------------------------------------------------------------ new models
+    def replace(self, **changes: Any) -> LatticeModel:
+        """A copy with some constructor arguments changed (e.g. ``convention="cell"``)."""
+        args = dict(
+            lattice=self.lattice, positions=self.positions, R=self.R, hoppings=self.hoppings,
+            periodic=self.periodic, operators=dict(self.operators), convention=self.convention,
+            magnetization=self.magnetization, name=self.name, metadata=dict(self.metadata),
+        )
+        if "positions_reduced" in changes:
+            args.pop("positions")
+        args.update(changes)
+        return LatticeModel(**args)
+
+    def with_operator(self, name: str, matrix: Any) -> LatticeModel:
+        """A copy with one more (or a replaced) named operator."""
+        ops = dict(self.operators)
+        ops[name] = matrix
+        return self.replace(operators=ops)
+
+    def with_onsite(self, matrix: Any) -> LatticeModel:
+        """A copy with a Hermitian matrix added to the on-site block H_{R=0}."""
+        m = _check_operator("onsite", matrix, self.n_orbitals)
+        R, H = self.R, np.array(self.hoppings)
+        zero = np.nonzero(~np.any(R != 0, axis=1))[0]
+        if len(zero):
+            H[zero[0]] += m
+        else:
+            R = np.vstack([R, np.zeros((1, self.dim), int)])
+            H = np.concatenate([H, m[None]])
+        return self.replace(R=R, hoppings=H)
+
+    def with_zeeman(self, m: Sequence[float]) -> LatticeModel:
+        """A copy with the exchange term m·s added on site (m in eV, s in units of ħ/2).
+
+        The model's ``magnetization`` becomes the old one plus ``m``.
+        """
+        m = np.asarray(m, dtype=float).reshape(3)
+        term = sum(m[i] * self.spin(i) for i in range(3))
+        old = np.zeros(3) if self.magnetization is None else self.magnetization
+        return self.with_onsite(term).replace(magnetization=old + m)
+
+    def transformed(self, U: Any) -> LatticeModel:
+        """Change of orbital basis |m'> = Σ_m U[m, m'] |m>: H_R → U† H_R U, O → U† O U.
+
+        In the ``"positions"`` convention U may only mix orbitals sitting at the same position
+        (otherwise the position operator would stop being diagonal).
+        """
+        U = np.asarray(U, dtype=complex)
+        n = self.n_orbitals
+        if U.shape != (n, n):
+            raise ModelError(f"basis change U must have shape ({n}, {n}), got {U.shape}")
+        if not np.allclose(U.conj().T @ U, np.eye(n), atol=1e-10):
+            raise ModelError("basis change U is not unitary")
+        if self.convention == "positions":
+            same = np.all(np.isclose(self.positions[:, None], self.positions[None, :]), axis=-1)
+            if np.any(np.abs(U[~same]) > 1e-12):
+                raise ModelError(
+                    "U mixes orbitals at different positions; not allowed in the 'positions' "
+                    "convention (use model.replace(convention='cell') first)"
+                )
+        H = np.einsum("am,rab,bn->rmn", U.conj(), self.hoppings, U)
+        ops = {k: U.conj().T @ o @ U for k, o in self.operators.items()}
+        pos = self.positions
+        if self.convention == "positions":
+            # |U| is block diagonal over equal positions, so the new orbitals sit where the old did
+            pos = (np.abs(U).T ** 2) @ self.positions
+        return self.replace(hoppings=H, operators=ops, positions=pos)
+
+    # ------------------------------------------------------------------ doors to other codes
+    @classmethod
+    def from_pythtb(cls, tb: Any, **kwargs: Any) -> LatticeModel:
+        """Build from a PythTB ``tb_model`` (see :mod:`tbspin.adapters.pythtb`)."""
+        from .adapters.pythtb import from_pythtb
+
+        return from_pythtb(tb, **kwargs)
+
+    def to_pythtb(self, **kwargs: Any) -> Any:
+        """Return an equivalent PythTB ``tb_model`` (see :mod:`tbspin.adapters.pythtb`)."""
+        from .adapters.pythtb import to_pythtb
+
+        return to_pythtb(self, **kwargs)
+
+    @classmethod
+    def from_kwant(cls, syst: Any, **kwargs: Any) -> LatticeModel:
+        """Build from a Kwant Builder or finalized system with full translational symmetry."""
+        from .adapters.kwant import from_kwant
+
+        return from_kwant(syst, **kwargs)
+
+    def to_kwant(self, **kwargs: Any) -> Any:
+        """Return a Kwant Builder with full translational symmetry (see adapters.kwant)."""
+        from .adapters.kwant import to_kwant
+
+        return to_kwant(self, **kwargs)
+
+    @classmethod
+    def from_wannier90(cls, path: Any, **kwargs: Any) -> LatticeModel:
+        """Read a Wannier90 ``_hr.dat``/``_tb.dat`` with its side files (see tbspin.io)."""
+        from .io.wannier90 import read_wannier90
+
+        return read_wannier90(path, **kwargs)
+
+
+# ---------------------------------------------------------------------- helpers
+def _normalize_hoppings(hoppings: Any, R: Any, d: int) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(hoppings, Mapping):
+        if R is not None:
+            raise ModelError("give R only with an array of hoppings, not with a mapping")
+        if not hoppings:
+            raise ModelError("'hoppings' is empty")
+        keys = list(hoppings)
+        Rs = np.array([tuple(np.atleast_1d(r)) for r in keys], dtype=float)
+        H = np.array([np.atleast_2d(np.asarray(hoppings[r], dtype=complex)) for r in keys])
+    else:
+        if R is None:
+            raise ModelError("'R' (integer lattice vectors) is required with an array of hoppings")
+        Rs = np.array(R, dtype=float)
+        H = np.array(hoppings, dtype=complex)
+    if Rs.ndim == 1:
+        Rs = Rs.reshape(-1, d) if d == 1 else Rs[None]
+    if Rs.ndim != 2 or Rs.shape[1] != d:
+        raise ModelError(f"'R' must have shape (NR, {d}), got {Rs.shape}")
+    if not np.allclose(Rs, np.round(Rs)):
+        raise ModelError("'R' must hold integer lattice vectors")
+    if H.ndim != 3 or H.shape[1] != H.shape[2] or H.shape[0] != Rs.shape[0]:
+        raise ModelError(
+            f"'hoppings' must have shape (NR, N, N) with NR={Rs.shape[0]}, got {H.shape}"
+        )
+    if not np.all(np.isfinite(H)):
+        bad = np.argwhere(~np.isfinite(H))[0]
+        raise ModelError(f"'hoppings' contain NaN or Inf (first at R={Rs[bad[0]]}, m={bad[1]}, n={bad[2]})")
+    return np.round(Rs).astype(int), H
+
+
+def _merge_duplicates(R: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum hoppings listed more than once for the same R; sort R lexicographically."""
+    uniq, inv = np.unique(R, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    if len(uniq) == len(R):
+        order = np.lexsort(R.T[::-1])
+        return R[order], H[order]
+    Hs = np.zeros((len(uniq),) + H.shape[1:], dtype=complex)
+    np.add.at(Hs, inv, H)
+    return uniq, Hs
+
+
+def _minus_index(R: np.ndarray) -> np.ndarray:
+    """Index of −R in R for every row (−1 where −R is absent)."""
+    uniq, idx = np.unique(R, axis=0, return_index=True)
+    # map rows of -R through a sorted search on a structured view
+    view = np.ascontiguousarray(uniq).view([("", uniq.dtype)] * uniq.shape[1]).ravel()
+    mview = np.ascontiguousarray(-R).view([("", R.dtype)] * R.shape[1]).ravel()
+    pos = np.searchsorted(view, mview)
+    pos = np.clip(pos, 0, len(view) - 1)
+    found = view[pos] == mview
+    return np.where(found, idx[pos], -1)
+
+
+def _complete_hermitian(R: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    R, H = _merge_duplicates(R, H)
+    mi = _minus_index(R)
+    missing = np.nonzero(mi < 0)[0]
+    if len(missing) == 0:
+        return R, H
+    return np.vstack([R, -R[missing]]), np.concatenate([H, H[missing].conj().transpose(0, 2, 1)])
+
+
+def _check_hermitian(R: np.ndarray, H: np.ndarray, tol: float) -> None:
+    mi = _minus_index(R)
+    missing = np.nonzero(mi < 0)[0]
+    if len(missing):
+        r = tuple(int(x) for x in R[missing[0]])
+        raise ModelError(
+            f"hopping at R={r} has no partner at -R; the Hamiltonian cannot be Hermitian "
+            "(pass complete_hermitian=True to fill H_{-R} = H_R^dagger)"
+        )
+    diff = np.abs(H - H[mi].conj().transpose(0, 2, 1))
+    worst = np.unravel_index(np.argmax(diff), diff.shape)
+    if diff[worst] > tol:
+        r = tuple(int(x) for x in R[worst[0]])
+        raise ModelError(
+            f"'hoppings' are not Hermitian: |H_R[m,n] - conj(H_-R[n,m])| = {diff[worst]:.3e} eV "
+            f"at R={r}, m={worst[1]}, n={worst[2]} (tolerance hermitian_tol={tol:g})"
+        )
+
+
+def _check_operator(name: Any, op: Any, n: int) -> np.ndarray:
+    op = np.array(op, dtype=complex)
+    if op.shape != (n, n):
+        raise ModelError(f"operator {name!r} must have shape ({n}, {n}), got {op.shape}")
+    if not np.all(np.isfinite(op)):
+        raise ModelError(f"operator {name!r} contains NaN or Inf")
+    err = np.max(np.abs(op - op.conj().T)) if n else 0.0
+    if err > 1e-10:
+        raise ModelError(f"operator {name!r} is not Hermitian (max |O - O^dagger| = {err:.2e})")
+    return op

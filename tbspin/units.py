@@ -1,0 +1,105 @@
+"""Physical constants and unit conversions (one place, built on :mod:`scipy.constants`).
+
+Internal units of tbspin
+------------------------
+* energies in eV, lengths in Å, wave vectors in 1/Å (Cartesian);
+* Berry connection in Å, Berry curvature in Å²;
+* spin operators in units of ħ/2 (Pauli matrices for spin-1/2; 2·J for angular momentum J).
+
+Conductivities
+--------------
+With ``I = ∫ d^dk/(2π)^d Σ_m f_mk X_mk`` (Å^{2-d}), where X is the Berry curvature (AHC) or the
+spin-weighted curvature Σ (spin Hall, spin in units of ħ/2):
+
+* AHC, 3D:  σ_ij = -(e²/ħ) I                      -> S/cm  (canonical unit)
+* AHC, 2D:  σ_ij = -(e²/ħ) I = -2π I · e²/h        -> e²/h  (canonical unit)
+* SHC, 3D:  σ^l_ij = (e/ħ)(ħ/2) I = (ħ/2e)(e²/ħ) I -> (ħ/2e) S/m (canonical), or (ħ/e) S/cm
+* SHC, 2D:  σ^l_ij = (e/2) I = 4π I · (e/8π)       -> e/8π (canonical), or e/2π
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import constants as _c
+
+#: elementary charge (C)
+E_CHARGE = _c.e
+#: reduced Planck constant (J s)
+HBAR = _c.hbar
+#: e²/ħ in siemens
+E2_HBAR = _c.e**2 / _c.hbar
+#: Boltzmann constant in eV/K
+KB_EV = _c.k / _c.e
+#: ħ²/(2 m_e) in eV Å²  (≈ 3.80998)
+HBAR2_2M = _c.hbar**2 / (2 * _c.m_e) / _c.e * 1e20
+#: 1 bohr in Å
+BOHR = _c.physical_constants["Bohr radius"][0] * 1e10
+ANGSTROM_PER_M = 1e10
+
+# Conversion factors from the raw integral I (Å^{2-d}) to each unit.
+# key: (kind, dim) -> {unit: factor}
+_FACTORS: dict[tuple[str, int], dict[str, float]] = {
+    ("ahc", 3): {
+        "S/cm": -E2_HBAR * ANGSTROM_PER_M / 100.0,
+        "S/m": -E2_HBAR * ANGSTROM_PER_M,
+    },
+    ("ahc", 2): {
+        "e^2/h": -2.0 * np.pi,
+        "S": -E2_HBAR,
+    },
+    ("ahc", 1): {
+        "e^2/h Å": -2.0 * np.pi,
+    },
+    ("shc", 3): {
+        "(hbar/2e) S/m": E2_HBAR * ANGSTROM_PER_M,
+        "(hbar/e) S/cm": 0.5 * E2_HBAR * ANGSTROM_PER_M / 100.0,
+    },
+    ("shc", 2): {
+        "e/8pi": 4.0 * np.pi,
+        "e/2pi": 1.0,
+        "e/4pi": 2.0,
+    },
+    ("shc", 1): {
+        "e/8pi Å": 4.0 * np.pi,
+    },
+}
+
+CANONICAL_UNIT: dict[tuple[str, int], str] = {
+    ("ahc", 3): "S/cm",
+    ("ahc", 2): "e^2/h",
+    ("ahc", 1): "e^2/h Å",
+    ("shc", 3): "(hbar/2e) S/m",
+    ("shc", 2): "e/8pi",
+    ("shc", 1): "e/8pi Å",
+}
+
+
+def conversion_factor(kind: str, dim: int, unit: str | None = None) -> tuple[float, str]:
+    """Factor turning the raw BZ integral into ``unit`` (default: the canonical unit).
+
+    Parameters
+    ----------
+    kind : {"ahc", "shc"}
+        Anomalous Hall or spin Hall conductivity.
+    dim : int
+        Number of periodic directions of the model.
+    unit : str, optional
+        Target unit; one of the keys listed in the module docstring.
+
+    Returns
+    -------
+    factor, unit
+    """
+    key = (kind, int(dim))
+    if key not in _FACTORS:
+        raise ValueError(f"no conductivity units for kind={kind!r} in dimension {dim}")
+    table = _FACTORS[key]
+    unit = CANONICAL_UNIT[key] if unit is None else unit
+    if unit not in table:
+        raise ValueError(f"unknown unit {unit!r} for {kind} in {dim}D; choose one of {sorted(table)}")
+    return table[unit], unit
+
+
+def available_units(kind: str, dim: int) -> list[str]:
+    """Units a result of ``kind`` in ``dim`` dimensions can be expressed in."""
+    return sorted(_FACTORS[(kind, int(dim))])
