@@ -1,0 +1,351 @@
+"""Conversion between :class:`tbspin.LatticeModel` and PythTB's ``tb_model`` (PythTB 1.8).
+
+Conventions
+-----------
+PythTB stores the lattice vectors ``lat`` (rows, Cartesian; read as Å here), reduced orbital
+positions ``orb`` and hoppings ``H_ij(R) = <φ_{0i}| H |φ_{Rj}>`` given for *one* of each
+conjugate pair; it adds the partner itself. Its Bloch Hamiltonian (its "convention 1") is
+
+    H_ij(κ) = Σ_R H_ij(R) exp(2πi κ·(R + τ_j − τ_i))
+
+with κ in reduced coordinates of the periodic reciprocal vectors. With k_cart = Σ_p κ_p b_p this
+is exactly tbspin's ``"positions"`` convention, ``exp(i k·(R + τ_n − τ_m))``, because
+b_p·a_q = 2π δ_pq; ``tests/test_adapters.py`` checks this numerically against PythTB's own
+eigenpairs. Components of R and τ along non-periodic directions (PythTB's ``dim_k < dim_r``,
+mapped to ``periodic=``) never enter a phase and are dropped from R.
+
+Spin
+----
+A spinful PythTB model (``nspin=2``) has ``2·norb`` states ordered (orbital, spin); here they
+become ``N = 2·norb`` orbitals in the *interleaved* order ``orb0↑, orb0↓, orb1↑, orb1↓, ...``
+(PythTB's spin index 0 is the +z component, its ``sigma_z`` coefficient enters ``[0, 0]`` with
+sign +), and the Pauli matrices ``sx = 1 ⊗ σx`` etc. (units of ħ/2) are attached.
+
+How the hoppings are read
+-------------------------
+PythTB 1.8 has no public accessor for its hoppings and on-site terms. Reconstructing H(k) from
+``solve_all`` eigenpairs and Fourier-inverting would need the set of R vectors, which is itself
+only stored privately, so it cannot be made exact from the public API alone. We therefore read
+PythTB's stored data (``_hoppings``, ``_site_energies``, ``_per``, ``_nspin``, ``_dim_k``) in one
+small function, :func:`_read_pythtb_data`, and then **verify** the result through the public
+route: at a few random k the Hamiltonian V diag(E) V† rebuilt from PythTB's ``solve_all``
+eigenpairs must equal the new model's H(k) (``check=True``, the default). A change of PythTB's
+private layout therefore raises a :class:`~tbspin.errors.ModelError` instead of giving a wrong
+model silently.
+
+Each stored PythTB term (amplitude A, i, j, R) contributes ``H_R[i, j] += A`` and
+``H_{-R}[j, i] += A†``, exactly what PythTB's own Hamiltonian does; this is correct also when a
+user stored both members of a conjugate pair (``allow_conjugate_pair=True``), where a plain
+"fill the missing −R" completion would not be.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelError
+from ..model import LatticeModel
+
+__all__ = ["from_pythtb", "to_pythtb", "pythtb_hamiltonian"]
+
+logger = logging.getLogger(__name__)
+
+_PAULI = np.array(
+    [[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex
+)
+
+
+def _pauli_interleaved(norb: int) -> dict[str, np.ndarray]:
+    """Spin operators 1_norb ⊗ σ (units of ħ/2) for the order orb0↑, orb0↓, orb1↑, ..."""
+    eye = np.eye(norb)
+    return {name: np.kron(eye, s) for name, s in zip(("sx", "sy", "sz"), _PAULI, strict=True)}
+
+
+def _pauli_block(norb: int) -> dict[str, np.ndarray]:
+    """Spin operators σ ⊗ 1_norb (units of ħ/2) for the order orb0↑, orb1↑, ..., orb0↓, ..."""
+    eye = np.eye(norb)
+    return {name: np.kron(s, eye) for name, s in zip(("sx", "sy", "sz"), _PAULI, strict=True)}
+
+
+def _read_pythtb_data(tb: Any) -> dict[str, Any]:
+    """Read what PythTB 1.8 stores about a model, private attributes included.
+
+    This is the only place that touches PythTB's private layout (see the module docstring);
+    :func:`from_pythtb` verifies the outcome against PythTB's public ``solve_all``.
+    """
+    try:
+        lat = np.array(tb.get_lat(), dtype=float)
+        orb = np.array(tb.get_orb(), dtype=float)
+        # private, PythTB 1.8 layout: _hoppings = [[amp, i, j, R], ...] ([amp, i, j] if dim_k=0),
+        # _site_energies (norb,) or (norb, 2, 2), _per = periodic lattice-vector indices
+        data = dict(
+            lat=lat,
+            orb=orb.reshape(len(orb), -1),
+            dim_k=int(tb._dim_k),
+            nspin=int(tb._nspin),
+            per=[int(p) for p in tb._per],
+            onsite=np.array(tb._site_energies, dtype=complex),
+            hoppings=list(tb._hoppings),
+        )
+    except AttributeError as exc:
+        raise ModelError(
+            f"object of type {type(tb).__name__} does not look like a PythTB 1.8 tb_model ({exc})"
+        ) from None
+    return data
+
+
+def pythtb_hamiltonian(tb: Any, k_reduced: Any) -> np.ndarray:
+    """PythTB's own Bloch Hamiltonian, rebuilt from its public eigenpairs as V diag(E) V†.
+
+    Parameters
+    ----------
+    tb : pythtb.tb_model
+        The PythTB model.
+    k_reduced : (Nk, dim_k) array_like
+        Wave vectors in reduced coordinates of the periodic reciprocal lattice vectors.
+
+    Returns
+    -------
+    (Nk, nsta, nsta) complex array
+        H(k) in PythTB's convention 1, states ordered (orbital, spin) as in :func:`from_pythtb`.
+    """
+    k = np.asarray(k_reduced, dtype=float)
+    k = k.reshape(len(k), -1)
+    evals, evecs = tb.solve_all(k, eig_vectors=True)
+    # evecs[band, kpoint, orbital(, spin)] -> V[k, state, band]
+    nband, nk = evals.shape
+    V = np.moveaxis(evecs.reshape(nband, nk, -1), 0, -1)
+    return np.einsum("kab,kb,kcb->kac", V, evals.T, V.conj())
+
+
+def from_pythtb(
+    tb: Any,
+    *,
+    name: str | None = None,
+    spin: str | bool | None = None,
+    check: bool = True,
+    check_tol: float = 1e-9,
+) -> LatticeModel:
+    """Build a :class:`~tbspin.LatticeModel` from a PythTB ``tb_model``.
+
+    Parameters
+    ----------
+    tb : pythtb.tb_model
+        A PythTB 1.8 model (``dim_r`` 1, 2 or 3; any ``dim_k <= dim_r``; ``nspin`` 1 or 2).
+    name : str, optional
+        Name of the new model (default ``"pythtb"``).
+    spin : {None, False, "interleaved", "block"}
+        Spin operators to attach. ``None`` (default): the interleaved Pauli matrices for
+        ``nspin=2`` models, none for ``nspin=1``. ``False``: attach none. ``"interleaved"`` /
+        ``"block"``: for an ``nspin=1`` model whose orbitals are spin-doubled by hand in the order
+        (orb0↑, orb0↓, ...) or (orb0↑, orb1↑, ..., orb0↓, orb1↓, ...). For ``nspin=2`` models only
+        ``None``, ``False`` or ``"interleaved"`` are valid.
+    check : bool
+        Compare the new model's H(k) with PythTB's public eigenpairs at 4 random k (module
+        docstring) and raise if they differ by more than ``check_tol`` (relative to max |H|).
+    check_tol : float
+        Tolerance of that comparison.
+
+    Returns
+    -------
+    LatticeModel
+        ``"positions"`` convention, lattice and positions in the units of PythTB's ``lat``
+        (read as Å), energies as in PythTB (read as eV), ``periodic`` = PythTB's ``per``.
+
+    Raises
+    ------
+    ModelError
+        For ``dim_r`` outside 1..3, a bad ``spin`` request, or a failed consistency check.
+    """
+    data = _read_pythtb_data(tb)
+    lat, orb, per, nspin = data["lat"], data["orb"], data["per"], data["nspin"]
+    d = lat.shape[0] if lat.ndim == 2 else 0
+    if d not in (1, 2, 3):
+        raise ModelError(f"PythTB model has dim_r={d}; tbspin supports dim_r = 1, 2 or 3")
+    norb = len(orb)
+    nsta = norb * nspin
+    nonper = [i for i in range(d) if i not in per]
+
+    # --- collect terms (vectorized once the list is read)
+    hops = data["hoppings"]
+    nh = len(hops)
+    amps = np.array([np.asarray(h[0], dtype=complex) for h in hops]).reshape(
+        (nh,) + ((2, 2) if nspin == 2 else ())
+    )
+    ii = np.array([int(h[1]) for h in hops], dtype=int)
+    jj = np.array([int(h[2]) for h in hops], dtype=int)
+    if data["dim_k"] == 0 or nh == 0:
+        Rh = np.zeros((nh, d), dtype=int)
+    else:
+        Rh = np.array([np.asarray(h[3], dtype=float) for h in hops]).reshape(nh, d)
+        if not np.allclose(Rh, np.round(Rh)):
+            raise ModelError("PythTB model has non-integer hopping vectors ind_R")
+        Rh = np.round(Rh).astype(int)
+    Rh[:, nonper] = 0  # PythTB ignores R along non-periodic directions
+
+    Rall = np.vstack([np.zeros((1, d), dtype=int), Rh, -Rh])
+    Ru, inv = np.unique(Rall, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    H = np.zeros((len(Ru), norb, nspin, norb, nspin), dtype=complex)
+    onsite = data["onsite"]
+    idx = np.arange(norb)
+    blocks = H.transpose(0, 1, 3, 2, 4)  # view of H: (R, i, j, s, s')
+    blocks[inv[0], idx, idx] = onsite.reshape(norb, nspin, nspin)
+    if nspin == 1:
+        np.add.at(blocks, (inv[1 : nh + 1], ii, jj, 0, 0), amps)
+        np.add.at(blocks, (inv[nh + 1 :], jj, ii, 0, 0), amps.conj())
+    else:
+        np.add.at(blocks, (inv[1 : nh + 1], ii, jj), amps)
+        np.add.at(blocks, (inv[nh + 1 :], jj, ii), amps.conj().transpose(0, 2, 1))
+    H = H.reshape(len(Ru), nsta, nsta)
+
+    positions_reduced = np.repeat(orb, nspin, axis=0)
+    operators: dict[str, np.ndarray] = {}
+    if spin is None:
+        if nspin == 2:
+            operators = _pauli_interleaved(norb)
+    elif spin is False:
+        pass
+    elif spin in ("interleaved", "block"):
+        if nspin == 2 and spin == "block":
+            raise ModelError(
+                "spin='block' is impossible for an nspin=2 PythTB model, whose states are "
+                "interleaved (orb0 up, orb0 down, ...); use spin=None"
+            )
+        if nspin == 1:
+            if norb % 2:
+                raise ModelError(f"spin={spin!r} needs an even number of orbitals, got {norb}")
+            if spin == "interleaved":
+                same = np.allclose(orb[0::2], orb[1::2])
+                ops = _pauli_interleaved(norb // 2)
+            else:
+                same = np.allclose(orb[: norb // 2], orb[norb // 2 :])
+                ops = _pauli_block(norb // 2)
+            if not same:
+                raise ModelError(
+                    f"spin={spin!r}: the two spin partners of some orbital sit at different "
+                    "positions in the PythTB model"
+                )
+            operators = ops
+        else:
+            operators = _pauli_interleaved(norb)
+    else:
+        raise ModelError(f"spin must be None, False, 'interleaved' or 'block', got {spin!r}")
+
+    model = LatticeModel(
+        lattice=lat,
+        positions_reduced=positions_reduced,
+        R=Ru,
+        hoppings=H,
+        periodic=per,
+        operators=operators,
+        convention="positions",
+        name="pythtb" if name is None else name,
+        metadata={"source": "pythtb", "nspin": nspin, "dim_k": data["dim_k"]},
+    )
+    if check and data["dim_k"] > 0:
+        _check_against_pythtb(tb, model, check_tol)
+    return model
+
+
+def _check_against_pythtb(tb: Any, model: LatticeModel, tol: float) -> None:
+    """Raise if the model's H(k) differs from PythTB's (public eigenpairs) at random k."""
+    rng = np.random.default_rng(20231954)
+    per = list(model.periodic)
+    kred = rng.uniform(-0.5, 0.5, size=(4, len(per)))
+    kcart = kred @ model.reciprocal[per]
+    ours = model.hamiltonian(kcart)
+    theirs = pythtb_hamiltonian(tb, kred)
+    scale = max(1.0, float(np.max(np.abs(theirs))))
+    err = float(np.max(np.abs(ours - theirs))) / scale
+    logger.debug("from_pythtb consistency check: max relative |dH| = %.2e", err)
+    if err > tol:
+        raise ModelError(
+            f"the model read from PythTB disagrees with PythTB's own H(k) (relative error "
+            f"{err:.2e} > check_tol={tol:g}); PythTB's internal storage layout may have changed"
+        )
+
+
+def _detect_interleaved_spin(model: LatticeModel) -> bool:
+    n = model.n_orbitals
+    if n % 2 or not model.has_spin:
+        return False
+    ref = _pauli_interleaved(n // 2)
+    return all(np.allclose(model.operators[s], ref[s], atol=1e-12) for s in ref)
+
+
+def to_pythtb(model: LatticeModel, *, nspin: int | None = None, tol: float = 0.0) -> Any:
+    """Return an equivalent PythTB ``tb_model``.
+
+    Parameters
+    ----------
+    model : LatticeModel
+        The model. Its hoppings and positions are physical and are exported as they are;
+        PythTB always works in its convention 1, so the PythTB model's H(k) equals
+        ``model.replace(convention="positions").hamiltonian(k)`` whatever ``model.convention``.
+    nspin : {None, 1, 2}
+        PythTB spin mode. ``None``: 2 when the model carries the interleaved Pauli spin
+        operators of :func:`from_pythtb` (so a round trip keeps them), else 1. With 2, orbitals
+        (2i, 2i+1) become the two spin components of PythTB orbital i and must share a
+        position. With 1, spin operators are not transferred (PythTB has no place for them).
+    tol : float
+        Hopping matrix elements (or 2×2 blocks) with all |entries| <= tol are not exported.
+
+    Returns
+    -------
+    pythtb.tb_model
+        ``dim_r = model.dim``, ``dim_k = model.n_periodic``, ``per = model.periodic``. Each
+        conjugate pair (R, i, j) / (−R, j, i) is stored once, for R > 0 (first non-zero
+        component positive) or R = 0 and i < j.
+
+    Notes
+    -----
+    PythTB's ``set_hop`` scans all stored hoppings on every call, so exporting a model with
+    many hoppings costs O(n_hoppings²) in PythTB itself.
+    """
+    from pythtb import tb_model
+
+    n = model.n_orbitals
+    if nspin is None:
+        nspin = 2 if _detect_interleaved_spin(model) else 1
+    if nspin not in (1, 2):
+        raise ModelError(f"nspin must be 1 or 2, got {nspin!r}")
+    if nspin == 2:
+        if n % 2:
+            raise ModelError(f"nspin=2 needs an even number of orbitals, got {n}")
+        if not np.allclose(model.positions[0::2], model.positions[1::2], atol=1e-9):
+            raise ModelError(
+                "nspin=2: orbitals 2i and 2i+1 (the two spin components of PythTB orbital i) "
+                "must sit at the same position"
+            )
+    norb = n // nspin
+    red = model.positions_reduced[::nspin]
+    tb = tb_model(
+        model.n_periodic, model.dim, lat=np.array(model.lattice), orb=red,
+        per=list(model.periodic), nspin=nspin,
+    )
+
+    R, H = model.R, model.hoppings.reshape(len(model.R), norb, nspin, norb, nspin)
+    blocks = H.transpose(0, 1, 3, 2, 4)  # (R, i, j, s, s')
+    nz = R != 0
+    first = np.where(nz.any(axis=1), R[np.arange(len(R)), np.argmax(nz, axis=1)], 0)
+    zero = np.nonzero(first == 0)[0]
+    if len(zero):
+        onsite = blocks[zero[0], np.arange(norb), np.arange(norb)]  # (norb, s, s')
+        if nspin == 1:
+            tb.set_onsite(onsite[:, 0, 0].real.tolist())
+        else:
+            tb.set_onsite(list(onsite))
+    ii, jj = np.meshgrid(np.arange(norb), np.arange(norb), indexing="ij")
+    big = np.max(np.abs(blocks), axis=(3, 4)) > tol  # (R, i, j)
+    keep = big & ((first > 0)[:, None, None] | ((first == 0)[:, None, None] & (ii < jj)[None]))
+    for r, i, j in zip(*np.nonzero(keep), strict=True):
+        amp = blocks[r, i, j, 0, 0] if nspin == 1 else blocks[r, i, j]
+        if model.n_periodic == 0:
+            tb.set_hop(amp, int(i), int(j))
+        else:
+            tb.set_hop(amp, int(i), int(j), [int(x) for x in R[r]])
+    return tb
