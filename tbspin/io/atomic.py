@@ -1,0 +1,78 @@
+"""Atomic file writes: a reader never sees a half-written file.
+
+The data are written to a temporary file in the target directory, flushed to disk and then
+moved over the target with :func:`os.replace` (atomic on POSIX and Windows for paths on the
+same file system). If anything fails on the way, the target is left untouched and the
+temporary file is removed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["atomic_write"]
+
+
+def atomic_write(
+    path: str | os.PathLike[str],
+    data: str | bytes | Callable[[IO[Any]], Any],
+    *,
+    encoding: str = "utf-8",
+) -> Path:
+    """Write ``data`` to ``path`` atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        Target file. Its directory must exist.
+    data : str, bytes or callable
+        Text (written with ``encoding``), bytes, or a callback ``f(fh)`` that writes into the
+        open temporary file. A callback gets a text handle unless ``data`` is wrapped as
+        ``bytes``; pass ``encoding=""`` to give the callback a binary handle instead.
+    encoding : str
+        Text encoding; ``""`` means binary mode for a callback.
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the target directory does not exist.
+    """
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"cannot write {target}: directory {directory} does not exist")
+    binary = isinstance(data, (bytes, bytearray)) or (callable(data) and encoding == "")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        if binary:
+            fh: IO[Any] = os.fdopen(fd, "wb")
+        else:
+            fh = os.fdopen(fd, "w", encoding=encoding, newline="\n")
+        with fh:
+            if callable(data):
+                data(fh)
+            else:
+                fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        # mkstemp creates the file 0600; give it the permissions of a normal new file
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return target
