@@ -390,3 +390,39 @@ def test_kwant_bad_input():
     ok[sq(0, 0)] = 1.0
     with pytest.raises(ValueError, match="k_x"):
         from_kwant(ok, params=dict(k_x=0.1))
+
+
+def test_supercell_symmetry_folds_square_lattice_bands():
+    """2×2 supercell symmetry on a square lattice: bands are ε(k + G_sc) folded (exact).
+
+    Nearest-neighbour square lattice ε(k) = −2t (cos k_x a + cos k_y a); with periods 2a the
+    four bands at k are ε(k + π/a (m, n)), m, n ∈ {0, 1}.
+    """
+    a, t = 1.1, 0.8
+    sq = kwant.lattice.square(a, norbs=1)
+    syst = kwant.Builder(kwant.TranslationalSymmetry((2 * a, 0), (0, 2 * a)))
+    for i in range(2):
+        for j in range(2):
+            syst[sq(i, j)] = 0.0
+    syst[sq.neighbors()] = -t
+    model = from_kwant(syst)
+    assert model.n_orbitals == 4
+    k = np.random.default_rng(9).normal(size=(6, 2))
+    shifts = np.pi / a * np.array([[0, 0], [1, 0], [0, 1], [1, 1]])
+    kk = k[:, None, :] + shifts[None]
+    folded = np.sort(-2 * t * (np.cos(kk[..., 0] * a) + np.cos(kk[..., 1] * a)), axis=1)
+    np.testing.assert_allclose(np.linalg.eigvalsh(model.hamiltonian(k)), folded, atol=1e-12)
+
+
+def test_lattice_model_doors_use_the_adapters():
+    """LatticeModel.from_pythtb / to_pythtb / from_kwant / to_kwant give the same models."""
+    rng = np.random.default_rng(11)
+    model = random_model(rng, d=2)
+    k = rng.normal(size=(4, 2))
+    via_door = LatticeModel.from_pythtb(model.to_pythtb())
+    np.testing.assert_allclose(via_door.hamiltonian(k), model.hamiltonian(k), atol=1e-12, rtol=0)
+    order = kwant_orbital_order(model)
+    via_kwant = LatticeModel.from_kwant(model.to_kwant())
+    np.testing.assert_allclose(
+        via_kwant.hamiltonian(k), model.hamiltonian(k)[:, order][:, :, order], atol=1e-12, rtol=0
+    )
