@@ -313,7 +313,8 @@ def _matrix_elements_quad(ba: float, bb: float, d: float) -> dict[str, np.ndarra
         return math.sin(math.pi * u) * math.exp(-beta * u)
 
     def dphi(u: float, beta: float) -> float:  # dφ/du
-        return math.exp(-beta * u) * (math.pi * math.cos(math.pi * u) - beta * math.sin(math.pi * u))
+        pu = math.pi * u
+        return math.exp(-beta * u) * (math.pi * math.cos(pu) - beta * math.sin(pu))
 
     def quad(f: Any) -> float:
         return integrate.quad(f, 0.0, 1.0, epsabs=1e-13, epsrel=1e-12, limit=200)[0]
@@ -458,7 +459,9 @@ def _setup(
     else:
         b = np.atleast_1d(np.asarray(beta, dtype=float))
         if b.shape not in ((1,), (2,)) or not np.all(np.isfinite(b)):
-            raise ModelError(f"beta must be a finite number or a pair (beta_hh, beta_lh), got {beta!r}")
+            raise ModelError(
+                f"beta must be a finite number or a pair (beta_hh, beta_lh), got {beta!r}"
+            )
         bh, bl = float(b[0]), float(b[-1])
     return _Setup(name, parameters, lp, float(width), float(field), float(magnetization),
                   bool(axial), bh, bl, spin)
@@ -494,7 +497,8 @@ def _coefficients(s: _Setup) -> dict[tuple[int, int], np.ndarray]:
 def _spin_operators(s: _Setup) -> dict[str, np.ndarray]:
     ov = _expanded(s)["overlap"]
     scale = 2.0 if s.spin == "J" else 2.0 / 3.0
-    return {name: scale * (j * ov) for name, j in zip(("sx", "sy", "sz"), spin32_matrices())}
+    jx, jy, jz = spin32_matrices()
+    return {"sx": scale * (jx * ov), "sy": scale * (jy * ov), "sz": scale * (jz * ov)}
 
 
 def holes2d_coefficients(
