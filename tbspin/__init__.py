@@ -17,12 +17,36 @@ from .errors import (
     TbspinWarning,
     WannierFormatError,
 )
-from .model import LatticeModel
 
 __version__ = "0.1.0"
 
+from .berry import BerryConnection, berry_connection, resolve_gauge  # noqa: E402
+from .kmesh import Mesh, make_mesh  # noqa: E402
+from .model import LatticeModel  # noqa: E402
+from .observables import (  # noqa: E402
+    anomalous_hall,
+    berry_curvature,
+    chern_number,
+    occupied_sum,
+    spin_hall,
+    spin_hall_integrand,
+)
+from .results import ConductivityResult  # noqa: E402
+
 __all__ = [
     "LatticeModel",
+    "BerryConnection",
+    "ConductivityResult",
+    "Mesh",
+    "make_mesh",
+    "berry_connection",
+    "berry_curvature",
+    "resolve_gauge",
+    "anomalous_hall",
+    "spin_hall",
+    "spin_hall_integrand",
+    "chern_number",
+    "occupied_sum",
     "TbspinError",
     "ModelError",
     "WannierFormatError",

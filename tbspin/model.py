@@ -309,7 +309,7 @@ class LatticeModel:
         dH = np.empty((len(dirs), nk, n, n), dtype=complex)
         for i, a in enumerate(dirs):
             dH[i] = ((phase * (1j * Rcart[:, a])) @ Hflat).reshape(nk, n, n)
-        if self.convention == "positions":
+        if self.convention == "positions" and np.ptp(self.positions, axis=0).any():
             tau = self.positions
             dtau = tau[None, :, :] - tau[:, None, :]  # (N, N, d): τ_n − τ_m
             orb = np.exp(1j * np.einsum("kd,mnd->kmn", k, dtau))

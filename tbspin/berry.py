@@ -1,0 +1,239 @@
+"""Berry connections between Bloch bands, by two independent methods.
+
+Definition: R^a_mn(k) = ⟨u_mk| i ∂_{k_a} u_nk⟩ (Å), with |u_nk⟩ the eigenvectors of the model's
+Bloch Hamiltonian in its Bloch convention (see :mod:`tbspin.model`), gauge-fixed inside degenerate
+blocks by a gauge operator G (see :mod:`tbspin.eigen`). Diagonal elements (and elements inside a
+sub-block that G leaves degenerate) are set to zero: they are the parallel-transport gauge and
+never enter the observables, which sum over n ≠ m.
+
+``method="kubo"``
+    Between bands of different blocks: R^a_mn = i ⟨m|∂_a H|n⟩ / (ε_n − ε_m).
+    Inside a degenerate block D (m ≠ n, g_m ≠ g_n), from differentiating the block eigen-equation
+    of P_D G P_D:  R^a_nm = i Σ_{o∉D} [G_no V^a_om + V^a_no G_om] / ((ε_D − ε_o)(g_m − g_n)),
+    V^a = U† ∂_a H U. Exact for exactly degenerate blocks; no division by a vanishing energy.
+``method="fd"``
+    Central finite differences of overlaps: R^a_mn ≈ i [⟨u_m(k)|u_n(k+δ e_a)⟩ −
+    ⟨u_m(k)|u_n(k−δ e_a)⟩] / (2δ), with the eigenvectors at k ± δ gauge-fixed by the same G inside
+    the blocks found at k and their phases (sub-block bases) aligned to k by parallel transport
+    (unitary polar factor of the overlap). Error O(δ²).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import eigen
+from .model import LatticeModel, axis_index
+
+METHODS = ("fd", "kubo")
+
+
+@dataclasses.dataclass
+class BerryConnection:
+    """Berry connections and the eigensystem they belong to.
+
+    Attributes
+    ----------
+    eig : tbspin.eigen.Eigensystem
+        Energies and gauge-fixed eigenvectors at k.
+    directions : tuple of int
+        Cartesian directions a of ``R``.
+    R : (len(directions), Nk, N, N) complex array, Å
+        R[i, k, m, n] = R^{a_i}_mn(k).
+    velocity : (len(directions), Nk, N, N) complex array or None
+        ⟨m|∂_a H|n⟩ (eV Å) in the same basis (kubo method only).
+    method : str
+    """
+
+    eig: eigen.Eigensystem
+    directions: tuple[int, ...]
+    R: np.ndarray
+    velocity: np.ndarray | None
+    method: str
+
+    def component(self, a: int | str) -> np.ndarray:
+        """R^a (Nk, N, N) for the Cartesian direction a."""
+        return self.R[self.directions.index(axis_index(a))]
+
+
+def resolve_gauge(model: LatticeModel, gauge: Any, spin: Any = None) -> tuple[np.ndarray | None, str]:
+    """Turn a user's ``gauge`` argument into an operator matrix and a description.
+
+    Parameters
+    ----------
+    gauge : None, "none", "x"/"y"/"z", (3,) vector, operator name, or (N, N) matrix
+        None picks the default: the magnetization direction m̂·s when the model has a non-zero
+        magnetization and carries spin; otherwise the spin component ``spin`` of the observable
+        (if given); otherwise s_z for spinful models; otherwise no gauge operator (parallel
+        transport inside degenerate blocks).
+    spin : optional
+        Spin direction of the observable being computed.
+    """
+    n = model.n_orbitals
+    if gauge is None:
+        mag = model.magnetization
+        if mag is not None and np.linalg.norm(mag) > 0 and model.has_spin:
+            return model.spin(mag), (
+                f"m̂·s with m̂ = {np.round(mag / np.linalg.norm(mag), 6).tolist()} "
+                "(default: magnetization direction)"
+            )
+        if spin is not None:
+            return model.spin(spin), f"s_{_spin_label(spin)} (default: spin component of the observable)"
+        if model.has_spin:
+            return model.spin("z"), "s_z (default: model has spin, no magnetization)"
+        return None, "none (parallel transport inside degenerate blocks)"
+    if isinstance(gauge, str):
+        if gauge.lower() == "none":
+            return None, "none (parallel transport inside degenerate blocks)"
+        if gauge.lower() in ("x", "y", "z"):
+            return model.spin(gauge), f"s_{gauge.lower()}"
+        return model.operator(gauge), f"operator {gauge!r}"
+    arr = np.asarray(gauge)
+    if arr.shape == (3,) and n != 3:
+        return model.spin(arr.astype(float)), f"spin along {arr.tolist()}"
+    if arr.shape != (n, n):
+        raise ValueError(f"'gauge' operator must have shape ({n}, {n}), got {arr.shape}")
+    arr = arr.astype(complex)
+    if np.max(np.abs(arr - arr.conj().T)) > 1e-10:
+        raise ValueError("'gauge' operator must be Hermitian")
+    return arr, "user operator"
+
+
+def _spin_label(spin: Any) -> str:
+    if isinstance(spin, str):
+        return spin.lower()
+    if isinstance(spin, (int, np.integer)):
+        return "xyz"[int(spin)]
+    return str(np.asarray(spin).tolist())
+
+
+def berry_connection(
+    model: LatticeModel,
+    k: Any,
+    *,
+    method: str = "kubo",
+    directions: Sequence[int | str] | None = None,
+    gauge: Any = None,
+    delta: float = 1e-5,
+    degen_tol: float = 1e-6,
+    gauge_tol: float = 1e-6,
+) -> BerryConnection:
+    """Berry connections R^a_mn(k) of all bands at a batch of k-points.
+
+    Parameters
+    ----------
+    model : LatticeModel
+    k : (Nk, d) array_like
+        Cartesian wave vectors (1/Å).
+    method : {"kubo", "fd"}
+        Velocity (sum-over-states) formula or finite differences of gauge-fixed overlaps.
+    directions : sequence of int or str, optional
+        Cartesian directions (default: all d).
+    gauge : see :func:`resolve_gauge`
+        Gauge operator inside degenerate blocks.
+    delta : float
+        Finite-difference step (1/Å), ``method="fd"`` only.
+    degen_tol, gauge_tol : float
+        Degeneracy windows for energies (eV) and gauge-operator eigenvalues.
+
+    Returns
+    -------
+    BerryConnection
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if not delta > 0:
+        raise ValueError(f"'delta' must be positive, got {delta}")
+    if not degen_tol > 0:
+        raise ValueError(f"'degen_tol' must be positive, got {degen_tol}")
+    dirs = tuple(range(model.dim)) if directions is None else tuple(axis_index(a) for a in directions)
+    G, _ = resolve_gauge(model, gauge)
+    k = model._as_k(k)
+    if method == "kubo":
+        return _kubo(model, k, dirs, G, degen_tol, gauge_tol)
+    return _fd(model, k, dirs, G, delta, degen_tol, gauge_tol)
+
+
+def _kubo(model, k, dirs, G, degen_tol, gauge_tol) -> BerryConnection:
+    H, dH = model.hamiltonian_and_derivatives(k, dirs)
+    eig = eigen.solve(H, G, degen_tol=degen_tol, gauge_tol=gauge_tol)
+    U = eig.vectors
+    V = U.conj().transpose(0, 2, 1)[None] @ dH @ U[None]  # (ndir, Nk, N, N)
+    R = kubo_connection_from_velocity(eig, V, G)
+    return BerryConnection(eig=eig, directions=dirs, R=R, velocity=V, method="kubo")
+
+
+def kubo_connection_from_velocity(
+    eig: eigen.Eigensystem, V: np.ndarray, G: np.ndarray | None
+) -> np.ndarray:
+    """Sum-over-states Berry connection from velocity matrices in the eigenbasis (module doc)."""
+    E = eig.energies
+    same = eig.block[:, :, None] == eig.block[:, None, :]
+    dE = E[:, None, :] - E[:, :, None]  # [k, m, n] = ε_n − ε_m
+    inv = np.where(same, 0.0, 1.0 / np.where(same, 1.0, dE))
+    R = 1j * V * inv[None]
+    if G is not None and np.any(same & ~np.eye(E.shape[1], dtype=bool)[None]):
+        U = eig.vectors
+        Gm = eigen.sandwich(U, G)
+        g = eig.gauge_values
+        # Dinv[k, n, o] = 1/(ε_n − ε_o) for o outside n's block
+        Dinv = -inv  # inv[k, n, o] = 1/(ε_o − ε_n)
+        X = (Gm * Dinv)[None] @ V  # Σ_o G_no V_om /(ε_n − ε_o)
+        Y = (V * Dinv[None]) @ Gm[None]  # Σ_o V_no G_om /(ε_n − ε_o)
+        T = X + Y  # [a, k, n, m]
+        gdiff = g[:, None, :] - g[:, :, None]  # [k, n, m] = g_m − g_n
+        split = same & (eig.group[:, :, None] != eig.group[:, None, :])
+        factor = np.where(split, 1.0 / np.where(split, gdiff, 1.0), 0.0)
+        R = R + 1j * T * factor[None]
+    return R
+
+
+def _fd(model, k, dirs, G, delta, degen_tol, gauge_tol) -> BerryConnection:
+    nk, n = len(k), model.n_orbitals
+    shifts = []
+    for a in dirs:
+        e = np.zeros(model.dim)
+        e[a] = delta
+        shifts += [k + e, k - e]
+    H_all = model.hamiltonian(np.concatenate([k] + shifts))
+    eig0 = eigen.solve(H_all[:nk], G, degen_tol=degen_tol, gauge_tol=gauge_tol)
+    nsh = 2 * len(dirs)
+    lab = np.tile(eig0.block, (nsh, 1))
+    eig1 = eigen.solve(H_all[nk:], G, degen_tol=degen_tol, labels=lab, warn=False)
+    U0 = eig0.vectors
+    U1 = eig1.vectors.reshape(nsh, nk, n, n)
+    O = U0.conj().transpose(0, 2, 1)[None] @ U1  # ⟨u_m(k)|u_n(k±δ)⟩
+    O = _align(O, eig0.group)
+    R = np.empty((len(dirs), nk, n, n), dtype=complex)
+    for i in range(len(dirs)):
+        R[i] = 1j * (O[2 * i] - O[2 * i + 1]) / (2 * delta)
+    same_group = eig0.group[:, :, None] == eig0.group[:, None, :]
+    R[:, same_group] = 0.0
+    return BerryConnection(eig=eig0, directions=dirs, R=R, velocity=None, method="fd")
+
+
+def _align(O: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Right-multiply overlaps by the unitary that makes each group block Hermitian positive.
+
+    For 1-band groups this is the phase that makes ⟨u_n(k)|u_n(k±δ)⟩ real and positive; for
+    larger groups the polar factor Z = O_gg† (O_gg O_gg†)^{-1/2} (parallel transport).
+    """
+    diag = np.einsum("skmm->skm", O)
+    ph = np.conj(diag) / np.maximum(np.abs(diag), 1e-300)
+    O = O * ph[:, :, None, :]
+    nsh = O.shape[0]
+    for kidx, _size, idx in eigen._block_index_sets(group):
+        sub = O[:, kidx[:, None, None, None], idx[None, :, :, None], idx[None, :, None, :]]
+        # sub: (nsh, nk, nb, s, s); polar factor via eigh of sub sub†
+        w, v = np.linalg.eigh(sub @ sub.conj().swapaxes(-1, -2))
+        inv_sqrt = (v / np.sqrt(np.maximum(w, 1e-300))[..., None, :]) @ v.conj().swapaxes(-1, -2)
+        Z = sub.conj().swapaxes(-1, -2) @ inv_sqrt  # (nsh, nk, nb, s, s)
+        cols = idx.reshape(-1)
+        Ocols = O[:, kidx][:, :, :, idx]  # (nsh, nk, N, nb, s)
+        newcols = np.einsum("sknbt,skbtu->sknbu", Ocols, Z).reshape(nsh, len(kidx), O.shape[2], -1)
+        O[np.ix_(np.arange(nsh), kidx, np.arange(O.shape[2]), cols)] = newcols
+    return O
