@@ -426,3 +426,17 @@ def test_lattice_model_doors_use_the_adapters():
     np.testing.assert_allclose(
         via_kwant.hamiltonian(k), model.hamiltonian(k)[:, order][:, :, order], atol=1e-12, rtol=0
     )
+
+
+def test_from_kwant_keeps_all_directions_periodic_for_decoupled_chains():
+    """Chains along x stacked along y (no y hopping): still a 2D bulk, ε = −2t cos(k_x a)."""
+    a, t = 1.0, 0.5
+    sq = kwant.lattice.square(a, norbs=1)
+    syst = kwant.Builder(kwant.TranslationalSymmetry(*sq.prim_vecs))
+    syst[sq(0, 0)] = 0.0
+    syst[sq(0, 0), sq(1, 0)] = -t
+    model = from_kwant(syst)
+    assert model.periodic == (0, 1)
+    k = np.random.default_rng(12).normal(size=(5, 2))
+    np.testing.assert_allclose(model.hamiltonian(k)[:, 0, 0], -2 * t * np.cos(k[:, 0] * a),
+                               atol=1e-12)

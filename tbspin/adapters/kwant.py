@@ -211,6 +211,7 @@ def from_kwant(
         positions=positions,
         R=box[in_set],
         hoppings=HR_box[in_set],
+        periodic=tuple(range(d)),
         convention="positions",
         hermitian_tol=1e-10 * scale,
         name="kwant" if name is None else name,
@@ -295,16 +296,24 @@ def to_kwant(
     for s, g in enumerate(groups):
         onsite = H[r0[0]][np.ix_(g, g)] if len(r0) else np.zeros((len(g), len(g)))
         syst[subs[s](*zero)] = onsite
-    # one of each conjugate pair: R > 0, or R = 0 and site A < site B
-    for r in np.nonzero(first >= 0)[0]:
+    # one of each conjugate pair: R > 0, or R = 0 and site A < site B; find non-zero blocks
+    # of H_R between sites at once, then add them one by one (Kwant's API takes one per call)
+    site_of = np.empty(model.n_orbitals, dtype=int)
+    for s, g in enumerate(groups):
+        site_of[g] = s
+    ns = len(groups)
+    blockmax = np.zeros((len(R), ns, ns))
+    np.maximum.at(
+        blockmax, (slice(None), site_of[:, None], site_of[None, :]),
+        np.abs(H),
+    )
+    upper = np.triu(np.ones((ns, ns), dtype=bool), k=1)
+    keep = (blockmax > tol) & (
+        (first > 0)[:, None, None] | ((first == 0)[:, None, None] & upper[None])
+    )
+    for r, A, B in zip(*np.nonzero(keep), strict=True):
         Rt = tuple(int(x) for x in R[r])
-        for A, ga in enumerate(groups):
-            for B, gb in enumerate(groups):
-                if first[r] == 0 and B <= A:
-                    continue
-                block = H[r][np.ix_(ga, gb)]
-                if np.max(np.abs(block)) > tol:
-                    syst[subs[A](*zero), subs[B](*Rt)] = block
+        syst[subs[A](*zero), subs[B](*Rt)] = H[r][np.ix_(groups[A], groups[B])]
     if return_order:
         return syst, np.concatenate(groups)
     return syst
