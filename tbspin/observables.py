@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 FORMULAS = ("proper", "conventional", "smm_omega")
 MEMORY_BUDGET = 256 * 2**20  # bytes per chunk of complex work arrays
+CHECKPOINT_SECONDS = 30.0  # minimum time between two checkpoint writes
 
 
 # ---------------------------------------------------------------------- band-resolved kernels
@@ -209,7 +210,7 @@ def _integrate(
                 f"{c}: check for degeneracies below degen_tol or a singular gauge operator"
             )
         acc += occupied_sum(E, X, efermi, temperature)
-        if checkpoint is not None and (time.perf_counter() - last_save > 30 or c == nchunks - 1):
+        if checkpoint is not None and (time.perf_counter() - last_save >= CHECKPOINT_SECONDS or c == nchunks - 1):
             atomic_savez(checkpoint, acc=acc, next_chunk=c + 1, signature=sig_text)
             last_save = time.perf_counter()
     raw = acc / (m.size * model.cell_measure)

@@ -56,8 +56,8 @@ _FACTORS: dict[tuple[str, int], dict[str, float]] = {
     },
     ("shc", 2): {
         "e/8pi": 4.0 * np.pi,
-        "e/2pi": 1.0,
-        "e/4pi": 2.0,
+        "e/2pi": np.pi,
+        "e/4pi": 2.0 * np.pi,
     },
     ("shc", 1): {
         "e/8pi Å": 4.0 * np.pi,

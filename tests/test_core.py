@@ -1,0 +1,320 @@
+"""Core evaluator: Berry connections, curvature, AHC and spin Hall conductivities.
+
+Each test names the source of its expected number.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from core_models import bhz_doubled, haldane_pythtb, kramers_ti, qwz, random_model
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tbspin
+from tbspin import LatticeModel, eigen
+from tbspin.errors import GaugeWarning, ModelError
+
+
+# ----------------------------------------------------------------- 1. quantum spin Hall
+@pytest.mark.parametrize("method", ["kubo", "fd"])
+def test_qsh_proper_equals_conventional_equals_smm_omega(method):
+    """BHZ-doubled model with s_z conserved (exact result): in the gap the proper spin Hall
+    conductivity is (C↑ − C↓)·e/4π, i.e. |2π I| = 2 with I the BZ integral (spin in ħ/2)."""
+    model = bhz_doubled(-1.0)
+    E = np.linalg.eigvalsh(model.hamiltonian(np.random.default_rng(1).uniform(-3, 3, (20, 2))))
+    assert np.allclose(E[:, 0], E[:, 1]) and np.allclose(E[:, 2], E[:, 3])  # all bands doubled
+    res = {
+        f: tbspin.spin_hall(model, efermi=[0.0], mesh=100, formula=f, method=method)
+        for f in ("proper", "conventional", "smm_omega")
+    }
+    for r in res.values():
+        assert np.all(np.isfinite(r.raw))
+        assert abs(abs(2 * np.pi * r.raw[0]) - 2.0) < 1e-6
+    assert res["proper"].raw[0] == pytest.approx(res["conventional"].raw[0], abs=1e-9)
+    assert res["proper"].raw[0] == pytest.approx(res["smm_omega"].raw[0], abs=1e-9)
+    # (C↑ − C↓) e/4π = 2 e/4π = 4 e/8π
+    assert abs(res["proper"].values[0]) == pytest.approx(4.0, abs=1e-5)
+    assert res["proper"].unit == "e/8pi"
+    # sign: spin-up copy is QWZ(u=-1) whose lower band has Chern C↑ (computed independently)
+    c_up = tbspin.chern_number(qwz(-1.0), bands=1, mesh=100)
+    assert 2 * np.pi * res["proper"].raw[0] == pytest.approx(2 * c_up, abs=1e-6)
+
+
+# ----------------------------------------------------------------- 2. Haldane
+def test_haldane_chern_sign_matches_pythtb_berry_flux():
+    """Chern number against PythTB's own wf_array.berry_flux on the same model (independent
+    plaquette computation); AHC plateau = −C e²/h (σ_xy = −(e²/ħ)∫Ω, C with the Berry-phase sign)."""
+    from pythtb import wf_array
+
+    tb = haldane_pythtb()
+    w = wf_array(tb, [41, 41])
+    w.solve_on_grid([0.0, 0.0])
+    c_pythtb = w.berry_flux([0]) / (2 * np.pi)
+    assert abs(abs(c_pythtb) - 1) < 1e-6
+    model = LatticeModel.from_pythtb(tb)
+    for method in ("kubo", "fd"):
+        c = tbspin.chern_number(model, bands=1, mesh=60, method=method)
+        assert c == pytest.approx(c_pythtb, abs=1e-6)
+    r = tbspin.anomalous_hall(model, efermi=[0.0], mesh=60)
+    assert r.unit == "e^2/h"
+    assert r.values[0] == pytest.approx(-c_pythtb, abs=1e-6)
+    # below all bands the AHC vanishes identically
+    r2 = tbspin.anomalous_hall(model, efermi=[-10.0], mesh=8)
+    assert r2.values[0] == 0.0
+
+
+# ----------------------------------------------------------------- 3. fd vs kubo
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1))
+def test_fd_matches_kubo_on_random_nondegenerate_model(seed):
+    """Two independent methods (finite differences of overlaps vs sum over states) must agree to
+    1e-6 relative on integrated observables of a generic (non-degenerate) model."""
+    rng = np.random.default_rng(seed)
+    model = random_model(rng, n=3, dim=2)
+    E = np.linalg.eigvalsh(model.hamiltonian(tbspin.make_mesh(model, 12).cartesian(model)))
+    if np.min(np.diff(E, axis=1)) < 1e-2:  # keep the model safely non-degenerate
+        return
+    ef = np.array([np.median(E[:, 0]), np.median(E[:, 1]), np.median(E[:, 2])])
+    for obs in ("ahc", "proper"):
+        vals = {}
+        for method in ("kubo", "fd"):
+            if obs == "ahc":
+                vals[method] = tbspin.anomalous_hall(model, efermi=ef, mesh=12, method=method).raw
+            else:
+                vals[method] = tbspin.spin_hall(model, efermi=ef, mesh=12, spin="sz",
+                                                method=method).raw
+        scale = np.max(np.abs(vals["kubo"]))
+        assert np.max(np.abs(vals["fd"] - vals["kubo"])) <= 1e-6 * scale
+
+
+@pytest.mark.parametrize("spin,current,field", [("z", "x", "y"), ("y", "z", "x"), ("x", "y", "z")])
+def test_kramers_fd_at_m0_equals_kubo_at_small_m(spin, current, field):
+    """Kramers-degenerate model (P and T): the fd result at m = 0 with gauge operator s_l equals
+    the kubo result at small m ∥ l (m = 1e-5 eV lifts the pairs; tol 1e-8 eV ≪ 2m)."""
+    model = kramers_ti()
+    ef = [0.0, 1.2, 1.6]
+    kw = dict(efermi=ef, mesh=14, shift=0.5, spin=spin, current=current, field=field)
+    fd0 = tbspin.spin_hall(model, method="fd", gauge=spin, degen_tol=1e-8, **kw).raw
+    kubo0 = tbspin.spin_hall(model, method="kubo", gauge=spin, degen_tol=1e-8, **kw).raw
+    m = np.zeros(3)
+    m["xyz".index(spin)] = 1e-5
+    kubo_m = tbspin.spin_hall(model.with_zeeman(m), method="kubo", degen_tol=1e-8, **kw).raw
+    scale = np.max(np.abs(kubo_m))
+    assert scale > 1e-4  # a non-trivial number
+    assert np.max(np.abs(fd0 - kubo_m)) <= 1e-4 * scale
+    # the analytic intra-block formula of the kubo method at m = 0 agrees as well
+    assert np.max(np.abs(kubo0 - kubo_m)) <= 1e-4 * scale
+
+
+def test_proper_differs_from_conventional_and_depends_on_gauge_when_spin_not_conserved():
+    """Physics check (the paper's point): without s conservation the proper and conventional spin
+    currents differ, and the proper one depends on the basis inside Kramers pairs."""
+    model = kramers_ti()
+    kw = dict(efermi=[1.4], mesh=12, shift=0.5, spin="z", current="x", field="y")
+    proper_z = tbspin.spin_hall(model, gauge="z", **kw).raw[0]
+    proper_x = tbspin.spin_hall(model, gauge="x", **kw).raw[0]
+    conv = tbspin.spin_hall(model, formula="conventional", **kw).raw[0]
+    assert abs(conv) > 1e-5
+    assert abs(proper_z - conv) > 1e-3 * abs(conv)
+    assert abs(proper_z - proper_x) > 1e-3 * abs(proper_z)
+
+
+def test_fd_error_is_second_order_in_delta():
+    """Central differences: the fd error relative to kubo scales as δ² (ratio ≈ 4 per halving)."""
+    model = random_model(np.random.default_rng(7), n=3, dim=2)
+    k = np.random.default_rng(8).uniform(-2, 2, (40, 2))
+    _, ref = tbspin.berry_curvature(model, k, method="kubo")
+    errs = []
+    for delta in (4e-2, 2e-2, 1e-2):
+        _, om = tbspin.berry_curvature(model, k, method="fd", delta=delta)
+        errs.append(np.max(np.abs(om - ref)))
+    ratios = np.array(errs[:-1]) / np.array(errs[1:])
+    assert np.all(np.abs(ratios - 4.0) < 0.4), ratios
+
+
+def test_degenerate_blocks_never_give_nan_and_gauge_is_recorded():
+    """Degenerate blocks are handled (no division by zero); results say which gauge was used."""
+    model = bhz_doubled(-1.0)
+    k = tbspin.make_mesh(model, 8).cartesian(model)
+    for method in ("kubo", "fd"):
+        bc = tbspin.berry_connection(model, k, method=method)
+        assert np.all(np.isfinite(bc.R))
+        assert bc.eig.has_degeneracies
+    r = tbspin.spin_hall(model, efermi=[0.0], mesh=8)
+    assert "s_z" in r.gauge
+    mag = model.with_zeeman([1e-3, 0, 0])
+    with warnings.catch_warnings():
+        # m ∥ x leaves the pairs degenerate where ⟨s_x⟩ vanishes inside them: tbspin warns there
+        warnings.simplefilter("ignore", GaugeWarning)
+        r = tbspin.spin_hall(mag, efermi=[0.0], mesh=8)
+    assert "magnetization" in r.gauge
+
+
+def test_gauge_operator_that_does_not_split_warns():
+    """A gauge operator proportional to the identity cannot fix the basis: tbspin says so."""
+    model = bhz_doubled(-1.0)
+    k = tbspin.make_mesh(model, 4).cartesian(model)
+    with pytest.warns(GaugeWarning):
+        tbspin.berry_connection(model, k, gauge=np.eye(4))
+
+
+# ----------------------------------------------------------------- 4. invariances
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1))
+def test_unitary_basis_change_leaves_observables_unchanged(seed):
+    """H_R → U†H_R U and s → U†sU (U mixing orbitals at the same site) change no observable."""
+    rng = np.random.default_rng(seed)
+    model = kramers_ti().with_zeeman([0.0, 0.0, 0.05])
+    A = rng.normal(size=(4, 4)) + 1j * rng.normal(size=(4, 4))
+    U, _ = np.linalg.qr(A)
+    other = model.transformed(U)
+    kw = dict(efermi=[0.0, 1.3], mesh=8, shift=0.5)
+    for f in ("proper", "conventional"):
+        a = tbspin.spin_hall(model, formula=f, **kw).raw
+        b = tbspin.spin_hall(other, formula=f, **kw).raw
+        assert np.allclose(a, b, atol=1e-10 * max(1.0, np.max(np.abs(a))))
+    a = tbspin.anomalous_hall(model, **kw).raw
+    b = tbspin.anomalous_hall(other, **kw).raw
+    assert np.allclose(a, b, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["kubo", "fd"])
+def test_random_eigenvector_phases_do_not_matter(monkeypatch, method):
+    """Scramble the U(1) phase of every eigenvector LAPACK returns: integrated results unchanged."""
+    model = kramers_ti().with_zeeman([0.0, 0.02, 0.0])
+    kw = dict(efermi=[0.0, 1.3], mesh=8, spin="y", current="z", field="x", method=method)
+    ref = tbspin.spin_hall(model, **kw).raw
+    rng = np.random.default_rng(3)
+    real_eigh = eigen._eigh
+
+    def scrambled(H):
+        E, U = real_eigh(H)
+        return E, U * np.exp(2j * np.pi * rng.uniform(size=(U.shape[0], 1, U.shape[2])))
+
+    monkeypatch.setattr(eigen, "_eigh", scrambled)
+    new = tbspin.spin_hall(model, **kw).raw
+    assert np.allclose(new, ref, rtol=1e-9, atol=1e-12)
+
+
+def test_mesh_shift_and_bloch_convention_do_not_change_insulator_results():
+    """Chern number / in-gap AHC: independent of mesh origin and of the Bloch convention
+    (exact statement for filled bands; Haldane has orbitals at distinct positions)."""
+    model = LatticeModel.from_pythtb(haldane_pythtb())
+    ref = tbspin.anomalous_hall(model, efermi=[0.0], mesh=48).raw[0]
+    shifted = tbspin.anomalous_hall(model, efermi=[0.0], mesh=48, shift=(0.37, 0.81)).raw[0]
+    cell = tbspin.anomalous_hall(model.replace(convention="cell"), efermi=[0.0], mesh=48).raw[0]
+    assert shifted == pytest.approx(ref, abs=1e-8)
+    assert cell == pytest.approx(ref, abs=1e-8)
+    # while the band-resolved curvature itself does depend on the convention
+    k = np.array([[0.3, 0.7]])
+    _, a = tbspin.berry_curvature(model, k)
+    _, b = tbspin.berry_curvature(model.replace(convention="cell"), k)
+    assert not np.allclose(a, b)
+
+
+def test_analytic_velocity_matches_finite_difference_of_h():
+    """dH/dk from H_R (analytic) against a central difference of H(k) (both conventions)."""
+    model = random_model(np.random.default_rng(11), n=3, dim=3, nhop=4)
+    k = np.random.default_rng(12).uniform(-2, 2, (5, 3))
+    for conv in ("positions", "cell"):
+        m = model.replace(convention=conv)
+        _, dH = m.hamiltonian_and_derivatives(k, (0, 1, 2))
+        for a in range(3):
+            e = np.zeros(3)
+            e[a] = 1e-6
+            fd = (m.hamiltonian(k + e) - m.hamiltonian(k - e)) / 2e-6
+            assert np.allclose(dH[a], fd, atol=1e-7)
+
+
+# ----------------------------------------------------------------- 5. bad input
+def test_bad_input_gives_clear_value_errors():
+    good = {(0, 0): np.eye(2), (1, 0): np.ones((2, 2)), (-1, 0): np.ones((2, 2))}
+    bad = dict(good)
+    bad[(1, 0)] = np.array([[0, 1], [0, 0]])
+    with pytest.raises(ValueError, match="hoppings.*not Hermitian"):
+        LatticeModel(lattice=np.eye(2), hoppings=bad)
+    with pytest.raises(ValueError, match="operator 'sz' must have shape"):
+        LatticeModel(lattice=np.eye(2), hoppings=good, operators={"sz": np.eye(3)})
+    model = qwz()
+    with pytest.raises(ValueError, match="'mesh'"):
+        tbspin.anomalous_hall(model, efermi=[0.0], mesh=1)
+    with pytest.raises(ValueError, match="'mesh'"):
+        tbspin.anomalous_hall(model, efermi=[0.0], mesh=(10, 10, 10))
+    with pytest.raises(ValueError, match="'efermi'"):
+        tbspin.anomalous_hall(model, efermi=[], mesh=10)
+    with pytest.raises(ModelError, match="no spin operator"):
+        tbspin.spin_hall(model, efermi=[0.0], mesh=10)
+    with pytest.raises(ValueError, match="'method'"):
+        tbspin.anomalous_hall(model, efermi=[0.0], mesh=10, method="magic")
+    with pytest.raises(ValueError, match="'formula'"):
+        tbspin.spin_hall(bhz_doubled(), efermi=[0.0], mesh=10, formula="magic")
+    with pytest.raises(ValueError, match="does not exist in a 2D model"):
+        tbspin.spin_hall(bhz_doubled(), efermi=[0.0], mesh=10, current="z")
+    with pytest.raises(ValueError, match="k must have shape"):
+        model.hamiltonian(np.zeros((3, 3)))
+
+
+# ----------------------------------------------------------------- results, checkpoints, T > 0
+def test_result_json_npz_round_trip(tmp_path):
+    r = tbspin.spin_hall(bhz_doubled(), efermi=np.linspace(-1, 1, 5), mesh=10)
+    path = r.to_json(tmp_path / "out" / "shc.json")
+    back = tbspin.ConductivityResult.from_json(path)
+    assert np.array_equal(back.raw, r.raw) and back.gauge == r.gauge and back.mesh == r.mesh
+    r.to_npz(tmp_path / "shc.npz")
+    with np.load(tmp_path / "shc.npz") as z:
+        assert np.array_equal(z["values"], r.values)
+    assert not list(tmp_path.glob("**/*.tmp"))  # atomic writes leave no debris
+    assert r.to("e/2pi") == pytest.approx(r.values / 4)
+
+
+def test_checkpoint_resume_loses_nothing(tmp_path, monkeypatch):
+    """Interrupt an integration after a few chunks; the resumed run equals the uninterrupted one."""
+    from tbspin import observables
+
+    model = bhz_doubled(-0.7)
+    kw = dict(efermi=np.linspace(-2, 2, 7), mesh=20, chunk_size=50)
+    ref = tbspin.spin_hall(model, **kw).raw
+    monkeypatch.setattr(observables, "CHECKPOINT_SECONDS", 0.0)
+    ck = tmp_path / "run.ckpt.npz"
+    calls = {"n": 0}
+    real = observables.occupied_sum
+
+    def crash_after_three(*a, **k):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(observables, "occupied_sum", crash_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        tbspin.spin_hall(model, checkpoint=ck, **kw)
+    monkeypatch.setattr(observables, "occupied_sum", real)
+    with np.load(ck) as z:
+        assert int(z["next_chunk"]) == 3
+    resumed = tbspin.spin_hall(model, checkpoint=ck, **kw).raw
+    assert np.allclose(resumed, ref, rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="different calculation"):
+        tbspin.spin_hall(model, checkpoint=ck, formula="conventional", **kw)
+
+
+def test_finite_temperature_tends_to_zero_temperature():
+    """Fermi–Dirac occupations: at T → 0 the T > 0 sum tends to the step-function sum, and in a
+    wide gap (QWZ, gap 2 eV) 300 K changes the quantized AHC by less than exp(−1 eV/kT)."""
+    model = qwz(-1.0)
+    r0 = tbspin.anomalous_hall(model, efermi=[0.0], mesh=40).values
+    rT = tbspin.anomalous_hall(model, efermi=[0.0], mesh=40, temperature=300).values
+    assert rT == pytest.approx(r0, abs=1e-12)
+    e = np.array([0.1, -0.4, 0.3])
+    x = np.array([1.0, 2.0, 4.0])
+    assert tbspin.occupied_sum(e, x, np.array([0.0]), 1e-3)[0] == pytest.approx(2.0)
+    assert tbspin.occupied_sum(e, x, np.array([0.2]), 0)[0] == pytest.approx(3.0)
+
+
+def test_no_gauge_warning_for_generic_models():
+    model = kramers_ti().with_zeeman([0, 0, 0.01])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GaugeWarning)
+        tbspin.spin_hall(model, efermi=[0.0], mesh=6, shift=0.5)
