@@ -230,6 +230,13 @@ def _table(
     n = len(lines)
     if n == 0:
         return np.zeros((0, ncols))
+    ntok = np.fromiter(map(len, map(str.split, lines)), dtype=np.int64, count=n)
+    wrong = ntok != ncols
+    if wrong.any():
+        i = int(np.nonzero(wrong)[0][0])
+        raise WannierFormatError(
+            f"expected {ncols} numbers in {what} line, found {ntok[i]}: "
+            f"{lines[i].strip()[:60]!r}", path=str(path), line=int(linenos[i]))
     tokens = " ".join(lines).split()
     arr = None
     if len(tokens) == n * ncols:
@@ -996,6 +1003,10 @@ def read_wannier90(
     if use_ws_distance not in (True, False, "auto"):
         raise ValueError(f"use_ws_distance must be True, False or 'auto', got {use_ws_distance!r}")
     main, kind, seed = _resolve(path, use_position_matrix)
+    if use_position_matrix and kind != "tb":
+        raise WannierFormatError(
+            "use_position_matrix=True needs the position matrix of seedname_tb.dat",
+            path=str(Path(seed + "_tb.dat")))
     data = read_tb(main) if kind == "tb" else read_hr(main)
     N = data.num_wann
     files: dict[str, str] = {kind: str(main)}
@@ -1053,9 +1064,9 @@ def read_wannier90(
     if d < 3:
         extra = np.any(R[:, d:] != 0, axis=1)
         if extra.any():
-            raise ValueError(
-                f"lattice= is {d}-dimensional but {main} has hoppings along the dropped "
-                f"direction(s) (R={tuple(int(x) for x in R[extra][0])})")
+            raise WannierFormatError(
+                f"lattice= is {d}-dimensional but the file has hoppings along the dropped "
+                f"direction(s) (R={tuple(int(x) for x in R[extra][0])})", path=str(main))
         R = R[:, :d]
 
     # ---- positions
@@ -1094,9 +1105,15 @@ def read_wannier90(
     # ---- spin
     operators: dict[str, np.ndarray] = {}
     if spin_order is not None:
+        if N % 2:
+            raise WannierFormatError(
+                f"spin_order={spin_order!r} needs pairs of spinor Wannier functions, but "
+                f"num_wann={N} is odd", path=str(main), line=2 if kind == "hr" else 5)
         operators = spin_operators(N, spin_order)
         check_spin_order(H, spin_order)
 
+    # contiguous copy: LatticeModel's einsum path (and hence the last bit of H(k)) depends on it
+    pos = np.ascontiguousarray(pos, dtype=float)
     metadata: dict[str, Any] = {
         "source": "wannier90",
         "files": files,
@@ -1116,10 +1133,6 @@ def read_wannier90(
             metadata["spinors"] = win.keywords["spinors"].lower().strip(".") in ("true", "t")
     if r is not None:
         metadata["position_matrix"] = (R, r[:, :d] if d < 3 else r)
-    elif use_position_matrix:
-        raise WannierFormatError(
-            "use_position_matrix=True needs the position matrix of seedname_tb.dat",
-            path=str(Path(seed + "_tb.dat")))
 
     # Hermitian part: each hopping once at R with weight 1/2 and once, conjugated, at -R
     Rall = np.concatenate([R, -R])
