@@ -195,7 +195,7 @@ def cubic_ti_kp(
     )
     return KPModel(
         ham, params=dict(A=A, B=B, M=M), spacing=a, operators=_spin_ops(left=PAULI[0]),
-        magnetization=magnetization, name="cubic TI",
+        magnetization=magnetization, name="cubic TI", check_inversions=False,
         metadata=dict(source="Qi, Hughes & Zhang, PRB 78, 195424 (2008)",
                       parity=np.kron(PAULI[3], PAULI[0]).real.tolist()),
     )
@@ -219,6 +219,8 @@ def cubic_ti(
     P = τz⊗σ0, time reversal iσy K. The Dirac masses at the TRIMs are M (Γ), M − 4B/a² (X),
     M − 8B/a² (M), M − 12B/a² (R): strong TI (ν₀ = 1) for 0 < M a²/B < 4 or 8 < M a²/B < 12,
     weak TI for 4 < M a²/B < 8, trivial otherwise. Default A = B = 1, M = 2, a = 1 (strong TI).
+    This is a lattice model by design (its zone-boundary inversions for M a²/B > 4 are
+    intended), so the regularization warning of :class:`tbspin.kp.KPModel` is switched off.
     Spin: s = τ0⊗σ (units ħ/2).
     """
     return cubic_ti_kp(A=A, B=B, M=M, a=a, magnetization=magnetization).lattice_model()

@@ -75,7 +75,12 @@ def _to_matrix(hamiltonian: Any) -> sympy.Matrix:
         try:
             expr = kc.sympify(hamiltonian)
         except Exception as exc:  # sympify raises many kinds of errors on bad strings
-            raise ModelError(f"cannot parse the k·p Hamiltonian string {hamiltonian!r}: {exc}") from exc
+            hint = ""
+            if "Matrix" in str(exc):
+                hint = " (write scalar terms times the identity, e.g. 'c*sigma_0' or 'c*eye(4)')"
+            raise ModelError(
+                f"cannot parse the k·p Hamiltonian string {hamiltonian!r}: {exc}{hint}"
+            ) from exc
     elif isinstance(hamiltonian, (sympy.MatrixBase, sympy.Expr)):
         expr = hamiltonian
     elif isinstance(hamiltonian, (list, tuple, np.ndarray)):
@@ -377,7 +382,7 @@ class KPModel:
             lattice=np.diag(self._spacing), hoppings=hop, periodic=tuple(range(self.dim)),
             operators=self._ops, magnetization=self._mag, name=self.name, metadata=meta,
         )
-        if self.check_inversions:
+        if self.check_inversions and self.n_orbitals > 1:
             check_band_inversions(model, category=RegularizationWarning, stacklevel=3)
         return model
 
