@@ -402,7 +402,8 @@ class LatticeModel:
 
     @classmethod
     def from_kwant(cls, syst: Any, **kwargs: Any) -> LatticeModel:
-        """Build from a Kwant Builder or finalized system with full translational symmetry."""
+        """Build from a ``kwant.Builder`` with full translational symmetry (see adapters.kwant;
+        finalized systems are rejected with an explanation)."""
         from .adapters.kwant import from_kwant
 
         return from_kwant(syst, **kwargs)
