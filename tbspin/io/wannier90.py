@@ -276,7 +276,8 @@ def _ints(arr: np.ndarray, linenos: np.ndarray, path: Path, what: str) -> np.nda
     return np.round(arr).astype(np.int64)
 
 
-def _single_int(lines: list[str], i: int, path: Path, what: str, minimum: int = 1) -> int:
+def _single_int(lines: list[str], i: int, path: Path, what: str, minimum: int = 1,
+                maximum: int = 10**7) -> int:
     if i >= len(lines):
         raise WannierFormatError(f"file ends before {what} (truncated)", path=str(path),
                                  line=i + 1)
@@ -289,9 +290,9 @@ def _single_int(lines: list[str], i: int, path: Path, what: str, minimum: int = 
     except ValueError:
         raise WannierFormatError(f"{what} is not an integer: {toks[0][:30]!r}", path=str(path),
                                  line=i + 1) from None
-    if val < minimum:
-        raise WannierFormatError(f"{what} must be >= {minimum}, got {val}", path=str(path),
-                                 line=i + 1)
+    if not minimum <= val <= maximum:
+        raise WannierFormatError(f"{what} must lie in {minimum}..{maximum}, got {val}",
+                                 path=str(path), line=i + 1)
     return val
 
 
@@ -316,10 +317,13 @@ def _take_ints(
                 path=str(path), line=i + 1)
         for t in toks:
             try:
-                vals.append(int(t))
+                v = int(t)
             except ValueError:
-                raise WannierFormatError(f"non-integer token {t[:30]!r} in the {what}",
-                                         path=str(path), line=i + 1) from None
+                v = None
+            if v is None or abs(v) >= 2**31:
+                raise WannierFormatError(f"bad integer token {t[:30]!r} in the {what}",
+                                         path=str(path), line=i + 1)
+            vals.append(v)
         i += 1
     return np.array(vals, dtype=np.int64), i
 
@@ -426,6 +430,11 @@ def read_hr(path: str | os.PathLike[str]) -> Wannier90Data:
         raise WannierFormatError("degeneracy weights must be positive integers", path=str(path),
                                  line=4 + int(np.nonzero(ndegen < 1)[0][0]) // 15)
     nrows = nrpts * N * N
+    if nrows > len(lines):
+        raise WannierFormatError(
+            f"file ends early: nrpts*num_wann² = {nrows} entries announced, the file has "
+            f"{len(lines)} lines (truncated, or wrong num_wann/nrpts?)", path=str(path),
+            line=len(lines) + 1)
     body = lines[i0:i0 + nrows]
     linenos = np.arange(i0 + 1, i0 + 1 + len(body))
     if len(body) < nrows or len(" ".join(body).split()) != 7 * nrows:
@@ -493,6 +502,11 @@ def read_tb(path: str | os.PathLike[str]) -> Wannier90Data:
     nn = N * N
     per = 1 + nn
     need = 2 * nrpts * per
+    if need > len(lines):
+        raise WannierFormatError(
+            f"file ends early: {need} lines announced by num_wann={N} and nrpts={nrpts}, the "
+            f"file has {len(lines)} (truncated, or wrong num_wann/nrpts?)", path=str(path),
+            line=len(lines) + 1)
     if len(body) < need:
         # find the first structurally wrong line to point at, else report truncation
         expect = np.where(np.arange(len(body)) % per == 0, 3,
@@ -694,6 +708,9 @@ def read_win(path: str | os.PathLike[str]) -> Win:
             current = None
         elif current is not None:
             blocks[current].append((i + 1, text.strip()))
+        elif me:
+            raise WannierFormatError(f"'end {me.group(1)}' without a matching 'begin'",
+                                     path=str(path), line=i + 1)
         else:
             mk = _KEY_RE.match(text)
             if mk:
@@ -1034,16 +1051,16 @@ def read_wannier90(
         if lat.ndim != 2 or lat.shape != (d, d) or d not in (1, 2, 3):
             raise ValueError(f"lattice= must be a (d, d) array with d in 1..3, got {lat.shape}")
         if sources and not np.allclose(sources[0][1][:d, :d], lat, atol=1e-5, rtol=1e-6):
-            raise ValueError(
+            raise WannierFormatError(
                 f"lattice= {lat.tolist()} differs from the lattice in {sources[0][0]} "
-                f"{sources[0][1].tolist()}; drop one of them")
+                f"{sources[0][1].tolist()}; drop one of them", path=sources[0][0])
     elif sources:
         lat, d = sources[0][1], 3
     else:
-        raise ValueError(
-            f"no lattice vectors for {main}: an _hr.dat file has none, and "
-            f"{win_path} (unit_cell_cart) is missing or has no unit_cell_cart block; pass "
-            "lattice= (rows, Å) or provide the .win or _tb.dat file")
+        raise WannierFormatError(
+            f"no lattice vectors: an _hr.dat file has none, and {win_path} is missing or has "
+            "no unit_cell_cart block; pass lattice= (rows, Å) or provide the .win or _tb.dat "
+            "file", path=str(main))
 
     # ---- Hermiticity (on the file's own R set, before any remapping)
     worst = _check_hermiticity(data, hermitian_tol)
