@@ -72,6 +72,7 @@ def qwz_kp(u: float = -1.0, *, a: float = 1.0) -> KPModel:
     return KPModel(
         "A*(k_x*sigma_x + k_y*sigma_y) + (M - B*(k_x**2 + k_y**2))*sigma_z",
         params=dict(A=a, B=a**2 / 2, M=u + 2.0), spacing=a, name=f"QWZ(u={u:g})",
+        check_inversions=False,  # a lattice model by design: zone-boundary inversions intended
         metadata=dict(source="Qi, Wu & Zhang, PRB 74, 085308 (2006)", u=u),
     )
 
