@@ -12,8 +12,9 @@ each multiplied by its own envelope: φ_h(z) for J_z = ±3/2 (heavy holes, HH), 
 J_z = ±1/2 (light holes, LH). The four spinors are orthonormal even though ⟨φ_h|φ_l⟩ ≠ 1.
 
 *Luttinger Hamiltonian (hole picture, holes have positive kinetic energy).* With
-ħ²/2m₀ = :data:`tbspin.units.HBAR2_2M` (eV Å²) and {A, B} = (AB + BA)/2 (Winkler 2003,
-Eq. (2.32) written with J matrices; its P, Q, R, S form is Table C.8's)::
+ħ²/2m₀ = :data:`tbspin.units.HBAR2_2M` (eV Å²) and {A, B} = (AB + BA)/2 (Luttinger, Phys. Rev.
+102, 1030 (1956); Winkler 2003, Chap. 2, written with the J matrices; in the P, Q, R, S form
+the (+3/2, +1/2) element is −S with S = (ħ²/2m₀) 2√3 γ₃ k₋ k_z)::
 
     H_L/(ħ²/2m₀) = (γ₁ + 5γ₂/2) k² − γ₂ (J_x² + J_y²)(k_x² + k_y²) − 2γ₂ J_z² k_z²
                    − γ_a (J_x² − J_y²)(k_x² − k_y²) − 4γ_b {J_x, J_y} k_x k_y
@@ -119,7 +120,8 @@ class LuttingerParameters:
 
 _WINKLER = (
     "R. Winkler, Spin-Orbit Coupling Effects in Two-Dimensional Electron and Hole Systems "
-    "(Springer 2003), Table C.9 (values of P. Lawaetz, PRB 4, 3460 (1971))"
+    "(Springer 2003), Appendix C (Table C.9 per the tbspin issue); the values are those of "
+    "P. Lawaetz, PRB 4, 3460 (1971)"
 )
 _LIU = (
     "Liu, Cullen & Culcer, PRB 108, 195434 (2023), Table I as quoted in the tbspin issue: "

@@ -6,9 +6,10 @@ Sources of truth used below (each test names its own):
 * the exact ground state of the tilted infinite well, from Airy functions (scipy.special.airy),
   for the variational principle E_var ≥ E_exact;
 * bulk Luttinger masses along [001] and [111]: m₀/(γ₁ ∓ 2γ₂) and m₀/(γ₁ ∓ 2γ₃)
-  (Luttinger, Phys. Rev. 102, 1030 (1956); Winkler (2003) Sec. 2.6);
+  (Luttinger, Phys. Rev. 102, 1030 (1956));
 * the decoupled in-plane HH mass m₀/(γ₁ + γ₂) (exact k² coefficient of the HH diagonal element);
 * adaptive scipy quadrature of the envelope integrals versus their closed forms;
+* the unprojected well (40 sines per J_z component) for the Rayleigh-Ritz/Poincaré bounds;
 * Kwant's own wraparound Hamiltonian and PythTB's own eigenpairs for the lattice forms.
 """
 
@@ -454,3 +455,50 @@ def test_custom_parameters_and_fixed_beta():
 def test_bad_input_is_refused(kwargs, match):
     with pytest.raises(ModelError, match=match):
         holes2d(**kwargs)
+
+
+# ---------------------------------------------------------------------- against the full well
+def _full_well_top(k, lp, d, field, n_sine=40, n_quad=400):
+    """Top four electron-picture levels of the *unprojected* Luttinger well at in-plane k.
+
+    Independent reference: Ritz with n_sine infinite-well sines per J_z component (matrix
+    elements by Gauss-Legendre quadrature), converged to ~1e-7 eV at n_sine = 40 here.
+    """
+    x, w = np.polynomial.legendre.leggauss(n_quad)
+    u, w = (x + 1) / 2, w / 2
+    n = np.arange(1, n_sine + 1)[:, None]
+    chi = np.sqrt(2 / d) * np.sin(n * np.pi * u)  # orthonormal in z
+    dchi = np.sqrt(2 / d) * n * np.pi / d * np.cos(n * np.pi * u)
+    e1 = -1j * d * (chi * w) @ dchi.T  # ⟨n|−i∂_z|m⟩
+    e2 = np.diag((np.arange(1, n_sine + 1) * np.pi / d) ** 2)
+    z = d * (chi * w * d * (u - 0.5)) @ chi.T
+    H = np.kron(np.eye(4), -field * FIELD_MV_PER_M_TO_V_PER_ANGSTROM * z).astype(complex)
+    for mat, (px, py), pz, c in _luttinger_terms(lp.gamma1, lp.gamma2, lp.gamma3, False):
+        H += -HBAR2_2M * c * k[0] ** px * k[1] ** py * np.kron(mat, [np.eye(n_sine), e1, e2][pz])
+    return np.linalg.eigvalsh(H)[-4:]
+
+
+def test_projection_obeys_poincare_bounds_against_full_well():
+    """Rayleigh-Ritz / Poincaré separation: the projected 4×4 is the Galerkin restriction of the
+    full well Hamiltonian to a 4-dim subspace, so its i-th highest level lies below the i-th
+    highest exact level at every k (electron picture). At k = 0 the full HH1 level must equal
+    the exact Airy energy (a third, independent route to the sign conventions of V(z))."""
+    lp, d, f = GE, 200.0, 1.0
+    full0 = _full_well_top((0.0, 0.0), lp, d, f)
+    airy = _airy_ground_state(lp.gamma1 - 2 * lp.gamma2, d, f)
+    assert full0[-1] == pytest.approx(-airy, abs=1e-7)
+    ks = np.array([[0.0, 0.0], [0.01, 0.005], [-0.004, 0.015], [0.02, 0.0]])
+    proj = np.linalg.eigvalsh(holes2d_continuum(ks, "Ge", width=d, field=f))
+    for k, p in zip(ks, proj, strict=True):
+        full = _full_well_top(k, lp, d, f)
+        assert np.all(p < full), (k, p, full)
+
+
+def test_projected_axial_model_is_isotropic():
+    """With axial=True the projected H̃ has full rotational symmetry about z (only R was
+    anisotropic); without it the in-plane spectrum is anisotropic at |k| = 0.03 Å⁻¹."""
+    k = 0.03 * np.array([[1.0, 0.0], [np.cos(0.4), np.sin(0.4)], [np.sqrt(0.5), np.sqrt(0.5)]])
+    ax = np.linalg.eigvalsh(holes2d_continuum(k, "GaAs", field=2.0, axial=True))
+    assert np.allclose(ax, ax[0], rtol=1e-12, atol=1e-15)
+    cub = np.linalg.eigvalsh(holes2d_continuum(k, "GaAs", field=2.0))
+    assert np.max(np.abs(cub - cub[0])) > 1e-4
