@@ -221,7 +221,8 @@ def _bad_token(tokens: list[str]) -> str | None:
 
 
 def _table(
-    lines: list[str], linenos: np.ndarray, ncols: int, path: Path, what: str
+    lines: list[str], linenos: np.ndarray, ncols: int, path: Path, what: str,
+    ntok: np.ndarray | None = None,
 ) -> np.ndarray:
     """Parse ``lines`` (each exactly ``ncols`` numbers) into a finite (n, ncols) float array.
 
@@ -230,7 +231,8 @@ def _table(
     n = len(lines)
     if n == 0:
         return np.zeros((0, ncols))
-    ntok = np.fromiter(map(len, map(str.split, lines)), dtype=np.int64, count=n)
+    if ntok is None:
+        ntok = np.fromiter(map(len, map(str.split, lines)), dtype=np.int64, count=n)
     wrong = ntok != ncols
     if wrong.any():
         i = int(np.nonzero(wrong)[0][0])
@@ -393,13 +395,6 @@ def _check_unique_R(R: np.ndarray, path: Path, block_lines: np.ndarray) -> None:
             f"{int(block_lines[first[inv[b]]])})", path=str(path), line=int(block_lines[b]))
 
 
-def _check_end(lines: list[str], i: int, path: Path) -> None:
-    rest = [j for j in range(i, len(lines)) if lines[j].strip()]
-    if rest:
-        raise WannierFormatError("unexpected extra data after the last entry (wrong nrpts?)",
-                                 path=str(path), line=rest[0] + 1)
-
-
 # ====================================================================== readers
 def read_hr(path: str | os.PathLike[str]) -> Wannier90Data:
     """Read a Wannier90 ``seedname_hr.dat`` file.
@@ -435,26 +430,28 @@ def read_hr(path: str | os.PathLike[str]) -> Wannier90Data:
             f"file ends early: nrpts*num_wann² = {nrows} entries announced, the file has "
             f"{len(lines)} lines (truncated, or wrong num_wann/nrpts?)", path=str(path),
             line=len(lines) + 1)
-    body = lines[i0:i0 + nrows]
-    linenos = np.arange(i0 + 1, i0 + 1 + len(body))
-    if len(body) < nrows or len(" ".join(body).split()) != 7 * nrows:
-        # tolerate blank lines; otherwise report the first bad line
-        body, linenos = _nonblank(lines, i0)
-        if len(body) < nrows:
-            for j, text in enumerate(body):
-                if len(text.split()) != 7:
-                    raise WannierFormatError(
-                        f"expected 7 numbers 'R1 R2 R3 m n Re Im', found {len(text.split())}",
-                        path=str(path), line=int(linenos[j]))
+    rest = lines[i0:]
+    ntok = np.fromiter(map(len, map(str.split, rest)), dtype=np.int64, count=len(rest))
+    keep = np.nonzero(ntok)[0]  # blank lines are tolerated
+    if len(keep) < nrows:
+        wrong = np.nonzero(ntok[keep] != 7)[0]
+        if len(wrong):
+            j = int(keep[wrong[0]])
             raise WannierFormatError(
-                f"file ends early: expected nrpts*num_wann² = {nrows} entries, found "
-                f"{len(body)} (truncated?)", path=str(path), line=len(lines) + 1)
-        body, linenos = body[:nrows], linenos[:nrows]
-        end = int(linenos[-1])
+                f"expected 7 numbers 'R1 R2 R3 m n Re Im', found {ntok[j]}", path=str(path),
+                line=i0 + j + 1)
+        raise WannierFormatError(
+            f"file ends early: expected nrpts*num_wann² = {nrows} entries, found {len(keep)} "
+            "(truncated?)", path=str(path), line=len(lines) + 1)
+    if len(keep) > nrows:
+        raise WannierFormatError("unexpected extra data after the last entry (wrong nrpts?)",
+                                 path=str(path), line=i0 + int(keep[nrows]) + 1)
+    if keep[-1] == nrows - 1:  # no blank line inside the body (the normal case)
+        body = rest[:nrows]
     else:
-        end = i0 + nrows
-    _check_end(lines, end, path)
-    arr = _table(body, linenos, 7, path, "hopping")
+        body = [rest[j] for j in keep]
+    linenos = keep + (i0 + 1)
+    arr = _table(body, linenos, 7, path, "hopping", ntok=ntok[keep])
     ints = _ints(arr[:, :5], linenos, path, "R and orbital indices")
     R, flat = _place_blocks(ints, nrpts, N, path, linenos, None)
     vals = (arr[:, 5] + 1j * arr[:, 6]).reshape(nrpts, N * N) / ndegen[:, None]
