@@ -245,3 +245,31 @@ def test_regularize_returns_lattice_model():
     assert m.hamiltonian(k)[0, 0, 0].real == pytest.approx(
         sum(2 * (1 - np.cos(2.0 * q)) / 4.0 for q in k[0])
     )
+
+
+def test_user_kp_string_end_to_end_spin_hall():
+    # A user's k·p string -> LatticeModel -> spin Hall conductivity (README example).
+    # Expected (exact): this BHZ-type model conserves s_z. For electrons (charge −e) the spin
+    # current (ħ/2)(v↑ − v↓) equals −(ħ/2e)(j↑ − j↓), so σ^z_xy = −(ħ/2e)(σ↑_xy − σ↓_xy), i.e.
+    # σ^z_xy [e/8π] = −2 (σ↑_xy − σ↓_xy) [e²/h]; the blocks are opposite Chern insulators
+    # (|σ↑ − σ↓| = 2 e²/h), so |σ^z_xy| = 4 e/8π = e/2π in the gap.
+    from tbspin.models.catalogue import PAULI
+
+    import tbspin
+
+    ham = (
+        "A*(k_x*kron(sigma_z, sigma_x) - k_y*kron(sigma_0, sigma_y))"
+        " + (M - B*(k_x**2 + k_y**2))*kron(sigma_0, sigma_z)"
+    )
+    spin = {n: np.kron(s, np.eye(2)) for n, s in zip(("sx", "sy", "sz"), PAULI[1:])}
+    model = regularize(ham, params=dict(A=1.0, B=1.0, M=1.0), spacing=1.0, operators=spin)
+    res = tbspin.spin_hall(model, efermi=[0.0], mesh=48, spin="z", current="x", field="y")
+    assert res.unit == "e/8pi"
+    blocks = [
+        model.replace(hoppings=model.hoppings[:, s, s], operators={}, positions=model.positions[s])
+        for s in (slice(0, 2), slice(2, 4))
+    ]
+    ahc = [tbspin.anomalous_hall(b, efermi=[0.0], mesh=48).values[0] for b in blocks]
+    assert abs(ahc[0] - ahc[1]) == pytest.approx(2.0, abs=1e-6)  # opposite Chern copies
+    assert res.values[0] == pytest.approx(-2 * (ahc[0] - ahc[1]), abs=1e-6)
+    assert abs(res.values[0]) == pytest.approx(4.0, abs=1e-6)
