@@ -1,0 +1,56 @@
+"""Run every tutorial script in ``tutorials/`` as a user would, in a scratch directory.
+
+Each tutorial ends with ``assert`` statements on its key physics claims (each naming where its
+expected number comes from), so a zero exit code means those claims held. Here we also check
+that the figures each tutorial announces were written to ``TBSPIN_TUTORIAL_OUT`` and that
+nothing was written into the source tree.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TUTORIALS = sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.py"))
+
+#: figures every tutorial must write (file names inside TBSPIN_TUTORIAL_OUT)
+EXPECTED_FIGURES = {
+    "01_haldane_chern_ahc.py": ["01_haldane_ahc.png", "01_haldane_berry_curvature.png"],
+    "02_qsh_proper_vs_conventional.py": ["02_bhz_shc_vs_ef.png", "02_bhz_spin_mixing.png"],
+    "03_bi2se3_proper_spin_hall.py": ["03_bi2se3_bands.png", "03_bi2se3_shc.png"],
+    "04_wannier90_import.py": ["04_graphene_bands.png"],
+    "05_slab_surface_gap.py": ["05_slab_bands.png", "05_gap_vs_m.png"],
+}
+
+TIME_LIMIT_S = 120  # each tutorial is meant to take < 40 s; this only catches hangs
+
+
+def test_every_tutorial_has_expected_figures() -> None:
+    """The table above and the folder must not drift apart."""
+    assert [p.name for p in TUTORIALS] == sorted(EXPECTED_FIGURES)
+
+
+@pytest.mark.parametrize("script", TUTORIALS, ids=[p.stem for p in TUTORIALS])
+def test_tutorial_runs(script: Path, tmp_path: Path) -> None:
+    out = tmp_path / "figures"
+    work = tmp_path / "cwd"
+    work.mkdir()
+    env = dict(os.environ, TBSPIN_TUTORIAL_OUT=str(out), MPLBACKEND="Agg")
+    before = {p for p in (ROOT / "tutorials").iterdir()}
+    proc = subprocess.run(
+        [sys.executable, str(script)], cwd=work, env=env, capture_output=True, text=True,
+        timeout=TIME_LIMIT_S,
+    )
+    assert proc.returncode == 0, (
+        f"{script.name} failed (exit {proc.returncode})\n--- stdout ---\n{proc.stdout[-4000:]}"
+        f"\n--- stderr ---\n{proc.stderr[-4000:]}"
+    )
+    for name in EXPECTED_FIGURES[script.name]:
+        fig = out / name
+        assert fig.is_file() and fig.stat().st_size > 1000, f"{script.name} did not write {name}"
+    assert {p for p in (ROOT / "tutorials").iterdir()} == before, "tutorial wrote into tutorials/"
