@@ -253,9 +253,8 @@ def test_user_kp_string_end_to_end_spin_hall():
     # current (ħ/2)(v↑ − v↓) equals −(ħ/2e)(j↑ − j↓), so σ^z_xy = −(ħ/2e)(σ↑_xy − σ↓_xy), i.e.
     # σ^z_xy [e/8π] = −2 (σ↑_xy − σ↓_xy) [e²/h]; the blocks are opposite Chern insulators
     # (|σ↑ − σ↓| = 2 e²/h), so |σ^z_xy| = 4 e/8π = e/2π in the gap.
-    from tbspin.models.catalogue import PAULI
-
     import tbspin
+    from tbspin.models.catalogue import PAULI
 
     ham = (
         "A*(k_x*kron(sigma_z, sigma_x) - k_y*kron(sigma_0, sigma_y))"

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+
 from tbspin.models import (
     bhz,
     bhz_kp,
@@ -18,7 +19,6 @@ from tbspin.models import (
     rashba_gas_kp,
 )
 from tbspin.models.catalogue import form_hamiltonians
-
 from tbspin.units import HBAR2_2M
 
 warnings.filterwarnings("ignore", message="MUMPS is not available")
