@@ -536,3 +536,48 @@ def test_atomic_write(tmp_path: Path) -> None:
     assert target.read_bytes() == b"\x00\x01"
     with pytest.raises(FileNotFoundError):
         atomic_write(tmp_path / "no" / "f.txt", "x")
+
+
+# ---------------------------------------------------------------------- observables on imports
+def test_ahc_vanishes_for_real_silicon_hoppings(data: Path) -> None:
+    """Spinless Si with real H_R: H(-k) = H(k)*, so Ω(-k) = -Ω(k) and the AHC on a
+    Γ-centred (inversion-closed) mesh is zero up to round-off, while single k-points are not."""
+    from tbspin.observables import anomalous_hall, berry_curvature
+
+    imported = read_wannier90(data / "silicon_pythtb" / "silicon")
+    # the file's imaginary parts are Wannierization noise (measured max 4.2e-4 eV against
+    # hoppings of order eV); drop them to make H_R exactly real
+    assert np.max(np.abs(imported.hoppings.imag)) < 1e-3 * np.max(np.abs(imported.hoppings))
+    si = imported.replace(hoppings=imported.hoppings.real)
+    # shift 1/2: the mesh is closed under k -> -k and avoids the symmetry lines where Si bands
+    # are degenerate (there the lead's per-band curvature of nearly degenerate pairs reaches
+    # ±1e11 Å² and cancels only to ~1e-3 Å²; reported, not hidden: see the module report)
+    res = anomalous_hall(si, efermi=[5.0, 6.5, 7.0], mesh=4, shift=0.5)
+    _, omega = berry_curvature(si, np.array([[0.1, 0.23, -0.31]]))
+    assert np.max(np.abs(omega)) > 1e-3  # the integrand itself is not zero
+    assert np.max(np.abs(res.values)) < 1e-8
+
+
+def test_spin_hall_on_real_spinors_both_orders(gaas_tb: Path, tmp_path: Path) -> None:
+    """GaAs spinors (interleaved) rewritten in block order and read back with the matching
+    spin_order give the same spin Hall conductivity through the public function."""
+    from tbspin.observables import spin_hall
+
+    inter = read_wannier90(gaas_tb, spin_order="interleaved")
+    perm = _block_permutation(16)
+    blk = _reorder(inter, perm)
+    path = write_hr(blk, tmp_path / "gaas_block_hr.dat")
+    back = read_wannier90(path, lattice=inter.lattice, positions=blk.positions,
+                          spin_order="block")
+    np.testing.assert_array_equal(back.spin("z"), spin_operators(16, "block")["sz"])
+    # η = 0.01 eV regularizes the 1/(ε_m − ε_n)² of nearly degenerate pairs, which otherwise
+    # amplify the round-off difference between the two orbital orderings (measured: 1.6e-4
+    # relative at η = 0 on this 3³ mesh, 1e-10 with η = 0.01 eV)
+    kw = dict(efermi=7.9366, mesh=3, spin="z", current="x", field="y",
+              formula="conventional", eta=0.01)
+    a = spin_hall(inter, **kw).values[0]
+    b = spin_hall(back, **kw).values[0]
+    assert np.isfinite(a) and abs(a) > 0
+    assert abs(a - b) < 1e-8 * abs(a)
+    # the file round trip itself is exact: same result as the in-memory block model
+    assert spin_hall(blk, **kw).values[0] == b
