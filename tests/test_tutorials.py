@@ -22,7 +22,8 @@ TUTORIALS = sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.py"))
 EXPECTED_FIGURES = {
     "01_haldane_chern_ahc.py": ["01_haldane_ahc.png", "01_haldane_berry_curvature.png"],
     "02_qsh_proper_vs_conventional.py": ["02_bhz_shc_vs_ef.png", "02_bhz_spin_mixing.png"],
-    "03_bi2se3_proper_spin_hall.py": ["03_bi2se3_bands.png", "03_bi2se3_shc.png"],
+    "03_bi2se3_proper_spin_hall.py": ["03_bi2se3_bands.png", "03_bi2se3_shc.png",
+                                     "03_bi2se3_integrand.png"],
     "04_wannier90_import.py": ["04_graphene_bands.png"],
     "05_slab_surface_gap.py": ["05_slab_bands.png", "05_gap_vs_m.png"],
 }
