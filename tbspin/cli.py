@@ -165,14 +165,12 @@ def _write(result, stem: Path | None) -> None:
 
 def plot_result(result, path: Path, unit: str | None = None) -> Path:
     """Plot a conductivity against Fermi energy and save it (atomically)."""
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .results import atomic_write_bytes
+    from .io.atomic import save_figure
 
     unit = unit or result.unit
     fig, ax = plt.subplots(figsize=(5, 3.5), constrained_layout=True)
@@ -182,10 +180,9 @@ def plot_result(result, path: Path, unit: str | None = None) -> Path:
     ax.set_ylabel(f"{result.label} ({unit})")
     ax.set_title(f"{result.model}: {result.formula}, mesh {'x'.join(map(str, result.mesh))}",
                  fontsize=9)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=130)
+    save_figure(fig, path, dpi=130)
     plt.close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
+    return path
 
 
 # ---------------------------------------------------------------------- commands
@@ -258,14 +255,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _plot_demo(results: dict, path: Path) -> None:
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .results import atomic_write_bytes
+    from .io.atomic import save_figure
 
     fig, ax = plt.subplots(figsize=(5.5, 3.8), constrained_layout=True)
     for name, r in results.items():
@@ -275,10 +270,8 @@ def _plot_demo(results: dict, path: Path) -> None:
     ax.set_ylabel(r"$\sigma^y_{zx}$ ($\hbar/2e$ S/m)")
     ax.set_title("Bi$_2$Se$_3$ (4-band, regularized), $m_z$ = 1 meV", fontsize=10)
     ax.legend()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=130)
+    save_figure(fig, path, dpi=130)
     plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
 
 
 def cmd_slab(args: argparse.Namespace) -> int:

@@ -32,7 +32,8 @@ class Eigensystem:
     energies : (Nk, N) float array, eV, ascending per k
     vectors : (Nk, N, N) complex array; column n of ``vectors[k]`` is |u_nk⟩
     block : (Nk, N) int array; bands with equal value are degenerate (within degen_tol)
-    gauge_values : (Nk, N) float array or None; ⟨u_n|G|u_n⟩ after gauge fixing
+    gauge_values : (Nk, N) float array or None; ⟨u_n|G|u_n⟩ after gauge fixing, for bands in
+        degenerate blocks (0 for the others)
     group : (Nk, N) int array; bands degenerate in both ε and g (parallel-transport sub-blocks)
     """
 
@@ -55,9 +56,12 @@ def _eigh(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def sandwich(U: np.ndarray, op: np.ndarray) -> np.ndarray:
     """U† O U for a batch of unitaries U (Nk, N, N) and one operator O (N, N)."""
-    nk, n, _ = U.shape
-    UhO = (U.conj().transpose(0, 2, 1).reshape(nk * n, n) @ op).reshape(nk, n, n)
-    return UhO @ U
+    return np.ascontiguousarray(U.conj().transpose(0, 2, 1)) @ (op @ U)
+
+
+def expectation(U: np.ndarray, op: np.ndarray) -> np.ndarray:
+    """Diagonal ⟨u_n|O|u_n⟩ (Nk, N), real part, without forming U† O U."""
+    return np.real(np.sum(U.conj() * (op @ U), axis=1))
 
 
 def block_labels(energies: np.ndarray, tol: float) -> np.ndarray:
@@ -81,8 +85,11 @@ def _block_index_sets(labels: np.ndarray):
     if len(kall) == 0:
         return
     packed = np.packbits(starts[kall], axis=1)
-    sigs, inv = np.unique(packed, axis=0, return_inverse=True)
-    inv = inv.reshape(-1)
+    if np.all(packed == packed[0]):  # the common case: one block structure everywhere
+        sigs, inv = packed[:1], np.zeros(len(kall), dtype=int)
+    else:
+        sigs, inv = np.unique(packed, axis=0, return_inverse=True)
+        inv = inv.reshape(-1)
     for s in range(len(sigs)):
         kidx = kall[inv == s]
         st = np.nonzero(starts[kidx[0]])[0]
@@ -126,27 +133,58 @@ def eigh_small(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return w, v
 
 
-def _rotate_blocks(vectors: np.ndarray, op_eig: np.ndarray, labels: np.ndarray) -> None:
-    """In place: rotate eigenvectors inside each degenerate block to diagonalize ``op_eig``.
+def _fix_blocks(U: np.ndarray, op: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """In place: rotate eigenvectors inside each degenerate block to diagonalize ``op``.
 
-    ``op_eig`` is the gauge operator in the current eigenbasis, (Nk, N, N); it is rotated too.
+    Returns the gauge values g_n = ⟨u_n|op|u_n⟩ (Nk, N) in the final basis for bands inside
+    degenerate blocks (0 for non-degenerate bands, where they are never used). Pairs (the
+    Kramers case) take an elementwise closed-form path; larger blocks go through LAPACK.
     """
-    for kidx, _size, idx in _block_index_sets(labels):
-        sub = op_eig[kidx[:, None, None, None], idx[None, :, :, None], idx[None, :, None, :]]
-        _, W = eigh_small(sub)  # (nk, nb, s, s)
+    nk, n, _ = U.shape
+    g = np.zeros((nk, n))
+    blocks = list(_block_index_sets(labels))
+    if not blocks:
+        return g
+    GU = op @ U
+    for kidx, size, idx in blocks:
+        allk = len(kidx) == nk
+        nb = idx.shape[0]
+        Uk = U if allk else U[kidx]
+        GUk = GU if allk else GU[kidx]
+        if size == 2:
+            c0, c1 = idx[:, 0], idx[:, 1]
+            U0, U1 = Uk[:, :, c0], Uk[:, :, c1]  # (nk', N, nb)
+            sub = np.empty((len(kidx), nb, 2, 2), dtype=complex)
+            sub[..., 0, 0] = np.sum(U0.conj() * GUk[:, :, c0], axis=1)
+            sub[..., 1, 1] = np.sum(U1.conj() * GUk[:, :, c1], axis=1)
+            sub[..., 0, 1] = np.sum(U0.conj() * GUk[:, :, c1], axis=1)
+            sub[..., 1, 0] = sub[..., 0, 1].conj()
+            w, W = eigh_small(sub)  # (nk', nb, 2), (nk', nb, 2, 2)
+            W = W[:, None]  # broadcast over orbitals
+            new0 = U0 * W[..., 0, 0] + U1 * W[..., 1, 0]
+            new1 = U0 * W[..., 0, 1] + U1 * W[..., 1, 1]
+            if allk:
+                U[:, :, c0], U[:, :, c1] = new0, new1
+                g[:, c0], g[:, c1] = w[..., 0], w[..., 1]
+            else:
+                U[np.ix_(kidx, np.arange(n), c0)] = new0
+                U[np.ix_(kidx, np.arange(n), c1)] = new1
+                g[np.ix_(kidx, c0)] = w[..., 0]
+                g[np.ix_(kidx, c1)] = w[..., 1]
+            continue
         cols = idx.reshape(-1)
-        Usub = vectors[kidx][:, :, idx]  # (nk, N, nb, s)
-        vectors[np.ix_(kidx, np.arange(vectors.shape[1]), cols)] = np.einsum(
-            "knbs,kbst->knbt", Usub, W
-        ).reshape(len(kidx), vectors.shape[1], -1)
-        Osub = op_eig[kidx][:, :, idx]  # columns
-        op_eig[np.ix_(kidx, np.arange(op_eig.shape[1]), cols)] = np.einsum(
-            "knbs,kbst->knbt", Osub, W
-        ).reshape(len(kidx), op_eig.shape[1], -1)
-        Orow = op_eig[kidx][:, idx, :]  # rows
-        op_eig[np.ix_(kidx, cols, np.arange(op_eig.shape[2]))] = np.einsum(
-            "kbsm,kbst->kbtm", Orow, W.conj()
-        ).reshape(len(kidx), -1, op_eig.shape[2])
+        V = Uk[:, :, idx].transpose(0, 2, 1, 3)  # (nk', nb, N, s)
+        GV = GUk[:, :, idx].transpose(0, 2, 1, 3)
+        sub = V.conj().transpose(0, 1, 3, 2) @ GV  # (nk', nb, s, s)
+        w, W = eigh_small(sub)
+        newV = (V @ W).transpose(0, 2, 1, 3).reshape(len(kidx), n, nb * size)
+        if allk:
+            U[:, :, cols] = newV
+            g[:, cols] = w.reshape(nk, nb * size)
+        else:
+            U[np.ix_(kidx, np.arange(n), cols)] = newV
+            g[np.ix_(kidx, cols)] = w.reshape(len(kidx), nb * size)
+    return g
 
 
 def group_labels(block: np.ndarray, gvals: np.ndarray | None, gauge_tol: float) -> np.ndarray:
@@ -163,7 +201,7 @@ def solve(
     H: np.ndarray,
     gauge: np.ndarray | None = None,
     *,
-    degen_tol: float = 1e-6,
+    degen_tol: float = 1e-4,
     gauge_tol: float = 1e-6,
     labels: np.ndarray | None = None,
     warn: bool = True,
@@ -190,9 +228,7 @@ def solve(
     block = block_labels(E, degen_tol) if labels is None else labels
     gvals = None
     if gauge is not None:
-        Gm = sandwich(U, gauge)
-        _rotate_blocks(U, Gm, block)
-        gvals = np.real(np.einsum("kmm->km", Gm))
+        gvals = _fix_blocks(U, np.asarray(gauge, dtype=complex), block)
     group = group_labels(block, gvals, gauge_tol)
     if warn and gauge is not None and labels is None:
         unsplit = (group[:, 1:] == group[:, :-1]).any(axis=1)

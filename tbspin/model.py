@@ -167,6 +167,7 @@ class LatticeModel:
         if magnetization is not None:
             mag = np.array(magnetization, dtype=float).reshape(3)
 
+        pos = np.ascontiguousarray(pos)
         for field, value in dict(
             lattice=lat, positions=pos, R=Rs, hoppings=H, periodic=periodic_t, operators=ops,
             convention=convention, magnetization=mag, name=str(name),
@@ -362,8 +363,9 @@ class LatticeModel:
     def transformed(self, U: Any) -> LatticeModel:
         """Change of orbital basis |m'> = Σ_m U[m, m'] |m>: H_R → U† H_R U, O → U† O U.
 
-        In the ``"positions"`` convention U may only mix orbitals sitting at the same position
-        (otherwise the position operator would stop being diagonal).
+        In the ``"positions"`` convention each new orbital may only combine old orbitals sitting
+        at one position (otherwise the position operator would stop being diagonal); orbital
+        permutations are fine and carry their positions along.
         """
         U = np.asarray(U, dtype=complex)
         n = self.n_orbitals
@@ -371,19 +373,19 @@ class LatticeModel:
             raise ModelError(f"basis change U must have shape ({n}, {n}), got {U.shape}")
         if not np.allclose(U.conj().T @ U, np.eye(n), atol=1e-10):
             raise ModelError("basis change U is not unitary")
+        pos = self.positions
         if self.convention == "positions":
-            same = np.all(np.isclose(self.positions[:, None], self.positions[None, :]), axis=-1)
-            if np.any(np.abs(U[~same]) > 1e-12):
+            # each new orbital must be built from old orbitals at one position (permutations ok)
+            w = np.abs(U) ** 2  # (old m, new n), columns sum to 1
+            pos = w.T @ self.positions
+            spread = np.einsum("mn,mnd->n", w, (self.positions[:, None, :] - pos[None]) ** 2)
+            if np.any(spread > 1e-16):
                 raise ModelError(
                     "U mixes orbitals at different positions; not allowed in the 'positions' "
                     "convention (use model.replace(convention='cell') first)"
                 )
         H = np.einsum("am,rab,bn->rmn", U.conj(), self.hoppings, U)
         ops = {k: U.conj().T @ o @ U for k, o in self.operators.items()}
-        pos = self.positions
-        if self.convention == "positions":
-            # |U| is block diagonal over equal positions, so the new orbitals sit where the old did
-            pos = (np.abs(U).T ** 2) @ self.positions
         return self.replace(hoppings=H, operators=ops, positions=pos)
 
     # ------------------------------------------------------------------ doors to other codes

@@ -36,10 +36,11 @@ from scipy.special import expit
 
 from . import __version__, units
 from .berry import METHODS, berry_connection, resolve_gauge
-from .eigen import sandwich
+from .eigen import expectation, sandwich
+from .io.atomic import atomic_savez
 from .kmesh import make_mesh
 from .model import LatticeModel, axis_index
-from .results import ConductivityResult, atomic_savez
+from .results import ConductivityResult
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def _kernel(
         if what == "berry":
             return E, T.sum(axis=2)
         U = bc.eig.vectors
-        sdiag = np.real(np.einsum("kmm->km", sandwich(U, spin_op)))
+        sdiag = expectation(U, spin_op)
         if what == "proper":
             return E, np.einsum("kmn,kn->km", T, sdiag)
         if what == "smm_omega":
@@ -210,7 +211,8 @@ def _integrate(
                 f"{c}: check for degeneracies below degen_tol or a singular gauge operator"
             )
         acc += occupied_sum(E, X, efermi, temperature)
-        if checkpoint is not None and (time.perf_counter() - last_save >= CHECKPOINT_SECONDS or c == nchunks - 1):
+        due = time.perf_counter() - last_save >= CHECKPOINT_SECONDS or c == nchunks - 1
+        if checkpoint is not None and due:
             atomic_savez(checkpoint, acc=acc, next_chunk=c + 1, signature=sig_text)
             last_save = time.perf_counter()
     raw = acc / (m.size * model.cell_measure)

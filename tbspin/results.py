@@ -5,40 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import units
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def atomic_savez(path: str | os.PathLike, **arrays: Any) -> Path:
-    """``numpy.savez`` into ``path`` atomically."""
-    import io
-
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return atomic_write_bytes(path, buf.getvalue())
+from .io.atomic import atomic_savez, atomic_write
 
 
 @dataclasses.dataclass
@@ -132,7 +105,8 @@ class ConductivityResult:
     def to_json(self, path: str | os.PathLike) -> Path:
         """Write the result as JSON, atomically."""
         text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
-        return atomic_write_bytes(path, text.encode())
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return atomic_write(path, text)
 
     def to_npz(self, path: str | os.PathLike) -> Path:
         """Write arrays and metadata (as a JSON string) to ``.npz``, atomically."""

@@ -83,3 +83,31 @@ def test_demo_runs_small(tmp_path, capsys):
     gap = (proper.efermi > -0.05) & (proper.efermi < 0.2)
     assert np.ptp(proper.values[gap]) < 1e-9 * max(1.0, np.abs(proper.values[gap]).max())
     assert (tmp_path / "demo_bi2se3_shc.png").exists()
+
+
+@pytest.mark.parametrize("order", ["interleaved", "block"])
+@pytest.mark.filterwarnings("ignore:no Wannier centres")
+def test_cli_shc_on_imported_hr_file(tmp_path, capsys, order):
+    """`tbspin shc --hr ... --spin-order ...`: a Kane–Mele model (λ_R = 0, s_z conserved, spin
+    Chern number 1) written as _hr.dat in either spinor order gives (C↑ − C↓) e/4π = 4 e/8π.
+    No centres file: orbitals sit at the origin (tbspin warns); the insulating value does not
+    depend on that, but converges more slowly in k, hence the 72² mesh."""
+    from tbspin.io import write_hr
+    from tbspin.models import kane_mele
+
+    model = kane_mele(lambda_r=0.0)  # basis (A↑, A↓, B↑, B↓): interleaved
+    if order == "block":
+        perm = [0, 2, 1, 3]  # (A↑, B↑, A↓, B↓)
+        model = model.transformed(np.eye(4)[:, perm])
+    lat3 = np.eye(3) * 20.0
+    lat3[:2, :2] = model.lattice
+    path = tmp_path / f"km_{order}_hr.dat"
+    write_hr(model, path)
+    rc = cli.main(["shc", "--hr", str(path), "--spin-order", order,
+                   "--lattice", ",".join(map(str, lat3.ravel())), "--efermi", "0",
+                   "--mesh", "72", "72", "--out", str(tmp_path / "r"), "--no-progress"])
+    assert rc == 0
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["dim"] == 2 and data["unit"] == "e/8pi"
+    assert abs(abs(data["values"][0]) - 4.0) < 1e-6
+    capsys.readouterr()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "atomic_savez", "save_figure"]
 
 
 def atomic_write(
@@ -76,3 +76,20 @@ def atomic_write(
             pass
         raise
     return target
+
+
+def atomic_savez(path: str | os.PathLike[str], **arrays: Any) -> Path:
+    """``numpy.savez`` into ``path`` atomically (parent folders are created)."""
+    import numpy as np
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write(target, lambda fh: np.savez(fh, **arrays), encoding="")
+
+
+def save_figure(fig: Any, path: str | os.PathLike[str], **savefig_kw: Any) -> Path:
+    """Save a matplotlib figure atomically (format from the suffix; parent folders created)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fmt = target.suffix.lstrip(".") or "png"
+    return atomic_write(target, lambda fh: fig.savefig(fh, format=fmt, **savefig_kw), encoding="")
