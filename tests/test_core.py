@@ -318,3 +318,34 @@ def test_no_gauge_warning_for_generic_models():
     with warnings.catch_warnings():
         warnings.simplefilter("error", GaugeWarning)
         tbspin.spin_hall(model, efermi=[0.0], mesh=6, shift=0.5)
+
+
+# ----------------------------------------------------------------- 3D units
+def _stacked(model2d: LatticeModel, c: float) -> LatticeModel:
+    """Uncoupled layers of a 2D model stacked along z with spacing c (Å)."""
+    lat = np.diag([1.0, 1.0, c])
+    lat[:2, :2] = model2d.lattice
+    R = np.hstack([model2d.R, np.zeros((len(model2d.R), 1), int)])
+    return LatticeModel(lattice=lat, R=R, hoppings=model2d.hoppings, operators=model2d.operators,
+                        positions=np.hstack([model2d.positions, np.zeros((model2d.n_orbitals, 1))]),
+                        periodic=(0, 1, 2), name="stacked")
+
+
+def test_3d_units_from_stacked_layers():
+    """Stacked uncoupled Chern / QSH layers (exact): σ_xy = −C e²/(h c) in S/cm and
+    σ^z_xy = (C↑ − C↓) e/(4π c) = e²/(π ħ c) in (ħ/2e) S/m (C↑ − C↓ = 2; c = 7 Å)."""
+    from scipy import constants as sc
+
+    c = 7.0
+    q = _stacked(qwz(-1.0), c)
+    chern = tbspin.chern_number(qwz(-1.0), bands=1, mesh=60)
+    r = tbspin.anomalous_hall(q, efermi=[0.0], mesh=(60, 60, 2))
+    assert r.unit == "S/cm"
+    expected = -chern * sc.e**2 / sc.h / (c * 1e-8)
+    assert r.values[0] == pytest.approx(expected, rel=1e-9)
+    b = _stacked(bhz_doubled(-1.0), c)
+    s = tbspin.spin_hall(b, efermi=[0.0], mesh=(60, 60, 2))
+    assert s.unit == "(hbar/2e) S/m"
+    sign = np.sign(s.values[0])
+    assert s.values[0] == pytest.approx(sign * sc.e**2 / (np.pi * sc.hbar * c * 1e-10), rel=1e-6)
+    assert s.to("(hbar/e) S/cm")[0] == pytest.approx(s.values[0] / 2 / 100)
