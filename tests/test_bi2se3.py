@@ -184,8 +184,8 @@ def test_spin_hall_depends_on_magnetization_direction():
     # at E_F = 0 (gap) and 0.4 eV (conduction band). The infinitesimal m selects the basis inside
     # the Kramers pairs, so the three directions differ. Reference: a mesh-convergence study with
     # the same code (n = 96, 128, 192; numbers in the issue-3 report): at E_F = 0,
-    # σ(m∥x) − σ(m∥z) → 113.5 (ħ/2e) S/m and σ(m∥y) → 0 (|σ| < 1e-4 at n = 128) while
-    # σ(m∥x) ≈ 1650. At n = 48 the difference is already within 1 % of the converged one.
+    # σ(m∥x) − σ(m∥z) = 114.7, 113.5, 117.0 (ħ/2e) S/m and |σ(m∥y)| < 6e-3 for n = 96, 128,
+    # 192, while σ(m∥x) ≈ 1650. At n = 48 the difference (112.5) is within that spread.
     import tbspin
 
     vals = {}
