@@ -13,6 +13,7 @@ from .errors import (
     ConvergenceWarning,
     GaugeWarning,
     ModelError,
+    RegularizationWarning,
     TbspinError,
     TbspinWarning,
     WannierFormatError,
@@ -53,5 +54,6 @@ __all__ = [
     "TbspinWarning",
     "GaugeWarning",
     "ConvergenceWarning",
+    "RegularizationWarning",
     "__version__",
 ]

@@ -49,3 +49,7 @@ class GaugeWarning(TbspinWarning):
 
 class ConvergenceWarning(TbspinWarning):
     """A numerical parameter (mesh, finite-difference step) looks too coarse."""
+
+
+class RegularizationWarning(TbspinWarning):
+    """A lattice regularization changed the physics (e.g. band inversions away from Γ)."""

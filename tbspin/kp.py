@@ -37,7 +37,7 @@ import numpy as np
 import sympy
 
 from .bands import band_gap, band_inversions, check_band_inversions, trim_points, z2_parity
-from .errors import ModelError, TbspinWarning
+from .errors import ModelError, RegularizationWarning
 from .model import SPIN_NAMES, LatticeModel
 
 __all__ = [
@@ -56,8 +56,6 @@ _X_NAMES = ("x", "y", "z")
 _RESERVED = {"a_x", "a_y", "a_z"}
 
 
-class RegularizationWarning(TbspinWarning):
-    """A lattice regularization changed the physics (e.g. band inversions away from Γ)."""
 
 
 def _kwant_continuum() -> Any:
