@@ -20,6 +20,8 @@ import warnings
 import numpy as np
 import pytest
 from scipy import optimize, special
+
+from tbspin import ModelError
 from tbspin.models.holes2d import (
     DEFAULT_SPACING,
     FIELD_MV_PER_M_TO_V_PER_ANGSTROM,
@@ -38,8 +40,6 @@ from tbspin.models.holes2d import (
     spin32_matrices,
     variational_beta,
 )
-
-from tbspin import ModelError
 from tbspin.units import HBAR2_2M
 
 with warnings.catch_warnings():
