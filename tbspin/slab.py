@@ -62,6 +62,11 @@ __all__ = [
     "exchange_on_layers",
     "kwant_bands",
     "edge_modes",
+    "plot_slab_bands",
+    "plot_gap_vs_magnetization",
+    "plot_gap_vs_thickness",
+    "add_slab_arguments",
+    "run_slab_cli",
 ]
 
 log = logging.getLogger(__name__)
@@ -931,7 +936,7 @@ def gap_vs_thickness(
     k: Any = None,
     layer_onsite: LayerOnsite | None = None,
     surface: str = "both",
-    n_surface_layers: int = 1,
+    n_surface_layers: int | None = None,
     n_occupied: float | None = None,
     min_weight: float = 0.5,
     params: Mapping[str, Any] | None = None,
@@ -946,8 +951,11 @@ def gap_vs_thickness(
         Thicknesses N.
     direction, layer_onsite, params, field
         As in :func:`make_slab` (``layer_onsite`` receives the layer index of each slab).
-    k, surface, n_surface_layers, n_occupied, min_weight
+    k, surface, n_occupied, min_weight
         As in :func:`surface_gap`.
+    n_surface_layers : int, optional
+        Layers per surface; default ``max(1, N // 4)`` for each N (a fixed count would make
+        the surface of a thin film the whole film and of a thick one too thin a skin).
 
     Returns
     -------
@@ -963,7 +971,8 @@ def gap_vs_thickness(
     for N in Ns:  # sweep parameter
         slab = make_slab(model, direction=direction, layers=int(N), layer_onsite=layer_onsite,
                          field=field)
-        res = surface_gap(slab, k, surface=surface, n_surface_layers=n_surface_layers,
+        ns = max(1, int(N) // 4) if n_surface_layers is None else n_surface_layers
+        res = surface_gap(slab, k, surface=surface, n_surface_layers=ns,
                           n_occupied=n_occupied, min_weight=min_weight)
         gaps.append(res.gap)
         mids.append(res.dirac_energy)
@@ -1068,11 +1077,25 @@ def _edge_modes_at(
 
     M = cell.shape[0]
     prop, _ = kwant.physics.modes(cell - energy * np.eye(M), hop.conj().T)
-    wf = prop.wave_functions
+    wf = np.array(prop.wave_functions)
+    k = np.asarray(prop.momenta)
+    v = np.asarray(prop.velocities)
+    # Modes with the same momentum and velocity (e.g. the forward modes of the two edges of a
+    # symmetric ribbon) are an arbitrary basis of their subspace: choose eigenvectors of the
+    # top-edge projector inside it, as for degenerate Bloch states.
+    done = np.zeros(len(k), bool)
+    for i in range(len(k)):  # loop over the few propagating modes
+        if done[i]:
+            continue
+        grp = np.nonzero((np.abs(k - k[i]) < 1e-8) & (np.abs(v - v[i]) < 1e-8 * max(1, abs(v[i]))))[0]
+        done[grp] = True
+        if len(grp) > 1:
+            q, _ = np.linalg.qr(wf[:, grp])
+            _, u = np.linalg.eigh(q.conj().T @ (top[:, None] * q))
+            wf[:, grp] = q @ u
     p = np.abs(wf) ** 2
     p = p / p.sum(axis=0, keepdims=True)
     w = np.stack([p[top].sum(axis=0), p[bot].sum(axis=0)], axis=-1)
-    v = np.asarray(prop.velocities)
     is_top, is_bot = w[:, 0] >= min_weight, w[:, 1] >= min_weight
     return EdgeModes(
         energy=float(energy), velocities=v, weights=w,
@@ -1080,3 +1103,259 @@ def _edge_modes_at(
         bottom=(int(np.sum(is_bot & (v > 0))), int(np.sum(is_bot & (v < 0)))),
         bulk=int(np.sum(~is_top & ~is_bot)),
     )
+
+
+# ====================================================================== figures
+def _pyplot() -> Any:
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps", "cairo"):
+        try:
+            matplotlib.use("Agg")
+        except Exception:  # a backend already in use (e.g. in a notebook) is fine
+            log.debug("keeping matplotlib backend %s", matplotlib.get_backend())
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_slab_bands(
+    slab: Slab,
+    kpath: KPath | None = None,
+    *,
+    n_surface_layers: int = 2,
+    energy_window: tuple[float, float] | None = None,
+    reference_energy: float = 0.0,
+    ax: Any = None,
+    save: str | None = None,
+) -> Any:
+    """Slab bands along a k-path coloured by surface weight (red top, blue bottom).
+
+    Parameters
+    ----------
+    slab : Slab
+    kpath : KPath, optional
+        Default: :meth:`Slab.kpath` (ase's standard path, 200 points).
+    n_surface_layers : int
+        Layers per surface.
+    energy_window : (emin, emax), optional
+        y-range (eV, relative to ``reference_energy``).
+    reference_energy : float
+        Subtracted from the energies (e.g. the Dirac point).
+    ax : matplotlib Axes, optional
+    save : str, optional
+        File to save the figure to.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    kp = slab.kpath() if kpath is None else kpath
+    E, w = slab_bands(slab, kp, n_surface_layers)
+    E = E - reference_energy
+    fig, ax = (plt.subplots(figsize=(5, 4)) if ax is None else (ax.figure, ax))
+    colour = w[..., 0] - w[..., 1]  # +1 top, −1 bottom
+    size = 1.0 + 12.0 * (w[..., 0] + w[..., 1])
+    x = np.broadcast_to(kp.x[:, None], E.shape)
+    order = np.argsort((w[..., 0] + w[..., 1]).ravel())  # surface states drawn last
+    sc = ax.scatter(x.ravel()[order], E.ravel()[order], c=colour.ravel()[order],
+                    s=size.ravel()[order], cmap="coolwarm", vmin=-1, vmax=1, linewidths=0)
+    for xs in kp.special_x:
+        ax.axvline(xs, color="0.6", lw=0.5)
+    ax.set_xticks(kp.special_x, kp.labels)
+    ax.set_xlim(kp.x[0], kp.x[-1])
+    if energy_window is not None:
+        ax.set_ylim(*energy_window)
+    ax.set_ylabel("E (eV)" if reference_energy == 0 else "E − E_ref (eV)")
+    ax.set_title(f"{slab.model.name}: weight on {n_surface_layers} top/bottom layers")
+    fig.colorbar(sc, ax=ax, label="top − bottom weight")
+    if save:
+        fig.savefig(save, dpi=150, bbox_inches="tight")
+    return fig
+
+
+def plot_gap_vs_magnetization(
+    sweeps: MagnetizationSweep | Mapping[str, MagnetizationSweep],
+    *,
+    ax: Any = None,
+    save: str | None = None,
+) -> Any:
+    """Surface gap (meV) versus |m| (meV) with the linear fit, for one or several sweeps."""
+    plt = _pyplot()
+    items = sweeps.items() if isinstance(sweeps, Mapping) else [("", sweeps)]
+    fig, ax = (plt.subplots(figsize=(4.5, 3.5)) if ax is None else (ax.figure, ax))
+    for label, sw in items:
+        m = np.linalg.norm(sw.magnetizations, axis=1) * 1e3
+        line = ax.plot(m, sw.gaps * 1e3, "o", label=f"{label} slope {sw.slope:.3f}".strip())
+        if np.isfinite(sw.slope):
+            ax.plot(m, (sw.slope * m * 1e-3 + sw.intercept) * 1e3, "-",
+                    color=line[0].get_color(), lw=0.8)
+    ax.set_xlabel("|m| (meV)")
+    ax.set_ylabel("surface gap (meV)")
+    ax.legend(fontsize="small")
+    if save:
+        fig.savefig(save, dpi=150, bbox_inches="tight")
+    return fig
+
+
+def plot_gap_vs_thickness(
+    sweep: ThicknessSweep, *, ax: Any = None, save: str | None = None
+) -> Any:
+    """Surface (hybridization) gap versus N on a log scale with the exponential fit."""
+    plt = _pyplot()
+    fig, ax = (plt.subplots(figsize=(4.5, 3.5)) if ax is None else (ax.figure, ax))
+    ax.semilogy(sweep.layers, sweep.gaps, "o", label="slab")
+    if np.isfinite(sweep.decay_per_layer):
+        n = np.linspace(sweep.layers.min(), sweep.layers.max(), 50)
+        ax.semilogy(n, sweep.prefactor * np.exp(-sweep.decay_per_layer * n), "-",
+                    label=f"fit: κ = {sweep.decay_per_layer:.3f} per layer")
+    ax.set_xlabel("layers N")
+    ax.set_ylabel("gap (eV)")
+    ax.legend(fontsize="small")
+    if save:
+        fig.savefig(save, dpi=150, bbox_inches="tight")
+    return fig
+
+
+# ====================================================================== CLI hook
+def add_slab_arguments(parser: Any) -> Any:
+    """Add the ``tbspin slab`` options to an :class:`argparse.ArgumentParser`.
+
+    Options
+    -------
+    --model NAME            catalogue model (``tbspin.models.NAME()``), e.g. bi2se3, qwz,
+                            bhz, haldane, kane_mele  (or:)
+    --wannier PATH          Wannier90 ``_hr.dat``/prefix; with --lattice (9 or 4 numbers, Å)
+                            and --spin-order {block,interleaved}
+    --direction I           lattice vector along which the slab is finite (default: last)
+    --layers N              number of layers (default 30)
+    --surface-layers NS     layers per surface for the weights (default 2)
+    --n-occupied X          occupied bands per bulk cell (default: half)
+    --m MX MY MZ            exchange vector (eV) on --magnetic-top layers (default all)
+    --magnetic-top K        put m only on the K top layers
+    --field F               perpendicular electric field (V/Å)
+    --path STR, --npoints N k-path (ase labels) and its length
+    --sweep-mz A B N        also sweep m_z from A to B (eV) in N steps (gap vs m_z figure)
+    --sweep-layers A B      also sweep N from A to B (gap vs N figure)
+    --out DIR               output folder for figures and a summary text file
+    """
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--wannier", default=None)
+    parser.add_argument("--lattice", type=float, nargs="+", default=None)
+    parser.add_argument("--spin-order", default=None, choices=("block", "interleaved"))
+    parser.add_argument("--direction", type=int, default=None)
+    parser.add_argument("--layers", type=int, default=30)
+    parser.add_argument("--surface-layers", type=int, default=2)
+    parser.add_argument("--n-occupied", type=float, default=None)
+    parser.add_argument("--m", type=float, nargs=3, default=(0.0, 0.0, 0.0))
+    parser.add_argument("--magnetic-top", type=int, default=None)
+    parser.add_argument("--field", type=float, default=0.0)
+    parser.add_argument("--path", default=None)
+    parser.add_argument("--npoints", type=int, default=200)
+    parser.add_argument("--sweep-mz", type=float, nargs=3, default=None)
+    parser.add_argument("--sweep-layers", type=int, nargs=2, default=None)
+    parser.add_argument("--out", default="slab_out")
+    return parser
+
+
+def _cli_model(args: Any) -> LatticeModel:
+    if (args.model is None) == (args.wannier is None):
+        raise ValueError("give exactly one of --model NAME or --wannier PATH")
+    if args.model is not None:
+        from . import models
+
+        factory = getattr(models, args.model, None)
+        if factory is None or not callable(factory):
+            raise ValueError(f"unknown catalogue model {args.model!r}; see tbspin.models")
+        return factory()
+    from .io.wannier90 import read_wannier90
+
+    lat = None
+    if args.lattice is not None:
+        n = len(args.lattice)
+        d = int(round(np.sqrt(n)))
+        if d * d != n:
+            raise ValueError(f"--lattice needs d*d numbers (rows), got {n}")
+        lat = np.reshape(args.lattice, (d, d))
+    return read_wannier90(args.wannier, lattice=lat, spin_order=args.spin_order)
+
+
+def run_slab_cli(args: Any) -> dict[str, Any]:
+    """Run ``tbspin slab``: bands coloured by surface weight, the surface gap at Γ, and the
+    optional sweeps; figures and ``summary.txt`` go to ``args.out``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace or sequence of str
+        Options of :func:`add_slab_arguments` (a list of strings is parsed with them).
+
+    Returns
+    -------
+    dict
+        ``{"gap": SurfaceGap, "files": [...], "sweep_m": ..., "sweep_n": ...}``.
+    """
+    import argparse
+    import os
+
+    if not isinstance(args, argparse.Namespace):
+        args = add_slab_arguments(argparse.ArgumentParser(prog="tbspin slab")).parse_args(
+            list(args)
+        )
+    bulk = _cli_model(args)
+    direction = bulk.dim - 1 if args.direction is None else args.direction
+    N = args.layers
+    m = np.asarray(args.m, dtype=float)
+    mag_layers = None if args.magnetic_top is None else range(N - args.magnetic_top, N)
+    onsite = exchange_on_layers(bulk, m, mag_layers) if np.any(m) else None
+    slab = make_slab(bulk, direction=direction, layers=N, layer_onsite=onsite, field=args.field)
+    os.makedirs(args.out, exist_ok=True)
+    files = []
+    surface = "top" if args.magnetic_top is not None else "both"
+    gap = surface_gap(slab, n_surface_layers=args.surface_layers, surface=surface,
+                      n_occupied=args.n_occupied)
+    kp = slab.kpath(args.path, args.npoints)
+    fname = os.path.join(args.out, "slab_bands.png")
+    fig = plot_slab_bands(slab, kp, n_surface_layers=args.surface_layers,
+                          reference_energy=gap.dirac_energy, energy_window=(-0.5, 0.5),
+                          save=fname)
+    files.append(fname)
+    lines = [
+        f"model: {bulk.name}; slab along a{direction} with {N} layers; m = {m.tolist()} eV"
+        + ("" if mag_layers is None else f" on the top {args.magnetic_top} layers")
+        + f"; field {args.field} V/Å",
+        f"surface gap at Γ ({surface}): {gap.gap * 1e3:.4f} meV; Dirac/mid-gap energy "
+        f"{gap.dirac_energy:.5f} eV; bulk edges {gap.bulk_edges.tolist()} eV; "
+        f"surface weights (top, bottom) {gap.weights.round(3).tolist()}",
+    ]
+    out: dict[str, Any] = {"gap": gap, "files": files}
+    plt = _pyplot()
+    plt.close(fig)
+    if args.sweep_mz is not None:
+        a, b, n = args.sweep_mz
+        sw = gap_vs_magnetization(bulk, np.linspace(a, b, int(n)), direction=direction,
+                                  layers=N, magnetic_layers=mag_layers, surface=surface,
+                                  n_surface_layers=args.surface_layers,
+                                  n_occupied=args.n_occupied)
+        fname = os.path.join(args.out, "gap_vs_mz.png")
+        plt.close(plot_gap_vs_magnetization(sw, save=fname))
+        files.append(fname)
+        lines.append(f"gap vs m_z: slope {sw.slope:.5f}, intercept {sw.intercept:.3e} eV, "
+                     f"rms residual {sw.residual:.3e} eV")
+        out["sweep_m"] = sw
+    if args.sweep_layers is not None:
+        a, b = args.sweep_layers
+        sn = gap_vs_thickness(bulk, range(a, b + 1), direction=direction,
+                              n_occupied=args.n_occupied)
+        fname = os.path.join(args.out, "gap_vs_layers.png")
+        plt.close(plot_gap_vs_thickness(sn, save=fname))
+        files.append(fname)
+        lines.append(f"gap vs N: decay {sn.decay_per_layer:.4f} per layer, "
+                     f"log rms residual {sn.log_residual:.3f}")
+        out["sweep_n"] = sn
+    summary = os.path.join(args.out, "summary.txt")
+    with open(summary, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+    files.append(summary)
+    log.info("tbspin slab wrote %s", ", ".join(files))
+    return out
