@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConvergenceWarning, ModelError
+from .errors import ConvergenceWarning, ModelError, TbspinWarning
 from .kpath import KPath, inplane_reciprocal, make_kpath
 from .model import LatticeModel
 
@@ -279,6 +279,12 @@ def make_slab(
         raise ModelError(f"'layers' must be an integer >= 2, got {layers!r}")
     if not np.isfinite(field):
         raise ModelError("'field' must be finite")
+    if field != 0.0 and np.ptp(model.positions @ _normal(model.lattice, int(direction))) == 0:
+        warnings.warn(
+            f"all orbitals of {model.name!r} sit at the same height in the cell (no Wannier "
+            "centres?): the field potential is then constant inside each layer",
+            TbspinWarning, stacklevel=2,
+        )
     return _assemble(
         model, direction, layers_i, layer_onsite, float(field), builder, order, params,
         name or f"{model.name}-slab{layers_i}",
@@ -386,9 +392,8 @@ def exchange_on_layers(
     m : (3,) array_like
         Exchange vector, eV.
     layers : sequence of int, optional
-        Layer indices that carry the term; negative indices count from the top
-        (−1 = top layer) and are resolved when the slab calls the function with N known
-        through ``n_layers`` — so pass non-negative indices, or use ``range(N-k, N)``.
+        Layer indices (0 = bottom) that carry the term, e.g. ``range(N - 3, N)`` for the three
+        top layers of an N-layer slab.
 
     Returns
     -------

@@ -240,6 +240,24 @@ def test_inplane_m_moves_the_cone_without_gap(bulk, thick):
     assert at_gamma.gap == pytest.approx(2 * V_DIRAC * shift, rel=0.02)
 
 
+def test_perpendicular_field_splits_the_two_dirac_points(bulk, thick):
+    """U = +e·F·(z − z_c): to first order the top Dirac point rises by F·(<z>_top − z_c) and the
+    bottom one falls by as much; <z> of the m = 0 surface states is computed here."""
+    F = 0.002  # V/Å
+    slab = make_slab(bulk, direction=2, layers=30, field=F)
+    top = surface_gap(slab, surface="top", n_surface_layers=5).dirac_energy
+    bot = surface_gap(slab, surface="bottom", n_surface_layers=5).dirac_energy
+    E, _, V = surface_weights(thick, None, 5)
+    near = np.argsort(np.abs(E[0] - E_DIRAC))[:4]
+    z = np.real(np.diag(thick.model.operator("z")))
+    # degenerate first-order PT in the four Dirac states (top and bottom are hybridized by
+    # 0.3 meV ≪ the field splitting): the eigenvalues of z there are <z>_bottom, <z>_top
+    P = V[0][:, near]
+    zs = np.linalg.eigvalsh(P.conj().T @ (z[:, None] * P))
+    assert top - bot == pytest.approx(F * (zs[2:].mean() - zs[:2].mean()), rel=0.02)
+    assert top > bot  # the field along +n̂ raises the electron energy at the top
+
+
 # ---------------------------------------------------------------- acceptance 3: thin films
 def test_hybridization_gap_decays_exponentially():
     """Grid c = 1/3 QL so N = 3·n_QL; fit over n_QL = 2…10. The decay per QL must approach
