@@ -306,10 +306,10 @@ class LatticeModel:
         Rcart = self.R @ self.lattice  # (NR, d)
         phase = np.exp(1j * (k @ Rcart.T))  # (Nk, NR)
         Hflat = self.hoppings.reshape(len(self.R), n * n)
-        H = (phase @ Hflat).reshape(nk, n, n)
-        dH = np.empty((len(dirs), nk, n, n), dtype=complex)
-        for i, a in enumerate(dirs):
-            dH[i] = ((phase * (1j * Rcart[:, a])) @ Hflat).reshape(nk, n, n)
+        # one BLAS call for H and all derivatives: columns [H_R, i R_a H_R, ...]
+        B = np.concatenate([Hflat] + [1j * Rcart[:, a, None] * Hflat for a in dirs], axis=1)
+        HdH = (phase @ B).reshape(nk, 1 + len(dirs), n, n).transpose(1, 0, 2, 3)
+        H, dH = HdH[0], HdH[1:]
         if self.convention == "positions" and np.ptp(self.positions, axis=0).any():
             tau = self.positions
             dtau = tau[None, :, :] - tau[:, None, :]  # (N, N, d): τ_n − τ_m

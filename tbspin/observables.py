@@ -45,7 +45,7 @@ from .results import ConductivityResult
 log = logging.getLogger(__name__)
 
 FORMULAS = ("proper", "conventional", "smm_omega")
-MEMORY_BUDGET = 256 * 2**20  # bytes per chunk of complex work arrays
+MEMORY_BUDGET = 16 * 2**20  # bytes of complex work arrays per k-chunk (cache-friendly)
 CHECKPOINT_SECONDS = 30.0  # minimum time between two checkpoint writes
 
 
@@ -160,7 +160,7 @@ def occupied_sum(
 def _chunk_size(model: LatticeModel, method: str, ndir: int = 2) -> int:
     n = model.n_orbitals
     per_k = 16 * n * n * (6 + 3 * ndir) * ((1 + 2 * ndir) if method == "fd" else 1)
-    return int(max(64, min(100_000, MEMORY_BUDGET // max(per_k, 1))))
+    return int(max(256, min(100_000, MEMORY_BUDGET // max(per_k, 1))))
 
 
 def _integrate(
@@ -285,7 +285,7 @@ def anomalous_hall(
     temperature : float
         Fermi–Dirac temperature (K); 0 uses step occupations.
     chunk_size : int, optional
-        k-points per batch (default from a 256 MB memory budget).
+        k-points per batch (default from a 16 MB working-set budget per chunk).
     progress : bool
         Show a tqdm progress bar.
     checkpoint : path, optional
