@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConvergenceWarning, ModelError, TbspinWarning
+from .errors import ConvergenceWarning, ModelError
 from .kpath import KPath, inplane_reciprocal, make_kpath
 from .model import LatticeModel
 
@@ -226,7 +226,10 @@ def make_slab(
         order (for a Kwant Builder: sites in ``builder.sites()`` order, each site's orbitals
         consecutive, as :func:`tbspin.adapters.kwant.from_kwant` reads it).
     field : float
-        Electric field along the surface normal, V/Å (module docstring for the sign).
+        Electric field along the surface normal, V/Å (module docstring for the sign). The
+        potential is evaluated at the orbital positions: give a Wannier model its centres
+        (otherwise all its orbitals sit at the cell origin and the potential is a step
+        function of the layer).
     params : mapping, optional
         Parameters of a Kwant Builder's value functions.
     operators : mapping {name: (n, n)}, optional
@@ -279,12 +282,6 @@ def make_slab(
         raise ModelError(f"'layers' must be an integer >= 2, got {layers!r}")
     if not np.isfinite(field):
         raise ModelError("'field' must be finite")
-    if field != 0.0 and np.ptp(model.positions @ _normal(model.lattice, int(direction))) == 0:
-        warnings.warn(
-            f"all orbitals of {model.name!r} sit at the same height in the cell (no Wannier "
-            "centres?): the field potential is then constant inside each layer",
-            TbspinWarning, stacklevel=2,
-        )
     return _assemble(
         model, direction, layers_i, layer_onsite, float(field), builder, order, params,
         name or f"{model.name}-slab{layers_i}",
