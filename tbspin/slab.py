@@ -66,6 +66,7 @@ __all__ = [
     "plot_gap_vs_magnetization",
     "plot_gap_vs_thickness",
     "add_slab_arguments",
+    "run_slab",
     "run_slab_cli",
 ]
 
@@ -1283,9 +1284,27 @@ def _cli_model(args: Any) -> LatticeModel:
     return read_wannier90(args.wannier, lattice=lat, spin_order=args.spin_order)
 
 
-def run_slab_cli(args: Any) -> dict[str, Any]:
-    """Run ``tbspin slab``: bands coloured by surface weight, the surface gap at Γ, and the
-    optional sweeps; figures and ``summary.txt`` go to ``args.out``.
+def run_slab_cli(args: Any) -> int:
+    """Entry of ``tbspin slab``: :func:`run_slab`, then the summary on standard output.
+
+    Parameters
+    ----------
+    args : argparse.Namespace or sequence of str
+        Options of :func:`add_slab_arguments`.
+
+    Returns
+    -------
+    int
+        Exit status 0 (errors raise).
+    """
+    out = run_slab(args)
+    print("\n".join(out["summary"] + [f"wrote {f}" for f in out["files"]]))  # CLI output
+    return 0
+
+
+def run_slab(args: Any) -> dict[str, Any]:
+    """Run the ``tbspin slab`` job: bands coloured by surface weight, the surface gap at Γ, and
+    the optional sweeps; figures and ``summary.txt`` go to ``args.out``.
 
     Parameters
     ----------
@@ -1295,7 +1314,8 @@ def run_slab_cli(args: Any) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``{"gap": SurfaceGap, "files": [...], "sweep_m": ..., "sweep_n": ...}``.
+        ``{"gap": SurfaceGap, "files": [...], "summary": [lines], "sweep_m": ...,
+        "sweep_n": ...}``.
     """
     import argparse
     import os
@@ -1359,5 +1379,6 @@ def run_slab_cli(args: Any) -> dict[str, Any]:
     with open(summary, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
     files.append(summary)
+    out["summary"] = lines
     log.info("tbspin slab wrote %s", ", ".join(files))
     return out

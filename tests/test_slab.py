@@ -48,7 +48,7 @@ from tbspin.slab import (
     plot_gap_vs_magnetization,
     plot_gap_vs_thickness,
     plot_slab_bands,
-    run_slab_cli,
+    run_slab,
     slab_bands,
     surface_gap,
     surface_weights,
@@ -120,6 +120,19 @@ def test_kwant_fill_equals_numpy_slab_with_layer_terms():
                          layer_onsite=exchange_on_layers(spin, [0, 0, 0.03], [5, 6]))
     diag0 = np.real(np.diag(no_field.model.hoppings[np.all(no_field.model.R == 0, axis=1)][0]))
     np.testing.assert_allclose((diag - diag0.reshape(7, 4))[:, 0], 0.01 * 4.0 * (np.arange(7) - 3))
+
+
+def test_catalogue_kp_builder_slab_equals_lattice_model_slab(bulk):
+    """bi2se3_kp().kwant_builder() (kwant.continuum) and bi2se3() (tbspin's regularization)
+    are the same lattice model: their slabs must have the same spectrum."""
+    from tbspin.models import bi2se3_kp
+
+    kp = bi2se3_kp()
+    via_kwant = make_slab(kp.kwant_builder(), direction=2, layers=6)
+    direct = make_slab(bulk, direction=2, layers=6)
+    k = np.array([[0.0, 0.0, 0.0], [0.07, -0.02, 0.0]])
+    np.testing.assert_allclose(np.linalg.eigvalsh(via_kwant.hamiltonian(k)),
+                               np.linalg.eigvalsh(direct.hamiltonian(k)), atol=1e-10)
 
 
 def test_lattice_model_slab_matches_its_kwant_builder(bulk):
@@ -375,9 +388,16 @@ def test_figures_and_cli(tmp_path, thick, bulk):
     sn = gap_vs_thickness(bulk, [4, 6, 8], direction=2)
     plt.close(plot_gap_vs_thickness(sn, save=str(tmp_path / "n.png")))
     assert (tmp_path / "m.png").exists() and (tmp_path / "n.png").exists()
-    out = run_slab_cli(["--model", "qwz", "--direction", "1", "--layers", "16",
-                        "--npoints", "40", "--out", str(tmp_path / "cli"),
-                        "--sweep-layers", "4", "6"])
+    out = run_slab(["--model", "qwz", "--direction", "1", "--layers", "16",
+                    "--npoints", "40", "--out", str(tmp_path / "cli"),
+                    "--sweep-layers", "4", "6"])
     assert (tmp_path / "cli" / "slab_bands.png").exists()
     assert "surface gap" in (tmp_path / "cli" / "summary.txt").read_text()
     assert out["gap"].gap >= 0
+    # through the real command line: m_z on the 2 top layers of a Bi2Se3 slab
+    from tbspin.cli import main
+
+    assert main(["slab", "--model", "bi2se3", "--layers", "20", "--surface-layers", "4",
+                 "--m", "0", "0", "0.01", "--magnetic-top", "2", "--npoints", "20",
+                 "--sweep-mz", "0.005", "0.01", "2", "--out", str(tmp_path / "cli2")]) == 0
+    assert (tmp_path / "cli2" / "gap_vs_mz.png").exists()
