@@ -686,12 +686,26 @@ def _gap_from_spectrum(
             f"fewer than two states with {surface} surface weight >= {min_weight} at this k; "
             "use more layers, more surface layers (n_surface_layers) or a lower min_weight"
         )
-    mids = 0.5 * (E[cand[1:]] + E[cand[:-1]])
-    gaps = E[cand[1:]] - E[cand[:-1]]
-    score = np.abs(mids - e_ref) + 1e-9 * gaps
+    lo, hi = E[cand[:-1]], E[cand[1:]]
+    mids, gaps = 0.5 * (lo + hi), hi - lo
+    bulk = (w[:, 0] + w[:, 1]) < min_weight
+    eb = E[bulk]
+    # a valid pair has no bulk state strictly inside its gap; for both surfaces together it
+    # must also straddle the reference (one surface alone may be charged, e.g. in a field)
+    tol = 1e-6
+    inside = ((eb[None, :] > lo[:, None] + tol) & (eb[None, :] < hi[:, None] - tol)).any(axis=1)
+    ok = ~inside
+    if surface == "both":
+        ok &= (lo <= e_ref + tol) & (hi >= e_ref - tol)
+    if not np.any(ok):
+        raise ValueError(
+            f"no pair of {surface} surface states (weight >= {min_weight}) near the reference "
+            f"energy {e_ref:.6g} eV without bulk states between them; use more layers, more "
+            "surface layers (n_surface_layers) or a lower min_weight"
+        )
+    score = np.where(ok, np.abs(mids - e_ref) + 1e-9 * gaps, np.inf)
     j = int(np.argmin(score))
     idx = np.array([cand[j], cand[j + 1]])
-    bulk = (w[:, 0] + w[:, 1]) < min_weight
     nb = np.arange(len(E))
     occ = E[bulk & (nb < cut)]
     emp = E[bulk & (nb >= cut)]
@@ -712,10 +726,14 @@ def surface_gap(
     """Gap between the surface-state bands at ``k`` (default Γ), chosen by weight, not index.
 
     Surface states are the eigenstates whose weight on the chosen surface(s) (outer
-    ``n_surface_layers`` layers) is at least ``min_weight``. Among consecutive pairs of them in
-    energy, the pair whose midpoint is nearest the reference energy is taken: the neutrality
-    level at k (midway between slab bands ``N·n_occupied − 1`` and ``N·n_occupied``), or
-    ``energy``. ``gap`` is their splitting, ``dirac_energy`` their mean.
+    ``n_surface_layers`` layers) is at least ``min_weight``; bulk states those whose total
+    weight on both surfaces is below it. Among pairs of surface states consecutive in energy
+    that enclose no bulk state (and, for ``surface="both"``, straddle the reference energy),
+    the pair whose midpoint is nearest the reference is taken; the reference is the
+    neutrality level at k (midway between slab bands ``N·n_occupied − 1`` and
+    ``N·n_occupied``), or ``energy``. ``gap`` is their splitting,
+    ``dirac_energy`` their mean. A ValueError is raised when there is no such pair (film
+    thinner than the surface-state penetration, too few surface layers).
 
     Parameters
     ----------
@@ -957,8 +975,9 @@ def gap_vs_thickness(
     k, surface, n_occupied, min_weight
         As in :func:`surface_gap`.
     n_surface_layers : int, optional
-        Layers per surface; default ``max(1, N // 4)`` for each N (a fixed count would make
-        the surface of a thin film the whole film and of a thick one too thin a skin).
+        Layers per surface; default: for each N the smallest count from ``max(1, N // 4)`` up
+        to ``N // 2`` for which two surface states are found (a fixed count would make the
+        surface of a thin film the whole film and of a thick one too thin a skin).
 
     Returns
     -------
@@ -974,9 +993,20 @@ def gap_vs_thickness(
     for N in Ns:  # sweep parameter
         slab = make_slab(model, direction=direction, layers=int(N), layer_onsite=layer_onsite,
                          field=field)
-        ns = max(1, int(N) // 4) if n_surface_layers is None else n_surface_layers
-        res = surface_gap(slab, k, surface=surface, n_surface_layers=ns,
-                          n_occupied=n_occupied, min_weight=min_weight)
+        kw = dict(surface=surface, n_occupied=n_occupied, min_weight=min_weight)
+        if n_surface_layers is not None:
+            res = surface_gap(slab, k, n_surface_layers=n_surface_layers, **kw)
+        else:
+            # thinner than the penetration depth, no state holds half its weight in the outer
+            # quarter: widen the surface until it does (at N//2 layers every state qualifies
+            # and the pair is the one straddling the neutrality level)
+            for ns in range(max(1, int(N) // 4), int(N) // 2 + 1):
+                try:
+                    res = surface_gap(slab, k, n_surface_layers=ns, **kw)
+                    break
+                except ValueError:
+                    if ns == int(N) // 2:
+                        raise
         gaps.append(res.gap)
         mids.append(res.dirac_energy)
     gaps = np.array(gaps)

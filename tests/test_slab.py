@@ -296,6 +296,17 @@ def test_hybridization_gap_decays_exponentially():
     assert sw.dirac_energies[-1] == pytest.approx(E_DIRAC, abs=1e-4)
 
 
+def test_thin_film_sweep_default_surface_layers(bulk):
+    """With the default (adaptive) surface thickness the pair is the hybridized Dirac pair for
+    every N: the gap shrinks monotonically and stays below the bulk Γ gap 2|M0|, and the
+    mid-gap energy approaches E_D from above (regression: a Kramers doublet or a far pair
+    must never be taken)."""
+    sw = gap_vs_thickness(bulk, range(4, 13), direction=2)
+    assert np.all(np.diff(sw.gaps) < 0) and np.all(sw.gaps > 0)
+    assert sw.gaps[0] < 2 * abs(M0)
+    assert np.all(np.diff(sw.dirac_energies) < 0) and np.all(sw.dirac_energies > E_DIRAC)
+
+
 # ---------------------------------------------------------------- acceptance 4: ribbons
 def _crossings(ribbon, energy, ns, nk=401):
     """Independent count: sampled band crossings of ``energy`` per edge (forward, backward)."""
