@@ -76,6 +76,7 @@ def make_kpath(
     npoints: int = 200,
     *,
     special_points: dict[str, Sequence[float]] | None = None,
+    kmax: float | None = None,
 ) -> KPath:
     """k-path through special points of the lattice spanned by ``periods``.
 
@@ -91,6 +92,9 @@ def make_kpath(
         Total number of points.
     special_points : mapping {label: reduced coordinates (p,)}, optional
         Extra/overriding special points in units of the reciprocal vectors of ``periods``.
+    kmax : float, optional
+        Zoom on Γ: every special point farther than ``kmax`` (1/Å) from Γ is pulled in along
+        its direction to ``|k| = kmax`` and its label gets the factor (e.g. ``"0.05M"``).
 
     Returns
     -------
@@ -119,6 +123,8 @@ def make_kpath(
         bp = Cell(cell).bandpath(path, npoints=int(npoints), special_points=sp, pbc=pbc)
     except Exception as exc:  # ase raises several types for unknown labels / lattices
         raise ValueError(f"cannot build the k-path {path!r} for these periods: {exc}") from exc
+    if kmax is not None:
+        return _zoomed(bp, cell, d, float(kmax), int(npoints))
     kcart3 = bp.kpts @ (2 * np.pi * np.linalg.inv(cell).T)
     k = kcart3[:, :d]
     x, sx, labels = bp.get_linear_kpoint_axis()
@@ -130,3 +136,32 @@ def make_kpath(
 
 def _pretty(label: str) -> str:
     return "|".join(_PRETTY.get(s, s) for s in label.split(","))
+
+
+
+def _zoomed(bp: Any, cell: np.ndarray, d: int, kmax: float, npoints: int) -> KPath:
+    """ase's path with every special point pulled in to |k| <= kmax (straight segments)."""
+    from ase.dft.kpoints import parse_path_string
+
+    if not kmax > 0:
+        raise ValueError(f"'kmax' must be positive, got {kmax}")
+    recip = 2 * np.pi * np.linalg.inv(cell).T
+    pts, names = {}, {}
+    for key, val in bp.special_points.items():
+        kc = np.asarray(val) @ recip
+        norm = np.linalg.norm(kc)
+        f = 1.0 if norm <= kmax else kmax / norm
+        pts[key] = kc * f
+        names[key] = _pretty(key) if f == 1.0 else f"{f:.2g}·{_pretty(key)}"
+    segments = parse_path_string(bp.path)
+    if len(segments) != 1:
+        segments = [segments[0]]  # a zoom follows the first connected piece of the path
+    corners = np.array([pts[lbl] for lbl in segments[0]])
+    lengths = np.linalg.norm(np.diff(corners, axis=0), axis=1)
+    sx = np.concatenate([[0.0], np.cumsum(lengths)])
+    # points per segment ∝ its length, every corner included exactly
+    nseg = np.maximum(1, np.round(lengths / sx[-1] * (npoints - 1)).astype(int))
+    x = np.concatenate([np.linspace(sx[i], sx[i + 1], n, endpoint=False)
+                        for i, n in enumerate(nseg)] + [sx[-1:]])
+    k = np.stack([np.interp(x, sx, corners[:, i]) for i in range(3)], axis=1)
+    return KPath(k=k[:, :d], x=x, special_x=sx, labels=tuple(names[lbl] for lbl in segments[0]))

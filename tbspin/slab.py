@@ -144,9 +144,12 @@ class Slab:
         """Slab Bloch Hamiltonian at Cartesian k (Nk, d) or (d,), shape (Nk, M, M), eV."""
         return self.model.hamiltonian(k)
 
-    def kpath(self, path: str | None = None, npoints: int = 200) -> KPath:
-        """k-path of the surface (edge) Brillouin zone with ase's special points."""
-        return make_kpath(self.periods, path, npoints)
+    def kpath(
+        self, path: str | None = None, npoints: int = 200, kmax: float | None = None
+    ) -> KPath:
+        """k-path of the surface (edge) Brillouin zone with ase's special points
+        (:func:`tbspin.kpath.make_kpath`; ``kmax`` zooms on Γ)."""
+        return make_kpath(self.periods, path, npoints, kmax=kmax)
 
     def k_cartesian(self, k_reduced: Any) -> np.ndarray:
         """Cartesian in-plane k (1/Å) from coordinates in units of the in-plane b_j."""
@@ -1269,6 +1272,7 @@ def add_slab_arguments(parser: Any) -> Any:
     --magnetic-top K        put m only on the K top layers
     --field F               perpendicular electric field (V/Å)
     --path STR, --npoints N k-path (ase labels) and its length
+    --kmax K                zoom the path on Γ: |k| <= K (1/Å; default 0.15 for 3D bulks)
     --sweep-mz A B N        also sweep m_z from A to B (eV) in N steps (gap vs m_z figure)
     --sweep-layers A B      also sweep N from A to B (gap vs N figure)
     --out DIR               output folder for figures and a summary text file
@@ -1286,6 +1290,7 @@ def add_slab_arguments(parser: Any) -> Any:
     parser.add_argument("--field", type=float, default=0.0)
     parser.add_argument("--path", default=None)
     parser.add_argument("--npoints", type=int, default=200)
+    parser.add_argument("--kmax", type=float, default=None)
     parser.add_argument("--sweep-mz", type=float, nargs=3, default=None)
     parser.add_argument("--sweep-layers", type=int, nargs=2, default=None)
     parser.add_argument("--out", default="slab_out")
@@ -1366,7 +1371,8 @@ def run_slab(args: Any) -> dict[str, Any]:
     surface = "top" if args.magnetic_top is not None else "both"
     gap = surface_gap(slab, n_surface_layers=args.surface_layers, surface=surface,
                       n_occupied=args.n_occupied)
-    kp = slab.kpath(args.path, args.npoints)
+    kmax = args.kmax if args.kmax is not None else (0.15 if bulk.dim == 3 else None)
+    kp = slab.kpath(args.path, args.npoints, kmax=kmax)
     fname = os.path.join(args.out, "slab_bands.png")
     fig = plot_slab_bands(slab, kp, n_surface_layers=args.surface_layers,
                           reference_energy=gap.dirac_energy, energy_window=(-0.5, 0.5),

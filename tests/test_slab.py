@@ -172,6 +172,10 @@ def test_kpath_uses_ase_special_points():
     assert np.linalg.norm(k_at["M"]) == pytest.approx(2 * np.pi / (np.sqrt(3) * a), rel=1e-6)
     assert np.linalg.norm(k_at["K"]) == pytest.approx(4 * np.pi / (3 * a), rel=1e-6)
     assert np.allclose(kp.k[:, 2], 0.0)  # in the surface plane
+    zoom = make_kpath([a1, a2], "GMKG", npoints=41, kmax=0.1)
+    assert zoom.labels[0] == "Γ" and zoom.labels[1].endswith("M")
+    assert np.max(np.linalg.norm(zoom.k, axis=1)) == pytest.approx(0.1, rel=1e-9)
+    assert np.any(np.all(zoom.k == 0.0, axis=1))  # Γ is on the path exactly
 
 
 # ---------------------------------------------------------------- acceptance 1: Dirac cone
