@@ -388,6 +388,18 @@ def test_wannier_bi2se3_slab_surface_dirac_cone(wannier_bi2se3):
         assert np.all(w[0, near].sum(axis=1) > 0.6)
         splits.append(E[0, near[2:]].mean() - E[0, near[:2]].mean())
     assert splits[1] / splits[0] == pytest.approx(2.0, rel=0.05)
+    # out-of-plane exchange m·s_z on every layer (spin from the block spinor order): the gap
+    # is linear in m_z with the slope of first-order degenerate perturbation theory in the
+    # four Dirac states of the m = 0 slab (the surface states' s_z content, < 1 with SOC);
+    # the gap around neutrality is the inner splitting λ2 − λ1 (in an 8-QL film the two
+    # surfaces still mix, so |λ| takes two values 1% apart)
+    sw = gap_vs_magnetization(wannier_bi2se3, [0.005, 0.01, 0.02], direction=2, layers=8,
+                              n_surface_layers=1, n_occupied=18)
+    E, _, V = surface_weights(slab, None, 1)
+    P = V[0][:, np.argsort(np.abs(E[0] - g.dirac_energy))[:4]]
+    lam = np.linalg.eigvalsh(P.conj().T @ np.kron(np.eye(8), wannier_bi2se3.spin("z")) @ P)
+    assert sw.slope == pytest.approx(lam[2] - lam[1], rel=1e-3)
+    assert sw.residual < 1e-6 and 0 < sw.slope < 2
 
 
 # ---------------------------------------------------------------- figures and CLI
