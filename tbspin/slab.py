@@ -540,7 +540,6 @@ def _rotate_degenerate(
     newc[:, 1:] = np.diff(E, axis=1) > tol
     cid = np.cumsum(newc, axis=1)
     # size of the cluster starting at each start
-    sizes = np.zeros((nk, M), int)
     for_k = np.arange(nk)[:, None]
     counts = np.zeros((nk, M + 1), int)
     np.add.at(counts, (np.broadcast_to(for_k, cid.shape), cid), 1)
