@@ -581,3 +581,28 @@ def test_spin_hall_on_real_spinors_both_orders(gaas_tb: Path, tmp_path: Path) ->
     assert abs(a - b) < 1e-8 * abs(a)
     # the file round trip itself is exact: same result as the in-memory block model
     assert spin_hall(blk, **kw).values[0] == b
+
+
+def test_wout_centres_sit_on_the_atoms(data: Path, bi2se3_hr: Path, tmp_path: Path) -> None:
+    """Final Wannier centres read from Bi2Se3's .wout lie on the Bi/Se atoms of the structure
+    (atoms and lattice from shared/data/README.md; Bi p + Se p projections), within 0.1 Å
+    modulo lattice vectors, and read_wannier90 picks them up when the .wout sits beside the hr."""
+    from tbspin.io.wannier90 import read_wout_centres
+
+    folder = data / "bi2se3_wanniertools"
+    lat = np.array([[-2.069, -3.583614, 0.0], [2.069, -3.583614, 0.0], [0.0, 2.389075, 9.546667]])
+    atoms = np.array([[0.399, 0.399, 0.697], [0.601, 0.601, 0.303], [0, 0, 0.5],
+                      [0.206, 0.206, 0.118], [0.794, 0.794, 0.882]]) @ lat
+    c = read_wout_centres(folder / "wannier90.wout", 30)
+    shifts = np.array(np.meshgrid(*[[-1, 0, 1]] * 3, indexing="ij")).reshape(3, -1).T @ lat
+    d = np.linalg.norm(c[:, None, None] - atoms[None, :, None] - shifts[None, None], axis=-1)
+    assert d.min(axis=(1, 2)).max() < 0.1
+    (tmp_path / "wannier90_hr.dat").symlink_to(bi2se3_hr)
+    (tmp_path / "wannier90.wout").symlink_to(folder / "wannier90.wout")
+    model = read_wannier90(tmp_path / "wannier90_hr.dat", spin_order="block", lattice=lat)
+    assert "wout" in model.metadata["positions_from"]
+    assert np.allclose(model.positions, c)
+    bad = tmp_path / "bad.wout"
+    bad.write_text(" Final State\n  WF centre and spread    1  ( 0.0, 0.0, 0.0 )  1.0\n")
+    with pytest.raises(WannierFormatError, match="1 of num_wann=2"):
+        read_wout_centres(bad, 2)

@@ -42,7 +42,8 @@ order (see :func:`check_spin_order`).
 Position operator
 -----------------
 ``LatticeModel`` uses the diagonal tight-binding position operator (orbital positions =
-Wannier centres, from ``_centres.xyz``, from the diagonal of r_{R=0} in ``_tb.dat``, or from
+Wannier centres, from ``_centres.xyz``, from the final state in ``.wout``, from the diagonal of
+r_{R=0} in ``_tb.dat``, or from
 ``positions=``). A model read from ``_tb.dat`` additionally stores the full position matrix in
 ``metadata["position_matrix"] = (R, r)`` with ``R`` (NR, 3) integers and ``r`` (NR, 3, N, N)
 complex Å (same Wigner–Seitz remapping as H). ``metadata["position_operator"]`` records the
@@ -91,6 +92,7 @@ __all__ = [
     "read_tb",
     "read_wsvec",
     "read_centres",
+    "read_wout_centres",
     "read_win",
     "apply_ws_distance",
     "spin_operators",
@@ -670,6 +672,39 @@ def read_centres(path: str | os.PathLike[str], num_wann: int) -> np.ndarray:
     return arr
 
 
+_WOUT_CENTRE_RE = re.compile(
+    r"WF centre and spread\s+(\d+)\s+\(\s*([-+0-9.eEdD]+)\s*,\s*([-+0-9.eEdD]+)\s*,"
+    r"\s*([-+0-9.eEdD]+)\s*\)")
+
+
+def read_wout_centres(path: str | os.PathLike[str], num_wann: int) -> np.ndarray:
+    """Final Wannier centres (Cartesian Å, (num_wann, 3)) from the last "Final State" block of
+    ``seedname.wout`` (the centres as Wannier90 found them, consistent with the R labels)."""
+    path = Path(path)
+    lines = _read_lines(path)
+    starts = [i for i, ln in enumerate(lines) if "Final State" in ln]
+    if not starts:
+        raise WannierFormatError("no 'Final State' block with Wannier centres", path=str(path))
+    out = np.full((num_wann, 3), np.nan)
+    i = starts[-1] + 1
+    while i < len(lines) and "WF centre and spread" in lines[i]:
+        m = _WOUT_CENTRE_RE.search(lines[i])
+        if m is None:
+            raise WannierFormatError("cannot read a 'WF centre and spread' line", path=str(path),
+                                     line=i + 1)
+        j = int(m.group(1)) - 1
+        if not 0 <= j < num_wann:
+            raise WannierFormatError(f"Wannier function index {j + 1} outside 1..{num_wann}",
+                                     path=str(path), line=i + 1)
+        out[j] = [float(m.group(g).replace("D", "E").replace("d", "e")) for g in (2, 3, 4)]
+        i += 1
+    if np.isnan(out).any():
+        raise WannierFormatError(
+            f"the last 'Final State' block lists {int((~np.isnan(out[:, 0])).sum())} of "
+            f"num_wann={num_wann} centres", path=str(path), line=starts[-1] + 1)
+    return out
+
+
 _BLOCK_RE = re.compile(r"^\s*begin\s+(\w+)", re.IGNORECASE)
 _END_RE = re.compile(r"^\s*end\s+(\w+)", re.IGNORECASE)
 _KEY_RE = re.compile(r"^\s*([A-Za-z_][\w]*)\s*[=:\s]\s*(.*?)\s*$")
@@ -1100,6 +1135,11 @@ def read_wannier90(
                 f"{win_path} sets translate_home_cell: the centres in {centres_path} were moved "
                 "into the home cell and may not match the R labels of the Hamiltonian; "
                 "Berry-phase quantities depend on this", WannierWarning, stacklevel=2)
+    elif Path(seed + ".wout").is_file():
+        wout_path = Path(seed + ".wout")
+        pos = read_wout_centres(wout_path, N)[:, :d]
+        files["centres"] = str(wout_path)
+        pos_source = f"{wout_path} (final state)"
     elif data.r is not None:
         zero = np.nonzero(~np.any(data.R != 0, axis=1))[0]
         if len(zero) == 0:
