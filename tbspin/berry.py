@@ -177,24 +177,32 @@ def kubo_connection_from_velocity(
 ) -> np.ndarray:
     """Sum-over-states Berry connection from velocity matrices in the eigenbasis (module doc)."""
     E = eig.energies
+    nk, n = E.shape
     same = eig.block[:, :, None] == eig.block[:, None, :]
     dE = E[:, None, :] - E[:, :, None]  # [k, m, n] = ε_n − ε_m
     inv = np.where(same, 0.0, 1.0 / np.where(same, 1.0, dE))
     R = 1j * V * inv[None]
-    offdiag_same = same & ~np.eye(E.shape[1], dtype=bool)[None]
-    kdeg = np.nonzero(np.any(offdiag_same, axis=(1, 2)))[0]
-    if G is not None and len(kdeg):
-        # intra-block connection from the gauge operator, only where blocks exist
-        U = eig.vectors[kdeg]
-        Gm = eigen.sandwich(U, G)
-        g = eig.gauge_values[kdeg]
-        Vd = V[:, kdeg]
-        Dinv = -inv[kdeg]  # Dinv[k, n, o] = 1/(ε_n − ε_o) for o outside n's block, else 0
-        T = (Gm * Dinv)[None] @ Vd + (Vd * Dinv[None]) @ Gm[None]  # [a, k, n, m]
-        gdiff = g[:, None, :] - g[:, :, None]  # [k, n, m] = g_m − g_n
-        split = offdiag_same[kdeg] & (eig.group[kdeg][:, :, None] != eig.group[kdeg][:, None, :])
-        factor = np.where(split, 1.0 / np.where(split, gdiff, 1.0), 0.0)
-        R[:, kdeg] += 1j * T * factor[None]
+    if G is None:
+        return R
+    offdiag_same = same & ~np.eye(n, dtype=bool)[None]
+    has = np.any(offdiag_same, axis=(1, 2))
+    if not has.any():
+        return R
+    # intra-block connection from the gauge operator, only where blocks exist
+    sel = slice(None) if has.all() else np.nonzero(has)[0]
+    U = eig.vectors[sel]
+    Gm = eigen.sandwich(U, G)
+    g = eig.gauge_values[sel]
+    Dinv = -inv[sel]  # Dinv[k, n, o] = 1/(ε_n − ε_o) for o outside n's block, else 0
+    GD = Gm * Dinv
+    grp = eig.group[sel]
+    split = offdiag_same[sel] & (grp[:, :, None] != grp[:, None, :])
+    gdiff = g[:, None, :] - g[:, :, None]  # [k, n, m] = g_m − g_n
+    factor = 1j * np.where(split, 1.0 / np.where(split, gdiff, 1.0), 0.0)
+    for a in range(len(V)):
+        Va = V[a][sel]
+        T = GD @ Va + (Va * Dinv) @ Gm  # [k, n, m]
+        R[a][sel] += T * factor
     return R
 
 

@@ -133,6 +133,16 @@ def eigh_small(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return w, v
 
 
+def _as_slice(cols: np.ndarray) -> slice | np.ndarray:
+    """A slice for evenly spaced column indices (a view instead of a copy), else the indices."""
+    if len(cols) == 1:
+        return slice(int(cols[0]), int(cols[0]) + 1)
+    step = int(cols[1] - cols[0])
+    if step > 0 and np.all(np.diff(cols) == step):
+        return slice(int(cols[0]), int(cols[-1]) + 1, step)
+    return cols
+
+
 def _fix_blocks(U: np.ndarray, op: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """In place: rotate eigenvectors inside each degenerate block to diagonalize ``op``.
 
@@ -152,7 +162,7 @@ def _fix_blocks(U: np.ndarray, op: np.ndarray, labels: np.ndarray) -> np.ndarray
         Uk = U if allk else U[kidx]
         GUk = GU if allk else GU[kidx]
         if size == 2:
-            c0, c1 = idx[:, 0], idx[:, 1]
+            c0, c1 = _as_slice(idx[:, 0]), _as_slice(idx[:, 1])
             U0, U1 = Uk[:, :, c0], Uk[:, :, c1]  # (nk', N, nb)
             sub = np.empty((len(kidx), nb, 2, 2), dtype=complex)
             sub[..., 0, 0] = np.sum(U0.conj() * GUk[:, :, c0], axis=1)
@@ -167,10 +177,11 @@ def _fix_blocks(U: np.ndarray, op: np.ndarray, labels: np.ndarray) -> np.ndarray
                 U[:, :, c0], U[:, :, c1] = new0, new1
                 g[:, c0], g[:, c1] = w[..., 0], w[..., 1]
             else:
-                U[np.ix_(kidx, np.arange(n), c0)] = new0
-                U[np.ix_(kidx, np.arange(n), c1)] = new1
-                g[np.ix_(kidx, c0)] = w[..., 0]
-                g[np.ix_(kidx, c1)] = w[..., 1]
+                i0, i1 = np.arange(n)[c0], np.arange(n)[c1]
+                U[np.ix_(kidx, np.arange(n), i0)] = new0
+                U[np.ix_(kidx, np.arange(n), i1)] = new1
+                g[np.ix_(kidx, i0)] = w[..., 0]
+                g[np.ix_(kidx, i1)] = w[..., 1]
             continue
         cols = idx.reshape(-1)
         V = Uk[:, :, idx].transpose(0, 2, 1, 3)  # (nk', nb, N, s)

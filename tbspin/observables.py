@@ -45,7 +45,7 @@ from .results import ConductivityResult
 log = logging.getLogger(__name__)
 
 FORMULAS = ("proper", "conventional", "smm_omega")
-MEMORY_BUDGET = 16 * 2**20  # bytes of complex work arrays per k-chunk (cache-friendly)
+MEMORY_BUDGET = 32 * 2**20  # bytes of complex work arrays per k-chunk (cache-friendly)
 CHECKPOINT_SECONDS = 30.0  # minimum time between two checkpoint writes
 
 
@@ -285,7 +285,7 @@ def anomalous_hall(
     temperature : float
         Fermi–Dirac temperature (K); 0 uses step occupations.
     chunk_size : int, optional
-        k-points per batch (default from a 16 MB working-set budget per chunk).
+        k-points per batch (default from a 32 MB working-set budget per chunk).
     progress : bool
         Show a tqdm progress bar.
     checkpoint : path, optional
