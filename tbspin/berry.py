@@ -16,6 +16,14 @@ never enter the observables, which sum over n ≠ m.
     ⟨u_m(k)|u_n(k−δ e_a)⟩] / (2δ), with the eigenvectors at k ± δ gauge-fixed by the same G inside
     the blocks found at k and their phases (sub-block bases) aligned to k by parallel transport
     (unitary polar factor of the overlap). Error O(δ²).
+
+Both methods give the connection of the Bloch eigenvectors in the tight-binding basis, i.e. the
+diagonal position operator of the model's Bloch convention. A model carrying a full Wannier
+position matrix (:meth:`tbspin.LatticeModel.with_position_matrix`, or a ``_tb.dat`` read with
+``use_position_matrix=True``) adds U† A^W U (:meth:`tbspin.LatticeModel.wannier_connection`) to
+the off-diagonal elements. The curl of A^W itself (Wang et al., PRB 74, 195118, Eq. 27's Ω^W) is a
+property of the finite Wannier basis, not of band pairs, and is not included: results stay
+expressed through band-pair products R_mn R_nm as the proper spin current requires.
 """
 
 from __future__ import annotations
@@ -158,8 +166,17 @@ def berry_connection(
     G, _ = resolve_gauge(model, gauge)
     k = model._as_k(k)
     if method == "kubo":
-        return _kubo(model, k, dirs, G, degen_tol, gauge_tol)
-    return _fd(model, k, dirs, G, delta, degen_tol, gauge_tol)
+        bc = _kubo(model, k, dirs, G, degen_tol, gauge_tol)
+    else:
+        bc = _fd(model, k, dirs, G, delta, degen_tol, gauge_tol)
+    AW = model.wannier_connection(k, dirs)
+    if AW is not None:  # full position matrix: R += U† A^W U (off-diagonal)
+        U = bc.eig.vectors
+        Uh = np.ascontiguousarray(U.conj().transpose(0, 2, 1))
+        off = ~np.eye(model.n_orbitals, dtype=bool)
+        for i in range(len(dirs)):
+            bc.R[i] += (Uh @ AW[i] @ U) * off
+    return bc
 
 
 def _kubo(model, k, dirs, G, degen_tol, gauge_tol) -> BerryConnection:

@@ -319,6 +319,67 @@ class LatticeModel:
             H = H * orb
         return H, dH
 
+    # ------------------------------------------------------------------ position matrix
+    @property
+    def uses_position_matrix(self) -> bool:
+        """True when Berry connections include a full Wannier position matrix (beyond the
+        diagonal tight-binding approximation); see :meth:`with_position_matrix`."""
+        return (self.metadata.get("position_operator") == "full"
+                and self.metadata.get("position_matrix") is not None)
+
+    def with_position_matrix(self, R: Any, r: Any) -> LatticeModel:
+        """A copy whose Berry connections use the position matrix r_R[a, m, n] = ⟨m,0|r_a|n,R⟩.
+
+        Parameters
+        ----------
+        R : (NR, d) int array_like
+            Lattice vectors of the position matrix.
+        r : (NR, d, N, N) complex array_like
+            Position matrix elements in Å (e.g. from a Wannier90 ``_tb.dat``).
+        """
+        R = np.asarray(R)
+        r = np.asarray(r, dtype=complex)
+        n, d = self.n_orbitals, self.dim
+        if R.ndim != 2 or R.shape[1] != d or r.shape != (len(R), d, n, n):
+            raise ModelError(
+                f"position matrix must be R ({len(R)}, {d}) and r ({len(R)}, {d}, {n}, {n}); got "
+                f"{R.shape} and {r.shape}"
+            )
+        md = dict(self.metadata)
+        md["position_matrix"] = (np.round(R).astype(int), r)
+        md["position_operator"] = "full"
+        return self.replace(metadata=md)
+
+    def wannier_connection(self, k: Any, directions: Iterable[int | str]) -> np.ndarray | None:
+        """Berry connection of the orbital basis itself, A^W_a(k) (ndir, Nk, N, N), Å, or None.
+
+        Non-zero only with a full position matrix (:attr:`uses_position_matrix`)::
+
+            "positions": A^W_mn(k) = Σ_R e^{ik·(R+τ_n−τ_m)} r_R[a, m, n] − δ_mn τ_m,a
+            "cell":      A^W_mn(k) = Σ_R e^{ik·R} r_R[a, m, n]
+
+        (the Hermitian part is returned: Wannier90's r_R is Hermitian only up to its
+        finite-difference error). With the diagonal approximation r = δ_R0 δ_mn τ_m the
+        "positions" form vanishes, which is why that convention needs no position matrix.
+        """
+        if not self.uses_position_matrix:
+            return None
+        k = self._as_k(k)
+        dirs = [axis_index(a) for a in directions]
+        Rr, r = self.metadata["position_matrix"]
+        n = self.n_orbitals
+        phase = np.exp(1j * (k @ (np.asarray(Rr)[:, : self.dim] @ self.lattice).T))  # (Nk, NR)
+        out = np.empty((len(dirs), len(k), n, n), dtype=complex)
+        tau = self.positions
+        for i, a in enumerate(dirs):
+            A = (phase @ r[:, a].reshape(len(Rr), n * n)).reshape(len(k), n, n)
+            if self.convention == "positions":
+                dtau = tau[None, :, :] - tau[:, None, :]
+                A = A * np.exp(1j * np.einsum("kd,mnd->kmn", k, dtau))
+                A[:, np.arange(n), np.arange(n)] -= tau[:, a]
+            out[i] = 0.5 * (A + A.conj().transpose(0, 2, 1))
+        return out
+
     # ------------------------------------------------------------------ new models
     def replace(self, **changes: Any) -> LatticeModel:
         """A copy with some constructor arguments changed (e.g. ``convention="cell"``)."""

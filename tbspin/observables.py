@@ -230,6 +230,13 @@ def _pair(component: str | Sequence[int | str]) -> tuple[int, int]:
     return i, j
 
 
+def _position_operator(model: LatticeModel) -> str:
+    """Which position operator the Berry connections used (recorded in every result)."""
+    if model.uses_position_matrix:
+        return "full Wannier position matrix r_R"
+    return f"diagonal (tight-binding, Bloch convention {model.convention!r})"
+
+
 def _efermi(efermi: Any) -> np.ndarray:
     arr = np.atleast_1d(np.asarray(efermi, dtype=float))
     if arr.ndim != 1 or arr.size == 0:
@@ -315,7 +322,8 @@ def anomalous_hall(
     return ConductivityResult(
         kind="ahc", label=label, efermi=ef, raw=raw, dim=model.n_periodic, formula="berry",
         method=method, gauge=gdesc, mesh=m.n, shift=m.shift, temperature=float(temperature),
-        eta=0.0, model=model.name, version=__version__, extras=dict(info, **conn_kw),
+        eta=0.0, model=model.name, version=__version__,
+        extras=dict(info, position_operator=_position_operator(model), **conn_kw),
     )
 
 
@@ -407,7 +415,8 @@ def spin_hall(
     return ConductivityResult(
         kind="shc", label=label, efermi=ef, raw=raw, dim=model.n_periodic, formula=formula,
         method=used_method, gauge=gdesc, mesh=m.n, shift=m.shift, temperature=float(temperature),
-        eta=float(eta), model=model.name, version=__version__, extras=dict(info, **conn_kw),
+        eta=float(eta), model=model.name, version=__version__,
+        extras=dict(info, position_operator=_position_operator(model), **conn_kw),
     )
 
 

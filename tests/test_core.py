@@ -349,3 +349,30 @@ def test_3d_units_from_stacked_layers():
     sign = np.sign(s.values[0])
     assert s.values[0] == pytest.approx(sign * sc.e**2 / (np.pi * sc.hbar * c * 1e-10), rel=1e-6)
     assert s.to("(hbar/e) S/cm")[0] == pytest.approx(s.values[0] / 2 / 100)
+
+
+# ----------------------------------------------------------------- full position matrix
+@pytest.mark.parametrize("method", ["kubo", "fd"])
+def test_position_matrix_reproduces_orbital_positions(method):
+    """Exact identity: a model with orbitals at τ (Bloch phase with positions) equals the same
+    hoppings with orbitals at the origin plus the position matrix r_{R=0} = diag(τ) — per band,
+    at any k, metals included (the connection differs by U† diag(τ) U)."""
+    pos_model = LatticeModel.from_pythtb(haldane_pythtb())
+    n = pos_model.n_orbitals
+    bare = pos_model.replace(positions=np.zeros((n, 2)))
+    r = np.zeros((1, 2, n, n), complex)
+    r[0, :, np.arange(n), np.arange(n)] = pos_model.positions
+    full = bare.with_position_matrix(np.zeros((1, 2), int), r)
+    assert full.uses_position_matrix and not bare.uses_position_matrix
+    k = np.random.default_rng(5).uniform(-4, 4, (30, 2))
+    _, ref = tbspin.berry_curvature(pos_model, k, method=method)
+    _, new = tbspin.berry_curvature(full, k, method=method)
+    _, old = tbspin.berry_curvature(bare, k, method=method)
+    assert np.allclose(new, ref, atol=1e-8 * np.abs(ref).max())
+    assert not np.allclose(old, ref, atol=1e-3 * np.abs(ref).max())
+    ef = [-1.5, 0.5]  # inside the bands: Fermi-surface terms included
+    a = tbspin.anomalous_hall(pos_model, efermi=ef, mesh=24, method=method).raw
+    b = tbspin.anomalous_hall(full, efermi=ef, mesh=24, method=method).raw
+    assert np.allclose(a, b, rtol=1e-7, atol=1e-12)
+    with pytest.raises(ValueError, match="position matrix must be"):
+        bare.with_position_matrix(np.zeros((1, 2), int), np.zeros((1, 3, n, n)))

@@ -606,3 +606,26 @@ def test_wout_centres_sit_on_the_atoms(data: Path, bi2se3_hr: Path, tmp_path: Pa
     bad.write_text(" Final State\n  WF centre and spread    1  ( 0.0, 0.0, 0.0 )  1.0\n")
     with pytest.raises(WannierFormatError, match="1 of num_wann=2"):
         read_wout_centres(bad, 2)
+
+
+def test_full_position_matrix_from_tb_dat_in_berry_connection(data: Path) -> None:
+    """Si from _tb.dat with use_position_matrix=True: the Berry connection gains U† A^W U; the
+    AHC with E_F cutting through the (4 valence) bands stays zero by time reversal (Ω(−k) = −Ω(k),
+    the Γ-centred mesh holds k and −k: a cancellation between k-points, not within one) with
+    either position operator, and each result says which one it used."""
+    import tbspin
+
+    folder = data / "silicon_sisl_mdrs"
+    diag = read_wannier90(folder / "silicon_tb.dat")
+    full = read_wannier90(folder / "silicon", use_position_matrix=True)
+    assert full.uses_position_matrix and not diag.uses_position_matrix
+    k = np.random.default_rng(2).uniform(-1, 1, (6, 3))
+    a = tbspin.berry_connection(diag, k).R
+    b = tbspin.berry_connection(full, k).R
+    assert np.all(np.isfinite(b)) and np.max(np.abs(a - b)) > 1e-3  # the matrix matters
+    for model, label in ((diag, "diagonal"), (full, "full")):
+        E = np.linalg.eigvalsh(model.hamiltonian(tbspin.make_mesh(model, 6).cartesian(model)))
+        ef = np.linspace(E.min() + 0.5, E.max() - 0.5, 5)
+        r = tbspin.anomalous_hall(model, efermi=ef, mesh=6)
+        assert np.max(np.abs(r.values)) < 1e-6  # S/cm
+        assert label in r.extras["position_operator"]

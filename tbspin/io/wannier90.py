@@ -1026,8 +1026,10 @@ def read_wannier90(
     use_ws_distance : bool or "auto"
         Apply the ``_wsvec.dat`` shifts: "auto" when the file exists, True requires it.
     use_position_matrix : bool
-        Prefer ``_tb.dat`` for a prefix and mark ``metadata["position_operator"] = "full"`` so
-        Berry connections use the full r_R (else "diagonal", the tight-binding approximation).
+        Prefer ``_tb.dat`` for a prefix and mark ``metadata["position_operator"] = "full"``:
+        Berry connections then include the full Wannier position matrix r_R
+        (:meth:`tbspin.LatticeModel.wannier_connection`); otherwise "diagonal", the
+        tight-binding approximation. Every conductivity result records which one it used.
     hermitian_tol : float
         Largest accepted |H_R − H_{−R}†| (eV); larger raises WannierFormatError.
     name : str, optional
