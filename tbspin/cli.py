@@ -234,7 +234,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     model = models.bi2se3(magnetization=(0.0, 0.0, 1e-3))
     print(model)
     print("proper spin Hall conductivity sigma^y_zx of Bi2Se3 (Liu 2010 parameters, m = 1 meV ∥ z)")
-    efermi = np.linspace(-0.25, 0.45, 36)
+    efermi = np.linspace(-0.05, 0.45, 26)  # gap (valence top -0.072 eV) and conduction band
     results = {}
     for formula in ("proper", "conventional"):
         results[formula] = spin_hall(
