@@ -1,4 +1,4 @@
-"""Command-line interface: ``tbspin shc``, ``tbspin ahc``, ``tbspin models``, ``tbspin slab``,
+"""Command-line interface: ``tbspin shc``, ``tbspin ahc``, ``tbspin slab``, ``tbspin models``,
 ``tbspin demo``.
 
 Examples
@@ -94,9 +94,11 @@ def load_model(args: argparse.Namespace):
             kw["spin_order"] = args.spin_order
         if args.lattice:
             vals = [float(x) for x in args.lattice.split(",")]
-            if len(vals) != 9:
-                raise SystemExit("tbspin: --lattice needs 9 comma-separated numbers (a1, a2, a3 in Å)")
-            kw["lattice"] = np.array(vals).reshape(3, 3)
+            d = int(round(np.sqrt(len(vals))))
+            if d * d != len(vals) or d not in (2, 3):
+                raise SystemExit("tbspin: --lattice needs 9 (or 4) comma-separated numbers: the "
+                                 "lattice vectors a1, a2, a3 as rows, in Å")
+            kw["lattice"] = np.array(vals).reshape(d, d)
         kw.update(params)
         return LatticeModel.from_wannier90(args.hr, **kw)
     catalogue = builtin_models()
@@ -120,7 +122,8 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                    help="spinor order of the Wannier functions: block = all ↑ then all ↓ "
                         "(VASP5, WannierTools); interleaved = ↑↓ per orbital (QE, VASP6)")
     g.add_argument("--lattice", metavar="A1x,A1y,...,A3z",
-                   help="lattice vectors (Å) if no .win/_tb.dat next to the hr file")
+                   help="lattice vectors as rows (Å; 9 numbers, or 4 in 2D) if no .win/_tb.dat "
+                        "is next to the hr file")
 
 
 def _add_integration_args(p: argparse.ArgumentParser) -> None:
@@ -159,30 +162,12 @@ def _write(result, stem: Path | None) -> None:
     result.to_json(stem.with_suffix(".json"))
     result.to_npz(stem.with_suffix(".npz"))
     if len(result.efermi) > 1:
-        plot_result(result, stem.with_suffix(".png"))
+        import matplotlib.pyplot as plt
+
+        from .plotting import plot_conductivity
+
+        plt.close(plot_conductivity(result, save=stem.with_suffix(".png")))
     print(f"wrote {stem}.json, {stem}.npz" + (f", {stem}.png" if len(result.efermi) > 1 else ""))
-
-
-def plot_result(result, path: Path, unit: str | None = None) -> Path:
-    """Plot a conductivity against Fermi energy and save it (atomically)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .io.atomic import save_figure
-
-    unit = unit or result.unit
-    fig, ax = plt.subplots(figsize=(5, 3.5), constrained_layout=True)
-    ax.plot(result.efermi, result.to(unit), "-o", ms=2.5)
-    ax.axhline(0, color="0.7", lw=0.8)
-    ax.set_xlabel(r"$E_F$ (eV)")
-    ax.set_ylabel(f"{result.label} ({unit})")
-    ax.set_title(f"{result.model}: {result.formula}, mesh {'x'.join(map(str, result.mesh))}",
-                 fontsize=9)
-    save_figure(fig, path, dpi=130)
-    plt.close(fig)
-    return path
 
 
 # ---------------------------------------------------------------------- commands
@@ -249,35 +234,125 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for name, r in results.items():
         r.to_json(out / f"demo_bi2se3_shc_{name}.json")
-    _plot_demo(results, out / "demo_bi2se3_shc.png")
+    import matplotlib.pyplot as plt
+
+    from .plotting import plot_conductivities
+
+    plt.close(plot_conductivities(
+        results, save=out / "demo_bi2se3_shc.png",
+        title=f"Bi$_2$Se$_3$ (4-band, regularized), $m_z$ = 1 meV, mesh {args.mesh}$^3$"))
     print(f"wrote {out}/demo_bi2se3_shc_proper.json, ..._conventional.json, demo_bi2se3_shc.png")
     return 0
 
 
-def _plot_demo(results: dict, path: Path) -> None:
-    import matplotlib
+def add_slab_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Options of ``tbspin slab`` (besides the model options)."""
+    p.add_argument("--direction", type=int, default=None,
+                   help="lattice vector along which the slab is finite [last]")
+    p.add_argument("--layers", type=int, default=30, help="number of layers N [30]")
+    p.add_argument("--surface-layers", type=int, default=2,
+                   help="layers per surface counted in the surface weight [2]")
+    p.add_argument("--n-occupied", type=float, default=None,
+                   help="occupied bands per bulk cell [half the bands]")
+    p.add_argument("--m", type=float, nargs=3, default=(0.0, 0.0, 0.0), metavar=("MX", "MY", "MZ"),
+                   help="exchange vector m (eV) coupled as m·s [0 0 0]")
+    p.add_argument("--magnetic-top", type=int, default=None, metavar="K",
+                   help="put m only on the K top layers [all layers]")
+    p.add_argument("--field", type=float, default=0.0,
+                   help="perpendicular electric field (V/Å); electron energy +eF(z − z_c)")
+    p.add_argument("--path", default=None, help="k-path in ase labels, e.g. GKMG [ase default]")
+    p.add_argument("--npoints", type=int, default=200, help="points on the k-path [200]")
+    p.add_argument("--kmax", type=float, default=None,
+                   help="zoom the path on Γ: |k| <= KMAX (1/Å) [0.15 for 3D bulks]")
+    p.add_argument("--sweep-mz", type=float, nargs=3, default=None, metavar=("A", "B", "N"),
+                   help="also sweep m_z from A to B (eV) in N steps: gap vs m_z figure")
+    p.add_argument("--sweep-layers", type=int, nargs=2, default=None, metavar=("A", "B"),
+                   help="also sweep N from A to B: gap vs N figure (log scale)")
+    p.add_argument("--out", type=Path, default=Path("results/slab"), help="output folder")
+    return p
 
-    matplotlib.use("Agg")
+
+def run_slab(args: argparse.Namespace | Sequence[str]) -> dict[str, Any]:
+    """The ``tbspin slab`` job: bands coloured by surface weight, the surface gap at Γ and the
+    optional sweeps; figures and ``summary.txt`` go to ``args.out``.
+
+    Returns
+    -------
+    dict
+        ``{"gap": SurfaceGap, "files": [...], "summary": [lines], "sweep_m": ..., "sweep_n": ...}``
+    """
     import matplotlib.pyplot as plt
 
-    from .io.atomic import save_figure
+    from .io.atomic import atomic_write
+    from .plotting import plot_gap_vs_magnetization, plot_gap_vs_thickness, plot_slab_bands
+    from .slab import (
+        exchange_on_layers,
+        gap_vs_magnetization,
+        gap_vs_thickness,
+        make_slab,
+        surface_gap,
+    )
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.8), constrained_layout=True)
-    for name, r in results.items():
-        ax.plot(r.efermi, r.values, "-o", ms=2.5, label=name)
-    ax.axhline(0, color="0.7", lw=0.8)
-    ax.set_xlabel(r"$E_F$ (eV)")
-    ax.set_ylabel(r"$\sigma^y_{zx}$ ($\hbar/2e$ S/m)")
-    ax.set_title("Bi$_2$Se$_3$ (4-band, regularized), $m_z$ = 1 meV", fontsize=10)
-    ax.legend()
-    save_figure(fig, path, dpi=130)
-    plt.close(fig)
+    if not isinstance(args, argparse.Namespace):
+        p = argparse.ArgumentParser(prog="tbspin slab")
+        _add_model_args(p)
+        args = add_slab_arguments(p).parse_args(list(args))
+    bulk = load_model(args)
+    direction = bulk.dim - 1 if args.direction is None else args.direction
+    N = args.layers
+    m = np.asarray(args.m, dtype=float)
+    mag_layers = None if args.magnetic_top is None else range(N - args.magnetic_top, N)
+    onsite = exchange_on_layers(bulk, m, mag_layers) if np.any(m) else None
+    slab = make_slab(bulk, direction=direction, layers=N, layer_onsite=onsite, field=args.field)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    surface = "top" if args.magnetic_top is not None else "both"
+    gap = surface_gap(slab, n_surface_layers=args.surface_layers, surface=surface,
+                      n_occupied=args.n_occupied)
+    kmax = args.kmax if args.kmax is not None else (0.15 if bulk.dim == 3 else None)
+    kp = slab.kpath(args.path, args.npoints, kmax=kmax)
+    files = [out_dir / "slab_bands.png"]
+    plt.close(plot_slab_bands(slab, kp, n_surface_layers=args.surface_layers,
+                              reference_energy=gap.dirac_energy, energy_window=(-0.5, 0.5),
+                              save=files[0]))
+    lines = [
+        f"model: {bulk.name}; slab along a{direction} with {N} layers; m = {m.tolist()} eV"
+        + ("" if mag_layers is None else f" on the top {args.magnetic_top} layers")
+        + f"; field {args.field} V/Å",
+        f"surface gap at Γ ({surface}): {gap.gap * 1e3:.4f} meV; Dirac/mid-gap energy "
+        f"{gap.dirac_energy:.5f} eV; bulk edges {gap.bulk_edges.tolist()} eV; "
+        f"surface weights (top, bottom) {gap.weights.round(3).tolist()}",
+    ]
+    out: dict[str, Any] = {"gap": gap, "files": files}
+    if args.sweep_mz is not None:
+        a, b, n = args.sweep_mz
+        sw = gap_vs_magnetization(bulk, np.linspace(a, b, int(n)), direction=direction,
+                                  layers=N, magnetic_layers=mag_layers, surface=surface,
+                                  n_surface_layers=args.surface_layers,
+                                  n_occupied=args.n_occupied)
+        files.append(out_dir / "gap_vs_mz.png")
+        plt.close(plot_gap_vs_magnetization(sw, save=files[-1]))
+        lines.append(f"gap vs m_z: slope {sw.slope:.5f}, intercept {sw.intercept:.3e} eV, "
+                     f"rms residual {sw.residual:.3e} eV")
+        out["sweep_m"] = sw
+    if args.sweep_layers is not None:
+        a, b = args.sweep_layers
+        sn = gap_vs_thickness(bulk, range(a, b + 1), direction=direction,
+                              n_occupied=args.n_occupied)
+        files.append(out_dir / "gap_vs_layers.png")
+        plt.close(plot_gap_vs_thickness(sn, save=files[-1]))
+        lines.append(f"gap vs N: decay {sn.decay_per_layer:.4f} per layer, "
+                     f"log rms residual {sn.log_residual:.3f}")
+        out["sweep_n"] = sn
+    files.append(atomic_write(out_dir / "summary.txt", "\n".join(lines) + "\n"))
+    out["summary"] = lines
+    return out
 
 
 def cmd_slab(args: argparse.Namespace) -> int:
-    from .slab import run_slab_cli
-
-    return int(run_slab_cli(args) or 0)
+    out = run_slab(args)
+    print("\n".join(out["summary"] + [f"wrote {f}" for f in out["files"]]))
+    return 0
 
 
 # ---------------------------------------------------------------------- parser
@@ -328,15 +403,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_demo)
 
-    try:
-        from .slab import add_slab_arguments
-    except ImportError:  # pragma: no cover - slab module without CLI hooks
-        add_slab_arguments = None
-    if add_slab_arguments is not None:
-        p = sub.add_parser("slab", help="Kwant slab/ribbon: surface bands and magnetic gap",
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-        add_slab_arguments(p)
-        p.set_defaults(func=cmd_slab)
+    p = sub.add_parser(
+        "slab", help="Kwant slab/ribbon: surface bands and the magnetic surface gap",
+        description="A slab (ribbon for 2D models) of N layers along one lattice vector: bands "
+                    "coloured by the weight on the top/bottom layers, the surface-state gap at Γ, "
+                    "and optional sweeps of the gap over m_z and over N.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_model_args(p)
+    add_slab_arguments(p)
+    p.set_defaults(func=cmd_slab)
     return parser
 
 
@@ -357,4 +432,4 @@ if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
 
 
-__all__ = ["main", "build_parser", "parse_energies", "parse_params", "plot_result"]
+__all__ = ["main", "build_parser", "parse_energies", "parse_params", "run_slab"]

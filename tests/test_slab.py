@@ -34,9 +34,11 @@ import pytest
 import scipy.linalg as sla
 
 from tbspin import chern_number
+from tbspin.cli import run_slab
 from tbspin.errors import ModelError
 from tbspin.kpath import make_kpath
 from tbspin.models import bhz, bi2se3, haldane, kane_mele, qwz
+from tbspin.plotting import plot_gap_vs_magnetization, plot_gap_vs_thickness, plot_slab_bands
 from tbspin.slab import (
     edge_modes,
     exchange_on_layers,
@@ -45,10 +47,6 @@ from tbspin.slab import (
     gap_vs_thickness,
     kwant_bands,
     make_slab,
-    plot_gap_vs_magnetization,
-    plot_gap_vs_thickness,
-    plot_slab_bands,
-    run_slab,
     slab_bands,
     surface_gap,
     surface_weights,

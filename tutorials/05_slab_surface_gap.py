@@ -36,14 +36,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tbspin.models import BI2SE3_PARAMETERS, bi2se3, bi2se3_kp  # noqa: E402
+from tbspin.plotting import plot_gap_vs_magnetization, plot_slab_bands  # noqa: E402
 from tbspin.slab import (  # noqa: E402
     exchange_on_layers,
     find_dirac_point,
     gap_vs_magnetization,
     kwant_bands,
     make_slab,
-    plot_gap_vs_magnetization,
-    plot_slab_bands,
     surface_gap,
 )
 

@@ -1,0 +1,172 @@
+"""Figures: conductivities against Fermi energy, slab bands coloured by surface weight, surface
+gaps against magnetization and thickness. Every function returns the matplotlib Figure and saves
+it (atomically) when given a path; a non-interactive backend is selected unless one is in use.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .io.atomic import save_figure
+from .kpath import KPath
+from .results import ConductivityResult
+from .slab import MagnetizationSweep, Slab, ThicknessSweep, slab_bands
+
+__all__ = [
+    "plot_conductivity",
+    "plot_conductivities",
+    "plot_slab_bands",
+    "plot_gap_vs_magnetization",
+    "plot_gap_vs_thickness",
+]
+
+log = logging.getLogger(__name__)
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps", "cairo"):
+        try:
+            matplotlib.use("Agg")
+        except Exception:  # a backend already in use (e.g. in a notebook) is fine
+            log.debug("keeping matplotlib backend %s", matplotlib.get_backend())
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_slab_bands(
+    slab: Slab,
+    kpath: KPath | None = None,
+    *,
+    n_surface_layers: int = 2,
+    energy_window: tuple[float, float] | None = None,
+    reference_energy: float = 0.0,
+    ax: Any = None,
+    save: str | None = None,
+) -> Any:
+    """Slab bands along a k-path coloured by surface weight (red top, blue bottom).
+
+    Parameters
+    ----------
+    slab : Slab
+    kpath : KPath, optional
+        Default: :meth:`Slab.kpath` (ase's standard path, 200 points).
+    n_surface_layers : int
+        Layers per surface.
+    energy_window : (emin, emax), optional
+        y-range (eV, relative to ``reference_energy``).
+    reference_energy : float
+        Subtracted from the energies (e.g. the Dirac point).
+    ax : matplotlib Axes, optional
+    save : str, optional
+        File to save the figure to.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    kp = slab.kpath() if kpath is None else kpath
+    E, w = slab_bands(slab, kp, n_surface_layers)
+    E = E - reference_energy
+    fig, ax = (plt.subplots(figsize=(5, 4)) if ax is None else (ax.figure, ax))
+    colour = w[..., 0] - w[..., 1]  # +1 top, −1 bottom
+    size = 1.0 + 12.0 * (w[..., 0] + w[..., 1])
+    x = np.broadcast_to(kp.x[:, None], E.shape)
+    order = np.argsort((w[..., 0] + w[..., 1]).ravel())  # surface states drawn last
+    sc = ax.scatter(x.ravel()[order], E.ravel()[order], c=colour.ravel()[order],
+                    s=size.ravel()[order], cmap="coolwarm", vmin=-1, vmax=1, linewidths=0)
+    for xs in kp.special_x:
+        ax.axvline(xs, color="0.6", lw=0.5)
+    ax.set_xticks(kp.special_x, kp.labels)
+    ax.set_xlim(kp.x[0], kp.x[-1])
+    if energy_window is not None:
+        ax.set_ylim(*energy_window)
+    ax.set_ylabel("E (eV)" if reference_energy == 0 else "E − E_ref (eV)")
+    ax.set_title(f"{slab.model.name}: weight on {n_surface_layers} top/bottom layers")
+    fig.colorbar(sc, ax=ax, label="top − bottom weight")
+    if save:
+        save_figure(fig, save, dpi=150, bbox_inches="tight")
+    return fig
+
+
+def plot_gap_vs_magnetization(
+    sweeps: MagnetizationSweep | Mapping[str, MagnetizationSweep],
+    *,
+    ax: Any = None,
+    save: str | None = None,
+) -> Any:
+    """Surface gap (meV) versus |m| (meV) with the linear fit, for one or several sweeps."""
+    plt = _pyplot()
+    items = sweeps.items() if isinstance(sweeps, Mapping) else [("", sweeps)]
+    fig, ax = (plt.subplots(figsize=(4.5, 3.5)) if ax is None else (ax.figure, ax))
+    for label, sw in items:
+        m = np.linalg.norm(sw.magnetizations, axis=1) * 1e3
+        line = ax.plot(m, sw.gaps * 1e3, "o", label=f"{label} slope {sw.slope:.3f}".strip())
+        if np.isfinite(sw.slope):
+            ax.plot(m, (sw.slope * m * 1e-3 + sw.intercept) * 1e3, "-",
+                    color=line[0].get_color(), lw=0.8)
+    ax.set_xlabel("|m| (meV)")
+    ax.set_ylabel("surface gap (meV)")
+    ax.legend(fontsize="small")
+    if save:
+        save_figure(fig, save, dpi=150, bbox_inches="tight")
+    return fig
+
+
+def plot_gap_vs_thickness(
+    sweep: ThicknessSweep, *, ax: Any = None, save: str | None = None
+) -> Any:
+    """Surface (hybridization) gap versus N on a log scale with the exponential fit."""
+    plt = _pyplot()
+    fig, ax = (plt.subplots(figsize=(4.5, 3.5)) if ax is None else (ax.figure, ax))
+    ax.semilogy(sweep.layers, sweep.gaps, "o", label="slab")
+    if np.isfinite(sweep.decay_per_layer):
+        n = np.linspace(sweep.layers.min(), sweep.layers.max(), 50)
+        ax.semilogy(n, sweep.prefactor * np.exp(-sweep.decay_per_layer * n), "-",
+                    label=f"fit: κ = {sweep.decay_per_layer:.3f} per layer")
+    ax.set_xlabel("layers N")
+    ax.set_ylabel("gap (eV)")
+    ax.legend(fontsize="small")
+    if save:
+        save_figure(fig, save, dpi=150, bbox_inches="tight")
+    return fig
+
+
+def plot_conductivity(
+    result: ConductivityResult, *, unit: str | None = None, ax: Any = None,
+    save: str | Path | None = None,
+) -> Any:
+    """One conductivity against Fermi energy."""
+    return plot_conductivities({result.formula: result}, unit=unit, ax=ax, save=save,
+                               title=f"{result.model}: mesh {'x'.join(map(str, result.mesh))}")
+
+
+def plot_conductivities(
+    results: Mapping[str, ConductivityResult], *, unit: str | None = None, ax: Any = None,
+    save: str | Path | None = None, title: str | None = None,
+) -> Any:
+    """Several conductivities (same quantity and unit) against Fermi energy, one curve each."""
+    plt = _pyplot()
+    first = next(iter(results.values()))
+    unit = unit or first.unit
+    fig, ax = (plt.subplots(figsize=(5.5, 3.8), constrained_layout=True) if ax is None
+               else (ax.figure, ax))
+    for label, r in results.items():
+        ax.plot(r.efermi, r.to(unit), "-o", ms=2.5, label=label)
+    ax.axhline(0, color="0.7", lw=0.8)
+    ax.set_xlabel("$E_F$ (eV)")
+    ax.set_ylabel(f"{first.label} ({unit})")
+    ax.set_title(title or first.model, fontsize=10)
+    if len(results) > 1:
+        ax.legend()
+    if save:
+        save_figure(fig, save, dpi=130)
+    return fig
