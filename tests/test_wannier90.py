@@ -241,13 +241,12 @@ def _reorder(model: LatticeModel, perm: np.ndarray) -> LatticeModel:
 
 
 def _catalogue() -> list[LatticeModel]:
-    models = [_random_model(), _kane_mele(mass=0.05)]
-    try:
-        from models.holes2d import holes2d
-    except ImportError:  # pragma: no cover - catalogue not installed
-        return models
-    models.append(holes2d())
-    return models
+    from tbspin import models as cat
+
+    built = [cat.bi2se3(), cat.bi2se3(magnetization=(0.001, -0.002, 0.003)), cat.holes2d(),
+             cat.bhz(spin_mixing=0.01), cat.qwz(), cat.haldane(), cat.kane_mele(),
+             cat.rashba_gas(), cat.cubic_ti()]
+    return [_random_model(), _kane_mele(mass=0.05)] + built
 
 
 # ---------------------------------------------------------------------- writers
