@@ -182,11 +182,22 @@ def berry_connection(
 def _kubo(model, k, dirs, G, degen_tol, gauge_tol) -> BerryConnection:
     H, dH = model.hamiltonian_and_derivatives(k, dirs)
     eig = eigen.solve(H, G, degen_tol=degen_tol, gauge_tol=gauge_tol)
-    U = eig.vectors
-    Uh = np.ascontiguousarray(U.conj().transpose(0, 2, 1))
-    V = np.stack([Uh @ d @ U for d in dH])  # (ndir, Nk, N, N)
+    V = velocity_matrices(eig.vectors, dH)
     R = kubo_connection_from_velocity(eig, V, G)
     return BerryConnection(eig=eig, directions=dirs, R=R, velocity=V, method="kubo")
+
+
+def velocity_matrices(U: np.ndarray, dH: np.ndarray) -> np.ndarray:
+    """V^a = U† ∂_a H U for all directions, (ndir, Nk, N, N), in two batched products.
+
+    The derivatives are stacked as rows for ∂H U and the results as columns for U† (…), so the
+    number of small matrix products does not grow with the number of directions.
+    """
+    nd, nk, n, _ = dH.shape
+    rows = dH.transpose(1, 0, 2, 3).reshape(nk, nd * n, n)
+    W = (rows @ U).reshape(nk, nd, n, n).transpose(0, 2, 1, 3).reshape(nk, n, nd * n)
+    V = np.ascontiguousarray(U.conj().transpose(0, 2, 1)) @ W  # [k, m, (a, n)]
+    return V.reshape(nk, n, nd, n).transpose(2, 0, 1, 3)
 
 
 def kubo_connection_from_velocity(
