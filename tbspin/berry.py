@@ -197,7 +197,7 @@ def velocity_matrices(U: np.ndarray, dH: np.ndarray) -> np.ndarray:
     rows = dH.transpose(1, 0, 2, 3).reshape(nk, nd * n, n)
     W = (rows @ U).reshape(nk, nd, n, n).transpose(0, 2, 1, 3).reshape(nk, n, nd * n)
     V = np.ascontiguousarray(U.conj().transpose(0, 2, 1)) @ W  # [k, m, (a, n)]
-    return V.reshape(nk, n, nd, n).transpose(2, 0, 1, 3)
+    return np.ascontiguousarray(V.reshape(nk, n, nd, n).transpose(2, 0, 1, 3))
 
 
 def kubo_connection_from_velocity(
@@ -216,21 +216,26 @@ def kubo_connection_from_velocity(
     has = np.any(offdiag_same, axis=(1, 2))
     if not has.any():
         return R
-    # intra-block connection from the gauge operator, only where blocks exist
+    # intra-block connection from the gauge operator, only for the pairs that need it
     sel = slice(None) if has.all() else np.nonzero(has)[0]
     U = eig.vectors[sel]
     Gm = eigen.sandwich(U, G)
     g = eig.gauge_values[sel]
-    Dinv = -inv[sel]  # Dinv[k, n, o] = 1/(ε_n − ε_o) for o outside n's block, else 0
-    GD = Gm * Dinv
     grp = eig.group[sel]
     split = offdiag_same[sel] & (grp[:, :, None] != grp[:, None, :])
-    gdiff = g[:, None, :] - g[:, :, None]  # [k, n, m] = g_m − g_n
-    factor = 1j * np.where(split, 1.0 / np.where(split, gdiff, 1.0), 0.0)
+    kk, nn, mm = np.nonzero(split)
+    if len(kk) == 0:
+        return R
+    Dinv = -inv[sel]  # Dinv[k, n, o] = 1/(ε_n − ε_o) for o outside n's block, else 0
+    GD_rows = (Gm * Dinv)[kk, nn]  # (P, N): G_no/(ε_n − ε_o)
+    G_cols = Gm[kk, :, mm]  # (P, N): G_om
+    D_rows = Dinv[kk, nn]
+    factor = 1j / (g[kk, mm] - g[kk, nn])  # i/(g_m − g_n)
+    kglob = kk if isinstance(sel, slice) else sel[kk]
     for a in range(len(V)):
         Va = V[a][sel]
-        T = GD @ Va + (Va * Dinv) @ Gm  # [k, n, m]
-        R[a][sel] += T * factor
+        T = np.sum(GD_rows * Va[kk, :, mm] + Va[kk, nn] * D_rows * G_cols, axis=1)
+        R[a, kglob, nn, mm] += T * factor
     return R
 
 
