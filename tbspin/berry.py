@@ -253,7 +253,8 @@ def _fd(model, k, dirs, G, delta, degen_tol, gauge_tol) -> BerryConnection:
     eig1 = eigen.solve(H_all[nk:], G, degen_tol=degen_tol, labels=lab, warn=False)
     U0 = eig0.vectors
     U1 = eig1.vectors.reshape(nsh, nk, n, n)
-    O = U0.conj().transpose(0, 2, 1)[None] @ U1  # ⟨u_m(k)|u_n(k±δ)⟩
+    U0h = np.ascontiguousarray(U0.conj().transpose(0, 2, 1))
+    O = np.stack([U0h @ U1[s] for s in range(nsh)])  # ⟨u_m(k)|u_n(k±δ)⟩
     O = _align(O, eig0.group)
     R = np.empty((len(dirs), nk, n, n), dtype=complex)
     for i in range(len(dirs)):

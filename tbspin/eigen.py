@@ -128,22 +128,29 @@ def eigh_small(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     if A.shape[-1] != 2:
         return np.linalg.eigh(A)
+    # [[a, b], [b*, d]] = c + [[h, b], [b*, −h]], eigenvalues c ∓ r, r = √(h² + |b|²).
+    # Lower eigenvector (−b, h + r) for h ≥ 0, (r − h, −b*) for h < 0 (no cancellation);
+    # the upper one is its orthogonal complement (−y*, x*). No trigonometric functions.
     a = A[..., 0, 0].real
     d = A[..., 1, 1].real
     b = A[..., 0, 1]
     c = 0.5 * (a + d)
-    half = 0.5 * (a - d)
-    absb = np.abs(b)
-    r = np.hypot(half, absb)
-    theta = np.arctan2(absb, half)
-    ph = np.exp(1j * np.angle(b))
-    cs, sn = np.cos(0.5 * theta), np.sin(0.5 * theta)
+    h = 0.5 * (a - d)
+    r = np.sqrt(h * h + (b.real * b.real + b.imag * b.imag))
+    pos = h >= 0
+    x = np.where(pos, -b, r - h)
+    y = np.where(pos, h + r, -np.conj(b))
+    norm = np.sqrt(np.abs(x) ** 2 + np.abs(y) ** 2)
+    flat = norm <= 1e-300  # G proportional to 1 in this block: keep the basis
+    inv = 1.0 / np.where(flat, 1.0, norm)
+    x = np.where(flat, 1.0, x * inv)
+    y = np.where(flat, 0.0, y * inv)
     w = np.stack([c - r, c + r], axis=-1)
     v = np.empty(A.shape, dtype=complex)
-    v[..., 0, 0] = -sn * ph
-    v[..., 1, 0] = cs
-    v[..., 0, 1] = cs
-    v[..., 1, 1] = sn * np.conj(ph)
+    v[..., 0, 0] = x
+    v[..., 1, 0] = y
+    v[..., 0, 1] = -np.conj(y)
+    v[..., 1, 1] = np.conj(x)
     return w, v
 
 

@@ -376,3 +376,19 @@ def test_position_matrix_reproduces_orbital_positions(method):
     assert np.allclose(a, b, rtol=1e-7, atol=1e-12)
     with pytest.raises(ValueError, match="position matrix must be"):
         bare.with_position_matrix(np.zeros((1, 2), int), np.zeros((1, 3, n, n)))
+
+
+def test_closed_form_2x2_eigensolver_matches_lapack():
+    """The Kramers-pair fast path against numpy.linalg.eigh, including diagonal, degenerate and
+    nearly-zero off-diagonal blocks (eigen-equation, orthonormality, eigenvalues)."""
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(500, 3, 2, 2)) + 1j * rng.normal(size=(500, 3, 2, 2))
+    A = A + A.conj().swapaxes(-1, -2)
+    A[0, 0] = np.eye(2)
+    A[1, 0] = np.diag([2.0, -1.0])
+    A[2, 0] = np.diag([-1.0, 2.0])
+    A[3, 0] = [[0, 1e-200], [1e-200, 0]]
+    w, v = eigen.eigh_small(A)
+    assert np.allclose(w, np.linalg.eigvalsh(A), atol=1e-13)
+    assert np.allclose(A @ v, v * w[..., None, :], atol=1e-13)
+    assert np.allclose(v.conj().swapaxes(-1, -2) @ v, np.eye(2), atol=1e-14)
