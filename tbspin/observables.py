@@ -237,6 +237,25 @@ def _position_operator(model: LatticeModel) -> str:
     return f"diagonal (tight-binding, Bloch convention {model.convention!r})"
 
 
+def _spin_and_gauge(
+    model: LatticeModel, spin: Any, gauge: Any
+) -> tuple[np.ndarray, str, np.ndarray | None, str]:
+    """Spin operator of an observable (axis, vector or operator name), its label, and the gauge
+    operator with its description (default: m̂·s for a magnetized model, else the spin operator
+    itself)."""
+    if isinstance(spin, str) and spin.lower() not in ("x", "y", "z"):
+        spin_op, slabel = model.operator(spin), spin
+    else:
+        spin_op = model.spin(spin)
+        slabel = spin.lower() if isinstance(spin, str) else str(np.asarray(spin).tolist())
+    mag = model.magnetization
+    magnetized = mag is not None and np.linalg.norm(mag) > 0 and model.has_spin
+    if gauge is None and not magnetized:
+        return spin_op, slabel, spin_op, f"s_{slabel} (default: spin component of the observable)"
+    G, gdesc = resolve_gauge(model, gauge)
+    return spin_op, slabel, G, gdesc
+
+
 def _efermi(efermi: Any) -> np.ndarray:
     arr = np.atleast_1d(np.asarray(efermi, dtype=float))
     if arr.ndim != 1 or arr.size == 0:
@@ -391,16 +410,7 @@ def spin_hall(
     if not eta >= 0:
         raise ValueError(f"'eta' must be >= 0 eV, got {eta}")
     ef = _efermi(efermi)
-    if isinstance(spin, str) and spin.lower() not in ("x", "y", "z"):
-        spin_op, slabel = model.operator(spin), spin
-        gspin = None
-    else:
-        spin_op = model.spin(spin)
-        slabel = spin.lower() if isinstance(spin, str) else str(spin)
-        gspin = spin
-    G, gdesc = resolve_gauge(model, gauge, spin=gspin)
-    if G is None and gspin is None and gauge is None:
-        G, gdesc = spin_op, f"operator {slabel!r} (default: the spin operator of the observable)"
+    spin_op, slabel, G, gdesc = _spin_and_gauge(model, spin, gauge)
     used_method = "kubo" if formula == "conventional" else method
     kern = _kernel(model, what=formula, i=i, j=j, spin_op=spin_op, method=used_method, G=G,
                    eta=eta, conn_kw=conn_kw)
@@ -490,8 +500,7 @@ def spin_hall_integrand(
     if formula not in FORMULAS:
         raise ValueError(f"'formula' must be one of {FORMULAS}, got {formula!r}")
     i, j = axis_index(current), axis_index(field)
-    spin_op = model.spin(spin)
-    G, _ = resolve_gauge(model, gauge, spin=spin)
+    spin_op, _, G, _ = _spin_and_gauge(model, spin, gauge)
     kern = _kernel(model, what=formula, i=i, j=j, spin_op=spin_op,
                    method="kubo" if formula == "conventional" else method, G=G, eta=eta,
                    conn_kw=conn_kw)

@@ -392,3 +392,15 @@ def test_closed_form_2x2_eigensolver_matches_lapack():
     assert np.allclose(w, np.linalg.eigvalsh(A), atol=1e-13)
     assert np.allclose(A @ v, v * w[..., None, :], atol=1e-13)
     assert np.allclose(v.conj().swapaxes(-1, -2) @ v, np.eye(2), atol=1e-14)
+
+
+def test_default_gauge_is_the_spin_operator_asked_for():
+    """spin="name" of an attached operator: the default gauge is that operator (not s_z), and the
+    result equals an explicit gauge=name call."""
+    model = kramers_ti()
+    jz = np.diag([3.0, -3.0, 1.0, -1.0]).astype(complex)  # an operator other than s_z
+    model = model.with_operator("jz", jz)
+    kw = dict(efermi=[1.3], mesh=8, shift=0.5, spin="jz")
+    r = tbspin.spin_hall(model, **kw)
+    assert "jz" in r.gauge
+    assert r.raw[0] == tbspin.spin_hall(model, gauge="jz", **kw).raw[0]
