@@ -16,6 +16,7 @@ The same for a Wannier90 Hamiltonian (spinor Wannier functions, all ↑ then all
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 import logging
 import sys
@@ -131,6 +132,9 @@ def _add_integration_args(p: argparse.ArgumentParser) -> None:
                    help="Fermi energies (eV): START:STOP:N, list, or number [0]")
     p.add_argument("--mesh", type=int, nargs="+", default=[40],
                    help="k-points per periodic direction (one or one per direction) [40]")
+    p.add_argument("--converge", type=int, nargs="+", default=None, metavar="N",
+                   help="convergence study: repeat on the meshes N1 N2 ... (points per "
+                        "direction) and print the values with the relative change per step")
     p.add_argument("--shift", type=float, nargs="+", default=[0.0],
                    help="mesh shift in units of the mesh step [0]")
     p.add_argument("--method", choices=["kubo", "fd"], default="kubo",
@@ -175,15 +179,32 @@ def cmd_shc(args: argparse.Namespace) -> int:
     from .observables import spin_hall
 
     model = load_model(args)
-    res = spin_hall(
-        model, efermi=args.efermi, mesh=args.mesh, shift=args.shift, spin=args.spin,
+    compute = functools.partial(
+        spin_hall, model, efermi=args.efermi, shift=args.shift, spin=args.spin,
         current=args.current, field=args.field, formula=args.formula, method=args.method,
         gauge=args.gauge, temperature=args.temperature, eta=args.eta,
-        progress=not args.no_progress, checkpoint=args.checkpoint,
+        progress=not args.no_progress,
     )
-    unit = args.unit or res.unit
-    print(res.table(unit))
-    _write(res, _output_stem(args.out, f"shc_{model.name}_{args.spin}{args.current}{args.field}"))
+    stem = _output_stem(args.out, f"shc_{model.name}_{args.spin}{args.current}{args.field}")
+    return _run(compute, args, stem)
+
+
+def _run(compute: Any, args: argparse.Namespace, stem: Path | None) -> int:
+    """One calculation, or a convergence study when --converge is given; print and write."""
+    from .convergence import mesh_study
+    from .io.atomic import atomic_write
+
+    if args.converge:
+        table = mesh_study(compute, args.converge, unit=args.unit)
+        print(table.to_text())
+        res = table.results[-1]
+        if stem is not None:
+            stem.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(Path(f"{stem}_convergence.txt"), table.to_text() + "\n")
+    else:
+        res = compute(mesh=args.mesh, checkpoint=args.checkpoint)
+        print(res.table(args.unit or res.unit))
+    _write(res, stem)
     return 0
 
 
@@ -191,14 +212,12 @@ def cmd_ahc(args: argparse.Namespace) -> int:
     from .observables import anomalous_hall
 
     model = load_model(args)
-    res = anomalous_hall(
-        model, efermi=args.efermi, mesh=args.mesh, shift=args.shift, component=args.component,
+    compute = functools.partial(
+        anomalous_hall, model, efermi=args.efermi, shift=args.shift, component=args.component,
         method=args.method, gauge=args.gauge, temperature=args.temperature,
-        progress=not args.no_progress, checkpoint=args.checkpoint,
+        progress=not args.no_progress,
     )
-    print(res.table(args.unit or res.unit))
-    _write(res, _output_stem(args.out, f"ahc_{model.name}_{args.component}"))
-    return 0
+    return _run(compute, args, _output_stem(args.out, f"ahc_{model.name}_{args.component}"))
 
 
 def cmd_models(args: argparse.Namespace) -> int:

@@ -111,3 +111,25 @@ def test_cli_shc_on_imported_hr_file(tmp_path, capsys, order):
     assert data["dim"] == 2 and data["unit"] == "e/8pi"
     assert abs(abs(data["values"][0]) - 4.0) < 1e-6
     capsys.readouterr()
+
+
+def test_convergence_study_table(tmp_path, capsys):
+    """`--converge`: BHZ in the gap converges to the exact 4 e/8π; the relative change per mesh
+    step shrinks and the table is written next to the finest result."""
+    from tbspin.convergence import mesh_study
+
+    rc = cli.main(["shc", "--model", "bhz", "--param", "M=-0.05", "--efermi", "0",
+                   "--converge", "16", "32", "64", "--out", str(tmp_path / "c"), "--no-progress"])
+    assert rc == 0
+    text = (tmp_path / "c_convergence.txt").read_text()
+    assert "16x16" in text and "64x64" in text and text in capsys.readouterr().out
+    import functools
+
+    table = mesh_study(functools.partial(tbspin.spin_hall, tbspin.models.bhz(M=-0.05),
+                                         efermi=[0.0]), [16, 32, 64])
+    ch = table.relative_changes[:, 0]
+    assert ch[1] < ch[0]
+    assert abs(abs(table.values[-1, 0]) - 4.0) < 1e-4
+    assert table.converged(1e-2)[0] and not table.converged(1e-3)[0]  # last step 2e-3
+    with pytest.raises(ValueError, match="at least two meshes"):
+        mesh_study(functools.partial(tbspin.spin_hall, tbspin.models.bhz(), efermi=[0.0]), [8])
