@@ -22,6 +22,7 @@ from .errors import (
 __version__ = "0.1.0"
 
 from .berry import BerryConnection, berry_connection, resolve_gauge  # noqa: E402
+from .convergence import ConvergenceTable, mesh_study  # noqa: E402
 from .kmesh import Mesh, make_mesh  # noqa: E402
 from .model import LatticeModel  # noqa: E402
 from .observables import (  # noqa: E402
@@ -38,6 +39,8 @@ __all__ = [
     "LatticeModel",
     "BerryConnection",
     "ConductivityResult",
+    "ConvergenceTable",
+    "mesh_study",
     "Mesh",
     "make_mesh",
     "berry_connection",
