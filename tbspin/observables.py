@@ -137,8 +137,9 @@ def occupied_sum(
 ) -> np.ndarray:
     """Σ_{k,m} f(ε_mk − E_F) X_mk for many Fermi energies at once.
 
-    At T = 0 the states are sorted once and the sums read off a cumulative sum; at T > 0 the
-    Fermi–Dirac factors are applied in blocks of Fermi energies (bounded memory).
+    At T = 0 the states are sorted once and the sums read off a cumulative sum (a state with
+    ε = E_F counts as occupied); at T > 0 the Fermi–Dirac factors are applied in blocks of Fermi
+    energies (bounded memory).
     """
     e = energies.reshape(-1)
     x = values.reshape(-1)
