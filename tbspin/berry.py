@@ -223,10 +223,23 @@ def kubo_connection_from_velocity(
     g = eig.gauge_values[sel]
     grp = eig.group[sel]
     split = offdiag_same[sel] & (grp[:, :, None] != grp[:, None, :])
+    Dinv = -inv[sel]  # Dinv[k, n, o] = 1/(ε_n − ε_o) for o outside n's block, else 0
+    if isinstance(sel, slice) and np.all(split == split[0]):
+        # one pattern of pairs at every k (e.g. Kramers pairs everywhere): gather along axes
+        nn, mm = np.nonzero(split[0])
+        GD_rows = np.take(Gm * Dinv, nn, axis=1)  # (Nk, P, N): G_no/(ε_n − ε_o)
+        G_cols = np.take(Gm, mm, axis=2).transpose(0, 2, 1)  # (Nk, P, N): G_om
+        D_rows = np.take(Dinv, nn, axis=1)
+        factor = 1j / (np.take(g, mm, axis=1) - np.take(g, nn, axis=1))  # i/(g_m − g_n)
+        for a in range(len(V)):
+            Va = V[a]
+            T = np.sum(GD_rows * np.take(Va, mm, axis=2).transpose(0, 2, 1)
+                       + np.take(Va, nn, axis=1) * D_rows * G_cols, axis=2)
+            R[a][:, nn, mm] += T * factor
+        return R
     kk, nn, mm = np.nonzero(split)
     if len(kk) == 0:
         return R
-    Dinv = -inv[sel]  # Dinv[k, n, o] = 1/(ε_n − ε_o) for o outside n's block, else 0
     GD_rows = (Gm * Dinv)[kk, nn]  # (P, N): G_no/(ε_n − ε_o)
     G_cols = Gm[kk, :, mm]  # (P, N): G_om
     D_rows = Dinv[kk, nn]

@@ -258,6 +258,10 @@ def solve(
     """
     E, U = _eigh(H)
     block = block_labels(E, degen_tol) if labels is None else labels
+    if block[0, -1] == E.shape[1] - 1 and np.all(block[:, -1] == E.shape[1] - 1):
+        # no degenerate block anywhere: nothing to fix
+        gvals = None if gauge is None else np.zeros(E.shape)
+        return Eigensystem(energies=E, vectors=U, block=block, gauge_values=gvals, group=block)
     gvals = None
     if gauge is not None:
         gvals = _fix_blocks(U, np.asarray(gauge, dtype=complex), block)

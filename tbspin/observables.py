@@ -137,17 +137,21 @@ def occupied_sum(
 ) -> np.ndarray:
     """Σ_{k,m} f(ε_mk − E_F) X_mk for many Fermi energies at once.
 
-    At T = 0 the states are sorted once and the sums read off a cumulative sum (a state with
-    ε = E_F counts as occupied); at T > 0 the Fermi–Dirac factors are applied in blocks of Fermi
-    energies (bounded memory).
+    At T = 0 each state is binned by the first Fermi energy that occupies it and the bins are
+    summed cumulatively — no sort of the states (a state with ε = E_F counts as occupied). At
+    T > 0 the Fermi–Dirac factors are applied in blocks of Fermi energies (bounded memory).
     """
     e = energies.reshape(-1)
     x = values.reshape(-1)
     if temperature == 0:
-        order = np.argsort(e, kind="stable")
-        cs = np.concatenate([[0.0], np.cumsum(x[order])])
-        idx = np.searchsorted(e[order], efermi, side="right")
-        return cs[idx]
+        # bin every state by the first Fermi energy that occupies it, then sum up the bins
+        order = np.argsort(efermi, kind="stable")
+        ef_sorted = efermi[order]
+        first = np.searchsorted(ef_sorted, e, side="left")
+        per_bin = np.bincount(first, weights=x, minlength=len(efermi) + 1)[: len(efermi)]
+        out = np.empty(len(efermi))
+        out[order] = np.cumsum(per_bin)
+        return out
     kT = units.KB_EV * temperature
     out = np.empty(len(efermi))
     step = max(1, int(2**22 // max(1, len(e))))

@@ -433,3 +433,14 @@ def test_conventional_formula_against_pair_sum_written_out():
                          formula="conventional")
     assert np.allclose(r.raw, expected, rtol=1e-10, atol=1e-14)
     assert np.max(np.abs(expected)) > 1e-6
+
+
+def test_occupied_sum_matches_direct_sum_for_unsorted_fermi_energies():
+    """The binned T = 0 Fermi sum equals the direct Σ θ(E_F − ε) x for unsorted E_F, including
+    E_F equal to a state energy (occupied) and E_F outside all states."""
+    rng = np.random.default_rng(4)
+    e = rng.normal(size=(50, 6))
+    x = rng.normal(size=(50, 6))
+    ef = np.concatenate([rng.normal(size=7), [e[3, 2], -10.0, 10.0]])
+    direct = np.array([(x * (e <= mu)).sum() for mu in ef])
+    assert np.allclose(tbspin.occupied_sum(e, x, ef), direct, rtol=1e-12, atol=1e-12)
