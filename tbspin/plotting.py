@@ -140,6 +140,20 @@ def plot_gap_vs_thickness(
     return fig
 
 
+def _tex_label(label: str) -> str:
+    """"sigma^y_zx" → σ^y_zx in mathtext; "sigma_xy" → σ_xy."""
+    body = label.removeprefix("sigma")
+    sup, _, sub = body.partition("_")
+    sup = sup.removeprefix("^")
+    return rf"$\sigma^{{{sup}}}_{{{sub}}}$" if sup else rf"$\sigma_{{{sub}}}$"
+
+
+def _tex_unit(unit: str) -> str:
+    """Units of :mod:`tbspin.units` in mathtext (ħ, π, e²/h)."""
+    return (unit.replace("hbar", r"$\hbar$").replace("8pi", r"8$\pi$").replace("4pi", r"4$\pi$")
+            .replace("2pi", r"2$\pi$").replace("e^2/h", r"$e^2/h$"))
+
+
 def plot_conductivity(
     result: ConductivityResult, *, unit: str | None = None, ax: Any = None,
     save: str | Path | None = None,
@@ -163,7 +177,7 @@ def plot_conductivities(
         ax.plot(r.efermi, r.to(unit), "-o", ms=2.5, label=label)
     ax.axhline(0, color="0.7", lw=0.8)
     ax.set_xlabel("$E_F$ (eV)")
-    ax.set_ylabel(f"{first.label} ({unit})")
+    ax.set_ylabel(f"{_tex_label(first.label)} ({_tex_unit(unit)})")
     ax.set_title(title or first.model, fontsize=10)
     if len(results) > 1:
         ax.legend()
