@@ -60,3 +60,15 @@ __all__ = [
     "RegularizationWarning",
     "__version__",
 ]
+
+_SUBMODULES = ("models", "kp", "bands", "slab", "plotting", "io", "cli", "convergence", "kpath",
+               "adapters", "units", "eigen")
+
+
+def __getattr__(name: str):
+    """Import sub-packages on first use (``tbspin.models.bi2se3()`` works after ``import tbspin``)."""
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
