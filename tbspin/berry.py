@@ -209,7 +209,7 @@ def kubo_connection_from_velocity(
     same = eig.block[:, :, None] == eig.block[:, None, :]
     dE = E[:, None, :] - E[:, :, None]  # [k, m, n] = ε_n − ε_m
     inv = np.where(same, 0.0, 1.0 / np.where(same, 1.0, dE))
-    R = 1j * V * inv[None]
+    R = V * (1j * inv)[None]
     if G is None:
         return R
     offdiag_same = same & ~np.eye(n, dtype=bool)[None]
