@@ -280,6 +280,41 @@ def _check_common(model: LatticeModel, i: int, j: int, method: str, temperature:
         raise ValueError(f"'temperature' must be >= 0 K, got {temperature}")
 
 
+def _conductivity(
+    model: LatticeModel,
+    kernel: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    *,
+    kind: str,
+    label: str,
+    formula: str,
+    method: str,
+    gauge: str,
+    efermi: np.ndarray,
+    mesh: Any,
+    shift: Any,
+    temperature: float,
+    eta: float,
+    chunk_size: int | None,
+    progress: bool,
+    checkpoint: str | os.PathLike | None,
+    conn_kw: dict[str, Any],
+) -> ConductivityResult:
+    """Integrate a band-resolved kernel over the BZ and wrap it with units and provenance."""
+    cs = chunk_size or _chunk_size(model, method)
+    raw, m, info = _integrate(
+        model, kernel, efermi=efermi, mesh=mesh, shift=shift, temperature=temperature,
+        chunk_size=cs, progress=progress, checkpoint=checkpoint,
+        signature=dict(label=label, kind=kind, formula=formula, method=method, gauge=gauge,
+                       T=temperature, eta=eta, model=model.name, conn=conn_kw),
+    )
+    return ConductivityResult(
+        kind=kind, label=label, efermi=efermi, raw=raw, dim=model.n_periodic, formula=formula,
+        method=method, gauge=gauge, mesh=m.n, shift=m.shift, temperature=float(temperature),
+        eta=float(eta), model=model.name, version=__version__,
+        extras=dict(info, position_operator=_position_operator(model), **conn_kw),
+    )
+
+
 # ---------------------------------------------------------------------- public integrals
 def anomalous_hall(
     model: LatticeModel,
@@ -335,19 +370,10 @@ def anomalous_hall(
     G, gdesc = resolve_gauge(model, gauge)
     kern = _kernel(model, what="berry", i=i, j=j, spin_op=None, method=method, G=G, eta=0.0,
                    conn_kw=conn_kw)
-    label = f"sigma_{'xyz'[i]}{'xyz'[j]}"
-    cs = chunk_size or _chunk_size(model, method)
-    raw, m, info = _integrate(
-        model, kern, efermi=ef, mesh=mesh, shift=shift, temperature=temperature, chunk_size=cs,
-        progress=progress, checkpoint=checkpoint,
-        signature=dict(label=label, kind="ahc", method=method, gauge=gdesc, T=temperature,
-                       model=model.name, conn=conn_kw),
-    )
-    return ConductivityResult(
-        kind="ahc", label=label, efermi=ef, raw=raw, dim=model.n_periodic, formula="berry",
-        method=method, gauge=gdesc, mesh=m.n, shift=m.shift, temperature=float(temperature),
-        eta=0.0, model=model.name, version=__version__,
-        extras=dict(info, position_operator=_position_operator(model), **conn_kw),
+    return _conductivity(
+        model, kern, kind="ahc", label=f"sigma_{'xyz'[i]}{'xyz'[j]}", formula="berry",
+        method=method, gauge=gdesc, efermi=ef, mesh=mesh, shift=shift, temperature=temperature,
+        eta=0.0, chunk_size=chunk_size, progress=progress, checkpoint=checkpoint, conn_kw=conn_kw,
     )
 
 
@@ -419,19 +445,11 @@ def spin_hall(
     used_method = "kubo" if formula == "conventional" else method
     kern = _kernel(model, what=formula, i=i, j=j, spin_op=spin_op, method=used_method, G=G,
                    eta=eta, conn_kw=conn_kw)
-    label = f"sigma^{slabel}_{'xyz'[i]}{'xyz'[j]}"
-    cs = chunk_size or _chunk_size(model, used_method)
-    raw, m, info = _integrate(
-        model, kern, efermi=ef, mesh=mesh, shift=shift, temperature=temperature, chunk_size=cs,
-        progress=progress, checkpoint=checkpoint,
-        signature=dict(label=label, kind="shc", formula=formula, method=used_method, gauge=gdesc,
-                       T=temperature, eta=eta, model=model.name, conn=conn_kw),
-    )
-    return ConductivityResult(
-        kind="shc", label=label, efermi=ef, raw=raw, dim=model.n_periodic, formula=formula,
-        method=used_method, gauge=gdesc, mesh=m.n, shift=m.shift, temperature=float(temperature),
-        eta=float(eta), model=model.name, version=__version__,
-        extras=dict(info, position_operator=_position_operator(model), **conn_kw),
+    return _conductivity(
+        model, kern, kind="shc", label=f"sigma^{slabel}_{'xyz'[i]}{'xyz'[j]}", formula=formula,
+        method=used_method, gauge=gdesc, efermi=ef, mesh=mesh, shift=shift,
+        temperature=temperature, eta=eta, chunk_size=chunk_size, progress=progress,
+        checkpoint=checkpoint, conn_kw=conn_kw,
     )
 
 
