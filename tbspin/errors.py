@@ -12,8 +12,24 @@ class TbspinError(Exception):
     """Base class of all tbspin errors."""
 
 
+class ParameterError(TbspinError, ValueError):
+    """A parameter of a public function has a bad value. The message names the parameter."""
+
+
 class ModelError(TbspinError, ValueError):
     """A model is inconsistent: shapes, Hermiticity, positions, operators."""
+
+
+class CheckpointError(TbspinError, ValueError):
+    """A checkpoint file is unreadable, foreign, or belongs to another calculation."""
+
+
+class OutputError(TbspinError, OSError):
+    """An output path cannot be written (checked before a computation starts)."""
+
+
+class MissingDependencyError(TbspinError, ImportError):
+    """An optional dependency (e.g. Kwant) is needed; the message says how to install it."""
 
 
 class WannierFormatError(TbspinError, ValueError):
