@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.tbspin-installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check tbspin models tests benchmarks tutorials
+
+docs: $(STAMP)
+	$(PY) -m sphinx -W --keep-going -b html docs/api build/docs
+	@echo "documentation: build/docs/index.html"
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_core.py
