@@ -57,7 +57,9 @@ def _escape_bars(app: object, what: str, name: str, obj: object, options: object
                  lines: list[str]) -> None:
     """Docstrings write |x| for absolute values; reST would read a substitution: escape it."""
     for i, line in enumerate(lines):
-        if "|" in line and not line.lstrip().startswith(("|", "+")):
+        text = line.strip()
+        table_row = (text.startswith("|") and text.endswith("|")) or text.startswith(("+-", "+="))
+        if "|" in line and not table_row:
             lines[i] = line.replace("|", "\\|")
 
 
