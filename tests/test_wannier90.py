@@ -9,6 +9,7 @@ the model that was written, the Kane–Mele spin Chern number).
 
 from __future__ import annotations
 
+import os
 import tarfile
 import warnings
 from pathlib import Path
@@ -34,9 +35,13 @@ from tbspin.io.wannier90 import (
     write_hr,
     write_tb,
 )
+from tbspin.io.wannier90.writers import position_matrix
 from tbspin.units import BOHR
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+#: ``../shared/data`` next to the repository (TBSPIN_SHARED_DATA overrides it, e.g. in a git
+#: worktree that lives elsewhere)
+DATA = Path(os.environ.get("TBSPIN_SHARED_DATA",
+                           Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +70,11 @@ def gaas_tb(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     tb = _unpack(data / "gaas_tb_wannierberri" / "GaAs_tb.dat.tar.gz", dest)
     (dest / "GaAs.win").write_text((data / "gaas_tb_wannierberri" / "GaAs.win").read_text())
     return tb
+
+
+def _files(model: LatticeModel) -> dict[str, str]:
+    """role -> path of the files a model was read from (its provenance record)."""
+    return {f["role"]: f["path"] for f in model.metadata["source"]["files"]}
 
 
 def _w90_bands(folder: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -114,7 +124,7 @@ def test_silicon_mdrs_from_tb_dat(data: Path) -> None:
     # lattice of _tb.dat agrees with the bohr lattice of silicon.win
     np.testing.assert_allclose(model.lattice, read_win(folder / "silicon.win").lattice,
                                atol=1e-6)
-    R, r = model.metadata["position_matrix"]
+    R, r = position_matrix(model)
     assert r.shape == (len(R), 3, 4, 4)
     # (Wannier90's finite-difference r_R is only approximately Hermitian: not tested)
     index = {tuple(x): i for i, x in enumerate(R.tolist())}
@@ -125,7 +135,7 @@ def test_silicon_mdrs_from_tb_dat(data: Path) -> None:
     assert model.metadata["position_operator"] == "diagonal"
     full = read_wannier90(folder / "silicon", use_position_matrix=True)
     assert full.metadata["position_operator"] == "full"
-    assert full.metadata["files"]["tb"].endswith("silicon_tb.dat")
+    assert _files(full)["tb"].endswith("silicon_tb.dat")
 
 
 def test_graphene_dirac_point_at_K(data: Path) -> None:
@@ -178,7 +188,7 @@ def test_gaas_tb_interleaved(gaas_tb: Path) -> None:
     # lattice inside _tb.dat agrees with unit_cell_cart of GaAs.win (5.342256 bohr)
     a = 5.342256 * BOHR
     np.testing.assert_allclose(model.lattice, [[-a, 0, a], [0, a, a], [-a, a, 0]], atol=1e-6)
-    R, r = model.metadata["position_matrix"]
+    R, r = position_matrix(model)
     assert r.shape == (len(R), 3, 16, 16)
     assert model.metadata["positions_from"].endswith("(diagonal of r at R=0)")
     np.testing.assert_array_equal(np.diag(model.spin("z")).real, [1, -1] * 8)
@@ -278,8 +288,8 @@ def test_write_tb_keeps_position_matrix(data: Path, tmp_path: Path) -> None:
     back = read_wannier90(path)
     k = np.random.default_rng(2).normal(size=(10, 3))
     np.testing.assert_allclose(back.hamiltonian(k), model.hamiltonian(k), atol=1e-14)
-    R0, r0 = model.metadata["position_matrix"]
-    R1, r1 = back.metadata["position_matrix"]
+    R0, r0 = position_matrix(model)
+    R1, r1 = position_matrix(back)
     o0, o1 = np.lexsort(R0.T[::-1]), np.lexsort(R1.T[::-1])
     np.testing.assert_array_equal(R0[o0], R1[o1])
     np.testing.assert_array_equal(r0[o0], r1[o1])
@@ -499,8 +509,7 @@ spinors = .true.
 
 def test_prefix_finds_side_files(data: Path) -> None:
     model = read_wannier90(data / "silicon_sisl_mdrs" / "silicon")
-    files = model.metadata["files"]
-    assert set(files) == {"hr", "win", "wsvec", "centres"}
+    assert set(_files(model)) == {"hr", "win", "wsvec", "centres"}
 
 
 def test_2d_lattice_drops_third_axis(tmp_path: Path) -> None:
