@@ -84,10 +84,11 @@ for _m in (SIGMA_0, *PAULI):
 WRONG_ORDER_RATIO = 2.0
 #: Below this mixing H counts as exactly s_z conserving (the ``_hr.dat`` print precision).
 EXACT_TOL = 1e-6
-#: "No sign of spinors": the best order still mixes at least this much, or the two orders
-#: differ by less than :data:`SAME_RATIO` (spinless silicon: 0.54 / 0.54 and 0.24 / 0.24).
+#: "No sign of spinors": even the better order mixes at least this much (spinless silicon
+#: 0.54, graphene 0.98; the spinor files 0.02–0.22). A spinless basis that mixes less (4 bond
+#: WFs of silicon: 0.24 in both orders) is not caught: without a ``.win`` saying so, nothing in
+#: H tells it from a spinor basis with strong spin–orbit coupling (the cubic TI model: 0.21).
 NO_SPINOR_MIXING = 0.5
-SAME_RATIO = 1.2
 
 SPIN_ORDER_HELP = (
     "spin_order must be 'interleaved' (up, down for every orbital: Quantum ESPRESSO, VASP 6, "
@@ -248,8 +249,8 @@ class SpinOrderDiagnosis:
     ratio : float
         Larger over smaller mixing (inf when the smaller one vanishes).
     spinor_like : bool
-        False when nothing suggests spinors: the better order still mixes ≥ 0.5, or both orders
-        mix alike (ratio < 1.2) without conserving s_z. For two states the orders coincide.
+        False when nothing suggests spinors: even the better order mixes at least
+        :data:`NO_SPINOR_MIXING`. (For two states the orders coincide.)
     """
 
     mixing: dict[str, float]
@@ -273,11 +274,11 @@ def diagnose_spin_order(hoppings: HoppingsLike) -> SpinOrderDiagnosis:
     ratio = float("inf") if lo == 0 else hi / lo
     if lo == hi:
         ratio = 1.0
+    spinor_like = lo < NO_SPINOR_MIXING
     if H.shape[1] == 2:  # one orbital: both orders are (↑, ↓)
-        return SpinOrderDiagnosis(mix, None, 1.0, lo < NO_SPINOR_MIXING)
+        return SpinOrderDiagnosis(mix, None, 1.0, spinor_like)
     exact = lo <= EXACT_TOL < hi
     likely = best if exact or (hi > EXACT_TOL and ratio >= WRONG_ORDER_RATIO) else None
-    spinor_like = lo <= EXACT_TOL or (lo < NO_SPINOR_MIXING and ratio >= SAME_RATIO)
     return SpinOrderDiagnosis(mix, likely, ratio, spinor_like)
 
 
@@ -327,9 +328,9 @@ def check_spin_order(
     if diag.likely == other:
         factor = "s_z is conserved exactly" if alt <= EXACT_TOL else f"{given / alt:.1f}x less"
         warnings.warn(
-            f"{where}spin_order={spin_order!r} looks wrong: in this order H_R couples opposite "
-            f"s_z with relative weight {given:.3g}, with spin_order={other!r} only {alt:.3g} "
-            f"({factor}); the spinor order is probably {other!r}. {SPIN_ORDER_HELP}",
+            f"{where}spin_order={spin_order!r} looks wrong, the spinor order is probably "
+            f"{other!r}: H_R couples opposite s_z with relative weight {given:.3g} in "
+            f"{spin_order!r} but only {alt:.3g} in {other!r} ({factor}). {SPIN_ORDER_HELP}",
             SpinOrderWarning, stacklevel=stacklevel)
     elif judge_spinors and not diag.spinor_like:
         warnings.warn(

@@ -315,7 +315,7 @@ def read_wannier90(
     win = read_win(win_path) if win_path is not None else None
     if win_path is not None:
         used.append(("win", win_path))
-    ws_path = _side_file(Path(seed + "_wsvec.dat"))
+    ws_path = _side_file(Path(seed + "_wsvec.dat")) if use_ws_distance is not False else None
     if use_ws_distance is True and ws_path is None:
         raise WannierFormatError("use_ws_distance=True but the file is missing",
                                  path=seed + "_wsvec.dat")

@@ -70,6 +70,20 @@ class Wannier90Data:
     block_line: IntArray = field(default_factory=lambda: np.zeros(0, int))
 
 
+def _sizes_and_weights(
+    lines: list[str], first: int, path: Path
+) -> tuple[int, int, IntArray, int]:
+    """num_wann (at 0-based line ``first``), nrpts, the nrpts degeneracy weights (15 a line)
+    and the index of the line after them."""
+    N = _single_int(lines, first, path, "num_wann")
+    nrpts = _single_int(lines, first + 1, path, "nrpts")
+    ndegen, i0 = _take_ints(lines, first + 2, nrpts, path, "degeneracy weights")
+    if np.any(ndegen < 1):
+        raise WannierFormatError("degeneracy weights must be positive integers", path=str(path),
+                                 line=first + 3 + int(np.nonzero(ndegen < 1)[0][0]) // 15)
+    return N, nrpts, ndegen, i0
+
+
 def read_hr(path: PathLike) -> Wannier90Data:
     """Read a Wannier90 ``seedname_hr.dat`` file.
 
@@ -92,12 +106,7 @@ def read_hr(path: PathLike) -> Wannier90Data:
     lines = read_text_lines(path)
     if not lines:
         raise WannierFormatError("empty file", path=str(path), line=1)
-    N = _single_int(lines, 1, path, "num_wann")
-    nrpts = _single_int(lines, 2, path, "nrpts")
-    ndegen, i0 = _take_ints(lines, 3, nrpts, path, "degeneracy weights")
-    if np.any(ndegen < 1):
-        raise WannierFormatError("degeneracy weights must be positive integers", path=str(path),
-                                 line=4 + int(np.nonzero(ndegen < 1)[0][0]) // 15)
+    N, nrpts, ndegen, i0 = _sizes_and_weights(lines, 1, path)
     nrows = nrpts * N * N
     if nrows > len(lines):
         raise WannierFormatError(
@@ -163,12 +172,7 @@ def read_tb(path: PathLike) -> Wannier90Data:
     if abs(np.linalg.det(lattice)) < 1e-8:
         raise WannierFormatError("lattice vectors are linearly dependent", path=str(path),
                                  line=2)
-    N = _single_int(lines, 4, path, "num_wann")
-    nrpts = _single_int(lines, 5, path, "nrpts")
-    ndegen, i0 = _take_ints(lines, 6, nrpts, path, "degeneracy weights")
-    if np.any(ndegen < 1):
-        raise WannierFormatError("degeneracy weights must be positive integers", path=str(path),
-                                 line=7 + int(np.nonzero(ndegen < 1)[0][0]) // 15)
+    N, nrpts, ndegen, i0 = _sizes_and_weights(lines, 4, path)
     body, linenos = _nonblank(lines, i0)
     nn = N * N
     per = 1 + nn
