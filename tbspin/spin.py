@@ -178,7 +178,8 @@ def spin_operators(
     n = _half(n_states, spin_order, parameter)
     eye = np.eye(n)
     pairs = [np.kron(eye, p) if spin_order == "interleaved" else np.kron(p, eye) for p in PAULI]
-    return dict(zip(("sx", "sy", "sz"), pairs, strict=True))
+    return {k: np.asarray(m, dtype=np.complex128) for k, m in zip(("sx", "sy", "sz"), pairs,
+                                                                     strict=True)}
 
 
 def order_permutation(n_states: int, source: str, target: str) -> IntArray:

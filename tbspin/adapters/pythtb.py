@@ -66,7 +66,7 @@ class PythtbModel(Protocol):
     _nspin: int
     _per: list[int]
     _site_energies: ArrayLike
-    _hoppings: list[list[object]]
+    _hoppings: list[list[ArrayLike]]
 
     def get_lat(self) -> ArrayLike: ...
 
@@ -90,7 +90,7 @@ class _PythtbData:
     nspin: int
     per: list[int]
     onsite: ComplexArray
-    hoppings: list[list[object]]
+    hoppings: list[list[ArrayLike]]
 
 
 def _read_pythtb_data(tb: PythtbModel) -> _PythtbData:
@@ -209,8 +209,8 @@ def from_pythtb(
     amps = np.array([np.asarray(h[0], dtype=complex) for h in hops]).reshape(
         (nh,) + ((2, 2) if nspin == 2 else ())
     )
-    ii = np.array([int(h[1]) for h in hops], dtype=int)
-    jj = np.array([int(h[2]) for h in hops], dtype=int)
+    ii = np.array([h[1] for h in hops], dtype=np.int64)
+    jj = np.array([h[2] for h in hops], dtype=np.int64)
     if data.dim_k == 0 or nh == 0:
         Rh = np.zeros((nh, d), dtype=int)
     else:
@@ -228,13 +228,15 @@ def from_pythtb(
     idx = np.arange(norb)
     blocks = H.transpose(0, 1, 3, 2, 4)  # view of H: (R, i, j, s, s')
     blocks[inv[0], idx, idx] = onsite.reshape(norb, nspin, nspin)
+    # (numpy's stubs reject tuple indices in ufunc.at, which numpy documents and accepts)
     if nspin == 1:
-        np.add.at(blocks, (inv[1 : nh + 1], ii, jj, 0, 0), amps)
-        np.add.at(blocks, (inv[nh + 1 :], jj, ii, 0, 0), amps.conj())
+        np.add.at(blocks, (inv[1 : nh + 1], ii, jj, 0, 0), amps)  # type: ignore[arg-type]
+        np.add.at(blocks, (inv[nh + 1 :], jj, ii, 0, 0), amps.conj())  # type: ignore[arg-type]
     else:
-        np.add.at(blocks, (inv[1 : nh + 1], ii, jj), amps)
-        np.add.at(blocks, (inv[nh + 1 :], jj, ii), amps.conj().transpose(0, 2, 1))
-    H = H.reshape(len(Ru), nsta, nsta)
+        np.add.at(blocks, (inv[1 : nh + 1], ii, jj), amps)  # type: ignore[arg-type]
+        np.add.at(blocks, (inv[nh + 1 :], jj, ii),  # type: ignore[arg-type]
+                  amps.conj().transpose(0, 2, 1))
+    hoppings = H.reshape(len(Ru), nsta, nsta)
 
     positions_reduced = np.repeat(orb, nspin, axis=0)
     operators = _spin_operators(spin_order, nspin, norb, orb)
@@ -243,7 +245,7 @@ def from_pythtb(
         lattice=lat,
         positions_reduced=positions_reduced,
         R=Ru,
-        hoppings=H,
+        hoppings=hoppings,
         periodic=per,
         operators=operators,
         convention="positions",

@@ -140,7 +140,7 @@ def read_wsvec(path: PathLike, num_wann: int | None = None) -> WsVectors:
                      shifts=shifts, owner=owner, line=linenos[i5])
 
 
-def read_centres(path: PathLike, num_wann: int) -> np.ndarray:
+def read_centres(path: PathLike, num_wann: int) -> FloatArray:
     """Wannier centres (Cartesian Å, shape (num_wann, 3)) from ``seedname_centres.xyz``."""
     path = Path(path)
     lines = read_text_lines(path)
@@ -174,7 +174,7 @@ _WOUT_CENTRE_RE = re.compile(
     r"\s*([-+0-9.eEdD]+)\s*\)")
 
 
-def read_wout_centres(path: PathLike, num_wann: int) -> np.ndarray:
+def read_wout_centres(path: PathLike, num_wann: int) -> FloatArray:
     """Final Wannier centres (Cartesian Å, (num_wann, 3)) from the last "Final State" block of
     ``seedname.wout`` (the centres as Wannier90 found them, consistent with the R labels)."""
     path = Path(path)
@@ -329,8 +329,10 @@ def read_poscar(path: PathLike) -> Win:
     except Exception as exc:  # ASE raises assorted types on malformed input
         raise WannierFormatError(f"ASE cannot read it as a VASP POSCAR ({exc})",
                                  path=str(path)) from None
-    lattice = np.array(atoms.cell[:], dtype=float)
+    if isinstance(atoms, list):  # one structure in a POSCAR; ASE's signature allows several
+        atoms = atoms[-1]
+    lattice = np.array(atoms.cell[:], dtype=np.float64)
     if abs(np.linalg.det(lattice)) < 1e-8:
         raise WannierFormatError("POSCAR lattice vectors are linearly dependent", path=str(path))
     return Win(path=path, lattice=lattice, atom_symbols=list(atoms.get_chemical_symbols()),
-               atom_positions=np.array(atoms.get_positions(), dtype=float), keywords={})
+               atom_positions=np.array(atoms.get_positions(), dtype=np.float64), keywords={})

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import TbspinWarning, WannierFormatError
+from ...types import FloatArray, IntArray
 
 #: Hermiticity violations (eV) above this value are reported with a warning.
 HERMITIAN_WARN = 1e-6
@@ -87,7 +88,7 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _to_float(tokens: list[str]) -> np.ndarray:
+def _to_float(tokens: list[str]) -> FloatArray:
     """Convert tokens to floats; Fortran ``1.0D-03`` exponents are accepted."""
     try:
         return np.array(tokens, dtype=float)
@@ -106,9 +107,9 @@ def _bad_token(tokens: list[str]) -> str | None:
 
 
 def _table(
-    lines: list[str], linenos: np.ndarray, ncols: int, path: Path, what: str,
-    ntok: np.ndarray | None = None,
-) -> np.ndarray:
+    lines: list[str], linenos: IntArray, ncols: int, path: Path, what: str,
+    ntok: IntArray | None = None,
+) -> FloatArray:
     """Parse ``lines`` (each exactly ``ncols`` numbers) into a finite (n, ncols) float array.
 
     ``linenos`` are the 1-based file line numbers of ``lines`` (for messages).
@@ -153,7 +154,7 @@ def _table(
     return arr
 
 
-def _ints(arr: np.ndarray, linenos: np.ndarray, path: Path, what: str) -> np.ndarray:
+def _ints(arr: FloatArray, linenos: IntArray, path: Path, what: str) -> IntArray:
     """Check that a float array holds integers (row-wise line numbers) and convert."""
     bad = (arr != np.round(arr)) | (np.abs(arr) > 2**31 - 1)
     if bad.any():
@@ -185,7 +186,7 @@ def _single_int(lines: list[str], i: int, path: Path, what: str, minimum: int = 
 
 def _take_ints(
     lines: list[str], start: int, count: int, path: Path, what: str
-) -> tuple[np.ndarray, int]:
+) -> tuple[IntArray, int]:
     """Collect ``count`` integers from lines ``start, start+1, ...``; return them and the index
     of the next line. (A loop over at most count/15 short lines.)"""
     vals: list[int] = []
@@ -215,16 +216,16 @@ def _take_ints(
     return np.array(vals, dtype=np.int64), i
 
 
-def _nonblank(lines: list[str], start: int) -> tuple[list[str], np.ndarray]:
+def _nonblank(lines: list[str], start: int) -> tuple[list[str], IntArray]:
     """Non-blank lines from ``start`` on, with their 1-based line numbers."""
     keep = [i for i in range(start, len(lines)) if lines[i].strip()]
     return [lines[i] for i in keep], np.array(keep, dtype=np.int64) + 1
 
 
 def _place_blocks(
-    ints: np.ndarray, nrpts: int, N: int, path: Path, linenos: np.ndarray,
-    R_blocks: np.ndarray | None,
-) -> tuple[np.ndarray, np.ndarray]:
+    ints: IntArray, nrpts: int, N: int, path: Path, linenos: IntArray,
+    R_blocks: IntArray | None,
+) -> tuple[IntArray, IntArray]:
     """Validate the (R?, m, n) integer columns of a block-structured body.
 
     ``ints`` has columns (R1, R2, R3, m, n) when ``R_blocks`` is None, else (m, n).
@@ -269,7 +270,7 @@ def _place_blocks(
     return R, flat
 
 
-def _check_unique_R(R: np.ndarray, path: Path, block_lines: np.ndarray) -> None:
+def _check_unique_R(R: IntArray, path: Path, block_lines: IntArray) -> None:
     _, first, inv = np.unique(R, axis=0, return_index=True, return_inverse=True)
     inv = inv.reshape(-1)
     dup = np.nonzero(first[inv] != np.arange(len(R)))[0]

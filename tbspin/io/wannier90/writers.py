@@ -135,7 +135,7 @@ def write_tb(
             R = np.vstack([R, np.zeros((1, 3), int)])
             H = np.concatenate([H, np.zeros((1, N, N), complex)])
             r = np.concatenate([r, np.zeros((1, 3, N, N), complex)])
-            zero = [len(R) - 1]
+            zero = np.array([len(R) - 1])
         idx = np.arange(N)
         r[zero[0]][:, idx, idx] = model.positions.T
     nR = len(R)
