@@ -761,3 +761,18 @@ def test_readme_wannier90_example_runs_as_written(data: Path) -> None:
     assert model.metadata["positions_from"].endswith("wannier90.wout (final state)")
     res = tbspin.spin_hall(model, spin="y", current="z", field="x", efermi=4.4195, mesh=4)
     assert np.all(np.isfinite(res.values))
+
+
+def test_folder_or_archive_as_path(data: Path, tmp_path: Path) -> None:
+    """A folder with one seedname reads like its _hr.dat; no or several seednames are errors."""
+    folder = data / "pt_wanniertools"
+    a = read_wannier90(folder, spin_order="block")
+    b = read_wannier90(folder / "wannier90_hr.dat.tar.gz", spin_order="block")
+    np.testing.assert_array_equal(a.hoppings, b.hoppings)
+    assert _files(a)["hr"].endswith("wannier90_hr.dat.tar.gz") and "win" in _files(a)
+    with pytest.raises(WannierFormatError, match="no seedname_hr.dat"):
+        read_wannier90(tmp_path)
+    for seed in ("a", "b"):
+        write_hr(_random_model(), tmp_path / f"{seed}_hr.dat")
+    with pytest.raises(WannierFormatError, match=r"several.*\['a', 'b'\]"):
+        read_wannier90(tmp_path)

@@ -63,11 +63,13 @@ def _resolve(path: PathLike, use_position_matrix: bool) -> tuple[Path, str, str]
     if p.is_dir():
         seeds = sorted({s for f in p.iterdir() if (s := _kind_of(f.name)) and f.is_file()})
         names = sorted({s for s, _ in seeds})
-        if len(names) != 1:
-            raise WannierFormatError(
-                f"folder holds {'no' if not names else len(names)} Wannier90 seed(s) "
-                f"{names if names else ''}: give the _hr.dat/_tb.dat file or the prefix",
-                path=str(p))
+        if not names:
+            raise WannierFormatError("folder holds no seedname_hr.dat or seedname_tb.dat "
+                                     "(plain, .gz or .tar.gz)", path=str(p))
+        if len(names) > 1:
+            raise WannierFormatError(f"folder holds several Wannier90 seednames {names}: give "
+                                     "the _hr.dat/_tb.dat file or the prefix dir/seedname",
+                                     path=str(p))
         p = p / names[0]
     preferred = ("tb", "hr") if use_position_matrix else ("hr", "tb")
     for kind in preferred:
