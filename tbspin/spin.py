@@ -175,7 +175,11 @@ def spin_operators(
     ParameterError
         Unknown order, or an odd number of states.
     """
-    n = _half(n_states, spin_order, parameter)
+    return _pauli(_half(n_states, spin_order, parameter), spin_order)
+
+
+def _pauli(n: int, spin_order: str) -> dict[str, ComplexArray]:
+    """σ ⊗ 1_n (block) or 1_n ⊗ σ (interleaved) for n orbitals."""
     eye = np.eye(n)
     pairs = [np.kron(eye, p) if spin_order == "interleaved" else np.kron(p, eye) for p in PAULI]
     return {k: np.asarray(m, dtype=np.complex128) for k, m in zip(("sx", "sy", "sz"), pairs,
@@ -342,15 +346,17 @@ def check_spin_order(
     return given, alt
 
 
-def operator_order(operators: Mapping[str, ArrayLike], *, atol: float = 1e-12) -> str | None:
-    """The spinor order whose Pauli matrices equal ``operators["sx"|"sy"|"sz"]``, else None."""
-    if not all(s in operators for s in ("sx", "sy", "sz")):
+def operator_order(spin_operators: Mapping[str, ArrayLike], *, atol: float = 1e-12) -> str | None:
+    """The spinor order whose Pauli matrices equal ``spin_operators["sx"|"sy"|"sz"]`` (a model's
+    ``operators`` may be passed as they are; other names are ignored), else None."""
+    ops = spin_operators
+    if not all(s in ops for s in ("sx", "sy", "sz")):
         return None
-    n = np.shape(operators["sz"])[0]
+    n = np.shape(ops["sz"])[0]
     if n < 2 or n % 2:
         return None
     for order in SPIN_ORDERS:
-        ref = spin_operators(n, order)
-        if all(np.allclose(operators[s], ref[s], atol=atol) for s in ref):
+        ref = _pauli(n // 2, order)
+        if all(np.allclose(ops[s], ref[s], atol=atol) for s in ref):
             return order
     return None
