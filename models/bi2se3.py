@@ -74,6 +74,7 @@ import numpy as np
 from tbspin.errors import ModelError
 from tbspin.kp import KPModel
 from tbspin.model import LatticeModel
+from tbspin.spin import spin_operators
 
 __all__ = ["BI2SE3_PARAMETERS", "ZHANG2009_RAW", "bi2se3", "bi2se3_kp", "PARITY", "zhang_to_eq10"]
 
@@ -123,13 +124,8 @@ _HAMILTONIAN = (
 
 
 def _spin() -> dict[str, np.ndarray]:
-    s0 = np.eye(2)
-    paulis = (
-        np.array([[0, 1], [1, 0]], complex),
-        np.array([[0, -1j], [1j, 0]]),
-        np.array([[1, 0], [0, -1]], complex),
-    )
-    return {n: np.kron(s0, p) for n, p in zip(("sx", "sy", "sz"), paulis)}
+    """s = τ0 ⊗ σ (units of ħ/2): the interleaved spinor order of :mod:`tbspin.spin`."""
+    return spin_operators(4, "interleaved")
 
 
 def bi2se3_kp(

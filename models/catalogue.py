@@ -30,6 +30,8 @@ import numpy as np
 
 from tbspin.kp import KPModel
 from tbspin.model import LatticeModel
+from tbspin.spin import PAULI as SPIN_PAULI
+from tbspin.spin import SIGMA_0, spin_operators
 from tbspin.units import HBAR2_2M
 
 __all__ = [
@@ -48,22 +50,8 @@ __all__ = [
     "form_hamiltonians",
 ]
 
-#: σ0, σx, σy, σz
-PAULI = (
-    np.eye(2, dtype=complex),
-    np.array([[0, 1], [1, 0]], dtype=complex),
-    np.array([[0, -1j], [1j, 0]], dtype=complex),
-    np.array([[1, 0], [0, -1]], dtype=complex),
-)
-
-
-def _spin_ops(left: np.ndarray | None = None, right: np.ndarray | None = None) -> dict:
-    """Pauli spin operators kron(left, σ_i, right) (units of ħ/2)."""
-    out = {}
-    for name, s in zip(("sx", "sy", "sz"), PAULI[1:]):
-        op = s if left is None else np.kron(left, s)
-        out[name] = op if right is None else np.kron(op, right)
-    return out
+#: σ0, σx, σy, σz (the Pauli matrices of :mod:`tbspin.spin`)
+PAULI = (SIGMA_0, *SPIN_PAULI)
 
 
 # ---------------------------------------------------------------------------- QWZ
@@ -120,7 +108,7 @@ def bhz_kp(
         " + (M - B*(k_x**2 + k_y**2))*kron(sigma_0, sigma_z)"
         " + Delta*kron(sigma_y, sigma_y)"
     )
-    ops = _spin_ops(right=PAULI[0])
+    ops = spin_operators(4, "block")  # (E1+, H1+ | E1-, H1-)
     # J_z of (E1+, H1+, E1-, H1-) = (1/2, 3/2, -1/2, -3/2) ħ, in units of ħ/2
     ops["jz"] = np.diag([1.0, 3.0, -1.0, -3.0]).astype(complex)
     return KPModel(
@@ -195,7 +183,7 @@ def cubic_ti_kp(
         " + (M - B*(k_x**2 + k_y**2 + k_z**2))*kron(sigma_z, sigma_0)"
     )
     return KPModel(
-        ham, params=dict(A=A, B=B, M=M), spacing=a, operators=_spin_ops(left=PAULI[0]),
+        ham, params=dict(A=A, B=B, M=M), spacing=a, operators=spin_operators(4, "interleaved"),
         magnetization=magnetization, name="cubic TI", check_inversions=False,
         metadata=dict(source="Qi, Hughes & Zhang, PRB 78, 195424 (2008)",
                       parity=np.kron(PAULI[3], PAULI[0]).real.tolist()),
@@ -238,7 +226,8 @@ def rashba_gas_kp(
     """2D Rashba electron gas as a k·p declaration (see :func:`rashba_gas`)."""
     return KPModel(
         "C*(k_x**2 + k_y**2)*sigma_0 + alpha*(k_x*sigma_y - k_y*sigma_x)",
-        params=dict(C=HBAR2_2M / m_eff, alpha=alpha), spacing=a, operators=_spin_ops(),
+        params=dict(C=HBAR2_2M / m_eff, alpha=alpha), spacing=a,
+        operators=spin_operators(2, "interleaved"),
         magnetization=magnetization, name="Rashba 2DEG",
         metadata=dict(source="Bychkov & Rashba, JETP Lett. 39, 78 (1984)", m_eff=m_eff),
     )
@@ -396,7 +385,7 @@ def kane_mele(
         add(R, 1, 1, -1j * lambda_so * sz)
     model = LatticeModel(
         lattice=lat, positions=np.repeat(tau, 2, axis=0), hoppings=hop,
-        operators=_spin_ops(left=s0), name="Kane-Mele",
+        operators=spin_operators(4, "interleaved"), name="Kane-Mele",
         metadata=dict(source="Kane & Mele, PRL 95, 226801 (2005)", t=t, lambda_so=lambda_so,
                       lambda_r=lambda_r, lambda_v=lambda_v),
     )

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelError
+from .hoppings import hermiticity_violation, minus_index
 
 CONVENTIONS = ("positions", "cell")
 SPIN_NAMES = ("sx", "sy", "sz")
@@ -528,21 +529,9 @@ def _merge_duplicates(R: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, np.ndar
     return uniq, Hs
 
 
-def _minus_index(R: np.ndarray) -> np.ndarray:
-    """Index of −R in R for every row (−1 where −R is absent)."""
-    uniq, idx = np.unique(R, axis=0, return_index=True)
-    # map rows of -R through a sorted search on a structured view
-    view = np.ascontiguousarray(uniq).view([("", uniq.dtype)] * uniq.shape[1]).ravel()
-    mview = np.ascontiguousarray(-R).view([("", R.dtype)] * R.shape[1]).ravel()
-    pos = np.searchsorted(view, mview)
-    pos = np.clip(pos, 0, len(view) - 1)
-    found = view[pos] == mview
-    return np.where(found, idx[pos], -1)
-
-
 def _complete_hermitian(R: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     R, H = _merge_duplicates(R, H)
-    mi = _minus_index(R)
+    mi = minus_index(R)
     missing = np.nonzero(mi < 0)[0]
     if len(missing) == 0:
         return R, H
@@ -550,21 +539,16 @@ def _complete_hermitian(R: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def _check_hermitian(R: np.ndarray, H: np.ndarray, tol: float) -> None:
-    mi = _minus_index(R)
-    missing = np.nonzero(mi < 0)[0]
-    if len(missing):
-        r = tuple(int(x) for x in R[missing[0]])
+    worst, r, m, n = hermiticity_violation(R, H)
+    if worst == np.inf:
         raise ModelError(
             f"hopping at R={r} has no partner at -R; the Hamiltonian cannot be Hermitian "
             "(pass complete_hermitian=True to fill H_{-R} = H_R^dagger)"
         )
-    diff = np.abs(H - H[mi].conj().transpose(0, 2, 1))
-    worst = np.unravel_index(np.argmax(diff), diff.shape)
-    if diff[worst] > tol:
-        r = tuple(int(x) for x in R[worst[0]])
+    if worst > tol:
         raise ModelError(
-            f"'hoppings' are not Hermitian: |H_R[m,n] - conj(H_-R[n,m])| = {diff[worst]:.3e} eV "
-            f"at R={r}, m={worst[1]}, n={worst[2]} (tolerance hermitian_tol={tol:g})"
+            f"'hoppings' are not Hermitian: |H_R[m,n] - conj(H_-R[n,m])| = {worst:.3e} eV "
+            f"at R={r}, m={m}, n={n} (tolerance hermitian_tol={tol:g})"
         )
 
 

@@ -228,11 +228,11 @@ def test_spinful_round_trip_keeps_spin_and_cell_models_export_physically():
 
 def test_pythtb_bad_input():
     with pytest.raises(ModelError, match="block"):
-        from_pythtb(kane_mele_pythtb(), spin="block")
+        from_pythtb(kane_mele_pythtb(), spin_order="block")
     with pytest.raises(ModelError, match="even number"):
-        from_pythtb(pythtb.tb_model(1, 1, [[1.0]], [[0.0], [0.1], [0.2]]), spin="interleaved")
+        from_pythtb(pythtb.tb_model(1, 1, [[1.0]], [[0.0], [0.1], [0.2]]), spin_order="interleaved")
     with pytest.raises(ModelError, match="different positions"):
-        from_pythtb(haldane_pythtb(), spin="interleaved")
+        from_pythtb(haldane_pythtb(), spin_order="interleaved")
     with pytest.raises(ModelError, match="tb_model"):
         from_pythtb(object())
     with pytest.raises(ModelError, match="same position"):
@@ -240,13 +240,18 @@ def test_pythtb_bad_input():
 
 
 def test_pythtb_spin_block_for_hand_doubled_model():
-    """nspin=1 model whose orbitals are (orb↑, orb↓) blocks: spin='block' gives σ ⊗ 1."""
+    """nspin=1 model whose orbitals are (orb↑, orb↓) blocks: spin_order='block' gives σ ⊗ 1."""
     tb = pythtb.tb_model(1, 1, [[1.0]], [[0.0], [0.5], [0.0], [0.5]])
     tb.set_onsite([0.1, 0.2, 0.1, 0.2])
     tb.set_hop(1.0, 0, 1, [0])
     tb.set_hop(1.0, 2, 3, [0])
-    model = from_pythtb(tb, spin="block")
+    model = from_pythtb(tb, spin_order="block")
     np.testing.assert_allclose(model.spin("x"), np.kron(PAULI[0], np.eye(2)))
+    with pytest.warns(DeprecationWarning, match="spin_order"):  # the old parameter name
+        old = from_pythtb(tb, spin="block")
+    np.testing.assert_array_equal(old.spin("x"), model.spin("x"))
+    with pytest.raises(ValueError, match="spin_order"):
+        from_pythtb(tb, spin_order="up-down")
     Hk = model.hamiltonian(np.array([[0.3], [1.1]]))
     sz = model.spin("z")
     assert np.max(np.abs(Hk @ sz - sz @ Hk)) < 1e-15  # spin-diagonal model

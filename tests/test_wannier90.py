@@ -9,6 +9,7 @@ the model that was written, the Kane–Mele spin Chern number).
 
 from __future__ import annotations
 
+import os
 import tarfile
 import warnings
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 
 from tbspin import LatticeModel, ModelError, WannierFormatError
+from tbspin.errors import ParameterError
 from tbspin.io.atomic import atomic_write
 from tbspin.io.wannier90 import (
     HERMITIAN_WARN,
@@ -34,9 +36,13 @@ from tbspin.io.wannier90 import (
     write_hr,
     write_tb,
 )
+from tbspin.io.wannier90.writers import position_matrix
 from tbspin.units import BOHR
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+#: ``../shared/data`` next to the repository (TBSPIN_SHARED_DATA overrides it, e.g. in a git
+#: worktree that lives elsewhere)
+DATA = Path(os.environ.get("TBSPIN_SHARED_DATA",
+                           Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +71,11 @@ def gaas_tb(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     tb = _unpack(data / "gaas_tb_wannierberri" / "GaAs_tb.dat.tar.gz", dest)
     (dest / "GaAs.win").write_text((data / "gaas_tb_wannierberri" / "GaAs.win").read_text())
     return tb
+
+
+def _files(model: LatticeModel) -> dict[str, str]:
+    """role -> path of the files a model was read from (its provenance record)."""
+    return {f["role"]: f["path"] for f in model.metadata["source"]["files"]}
 
 
 def _w90_bands(folder: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -114,7 +125,7 @@ def test_silicon_mdrs_from_tb_dat(data: Path) -> None:
     # lattice of _tb.dat agrees with the bohr lattice of silicon.win
     np.testing.assert_allclose(model.lattice, read_win(folder / "silicon.win").lattice,
                                atol=1e-6)
-    R, r = model.metadata["position_matrix"]
+    R, r = position_matrix(model)
     assert r.shape == (len(R), 3, 4, 4)
     # (Wannier90's finite-difference r_R is only approximately Hermitian: not tested)
     index = {tuple(x): i for i, x in enumerate(R.tolist())}
@@ -125,7 +136,7 @@ def test_silicon_mdrs_from_tb_dat(data: Path) -> None:
     assert model.metadata["position_operator"] == "diagonal"
     full = read_wannier90(folder / "silicon", use_position_matrix=True)
     assert full.metadata["position_operator"] == "full"
-    assert full.metadata["files"]["tb"].endswith("silicon_tb.dat")
+    assert _files(full)["tb"].endswith("silicon_tb.dat")
 
 
 def test_graphene_dirac_point_at_K(data: Path) -> None:
@@ -178,7 +189,7 @@ def test_gaas_tb_interleaved(gaas_tb: Path) -> None:
     # lattice inside _tb.dat agrees with unit_cell_cart of GaAs.win (5.342256 bohr)
     a = 5.342256 * BOHR
     np.testing.assert_allclose(model.lattice, [[-a, 0, a], [0, a, a], [-a, a, 0]], atol=1e-6)
-    R, r = model.metadata["position_matrix"]
+    R, r = position_matrix(model)
     assert r.shape == (len(R), 3, 16, 16)
     assert model.metadata["positions_from"].endswith("(diagonal of r at R=0)")
     np.testing.assert_array_equal(np.diag(model.spin("z")).real, [1, -1] * 8)
@@ -278,8 +289,8 @@ def test_write_tb_keeps_position_matrix(data: Path, tmp_path: Path) -> None:
     back = read_wannier90(path)
     k = np.random.default_rng(2).normal(size=(10, 3))
     np.testing.assert_allclose(back.hamiltonian(k), model.hamiltonian(k), atol=1e-14)
-    R0, r0 = model.metadata["position_matrix"]
-    R1, r1 = back.metadata["position_matrix"]
+    R0, r0 = position_matrix(model)
+    R1, r1 = position_matrix(back)
     o0, o1 = np.lexsort(R0.T[::-1]), np.lexsort(R1.T[::-1])
     np.testing.assert_array_equal(R0[o0], R1[o1])
     np.testing.assert_array_equal(r0[o0], r1[o1])
@@ -499,8 +510,7 @@ spinors = .true.
 
 def test_prefix_finds_side_files(data: Path) -> None:
     model = read_wannier90(data / "silicon_sisl_mdrs" / "silicon")
-    files = model.metadata["files"]
-    assert set(files) == {"hr", "win", "wsvec", "centres"}
+    assert set(_files(model)) == {"hr", "win", "wsvec", "centres"}
 
 
 def test_2d_lattice_drops_third_axis(tmp_path: Path) -> None:
@@ -646,3 +656,123 @@ def test_platinum_conventional_spin_hall_matches_literature(data: Path, tmp_path
                          formula="conventional", eta=0.01)
     value = r.to("(hbar/e) S/cm")[0]
     assert 1800 < value < 2600, value
+
+
+# ---------------------------------------------------------------------- issue 12 items 2, 11, 15
+def test_wsvec_path_that_is_a_directory_is_an_error(data: Path, tmp_path: Path) -> None:
+    """Before: a directory named seed_wsvec.dat was skipped silently (bands moved by 0.13 eV)."""
+    folder = data / "silicon_sisl_mdrs"
+    for f in ("silicon_hr.dat", "silicon.win", "silicon_centres.xyz"):
+        (tmp_path / f).symlink_to(folder / f)
+    (tmp_path / "silicon_wsvec.dat").mkdir()
+    with pytest.raises(WannierFormatError, match="directory") as err:
+        read_wannier90(tmp_path / "silicon")
+    assert err.value.path == str(tmp_path / "silicon_wsvec.dat")
+    # saying so explicitly still works (the folder is then not a side file)
+    model = read_wannier90(tmp_path / "silicon", use_ws_distance=False)
+    assert model.metadata["ws_distance"] is False
+
+
+def test_odd_num_wann_refuses_spin_order(small_hr: tuple[Path, list[str], LatticeModel],
+                                         tmp_path: Path) -> None:
+    model = _random_model(7, n=3)
+    path = write_hr(model, tmp_path / "odd_hr.dat")
+    with pytest.raises(ParameterError, match="spin_order='block'.*num_wann=3.*odd"):
+        read_wannier90(path, lattice=model.lattice, positions=model.positions,
+                       spin_order="block")
+
+
+def test_lattice_from_poscar_next_to_the_hr_file(data: Path, bi2se3_hr: Path,
+                                                 tmp_path: Path) -> None:
+    """WannierTools' Bi2Se3 example: the .win has no unit_cell_cart, the POSCAR has the lattice
+    (shared/data/README.md lists it); the WannierTools documentation's Γ eigenvalues follow."""
+    folder = data / "bi2se3_wanniertools"
+    (tmp_path / "wannier90_hr.dat").symlink_to(bi2se3_hr)
+    (tmp_path / "wannier90.win").symlink_to(folder / "wannier90.win")
+    assert read_win(folder / "wannier90.win").lattice is None
+    with pytest.raises(WannierFormatError, match=r"lattice=.*--lattice a1x,a1y,a1z"):
+        read_wannier90(tmp_path / "wannier90_hr.dat", spin_order="block")
+    (tmp_path / "POSCAR").symlink_to(folder / "POSCAR")
+    with pytest.warns(WannierWarning, match="origin"):
+        model = read_wannier90(tmp_path / "wannier90_hr.dat", spin_order="block")
+    readme = [[-2.069, -3.583614, 0], [2.069, -3.583614, 0], [0, 2.389075, 9.546667]]
+    np.testing.assert_allclose(model.lattice, readme, atol=1e-9)
+    assert model.metadata["lattice_from"] == str(tmp_path / "POSCAR")
+    assert model.metadata["atoms"]["symbols"] == ["Bi", "Bi", "Se", "Se", "Se"]
+    e0 = np.linalg.eigvalsh(model.hamiltonian(np.zeros(3)))[0]
+    np.testing.assert_allclose(e0[:2], [1.745678, 1.745680], atol=1.5e-6)
+    # lattice= still wins, and must agree with nothing else here (the POSCAR is not consulted)
+    other = read_wannier90(tmp_path / "wannier90_hr.dat", spin_order="block",
+                           lattice=np.array(readme) * 1.01, positions=np.zeros((30, 3)))
+    assert other.metadata["lattice_from"] == "argument"
+
+
+def test_compressed_files_read_like_plain_ones(data: Path, tmp_path: Path) -> None:
+    import gzip
+
+    src = data / "silicon_pythtb" / "silicon_hr.dat"
+    (tmp_path / "si_hr.dat.gz").write_bytes(gzip.compress(src.read_bytes()))
+    plain, packed = read_hr(src), read_hr(tmp_path / "si_hr.dat.gz")
+    np.testing.assert_array_equal(plain.H, packed.H)
+    np.testing.assert_array_equal(plain.R, packed.R)
+    (tmp_path / "junk_hr.dat.gz").write_bytes(b"not gzip")
+    with pytest.raises(WannierFormatError, match="uncompress"):
+        read_hr(tmp_path / "junk_hr.dat.gz")
+
+
+def test_provenance_in_metadata(data: Path) -> None:
+    import hashlib
+
+    folder = data / "silicon_sisl_mdrs"
+    model = read_wannier90(folder / "silicon", hermitian_tol=1e-3)
+    source = model.metadata["source"]
+    assert source["reader"] == "wannier90" and source["spin_order"] is None
+    for f in source["files"]:
+        assert f["sha256"] == hashlib.sha256(Path(f["path"]).read_bytes()).hexdigest()
+    assert model.metadata["parameters"]["hermitian_tol"] == 1e-3
+    assert model.metadata["parameters"]["use_ws_distance"] == "auto"
+    import json
+
+    json.dumps(model.metadata["source"])  # plain data: results can carry it
+    json.dumps(model.metadata["parameters"])
+
+
+def test_io_is_imported_lazily() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, tbspin.io\n"
+            "from tbspin.io import atomic_write\n"
+            "assert 'tbspin.io.wannier90' not in sys.modules, 'wannier90 loaded'\n"
+            "from tbspin.io import read_wannier90\n"
+            "heavy = [m for m in ('ase', 'matplotlib', 'kwant', 'pythtb') if m in sys.modules]\n"
+            "assert not heavy, heavy\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
+def test_readme_wannier90_example_runs_as_written(data: Path) -> None:
+    """The README's Wannier90 block (shared data, lattice from the POSCAR next to the file)."""
+    import tbspin
+
+    model = tbspin.LatticeModel.from_wannier90(
+        data / "bi2se3_wanniertools" / "wannier90_hr.dat.tar.gz", spin_order="block")
+    assert model.metadata["lattice_from"].endswith("POSCAR")
+    assert model.metadata["positions_from"].endswith("wannier90.wout (final state)")
+    res = tbspin.spin_hall(model, spin="y", current="z", field="x", efermi=4.4195, mesh=4)
+    assert np.all(np.isfinite(res.values))
+
+
+def test_folder_or_archive_as_path(data: Path, tmp_path: Path) -> None:
+    """A folder with one seedname reads like its _hr.dat; no or several seednames are errors."""
+    folder = data / "pt_wanniertools"
+    a = read_wannier90(folder, spin_order="block")
+    b = read_wannier90(folder / "wannier90_hr.dat.tar.gz", spin_order="block")
+    np.testing.assert_array_equal(a.hoppings, b.hoppings)
+    assert _files(a)["hr"].endswith("wannier90_hr.dat.tar.gz") and "win" in _files(a)
+    with pytest.raises(WannierFormatError, match="no seedname_hr.dat"):
+        read_wannier90(tmp_path)
+    for seed in ("a", "b"):
+        write_hr(_random_model(), tmp_path / f"{seed}_hr.dat")
+    with pytest.raises(WannierFormatError, match=r"several.*\['a', 'b'\]"):
+        read_wannier90(tmp_path)

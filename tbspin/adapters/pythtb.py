@@ -42,35 +42,58 @@ user stored both members of a conjugate pair (``allow_conjugate_pair=True``), wh
 from __future__ import annotations
 
 import logging
-from typing import Any
+import warnings
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ModelError, ParameterError
 from ..model import LatticeModel
+from ..spin import operator_order, spin_index, spin_operators, validate_spin_order
+from ..types import ArrayLike, ComplexArray, FloatArray
 
 __all__ = ["from_pythtb", "to_pythtb", "pythtb_hamiltonian"]
 
 logger = logging.getLogger(__name__)
 
-_PAULI = np.array(
-    [[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex
-)
+
+class PythtbModel(Protocol):
+    """What tbspin uses of a ``pythtb.tb_model`` (public methods; private data are read by
+    :func:`_read_pythtb_data` only)."""
+
+    _dim_k: int
+    _nspin: int
+    _per: list[int]
+    _site_energies: ArrayLike
+    _hoppings: list[list[ArrayLike]]
+
+    def get_lat(self) -> ArrayLike: ...
+
+    def get_orb(self) -> ArrayLike: ...
+
+    def solve_all(self, k_list: ArrayLike, eig_vectors: bool = ...) -> tuple[FloatArray,
+                                                                                 ComplexArray]: ...
 
 
-def _pauli_interleaved(norb: int) -> dict[str, np.ndarray]:
-    """Spin operators 1_norb ⊗ σ (units of ħ/2) for the order orb0↑, orb0↓, orb1↑, ..."""
-    eye = np.eye(norb)
-    return {name: np.kron(eye, s) for name, s in zip(("sx", "sy", "sz"), _PAULI, strict=True)}
+class _Unset:
+    """Marker of an argument that was not passed."""
 
 
-def _pauli_block(norb: int) -> dict[str, np.ndarray]:
-    """Spin operators σ ⊗ 1_norb (units of ħ/2) for the order orb0↑, orb1↑, ..., orb0↓, ..."""
-    eye = np.eye(norb)
-    return {name: np.kron(s, eye) for name, s in zip(("sx", "sy", "sz"), _PAULI, strict=True)}
+_UNSET = _Unset()
+
+@dataclass
+class _PythtbData:
+    lat: FloatArray
+    orb: FloatArray
+    dim_k: int
+    nspin: int
+    per: list[int]
+    onsite: ComplexArray
+    hoppings: list[list[ArrayLike]]
 
 
-def _read_pythtb_data(tb: Any) -> dict[str, Any]:
+def _read_pythtb_data(tb: PythtbModel) -> _PythtbData:
     """Read what PythTB 1.8 stores about a model, private attributes included.
 
     This is the only place that touches PythTB's private layout (see the module docstring);
@@ -81,7 +104,7 @@ def _read_pythtb_data(tb: Any) -> dict[str, Any]:
         orb = np.array(tb.get_orb(), dtype=float)
         # private, PythTB 1.8 layout: _hoppings = [[amp, i, j, R], ...] ([amp, i, j] if dim_k=0),
         # _site_energies (norb,) or (norb, 2, 2), _per = periodic lattice-vector indices
-        data = dict(
+        data = _PythtbData(
             lat=lat,
             orb=orb.reshape(len(orb), -1),
             dim_k=int(tb._dim_k),
@@ -97,7 +120,7 @@ def _read_pythtb_data(tb: Any) -> dict[str, Any]:
     return data
 
 
-def pythtb_hamiltonian(tb: Any, k_reduced: Any) -> np.ndarray:
+def pythtb_hamiltonian(tb: PythtbModel, k_reduced: ArrayLike) -> ComplexArray:
     """PythTB's own Bloch Hamiltonian, rebuilt from its public eigenpairs as V diag(E) V†.
 
     Parameters
@@ -122,12 +145,13 @@ def pythtb_hamiltonian(tb: Any, k_reduced: Any) -> np.ndarray:
 
 
 def from_pythtb(
-    tb: Any,
+    tb: PythtbModel,
     *,
     name: str | None = None,
-    spin: str | bool | None = None,
+    spin_order: str | bool | None = None,
     check: bool = True,
     check_tol: float = 1e-9,
+    spin: str | bool | None | _Unset = _UNSET,
 ) -> LatticeModel:
     """Build a :class:`~tbspin.LatticeModel` from a PythTB ``tb_model``.
 
@@ -137,9 +161,10 @@ def from_pythtb(
         A PythTB 1.8 model (``dim_r`` 1, 2 or 3; any ``dim_k <= dim_r``; ``nspin`` 1 or 2).
     name : str, optional
         Name of the new model (default ``"pythtb"``).
-    spin : {None, False, "interleaved", "block"}
-        Spin operators to attach. ``None`` (default): the interleaved Pauli matrices for
-        ``nspin=2`` models, none for ``nspin=1``. ``False``: attach none. ``"interleaved"`` /
+    spin_order : {None, False, "interleaved", "block"}
+        Spinor order of the states (:mod:`tbspin.spin`), i.e. which spin operators to attach.
+        ``None`` (default): the interleaved Pauli matrices for ``nspin=2`` models, none for
+        ``nspin=1``. ``False``: attach none. ``"interleaved"`` /
         ``"block"``: for an ``nspin=1`` model whose orbitals are spin-doubled by hand in the order
         (orb0↑, orb0↓, ...) or (orb0↑, orb1↑, ..., orb0↓, orb1↓, ...). For ``nspin=2`` models only
         ``None``, ``False`` or ``"interleaved"`` are valid.
@@ -148,6 +173,8 @@ def from_pythtb(
         docstring) and raise if they differ by more than ``check_tol`` (relative to max |H|).
     check_tol : float
         Tolerance of that comparison.
+    spin : deprecated
+        Old name of ``spin_order`` (DeprecationWarning).
 
     Returns
     -------
@@ -158,10 +185,17 @@ def from_pythtb(
     Raises
     ------
     ModelError
-        For ``dim_r`` outside 1..3, a bad ``spin`` request, or a failed consistency check.
+        For ``dim_r`` outside 1..3, a ``spin_order`` the model cannot have, or a failed
+        consistency check.
+    ParameterError
+        An unknown ``spin_order``.
     """
+    if not isinstance(spin, _Unset):
+        warnings.warn("from_pythtb(spin=...) is deprecated: use spin_order=", DeprecationWarning,
+                      stacklevel=2)
+        spin_order = spin
     data = _read_pythtb_data(tb)
-    lat, orb, per, nspin = data["lat"], data["orb"], data["per"], data["nspin"]
+    lat, orb, per, nspin = data.lat, data.orb, data.per, data.nspin
     d = lat.shape[0] if lat.ndim == 2 else 0
     if d not in (1, 2, 3):
         raise ModelError(f"PythTB model has dim_r={d}; tbspin supports dim_r = 1, 2 or 3")
@@ -170,14 +204,14 @@ def from_pythtb(
     nonper = [i for i in range(d) if i not in per]
 
     # --- collect terms (vectorized once the list is read)
-    hops = data["hoppings"]
+    hops = data.hoppings
     nh = len(hops)
     amps = np.array([np.asarray(h[0], dtype=complex) for h in hops]).reshape(
         (nh,) + ((2, 2) if nspin == 2 else ())
     )
-    ii = np.array([int(h[1]) for h in hops], dtype=int)
-    jj = np.array([int(h[2]) for h in hops], dtype=int)
-    if data["dim_k"] == 0 or nh == 0:
+    ii = np.array([h[1] for h in hops], dtype=np.int64)
+    jj = np.array([h[2] for h in hops], dtype=np.int64)
+    if data.dim_k == 0 or nh == 0:
         Rh = np.zeros((nh, d), dtype=int)
     else:
         Rh = np.array([np.asarray(h[3], dtype=float) for h in hops]).reshape(nh, d)
@@ -190,68 +224,68 @@ def from_pythtb(
     Ru, inv = np.unique(Rall, axis=0, return_inverse=True)
     inv = inv.reshape(-1)
     H = np.zeros((len(Ru), norb, nspin, norb, nspin), dtype=complex)
-    onsite = data["onsite"]
+    onsite = data.onsite
     idx = np.arange(norb)
     blocks = H.transpose(0, 1, 3, 2, 4)  # view of H: (R, i, j, s, s')
     blocks[inv[0], idx, idx] = onsite.reshape(norb, nspin, nspin)
+    # (numpy's stubs reject tuple indices in ufunc.at, which numpy documents and accepts)
     if nspin == 1:
-        np.add.at(blocks, (inv[1 : nh + 1], ii, jj, 0, 0), amps)
-        np.add.at(blocks, (inv[nh + 1 :], jj, ii, 0, 0), amps.conj())
+        np.add.at(blocks, (inv[1 : nh + 1], ii, jj, 0, 0), amps)  # type: ignore[arg-type]
+        np.add.at(blocks, (inv[nh + 1 :], jj, ii, 0, 0), amps.conj())  # type: ignore[arg-type]
     else:
-        np.add.at(blocks, (inv[1 : nh + 1], ii, jj), amps)
-        np.add.at(blocks, (inv[nh + 1 :], jj, ii), amps.conj().transpose(0, 2, 1))
-    H = H.reshape(len(Ru), nsta, nsta)
+        np.add.at(blocks, (inv[1 : nh + 1], ii, jj), amps)  # type: ignore[arg-type]
+        np.add.at(blocks, (inv[nh + 1 :], jj, ii),  # type: ignore[arg-type]
+                  amps.conj().transpose(0, 2, 1))
+    hoppings = H.reshape(len(Ru), nsta, nsta)
 
     positions_reduced = np.repeat(orb, nspin, axis=0)
-    operators: dict[str, np.ndarray] = {}
-    if spin is None:
-        if nspin == 2:
-            operators = _pauli_interleaved(norb)
-    elif spin is False:
-        pass
-    elif spin in ("interleaved", "block"):
-        if nspin == 2 and spin == "block":
-            raise ModelError(
-                "spin='block' is impossible for an nspin=2 PythTB model, whose states are "
-                "interleaved (orb0 up, orb0 down, ...); use spin=None"
-            )
-        if nspin == 1:
-            if norb % 2:
-                raise ModelError(f"spin={spin!r} needs an even number of orbitals, got {norb}")
-            if spin == "interleaved":
-                same = np.allclose(orb[0::2], orb[1::2])
-                ops = _pauli_interleaved(norb // 2)
-            else:
-                same = np.allclose(orb[: norb // 2], orb[norb // 2 :])
-                ops = _pauli_block(norb // 2)
-            if not same:
-                raise ModelError(
-                    f"spin={spin!r}: the two spin partners of some orbital sit at different "
-                    "positions in the PythTB model"
-                )
-            operators = ops
-        else:
-            operators = _pauli_interleaved(norb)
-    else:
-        raise ModelError(f"spin must be None, False, 'interleaved' or 'block', got {spin!r}")
+    operators = _spin_operators(spin_order, nspin, norb, orb)
 
     model = LatticeModel(
         lattice=lat,
         positions_reduced=positions_reduced,
         R=Ru,
-        hoppings=H,
+        hoppings=hoppings,
         periodic=per,
         operators=operators,
         convention="positions",
         name="pythtb" if name is None else name,
-        metadata={"source": "pythtb", "nspin": nspin, "dim_k": data["dim_k"]},
+        metadata={"source": "pythtb", "nspin": nspin, "dim_k": data.dim_k},
     )
-    if check and data["dim_k"] > 0:
+    if check and data.dim_k > 0:
         _check_against_pythtb(tb, model, check_tol)
     return model
 
 
-def _check_against_pythtb(tb: Any, model: LatticeModel, tol: float) -> None:
+def _spin_operators(
+    spin_order: str | bool | None, nspin: int, norb: int, orb: FloatArray
+) -> dict[str, ComplexArray]:
+    """Spin operators for ``from_pythtb(spin_order=...)`` (its docstring)."""
+    if spin_order is False:
+        return {}
+    if spin_order is None:
+        return spin_operators(2 * norb, "interleaved") if nspin == 2 else {}
+    if not isinstance(spin_order, str):
+        raise ParameterError(f"spin_order must be None, False, 'interleaved' or 'block', got "
+                             f"{spin_order!r}")
+    validate_spin_order(spin_order)
+    if nspin == 2:
+        if spin_order == "block":
+            raise ModelError(
+                "spin_order='block' is impossible for an nspin=2 PythTB model, whose states are "
+                "interleaved (orb0 up, orb0 down, ...); use spin_order=None")
+        return spin_operators(2 * norb, "interleaved")
+    if norb % 2:
+        raise ModelError(f"spin_order={spin_order!r} needs an even number of orbitals, got {norb}")
+    up, down = spin_index(norb, spin_order)
+    if not np.allclose(orb[up], orb[down]):
+        raise ModelError(
+            f"spin_order={spin_order!r}: the two spin partners of some orbital sit at different "
+            "positions in the PythTB model")
+    return spin_operators(norb, spin_order)
+
+
+def _check_against_pythtb(tb: PythtbModel, model: LatticeModel, tol: float) -> None:
     """Raise if the model's H(k) differs from PythTB's (public eigenpairs) at random k."""
     rng = np.random.default_rng(20231954)
     per = list(model.periodic)
@@ -269,15 +303,9 @@ def _check_against_pythtb(tb: Any, model: LatticeModel, tol: float) -> None:
         )
 
 
-def _detect_interleaved_spin(model: LatticeModel) -> bool:
-    n = model.n_orbitals
-    if n % 2 or not model.has_spin:
-        return False
-    ref = _pauli_interleaved(n // 2)
-    return all(np.allclose(model.operators[s], ref[s], atol=1e-12) for s in ref)
-
-
-def to_pythtb(model: LatticeModel, *, nspin: int | None = None, tol: float = 0.0) -> Any:
+def to_pythtb(
+    model: LatticeModel, *, nspin: int | None = None, tol: float = 0.0
+) -> PythtbModel:
     """Return an equivalent PythTB ``tb_model``.
 
     Parameters
@@ -310,13 +338,14 @@ def to_pythtb(model: LatticeModel, *, nspin: int | None = None, tol: float = 0.0
 
     n = model.n_orbitals
     if nspin is None:
-        nspin = 2 if _detect_interleaved_spin(model) else 1
+        nspin = 2 if model.has_spin and operator_order(model.operators) == "interleaved" else 1
     if nspin not in (1, 2):
         raise ModelError(f"nspin must be 1 or 2, got {nspin!r}")
     if nspin == 2:
         if n % 2:
             raise ModelError(f"nspin=2 needs an even number of orbitals, got {n}")
-        if not np.allclose(model.positions[0::2], model.positions[1::2], atol=1e-9):
+        up, down = spin_index(n, "interleaved")
+        if not np.allclose(model.positions[up], model.positions[down], atol=1e-9):
             raise ModelError(
                 "nspin=2: orbitals 2i and 2i+1 (the two spin components of PythTB orbital i) "
                 "must sit at the same position"

@@ -12,14 +12,22 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
+
+from ..types import ArrayLike, PathLike
 
 __all__ = ["atomic_write", "atomic_savez", "save_figure"]
 
 
+class Figure(Protocol):
+    """What :func:`save_figure` needs of a figure (a matplotlib ``Figure``)."""
+
+    def savefig(self, fname: IO[bytes], *, format: str, **kwargs: object) -> object: ...
+
+
 def atomic_write(
-    path: str | os.PathLike[str],
-    data: str | bytes | Callable[[IO[Any]], Any],
+    path: PathLike,
+    data: str | bytes | Callable[[IO[Any]], object],  # text or binary handle (docstring)
     *,
     encoding: str = "utf-8",
 ) -> Path:
@@ -78,16 +86,18 @@ def atomic_write(
     return target
 
 
-def atomic_savez(path: str | os.PathLike[str], **arrays: Any) -> Path:
+def atomic_savez(path: PathLike, **arrays: ArrayLike) -> Path:
     """``numpy.savez`` into ``path`` atomically (parent folders are created)."""
     import numpy as np
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    return atomic_write(target, lambda fh: np.savez(fh, **arrays), encoding="")
+    # (numpy's stub lets **arrays reach allow_pickle: bool, hence the ignore)
+    return atomic_write(target, lambda fh: np.savez(fh, **arrays),  # type: ignore[arg-type]
+                        encoding="")
 
 
-def save_figure(fig: Any, path: str | os.PathLike[str], **savefig_kw: Any) -> Path:
+def save_figure(fig: Figure, path: PathLike, **savefig_kw: object) -> Path:
     """Save a matplotlib figure atomically (format from the suffix; parent folders created)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
