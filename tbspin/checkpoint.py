@@ -83,6 +83,12 @@ def load_checkpoint(
     if not p.exists():
         return None
     try:
+        if p.is_dir():
+            raise CheckpointError(f"{p} is a directory, not a checkpoint file; {_fix(p)}")
+        with open(p, "rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":
+                raise CheckpointError(
+                    f"{p} is not a tbspin checkpoint (not an .npz archive); {_fix(p)}")
         with np.load(p, allow_pickle=False) as z:
             if not hasattr(z, "files"):
                 raise CheckpointError(f"{p} is a single numpy array, not a tbspin checkpoint; {_fix(p)}")
@@ -100,7 +106,7 @@ def load_checkpoint(
         raise
     except (OSError, ValueError, EOFError, KeyError, TypeError, zipfile.BadZipFile) as exc:
         raise CheckpointError(
-            f"{p} is not a readable tbspin checkpoint ({type(exc).__name__}: {exc}); {_fix(p)}"
+            f"{p} is not a readable tbspin checkpoint ({type(exc).__name__}); {_fix(p)}"
         ) from None
     if fmt != FORMAT:
         raise CheckpointError(f"{p} has checkpoint format {fmt!r}, expected {FORMAT!r}; {_fix(p)}")

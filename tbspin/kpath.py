@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ParameterError
+
 __all__ = ["KPath", "make_kpath", "inplane_reciprocal"]
 
 _PRETTY = {"G": "Γ"}
@@ -105,9 +107,9 @@ def make_kpath(
     per = np.atleast_2d(np.asarray(periods, dtype=float))
     p, d = per.shape
     if p < 1 or p > 3 or d > 3 or p > d:
-        raise ValueError(f"'periods' must have shape (p, d) with 1 <= p <= d <= 3, got {per.shape}")
+        raise ParameterError(f"'periods' must have shape (p, d) with 1 <= p <= d <= 3, got {per.shape}")
     if int(npoints) < 2:
-        raise ValueError(f"'npoints' must be at least 2, got {npoints}")
+        raise ParameterError(f"'npoints' must be at least 2, got {npoints}")
     cell, _, pbc = _embedding_cell(per)
     sp = None
     if special_points is not None:
@@ -116,13 +118,13 @@ def make_kpath(
             full = np.zeros(3)
             v = np.asarray(val, dtype=float).reshape(-1)
             if v.shape != (p,):
-                raise ValueError(f"special point {key!r} needs {p} reduced coordinates, got {v}")
+                raise ParameterError(f"special point {key!r} needs {p} reduced coordinates, got {v}")
             full[:p] = v
             sp[key] = full
     try:
         bp = Cell(cell).bandpath(path, npoints=int(npoints), special_points=sp, pbc=pbc)
     except Exception as exc:  # ase raises several types for unknown labels / lattices
-        raise ValueError(f"cannot build the k-path {path!r} for these periods: {exc}") from exc
+        raise ParameterError(f"cannot build the k-path {path!r} for these periods: {exc}") from exc
     if kmax is not None:
         return _zoomed(bp, cell, d, float(kmax), int(npoints))
     kcart3 = bp.kpts @ (2 * np.pi * np.linalg.inv(cell).T)
@@ -144,7 +146,7 @@ def _zoomed(bp: Any, cell: np.ndarray, d: int, kmax: float, npoints: int) -> KPa
     from ase.dft.kpoints import parse_path_string
 
     if not kmax > 0:
-        raise ValueError(f"'kmax' must be positive, got {kmax}")
+        raise ParameterError(f"'kmax' must be positive, got {kmax}")
     recip = 2 * np.pi * np.linalg.inv(cell).T
     pts, names = {}, {}
     for key, val in bp.special_points.items():

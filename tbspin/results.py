@@ -41,7 +41,8 @@ def model_provenance(model: LatticeModel, settings: dict[str, Any] | None = None
         params = {k: v for k, v in md.items() if k not in ("source", "position_matrix")
                   and (np.ndim(v) == 0 or np.size(v) <= 64)}
     out = {"name": model.name, "fingerprint": model.fingerprint(),
-           "parameters": _jsonable(params), "source": _jsonable(md.get("source"))}
+           "parameters": _jsonable(params), "source": _jsonable(md.get("source")),
+           "magnetization": _jsonable(model.magnetization)}
     if settings is not None:
         out["settings"] = _jsonable(settings)
     return out
@@ -137,8 +138,12 @@ class ConductivityResult:
         """One line: model name, parameters, source and fingerprint (for headers and titles)."""
         p = self.provenance
         parts = [self.model]
-        if p.get("parameters"):
-            parts.append(", ".join(f"{k}={v}" for k, v in p["parameters"].items()))
+        par = p.get("parameters")
+        if par:
+            parts.append(", ".join(f"{k}={v}" for k, v in par.items()) if isinstance(par, dict)
+                         else f"parameters {par}")
+        if p.get("magnetization") is not None:
+            parts.append(f"magnetization {p['magnetization']} eV")
         if p.get("source"):
             parts.append(f"source: {p['source']}")
         if self.fingerprint:
