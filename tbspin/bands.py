@@ -16,6 +16,7 @@ from scipy import optimize
 from .errors import ModelError, ParameterError, TbspinWarning
 from .kmesh import mesh_points, reduced_grid
 from .model import LatticeModel
+from .types import ArrayLike
 
 __all__ = ["band_gap", "trim_points", "band_inversions", "check_band_inversions", "z2_parity"]
 
@@ -196,7 +197,7 @@ def check_band_inversions(
 
 
 def z2_parity(
-    model: LatticeModel, parity: Any, *, n_occupied: int | None = None
+    model: LatticeModel, parity: ArrayLike, *, n_occupied: int | None = None
 ) -> dict[str, Any]:
     """Z₂ indices from parity eigenvalues at the TRIMs (Fu & Kane, PRB 76, 045302 (2007)).
 

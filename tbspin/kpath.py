@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from .errors import ParameterError
+from .types import ArrayLike
 
 __all__ = ["KPath", "make_kpath", "inplane_reciprocal"]
 
@@ -42,7 +42,7 @@ class KPath:
     labels: tuple[str, ...]
 
 
-def inplane_reciprocal(periods: Any) -> np.ndarray:
+def inplane_reciprocal(periods: ArrayLike) -> np.ndarray:
     """Reciprocal vectors of a set of p ≤ d lattice vectors, lying in their span.
 
     Parameters
@@ -73,7 +73,7 @@ def _embedding_cell(periods: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[b
 
 
 def make_kpath(
-    periods: Any,
+    periods: ArrayLike,
     path: str | None = None,
     npoints: int = 200,
     *,
@@ -141,7 +141,7 @@ def _pretty(label: str) -> str:
 
 
 
-def _zoomed(bp: Any, cell: np.ndarray, d: int, kmax: float, npoints: int) -> KPath:
+def _zoomed(bp: object, cell: np.ndarray, d: int, kmax: float, npoints: int) -> KPath:
     """ase's path with every special point pulled in to |k| <= kmax (straight segments)."""
     from ase.dft.kpoints import parse_path_string
 

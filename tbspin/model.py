@@ -515,27 +515,27 @@ class LatticeModel:
 
     # ------------------------------------------------------------------ doors to other codes
     @classmethod
-    def from_pythtb(cls, tb: Any, **kwargs: Any) -> LatticeModel:
+    def from_pythtb(cls, tb: object, **kwargs: Any) -> LatticeModel:
         """Build from a PythTB ``tb_model`` (see :mod:`tbspin.adapters.pythtb`)."""
         from .adapters.pythtb import from_pythtb
 
         return from_pythtb(tb, **kwargs)
 
-    def to_pythtb(self, **kwargs: Any) -> Any:
+    def to_pythtb(self, **kwargs: Any) -> object:
         """Return an equivalent PythTB ``tb_model`` (see :mod:`tbspin.adapters.pythtb`)."""
         from .adapters.pythtb import to_pythtb
 
         return to_pythtb(self, **kwargs)
 
     @classmethod
-    def from_kwant(cls, syst: Any, **kwargs: Any) -> LatticeModel:
+    def from_kwant(cls, syst: object, **kwargs: Any) -> LatticeModel:
         """Build from a ``kwant.Builder`` with full translational symmetry (see adapters.kwant;
         finalized systems are rejected with an explanation)."""
         from .adapters.kwant import from_kwant
 
         return from_kwant(syst, **kwargs)
 
-    def to_kwant(self, **kwargs: Any) -> Any:
+    def to_kwant(self, **kwargs: Any) -> object:
         """Return a Kwant Builder with full translational symmetry (see adapters.kwant)."""
         from .adapters.kwant import to_kwant
 

@@ -294,3 +294,21 @@ def test_observables_does_not_import_the_package_init():
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module is None:
             assert "__version__" not in [a.name for a in node.names]
+
+
+def test_rotate_in_blocks_diagonalizes_the_operator_inside_degenerate_blocks():
+    """Exact: with H = Q diag(1, 1, 2, 3, 3, 3) Q† the rotated columns stay eigenvectors and
+    V† W V is diagonal inside each degenerate block (W a diagonal weight, as the slab uses)."""
+    rng = np.random.default_rng(4)
+    Q, _ = np.linalg.qr(rng.normal(size=(6, 6)) + 1j * rng.normal(size=(6, 6)))
+    e = np.array([1.0, 1, 2, 3, 3, 3])
+    H = (Q * e) @ Q.conj().T
+    E, V = np.linalg.eigh(H[None])
+    w = rng.uniform(size=6)
+    R = eigen.rotate_in_blocks(E, V, w, 1e-8)
+    assert np.allclose(H @ R[0], R[0] * E[0], atol=1e-10)
+    A = R[0].conj().T @ np.diag(w) @ R[0]
+    for blk in (slice(0, 2), slice(3, 6)):
+        sub = A[blk, blk]
+        assert np.allclose(sub - np.diag(np.diag(sub)), 0, atol=1e-10)
+        assert np.all(np.diff(np.diag(sub).real) >= -1e-12)
