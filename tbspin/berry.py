@@ -199,6 +199,7 @@ def kubo_connection_from_velocity(
     sel = slice(None) if has.all() else np.nonzero(has)[0]
     U = eig.vectors[sel]
     Gm = eigen.sandwich(U, G)
+    assert eig.gauge_values is not None  # solve() sets them whenever G is given
     g = eig.gauge_values[sel]
     grp = eig.group[sel]
     split = offdiag_same[sel] & (grp[:, :, None] != grp[:, None, :])

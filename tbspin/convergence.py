@@ -97,7 +97,7 @@ def mesh_study(
     """
     if len(meshes) < 2:
         raise ParameterError(f"'meshes' needs at least two meshes to compare, got {list(meshes)!r}")
-    results = []
+    results: list[ConductivityResult] = []
     for m in meshes:
         r = compute(mesh=m)
         if results and not np.array_equal(r.efermi, results[0].efermi):

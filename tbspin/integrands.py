@@ -75,18 +75,21 @@ class Integrand:
         dirs = (self.i, self.j)
         bc = compute_connection(self.model, k, self.settings, dirs)
         E = bc.eig.energies
+        if self.what == "berry":
+            return E, pair_terms(bc.R[0], bc.R[1]).sum(axis=2)
+        op = self.spin_op
+        assert op is not None  # checked in __post_init__
         if self.what == "conventional":
             eig, V = bc.eig, bc.velocity
-            S = sandwich(eig.vectors, self.spin_op)
+            assert V is not None  # the conventional formula runs with method="kubo"
+            S = sandwich(eig.vectors, op)
             J = 0.5 * (S @ V[0] + V[0] @ S)
             dE2 = (E[:, :, None] - E[:, None, :]) ** 2 + self.eta**2
             same = eig.block[:, :, None] == eig.block[:, None, :]
             w = np.where(same, 0.0, 1.0 / np.where(same, 1.0, dE2))
             return E, (-2.0 * np.imag(J * V[1].transpose(0, 2, 1)) * w).sum(axis=2)
         T = pair_terms(bc.R[0], bc.R[1])
-        if self.what == "berry":
-            return E, T.sum(axis=2)
-        sdiag = expectation(bc.eig.vectors, self.spin_op)
+        sdiag = expectation(bc.eig.vectors, op)
         if self.what == "proper":
             return E, np.einsum("kmn,kn->km", T, sdiag)
         return E, sdiag * T.sum(axis=2)  # smm_omega

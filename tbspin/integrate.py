@@ -162,6 +162,7 @@ def integrate(
     """
     if checkpoint is not None and key is None:
         raise TypeError("integrate: a checkpoint needs the calculation's 'key'")
+    key = key or {}
     n_chunks = plan.n_chunks
     state = None
     if checkpoint is not None:

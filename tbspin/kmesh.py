@@ -152,7 +152,7 @@ def mesh_points(n: MeshSpec, p: int, *, minimum: int = 2, name: str = "mesh") ->
             isinstance(x, numbers.Real) and float(x).is_integer()
         ):
             raise ParameterError(f"'{name}' must contain whole numbers, got {n!r}")
-        out.append(int(x))
+        out.append(int(float(x)))
     if any(x < minimum for x in out):
         raise ParameterError(
             f"'{name}' needs at least {minimum} points per periodic direction, got {out}"
@@ -182,4 +182,5 @@ def _per_direction(value: ArrayLike, p: int, name: str) -> list[numbers.Real]:
             f"'{name}' must be a number or a sequence of {p} numbers (one per periodic "
             f"direction), got {value!r}"
         )
-    return items * p if len(items) == 1 else items
+    reals = [x for x in items if isinstance(x, numbers.Real)]
+    return reals * p if len(reals) == 1 else reals

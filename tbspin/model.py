@@ -158,6 +158,7 @@ class LatticeModel:
 
         if positions is not None and positions_reduced is not None:
             raise ModelError("give either 'positions' (Cartesian Å) or 'positions_reduced', not both")
+        pos: np.ndarray | None
         if positions is None and positions_reduced is None:
             pos = np.zeros((N, d))
         elif positions is not None:
@@ -256,7 +257,7 @@ class LatticeModel:
         """True when the three spin operators are attached."""
         return all(s in self.operators for s in SPIN_NAMES)
 
-    def spin(self, direction: int | str | Sequence[float]) -> np.ndarray:
+    def spin(self, direction: Direction | Sequence[float] | FloatArray) -> ComplexArray:
         """Spin operator along a Cartesian axis or a unit vector, in units of ħ/2.
 
         Raises
@@ -315,7 +316,7 @@ class LatticeModel:
         h = hashlib.sha256(b"tbspin-model-1")
 
         def add(tag: str, arr: ArrayLike, dtype: type) -> None:
-            a = np.ascontiguousarray(np.asarray(arr, dtype=dtype))
+            a: np.ndarray = np.ascontiguousarray(np.asarray(arr, dtype=dtype))
             if a.dtype.kind in "fc":
                 a = a + 0.0  # −0.0 → 0.0
             h.update(f"|{tag}:{a.dtype.str}:{a.shape}|".encode())
@@ -441,7 +442,7 @@ class LatticeModel:
     # ------------------------------------------------------------------ new models
     def replace(self, **changes: Any) -> LatticeModel:
         """A copy with some constructor arguments changed (e.g. ``convention="cell"``)."""
-        args = dict(
+        args: dict[str, Any] = dict(
             lattice=self.lattice, positions=self.positions, R=self.R, hoppings=self.hoppings,
             periodic=self.periodic, operators=dict(self.operators), convention=self.convention,
             magnetization=self.magnetization, name=self.name, metadata=dict(self.metadata),
@@ -454,7 +455,7 @@ class LatticeModel:
 
     def with_operator(self, name: str, matrix: ArrayLike) -> LatticeModel:
         """A copy with one more (or a replaced) named operator."""
-        ops = dict(self.operators)
+        ops: dict[str, ArrayLike] = dict(self.operators)
         ops[name] = matrix
         return self.replace(operators=ops)
 
@@ -462,7 +463,7 @@ class LatticeModel:
         """A copy with a Hermitian matrix added to the on-site block H_{R=0}."""
         m = _check_operator("onsite", matrix, self.n_orbitals)
         R, H = self.R, np.array(self.hoppings)
-        zero = np.nonzero(~np.any(R != 0, axis=1))[0]
+        zero: IntArray = np.nonzero(~np.any(R != 0, axis=1))[0]
         if len(zero):
             H[zero[0]] += m
         else:
@@ -470,15 +471,15 @@ class LatticeModel:
             H = np.concatenate([H, m[None]])
         return self.replace(R=R, hoppings=H)
 
-    def with_zeeman(self, m: Sequence[float]) -> LatticeModel:
+    def with_zeeman(self, m: ArrayLike) -> LatticeModel:
         """A copy with the exchange term m·s added on site (m in eV, s in units of ħ/2).
 
         The model's ``magnetization`` becomes the old one plus ``m``.
         """
-        m = np.asarray(m, dtype=float).reshape(3)
-        term = sum(m[i] * self.spin(i) for i in range(3))
+        mv = np.asarray(m, dtype=float).reshape(3)
+        term = sum(mv[i] * self.spin(i) for i in range(3))
         old = np.zeros(3) if self.magnetization is None else self.magnetization
-        return self.with_onsite(term).replace(magnetization=old + m)
+        return self.with_onsite(term).replace(magnetization=old + mv)
 
     def transformed(self, U: ArrayLike) -> LatticeModel:
         """Change of orbital basis |m'> = Σ_m U[m, m'] |m>: H_R → U† H_R U, O → U† O U and,

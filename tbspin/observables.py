@@ -321,7 +321,7 @@ def chern_number(
     if model.n_periodic != 2:
         raise ParameterError(
             f"chern_number needs a model with 2 periodic directions, got {model.n_periodic}")
-    idx = np.arange(bands) if np.ndim(bands) == 0 else np.asarray(bands, dtype=int)
+    idx = np.arange(int(bands)) if isinstance(bands, numbers.Integral) else np.asarray(bands, dtype=int)
     if idx.size == 0 or idx.min() < 0 or idx.max() >= model.n_orbitals:
         raise ParameterError(
             f"'bands' must select bands among 0..{model.n_orbitals - 1}, got {bands!r}")
