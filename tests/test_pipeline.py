@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import concurrent.futures
 import json
+import pickle
 import subprocess
 import sys
 import zipfile
@@ -200,6 +201,15 @@ def test_executor_gives_the_serial_result():
     with concurrent.futures.ThreadPoolExecutor(2) as ex:
         par = tbspin.spin_hall(model, executor=ex, **kw).raw
     assert np.allclose(par, ref, rtol=1e-12, atol=1e-15)
+    # a chunk task is a pure, picklable function (process and cluster executors need that)
+    from tbspin.integrands import Integrand
+
+    st = settings.resolve_connection(model, spin="z")
+    plan = integrate.Plan(mesh=tbspin.make_mesh(model, 6), chunk_size=40,
+                          efermi=np.array([0.0, 1.3]), temperature=0.0)
+    task = integrate.ChunkTask(model, Integrand(model, "proper", 0, 1, st, model.spin("z")), plan)
+    c, part = pickle.loads(pickle.dumps(task))(3)
+    assert c == 3 and np.array_equal(part, task(3)[1])
 
 
 # ----------------------------------------------------------------- 4. validation
