@@ -275,9 +275,10 @@ def test_progress_default_is_quiet_without_a_terminal(capsys):
 # ----------------------------------------------------------------- 7. imports, errors
 def test_writing_a_result_does_not_import_the_wannier_parser(tmp_path):
     code = (
-        "import sys, tbspin\n"
-        "from tbspin.models import qwz\n"
-        f"r = tbspin.anomalous_hall(qwz(), efermi=[0.0], mesh=6, checkpoint=r'{tmp_path}/c.npz')\n"
+        "import sys, numpy as np, tbspin\n"
+        "R = [[0, 0], [1, 0], [-1, 0], [0, 1], [0, -1]]\n"
+        "m = tbspin.LatticeModel(lattice=np.eye(2), R=R, hoppings=np.ones((5, 1, 1)))\n"
+        f"r = tbspin.anomalous_hall(m, efermi=[0.0], mesh=6, checkpoint=r'{tmp_path}/c.npz')\n"
         f"r.save(r'{tmp_path}/r')\n"
         "bad = [m for m in sys.modules if m.startswith('tbspin.io.w')]\n"
         "assert not bad, bad\n"
