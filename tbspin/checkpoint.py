@@ -19,19 +19,37 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from .errors import CheckpointError
+from .errors import CheckpointError, OutputError
 from .types import ArrayLike, FloatArray, PathLike
 
 FORMAT = "tbspin-checkpoint/2"
 _KEYS = ("format", "key", "acc", "done")
 JsonValue = str | int | float | bool | None | list | dict
 
-__all__ = ["CheckpointState", "load_checkpoint", "save_checkpoint", "array_digest", "FORMAT"]
+__all__ = ["CheckpointState", "load_checkpoint", "save_checkpoint", "array_digest",
+           "check_writable", "FORMAT"]
+
+
+def check_writable(path: PathLike, what: str = "checkpoint") -> Path:
+    """Make sure ``path`` can be written (its folder exists or can be created, and is writable)
+    BEFORE a computation starts; raise OutputError naming the path otherwise."""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write the {what} {p}: folder {parent} cannot be created "
+                          f"({exc.strerror or exc}); choose another path") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write the {what} {p}: folder {parent} is not writable; "
+                          "choose another path")
+    return p
 
 
 def array_digest(a: ArrayLike) -> str:

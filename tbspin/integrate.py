@@ -26,7 +26,13 @@ import numpy as np
 from scipy.special import expit
 
 from . import units
-from .checkpoint import CheckpointState, JsonValue, load_checkpoint, save_checkpoint
+from .checkpoint import (
+    CheckpointState,
+    JsonValue,
+    check_writable,
+    load_checkpoint,
+    save_checkpoint,
+)
 from .kmesh import Mesh
 from .model import LatticeModel
 from .types import FloatArray, PathLike
@@ -166,6 +172,7 @@ def integrate(
     n_chunks = plan.n_chunks
     state = None
     if checkpoint is not None:
+        check_writable(checkpoint)
         state = load_checkpoint(checkpoint, key, len(plan.efermi), n_chunks)
         if state is not None:
             log.info("resuming %s: %d of %d chunks done", checkpoint, state.done.sum(), n_chunks)

@@ -22,7 +22,7 @@ from core_models import bhz_doubled, haldane_pythtb, kramers_ti, qwz
 
 import tbspin
 from tbspin import LatticeModel, eigen, integrate, settings
-from tbspin.errors import CheckpointError, ParameterError
+from tbspin.errors import CheckpointError, OutputError, ParameterError
 from tbspin.hoppings import hermiticity_violation, minus_index
 from tbspin.models import bi2se3
 
@@ -153,6 +153,14 @@ def test_corrupted_or_foreign_checkpoint_names_file_and_fix(tmp_path, kind):
     with pytest.raises(CheckpointError, match=r"run\.npz.*(delete|another checkpoint)") as exc:
         tbspin.anomalous_hall(qwz(), efermi=[0.0], mesh=6, checkpoint=p)
     assert "allow_pickle" not in str(exc.value)
+
+
+def test_unwritable_checkpoint_path_fails_before_computing(tmp_path, monkeypatch):
+    (tmp_path / "file.txt").write_text("x")
+    _count_calls_then(monkeypatch, 0, AssertionError("computed before checking the path"))
+    with pytest.raises(OutputError, match="file.txt"):
+        tbspin.anomalous_hall(qwz(), efermi=[0.0], mesh=6,
+                              checkpoint=tmp_path / "file.txt" / "c.npz")
 
 
 def _count_calls_then(monkeypatch, n, exc):
