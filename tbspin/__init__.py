@@ -9,23 +9,23 @@ Public API (see docs/conventions.md for units, signs and the Bloch convention)::
     tbspin.spin_hall(model, ...)           proper / conventional spin Hall conductivity
 """
 
+from ._version import __version__
+from .berry import BerryConnection, berry_connection, resolve_gauge
+from .convergence import ConvergenceTable, mesh_study
 from .errors import (
+    CheckpointError,
     ConvergenceWarning,
     GaugeWarning,
     ModelError,
+    ParameterError,
     RegularizationWarning,
     TbspinError,
     TbspinWarning,
     WannierFormatError,
 )
-
-__version__ = "0.1.0"
-
-from .berry import BerryConnection, berry_connection, resolve_gauge  # noqa: E402
-from .convergence import ConvergenceTable, mesh_study  # noqa: E402
-from .kmesh import Mesh, make_mesh  # noqa: E402
-from .model import LatticeModel  # noqa: E402
-from .observables import (  # noqa: E402
+from .kmesh import Mesh, as_kpoints, make_mesh
+from .model import LatticeModel
+from .observables import (
     anomalous_hall,
     berry_curvature,
     chern_number,
@@ -33,7 +33,8 @@ from .observables import (  # noqa: E402
     spin_hall,
     spin_hall_integrand,
 )
-from .results import ConductivityResult  # noqa: E402
+from .results import ConductivityResult
+from .settings import ConnectionSettings, resolve_connection
 
 __all__ = [
     "LatticeModel",
@@ -43,6 +44,11 @@ __all__ = [
     "mesh_study",
     "Mesh",
     "make_mesh",
+    "as_kpoints",
+    "ConnectionSettings",
+    "resolve_connection",
+    "ParameterError",
+    "CheckpointError",
     "berry_connection",
     "berry_curvature",
     "resolve_gauge",
@@ -61,11 +67,14 @@ __all__ = [
     "__version__",
 ]
 
+# imported on first attribute access (``tbspin.io`` is never imported by the core: writing a
+# result or a checkpoint does not load the Wannier90 parser)
 _SUBMODULES = ("models", "kp", "bands", "slab", "plotting", "io", "cli", "convergence", "kpath",
-               "adapters", "units", "eigen")
+               "adapters", "units", "eigen", "settings", "integrands", "integrate", "checkpoint",
+               "hoppings")
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     """Import sub-packages on first use (``tbspin.models.bi2se3()`` works after ``import tbspin``)."""
     if name in _SUBMODULES:
         import importlib

@@ -13,8 +13,10 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-from .errors import ModelError, TbspinWarning
+from .errors import ModelError, ParameterError, TbspinWarning
+from .kmesh import mesh_points, reduced_grid
 from .model import LatticeModel
+from .types import ArrayLike
 
 __all__ = ["band_gap", "trim_points", "band_inversions", "check_band_inversions", "z2_parity"]
 
@@ -25,7 +27,7 @@ def _n_occ(model: LatticeModel, n_occupied: int | None) -> int:
     n = model.n_orbitals
     n_occ = n // 2 if n_occupied is None else int(n_occupied)
     if not 0 < n_occ < n:
-        raise ValueError(f"n_occupied must be between 1 and {n - 1} for {n} bands, got {n_occ}")
+        raise ParameterError(f"n_occupied must be between 1 and {n - 1} for {n} bands, got {n_occ}")
     return n_occ
 
 
@@ -43,13 +45,8 @@ def _energies(model: LatticeModel, k: np.ndarray) -> np.ndarray:
 
 
 def _mesh(model: LatticeModel, mesh: int | Sequence[int]) -> np.ndarray:
-    p = model.n_periodic
-    nk = np.broadcast_to(np.atleast_1d(np.asarray(mesh, dtype=int)), (p,))
-    if np.any(nk < 1):
-        raise ValueError(f"mesh must be positive, got {mesh!r}")
-    axes = [(np.arange(n) / n + 0.5) % 1.0 - 0.5 for n in nk]
-    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, p)
-    return grid
+    """Γ-centred reduced grid (the one mesh code: :func:`tbspin.kmesh.reduced_grid`)."""
+    return reduced_grid(mesh_points(mesh, model.n_periodic, minimum=1), centered=True)
 
 
 def band_gap(
@@ -200,7 +197,7 @@ def check_band_inversions(
 
 
 def z2_parity(
-    model: LatticeModel, parity: Any, *, n_occupied: int | None = None
+    model: LatticeModel, parity: ArrayLike, *, n_occupied: int | None = None
 ) -> dict[str, Any]:
     """Z₂ indices from parity eigenvalues at the TRIMs (Fu & Kane, PRB 76, 045302 (2007)).
 
@@ -224,7 +221,7 @@ def z2_parity(
     """
     n_occ = _n_occ(model, n_occupied)
     if n_occ % 2:
-        raise ValueError(f"n_occupied must be even (Kramers pairs), got {n_occ}")
+        raise ParameterError(f"n_occupied must be even (Kramers pairs), got {n_occ}")
     P = np.asarray(parity, dtype=complex)
     if P.shape != (model.n_orbitals,) * 2 or not np.allclose(P @ P, np.eye(len(P))):
         raise ModelError("'parity' must be an (N, N) involution on the orbitals")

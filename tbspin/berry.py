@@ -30,14 +30,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from . import eigen
 from .model import LatticeModel, axis_index
+from .settings import METHODS, ConnectionSettings, resolve_connection
+from .types import ComplexArray, Direction, GaugeSpec, KPoints, SpinSpec
 
-METHODS = ("fd", "kubo")
+__all__ = ["BerryConnection", "berry_connection", "compute_connection", "resolve_gauge",
+           "velocity_matrices", "kubo_connection_from_velocity", "METHODS"]
 
 
 @dataclasses.dataclass
@@ -59,73 +61,35 @@ class BerryConnection:
 
     eig: eigen.Eigensystem
     directions: tuple[int, ...]
-    R: np.ndarray
-    velocity: np.ndarray | None
+    R: ComplexArray
+    velocity: ComplexArray | None
     method: str
 
-    def component(self, a: int | str) -> np.ndarray:
+    def component(self, a: Direction) -> ComplexArray:
         """R^a (Nk, N, N) for the Cartesian direction a."""
         return self.R[self.directions.index(axis_index(a))]
 
 
-def resolve_gauge(model: LatticeModel, gauge: Any, spin: Any = None) -> tuple[np.ndarray | None, str]:
+def resolve_gauge(
+    model: LatticeModel, gauge: GaugeSpec, spin: SpinSpec | None = None
+) -> tuple[ComplexArray | None, str]:
     """Turn a user's ``gauge`` argument into an operator matrix and a description.
 
-    Parameters
-    ----------
-    gauge : None, "none", "x"/"y"/"z", (3,) vector, operator name, or (N, N) matrix
-        None picks the default: the magnetization direction m̂·s when the model has a non-zero
-        magnetization and carries spin; otherwise the spin component ``spin`` of the observable
-        (if given); otherwise s_z for spinful models; otherwise no gauge operator (parallel
-        transport inside degenerate blocks).
-    spin : optional
-        Spin direction of the observable being computed.
+    A thin door to :func:`tbspin.settings.resolve_connection`, which holds the one default
+    policy (None: m̂·s for a magnetized model with spin, else the observable's spin component
+    ``spin`` when given, else s_z for spinful models, else no operator; "none": no operator).
     """
-    n = model.n_orbitals
-    if gauge is None:
-        mag = model.magnetization
-        if mag is not None and np.linalg.norm(mag) > 0 and model.has_spin:
-            return model.spin(mag), (
-                f"m̂·s with m̂ = {np.round(mag / np.linalg.norm(mag), 6).tolist()} "
-                "(default: magnetization direction)"
-            )
-        if spin is not None:
-            return model.spin(spin), f"s_{_spin_label(spin)} (default: spin component of the observable)"
-        if model.has_spin:
-            return model.spin("z"), "s_z (default: model has spin, no magnetization)"
-        return None, "none (parallel transport inside degenerate blocks)"
-    if isinstance(gauge, str):
-        if gauge.lower() == "none":
-            return None, "none (parallel transport inside degenerate blocks)"
-        if gauge.lower() in ("x", "y", "z"):
-            return model.spin(gauge), f"s_{gauge.lower()}"
-        return model.operator(gauge), f"operator {gauge!r}"
-    arr = np.asarray(gauge)
-    if arr.shape == (3,) and n != 3:
-        return model.spin(arr.astype(float)), f"spin along {arr.tolist()}"
-    if arr.shape != (n, n):
-        raise ValueError(f"'gauge' operator must have shape ({n}, {n}), got {arr.shape}")
-    arr = arr.astype(complex)
-    if np.max(np.abs(arr - arr.conj().T)) > 1e-10:
-        raise ValueError("'gauge' operator must be Hermitian")
-    return arr, "user operator"
-
-
-def _spin_label(spin: Any) -> str:
-    if isinstance(spin, str):
-        return spin.lower()
-    if isinstance(spin, (int, np.integer)):
-        return "xyz"[int(spin)]
-    return str(np.asarray(spin).tolist())
+    st = resolve_connection(model, gauge=gauge, spin=spin)
+    return st.gauge, st.gauge_description
 
 
 def berry_connection(
     model: LatticeModel,
-    k: Any,
+    k: KPoints,
     *,
     method: str = "kubo",
-    directions: Sequence[int | str] | None = None,
-    gauge: Any = None,
+    directions: Sequence[Direction] | None = None,
+    gauge: GaugeSpec = None,
     delta: float = 1e-5,
     degen_tol: float = 1e-4,
     gauge_tol: float = 1e-6,
@@ -156,19 +120,33 @@ def berry_connection(
     -------
     BerryConnection
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if not delta > 0:
-        raise ValueError(f"'delta' must be positive, got {delta}")
-    if not degen_tol > 0:
-        raise ValueError(f"'degen_tol' must be positive, got {degen_tol}")
+    settings = resolve_connection(model, method=method, gauge=gauge, delta=delta,
+                                  degen_tol=degen_tol, gauge_tol=gauge_tol)
     dirs = tuple(range(model.dim)) if directions is None else tuple(axis_index(a) for a in directions)
-    G, _ = resolve_gauge(model, gauge)
-    k = model._as_k(k)
-    if method == "kubo":
-        bc = _kubo(model, k, dirs, G, degen_tol, gauge_tol)
+    return compute_connection(model, model._as_k(k), settings, dirs)
+
+
+def compute_connection(
+    model: LatticeModel, k: KPoints, settings: ConnectionSettings, directions: tuple[int, ...]
+) -> BerryConnection:
+    """Berry connections with already resolved settings (no argument is re-interpreted).
+
+    Parameters
+    ----------
+    model : LatticeModel
+    k : (Nk, d) float array
+        Validated Cartesian k-points (1/Å).
+    settings : ConnectionSettings
+        From :func:`tbspin.settings.resolve_connection`.
+    directions : tuple of int
+        Cartesian directions.
+    """
+    dirs, G, st = directions, settings.gauge, settings
+    k = np.asarray(k, dtype=float)
+    if st.method == "kubo":
+        bc = _kubo(model, k, dirs, G, st.degen_tol, st.gauge_tol)
     else:
-        bc = _fd(model, k, dirs, G, delta, degen_tol, gauge_tol)
+        bc = _fd(model, k, dirs, G, st.delta, st.degen_tol, st.gauge_tol)
     AW = model.wannier_connection(k, dirs)
     if AW is not None:  # full position matrix: R += U† A^W U (off-diagonal)
         U = bc.eig.vectors
@@ -179,7 +157,8 @@ def berry_connection(
     return bc
 
 
-def _kubo(model, k, dirs, G, degen_tol, gauge_tol) -> BerryConnection:
+def _kubo(model: LatticeModel, k: np.ndarray, dirs: tuple[int, ...], G: ComplexArray | None,
+          degen_tol: float, gauge_tol: float) -> BerryConnection:
     H, dH = model.hamiltonian_and_derivatives(k, dirs)
     eig = eigen.solve(H, G, degen_tol=degen_tol, gauge_tol=gauge_tol)
     V = velocity_matrices(eig.vectors, dH)
@@ -187,7 +166,7 @@ def _kubo(model, k, dirs, G, degen_tol, gauge_tol) -> BerryConnection:
     return BerryConnection(eig=eig, directions=dirs, R=R, velocity=V, method="kubo")
 
 
-def velocity_matrices(U: np.ndarray, dH: np.ndarray) -> np.ndarray:
+def velocity_matrices(U: ComplexArray, dH: ComplexArray) -> ComplexArray:
     """V^a = U† ∂_a H U for all directions, (ndir, Nk, N, N), in two batched products.
 
     The derivatives are stacked as rows for ∂H U and the results as columns for U† (…), so the
@@ -201,8 +180,8 @@ def velocity_matrices(U: np.ndarray, dH: np.ndarray) -> np.ndarray:
 
 
 def kubo_connection_from_velocity(
-    eig: eigen.Eigensystem, V: np.ndarray, G: np.ndarray | None
-) -> np.ndarray:
+    eig: eigen.Eigensystem, V: ComplexArray, G: ComplexArray | None
+) -> ComplexArray:
     """Sum-over-states Berry connection from velocity matrices in the eigenbasis (module doc)."""
     E = eig.energies
     nk, n = E.shape
@@ -220,6 +199,7 @@ def kubo_connection_from_velocity(
     sel = slice(None) if has.all() else np.nonzero(has)[0]
     U = eig.vectors[sel]
     Gm = eigen.sandwich(U, G)
+    assert eig.gauge_values is not None  # solve() sets them whenever G is given
     g = eig.gauge_values[sel]
     grp = eig.group[sel]
     split = offdiag_same[sel] & (grp[:, :, None] != grp[:, None, :])
@@ -252,7 +232,8 @@ def kubo_connection_from_velocity(
     return R
 
 
-def _fd(model, k, dirs, G, delta, degen_tol, gauge_tol) -> BerryConnection:
+def _fd(model: LatticeModel, k: np.ndarray, dirs: tuple[int, ...], G: ComplexArray | None,
+        delta: float, degen_tol: float, gauge_tol: float) -> BerryConnection:
     nk, n = len(k), model.n_orbitals
     shifts = []
     for a in dirs:
@@ -277,7 +258,7 @@ def _fd(model, k, dirs, G, delta, degen_tol, gauge_tol) -> BerryConnection:
     return BerryConnection(eig=eig0, directions=dirs, R=R, velocity=None, method="fd")
 
 
-def _align(O: np.ndarray, group: np.ndarray) -> np.ndarray:
+def _align(O: ComplexArray, group: np.ndarray) -> ComplexArray:
     """Right-multiply overlaps by the unitary that makes each group block Hermitian positive.
 
     For 1-band groups this is the phase that makes ⟨u_n(k)|u_n(k±δ)⟩ real and positive; for

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 
+from .errors import ParameterError
 from .results import ConductivityResult
 
 
@@ -75,7 +75,7 @@ def mesh_study(
     meshes: Sequence[int | Sequence[int]],
     *,
     unit: str | None = None,
-    progress: Callable[[str], Any] | None = None,
+    progress: Callable[[str], object] | None = None,
 ) -> ConvergenceTable:
     """Run ``compute(mesh=m)`` for every mesh m and tabulate the results.
 
@@ -96,12 +96,12 @@ def mesh_study(
     ConvergenceTable
     """
     if len(meshes) < 2:
-        raise ValueError(f"'meshes' needs at least two meshes to compare, got {list(meshes)!r}")
-    results = []
+        raise ParameterError(f"'meshes' needs at least two meshes to compare, got {list(meshes)!r}")
+    results: list[ConductivityResult] = []
     for m in meshes:
         r = compute(mesh=m)
         if results and not np.array_equal(r.efermi, results[0].efermi):
-            raise ValueError("every mesh must be computed at the same Fermi energies")
+            raise ParameterError("every mesh must be computed at the same Fermi energies")
         results.append(r)
         if progress is not None:
             progress(f"mesh {'x'.join(map(str, r.mesh))}: {r.extras.get('seconds', 0):.1f} s")

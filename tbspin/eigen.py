@@ -219,6 +219,29 @@ def _fix_blocks(U: np.ndarray, op: np.ndarray, labels: np.ndarray) -> np.ndarray
     return g
 
 
+def rotate_in_blocks(
+    energies: np.ndarray, vectors: np.ndarray, operator: np.ndarray, tol: float
+) -> np.ndarray:
+    """Eigenvectors rotated inside degenerate blocks to diagonalize ``operator`` (a copy).
+
+    The one degenerate-subspace rotation of tbspin (also used by :func:`solve`): bands with
+    ε_{n+1} − ε_n < ``tol`` form a block; inside it the columns become eigenvectors of the
+    projected operator, ascending eigenvalues.
+
+    Parameters
+    ----------
+    energies : (Nk, N) ascending eigenvalues
+    vectors : (Nk, N, N) eigenvectors as columns
+    operator : (N, N) Hermitian matrix, or (N,) real diagonal (e.g. a layer-weight projector)
+    tol : float
+        Degeneracy window (same units as ``energies``).
+    """
+    op = np.diag(np.asarray(operator)) if np.ndim(operator) == 1 else np.asarray(operator)
+    U = np.array(vectors, dtype=complex)
+    _fix_blocks(U, op.astype(complex), block_labels(np.asarray(energies), tol))
+    return U
+
+
 def group_labels(block: np.ndarray, gvals: np.ndarray | None, gauge_tol: float) -> np.ndarray:
     """Sub-blocks degenerate in both energy and gauge value."""
     if gvals is None:

@@ -38,6 +38,7 @@ import sympy
 
 from .bands import band_gap, band_inversions, check_band_inversions, trim_points, z2_parity
 from .errors import ModelError, RegularizationWarning
+from .kmesh import as_kpoints
 from .model import SPIN_NAMES, LatticeModel
 
 __all__ = [
@@ -324,11 +325,7 @@ class KPModel:
 
     def continuum_hamiltonian(self, k: Any, **overrides: Any) -> np.ndarray:
         """Exact k·p Hamiltonian H(k), shape (Nk, N, N), eV, at Cartesian k (Nk, d) in 1/Å."""
-        k = np.asarray(k, dtype=float)
-        if k.ndim == 1:
-            k = k[None, :]
-        if k.ndim != 2 or k.shape[1] != self.dim:
-            raise ValueError(f"k must have shape (Nk, {self.dim}), got {np.shape(k)}")
+        k = as_kpoints(k, self.dim)
         H = np.zeros((len(k), self.n_orbitals, self.n_orbitals), complex)
         for mono, C in self.polynomial(**overrides).items():
             H += np.prod(k ** np.asarray(mono), axis=1)[:, None, None] * C

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
+
+from .errors import ParameterError
+from .types import ArrayLike
 
 __all__ = ["KPath", "make_kpath", "inplane_reciprocal"]
 
@@ -40,7 +42,7 @@ class KPath:
     labels: tuple[str, ...]
 
 
-def inplane_reciprocal(periods: Any) -> np.ndarray:
+def inplane_reciprocal(periods: ArrayLike) -> np.ndarray:
     """Reciprocal vectors of a set of p ≤ d lattice vectors, lying in their span.
 
     Parameters
@@ -71,7 +73,7 @@ def _embedding_cell(periods: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[b
 
 
 def make_kpath(
-    periods: Any,
+    periods: ArrayLike,
     path: str | None = None,
     npoints: int = 200,
     *,
@@ -105,9 +107,9 @@ def make_kpath(
     per = np.atleast_2d(np.asarray(periods, dtype=float))
     p, d = per.shape
     if p < 1 or p > 3 or d > 3 or p > d:
-        raise ValueError(f"'periods' must have shape (p, d) with 1 <= p <= d <= 3, got {per.shape}")
+        raise ParameterError(f"'periods' must have shape (p, d) with 1 <= p <= d <= 3, got {per.shape}")
     if int(npoints) < 2:
-        raise ValueError(f"'npoints' must be at least 2, got {npoints}")
+        raise ParameterError(f"'npoints' must be at least 2, got {npoints}")
     cell, _, pbc = _embedding_cell(per)
     sp = None
     if special_points is not None:
@@ -116,13 +118,13 @@ def make_kpath(
             full = np.zeros(3)
             v = np.asarray(val, dtype=float).reshape(-1)
             if v.shape != (p,):
-                raise ValueError(f"special point {key!r} needs {p} reduced coordinates, got {v}")
+                raise ParameterError(f"special point {key!r} needs {p} reduced coordinates, got {v}")
             full[:p] = v
             sp[key] = full
     try:
         bp = Cell(cell).bandpath(path, npoints=int(npoints), special_points=sp, pbc=pbc)
     except Exception as exc:  # ase raises several types for unknown labels / lattices
-        raise ValueError(f"cannot build the k-path {path!r} for these periods: {exc}") from exc
+        raise ParameterError(f"cannot build the k-path {path!r} for these periods: {exc}") from exc
     if kmax is not None:
         return _zoomed(bp, cell, d, float(kmax), int(npoints))
     kcart3 = bp.kpts @ (2 * np.pi * np.linalg.inv(cell).T)
@@ -139,12 +141,12 @@ def _pretty(label: str) -> str:
 
 
 
-def _zoomed(bp: Any, cell: np.ndarray, d: int, kmax: float, npoints: int) -> KPath:
+def _zoomed(bp: object, cell: np.ndarray, d: int, kmax: float, npoints: int) -> KPath:
     """ase's path with every special point pulled in to |k| <= kmax (straight segments)."""
     from ase.dft.kpoints import parse_path_string
 
     if not kmax > 0:
-        raise ValueError(f"'kmax' must be positive, got {kmax}")
+        raise ParameterError(f"'kmax' must be positive, got {kmax}")
     recip = 2 * np.pi * np.linalg.inv(cell).T
     pts, names = {}, {}
     for key, val in bp.special_points.items():

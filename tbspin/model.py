@@ -22,18 +22,42 @@ Operators
 Named k-independent Hermitian operators on the orbital basis may be attached (``operators=``).
 Spin operators are called ``"sx"``, ``"sy"``, ``"sz"`` and are expressed in units of ħ/2
 (Pauli matrices for spin-1/2 electrons; 2·J for an angular momentum J).
+
+Position matrix
+---------------
+A model may carry a full Wannier position matrix r_R[a, m, n] = ⟨m, 0|r_a|n, R⟩ (Å) as the typed
+field ``position_matrix`` (:class:`PositionMatrix`). It is validated by the constructor, rotated
+by :meth:`LatticeModel.transformed` (r_R → U† r_R U) and enters every Berry connection
+(:meth:`LatticeModel.wannier_connection`). ``metadata`` is free-form provenance only.
+
+Fingerprint
+-----------
+:meth:`LatticeModel.fingerprint` is the SHA-256 of everything physical (lattice, positions, R,
+hoppings, periodic directions, operators, convention, magnetization, position matrix); results
+and checkpoints are keyed on it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from .errors import ModelError
-from .hoppings import hermiticity_violation, minus_index
+from .errors import ModelError, ParameterError
+from .hoppings import (
+    PositionMatrix,
+    check_position_matrix,
+    complete_hermitian,
+    hermiticity_violation,
+    merge_duplicates,
+    normalize_hoppings,
+)
+from .kmesh import as_kpoints
+from .types import ArrayLike, ComplexArray, Direction, FloatArray, IntArray, KPoints, PathLike
 
 CONVENTIONS = ("positions", "cell")
 SPIN_NAMES = ("sx", "sy", "sz")
@@ -46,11 +70,12 @@ def axis_index(axis: int | str) -> int:
         try:
             return _AXES[axis.lower()]
         except KeyError:
-            raise ValueError(f"unknown Cartesian direction {axis!r}; use 'x', 'y' or 'z'") from None
-    axis = int(axis)
-    if axis not in (0, 1, 2):
-        raise ValueError(f"Cartesian direction index must be 0, 1 or 2, got {axis}")
-    return axis
+            raise ParameterError(
+                f"unknown Cartesian direction {axis!r}; use 'x', 'y' or 'z'"
+            ) from None
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or axis not in (0, 1, 2):
+        raise ParameterError(f"Cartesian direction index must be 0, 1 or 2, got {axis!r}")
+    return int(axis)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -85,7 +110,10 @@ class LatticeModel:
     name : str
         Label used in results and figures.
     metadata : mapping, optional
-        Free-form provenance (parameters, literature source, file names).
+        Free-form provenance (parameters, literature source, file names; by convention
+        ``"parameters"`` and ``"source"`` are copied into every result).
+    position_matrix : PositionMatrix or (R, r) pair, optional
+        Full Wannier position matrix used by the Berry connections (module docstring).
     """
 
     lattice: np.ndarray
@@ -98,23 +126,25 @@ class LatticeModel:
     magnetization: np.ndarray | None = None
     name: str = "model"
     metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    position_matrix: PositionMatrix | None = None
 
     def __init__(
         self,
         *,
-        lattice: Any,
-        hoppings: Any,
-        positions: Any = None,
-        positions_reduced: Any = None,
-        R: Any = None,
+        lattice: ArrayLike,
+        hoppings: ArrayLike | Mapping[tuple[int, ...], ArrayLike],
+        positions: ArrayLike | None = None,
+        positions_reduced: ArrayLike | None = None,
+        R: ArrayLike | None = None,
         periodic: Sequence[int] | None = None,
-        operators: Mapping[str, Any] | None = None,
+        operators: Mapping[str, ArrayLike] | None = None,
         convention: str = "positions",
-        magnetization: Any = None,
+        magnetization: ArrayLike | None = None,
         complete_hermitian: bool = False,
         hermitian_tol: float = 1e-8,
         name: str = "model",
         metadata: Mapping[str, Any] | None = None,
+        position_matrix: PositionMatrix | tuple[ArrayLike, ArrayLike] | None = None,
     ) -> None:
         lat = np.array(lattice, dtype=float)
         if lat.ndim != 2 or lat.shape[0] != lat.shape[1] or lat.shape[0] not in (1, 2, 3):
@@ -123,11 +153,12 @@ class LatticeModel:
             raise ModelError("lattice vectors are linearly dependent (zero cell volume)")
         d = lat.shape[0]
 
-        Rs, H = _normalize_hoppings(hoppings, R, d)
+        Rs, H = normalize_hoppings(hoppings, R, d)
         N = H.shape[1]
 
         if positions is not None and positions_reduced is not None:
             raise ModelError("give either 'positions' (Cartesian Å) or 'positions_reduced', not both")
+        pos: np.ndarray | None
         if positions is None and positions_reduced is None:
             pos = np.zeros((N, d))
         elif positions is not None:
@@ -144,7 +175,7 @@ class LatticeModel:
 
         if complete_hermitian:
             Rs, H = _complete_hermitian(Rs, H)
-        Rs, H = _merge_duplicates(Rs, H)
+        Rs, H = merge_duplicates(Rs, H)
         _check_hermitian(Rs, H, hermitian_tol)
 
         if periodic is None:
@@ -167,12 +198,21 @@ class LatticeModel:
         mag = None
         if magnetization is not None:
             mag = np.array(magnetization, dtype=float).reshape(3)
+            if not np.all(np.isfinite(mag)):
+                raise ModelError("'magnetization' contains NaN or Inf")
+
+        md = dict(metadata or {})
+        if position_matrix is None and md.get("position_operator") == "full" \
+                and md.get("position_matrix") is not None:
+            # legacy door (readers that put (R, r) in metadata): promoted to the typed field
+            position_matrix = md["position_matrix"]
+        pm = None if position_matrix is None else check_position_matrix(position_matrix, N, d)
 
         pos = np.ascontiguousarray(pos)
         for field, value in dict(
             lattice=lat, positions=pos, R=Rs, hoppings=H, periodic=periodic_t, operators=ops,
             convention=convention, magnetization=mag, name=str(name),
-            metadata=dict(metadata or {}),
+            metadata=md, position_matrix=pm,
         ).items():
             if isinstance(value, np.ndarray):
                 value.setflags(write=False)
@@ -217,7 +257,7 @@ class LatticeModel:
         """True when the three spin operators are attached."""
         return all(s in self.operators for s in SPIN_NAMES)
 
-    def spin(self, direction: int | str | Sequence[float]) -> np.ndarray:
+    def spin(self, direction: Direction | Sequence[float] | FloatArray) -> ComplexArray:
         """Spin operator along a Cartesian axis or a unit vector, in units of ħ/2.
 
         Raises
@@ -236,8 +276,8 @@ class LatticeModel:
             return self.operators[SPIN_NAMES[axis_index(direction)]]
         n = np.asarray(direction, dtype=float).reshape(3)
         norm = np.linalg.norm(n)
-        if norm == 0:
-            raise ValueError("spin direction vector must be non-zero")
+        if not norm > 0 or not np.isfinite(norm):
+            raise ParameterError(f"spin direction vector must be finite and non-zero, got {n}")
         n = n / norm
         return sum(n[i] * self.operators[SPIN_NAMES[i]] for i in range(3))
 
@@ -258,20 +298,46 @@ class LatticeModel:
         )
 
     # ------------------------------------------------------------------ evaluation
-    def _as_k(self, k: Any) -> np.ndarray:
-        k = np.asarray(k, dtype=float)
-        if k.ndim == 1:
-            k = k[None, :]
-        if k.ndim != 2 or k.shape[1] != self.dim:
-            raise ValueError(
-                f"k must have shape (Nk, {self.dim}) (Cartesian, 1/Å) for this {self.dim}D model, "
-                f"got {np.shape(k)}"
-            )
-        if not np.all(np.isfinite(k)):
-            raise ValueError("k contains NaN or Inf")
-        return k
+    def _as_k(self, k: KPoints) -> FloatArray:
+        """Validated (Nk, d) k-points (:func:`tbspin.kmesh.as_kpoints`)."""
+        return as_kpoints(k, self.dim)
 
-    def hamiltonian(self, k: Any) -> np.ndarray:
+    def fingerprint(self) -> str:
+        """SHA-256 (hex) of everything physical: lattice, positions, R, hoppings, periodic
+        directions, operators, convention, magnetization and position matrix.
+
+        Two models with the same fingerprint give the same results; the name and metadata do
+        not enter. Checkpoints and results are keyed on it.
+        """
+        return self._fingerprint
+
+    @functools.cached_property
+    def _fingerprint(self) -> str:
+        h = hashlib.sha256(b"tbspin-model-1")
+
+        def add(tag: str, arr: ArrayLike, dtype: type) -> None:
+            a: np.ndarray = np.ascontiguousarray(np.asarray(arr, dtype=dtype))
+            if a.dtype.kind in "fc":
+                a = a + 0.0  # −0.0 → 0.0
+            h.update(f"|{tag}:{a.dtype.str}:{a.shape}|".encode())
+            h.update(a.tobytes())
+
+        add("lattice", self.lattice, np.float64)
+        add("positions", self.positions, np.float64)
+        add("R", self.R, np.int64)
+        add("hoppings", self.hoppings, np.complex128)
+        add("periodic", self.periodic, np.int64)
+        h.update(f"|convention:{self.convention}|".encode())
+        for key in sorted(self.operators):
+            add(f"operator {key}", self.operators[key], np.complex128)
+        if self.magnetization is not None:
+            add("magnetization", self.magnetization, np.float64)
+        if self.position_matrix is not None:
+            add("position R", self.position_matrix.R, np.int64)
+            add("position r", self.position_matrix.r, np.complex128)
+        return h.hexdigest()
+
+    def hamiltonian(self, k: KPoints) -> ComplexArray:
         """Bloch Hamiltonian H(k), shape (Nk, N, N), eV.
 
         Parameters
@@ -282,8 +348,8 @@ class LatticeModel:
         return self.hamiltonian_and_derivatives(k, ())[0]
 
     def hamiltonian_and_derivatives(
-        self, k: Any, directions: Iterable[int | str] = (0, 1, 2)
-    ) -> tuple[np.ndarray, np.ndarray]:
+        self, k: KPoints, directions: Iterable[Direction] = (0, 1, 2)
+    ) -> tuple[ComplexArray, ComplexArray]:
         """H(k) and its analytic Cartesian derivatives ∂H/∂k_a in one pass.
 
         Parameters
@@ -302,7 +368,9 @@ class LatticeModel:
         dirs = [axis_index(a) for a in directions]
         for a in dirs:
             if a >= self.dim:
-                raise ValueError(f"derivative direction {a} does not exist in a {self.dim}D model")
+                raise ParameterError(
+                    f"derivative direction {'xyz'[a]!r} does not exist in a {self.dim}D model"
+                )
         nk, n = len(k), self.n_orbitals
         Rcart = self.R @ self.lattice  # (NR, d)
         phase = np.exp(1j * (k @ Rcart.T))  # (Nk, NR)
@@ -325,10 +393,9 @@ class LatticeModel:
     def uses_position_matrix(self) -> bool:
         """True when Berry connections include a full Wannier position matrix (beyond the
         diagonal tight-binding approximation); see :meth:`with_position_matrix`."""
-        return (self.metadata.get("position_operator") == "full"
-                and self.metadata.get("position_matrix") is not None)
+        return self.position_matrix is not None
 
-    def with_position_matrix(self, R: Any, r: Any) -> LatticeModel:
+    def with_position_matrix(self, R: ArrayLike, r: ArrayLike) -> LatticeModel:
         """A copy whose Berry connections use the position matrix r_R[a, m, n] = ⟨m,0|r_a|n,R⟩.
 
         Parameters
@@ -338,20 +405,11 @@ class LatticeModel:
         r : (NR, d, N, N) complex array_like
             Position matrix elements in Å (e.g. from a Wannier90 ``_tb.dat``).
         """
-        R = np.asarray(R)
-        r = np.asarray(r, dtype=complex)
-        n, d = self.n_orbitals, self.dim
-        if R.ndim != 2 or R.shape[1] != d or r.shape != (len(R), d, n, n):
-            raise ModelError(
-                f"position matrix must be R ({len(R)}, {d}) and r ({len(R)}, {d}, {n}, {n}); got "
-                f"{R.shape} and {r.shape}"
-            )
-        md = dict(self.metadata)
-        md["position_matrix"] = (np.round(R).astype(int), r)
-        md["position_operator"] = "full"
-        return self.replace(metadata=md)
+        return self.replace(position_matrix=(R, r))
 
-    def wannier_connection(self, k: Any, directions: Iterable[int | str]) -> np.ndarray | None:
+    def wannier_connection(
+        self, k: KPoints, directions: Iterable[Direction]
+    ) -> ComplexArray | None:
         """Berry connection of the orbital basis itself, A^W_a(k) (ndir, Nk, N, N), Å, or None.
 
         Non-zero only with a full position matrix (:attr:`uses_position_matrix`)::
@@ -363,11 +421,11 @@ class LatticeModel:
         finite-difference error). With the diagonal approximation r = δ_R0 δ_mn τ_m the
         "positions" form vanishes, which is why that convention needs no position matrix.
         """
-        if not self.uses_position_matrix:
+        if self.position_matrix is None:
             return None
         k = self._as_k(k)
         dirs = [axis_index(a) for a in directions]
-        Rr, r = self.metadata["position_matrix"]
+        Rr, r = self.position_matrix.R, self.position_matrix.r
         n = self.n_orbitals
         phase = np.exp(1j * (k @ (np.asarray(Rr)[:, : self.dim] @ self.lattice).T))  # (Nk, NR)
         out = np.empty((len(dirs), len(k), n, n), dtype=complex)
@@ -384,27 +442,28 @@ class LatticeModel:
     # ------------------------------------------------------------------ new models
     def replace(self, **changes: Any) -> LatticeModel:
         """A copy with some constructor arguments changed (e.g. ``convention="cell"``)."""
-        args = dict(
+        args: dict[str, Any] = dict(
             lattice=self.lattice, positions=self.positions, R=self.R, hoppings=self.hoppings,
             periodic=self.periodic, operators=dict(self.operators), convention=self.convention,
             magnetization=self.magnetization, name=self.name, metadata=dict(self.metadata),
+            position_matrix=self.position_matrix,
         )
         if "positions_reduced" in changes:
             args.pop("positions")
         args.update(changes)
         return LatticeModel(**args)
 
-    def with_operator(self, name: str, matrix: Any) -> LatticeModel:
+    def with_operator(self, name: str, matrix: ArrayLike) -> LatticeModel:
         """A copy with one more (or a replaced) named operator."""
-        ops = dict(self.operators)
+        ops: dict[str, ArrayLike] = dict(self.operators)
         ops[name] = matrix
         return self.replace(operators=ops)
 
-    def with_onsite(self, matrix: Any) -> LatticeModel:
+    def with_onsite(self, matrix: ArrayLike) -> LatticeModel:
         """A copy with a Hermitian matrix added to the on-site block H_{R=0}."""
         m = _check_operator("onsite", matrix, self.n_orbitals)
         R, H = self.R, np.array(self.hoppings)
-        zero = np.nonzero(~np.any(R != 0, axis=1))[0]
+        zero: IntArray = np.nonzero(~np.any(R != 0, axis=1))[0]
         if len(zero):
             H[zero[0]] += m
         else:
@@ -412,18 +471,19 @@ class LatticeModel:
             H = np.concatenate([H, m[None]])
         return self.replace(R=R, hoppings=H)
 
-    def with_zeeman(self, m: Sequence[float]) -> LatticeModel:
+    def with_zeeman(self, m: ArrayLike) -> LatticeModel:
         """A copy with the exchange term m·s added on site (m in eV, s in units of ħ/2).
 
         The model's ``magnetization`` becomes the old one plus ``m``.
         """
-        m = np.asarray(m, dtype=float).reshape(3)
-        term = sum(m[i] * self.spin(i) for i in range(3))
+        mv = np.asarray(m, dtype=float).reshape(3)
+        term = sum(mv[i] * self.spin(i) for i in range(3))
         old = np.zeros(3) if self.magnetization is None else self.magnetization
-        return self.with_onsite(term).replace(magnetization=old + m)
+        return self.with_onsite(term).replace(magnetization=old + mv)
 
-    def transformed(self, U: Any) -> LatticeModel:
-        """Change of orbital basis |m'> = Σ_m U[m, m'] |m>: H_R → U† H_R U, O → U† O U.
+    def transformed(self, U: ArrayLike) -> LatticeModel:
+        """Change of orbital basis |m'> = Σ_m U[m, m'] |m>: H_R → U† H_R U, O → U† O U and,
+        for a model with a position matrix, r_R → U† r_R U.
 
         In the ``"positions"`` convention each new orbital may only combine old orbitals sitting
         at one position (otherwise the position operator would stop being diagonal); orbital
@@ -448,38 +508,42 @@ class LatticeModel:
                 )
         H = np.einsum("am,rab,bn->rmn", U.conj(), self.hoppings, U)
         ops = {k: U.conj().T @ o @ U for k, o in self.operators.items()}
-        return self.replace(hoppings=H, operators=ops, positions=pos)
+        pm = None if self.position_matrix is None else self.position_matrix.rotated(U)
+        md = dict(self.metadata)
+        md.pop("position_matrix", None)  # a legacy unrotated copy would be stale
+        return self.replace(hoppings=H, operators=ops, positions=pos, position_matrix=pm,
+                            metadata=md)
 
     # ------------------------------------------------------------------ doors to other codes
     @classmethod
-    def from_pythtb(cls, tb: Any, **kwargs: Any) -> LatticeModel:
+    def from_pythtb(cls, tb: object, **kwargs: Any) -> LatticeModel:
         """Build from a PythTB ``tb_model`` (see :mod:`tbspin.adapters.pythtb`)."""
         from .adapters.pythtb import from_pythtb
 
         return from_pythtb(tb, **kwargs)
 
-    def to_pythtb(self, **kwargs: Any) -> Any:
+    def to_pythtb(self, **kwargs: Any) -> object:
         """Return an equivalent PythTB ``tb_model`` (see :mod:`tbspin.adapters.pythtb`)."""
         from .adapters.pythtb import to_pythtb
 
         return to_pythtb(self, **kwargs)
 
     @classmethod
-    def from_kwant(cls, syst: Any, **kwargs: Any) -> LatticeModel:
+    def from_kwant(cls, syst: object, **kwargs: Any) -> LatticeModel:
         """Build from a ``kwant.Builder`` with full translational symmetry (see adapters.kwant;
         finalized systems are rejected with an explanation)."""
         from .adapters.kwant import from_kwant
 
         return from_kwant(syst, **kwargs)
 
-    def to_kwant(self, **kwargs: Any) -> Any:
+    def to_kwant(self, **kwargs: Any) -> object:
         """Return a Kwant Builder with full translational symmetry (see adapters.kwant)."""
         from .adapters.kwant import to_kwant
 
         return to_kwant(self, **kwargs)
 
     @classmethod
-    def from_wannier90(cls, path: Any, **kwargs: Any) -> LatticeModel:
+    def from_wannier90(cls, path: PathLike, **kwargs: Any) -> LatticeModel:
         """Read a Wannier90 ``_hr.dat``/``_tb.dat`` with its side files (see tbspin.io)."""
         from .io.wannier90 import read_wannier90
 
@@ -487,72 +551,25 @@ class LatticeModel:
 
 
 # ---------------------------------------------------------------------- helpers
-def _normalize_hoppings(hoppings: Any, R: Any, d: int) -> tuple[np.ndarray, np.ndarray]:
-    if isinstance(hoppings, Mapping):
-        if R is not None:
-            raise ModelError("give R only with an array of hoppings, not with a mapping")
-        if not hoppings:
-            raise ModelError("'hoppings' is empty")
-        keys = list(hoppings)
-        Rs = np.array([tuple(np.atleast_1d(r)) for r in keys], dtype=float)
-        H = np.array([np.atleast_2d(np.asarray(hoppings[r], dtype=complex)) for r in keys])
-    else:
-        if R is None:
-            raise ModelError("'R' (integer lattice vectors) is required with an array of hoppings")
-        Rs = np.array(R, dtype=float)
-        H = np.array(hoppings, dtype=complex)
-    if Rs.ndim == 1:
-        Rs = Rs.reshape(-1, d) if d == 1 else Rs[None]
-    if Rs.ndim != 2 or Rs.shape[1] != d:
-        raise ModelError(f"'R' must have shape (NR, {d}), got {Rs.shape}")
-    if not np.allclose(Rs, np.round(Rs)):
-        raise ModelError("'R' must hold integer lattice vectors")
-    if H.ndim != 3 or H.shape[1] != H.shape[2] or H.shape[0] != Rs.shape[0]:
-        raise ModelError(
-            f"'hoppings' must have shape (NR, N, N) with NR={Rs.shape[0]}, got {H.shape}"
-        )
-    if not np.all(np.isfinite(H)):
-        bad = np.argwhere(~np.isfinite(H))[0]
-        raise ModelError(f"'hoppings' contain NaN or Inf (first at R={Rs[bad[0]]}, m={bad[1]}, n={bad[2]})")
-    return np.round(Rs).astype(int), H
+def _complete_hermitian(R: IntArray, H: ComplexArray) -> tuple[IntArray, ComplexArray]:
+    return complete_hermitian(R, H)
 
 
-def _merge_duplicates(R: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sum hoppings listed more than once for the same R; sort R lexicographically."""
-    uniq, inv = np.unique(R, axis=0, return_inverse=True)
-    inv = inv.reshape(-1)
-    if len(uniq) == len(R):
-        order = np.lexsort(R.T[::-1])
-        return R[order], H[order]
-    Hs = np.zeros((len(uniq),) + H.shape[1:], dtype=complex)
-    np.add.at(Hs, inv, H)
-    return uniq, Hs
-
-
-def _complete_hermitian(R: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    R, H = _merge_duplicates(R, H)
-    mi = minus_index(R)
-    missing = np.nonzero(mi < 0)[0]
-    if len(missing) == 0:
-        return R, H
-    return np.vstack([R, -R[missing]]), np.concatenate([H, H[missing].conj().transpose(0, 2, 1)])
-
-
-def _check_hermitian(R: np.ndarray, H: np.ndarray, tol: float) -> None:
-    worst, r, m, n = hermiticity_violation(R, H)
-    if worst == np.inf:
+def _check_hermitian(R: IntArray, H: ComplexArray, tol: float) -> None:
+    dev, r, m, n = hermiticity_violation(R, H)
+    if dev == np.inf:
         raise ModelError(
             f"hopping at R={r} has no partner at -R; the Hamiltonian cannot be Hermitian "
             "(pass complete_hermitian=True to fill H_{-R} = H_R^dagger)"
         )
-    if worst > tol:
+    if dev > tol:
         raise ModelError(
-            f"'hoppings' are not Hermitian: |H_R[m,n] - conj(H_-R[n,m])| = {worst:.3e} eV "
+            f"'hoppings' are not Hermitian: |H_R[m,n] - conj(H_-R[n,m])| = {dev:.3e} eV "
             f"at R={r}, m={m}, n={n} (tolerance hermitian_tol={tol:g})"
         )
 
 
-def _check_operator(name: Any, op: Any, n: int) -> np.ndarray:
+def _check_operator(name: str, op: ArrayLike, n: int) -> ComplexArray:
     op = np.array(op, dtype=complex)
     if op.shape != (n, n):
         raise ModelError(f"operator {name!r} must have shape ({n}, {n}), got {op.shape}")

@@ -1,17 +1,51 @@
-"""Result objects of BZ integrations, with units and provenance, written atomically."""
+"""Result objects of BZ integrations, with units and provenance, written atomically.
+
+Every result carries the model's fingerprint (:meth:`tbspin.LatticeModel.fingerprint`), its
+name, parameters and source (``model.metadata["parameters"]`` / ``["source"]``), the resolved
+connection settings, T and η, and a ``run_id`` (a fresh UUID per computation). JSON and NPZ
+files of one result carry the same ``run_id`` and the NPZ embeds the complete JSON text, so a
+reader can always tell whether two files come from the same run (:meth:`ConductivityResult.save`
+writes both).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
+import uuid
+import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import units
-from .io.atomic import atomic_savez, atomic_write
+from .errors import OutputError
+from .types import FloatArray, PathLike
+
+if TYPE_CHECKING:
+    from .model import LatticeModel
+
+__all__ = ["ConductivityResult", "model_provenance"]
+
+
+def model_provenance(model: LatticeModel, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a result says about its model: name, fingerprint, parameters, source (+ settings).
+
+    ``parameters`` is ``model.metadata["parameters"]`` when present, otherwise the scalar and
+    small entries of ``metadata`` (catalogue models store their parameters there directly).
+    """
+    md = dict(model.metadata)
+    params = md.get("parameters")
+    if params is None:
+        params = {k: v for k, v in md.items() if k not in ("source", "position_matrix")
+                  and (np.ndim(v) == 0 or np.size(v) <= 64)}
+    out = {"name": model.name, "fingerprint": model.fingerprint(),
+           "parameters": _jsonable(params), "source": _jsonable(md.get("source")),
+           "magnetization": _jsonable(model.magnetization)}
+    if settings is not None:
+        out["settings"] = _jsonable(settings)
+    return out
 
 
 @dataclasses.dataclass
@@ -41,7 +75,13 @@ class ConductivityResult:
     version : str
         tbspin version.
     extras : dict
-        Anything else worth keeping (timings, tolerances, model metadata).
+        Anything else worth keeping (timings, tolerances).
+    fingerprint : str
+        SHA-256 of the model (:meth:`tbspin.LatticeModel.fingerprint`).
+    provenance : dict
+        Model name, fingerprint, parameters and source, and the connection settings.
+    run_id : str
+        Unique id of the computation (shared by the JSON and NPZ files of this result).
     """
 
     kind: str
@@ -59,6 +99,9 @@ class ConductivityResult:
     model: str
     version: str
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)
+    fingerprint: str = ""
+    provenance: dict[str, Any] = dataclasses.field(default_factory=dict)
+    run_id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
     def unit(self) -> str:
@@ -66,11 +109,11 @@ class ConductivityResult:
         return units.conversion_factor(self.kind, self.dim)[1]
 
     @property
-    def values(self) -> np.ndarray:
+    def values(self) -> FloatArray:
         """Values in the canonical unit (S/cm, e²/h, (ħ/2e) S/m or e/8π)."""
         return self.raw * units.conversion_factor(self.kind, self.dim)[0]
 
-    def to(self, unit: str) -> np.ndarray:
+    def to(self, unit: str) -> FloatArray:
         """Values in another unit (see :func:`tbspin.units.available_units`)."""
         return self.raw * units.conversion_factor(self.kind, self.dim, unit)[0]
 
@@ -84,10 +127,28 @@ class ConductivityResult:
         unit = unit or self.unit
         vals = self.to(unit)
         lines = [f"# {self.label} of {self.model} ({self.formula}, {self.method}); gauge: {self.gauge}",
-                 f"# mesh {'x'.join(map(str, self.mesh))}, T = {self.temperature} K",
+                 f"# model: {self.describe_model()}",
+                 f"# mesh {'x'.join(map(str, self.mesh))}, T = {self.temperature} K, "
+                 f"eta = {self.eta} eV; run {self.run_id}",
                  f"{'E_F (eV)':>12s}  {self.label + ' (' + unit + ')':>28s}"]
         lines += [f"{e:12.6f}  {v:28.8g}" for e, v in zip(self.efermi, vals, strict=True)]
         return "\n".join(lines)
+
+    def describe_model(self) -> str:
+        """One line: model name, parameters, source and fingerprint (for headers and titles)."""
+        p = self.provenance
+        parts = [self.model]
+        par = p.get("parameters")
+        if par:
+            parts.append(", ".join(f"{k}={v}" for k, v in par.items()) if isinstance(par, dict)
+                         else f"parameters {par}")
+        if p.get("magnetization") is not None:
+            parts.append(f"magnetization {p['magnetization']} eV")
+        if p.get("source"):
+            parts.append(f"source: {p['source']}")
+        if self.fingerprint:
+            parts.append(f"sha256 {self.fingerprint[:12]}")
+        return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (values in the canonical unit and the raw integral)."""
@@ -100,24 +161,67 @@ class ConductivityResult:
         d["mesh"] = list(self.mesh)
         d["shift"] = list(self.shift)
         d["extras"] = _jsonable(self.extras)
+        d["provenance"] = _jsonable(self.provenance)
         return d
 
-    def to_json(self, path: str | os.PathLike) -> Path:
-        """Write the result as JSON, atomically."""
-        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return atomic_write(path, text)
+    def to_json_text(self) -> str:
+        """The JSON text of :meth:`to_dict` (what :meth:`to_json` writes)."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
 
-    def to_npz(self, path: str | os.PathLike) -> Path:
-        """Write arrays and metadata (as a JSON string) to ``.npz``, atomically."""
+    def to_json(self, path: PathLike) -> Path:
+        """Write the result as JSON, atomically (parent folders created)."""
+        from .io.atomic import atomic_write
+
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return atomic_write(path, self.to_json_text())
+
+    def to_npz(self, path: PathLike) -> Path:
+        """Write arrays, ``run_id`` and the complete JSON text (key ``json``) to ``.npz``.
+
+        The old key ``meta`` (JSON without the arrays) is kept for readers of earlier files.
+        """
+        from .io.atomic import atomic_savez
+
         meta = {k: v for k, v in self.to_dict().items() if k not in ("efermi", "raw", "values")}
         return atomic_savez(path, efermi=self.efermi, raw=self.raw, values=self.values,
-                            meta=json.dumps(meta, ensure_ascii=False))
+                            meta=json.dumps(meta, ensure_ascii=False),
+                            json=self.to_json_text(), run_id=self.run_id)
+
+    def save(self, path: PathLike, formats: tuple[str, ...] = ("json", "npz")) -> list[Path]:
+        """Write ``<path>.json`` and/or ``<path>.npz`` of this result (same ``run_id``).
+
+        Parameters
+        ----------
+        path : path-like
+            Target without suffix (a ``.json``/``.npz`` suffix is replaced).
+        formats : tuple of {"json", "npz"}
+        """
+        base = Path(path)
+        if base.suffix in (".json", ".npz"):
+            base = base.with_suffix("")
+        writers = {"json": self.to_json, "npz": self.to_npz}
+        bad = [f for f in formats if f not in writers]
+        if bad:
+            raise OutputError(f"unknown result format(s) {bad}; choose from {sorted(writers)}")
+        return [writers[f](base.with_name(base.name + "." + f)) for f in formats]
 
     @classmethod
-    def from_json(cls, path: str | os.PathLike) -> ConductivityResult:
+    def from_npz(cls, path: PathLike) -> ConductivityResult:
+        """Read a result written by :meth:`to_npz` (from its embedded JSON)."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                text = str(z["json"])
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            raise OutputError(f"{path} is not a tbspin result file ({exc})") from None
+        return cls._from_dict(json.loads(text))
+
+    @classmethod
+    def from_json(cls, path: PathLike) -> ConductivityResult:
         """Read a result written by :meth:`to_json`."""
-        d = json.loads(Path(path).read_text())
+        return cls._from_dict(json.loads(Path(path).read_text()))
+
+    @classmethod
+    def _from_dict(cls, d: dict[str, Any]) -> ConductivityResult:
         fields = {f.name for f in dataclasses.fields(cls)}
         kw = {k: v for k, v in d.items() if k in fields}
         kw["efermi"] = np.asarray(kw["efermi"], float)

@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import constants as _c
 
+from .errors import ParameterError
+
 #: elementary charge (C)
 E_CHARGE = _c.e
 #: reduced Planck constant (J s)
@@ -92,11 +94,11 @@ def conversion_factor(kind: str, dim: int, unit: str | None = None) -> tuple[flo
     """
     key = (kind, int(dim))
     if key not in _FACTORS:
-        raise ValueError(f"no conductivity units for kind={kind!r} in dimension {dim}")
+        raise ParameterError(f"no conductivity units for kind={kind!r} in dimension {dim}")
     table = _FACTORS[key]
     unit = CANONICAL_UNIT[key] if unit is None else unit
     if unit not in table:
-        raise ValueError(f"unknown unit {unit!r} for {kind} in {dim}D; choose one of {sorted(table)}")
+        raise ParameterError(f"unknown unit {unit!r} for {kind} in {dim}D; choose one of {sorted(table)}")
     return table[unit], unit
 
 

@@ -20,16 +20,11 @@ __all__ = ["write_hr", "write_tb", "position_matrix"]
 def position_matrix(model: LatticeModel) -> tuple[IntArray, ComplexArray] | None:
     """The model's Wannier position matrix (R, r_R) or None.
 
-    ``LatticeModel.position_matrix`` is the typed field; models from before it keep the pair in
-    ``metadata["position_matrix"]``.
     """
-    pm = getattr(model, "position_matrix", None)
-    if pm is None:
-        pm = model.metadata.get("position_matrix")
+    pm = model.position_matrix
     if pm is None:
         return None
-    R, r = pm
-    return np.asarray(R), np.asarray(r)
+    return np.asarray(pm.R), np.asarray(pm.r)
 
 
 def _pad3(R: IntArray) -> IntArray:

@@ -1,0 +1,95 @@
+"""Band-resolved integrands k → (ε_mk, X_mk): what the Brillouin-zone integrals sum.
+
+With R from :mod:`tbspin.berry` (resolved :class:`tbspin.settings.ConnectionSettings`), spin s in
+units of ħ/2 and V^a = ⟨m|∂_a H|n⟩ (k-point k, band m, directions i, j, spin component l):
+
+* Berry curvature   Ω^{ij}_m = i Σ_{n≠m} (R^i_mn R^j_nm − R^j_mn R^i_nm) = −2 Im Σ_n R^i_mn R^j_nm
+* proper spin       Σ^{l,ij}_m = i Σ_{n≠m} s^l_nn (R^i_mn R^j_nm − R^j_mn R^i_nm)
+  (Liu, Cullen & Culcer, PRB 108, 195434 (2023), Eq. 2, generalized to the full tensor)
+* "s_mm Ω_m"        s^l_mm Ω^{ij}_m  (the same paper, Eq. 9; a diagnostic)
+* conventional      −2 Im Σ_{n∉D(m)} ⟨m|½{s^l, V^i}|n⟩⟨n|V^j|m⟩ / ((ε_m − ε_n)² + η²)
+  (Kubo formula with the ½{s, v} spin current, as in Wannier90 / WannierBerri; η = 0 by default)
+
+An :class:`Integrand` is a frozen, picklable value (model, formula, directions, operator,
+settings, η): calling it on a k-batch is a pure function, so chunks can run on any executor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .berry import compute_connection
+from .eigen import expectation, sandwich
+from .errors import ParameterError
+from .model import LatticeModel
+from .settings import ConnectionSettings
+from .types import ComplexArray, FloatArray
+
+FORMULAS = ("proper", "conventional", "smm_omega")
+WHAT = ("berry",) + FORMULAS
+
+__all__ = ["Integrand", "pair_terms", "FORMULAS"]
+
+
+def pair_terms(Ri: ComplexArray, Rj: ComplexArray) -> FloatArray:
+    """T[k, m, n] = −2 Im(R^i_mn R^j_nm): Ω_m = Σ_n T_mn."""
+    return -2.0 * np.imag(Ri * Rj.transpose(0, 2, 1))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Integrand:
+    """Band-resolved integrand of one observable (module docstring).
+
+    Attributes
+    ----------
+    model : LatticeModel
+    what : {"berry", "proper", "conventional", "smm_omega"}
+    i, j : int
+        Cartesian directions (current i, field j; curvature Ω^{ij}).
+    settings : ConnectionSettings
+        Resolved connection settings (the conventional formula always uses "kubo").
+    spin_op : (N, N) complex array or None
+        Spin (or other) operator l of the spin Hall formulas, units ħ/2.
+    eta : float
+        Broadening (eV) of the conventional Kubo denominators.
+    """
+
+    model: LatticeModel
+    what: str
+    i: int
+    j: int
+    settings: ConnectionSettings
+    spin_op: ComplexArray | None = None
+    eta: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.what not in WHAT:
+            raise ParameterError(f"unknown integrand {self.what!r}; choose one of {WHAT}")
+        if self.what != "berry" and self.spin_op is None:
+            raise ParameterError(f"the {self.what!r} integrand needs a spin operator")
+
+    def __call__(self, k: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """(energies (Nk, N) eV, X (Nk, N)) at validated Cartesian k-points (Nk, d)."""
+        dirs = (self.i, self.j)
+        bc = compute_connection(self.model, k, self.settings, dirs)
+        E = bc.eig.energies
+        if self.what == "berry":
+            return E, pair_terms(bc.R[0], bc.R[1]).sum(axis=2)
+        op = self.spin_op
+        assert op is not None  # checked in __post_init__
+        if self.what == "conventional":
+            eig, V = bc.eig, bc.velocity
+            assert V is not None  # the conventional formula runs with method="kubo"
+            S = sandwich(eig.vectors, op)
+            J = 0.5 * (S @ V[0] + V[0] @ S)
+            dE2 = (E[:, :, None] - E[:, None, :]) ** 2 + self.eta**2
+            same = eig.block[:, :, None] == eig.block[:, None, :]
+            w = np.where(same, 0.0, 1.0 / np.where(same, 1.0, dE2))
+            return E, (-2.0 * np.imag(J * V[1].transpose(0, 2, 1)) * w).sum(axis=2)
+        T = pair_terms(bc.R[0], bc.R[1])
+        sdiag = expectation(bc.eig.vectors, op)
+        if self.what == "proper":
+            return E, np.einsum("kmn,kn->km", T, sdiag)
+        return E, sdiag * T.sum(axis=2)  # smm_omega

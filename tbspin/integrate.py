@@ -1,0 +1,210 @@
+"""The integration engine: k-chunks, Fermi sums, checkpoints, progress, Ctrl-C.
+
+    I(E_F) = (1 / (V_cell N_k)) Σ_{k,m} f(ε_mk − E_F) X_mk
+
+over a uniform mesh (:mod:`tbspin.kmesh`), for a band-resolved integrand k → (ε, X)
+(:mod:`tbspin.integrands`). The mesh is cut into chunks of ``chunk_size`` points. The partial
+sum of chunk c (:class:`ChunkTask`, a pure function of picklable inputs) is separate from the
+loop that reduces the partial sums (:func:`integrate`), so chunks can run on another executor:
+``executor`` is any object with ``map(fn, iterable)`` (e.g. a ``concurrent.futures`` executor);
+each task returns ``(c, partial sum)`` and the reduction does not depend on completion order
+beyond floating-point rounding. ``executor=None`` runs the chunks serially in order.
+
+Checkpoints (:mod:`tbspin.checkpoint`) are written after the first chunk, then at most every
+``CHECKPOINT_SECONDS``, at the end, and when the run is interrupted (Ctrl-C): the
+KeyboardInterrupt is re-raised with a one-line message saying what was saved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+
+import numpy as np
+from scipy.special import expit
+
+from . import units
+from .checkpoint import (
+    CheckpointState,
+    JsonValue,
+    check_writable,
+    load_checkpoint,
+    save_checkpoint,
+)
+from .kmesh import Mesh
+from .model import LatticeModel
+from .types import FloatArray, PathLike
+
+log = logging.getLogger(__name__)
+
+MEMORY_BUDGET = 32 * 2**20  # bytes of complex work arrays per k-chunk (cache-friendly)
+CHECKPOINT_SECONDS = 30.0  # minimum time between two checkpoint writes (after the first chunk)
+
+Kernel = Callable[[FloatArray], tuple[FloatArray, FloatArray]]
+
+__all__ = ["occupied_sum", "default_chunk_size", "Plan", "ChunkTask", "integrate",
+           "CHECKPOINT_SECONDS"]
+
+
+def occupied_sum(
+    energies: FloatArray, values: FloatArray, efermi: FloatArray, temperature: float = 0.0
+) -> FloatArray:
+    """Σ_{k,m} f(ε_mk − E_F) X_mk for many Fermi energies at once.
+
+    At T = 0 each state is binned by the first Fermi energy that occupies it and the bins are
+    summed cumulatively — no sort of the states (a state with ε = E_F counts as occupied). At
+    T > 0 the Fermi–Dirac factors are applied in blocks of Fermi energies (bounded memory).
+    """
+    e = energies.reshape(-1)
+    x = values.reshape(-1)
+    if temperature == 0:
+        order = np.argsort(efermi, kind="stable")
+        ef_sorted = efermi[order]
+        first = np.searchsorted(ef_sorted, e, side="left")
+        per_bin = np.bincount(first, weights=x, minlength=len(efermi) + 1)[: len(efermi)]
+        out = np.empty(len(efermi))
+        out[order] = np.cumsum(per_bin)
+        return out
+    kT = units.KB_EV * temperature
+    out = np.empty(len(efermi))
+    step = max(1, int(2**22 // max(1, len(e))))
+    for s in range(0, len(efermi), step):
+        mu = efermi[s : s + step]
+        f = expit(-(e[None, :] - mu[:, None]) / kT)
+        out[s : s + step] = f @ x
+    return out
+
+
+def default_chunk_size(model: LatticeModel, method: str, ndir: int = 2) -> int:
+    """k-points per chunk from a 32 MB working-set budget."""
+    n = model.n_orbitals
+    per_k = 16 * n * n * (6 + 3 * ndir) * ((1 + 2 * ndir) if method == "fd" else 1)
+    return int(max(256, min(100_000, MEMORY_BUDGET // max(per_k, 1))))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Plan:
+    """What to sum over: mesh, chunking, Fermi energies (eV) and temperature (K)."""
+
+    mesh: Mesh
+    chunk_size: int
+    efermi: FloatArray
+    temperature: float
+
+    @property
+    def n_chunks(self) -> int:
+        """Number of chunks."""
+        return self.mesh.n_chunks(self.chunk_size)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ChunkTask:
+    """Partial Fermi sum of one chunk: ``task(c) -> (c, Σ_chunk f X)`` (pure, picklable)."""
+
+    model: LatticeModel
+    kernel: Kernel
+    plan: Plan
+
+    def __call__(self, c: int) -> tuple[int, FloatArray]:
+        k = self.plan.mesh.chunk(self.model, c, self.plan.chunk_size)
+        E, X = self.kernel(k)
+        if not np.all(np.isfinite(X)):
+            raise FloatingPointError(
+                f"non-finite integrand (NaN/Inf) in chunk {c}: check for degeneracies below "
+                "degen_tol or a singular gauge operator"
+            )
+        return c, occupied_sum(E, X, self.plan.efermi, self.plan.temperature)
+
+
+def _progress_bar(
+    items: Iterator[tuple[int, FloatArray]], progress: bool | None, total: int, initial: int,
+    label: str,
+) -> Iterator[tuple[int, FloatArray]]:
+    if progress is False:
+        return items
+    from tqdm.auto import tqdm
+
+    # progress=None: tqdm decides (shown on a terminal, silent when stderr is not a TTY)
+    return iter(tqdm(items, total=total, initial=initial, unit="chunk", desc=label or None,
+                     disable=None if progress is None else False, leave=False))
+
+
+def integrate(
+    model: LatticeModel,
+    kernel: Kernel,
+    plan: Plan,
+    *,
+    key: dict[str, JsonValue] | None = None,
+    checkpoint: PathLike | None = None,
+    progress: bool | None = None,
+    executor: object | None = None,
+    label: str = "",
+) -> tuple[FloatArray, dict[str, float | int]]:
+    """Σ f X over the mesh of ``plan``, divided by V_cell N_k (module docstring).
+
+    Parameters
+    ----------
+    model : LatticeModel
+    kernel : callable
+        k (Nk, d) → (energies, X), e.g. a :class:`tbspin.integrands.Integrand`.
+    plan : Plan
+    key : dict, optional
+        Everything that determines the result (required with ``checkpoint``).
+    checkpoint : path, optional
+        Resume from / save partial sums to this file.
+    progress : bool or None
+        None: tqdm's automatic choice (a bar on a terminal); True: always; False: never.
+    executor : object with ``map(fn, iterable)``, optional
+        Runs the chunk tasks (default: serial, in chunk order).
+    label : str
+        Progress-bar label.
+
+    Returns
+    -------
+    raw : (n_E,) array, the integral I(E_F) in Å^(2−p)
+    info : dict with ``seconds``, ``n_k``, ``chunk_size``, ``resumed_chunks``
+    """
+    if checkpoint is not None and key is None:
+        raise TypeError("integrate: a checkpoint needs the calculation's 'key'")
+    key = key or {}
+    n_chunks = plan.n_chunks
+    state = None
+    if checkpoint is not None:
+        check_writable(checkpoint)
+        state = load_checkpoint(checkpoint, key, len(plan.efermi), n_chunks)
+        if state is not None:
+            log.info("resuming %s: %d of %d chunks done", checkpoint, state.done.sum(), n_chunks)
+    if state is None:
+        state = CheckpointState.empty(len(plan.efermi), n_chunks)
+    resumed = int(state.done.sum())
+    todo = [c for c in range(n_chunks) if not state.done[c]]
+    task = ChunkTask(model, kernel, plan)
+    parts: Iterable[tuple[int, FloatArray]] = (
+        map(task, todo) if executor is None else executor.map(task, todo)  # type: ignore[attr-defined]
+    )
+    t0 = time.perf_counter()
+    last_save = None
+    try:
+        for c, part in _progress_bar(iter(parts), progress, n_chunks, resumed, label):
+            done = state.done.copy()
+            done[c] = True
+            state = CheckpointState(acc=state.acc + part, done=done)  # one assignment: consistent
+            now = time.perf_counter()
+            if checkpoint is not None and (
+                last_save is None or now - last_save >= CHECKPOINT_SECONDS or done.all()
+            ):
+                save_checkpoint(checkpoint, key, state)
+                last_save = time.perf_counter()
+    except KeyboardInterrupt:
+        n_done = int(state.done.sum())
+        if checkpoint is not None and n_done > resumed:
+            save_checkpoint(checkpoint, key, state)
+        where = (f"; checkpoint {checkpoint} holds {n_done} of {n_chunks} chunks (repeat the "
+                 "same call to resume)" if checkpoint is not None else "")
+        raise KeyboardInterrupt(f"interrupted after {n_done} of {n_chunks} chunks{where}") from None
+    raw = state.acc / (plan.mesh.size * model.cell_measure)
+    info = {"seconds": time.perf_counter() - t0, "n_k": plan.mesh.size,
+            "chunk_size": plan.chunk_size, "resumed_chunks": resumed}
+    return raw, info
