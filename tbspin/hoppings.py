@@ -138,21 +138,26 @@ class PositionMatrix:
     ----------
     R : (NR, d) int array
     r : (NR, d, N, N) complex array, Å
+    used : bool
+        Whether Berry connections include it (False keeps a ``_tb.dat``'s r_R for a round trip
+        while the diagonal tight-binding position operator is used).
     """
 
     R: IntArray
     r: ComplexArray
+    used: bool = True
 
     def rotated(self, U: ComplexArray) -> PositionMatrix:
         """The matrix in the basis |m'⟩ = Σ_m U[m, m'] |m⟩: r_R → U† r_R U."""
         r = np.einsum("am,rdab,bn->rdmn", U.conj(), self.r, U)
-        return PositionMatrix(R=self.R, r=r)
+        return PositionMatrix(R=self.R, r=r, used=self.used)
 
 
 def check_position_matrix(pm: PositionMatrix | tuple[ArrayLike, ArrayLike], n: int, d: int
                            ) -> PositionMatrix:
     """Validated, read-only copy of a position matrix for N orbitals in d dimensions."""
     R, r = (pm.R, pm.r) if isinstance(pm, PositionMatrix) else pm
+    used = pm.used if isinstance(pm, PositionMatrix) else True
     R = np.asarray(R)
     r = np.array(r, dtype=complex)
     if R.ndim != 2 or R.shape[1] != d or r.shape != (len(R), d, n, n):
@@ -167,4 +172,4 @@ def check_position_matrix(pm: PositionMatrix | tuple[ArrayLike, ArrayLike], n: i
     Ri = np.round(R).astype(int)
     Ri.setflags(write=False)
     r.setflags(write=False)
-    return PositionMatrix(R=Ri, r=r)
+    return PositionMatrix(R=Ri, r=r, used=used)

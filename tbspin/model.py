@@ -335,6 +335,7 @@ class LatticeModel:
         if self.position_matrix is not None:
             add("position R", self.position_matrix.R, np.int64)
             add("position r", self.position_matrix.r, np.complex128)
+            add("position used", np.array([self.position_matrix.used]), np.int64)
         return h.hexdigest()
 
     def hamiltonian(self, k: KPoints) -> ComplexArray:
@@ -393,9 +394,9 @@ class LatticeModel:
     def uses_position_matrix(self) -> bool:
         """True when Berry connections include a full Wannier position matrix (beyond the
         diagonal tight-binding approximation); see :meth:`with_position_matrix`."""
-        return self.position_matrix is not None
+        return self.position_matrix is not None and self.position_matrix.used
 
-    def with_position_matrix(self, R: ArrayLike, r: ArrayLike) -> LatticeModel:
+    def with_position_matrix(self, R: ArrayLike, r: ArrayLike, *, use: bool = True) -> LatticeModel:
         """A copy whose Berry connections use the position matrix r_R[a, m, n] = ⟨m,0|r_a|n,R⟩.
 
         Parameters
@@ -404,8 +405,12 @@ class LatticeModel:
             Lattice vectors of the position matrix.
         r : (NR, d, N, N) complex array_like
             Position matrix elements in Å (e.g. from a Wannier90 ``_tb.dat``).
+        use : bool
+            False keeps the matrix (e.g. for ``write_tb``) while Berry connections keep the
+            diagonal tight-binding position operator.
         """
-        return self.replace(position_matrix=(R, r))
+        pm = check_position_matrix((R, r), self.n_orbitals, self.dim)
+        return self.replace(position_matrix=dataclasses.replace(pm, used=bool(use)))
 
     def wannier_connection(
         self, k: KPoints, directions: Iterable[Direction]
@@ -421,7 +426,7 @@ class LatticeModel:
         finite-difference error). With the diagonal approximation r = δ_R0 δ_mn τ_m the
         "positions" form vanishes, which is why that convention needs no position matrix.
         """
-        if self.position_matrix is None:
+        if self.position_matrix is None or not self.position_matrix.used:
             return None
         k = self._as_k(k)
         dirs = [axis_index(a) for a in directions]

@@ -331,3 +331,26 @@ def test_rotate_in_blocks_diagonalizes_the_operator_inside_degenerate_blocks():
         sub = A[blk, blk]
         assert np.allclose(sub - np.diag(np.diag(sub)), 0, atol=1e-10)
         assert np.all(np.diff(np.diag(sub).real) >= -1e-12)
+
+
+def test_position_matrix_kept_but_unused_changes_nothing() -> None:
+    """with_position_matrix(..., use=False) keeps r_R (for write_tb) but Berry connections stay
+    those of the diagonal position operator (exact: same code path as without a matrix)."""
+    from tbspin.models import haldane
+
+    model = haldane()
+    rng = np.random.default_rng(3)
+    n = model.n_orbitals
+    r = rng.normal(size=(1, 2, n, n)) * 0.1
+    r = r + r.transpose(0, 1, 3, 2)
+    kept = model.with_position_matrix(np.zeros((1, 2), int), r, use=False)
+    used = model.with_position_matrix(np.zeros((1, 2), int), r, use=True)
+    assert kept.position_matrix is not None and not kept.uses_position_matrix
+    assert used.uses_position_matrix
+    k = rng.normal(size=(7, 2))
+    _, om0 = tbspin.berry_curvature(model, k)
+    _, om1 = tbspin.berry_curvature(kept, k)
+    _, om2 = tbspin.berry_curvature(used, k)
+    np.testing.assert_array_equal(om0, om1)
+    assert np.max(np.abs(om2 - om0)) > 1e-6  # negative control: the used matrix does matter
+    assert kept.fingerprint() != used.fingerprint()

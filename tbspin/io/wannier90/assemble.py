@@ -369,12 +369,10 @@ def read_wannier90(
 def _attach_position_matrix(
     model: LatticeModel, R: IntArray, r: ComplexArray, use: bool
 ) -> LatticeModel:
-    """The model with its position matrix (typed field ``LatticeModel.position_matrix``) when
-    ``use`` (``use_position_matrix=True``); otherwise the diagonal tight-binding approximation
-    and the file's r_R are not kept (a model carrying a position matrix always uses it)."""
-    if not use:
-        return model
-    return model.with_position_matrix(R, r)
+    """The model with the file's position matrix (typed field ``LatticeModel.position_matrix``);
+    Berry connections use it only with ``use`` (``use_position_matrix=True``), else the diagonal
+    tight-binding approximation (the matrix is kept for ``write_tb``)."""
+    return model.with_position_matrix(R, r, use=use)
 
 
 def _metadata(
