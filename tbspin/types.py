@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Union
 
 import numpy as np
 import numpy.typing as npt
@@ -23,17 +22,17 @@ IntArray = npt.NDArray[np.int_]
 #: Cartesian wave vectors (1/Å): one (d,) vector or a batch (Nk, d)
 KPoints = npt.ArrayLike
 #: a Cartesian direction: "x"/"y"/"z" or 0/1/2
-Direction = Union[str, int]
+Direction = str | int
 #: a spin direction: an axis, a 3-vector, or the name of an operator of the model
-SpinSpec = Union[str, int, Sequence[float], np.ndarray]
+SpinSpec = str | int | Sequence[float] | np.ndarray
 #: a gauge operator: None (default policy), "none", an axis, a 3-vector, an operator name, an (N, N) matrix
-GaugeSpec = Union[None, str, Sequence[float], np.ndarray]
+GaugeSpec = str | Sequence[float] | np.ndarray | None
 #: points per periodic direction of a uniform mesh
-MeshSpec = Union[int, Sequence[int]]
+MeshSpec = int | Sequence[int]
 #: a mesh shift in units of the mesh step, per periodic direction
-ShiftSpec = Union[float, Sequence[float]]
+ShiftSpec = float | Sequence[float]
 #: a file-system path
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = str | os.PathLike[str]
 
 __all__ = [
     "ArrayLike",
