@@ -45,8 +45,16 @@ def _runner(name: str) -> Callable[[Path, bool], dict[str, object]]:
 def run(name: str, out: Path | str = "results/reproduce",
         quick: bool = False) -> dict[str, dict[str, object]]:
     """Run one reproduction (or ``"all"``); returns {name: record}."""
+    from ._common import limit_blas_threads
+
     names = list(REGISTRY) if name == "all" else [name]
-    return {n: _runner(n)(Path(out), quick) for n in names}
+    runners = [_runner(n) for n in names]
+    old = limit_blas_threads(1)
+    try:
+        return {n: r(Path(out), quick) for n, r in zip(names, runners, strict=True)}
+    finally:
+        if old is not None:
+            limit_blas_threads(old)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -180,6 +180,31 @@ def finish(out: Path, name: str, record: dict[str, object], series: Sequence[Ser
     return full
 
 
+def limit_blas_threads(n: int = 1) -> int | None:
+    """Best effort: run numpy's bundled OpenBLAS with ``n`` threads; returns the old count.
+
+    The reproductions diagonalize many small matrices (4×4 to 120×120); a multi-threaded BLAS
+    only adds synchronization there, and on a loaded machine its spinning threads made the slab
+    eigensolves 40× slower (measured: 20 eigh of 120×120, 2.7 s → 0.07 s). Without numpy's
+    scipy-openblas (or with another BLAS) this does nothing; OPENBLAS_NUM_THREADS=1 in the
+    environment has the same effect.
+    """
+    import ctypes
+    import glob
+    import os
+
+    libdir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+    for path in glob.glob(os.path.join(libdir, "*openblas*")):
+        try:
+            lib = ctypes.CDLL(path)
+            old = int(lib.scipy_openblas_get_num_threads64_())
+            lib.scipy_openblas_set_num_threads64_(int(n))
+            return old
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
 def talk_style() -> None:
     """Matplotlib settings for figures shown on slides (large fonts, thick lines, no GUI)."""
     import matplotlib

@@ -100,10 +100,13 @@ class CompositeMesh:
 
 def integrate(model: LatticeModel, kernels: dict[str, Kernel], mesh: CompositeMesh,
               efermi: FloatArray, temperature: float, kind: str = "shc",
-              chunk: int = 40_000) -> dict[str, FloatArray]:
+              chunk: int = 40_000, holes: bool = False) -> dict[str, FloatArray]:
     """Σ_k w_k Σ_m f(ε_mk) X_mk / V_cell in tbspin's canonical unit for each kernel.
 
     All kernels are evaluated on the same points (each does its own diagonalization).
+    With ``holes=True`` the sum runs over the *empty* states, ε_mk ≥ E_F: the Fermi sea of
+    holes of an electron-picture model, i.e. the hole-picture sum with hole energies −ε
+    (the eigenvectors, hence X, are the same in both pictures).
     """
     pts, w = mesh.points()
     b = model.reciprocal[list(model.periodic)]
@@ -113,6 +116,9 @@ def integrate(model: LatticeModel, kernels: dict[str, Kernel], mesh: CompositeMe
         ws = w[s:s + chunk, None]
         for name, kern in kernels.items():
             E, X = kern(k)
-            acc[name] += occupied_sum(E, X * ws, efermi, temperature)
+            if holes:
+                acc[name] += occupied_sum(-E, X * ws, -np.asarray(efermi), temperature)
+            else:
+                acc[name] += occupied_sum(E, X * ws, efermi, temperature)
     factor = units.conversion_factor(kind, model.n_periodic)[0]
     return {name: a / model.cell_measure * factor for name, a in acc.items()}
