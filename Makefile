@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.tbspin-installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean notebooks
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,15 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check tbspin models tests benchmarks tutorials
 
+# Jupyter notebooks from the jupytext percent scripts (the tests execute the scripts themselves).
+notebooks:
+	mkdir -p notebooks
+	for f in tutorials/[0-9][0-9]_*.py; do \
+	  jupytext --to notebook --output notebooks/$$(basename $${f%.py}).ipynb $$f || exit 1; \
+	done
+
 bench: $(STAMP)
 	$(PY) benchmarks/bench_core.py
 
 clean:
-	rm -rf $(VENV) results build *.egg-info
+	rm -rf $(VENV) results build *.egg-info notebooks

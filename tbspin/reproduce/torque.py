@@ -34,7 +34,7 @@ from .fig1 import SHIFT, UNIT, UNIT_TEX
 
 SETTINGS = {
     False: dict(layers=30, mz=(0.005, 0.010, 0.015, 0.020), nodes=(32, 48), window=0.04, de=0.002),
-    True: dict(layers=30, mz=(0.010, 0.020), nodes=(20, 28), window=0.04, de=0.005),
+    True: dict(layers=30, mz=(0.010, 0.020), nodes=(16, 24), window=0.04, de=0.005),
 }
 
 
