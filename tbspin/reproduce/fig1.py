@@ -7,9 +7,9 @@ the conventional ½{s, v} Kubo σ^y_zx, and the proper σ^x_zx, in (ħ/2e) Ω⁻
 
 Why the old demo was jagged in the conduction band: on a Γ-centred 60³ mesh the in-plane step
 is 0.025 Å⁻¹ while the conduction-band Fermi pocket at E_F ≈ 0.42 eV has k_F ≈ 0.05 Å⁻¹, and
-the symmetric mesh puts its points in symmetry stars of equal energy, so no mesh state lies
-between 0.41 and 0.43 eV and the two Fermi seas are identical (:func:`count_states`
-measures it). The same mesh is also too coarse for the filled bands: the integrand lives in
+the symmetric mesh puts its points in symmetry stars of equal energy. Between 0.41 and 0.43 eV
+only the star (±0.076, 0, 0), (0, ±0.076, 0) Å⁻¹ enters (:func:`count_states` counts its 4
+points), at k_z = 0 where the σ^y_zx integrand vanishes: the two values are identical. The same mesh is also too coarse for the filled bands: the integrand lives in
 the band-inversion region |k_∥| ≲ √(|M₀|/M₂) = 0.08 Å⁻¹, |k_z| ≲ √(|M₀|/M₁) = 0.2 Å⁻¹.
 Remedy used here: a Γ-refined composite mesh (:mod:`tbspin.reproduce._mesh`, in-plane step
 0.008 Å⁻¹ near Γ at the default), shifted off every symmetry point (so Fermi-sea sums grow by
@@ -43,7 +43,7 @@ E_GAP, E_CB = 0.10, 0.40
 
 
 def count_states(model_mz: object, n: int, lo: float, hi: float) -> int:
-    """Conduction-band states with lo < E ≤ hi on a Γ-centred n³ mesh (the old demo's mesh)."""
+    """k-points of a Γ-centred n³ mesh (the old demo's) with a conduction state in (lo, hi]."""
     from tbspin.kmesh import make_mesh
 
     mesh = make_mesh(model_mz, n)
@@ -112,7 +112,7 @@ def run(out: Path, quick: bool = False) -> dict[str, object]:
                                    -wres[1]["xzy"], x_name="E_F", x_unit="eV", unit=UNIT,
                                    formula="proper", spin="x", m_direction="z", warping=True))
     jag = {"mesh": st["jagged_mesh"],
-           "states_0.41_to_0.43_eV": count_states(model_z, st["jagged_mesh"], 0.41, 0.43)}
+           "k_points_with_a_state_0.41_to_0.43_eV": count_states(model_z, st["jagged_mesh"], 0.41, 0.43)}
     record = _record(series, edges, efermi, coarse, meshes, T, jag)
     _plot(out / "fig1.png", series, edges, T)
     return finish(out, "fig1", record, series, rows, timer, quick)
