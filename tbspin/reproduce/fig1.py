@@ -9,8 +9,9 @@ Why the old demo was jagged in the conduction band: on a Γ-centred 60³ mesh th
 is 0.025 Å⁻¹ while the conduction-band Fermi pocket at E_F ≈ 0.42 eV has k_F ≈ 0.05 Å⁻¹, and
 the symmetric mesh puts its points in symmetry stars of equal energy. Between 0.41 and 0.43 eV
 only the star (±0.076, 0, 0), (0, ±0.076, 0) Å⁻¹ enters (:func:`count_states` counts its 4
-points), at k_z = 0 where the σ^y_zx integrand vanishes: the two values are identical. The same mesh is also too coarse for the filled bands: the integrand lives in
-the band-inversion region |k_∥| ≲ √(|M₀|/M₂) = 0.08 Å⁻¹, |k_z| ≲ √(|M₀|/M₁) = 0.2 Å⁻¹.
+points), at k_z = 0 where the σ^y_zx integrand vanishes: the two values are identical. The
+same mesh is also too coarse for the filled bands: the integrand lives in the band-inversion
+region |k_∥| ≲ √(|M₀|/M₂) = 0.08 Å⁻¹, |k_z| ≲ √(|M₀|/M₁) = 0.2 Å⁻¹.
 Remedy used here: a Γ-refined composite mesh (:mod:`tbspin.reproduce._mesh`, in-plane step
 0.008 Å⁻¹ near Γ at the default), shifted off every symmetry point (so Fermi-sea sums grow by
 many small steps), and a small Fermi–Dirac smearing (T = 50 K, k_BT = 4.3 meV).
