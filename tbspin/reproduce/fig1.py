@@ -13,7 +13,7 @@ points), at k_z = 0 where the σ^y_zx integrand vanishes: the two values are ide
 same mesh is also too coarse for the filled bands: the integrand lives in the band-inversion
 region |k_∥| ≲ √(|M₀|/M₂) = 0.08 Å⁻¹, |k_z| ≲ √(|M₀|/M₁) = 0.2 Å⁻¹.
 Remedy used here: a Γ-refined composite mesh (:mod:`tbspin.reproduce._mesh`, in-plane step
-0.008 Å⁻¹ near Γ at the default), shifted off every symmetry point (so Fermi-sea sums grow by
+0.0063 Å⁻¹ near Γ at the default), shifted off every symmetry point (so Fermi-sea sums grow by
 many small steps), and a small Fermi–Dirac smearing (T = 50 K, k_BT = 4.3 meV).
 """
 
