@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 from scipy import integrate, optimize, special
@@ -84,18 +84,18 @@ def _f_osc(b: np.ndarray, n: int) -> np.ndarray:
     return np.exp(-b) / s - np.expm1(-b) / s**2
 
 
-def _sss(b: Any, n: int) -> np.ndarray:
+def _sss(b: ArrayLike, n: int) -> np.ndarray:
     """∫₀¹ uⁿ sin²(πu) e^{−bu} du."""
     return 0.5 * (_f_real(-np.asarray(b, dtype=float), n) - _f_osc(b, n).real)
 
 
-def _ssc(b: Any) -> np.ndarray:
+def _ssc(b: ArrayLike) -> np.ndarray:
     """∫₀¹ sin(πu) cos(πu) e^{−bu} du."""
     return 0.5 * _f_osc(b, 0).imag
 
 
 def envelope_matrix_elements(
-    beta_a: Any, beta_b: Any, width: float, method: str = "closed"
+    beta_a: ArrayLike, beta_b: ArrayLike, width: float, method: str = "closed"
 ) -> dict[str, np.ndarray]:
     """Matrix elements ⟨φ_a| O |φ_b⟩ between two envelopes of :func:`envelope`.
 
@@ -144,7 +144,7 @@ def _matrix_elements_quad(ba: float, bb: float, d: float) -> dict[str, np.ndarra
         pu = math.pi * u
         return math.exp(-beta * u) * (math.pi * math.cos(pu) - beta * math.sin(pu))
 
-    def quad(f: Any) -> float:
+    def quad(f: Callable[[float], float]) -> float:
         return integrate.quad(f, 0.0, 1.0, epsabs=1e-13, epsrel=1e-12, limit=200)[0]
 
     na = 1.0 / math.sqrt(d * quad(lambda u: phi(u, ba) ** 2))

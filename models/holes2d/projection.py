@@ -10,6 +10,7 @@ import numpy as np
 import sympy
 
 from tbspin.errors import ModelError, ParameterError
+from tbspin.types import ArrayLike, ComplexArray
 from tbspin.units import HBAR2_2M
 
 from .envelopes import _anti, envelope_matrix_elements, spin32_matrices, variational_beta
@@ -66,7 +67,7 @@ def _setup(
     gate_field: float,
     magnetization: float,
     axial: bool,
-    beta: Any,
+    beta: ArrayLike | None,
     spin: str,
 ) -> _Setup:
     if isinstance(material, LuttingerParameters):
@@ -211,7 +212,7 @@ def _momentum_symbols() -> tuple[Any, Any]:
     return momentum_operators[0], momentum_operators[1]
 
 
-def _evaluate(coef: Mapping[tuple[int, int], np.ndarray], k: Any) -> np.ndarray:
+def _evaluate(coef: Mapping[tuple[int, int], np.ndarray], k: ArrayLike) -> ComplexArray:
     k = np.asarray(k, dtype=float)
     if k.ndim == 1:
         k = k[None, :]
@@ -225,7 +226,7 @@ def _evaluate(coef: Mapping[tuple[int, int], np.ndarray], k: Any) -> np.ndarray:
 
 
 def holes2d_continuum(
-    k: Any,
+    k: ArrayLike,
     material: str | LuttingerParameters = "Ge",
     *,
     width: float = 200.0,
