@@ -158,6 +158,7 @@ def _plot(path: Path, table: list[dict[str, object]], series: list[Series], hyb:
     lo, hi = sorted(t["surface_state_energies_eV"])
     bx.axvspan(lo, hi, color="tab:purple", alpha=0.15,
                label=rf"surface gap: slab $\sigma_{{xy}}$ = {t['slab_sigma_xy_e2_over_h']:+.0f} $e^2/h$")
+    bx.set_ylim(0, 1.3 * float(np.max(s.values + s.error)))
     bx.set_xlabel(r"$E_F$ (eV)")
     bx.set_ylabel(r"bulk proper $\sigma^y_{zx}$ " + UNIT_TEX)
     bx.set_title("fieldlike (bulk spin Hall) vs dampinglike (surface QAH)")
