@@ -27,8 +27,8 @@ __all__ = ["REGISTRY", "run", "add_parser", "main"]
 #: name → (module, one-line description); modules are imported on use
 REGISTRY: dict[str, tuple[str, str]] = {
     "fig1": ("fig1", "Bi2Se3 bulk sigma^y_zx vs E_F, m || x, y, z (paper Fig. 1)"),
-    "fig2a": ("fig2", "GaAs hole gas sigma^z_yx vs E_F, F_z = 1, 2 MV/m (paper Fig. 2a)"),
-    "fig2b": ("fig2", "hole gases sigma^z_yx vs F_z, GaAs/InAs/InSb/Ge (paper Fig. 2b)"),
+    "fig2a": ("fig2a", "GaAs hole gas sigma^z_yx vs E_F, F_z = 1, 2 MV/m (paper Fig. 2a)"),
+    "fig2b": ("fig2b", "hole gases sigma^z_yx vs F_z, GaAs/InAs/InSb/Ge (paper Fig. 2b)"),
     "torque": ("torque", "Bi2Se3 film, m || z: surface gap, QAH of the slab, bulk sigma^y_zx"),
 }
 
@@ -39,7 +39,7 @@ def _runner(name: str) -> Callable[[Path, bool], dict[str, object]]:
     if name not in REGISTRY:
         raise ParameterError(f"unknown reproduction {name!r}; choose from {sorted(REGISTRY)} or 'all'")
     module = importlib.import_module(f"{__name__}.{REGISTRY[name][0]}")
-    return getattr(module, "run_" + name) if name.startswith("fig2") else module.run
+    return module.run
 
 
 def run(name: str, out: Path | str = "results/reproduce",
