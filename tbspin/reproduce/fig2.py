@@ -174,13 +174,13 @@ def _plot_2a(path: Path, series: list[Series], rashba: dict[float, float]) -> No
     fig, ax = plt.subplots(figsize=(7.5, 5.2))
     for s, c in zip(series, ("tab:blue", "tab:red"), strict=True):
         F = s.meta["gate_field"]
-        ax.plot(s.x, s.values, color=c,
+        ax.plot(s.x, -s.values, color=c,
                 label=rf"$F_z$ = {F:g} MV/m ($\beta_3$ = {rashba[F]:.0f} eV Å$^3$)")
-        ax.fill_between(s.x, s.values - s.error, s.values + s.error, color=c, alpha=0.25, lw=0)
+        ax.fill_between(s.x, -s.values - s.error, -s.values + s.error, color=c, alpha=0.25, lw=0)
     ax.axvline(0, color="0.4", ls="--", lw=1)
     ax.text(0.3, 0.95, "HH1 edge", transform=ax.get_xaxis_transform(), fontsize=10, va="top")
     ax.set_xlabel(r"hole Fermi energy $E_F$ from the HH1 edge (meV)")
-    ax.set_ylabel(r"proper $\sigma^z_{yx}$ ($e/8\pi$)")
+    ax.set_ylabel(r"proper $-\sigma^z_{yx}$ ($e/8\pi$; sign: docs/reproduction.md)")
     ax.set_title("GaAs hole gas, d = 25 nm, $m_z$ = 1 meV (Table I)")
     ax.legend(loc="best")
     fig.tight_layout()
@@ -196,10 +196,10 @@ def _plot_2b(path: Path, series: list[Series], fields: np.ndarray,
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 5.2))
     colors = ("tab:blue", "tab:orange", "tab:green", "tab:red")
     for s, c in zip(series, colors, strict=True):
-        ax.errorbar(s.x, s.values, yerr=s.error, color=c, marker="o", ms=4, capsize=2, label=s.label)
+        ax.errorbar(s.x, -s.values, yerr=s.error, color=c, marker="o", ms=4, capsize=2, label=s.label)
         bx.plot(fields, rashba[s.meta["material"]], color=c, marker="o", ms=4, label=s.meta["material"])
     ax.set_xlabel(r"gate field $F_z$ (MV/m)")
-    ax.set_ylabel(r"proper $\sigma^z_{yx}$ ($e/8\pi$)")
+    ax.set_ylabel(r"proper $-\sigma^z_{yx}$ ($e/8\pi$)")
     ax.set_title("hole gases, d = 25 nm, $m_z$ = 1 meV")
     ax.legend(fontsize=10)
     bx.set_xlabel(r"gate field $F_z$ (MV/m)")
