@@ -153,3 +153,28 @@ def test_cli_wiring(tmp_path: Path) -> None:
     assert args.name == "fig2a" and args.quick and args.func is main
     with pytest.raises(SystemExit):
         parser.parse_args(["reproduce", "fig9"])
+
+
+def test_bi2se3_warping_option() -> None:
+    """Hexagonal warping of Liu et al., PRB 82, 045122 (2010): off by default (the paper's Eq. 10
+    unchanged); when on, the continuum bands have the C₃ symmetry of the crystal
+    (E(k) = E(R₁₂₀ k), not C₆ at k_z ≠ 0), and inversion τz and time reversal iσy K survive."""
+    from tbspin.models import bi2se3, bi2se3_kp
+
+    k = np.random.default_rng(7).normal(size=(6, 3)) * 0.08
+    assert np.allclose(bi2se3().hamiltonian(k), bi2se3(warping=False).hamiltonian(k))
+    kp = bi2se3_kp(warping=True)
+    assert kp.params["R1"] == 50.6 and kp.params["R2"] == -113.3
+    c, s = np.cos(2 * np.pi / 3), np.sin(2 * np.pi / 3)
+    rot = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+    e = np.linalg.eigvalsh(kp.continuum_hamiltonian(k))
+    assert np.allclose(e, np.linalg.eigvalsh(kp.continuum_hamiltonian(k @ rot.T)), atol=1e-12)
+    c6 = np.array([[0.5, -np.sqrt(0.75), 0], [np.sqrt(0.75), 0.5, 0], [0, 0, 1]])
+    assert not np.allclose(e, np.linalg.eigvalsh(kp.continuum_hamiltonian(k @ c6.T)), atol=1e-6)
+    H, Hm = kp.continuum_hamiltonian(k), kp.continuum_hamiltonian(-k)
+    P = np.diag([1.0, 1.0, -1.0, -1.0])
+    T = np.kron(np.eye(2), np.array([[0, 1], [-1, 0]]))
+    assert np.allclose(P @ H @ P, Hm, atol=1e-12)
+    assert np.allclose(T @ H.conj() @ T.T, Hm, atol=1e-12)
+    warped = bi2se3(warping=True).hamiltonian(k * 1e-3)
+    assert np.allclose(warped, kp.continuum_hamiltonian(k * 1e-3), atol=1e-8)
