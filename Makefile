@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.tbspin-installed
 
-.PHONY: demo test lint bench docs clean
+.PHONY: demo test lint bench docs notebooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,9 +33,15 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(PY) -m sphinx -W --keep-going -b html docs/api build/docs
 	@echo "documentation: build/docs/index.html"
+# Jupyter notebooks from the jupytext percent scripts (the tests execute the scripts themselves).
+notebooks: $(STAMP)
+	mkdir -p notebooks
+	for f in tutorials/[0-9][0-9]_*.py; do \
+	  $(VENV)/bin/jupytext --to notebook --output notebooks/$$(basename $${f%.py}).ipynb $$f || exit 1; \
+	done
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_core.py
 
 clean:
-	rm -rf $(VENV) results build *.egg-info
+	rm -rf $(VENV) results build *.egg-info notebooks

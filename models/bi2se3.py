@@ -58,6 +58,16 @@ the global gap is that of the continuum model up to the O(a²k²) regularization
 the k·p ones to better than 1 meV for |k| < 0.05 Å⁻¹ (tests/test_bi2se3.py). Smaller spacings
 are possible but enlarge the Brillouin zone that a k-mesh has to cover.
 
+Hexagonal warping (option ``warping=True``, default off)
+-------------------------------------------------------
+Liu et al., PRB 82, 045122 (2010), Eq. (29)/(30) add the cubic, C₃-symmetric terms
+R₁ Γ₃ (k_x³ − 3k_x k_y²) + R₂ Γ₄ (3k_x²k_y − k_y³) with R₁ = 50.6 eV Å³, R₂ = −113.3 eV Å³
+(Bi₂Se₃ column of their parameter table; x along the two-fold axis). In Eq. (10)'s basis Γ₄ is
+the matrix of the 𝓑k_z term, τx⊗σz, and Γ₃ the remaining odd-parity, time-reversal-odd Dirac
+matrix, τy⊗σ0 (it anticommutes with every other term, so the sign of R₁ does not enter the
+bands). They lower the continuous in-plane rotation symmetry of Eq. (10) to C₃; the paper
+states that σ^y_zx stays isotropic with them (tbspin.reproduce fig1 checks it).
+
 Note: with the Liu 2010 set the continuum model's valence band is M-shaped in-plane (its
 maximum, −0.0722 eV, lies at k_∥ ≈ 0.092 Å⁻¹, because C₂ > 0 and A₀² < 2|M₀|M₂), so the
 global (indirect) gap, 0.3439 eV, is smaller than the Γ gap 2|M₀| = 0.56 eV. A global gap
@@ -76,7 +86,8 @@ from tbspin.kp import KPModel
 from tbspin.model import LatticeModel
 from tbspin.spin import spin_operators
 
-__all__ = ["BI2SE3_PARAMETERS", "ZHANG2009_RAW", "bi2se3", "bi2se3_kp", "PARITY", "zhang_to_eq10"]
+__all__ = ["BI2SE3_PARAMETERS", "ZHANG2009_RAW", "bi2se3", "bi2se3_kp", "PARITY", "zhang_to_eq10",
+           "WARPING_LIU2010"]
 
 #: Zhang et al., Nat. Phys. 5, 438 (2009), in their own notation and sign convention.
 ZHANG2009_RAW = dict(M=0.28, A1=2.2, A2=4.1, B1=10.0, B2=56.6, C=-0.0068, D1=1.3, D2=19.6)
@@ -115,6 +126,14 @@ DEFAULT_C = 3.0
 #: Inversion operator P = τz⊗σ0.
 PARITY = np.diag([1.0, 1.0, -1.0, -1.0]).astype(complex)
 
+#: Hexagonal-warping coefficients (eV Å³), Liu et al., PRB 82, 045122 (2010), Bi₂Se₃.
+WARPING_LIU2010 = dict(R1=50.6, R2=-113.3)
+
+_WARPING = (
+    " + R1*(k_x**3 - 3*k_x*k_y**2)*kron(sigma_y, sigma_0)"
+    " + R2*(3*k_x**2*k_y - k_y**3)*kron(sigma_x, sigma_z)"
+)
+
 _HAMILTONIAN = (
     "(C0 + C1*k_z**2 + C2*(k_x**2 + k_y**2))*kron(sigma_0, sigma_0)"
     " - (M0 + M1*k_z**2 + M2*(k_x**2 + k_y**2))*kron(sigma_z, sigma_0)"
@@ -134,6 +153,7 @@ def bi2se3_kp(
     parameters: str | Mapping[str, float] = "liu2010",
     a: float = DEFAULT_A,
     c: float = DEFAULT_C,
+    warping: bool = False,
     **overrides: float,
 ) -> KPModel:
     """Bi₂Se₃ k·p declaration (paper's Eq. 10); see :func:`bi2se3` and the module docstring."""
@@ -150,6 +170,9 @@ def bi2se3_kp(
         params = dict(BI2SE3_PARAMETERS["liu2010"])
         params.update(parameters)
         source = "user parameters"
+    if warping:
+        params = {**WARPING_LIU2010, **params}
+        source += "; hexagonal warping R1, R2: Liu et al., PRB 82, 045122 (2010)"
     unknown = sorted(set(overrides) - set(params))
     if unknown:
         raise ModelError(f"unknown Bi2Se3 parameter(s) {unknown}; known: {sorted(params)}")
@@ -157,7 +180,7 @@ def bi2se3_kp(
     ops = _spin()
     ops["parity"] = PARITY
     return KPModel(
-        _HAMILTONIAN, params=params, spacing=(a, a, c), operators=ops,
+        _HAMILTONIAN + (_WARPING if warping else ""), params=params, spacing=(a, a, c), operators=ops,
         magnetization=magnetization, name="Bi2Se3",
         metadata=dict(
             source=f"Liu, Cullen & Culcer, PRB 108, 195434 (2023), Eq. (10); parameters: {source}",
@@ -173,6 +196,7 @@ def bi2se3(
     parameters: str | Mapping[str, float] = "liu2010",
     a: float = DEFAULT_A,
     c: float = DEFAULT_C,
+    warping: bool = False,
     **overrides: Any,
 ) -> LatticeModel:
     """Bulk Bi₂Se₃ 4-band model (paper's Eq. 10), regularized on an orthorhombic grid.
@@ -186,8 +210,11 @@ def bi2se3(
     a, c : float
         Grid spacings in-plane and along z (Å). c > √(4M₁/|M₀|) (9.9 Å for Liu 2010) creates
         a spurious inversion at k_z = π/c and raises a RegularizationWarning.
+    warping : bool
+        Add the hexagonal-warping terms of Liu et al. (2010) with R1 = 50.6, R2 = −113.3 eV Å³
+        (module docstring); default off (the paper's Eq. 10).
     **overrides : float
-        Individual parameters (A0, A2, B0, B2, C0, C1, C2, M0, M1, M2).
+        Individual parameters (A0, A2, B0, B2, C0, C1, C2, M0, M1, M2; R1, R2 with warping).
 
     Returns
     -------
@@ -195,5 +222,5 @@ def bi2se3(
         With operators ``sx, sy, sz`` (τ0⊗σ) and ``parity`` (τz⊗σ0), ``magnetization`` set.
     """
     return bi2se3_kp(
-        magnetization=magnetization, parameters=parameters, a=a, c=c, **overrides
+        magnetization=magnetization, parameters=parameters, a=a, c=c, warping=warping, **overrides
     ).lattice_model()

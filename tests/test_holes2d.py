@@ -15,7 +15,9 @@ Sources of truth used below (each test names its own):
 
 from __future__ import annotations
 
+import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +25,6 @@ from scipy import optimize, special
 
 from tbspin import ModelError
 from tbspin.models.holes2d import (
-    DEFAULT_SPACING,
     FIELD_MV_PER_M_TO_V_PER_ANGSTROM,
     LUTTINGER,
     HoleGasInfo,
@@ -37,6 +38,7 @@ from tbspin.models.holes2d import (
     holes2d_hamiltonian,
     holes2d_info,
     holes2d_kp,
+    rashba_coefficient,
     spin32_matrices,
     variational_beta,
 )
@@ -212,14 +214,14 @@ def test_k0_subbands_are_hh_and_lh_with_variational_energies():
     """Acceptance 3: at k = 0 the bands are pure J_z = ±3/2 (HH) and ±1/2 (LH) states at minus
     the variational hole energies (electron picture), HH on top."""
     d, f = 200.0, 1.5
-    model = holes2d("Ge", width=d, field=f)
+    model = holes2d("Ge", width=d, gate_field=f)
     bh, eh = variational_beta(GE.gamma1 - 2 * GE.gamma2, d, f)
     bl, el = variational_beta(GE.gamma1 + 2 * GE.gamma2, d, f)
     H0 = model.hamiltonian(np.zeros((1, 2)))[0]
     assert np.allclose(H0, np.diag(np.diag(H0)), atol=1e-15)  # diagonal in J_z
     assert np.allclose(np.diag(H0).real, [-eh, -el, -el, -eh], rtol=1e-13, atol=0)
     assert np.allclose(np.diag(model.spin("z")).real, [3, 1, -1, -3])
-    info = holes2d_info("Ge", width=d, field=f)
+    info = holes2d_info("Ge", width=d, gate_field=f)
     assert isinstance(info, HoleGasInfo)
     assert (info.beta_hh, info.beta_lh) == (pytest.approx(bh), pytest.approx(bl))
     assert info.energy_hh == pytest.approx(-eh, rel=1e-13)
@@ -237,8 +239,8 @@ def test_decoupled_hh_mass_symmetric_well(material):
     curvature) along x and along the diagonal; a Richardson step (k, 2k) removes the k⁴ terms
     (R coupling and lattice correction) from the finite-difference curvature."""
     p = LUTTINGER["winkler"][material]
-    model = holes2d(material, field=0.0)
-    info = holes2d_info(material, field=0.0)
+    model = holes2d(material, gate_field=0.0)
+    info = holes2d_info(material, gate_field=0.0)
     assert info.beta_hh == info.beta_lh == 0.0
     assert info.mass_hh == pytest.approx(1 / (p.gamma1 + p.gamma2))
     assert info.mass_hh_coupled == pytest.approx(info.mass_hh, rel=1e-12)
@@ -257,7 +259,7 @@ def test_coupled_masses_match_band_curvature(axial):
     against a finite-difference curvature of the exact 4×4 continuum bands (independent).
     Each Kramers pair is averaged: the asymmetric well splits it by odd (k³) terms, which
     cancel in the pair's mean (E_±(k) = E_∓(−k)); Richardson (k, 2k) removes the k⁴ terms."""
-    kw = dict(width=180.0, field=3.0, axial=axial)
+    kw = dict(width=180.0, gate_field=3.0, axial=axial)
     info = holes2d_info("GaAs", **kw)
     assert abs(info.kz_hl) > 0 and info.overlap_hl < 1  # asymmetric well: couplings are on
     k = 2e-4
@@ -280,7 +282,7 @@ def test_kramers_degeneracy_and_exchange_splitting():
     in the asymmetric one the pairs split away from k = 0 (cubic Rashba-like splitting).
     m_z ≠ 0 splits the k = 0 doublets by 2 m_z (HH) and 2 m_z/3 (LH), the documented exchange
     m_z (2/3) J_z, and leaves no degeneracy at random k."""
-    kw = dict(width=200.0, field=2.0)
+    kw = dict(width=200.0, gate_field=2.0)
     model = holes2d("Ge", **kw)
     jy = spin32_matrices()[1]
     w, v = np.linalg.eigh(jy)
@@ -291,7 +293,7 @@ def test_kramers_degeneracy_and_exchange_splitting():
     assert np.allclose(theta @ H.conj() @ theta.conj().T, Hm, atol=1e-14)
     assert np.allclose(np.linalg.eigvalsh(H), np.linalg.eigvalsh(Hm), atol=1e-13)
     # symmetric well: inversion z -> -z with time reversal -> Kramers pairs at every k
-    sym = holes2d("Ge", width=200.0, field=0.0)
+    sym = holes2d("Ge", width=200.0, gate_field=0.0)
     e = np.linalg.eigvalsh(sym.hamiltonian(ks))
     assert np.allclose(e[:, 0], e[:, 1], atol=1e-13) and np.allclose(e[:, 2], e[:, 3], atol=1e-13)
     # asymmetric well: the pairs are split away from k = 0 (the HH k³ Rashba-like splitting)
@@ -313,17 +315,17 @@ def test_spin_operators_are_projected_2J():
     """sz = 2J_z exactly; sx, sy = 2J_i ∘ envelope overlaps (Galerkin), equal to 2J_i in the
     symmetric well; the "hh-pseudospin" option scales by 1/3."""
     jx, jy, jz = spin32_matrices()
-    sym = holes2d("InAs", field=0.0)
+    sym = holes2d("InAs", gate_field=0.0)
     for name, j in (("sx", jx), ("sy", jy), ("sz", jz)):
         assert np.allclose(sym.operator(name), 2 * j, atol=1e-14)
-    asym = holes2d("InAs", field=3.0)
-    ov = holes2d_info("InAs", field=3.0).overlap_hl
+    asym = holes2d("InAs", gate_field=3.0)
+    ov = holes2d_info("InAs", gate_field=3.0).overlap_hl
     assert 0.5 < ov < 0.99
     assert np.allclose(asym.operator("sz"), 2 * jz, atol=1e-15)
     sx = asym.operator("sx")
     assert sx[0, 1] == pytest.approx(2 * jx[0, 1] * ov, rel=1e-13)
     assert sx[1, 2] == pytest.approx(2 * jx[1, 2], rel=1e-13)  # both LH: same envelope
-    pseudo = holes2d("InAs", field=3.0, spin="hh-pseudospin")
+    pseudo = holes2d("InAs", gate_field=3.0, spin="hh-pseudospin")
     assert np.allclose(pseudo.operator("sy"), asym.operator("sy") / 3, atol=1e-15)
     assert np.allclose(np.diag(pseudo.operator("sz"))[[0, 3]], [1, -1])
 
@@ -332,7 +334,7 @@ def test_galerkin_projection_by_explicit_z_grid():
     """Independent projection: H̃_ij = ∫ φ_i(z) [H_ij(k_x, k_y, k̂_z) + V] φ_j(z) dz evaluated on a
     z grid with spectral derivatives of the explicit envelopes (numpy), versus the model."""
     d, f = 160.0, 2.5
-    info = holes2d_info("Ge", width=d, field=f)
+    info = holes2d_info("Ge", width=d, gate_field=f)
     kx, ky = 0.013, -0.021
     z = np.linspace(-d / 2, d / 2, 40001)
     u = z / d + 0.5
@@ -356,7 +358,7 @@ def test_galerkin_projection_by_explicit_z_grid():
                 )
     for i in range(4):
         H[i, i] += np.trapezoid(envs[i] ** 2 * (-f * FIELD_MV_PER_M_TO_V_PER_ANGSTROM * z), z)
-    ref = holes2d_continuum([[kx, ky]], "Ge", width=d, field=f)[0]
+    ref = holes2d_continuum([[kx, ky]], "Ge", width=d, gate_field=f)[0]
     assert np.allclose(H, ref, rtol=0, atol=1e-8 * np.abs(ref).max())
 
 
@@ -366,7 +368,6 @@ def test_default_spacing_keeps_lattice_within_1meV(material):
     """Justifies DEFAULT_SPACING: lattice and k·p bands agree to 1 meV for |k| ≤ 0.02 Å⁻¹
     (Kramers-degenerate hole densities p = k²/2π up to 6×10¹¹ cm⁻²) in every direction, at
     the default 1 MV/m (measured worst case 0.44 meV, InSb)."""
-    assert DEFAULT_SPACING == 10.0
     model = holes2d(material)
     phi = np.linspace(0, np.pi / 2, 7)
     kk = np.linspace(0, 0.02, 11)
@@ -381,8 +382,8 @@ def test_lattice_kwant_pythtb_forms_agree():
     to 1e-12 (Kwant: its own wraparound H; PythTB: its own eigenpairs V diag(E) V†)."""
     from tbspin.adapters.pythtb import pythtb_hamiltonian
 
-    kp = holes2d_kp("Ge", width=200.0, field=2.0, magnetization=1e-3, a=12.0)
-    model = holes2d("Ge", width=200.0, field=2.0, magnetization=1e-3, a=12.0)
+    kp = holes2d_kp("Ge", width=200.0, gate_field=2.0, magnetization=1e-3, a=12.0)
+    model = holes2d("Ge", width=200.0, gate_field=2.0, magnetization=1e-3, a=12.0)
     ks = RNG.normal(size=(6, 2)) * 0.1
     H = model.hamiltonian(ks)
     assert np.allclose(kp.lattice_model().hamiltonian(ks), H, atol=1e-15)
@@ -403,39 +404,111 @@ def test_sympy_hamiltonian_is_hermitian_polynomial_of_degree_two():
     import sympy
 
     kx, ky = sympy.symbols("k_x k_y", real=True)
-    H = holes2d_hamiltonian("GaAs", field=2.0, symbols=(kx, ky))
+    H = holes2d_hamiltonian("GaAs", gate_field=2.0, symbols=(kx, ky))
     assert H.shape == (4, 4)
     assert sympy.simplify(H - H.H) == sympy.zeros(4, 4)
     degs = [sympy.Poly(e, kx, ky).total_degree() for e in H if e != 0]
     assert max(degs) == 2
-    coef = holes2d_coefficients("GaAs", field=2.0)
+    coef = holes2d_coefficients("GaAs", gate_field=2.0)
     val = complex(H[0, 1].subs({kx: 0.3, ky: -0.2}))
     ref = sum(c[0, 1] * 0.3**p * (-0.2) ** q for (p, q), c in coef.items())
     assert val == pytest.approx(ref, rel=1e-14)
     # S (∝ k_- k_z) couples HH-LH linearly only in the asymmetric well
-    sym = holes2d_coefficients("GaAs", field=0.0)
+    sym = holes2d_coefficients("GaAs", gate_field=0.0)
     assert np.max(np.abs(sym[(1, 0)])) == 0 and np.max(np.abs(coef[(1, 0)])) > 0
 
 
 # ---------------------------------------------------------------------- tables, inputs
-def test_luttinger_tables():
-    """Winkler (Lawaetz) values quoted by the issue for Ge, and the paper's Table I variant."""
-    assert (GE.gamma1, GE.gamma2, GE.gamma3) == (13.38, 4.24, 5.69)
-    liu = LUTTINGER["liu2023"]["Ge"]
-    assert (liu.gamma2, liu.gamma3) == (5.24, 4.69)
-    assert set(LUTTINGER["winkler"]) == {"GaAs", "InAs", "InSb", "Ge"}
+_PAPER_NAME = Path("shared") / "paper" / "liu_cullen_culcer_prb108_195434.md"
+#: the paper's text next to the checkout (../shared/paper), also for a worktree one level deeper
+PAPER = next((p / _PAPER_NAME for p in Path(__file__).resolve().parents[1:4] if (p / _PAPER_NAME).is_file()),
+             Path(__file__).resolve().parents[2] / _PAPER_NAME)
+PAPER_ENV = os.environ.get("TBSPIN_PAPER")
+
+
+def _paper_table_one() -> dict[str, tuple[float, float, float]]:
+    """Table I of Liu, Cullen & Culcer (2023) read from the paper's text (independent source)."""
+    path = Path(PAPER_ENV) if PAPER_ENV else PAPER
+    if not path.is_file():
+        pytest.skip(f"the paper's text is not available at {path} (set TBSPIN_PAPER)")
+    text = path.read_text(encoding="utf-8")
+    table = text[text.index("TABLE I."):]
+    rows = [line for line in table.splitlines()[:12] if line.startswith("|")]
+    header = [c.strip() for c in rows[0].strip("|").split("|")]
+    values = [[float(c) for c in r.strip("|").split("|")[1:]] for r in rows[2:5]]
+    return {m: tuple(v[i] for v in values) for i, m in enumerate(header[1:])}
+
+
+def test_luttinger_tables_against_the_papers_table_one():
+    """The "liu2023" table equals Table I as printed in the paper (parsed from its text, not
+    copied), and Winkler's (Lawaetz) values agree with it for GaAs, InAs, InSb, which Table I
+    cites from Winkler; for Ge Table I differs from Lawaetz in γ₂ − γ₃ but not in γ₁, γ₂ + γ₃."""
+    table = _paper_table_one()
+    assert set(table) == {"GaAs", "InAs", "InSb", "Ge"}
+    for mat, gammas in table.items():
+        liu = LUTTINGER["liu2023"][mat]
+        assert (liu.gamma1, liu.gamma2, liu.gamma3) == gammas
+        w = LUTTINGER["winkler"][mat]
+        if mat != "Ge":
+            assert (w.gamma1, w.gamma2, w.gamma3) == gammas
+        else:
+            assert w.gamma1 == gammas[0]
+            assert w.gamma2 + w.gamma3 == pytest.approx(gammas[1] + gammas[2], abs=1e-12)
+            assert w.gamma2 - w.gamma3 != pytest.approx(gammas[1] - gammas[2], abs=1e-3)
     assert all(p.source for t in LUTTINGER.values() for p in t.values())
+    # Ge in [001]: the bulk HH mass m₀/(γ₁ − 2γ₂) is 0.204 m₀ with Lawaetz's γ₂ (cyclotron
+    # resonance, Dresselhaus, Kip & Kittel, PR 98, 368 (1955): heavy-hole [001] mass ≈ 0.2 m₀)
+    assert 1 / (GE.gamma1 - 2 * GE.gamma2) == pytest.approx(0.2, rel=0.05)
     a = holes2d_info("Ge", parameters="liu2023")
     b = holes2d_info("Ge")
-    assert a.mass_hh == pytest.approx(1 / (13.38 + 5.24)) and a.beta_hh != b.beta_hh
+    assert a.mass_hh == pytest.approx(1 / (table["Ge"][0] + table["Ge"][1]))
+    assert a.beta_hh != b.beta_hh
+
+
+def test_field_keyword_is_a_deprecated_alias_of_gate_field():
+    """Renamed parameter: ``field`` → ``gate_field`` (MV/m); the old name warns and works."""
+    new = holes2d_info("GaAs", gate_field=2.0)
+    with pytest.warns(DeprecationWarning, match="gate_field"):
+        old = holes2d_info("GaAs", field=2.0)
+    assert old == new and new.gate_field == 2.0
+    with pytest.warns(DeprecationWarning):
+        model = holes2d("GaAs", field=2.0)
+    assert np.allclose(model.hamiltonian([[0.01, 0.02]]),
+                       holes2d("GaAs", gate_field=2.0).hamiltonian([[0.01, 0.02]]))
+    with pytest.warns(DeprecationWarning):
+        assert new.field == 2.0
+    with pytest.raises(ValueError, match="not both"), pytest.warns(DeprecationWarning):
+        holes2d("GaAs", field=1.0, gate_field=2.0)
+    with pytest.raises(TypeError):
+        holes2d("GaAs", feild=1.0)
+
+
+def test_rashba_coefficient_from_the_subband_splitting():
+    """β₃ from the HH splitting: zero in the symmetric well (inversion z → −z), the k³ law
+    (β₃ independent of k at small k), and the non-monotonic gate dependence of Liu, Marcellina,
+    Hamilton & Culcer, PRL 121, 087701 (2018): rises from 0, then decreases slowly as the HH-LH
+    splitting grows with the field."""
+    assert abs(rashba_coefficient("GaAs", width=250.0, gate_field=0.0)) < 1e-6
+    b1 = rashba_coefficient("GaAs", width=250.0, gate_field=1.0, k=0.002)
+    b2 = rashba_coefficient("GaAs", width=250.0, gate_field=1.0, k=0.001)
+    assert b1 == pytest.approx(b2, rel=1e-2)
+    fields = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
+    betas = np.array([rashba_coefficient("GaAs", width=250.0, gate_field=f) for f in fields])
+    peak = int(np.argmax(betas))
+    assert 0 < peak < len(fields) - 1
+    assert np.all(np.diff(betas[: peak + 1]) > 0) and np.all(np.diff(betas[peak:]) < 0)
+    # independent check of the splitting itself: direct diagonalization of the lattice model
+    model = holes2d("GaAs", width=250.0, gate_field=1.0, axial=True)
+    e = np.linalg.eigvalsh(model.hamiltonian([[0.002, 0.0]]))[0]
+    assert (e[-1] - e[-2]) / (2 * 0.002**3) == pytest.approx(b1, rel=1e-2)
 
 
 def test_custom_parameters_and_fixed_beta():
     p = LuttingerParameters(7.0, 2.0, 2.5, None, "test")
-    info = holes2d_info(p, field=1.0, beta=(0.5, 0.2))
+    info = holes2d_info(p, gate_field=1.0, beta=(0.5, 0.2))
     assert (info.beta_hh, info.beta_lh) == (0.5, 0.2) and info.material == "custom"
     # fixed β = 0 with a field: first-order energy shift only through ⟨z⟩ = 0 -> no shift
-    i0 = holes2d_info(p, field=1.0, beta=0.0)
+    i0 = holes2d_info(p, gate_field=1.0, beta=0.0)
     assert i0.energy_hh == pytest.approx(-HBAR2_2M * 3.0 * np.pi**2 / 200.0**2, rel=1e-13)
 
 
@@ -445,7 +518,7 @@ def test_custom_parameters_and_fixed_beta():
         (dict(material="Si"), "not in the 'winkler'"),
         (dict(parameters="foo"), "unknown parameters"),
         (dict(width=-5.0), "width"),
-        (dict(field=float("nan")), "field"),
+        (dict(gate_field=float("nan")), "field"),
         (dict(beta=(1.0, 2.0, 3.0)), "beta"),
         (dict(spin="L"), "spin"),
         (dict(a=0.0), "spacing"),
@@ -488,7 +561,7 @@ def test_projection_obeys_poincare_bounds_against_full_well():
     airy = _airy_ground_state(lp.gamma1 - 2 * lp.gamma2, d, f)
     assert full0[-1] == pytest.approx(-airy, abs=1e-7)
     ks = np.array([[0.0, 0.0], [0.01, 0.005], [-0.004, 0.015], [0.02, 0.0]])
-    proj = np.linalg.eigvalsh(holes2d_continuum(ks, "Ge", width=d, field=f))
+    proj = np.linalg.eigvalsh(holes2d_continuum(ks, "Ge", width=d, gate_field=f))
     for k, p in zip(ks, proj, strict=True):
         full = _full_well_top(k, lp, d, f)
         assert np.all(p < full), (k, p, full)
@@ -498,7 +571,7 @@ def test_projected_axial_model_is_isotropic():
     """With axial=True the projected H̃ has full rotational symmetry about z (only R was
     anisotropic); without it the in-plane spectrum is anisotropic at |k| = 0.03 Å⁻¹."""
     k = 0.03 * np.array([[1.0, 0.0], [np.cos(0.4), np.sin(0.4)], [np.sqrt(0.5), np.sqrt(0.5)]])
-    ax = np.linalg.eigvalsh(holes2d_continuum(k, "GaAs", field=2.0, axial=True))
+    ax = np.linalg.eigvalsh(holes2d_continuum(k, "GaAs", gate_field=2.0, axial=True))
     assert np.allclose(ax, ax[0], rtol=1e-12, atol=1e-15)
-    cub = np.linalg.eigvalsh(holes2d_continuum(k, "GaAs", field=2.0))
+    cub = np.linalg.eigvalsh(holes2d_continuum(k, "GaAs", gate_field=2.0))
     assert np.max(np.abs(cub - cub[0])) > 1e-4

@@ -26,6 +26,8 @@ EXPECTED_FIGURES = {
                                      "03_bi2se3_integrand.png"],
     "04_wannier90_import.py": ["04_graphene_bands.png"],
     "05_slab_surface_gap.py": ["05_slab_bands.png", "05_gap_vs_m.png"],
+    "06_hole_gas_spin_hall.py": ["06_envelopes.png", "06_subbands_rashba.png", "06_fig2_small.png"],
+    "07_wannier_bi2se3_proper_spin_hall.py": ["07_bi2se3_wannier_shc.png"],
 }
 
 TIME_LIMIT_S = 120  # each tutorial is meant to take < 40 s; this only catches hangs

@@ -1,0 +1,7 @@
+"""``python -m tbspin.reproduce NAME|all [--quick] [--out DIR]``."""
+
+import sys
+
+from . import main
+
+sys.exit(main(sys.argv[1:]))

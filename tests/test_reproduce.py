@@ -1,0 +1,180 @@
+"""``tbspin reproduce all --quick``: every reproduction writes its JSON and PNG, and the trends
+the paper states (Liu, Cullen & Culcer, PRB 108, 195434 (2023)) hold in the data it wrote.
+
+The assertions read the written JSON (not recorded numbers). Where a number is expected, its
+source is named: the surface Dirac model for the gap 2|m_z|; the integer Hall conductance of a
+film whose two surfaces are gapped by the same m_z (½ + ½, Qi, Hughes & Zhang, PRB 78, 195424
+(2008)); the paper's text for the trends.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tbspin.reproduce import REGISTRY, main
+from tbspin.reproduce._chern import chern_fhs
+from tbspin.reproduce._mesh import CompositeMesh
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    out = tmp_path_factory.mktemp("reproduce")
+    assert main(["all", "--quick", "--out", str(out)]) == 0
+    records = {}
+    for name in REGISTRY:
+        js, png = out / f"{name}.json", out / f"{name}.png"
+        assert js.is_file() and png.is_file() and png.stat().st_size > 10_000, name
+        records[name] = json.loads(js.read_text())
+    return records
+
+
+def _series(record: dict, label: str) -> dict:
+    return next(s for s in record["series"] if s["label"] == label)
+
+
+def test_every_record_is_complete(results: dict[str, dict]) -> None:
+    """Values with one error per point, units, parameters, meshes, method, version."""
+    for name, rec in results.items():
+        assert rec["name"] == name and rec["quick"] is True
+        for key in ("tbspin_version", "parameters", "method", "convergence", "paper", "figure"):
+            assert rec[key], (name, key)
+        for s in rec["series"]:
+            assert len(s["values"]) == len(s["error"]) == len(s["x"]) > 1, (name, s["label"])
+            assert s["unit"] and s["x_unit"] and np.all(np.isfinite(s["values"]))
+        assert "meshes" in rec["method"]
+
+
+def test_fig1_three_m_directions_distinct_and_sigma_x_negligible(results: dict[str, dict]) -> None:
+    """Paper: σ^y_zx depends on the m direction and is finite in the gap; σ^x_zx ≪ σ^y_zx."""
+    rec = results["fig1"]
+    ef = np.asarray(_series(rec, "proper sigma^y_zx, m || z")["x"])
+    edges = rec["band_edges"]
+    top = max(e["valence_top_eV"] for e in edges.values())
+    bottom = min(e["conduction_bottom_eV"] for e in edges.values())
+    # conduction-band bottom: continuum C0 + |M0| − |m| = 0.2707 eV (Liu 2010 parameters)
+    assert bottom == pytest.approx(-0.0083 + 0.28 - 0.001, abs=2e-3)
+    assert top < 0 < bottom
+    gap = (ef > top + 0.02) & (ef < bottom - 0.02)
+    curves = {d: _series(rec, f"proper sigma^y_zx, m || {d}") for d in "xyz"}
+    vals = {d: np.asarray(c["values"]) for d, c in curves.items()}
+    errs = {d: np.asarray(c["error"]) for d, c in curves.items()}
+    for a, b in (("x", "y"), ("y", "z"), ("x", "z")):
+        diff = np.abs(vals[a] - vals[b])
+        assert np.any(diff > 3 * (errs[a] + errs[b]) + 1.0), (a, b)
+    # finite in the gap for some m direction, and flat there (a Fermi-sea property of filled bands)
+    finite = [d for d in "xyz" if np.mean(np.abs(vals[d][gap])) > 10 * np.max(errs[d][gap]) + 10]
+    assert finite
+    for d in finite:
+        assert np.ptp(vals[d][gap]) < 0.02 * np.mean(np.abs(vals[d][gap]))
+    scale = max(np.max(np.abs(v)) for v in vals.values())
+    for d in "xyz":
+        sx = np.asarray(_series(rec, f"proper sigma^x_zx, m || {d}")["values"])
+        assert np.max(np.abs(sx)) < 0.05 * scale
+    # order of magnitude in the conduction band: 10^3 (hbar/2e) S/m (paper, Sec. III)
+    cb = ef > bottom + 0.05
+    assert 1e2 < np.mean([np.mean(np.abs(vals[d][cb])) for d in "xyz"]) < 1e4
+
+
+def test_fig2a_rises_with_fermi_energy(results: dict[str, dict]) -> None:
+    """Paper, Fig. 2a: the hole-gas σ^z_yx grows with E_F (|σ| here; sign: docs/reproduction.md)."""
+    for s in results["fig2a"]["series"]:
+        v, e = np.abs(np.asarray(s["values"])), np.asarray(s["error"])
+        assert v[-1] > 1.5 * v[1]
+        assert np.all(np.diff(v) > -(e[1:] + e[:-1]) - 1e-9), s["label"]
+
+
+def test_fig2b_upturn_then_slow_downturn(results: dict[str, dict]) -> None:
+    """Paper, Fig. 2b: with F_z, |σ^z_yx| first rises, then falls more slowly; the Rashba
+    coefficient computed from the subbands has the same shape (paper's explanation)."""
+    rec = results["fig2b"]
+    rashba = rec["rashba_beta3_eV_A3"]
+    for s in rec["series"]:
+        F, v = np.asarray(s["x"]), np.abs(np.asarray(s["values"]))
+        i = int(np.argmax(v))
+        assert 0 < i < len(v) - 1, s["label"]
+        rise = (v[i] - v[0]) / (F[i] - F[0])
+        fall = (v[i] - v[-1]) / (F[-1] - F[i])
+        assert rise > 0 and fall > 0 and fall < rise, s["label"]
+        beta = np.asarray(rashba[s["meta"]["material"]])
+        j = int(np.argmax(beta))
+        assert 0 < j < len(beta) - 1 and beta[-1] < beta[j]
+
+
+def test_torque_quantized_hall_and_surface_gap(results: dict[str, dict]) -> None:
+    """Film magnetized ∥ z on all layers, E_F mid-gap: σ_xy within 1 % of an integer (|C| = 1:
+    two surfaces, ½ each); surface gap = 2|m_z| (surface Dirac model) up to the m = 0
+    hybridization gap of the two surfaces; the bulk proper σ^y_zx is finite there."""
+    rec = results["torque"]
+    hyb = rec["hybridization_gap_eV"]
+    assert 0 <= hyb < 1e-3
+    for row in rec["table"]:
+        c = row["slab_sigma_xy_e2_over_h"]
+        assert abs(c - round(c)) < 0.01 and abs(round(c)) == 1
+        assert row["chern_diagnostics"]["max_plaquette_flux"] < 1.0
+        assert abs(row["surface_gap_eV"] - 2 * row["m_z_eV"]) <= hyb + 1e-5
+        assert abs(row["bulk_proper_sigma_y_zx"]) > 10 * row["bulk_proper_sigma_y_zx_error"]
+
+
+def test_fhs_chern_matches_tbspin_on_qwz() -> None:
+    """The graded-mesh FHS Chern number against tbspin.chern_number (Kubo, uniform mesh) on the
+    Qi-Wu-Zhang model (|C| = 1 for 0 < |u| < 2, 0 for |u| > 2; Qi, Wu & Zhang 2006)."""
+    import tbspin
+    from tbspin.models import qwz
+
+    for u in (-1.0, 1.0, 2.5):
+        model = qwz(u)
+        ref = tbspin.chern_number(model, bands=1, mesh=40)
+        assert chern_fhs(model, 0.0, nodes=16, grading=2.0).chern == pytest.approx(ref, abs=1e-6)
+
+
+def test_composite_mesh_weights_and_doubling() -> None:
+    """Weights sum to 1 and integrate a smooth periodic function like the uniform mesh."""
+    cm = CompositeMesh.make(12, (0.3, 0.1), 0.2, 5, 2)
+    pts, w = cm.points()
+    assert w.sum() == pytest.approx(1.0, abs=1e-12)
+    f = np.cos(2 * np.pi * pts[:, 0]) ** 2 + np.sin(2 * np.pi * pts[:, 1]) ** 4
+    assert (w * f).sum() == pytest.approx(0.5 + 3 / 8, abs=1e-3)
+    assert cm.doubled().n == (24, 24)
+
+
+def test_cli_wiring(tmp_path: Path) -> None:
+    """add_parser plugs into any argparse CLI; unknown names are refused."""
+    import argparse
+
+    from tbspin.reproduce import add_parser
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers(dest="cmd"))
+    args = parser.parse_args(["reproduce", "fig2a", "--quick", "--out", str(tmp_path)])
+    assert args.name == "fig2a" and args.quick and args.func is main
+    with pytest.raises(SystemExit):
+        parser.parse_args(["reproduce", "fig9"])
+
+
+def test_bi2se3_warping_option() -> None:
+    """Hexagonal warping of Liu et al., PRB 82, 045122 (2010): off by default (the paper's Eq. 10
+    unchanged); when on, the continuum bands have the C₃ symmetry of the crystal
+    (E(k) = E(R₁₂₀ k), not C₆ at k_z ≠ 0), and inversion τz and time reversal iσy K survive."""
+    from tbspin.models import bi2se3, bi2se3_kp
+
+    k = np.random.default_rng(7).normal(size=(6, 3)) * 0.08
+    assert np.allclose(bi2se3().hamiltonian(k), bi2se3(warping=False).hamiltonian(k))
+    kp = bi2se3_kp(warping=True)
+    assert kp.params["R1"] == 50.6 and kp.params["R2"] == -113.3
+    c, s = np.cos(2 * np.pi / 3), np.sin(2 * np.pi / 3)
+    rot = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+    e = np.linalg.eigvalsh(kp.continuum_hamiltonian(k))
+    assert np.allclose(e, np.linalg.eigvalsh(kp.continuum_hamiltonian(k @ rot.T)), atol=1e-12)
+    c6 = np.array([[0.5, -np.sqrt(0.75), 0], [np.sqrt(0.75), 0.5, 0], [0, 0, 1]])
+    assert not np.allclose(e, np.linalg.eigvalsh(kp.continuum_hamiltonian(k @ c6.T)), atol=1e-6)
+    H, Hm = kp.continuum_hamiltonian(k), kp.continuum_hamiltonian(-k)
+    P = np.diag([1.0, 1.0, -1.0, -1.0])
+    T = np.kron(np.eye(2), np.array([[0, 1], [-1, 0]]))
+    assert np.allclose(P @ H @ P, Hm, atol=1e-12)
+    assert np.allclose(T @ H.conj() @ T.T, Hm, atol=1e-12)
+    warped = bi2se3(warping=True).hamiltonian(k * 1e-3)
+    assert np.allclose(warped, kp.continuum_hamiltonian(k * 1e-3), atol=1e-8)
