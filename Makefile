@@ -33,6 +33,7 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(PY) -m sphinx -W --keep-going -b html docs/api build/docs
 	@echo "documentation: build/docs/index.html"
+
 # Jupyter notebooks from the jupytext percent scripts (the tests execute the scripts themselves).
 notebooks: $(STAMP)
 	mkdir -p notebooks
