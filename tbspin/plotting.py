@@ -127,9 +127,9 @@ def plot_gap_vs_thickness(
     """Surface (hybridization) gap versus N on a log scale with the exponential fit."""
     plt = _pyplot()
     fig, ax = (plt.subplots(figsize=(4.5, 3.5)) if ax is None else (ax.figure, ax))
-    ax.semilogy(sweep.layers, sweep.gaps, "o", label="slab")
+    ax.semilogy(sweep.n_layers, sweep.gaps, "o", label="slab")
     if np.isfinite(sweep.decay_per_layer):
-        n = np.linspace(sweep.layers.min(), sweep.layers.max(), 50)
+        n = np.linspace(sweep.n_layers.min(), sweep.n_layers.max(), 50)
         ax.semilogy(n, sweep.prefactor * np.exp(-sweep.decay_per_layer * n), "-",
                     label=f"fit: κ = {sweep.decay_per_layer:.3f} per layer")
     ax.set_xlabel("layers N")
