@@ -29,7 +29,6 @@ momentum operators) and parameter symbols whose values are given in ``params``. 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
