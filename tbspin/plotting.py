@@ -41,6 +41,26 @@ def _pyplot() -> Any:
     return plt
 
 
+def _physical_ticks(kp: KPath) -> list[str]:
+    """Tick labels of a k-path: a zoomed point ("0.14·M") becomes its distance from Γ and the
+    point it heads to (e.g. "0.15 Å⁻¹→M")."""
+    out = []
+    for x, label in zip(kp.special_x, kp.labels, strict=True):
+        if "·" not in label:
+            out.append(label)
+            continue
+        i = int(np.argmin(np.abs(kp.x - x)))
+        kabs = float(np.linalg.norm(kp.k[i]))
+        out.append(f"{kabs:.2g} Å$^{{-1}}$→{label.split('·', 1)[1]}")
+    return out
+
+
+def _slab_direction_words(slab: Slab) -> str:
+    i = slab.direction + 1
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(i, "th")
+    return f"finite along a$_{i}$ (the {i}{suffix} lattice vector)"
+
+
 def plot_slab_bands(
     slab: Slab,
     kpath: KPath | None = None,
@@ -48,8 +68,9 @@ def plot_slab_bands(
     n_surface_layers: int = 2,
     energy_window: tuple[float, float] | None = None,
     reference_energy: float = 0.0,
+    reference_label: str = "Dirac point",
     ax: Any = None,
-    save: str | None = None,
+    save: str | Path | None = None,
 ) -> Any:
     """Slab bands along a k-path coloured by surface weight (red top, blue bottom).
 
@@ -63,7 +84,9 @@ def plot_slab_bands(
     energy_window : (emin, emax), optional
         y-range (eV, relative to ``reference_energy``).
     reference_energy : float
-        Subtracted from the energies (e.g. the Dirac point).
+        Subtracted from the energies (e.g. the Dirac point), eV.
+    reference_label : str
+        What the reference energy is (axis label "E − E_D" with its value).
     ax : matplotlib Axes, optional
     save : str, optional
         File to save the figure to.
@@ -76,7 +99,7 @@ def plot_slab_bands(
     kp = slab.kpath() if kpath is None else kpath
     E, w = slab_bands(slab, kp, n_surface_layers)
     E = E - reference_energy
-    fig, ax = (plt.subplots(figsize=(5, 4)) if ax is None else (ax.figure, ax))
+    fig, ax = (plt.subplots(figsize=(5.5, 4.2)) if ax is None else (ax.figure, ax))
     colour = w[..., 0] - w[..., 1]  # +1 top, −1 bottom
     size = 1.0 + 12.0 * (w[..., 0] + w[..., 1])
     x = np.broadcast_to(kp.x[:, None], E.shape)
@@ -85,13 +108,18 @@ def plot_slab_bands(
                     s=size.ravel()[order], cmap="coolwarm", vmin=-1, vmax=1, linewidths=0)
     for xs in kp.special_x:
         ax.axvline(xs, color="0.6", lw=0.5)
-    ax.set_xticks(kp.special_x, kp.labels)
+    ax.set_xticks(kp.special_x, _physical_ticks(kp))
     ax.set_xlim(kp.x[0], kp.x[-1])
+    ax.set_xlabel("in-plane wave vector")
     if energy_window is not None:
         ax.set_ylim(*energy_window)
-    ax.set_ylabel("E (eV)" if reference_energy == 0 else "E − E_ref (eV)")
-    ax.set_title(f"{slab.model.name}: weight on {n_surface_layers} top/bottom layers")
-    fig.colorbar(sc, ax=ax, label="top − bottom weight")
+    if reference_energy == 0:
+        ax.set_ylabel("E (eV)")
+    else:
+        ax.set_ylabel(f"E − E$_D$ (eV);  E$_D$ = {reference_energy:.4f} eV ({reference_label})")
+    ax.set_title(f"{slab.bulk.name} slab, {slab.n_layers} layers {_slab_direction_words(slab)}\n"
+                 f"colour: weight on the {n_surface_layers} top/bottom layers", fontsize=9)
+    fig.colorbar(sc, ax=ax, label="top − bottom surface weight")
     if save:
         save_figure(fig, save, dpi=150, bbox_inches="tight")
     return fig
@@ -159,8 +187,13 @@ def plot_conductivity(
     save: str | Path | None = None,
 ) -> Any:
     """One conductivity against Fermi energy."""
-    return plot_conductivities({result.formula: result}, unit=unit, ax=ax, save=save,
-                               title=f"{result.model}: mesh {'x'.join(map(str, result.mesh))}")
+    mesh = "x".join(map(str, result.mesh))
+    quantity = _tex_label(result.label)
+    formula = getattr(result, "formula", "")
+    words = {"berry": "Berry-curvature", "smm_omega": r"$\Sigma_m s_{mm}\Omega_m$"}
+    what = f"{words.get(formula, formula)} {quantity}" if formula else quantity
+    return plot_conductivities({formula or result.label: result}, unit=unit, ax=ax, save=save,
+                               title=f"{result.model}: {what}, mesh {mesh}")
 
 
 def plot_conductivities(
