@@ -91,7 +91,7 @@ def test_wheel_installs_without_kwant_and_runs_the_core(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     py = venv / "bin" / "python"
-    r = subprocess.run([str(py), "-m", "pip", "install", "-q", "--prefer-binary",
+    r = subprocess.run([str(py), "-m", "pip", "install", "-q", "--prefer-binary", "--no-compile",
                         "--disable-pip-version-check", str(wheel)],
                        capture_output=True, text=True, timeout=300)
     if r.returncode != 0 and any(s in r.stderr for s in ("NewConnectionError", "Temporary failure",
