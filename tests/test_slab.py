@@ -414,12 +414,29 @@ def test_figures_and_cli(tmp_path, thick, bulk):
     sn = gap_vs_thickness(bulk, [4, 6, 8], direction=2)
     plt.close(plot_gap_vs_thickness(sn, save=str(tmp_path / "n.png")))
     assert (tmp_path / "m.png").exists() and (tmp_path / "n.png").exists()
-    out = run_slab(["--model", "qwz", "--direction", "1", "--layers", "16",
+    out = run_slab(["--model", "qwz", "--direction", "1", "--n-layers", "16",
                     "--npoints", "40", "--out", str(tmp_path / "cli"),
                     "--sweep-layers", "4", "6"])
     assert (tmp_path / "cli" / "slab_bands.png").exists()
-    assert "surface gap" in (tmp_path / "cli" / "summary.txt").read_text()
-    assert out["gap"].gap >= 0
+    summary = (tmp_path / "cli" / "summary.txt").read_text()
+    assert "surface gap" in summary and "2nd lattice vector a2" in summary
+    # the reported pair are eigenvalues of the ribbon built independently by Kwant (Builder.fill
+    # + kwant.physics.Bands at q = 0), and the gap is their difference
+    ribbon = make_slab(qwz(), direction=1, n_layers=16)
+    ek = kwant_bands(ribbon, [0.0])[0]
+    g = out["gap"]
+    np.testing.assert_allclose(g.energies, ek[g.indices], atol=1e-10)
+    assert g.gap == pytest.approx(ek[g.indices[1]] - ek[g.indices[0]], abs=1e-10)
+    # m_z on every layer of a 30-layer Bi2Se3 slab: at k∥ = 0 the Hamiltonian has only τ0, τz
+    # and k_z τx⊗σz terms (module docstring of models/bi2se3.py), all commuting with s_z = τ0⊗σz,
+    # so every level moves by exactly ±m_z. The m = 0 Dirac doublets sit at E_D ± δ/2 (δ the
+    # hybridization of the two surfaces); for m_z > δ/2 the middle gap is 2 m_z − δ exactly.
+    mz = 0.01
+    out_m = run_slab(["--model", "bi2se3", "--n-layers", "30", "--surface-layers", "5",
+                      "--m", "0", "0", str(mz), "--npoints", "10", "--out", str(tmp_path / "m")])
+    delta = surface_gap(make_slab(bulk, direction=2, n_layers=30), n_surface_layers=5).gap
+    assert 0 < delta < mz
+    assert out_m["gap"].gap == pytest.approx(2 * mz - delta, abs=1e-9)
     # through the real command line: m_z on the 2 top layers of a Bi2Se3 slab
     from tbspin.cli import main
 
