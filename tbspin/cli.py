@@ -73,20 +73,20 @@ EFERMI_HELP = (
 # ---------------------------------------------------------------------- helpers
 def parse_energies(text: str) -> np.ndarray:
     """Parse ``"a:b:n"`` (n points from a to b), ``"e1,e2,..."`` or a single number (eV)."""
+    bad = argparse.ArgumentTypeError(
+        f"--efermi {text!r}: use START:STOP:N, a comma-separated list, or one number (eV)")
+    parts = text.split(":") if ":" in text else [x for x in text.split(",") if x.strip()]
     try:
-        if ":" in text:
-            a, b, n = text.split(":")
-            if int(n) < 1:
-                raise ValueError
-            return np.linspace(float(a), float(b), int(n))
-        vals = np.array([float(x) for x in text.split(",") if x.strip()], dtype=float)
-        if len(vals) == 0:
-            raise ValueError
-        return vals
+        nums = [float(x) for x in parts]
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--efermi {text!r}: use START:STOP:N, a comma-separated list, or one number (eV)"
-        ) from None
+        raise bad from None
+    if ":" in text:
+        if len(nums) != 3 or nums[2] != int(nums[2]) or nums[2] < 1:
+            raise bad
+        return np.linspace(nums[0], nums[1], int(nums[2]))
+    if not nums:
+        raise bad
+    return np.array(nums, dtype=float)
 
 
 def parse_value(text: str) -> float | list[float] | str:

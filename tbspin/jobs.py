@@ -357,15 +357,17 @@ def run_slab(
         f"surface weights (top, bottom) {gap.weights.round(3).tolist()}",
     ]
     result = SlabJobResult(gap=gap, files=files, summary=lines)
+    def figure(name: str, plot: Callable[..., object], sweep: object) -> None:
+        files.append(write_or_fallback(out_dir / name,
+                                       lambda p: plt.close(plot(sweep, save=p)), "figure"))
+
     if sweep_mz is not None:
         a, b, n = sweep_mz
         sw = gap_vs_magnetization(bulk, np.linspace(a, b, int(n)), direction=direction,
                                   n_layers=N, magnetic_layers=magnetic_layers, surface=surface,
                                   n_surface_layers=surface_layers, n_occupied=n_occupied,
                                   gate_field=gate_field, progress=progress)
-        files.append(write_or_fallback(
-            out_dir / "gap_vs_mz.png",
-            lambda p: plt.close(plot_gap_vs_magnetization(sw, save=p)), "figure"))
+        figure("gap_vs_mz.png", plot_gap_vs_magnetization, sw)
         lines.append(f"gap vs m_z: slope {sw.slope:.5f}, intercept {sw.intercept:.3e} eV, "
                      f"rms residual {sw.residual:.3e} eV")
         result.sweep_m = sw
@@ -373,9 +375,7 @@ def run_slab(
         a, b = sweep_layers
         sn = gap_vs_thickness(bulk, range(a, b + 1), direction=direction,
                               n_occupied=n_occupied, gate_field=gate_field, progress=progress)
-        files.append(write_or_fallback(
-            out_dir / "gap_vs_layers.png",
-            lambda p: plt.close(plot_gap_vs_thickness(sn, save=p)), "figure"))
+        figure("gap_vs_layers.png", plot_gap_vs_thickness, sn)
         lines.append(f"gap vs N: decay {sn.decay_per_layer:.4f} per layer, "
                      f"log rms residual {sn.log_residual:.3f}")
         result.sweep_n = sn

@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,10 +26,14 @@ __all__ = [
     "plot_gap_vs_thickness",
 ]
 
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
 log = logging.getLogger(__name__)
 
 
-def _pyplot() -> Any:
+def _pyplot() -> ModuleType:
     import matplotlib
 
     if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps", "cairo"):
@@ -69,9 +74,9 @@ def plot_slab_bands(
     energy_window: tuple[float, float] | None = None,
     reference_energy: float = 0.0,
     reference_label: str = "Dirac point",
-    ax: Any = None,
+    ax: Axes | None = None,
     save: str | Path | None = None,
-) -> Any:
+) -> Figure:
     """Slab bands along a k-path coloured by surface weight (red top, blue bottom).
 
     Parameters
@@ -128,9 +133,9 @@ def plot_slab_bands(
 def plot_gap_vs_magnetization(
     sweeps: MagnetizationSweep | Mapping[str, MagnetizationSweep],
     *,
-    ax: Any = None,
+    ax: Axes | None = None,
     save: str | None = None,
-) -> Any:
+) -> Figure:
     """Surface gap (meV) versus |m| (meV) with the linear fit, for one or several sweeps."""
     plt = _pyplot()
     items = sweeps.items() if isinstance(sweeps, Mapping) else [("", sweeps)]
@@ -141,17 +146,12 @@ def plot_gap_vs_magnetization(
         if np.isfinite(sw.slope):
             ax.plot(m, (sw.slope * m * 1e-3 + sw.intercept) * 1e3, "-",
                     color=line[0].get_color(), lw=0.8)
-    ax.set_xlabel("|m| (meV)")
-    ax.set_ylabel("surface gap (meV)")
-    ax.legend(fontsize="small")
-    if save:
-        save_figure(fig, save, dpi=150, bbox_inches="tight")
-    return fig
+    return _finish(fig, ax, "|m| (meV)", "surface gap (meV)", save)
 
 
 def plot_gap_vs_thickness(
-    sweep: ThicknessSweep, *, ax: Any = None, save: str | None = None
-) -> Any:
+    sweep: ThicknessSweep, *, ax: Axes | None = None, save: str | None = None
+) -> Figure:
     """Surface (hybridization) gap versus N on a log scale with the exponential fit."""
     plt = _pyplot()
     fig, ax = (plt.subplots(figsize=(4.5, 3.5)) if ax is None else (ax.figure, ax))
@@ -160,8 +160,13 @@ def plot_gap_vs_thickness(
         n = np.linspace(sweep.n_layers.min(), sweep.n_layers.max(), 50)
         ax.semilogy(n, sweep.prefactor * np.exp(-sweep.decay_per_layer * n), "-",
                     label=f"fit: κ = {sweep.decay_per_layer:.3f} per layer")
-    ax.set_xlabel("layers N")
-    ax.set_ylabel("gap (eV)")
+    return _finish(fig, ax, "layers N", "surface (hybridization) gap (eV)", save)
+
+
+def _finish(fig: Figure, ax: Axes, xlabel: str, ylabel: str, save: str | Path | None) -> Figure:
+    """Axis labels, legend, and the atomic save of a sweep figure."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize="small")
     if save:
         save_figure(fig, save, dpi=150, bbox_inches="tight")
@@ -183,9 +188,9 @@ def _tex_unit(unit: str) -> str:
 
 
 def plot_conductivity(
-    result: ConductivityResult, *, unit: str | None = None, ax: Any = None,
+    result: ConductivityResult, *, unit: str | None = None, ax: Axes | None = None,
     save: str | Path | None = None,
-) -> Any:
+) -> Figure:
     """One conductivity against Fermi energy."""
     mesh = "x".join(map(str, result.mesh))
     quantity = _tex_label(result.label)
@@ -197,9 +202,9 @@ def plot_conductivity(
 
 
 def plot_conductivities(
-    results: Mapping[str, ConductivityResult], *, unit: str | None = None, ax: Any = None,
+    results: Mapping[str, ConductivityResult], *, unit: str | None = None, ax: Axes | None = None,
     save: str | Path | None = None, title: str | None = None,
-) -> Any:
+) -> Figure:
     """Several conductivities (same quantity and unit) against Fermi energy, one curve each."""
     plt = _pyplot()
     first = next(iter(results.values()))

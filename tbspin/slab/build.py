@@ -44,7 +44,7 @@ _EV_PER_MV_PER_M_PER_A = 1.0 / V_PER_A_IN_MV_PER_M
 
 def renamed_argument(
     new_value: object, old_value: object, *, old: str, new: str, where: str,
-    convert: Callable[[object], object] | None = None, note: str = "",
+    convert: Callable[[object], object] | None = None, note: str = "", stacklevel: int = 3,
 ) -> object:
     """Resolve a renamed keyword: the new one, or the old one with a DeprecationWarning.
 
@@ -55,13 +55,26 @@ def renamed_argument(
     if new_value is not None:
         raise ParameterError(f"{where}: give '{new}' or its deprecated name '{old}', not both")
     warnings.warn(f"{where}: '{old}' is deprecated, use '{new}'{note}", DeprecationWarning,
-                  stacklevel=3)
+                  stacklevel=stacklevel)
     return old_value if convert is None else convert(old_value)
 
 
 def gate_field_from_v_per_a(field: object) -> float:
     """Old ``field`` (V/Å) → ``gate_field`` (MV/m)."""
     return float(field) * V_PER_A_IN_MV_PER_M
+
+
+def slab_size_and_field(
+    n_layers: object, layers: object, gate_field: float | None, field: float | None, where: str,
+) -> tuple[object, float | None]:
+    """``n_layers`` and ``gate_field`` (MV/m) from the new or the deprecated names
+    (``layers``; ``field`` in V/Å)."""
+    n = renamed_argument(n_layers, layers, old="layers", new="n_layers", where=where,
+                         stacklevel=4)
+    f = renamed_argument(gate_field, field, old="field", new="gate_field", where=where,
+                         convert=gate_field_from_v_per_a, note=" (MV/m; field was V/Å)",
+                         stacklevel=4)
+    return n, f
 
 
 # ====================================================================== the slab object
@@ -266,11 +279,7 @@ def make_slab(
     ParameterError
         When neither ``n_layers`` nor ``layers`` is given, or both.
     """
-    n_layers = renamed_argument(n_layers, layers, old="layers", new="n_layers",
-                                where="make_slab")
-    gate_field = renamed_argument(gate_field, field, old="field", new="gate_field",
-                                  where="make_slab", convert=gate_field_from_v_per_a,
-                                  note=" (MV/m; field was V/Å)")
+    n_layers, gate_field = slab_size_and_field(n_layers, layers, gate_field, field, "make_slab")
     if n_layers is None:
         raise ParameterError("make_slab needs n_layers, the number of unit cells (>= 2)")
     gate_field = 0.0 if gate_field is None else gate_field

@@ -21,9 +21,8 @@ from .build import (
     BulkSpec,
     LayerOnsite,
     exchange_on_layers,
-    gate_field_from_v_per_a,
     make_slab,
-    renamed_argument,
+    slab_size_and_field,
 )
 from .gap import NoSurfaceStatesError, find_dirac_point, surface_gap
 
@@ -121,11 +120,7 @@ def gap_vs_magnetization(
     ParameterError
         Fewer than two magnetizations, or a bad shape.
     """
-    n_layers = renamed_argument(n_layers, layers, old="layers", new="n_layers",
-                                where="gap_vs_magnetization")
-    gate_field = renamed_argument(gate_field, field, old="field", new="gate_field",
-                                  where="gap_vs_magnetization", convert=gate_field_from_v_per_a,
-                                  note=" (MV/m; field was V/Å)")
+    n_layers, gate_field = slab_size_and_field(n_layers, layers, gate_field, field, "gap_vs_magnetization")
     ms = np.asarray(magnetizations, dtype=float)
     if ms.ndim == 1:
         ms = np.stack([np.zeros_like(ms), np.zeros_like(ms), ms], axis=1)
@@ -227,20 +222,14 @@ def gap_vs_thickness(
         Layers per surface; default: for each N the smallest count from ``max(1, N // 4)`` up
         to ``N // 2`` for which two surface states are found (a fixed count would make the
         surface of a thin film the whole film and of a thick one too thin a skin).
-    progress : bool, optional
-        Progress bar; default: shown only when stderr is a terminal.
-    layers, field
-        Deprecated names of ``n_layers`` and of the gate field in V/Å.
+    progress, layers, field
+        As in :func:`gap_vs_magnetization` (``layers``: deprecated name of ``n_layers``).
 
     Returns
     -------
     ThicknessSweep
     """
-    n_layers = renamed_argument(n_layers, layers, old="layers", new="n_layers",
-                                where="gap_vs_thickness")
-    gate_field = renamed_argument(gate_field, field, old="field", new="gate_field",
-                                  where="gap_vs_thickness", convert=gate_field_from_v_per_a,
-                                  note=" (MV/m; field was V/Å)")
+    n_layers, gate_field = slab_size_and_field(n_layers, layers, gate_field, field, "gap_vs_thickness")
     if n_layers is None:
         raise ParameterError("gap_vs_thickness needs n_layers, the thicknesses N to sweep")
     Ns = np.array([int(n) for n in n_layers])
