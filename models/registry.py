@@ -273,8 +273,8 @@ def convert_value(entry: ModelEntry, name: str, value: object) -> ParamValue:
             )
         return vec
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        return float(value) if isinstance(value, (int, float)) else float(str(value))
+    except ValueError:
         raise ParameterError(
             f"{where}: needs a number{unit}, got {value!r}; e.g. --param {name}=0.1"
         ) from None

@@ -26,15 +26,21 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib
+import inspect
 import logging
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import OutputError, ParameterError, TbspinError
+from .model import LatticeModel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .jobs import SlabJobResult
 
 try:
     from ._version import __version__
@@ -117,7 +123,7 @@ def builtin_models() -> dict[str, Callable[..., object]]:
     return {name: registry.get(name).constructor for name in registry.names()}
 
 
-def load_model(args: argparse.Namespace) -> object:
+def load_model(args: argparse.Namespace) -> LatticeModel:
     """Build the model named on the command line (registry model or Wannier90 file)."""
     from .models import registry
 
@@ -126,8 +132,6 @@ def load_model(args: argparse.Namespace) -> object:
         if getattr(args, "model", None) is not None:
             raise ParameterError(
                 f"--model {args.model} and --hr both name a model; give one of them")
-        from .model import LatticeModel
-
         kw: dict[str, object] = {}
         if args.spin_order:
             kw["spin_order"] = args.spin_order
@@ -188,13 +192,13 @@ def _add_integration_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
-def _check_unit(unit: str | None, kind: str, model: object) -> None:
+def _check_unit(unit: str | None, kind: str, model: LatticeModel) -> None:
     """--unit must be a unit of this result (checked before computing)."""
     if unit is None:
         return
     from . import units
 
-    dim = len(getattr(model, "periodic", ())) or 3
+    dim = len(model.periodic)
     avail = units.available_units(kind, dim)
     if unit not in avail:
         raise ParameterError(f"--unit {unit!r} is not a unit of this result; use one of "
@@ -213,11 +217,13 @@ def cmd_shc(args: argparse.Namespace) -> int:
                              "--formula conventional)")
     model = load_model(args)
     _check_unit(args.unit, "shc", model)
+    # the electric-field direction is spin_hall's ``efield`` (``field`` before the rename)
+    efield_kw = "efield" if "efield" in inspect.signature(spin_hall).parameters else "field"
     compute = functools.partial(
         spin_hall, model, efermi=args.efermi, shift=args.shift, spin=args.spin,
-        current=args.current, field=args.efield, formula=args.formula, method=args.method,
+        current=args.current, formula=args.formula, method=args.method,
         gauge=args.gauge, temperature=args.temperature, eta=args.eta,
-        progress=not args.no_progress,
+        progress=not args.no_progress, **{efield_kw: args.efield},
     )
     stem = output_stem(args.out, f"shc_{model.name}_{args.spin}{args.current}{args.efield}")
     run_conductivity(compute, mesh=args.mesh, converge=args.converge, checkpoint=args.checkpoint,
@@ -312,7 +318,7 @@ def _slab_gate_field(args: argparse.Namespace) -> float:
     return args.field * 1e4
 
 
-def run_slab(args: argparse.Namespace | Sequence[str]) -> object:
+def run_slab(args: argparse.Namespace | Sequence[str]) -> SlabJobResult:
     """``tbspin slab`` from parsed arguments or an argument list (see :func:`tbspin.jobs.run_slab`)."""
     from .jobs import run_slab as job
 
@@ -338,9 +344,11 @@ def cmd_slab(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- parser
-def _sub(sub: argparse._SubParsersAction, name: str, **kw: object) -> argparse.ArgumentParser:
-    return sub.add_parser(name, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-                          **kw)
+def _sub(
+    sub: argparse._SubParsersAction, name: str, *, help: str, description: str
+) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help, description=description, epilog=EPILOG,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def add_shc_parser(sub: argparse._SubParsersAction) -> None:

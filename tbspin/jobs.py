@@ -15,6 +15,7 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,11 @@ from .errors import OutputError, ParameterError
 from .model import LatticeModel
 from .results import ConductivityResult
 from .types import ArrayLike, PathLike
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+    from .slab import MagnetizationSweep, SurfaceGap, ThicknessSweep
 
 __all__ = [
     "check_writable",
@@ -119,20 +125,30 @@ def _result_json(result: ConductivityResult, unit: str | None) -> str:
 
 
 def _write_result(result: ConductivityResult, stem: Path, unit: str | None) -> list[Path]:
+    """JSON, NPZ (and PNG for several Fermi energies); each one that fails goes to a fallback
+    file, and one OutputError at the end names them all."""
+    import matplotlib.pyplot as plt
+
     from .io.atomic import atomic_write
+    from .plotting import plot_conductivity
 
-    files = [write_or_fallback(stem.with_suffix(".json"),
-                               lambda p: atomic_write(p, _result_json(result, unit)), "JSON"),
-             write_or_fallback(stem.with_suffix(".npz"), result.to_npz, "NPZ")]
+    def png(p: Path) -> None:
+        plt.close(plot_conductivity(result, unit=unit, save=p))
+
+    writers: list[tuple[str, Callable[[Path], object], str]] = [
+        (".json", lambda p: atomic_write(p, _result_json(result, unit)), "JSON"),
+        (".npz", result.to_npz, "NPZ"),
+    ]
     if len(result.efermi) > 1:
-        import matplotlib.pyplot as plt
-
-        from .plotting import plot_conductivity
-
-        def png(p: Path) -> None:
-            plt.close(plot_conductivity(result, unit=unit, save=p))
-
-        files.append(write_or_fallback(stem.with_suffix(".png"), png, "figure"))
+        writers.append((".png", png, "figure"))
+    files, errors = [], []
+    for suffix, write, what in writers:
+        try:
+            files.append(write_or_fallback(stem.with_suffix(suffix), write, what))
+        except OutputError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise OutputError("; ".join(errors))
     return files
 
 
@@ -186,7 +202,7 @@ def run_conductivity(
 
 
 # ---------------------------------------------------------------------- demo
-def run_demo(out: PathLike, mesh: int, *, progress: bool | None = True,
+def run_demo(out: PathLike, mesh: int, *, progress: bool = True,
              echo: Callable[[str], object] = print) -> dict[str, ConductivityResult]:
     """The main job: proper vs conventional σ^y_zx of regularized Bi₂Se₃ with m = 1 meV ∥ z."""
     from . import models
@@ -233,11 +249,11 @@ def run_demo(out: PathLike, mesh: int, *, progress: bool | None = True,
 class SlabJobResult:
     """What :func:`run_slab` computed and wrote (also usable as a mapping: ``out["gap"]``)."""
 
-    gap: object
+    gap: SurfaceGap
     files: list[Path]
     summary: list[str]
-    sweep_m: object = None
-    sweep_n: object = None
+    sweep_m: MagnetizationSweep | None = None
+    sweep_n: ThicknessSweep | None = None
 
     def __getitem__(self, key: str) -> object:
         return getattr(self, key)
@@ -357,7 +373,7 @@ def run_slab(
         f"surface weights (top, bottom) {gap.weights.round(3).tolist()}",
     ]
     result = SlabJobResult(gap=gap, files=files, summary=lines)
-    def figure(name: str, plot: Callable[..., object], sweep: object) -> None:
+    def figure(name: str, plot: Callable[..., Figure], sweep: object) -> None:
         files.append(write_or_fallback(out_dir / name,
                                        lambda p: plt.close(plot(sweep, save=p)), "figure"))
 

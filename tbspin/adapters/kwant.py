@@ -77,6 +77,8 @@ _MOMENTA = ("k_x", "k_y", "k_z")
 
 #: a Kwant Builder (``kwant.builder.Builder``); Kwant is an optional dependency
 KwantBuilder: TypeAlias = "kwant.builder.Builder"
+#: a finalized Kwant system (e.g. ``kwant.wraparound.wraparound(builder).finalized()``)
+KwantSystem: TypeAlias = "kwant.system.FiniteSystem"
 #: values of the parameters of a Kwant Builder's value functions
 KwantParams = Mapping[str, object]
 
@@ -124,7 +126,7 @@ def require_kwant(feature: str, module: str = "kwant") -> ModuleType:
         ) from None
 
 
-def wrapped_orbital_positions(fsyst: object) -> FloatArray:
+def wrapped_orbital_positions(fsyst: KwantSystem) -> FloatArray:
     """Cartesian position (N, d) of every orbital of a finalized (wrapped) Kwant system."""
     return np.concatenate(
         [np.repeat(np.atleast_2d(s.pos), s.family.norbs, axis=0) for s in fsyst.sites]
@@ -132,7 +134,7 @@ def wrapped_orbital_positions(fsyst: object) -> FloatArray:
 
 
 def bloch_hamiltonians(
-    syst: object, phases: ArrayLike, *, params: KwantParams | None = None
+    syst: KwantBuilder | KwantSystem, phases: ArrayLike, *, params: KwantParams | None = None
 ) -> ComplexArray:
     """H(k) of a bulk Kwant system evaluated by Kwant: THE Kwant H(k) sampler of tbspin.
 
@@ -189,7 +191,7 @@ def kwant_k_phases(model_or_lattice: LatticeModel | ArrayLike, k: KPoints) -> Fl
 
 
 # ---------------------------------------------------------------------- Kwant -> tbspin
-def _check_builder(syst: KwantBuilder) -> tuple[object, FloatArray]:
+def _check_builder(syst: KwantBuilder) -> tuple[kwant.lattice.TranslationalSymmetry, FloatArray]:
     kwant = require_kwant("reading a Kwant Builder (from_kwant)")
 
     if isinstance(syst, kwant.system.System):

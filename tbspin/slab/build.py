@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, TypeVar, Union
 
 import numpy as np
 
@@ -36,6 +36,9 @@ __all__ = ["Slab", "make_slab", "exchange_on_layers", "LayerOnsite", "BulkSpec",
 LayerOnsite = Callable[[int], ArrayLike | None]
 #: a bulk system: a LatticeModel or a Kwant Builder with full translational symmetry
 BulkSpec = Union[LatticeModel, "KwantBuilder"]
+T = TypeVar("T")
+#: a layer count, or a sequence of them (sweeps)
+N_T = TypeVar("N_T", int, Sequence[int])
 #: 1 V/Å expressed in MV/m (the unit of ``gate_field``)
 V_PER_A_IN_MV_PER_M = 1.0e4
 #: potential energy (eV) per MV/m of field and Å of height, for an electron
@@ -43,9 +46,9 @@ _EV_PER_MV_PER_M_PER_A = 1.0 / V_PER_A_IN_MV_PER_M
 
 
 def renamed_argument(
-    new_value: object, old_value: object, *, old: str, new: str, where: str,
-    convert: Callable[[object], object] | None = None, note: str = "", stacklevel: int = 3,
-) -> object:
+    new_value: T | None, old_value: T | None, *, old: str, new: str, where: str,
+    convert: Callable[[T], T] | None = None, note: str = "", stacklevel: int = 3,
+) -> T | None:
     """Resolve a renamed keyword: the new one, or the old one with a DeprecationWarning.
 
     ``convert`` turns an old value into the new meaning (e.g. V/Å → MV/m).
@@ -59,14 +62,15 @@ def renamed_argument(
     return old_value if convert is None else convert(old_value)
 
 
-def gate_field_from_v_per_a(field: object) -> float:
+def gate_field_from_v_per_a(field: float) -> float:
     """Old ``field`` (V/Å) → ``gate_field`` (MV/m)."""
     return float(field) * V_PER_A_IN_MV_PER_M
 
 
 def slab_size_and_field(
-    n_layers: object, layers: object, gate_field: float | None, field: float | None, where: str,
-) -> tuple[object, float | None]:
+    n_layers: N_T | None, layers: N_T | None, gate_field: float | None, field: float | None,
+    where: str,
+) -> tuple[N_T | None, float | None]:
     """``n_layers`` and ``gate_field`` (MV/m) from the new or the deprecated names
     (``layers``; ``field`` in V/Å)."""
     n = renamed_argument(n_layers, layers, old="layers", new="n_layers", where=where,
@@ -387,7 +391,7 @@ def _assemble(
     extra = layer_terms(layer_onsite, gate_field, model, N, direction, normal)
     zero = int(np.nonzero(~np.any(uniq != 0, axis=1))[0][0])
     Hs[zero, lidx, :, lidx, :] += extra
-    Hs = Hs.reshape(len(uniq), N * n, N * n)
+    hoppings = Hs.reshape(len(uniq), N * n, N * n)
 
     lattice = np.array(model.lattice)
     lattice[direction] = model.lattice[direction] * N
@@ -399,7 +403,7 @@ def _assemble(
     ops["z"] = np.diag(pos @ normal)
     periodic = tuple(i for i in range(d) if i != direction)
     slab_model = LatticeModel(
-        lattice=lattice, positions=pos, R=uniq, hoppings=Hs, periodic=periodic, operators=ops,
+        lattice=lattice, positions=pos, R=uniq, hoppings=hoppings, periodic=periodic, operators=ops,
         convention=model.convention, magnetization=model.magnetization, name=name,
         metadata={"slab_of": model.name, "direction": direction, "n_layers": N,
                   "gate_field_MV_per_m": gate_field},

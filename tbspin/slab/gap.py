@@ -5,6 +5,7 @@ index."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import warnings
 
 import numpy as np
@@ -80,7 +81,7 @@ def _neutral_cut(slab: Slab, n_occupied: float | None) -> int:
 def _gap_from_spectrum(
     E: np.ndarray, w: np.ndarray, *, cut: int, surface: str, min_weight: float,
     energy: float | None,
-) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray, float]:
+) -> tuple[float, float, IntArray, FloatArray, float]:
     """Pick the surface pair at one k. Returns gap, mid, idx(2), bulk_edges(2), e_ref."""
     if surface == "top":
         ws = w[:, 0]
@@ -218,12 +219,13 @@ def find_dirac_point(
     kk = slab_kpoints(slab, k0)[0]
     basis = np.array(slab.periods) / np.linalg.norm(slab.periods, axis=1)[:, None]
     basis = np.linalg.qr(basis.T)[0].T  # orthonormal in-plane directions (p, d)
-    kw = dict(n_surface_layers=n_surface_layers, surface=surface, min_weight=min_weight,
-              n_occupied=n_occupied, energy=energy)
+    gap_near = functools.partial(
+        surface_gap, n_surface_layers=n_surface_layers, surface=surface, min_weight=min_weight,
+        n_occupied=n_occupied, energy=energy)
 
     def gap_at(x: np.ndarray) -> float:
         try:
-            return surface_gap(slab, kk + x @ basis, **kw).gap
+            return gap_near(slab, kk + x @ basis).gap
         except NoSurfaceStatesError:
             return np.inf
 
@@ -235,4 +237,4 @@ def find_dirac_point(
     if not res.success:
         warnings.warn(f"find_dirac_point did not converge: {res.message}", ConvergenceWarning,
                       stacklevel=2)
-    return surface_gap(slab, kk + res.x @ basis, **kw)
+    return gap_near(slab, kk + res.x @ basis)

@@ -77,12 +77,12 @@ def _add_to_value(
 ) -> ComplexArray | Callable[..., ComplexArray]:
     """Kwant on-site value plus a constant matrix, keeping a callable's parameters."""
     if not callable(value):
-        return np.asarray(value) + block
+        return np.asarray(value, dtype=complex) + block
 
     def shifted(*args: object) -> ComplexArray:
-        return value(*args) + block
+        return np.asarray(value(*args), dtype=complex) + block
 
-    shifted.__signature__ = inspect.signature(value)  # Kwant binds parameters by signature
+    setattr(shifted, "__signature__", inspect.signature(value))  # noqa: B010 - Kwant binds by signature
     return shifted
 
 

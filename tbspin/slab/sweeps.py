@@ -8,6 +8,7 @@ stay quiet otherwise.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TypeVar
@@ -135,11 +136,12 @@ def gap_vs_magnetization(
                      gate_field=gate_field)
     spin_ops = base.bulk if spin is None else spin
     gaps, mids, ks = [], [], []
-    kw = dict(surface=surface, n_surface_layers=n_surface_layers, n_occupied=n_occupied,
-              min_weight=min_weight)
+    measure = functools.partial(
+        find_dirac_point if track_dirac else surface_gap, surface=surface,
+        n_surface_layers=n_surface_layers, n_occupied=n_occupied, min_weight=min_weight)
     for m in _progress(ms, len(ms), "gap vs m", progress):  # one slab per magnetization
         slab = base.with_layer_onsite(exchange_on_layers(spin_ops, m, magnetic_layers))
-        res = find_dirac_point(slab, k, **kw) if track_dirac else surface_gap(slab, k, **kw)
+        res = measure(slab, k)
         gaps.append(res.gap)
         mids.append(res.dirac_energy)
         ks.append(res.k)
@@ -244,19 +246,20 @@ def gap_vs_thickness(
 
         model = from_kwant(bulk, params=params)
     gaps, mids = [], []
-    kw = dict(surface=surface, n_occupied=n_occupied, min_weight=min_weight)
+    gap_of = functools.partial(surface_gap, surface=surface, n_occupied=n_occupied,
+                               min_weight=min_weight)
     for N in _progress(Ns, len(Ns), "gap vs N", progress):  # sweep parameter
         slab = make_slab(model, direction=direction, n_layers=int(N), layer_onsite=layer_onsite,
                          gate_field=gate_field)
         if n_surface_layers is not None:
-            res = surface_gap(slab, k, n_surface_layers=n_surface_layers, **kw)
+            res = gap_of(slab, k, n_surface_layers=n_surface_layers)
         else:
             # thinner than the penetration depth, no state holds half its weight in the outer
             # quarter: widen the surface until it does (at N//2 layers every state qualifies
             # and the pair is the one straddling the neutrality level)
             for ns in range(max(1, int(N) // 4), int(N) // 2 + 1):
                 try:
-                    res = surface_gap(slab, k, n_surface_layers=ns, **kw)
+                    res = gap_of(slab, k, n_surface_layers=ns)
                     break
                 except NoSurfaceStatesError:
                     if ns == int(N) // 2:
