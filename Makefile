@@ -7,16 +7,17 @@ STAMP  := $(VENV)/.tbspin-installed
 
 .PHONY: demo test lint bench docs notebooks clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
+	# Kwant is the optional extra tbspin[kwant] (k·p models, slabs); `make` installs everything.
 	# Kwant 1.5.0 ships only an sdist whose C sources predate numpy 2: regenerate them with
 	# Cython against the numpy in this venv (never reuse a cached wheel built for another numpy).
 	$(PIP) install numpy scipy cython setuptools wheel tinyarray sympy
 	$(PY) -c "import kwant" 2>/dev/null || \
 	  $(PIP) install --no-cache-dir --no-build-isolation \
 	    --config-settings=--build-option=--cython kwant==1.5.0
-	$(PIP) install -e '.[test]'
+	$(PIP) install -e '.[test,kwant]'
 	$(PY) -c "import kwant, pythtb, tbspin; print('tbspin', tbspin.__version__, 'kwant', kwant.__version__)"
 	touch $(STAMP)
 

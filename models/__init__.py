@@ -7,8 +7,16 @@ Physical systems of Liu, Cullen & Culcer, PRB 108, 195434 (2023):
 
 Validation catalogue (:mod:`tbspin.models.catalogue`): :func:`qwz`, :func:`bhz`,
 :func:`cubic_ti`, :func:`haldane`, :func:`kane_mele`, :func:`rashba_gas` (and ``*_kp`` twins).
+
+:mod:`tbspin.models.registry` lists the models the command line knows (name → constructor,
+description, source, parameters with units): ``tbspin models -v``.
+
+Models built from k·p strings (all but :func:`haldane` and :func:`kane_mele`) need Kwant's
+``kwant.continuum`` (the extra ``tbspin[kwant]``); without it they raise
+:class:`tbspin.errors.MissingDependencyError` with the install recipe.
 """
 
+from . import registry
 from .bi2se3 import BI2SE3_PARAMETERS, bi2se3, bi2se3_kp
 from .catalogue import (
     bhz,
@@ -25,6 +33,7 @@ from .catalogue import (
 )
 
 __all__ = [
+    "registry",
     "BI2SE3_PARAMETERS",
     "bi2se3",
     "bi2se3_kp",

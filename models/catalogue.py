@@ -407,20 +407,20 @@ def _kwant_bloch(builder: Any, lattice: np.ndarray, k: np.ndarray) -> tuple[np.n
     """H(k) of a bulk Kwant Builder evaluated by Kwant, in the positions convention.
 
     Returns the Hamiltonians (Nk, N, N) in the finalized system's orbital order and the
-    Cartesian position (N, d) of each of those orbitals. One Kwant call per k-point (Kwant's
-    API is per-k); meant for checks, not for production sweeps.
+    Cartesian position (N, d) of each of those orbitals (sampled by
+    :func:`tbspin.adapters.kwant.bloch_hamiltonians`; meant for checks, not production sweeps).
     """
-    import kwant
-
-    fsyst = kwant.wraparound.wraparound(builder).finalized()
-    pos = np.concatenate(
-        [np.repeat(np.atleast_2d(s.pos), s.family.norbs, axis=0) for s in fsyst.sites]
+    from tbspin.adapters.kwant import (
+        bloch_hamiltonians,
+        kwant_k_phases,
+        require_kwant,
+        wrapped_orbital_positions,
     )
-    phases = k @ lattice.T
-    names = ("k_x", "k_y", "k_z")[: lattice.shape[0]]
-    H = np.array([
-        fsyst.hamiltonian_submatrix(params=dict(zip(names, ph)), sparse=False) for ph in phases
-    ])
+
+    kwant = require_kwant("the Kwant form of a catalogue model")
+    fsyst = kwant.wraparound.wraparound(builder).finalized()
+    pos = wrapped_orbital_positions(fsyst)
+    H = bloch_hamiltonians(fsyst, kwant_k_phases(lattice, k))
     D = np.exp(1j * k @ pos.T)  # cell -> positions convention with Kwant's own site positions
     return np.conj(D)[:, :, None] * H * D[:, None, :], pos
 

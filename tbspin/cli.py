@@ -1,61 +1,102 @@
 """Command-line interface: ``tbspin shc``, ``tbspin ahc``, ``tbspin slab``, ``tbspin models``,
-``tbspin demo``.
+``tbspin demo``. This module only parses arguments and calls the job functions of
+:mod:`tbspin.jobs`.
 
 Examples
 --------
 Proper spin Hall conductivity σ^y_zx of regularized Bi₂Se₃ with a 1 meV magnetization along z::
 
-    tbspin shc --model bi2se3 --param magnetization=0,0,0.001 --spin y --current z --field x \\
+    tbspin shc --model bi2se3 --param magnetization=0,0,0.001 --spin y --current z --efield x \\
         --efermi=-0.3:0.3:61 --mesh 40 --out results/bi2se3
 
 The same for a Wannier90 Hamiltonian (spinor Wannier functions, all ↑ then all ↓)::
 
     tbspin shc --hr path/seedname_hr.dat --spin-order block --efermi 4.4195 --mesh 30
+
+Adding a subcommand
+-------------------
+A subcommand is a function ``add_parser(subparsers)`` that creates its parser with
+``subparsers.add_parser(...)`` and sets ``func=<callable(args) -> int>``; list it in
+:data:`SUBCOMMANDS` (or pass it to :func:`build_parser`). Optional ones whose module is absent
+are skipped (e.g. ``tbspin.reproduce``).
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import importlib
 import inspect
 import logging
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import __version__
+from .errors import OutputError, ParameterError, TbspinError
+from .model import LatticeModel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .jobs import SlabJobResult
+
+try:
+    from ._version import __version__
+except ImportError:  # pragma: no cover - until tbspin/_version.py (core) is merged
+    from . import __version__
 
 log = logging.getLogger("tbspin")
 
+#: exit status of ``tbspin``
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
 EPILOG = """\
 conventions: energies eV, lengths Å, k in 1/Å; spin operators in units of ħ/2.
-σ^l_ij: spin l, current i, field j (J^l_i = σ^l_ij E_j). 3D results in (ħ/2e) S/m
+σ^l_ij: spin l, current i, electric field j (J^l_i = σ^l_ij E_j). 3D results in (ħ/2e) S/m
 (also (ħ/e) S/cm), 2D in e/8π. AHC: S/cm (3D), e²/h (2D), σ_xy = −(e²/ħ)∫Ω^xy.
 See docs/conventions.md.
+
+exit status: 0 success; 1 the computation failed (bad input file, model error, missing
+optional dependency, output that could not be written — the message says which);
+2 usage error (bad option or parameter value, named in the message); 130 interrupted (Ctrl-C).
 """
+
+FORMULA_HELP = (
+    "proper: conserved spin current of Liu, Cullen & Culcer, PRB 108, 195434 (2023), Eq. 2 "
+    "(includes the torque dipole); conventional: ½{s, v} Kubo formula (Wannier90's SHC); "
+    "smm_omega: Σ_m s_mm Ω_m, the spin-weighted Berry curvature of the paper's Eq. 9 — a "
+    "diagnostic, the part of the proper formula that survives when spin is conserved [proper]"
+)
+EFERMI_HELP = (
+    "Fermi energies (eV): START:STOP:N (N points from START to STOP inclusive, e.g. "
+    "--efermi=-0.2:0.4:31; write it with '=' when START is negative so it is not read as an "
+    "option), a comma-separated list, or one number [0]"
+)
 
 
 # ---------------------------------------------------------------------- helpers
 def parse_energies(text: str) -> np.ndarray:
     """Parse ``"a:b:n"`` (n points from a to b), ``"e1,e2,..."`` or a single number (eV)."""
+    bad = argparse.ArgumentTypeError(
+        f"--efermi {text!r}: use START:STOP:N, a comma-separated list, or one number (eV)")
+    parts = text.split(":") if ":" in text else [x for x in text.split(",") if x.strip()]
     try:
-        if ":" in text:
-            a, b, n = text.split(":")
-            if int(n) < 1:
-                raise ValueError
-            return np.linspace(float(a), float(b), int(n))
-        return np.array([float(x) for x in text.split(",") if x.strip()], dtype=float)
+        nums = [float(x) for x in parts]
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--efermi {text!r}: use START:STOP:N, a comma-separated list, or one number (eV)"
-        ) from None
+        raise bad from None
+    if ":" in text:
+        if len(nums) != 3 or nums[2] != int(nums[2]) or nums[2] < 1:
+            raise bad
+        return np.linspace(nums[0], nums[1], int(nums[2]))
+    if not nums:
+        raise bad
+    return np.array(nums, dtype=float)
 
 
-def parse_value(text: str) -> Any:
-    """Model parameter values: numbers, comma-separated vectors, or strings."""
+def parse_value(text: str) -> float | list[float] | str:
+    """Values of ``--param`` for Wannier90 readers: numbers, comma-separated vectors, strings."""
     parts = text.split(",")
     try:
         vals = [float(p) for p in parts]
@@ -64,60 +105,60 @@ def parse_value(text: str) -> Any:
     return vals[0] if len(vals) == 1 else vals
 
 
-def parse_params(items: Sequence[str] | None) -> dict[str, Any]:
-    """``["key=value", ...]`` → dict with :func:`parse_value` values."""
-    out: dict[str, Any] = {}
+def parse_params(items: Sequence[str] | None) -> dict[str, str]:
+    """``["key=value", ...]`` → ``{key: value-string}`` (converted by the model registry)."""
+    out: dict[str, str] = {}
     for item in items or []:
         if "=" not in item:
-            raise SystemExit(f"tbspin: --param {item!r} must look like name=value")
+            raise ParameterError(f"--param {item!r} must look like NAME=VALUE, e.g. --param u=-1")
         key, value = item.split("=", 1)
-        out[key.strip()] = parse_value(value.strip())
+        out[key.strip()] = value.strip()
     return out
 
 
-def builtin_models() -> dict[str, Any]:
-    """Model constructors of the catalogue, by name."""
-    from . import models
+def builtin_models() -> dict[str, Callable[..., object]]:
+    """Model constructors of the registry (:mod:`tbspin.models.registry`), by name."""
+    from .models import registry
 
-    return {name: getattr(models, name) for name in models.__all__
-            if callable(getattr(models, name)) and not name.endswith(("_kp", "_info"))
-            and name not in ("model_forms",) and not name.isupper()}
+    return {name: registry.get(name).constructor for name in registry.names()}
 
 
-def load_model(args: argparse.Namespace):
-    """Build the model named on the command line (built-in or Wannier90 file)."""
-    from .model import LatticeModel
+def load_model(args: argparse.Namespace) -> LatticeModel:
+    """Build the model named on the command line (registry model or Wannier90 file)."""
+    from .models import registry
 
     params = parse_params(getattr(args, "param", None))
     if getattr(args, "hr", None):
-        kw: dict[str, Any] = {}
+        if getattr(args, "model", None) is not None:
+            raise ParameterError(
+                f"--model {args.model} and --hr both name a model; give one of them")
+        kw: dict[str, object] = {}
         if args.spin_order:
             kw["spin_order"] = args.spin_order
         if args.lattice:
-            vals = [float(x) for x in args.lattice.split(",")]
-            d = int(round(np.sqrt(len(vals))))
+            try:
+                vals = [float(x) for x in args.lattice.split(",")]
+            except ValueError:
+                vals = []
+            d = int(round(np.sqrt(len(vals)))) if vals else 0
             if d * d != len(vals) or d not in (2, 3):
-                raise SystemExit("tbspin: --lattice needs 9 (or 4) comma-separated numbers: the "
-                                 "lattice vectors a1, a2, a3 as rows, in Å")
+                raise ParameterError(
+                    "--lattice needs 9 (or 4 in 2D) comma-separated numbers: the lattice "
+                    "vectors a1, a2, a3 as rows, in Å")
             kw["lattice"] = np.array(vals).reshape(d, d)
-        kw.update(params)
+        kw.update({k: parse_value(v) for k, v in params.items()})
         return LatticeModel.from_wannier90(args.hr, **kw)
-    catalogue = builtin_models()
-    if args.model not in catalogue:
-        raise SystemExit(f"tbspin: unknown model {args.model!r}; choose from {sorted(catalogue)}")
-    fn = catalogue[args.model]
-    try:
-        return fn(**params)
-    except TypeError as exc:
-        sig = inspect.signature(fn)
-        raise SystemExit(f"tbspin: bad --param for {args.model}: {exc}; parameters: {sig}") from None
+    return registry.build(args.model or "bi2se3", params)
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model (one of --model or --hr)")
-    g.add_argument("--model", default="bi2se3", help="built-in model name (see `tbspin models`)")
+    g.add_argument("--model", default=None,
+                   help="built-in model name (`tbspin models -v` lists them with their "
+                        "parameters and units) [bi2se3]")
     g.add_argument("--param", action="append", metavar="NAME=VALUE",
-                   help="model parameter, repeatable (vectors as 0,0,0.001)")
+                   help="model parameter, repeatable (vectors as 0,0,0.001; units in "
+                        "`tbspin models -v`)")
     g.add_argument("--hr", metavar="PATH", help="Wannier90 seedname_hr.dat or _tb.dat (or prefix)")
     g.add_argument("--spin-order", choices=["block", "interleaved"],
                    help="spinor order of the Wannier functions: block = all ↑ then all ↓ "
@@ -128,8 +169,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
 
 
 def _add_integration_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--efermi", type=parse_energies, default=np.array([0.0]),
-                   help="Fermi energies (eV): START:STOP:N, list, or number [0]")
+    p.add_argument("--efermi", type=parse_energies, default=np.array([0.0]), help=EFERMI_HELP)
     p.add_argument("--mesh", type=int, nargs="+", default=[40],
                    help="k-points per periodic direction (one or one per direction) [40]")
     p.add_argument("--converge", type=int, nargs="+", default=None, metavar="N",
@@ -144,131 +184,104 @@ def _add_integration_args(p: argparse.ArgumentParser) -> None:
                         "name [default: magnetization direction, else the spin component]")
     p.add_argument("--temperature", type=float, default=0.0, help="temperature in K [0]")
     p.add_argument("--out", type=Path, default=None,
-                   help="write OUT.json, OUT.npz and OUT.png (a directory gets a default name)")
+                   help="write OUT.json, OUT.npz and OUT.png (a directory gets a default name); "
+                        "checked for writability before computing")
     p.add_argument("--checkpoint", type=Path, default=None,
-                   help="checkpoint file: partial sums are saved there and a rerun resumes")
+                   help="checkpoint file: partial sums are saved there and a rerun resumes "
+                        "(with --converge: one file CHECKPOINT.meshN per mesh)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
-def _output_stem(out: Path | None, default: str) -> Path | None:
-    if out is None:
-        return None
-    if out.suffix == "" and (out.is_dir() or str(out).endswith("/")):
-        return out / default
-    if out.exists() and out.is_dir():
-        return out / default
-    return out.with_suffix("") if out.suffix in (".json", ".npz", ".png") else out
-
-
-def _write(result, stem: Path | None) -> None:
-    if stem is None:
+def _check_unit(unit: str | None, kind: str, model: LatticeModel) -> None:
+    """--unit must be a unit of this result (checked before computing)."""
+    if unit is None:
         return
-    result.to_json(stem.with_suffix(".json"))
-    result.to_npz(stem.with_suffix(".npz"))
-    if len(result.efermi) > 1:
-        import matplotlib.pyplot as plt
+    from . import units
 
-        from .plotting import plot_conductivity
-
-        plt.close(plot_conductivity(result, save=stem.with_suffix(".png")))
-    print(f"wrote {stem}.json, {stem}.npz" + (f", {stem}.png" if len(result.efermi) > 1 else ""))
+    dim = len(model.periodic)
+    avail = units.available_units(kind, dim)
+    if unit not in avail:
+        raise ParameterError(f"--unit {unit!r} is not a unit of this result; use one of "
+                             f"{', '.join(repr(u) for u in avail)}")
 
 
 # ---------------------------------------------------------------------- commands
 def cmd_shc(args: argparse.Namespace) -> int:
+    """``tbspin shc``."""
+    from .jobs import output_stem, run_conductivity
     from .observables import spin_hall
 
+    if args.eta != 0.0 and args.formula != "conventional":
+        raise ParameterError(f"--eta is the broadening of the conventional Kubo formula; it has "
+                             f"no effect with --formula {args.formula} (drop it or use "
+                             "--formula conventional)")
     model = load_model(args)
+    _check_unit(args.unit, "shc", model)
+    # the electric-field direction is spin_hall's ``efield`` (``field`` before the rename)
+    efield_kw = "efield" if "efield" in inspect.signature(spin_hall).parameters else "field"
     compute = functools.partial(
         spin_hall, model, efermi=args.efermi, shift=args.shift, spin=args.spin,
-        current=args.current, field=args.field, formula=args.formula, method=args.method,
+        current=args.current, formula=args.formula, method=args.method,
         gauge=args.gauge, temperature=args.temperature, eta=args.eta,
-        progress=not args.no_progress,
+        progress=not args.no_progress, **{efield_kw: args.efield},
     )
-    stem = _output_stem(args.out, f"shc_{model.name}_{args.spin}{args.current}{args.field}")
-    return _run(compute, args, stem)
-
-
-def _run(compute: Any, args: argparse.Namespace, stem: Path | None) -> int:
-    """One calculation, or a convergence study when --converge is given; print and write."""
-    from .convergence import mesh_study
-    from .io.atomic import atomic_write
-
-    if args.converge:
-        table = mesh_study(compute, args.converge, unit=args.unit)
-        print(table.to_text())
-        res = table.results[-1]
-        if stem is not None:
-            stem.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(Path(f"{stem}_convergence.txt"), table.to_text() + "\n")
-    else:
-        res = compute(mesh=args.mesh, checkpoint=args.checkpoint)
-        print(res.table(args.unit or res.unit))
-    _write(res, stem)
-    return 0
+    stem = output_stem(args.out, f"shc_{model.name}_{args.spin}{args.current}{args.efield}")
+    run_conductivity(compute, mesh=args.mesh, converge=args.converge, checkpoint=args.checkpoint,
+                     unit=args.unit, stem=stem)
+    return EXIT_OK
 
 
 def cmd_ahc(args: argparse.Namespace) -> int:
+    """``tbspin ahc``."""
+    from .jobs import output_stem, run_conductivity
     from .observables import anomalous_hall
 
     model = load_model(args)
+    _check_unit(args.unit, "ahc", model)
     compute = functools.partial(
         anomalous_hall, model, efermi=args.efermi, shift=args.shift, component=args.component,
         method=args.method, gauge=args.gauge, temperature=args.temperature,
         progress=not args.no_progress,
     )
-    return _run(compute, args, _output_stem(args.out, f"ahc_{model.name}_{args.component}"))
+    run_conductivity(compute, mesh=args.mesh, converge=args.converge, checkpoint=args.checkpoint,
+                     unit=args.unit, stem=output_stem(args.out, f"ahc_{model.name}_{args.component}"))
+    return EXIT_OK
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    for name, fn in sorted(builtin_models().items()):
-        doc = (inspect.getdoc(fn) or "").splitlines()
-        print(f"{name:12s} {doc[0] if doc else ''}")
+    """``tbspin models``: the registry, with parameters and units under -v."""
+    from .models import registry
+
+    for name in registry.names():
+        e = registry.get(name)
+        print(f"{name:12s} {e.description}")
         if args.verbose:
-            print(f"{'':12s} parameters: {inspect.signature(fn)}")
-    return 0
+            print(f"{'':12s} source: {e.source}")
+            if e.needs_kwant:
+                print(f"{'':12s} (built from a k·p string: needs Kwant, pip extra tbspin[kwant])")
+            for prm in e.parameters:
+                print(f"{'':14s}{prm.describe()}")
+    if not args.verbose:
+        print("\n`tbspin models -v` lists each model's parameters with units and sources; set "
+              "them with --param NAME=VALUE.")
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Main job: proper vs conventional spin Hall conductivity of regularized Bi₂Se₃."""
-    from . import models
-    from .observables import spin_hall
+    """``tbspin demo``."""
+    from .jobs import run_demo
 
-    out = Path(args.out)
-    model = models.bi2se3(magnetization=(0.0, 0.0, 1e-3))
-    print(model)
-    print("proper spin Hall conductivity sigma^y_zx of Bi2Se3 (Liu 2010 parameters, m = 1 meV ∥ z)")
-    efermi = np.linspace(-0.05, 0.45, 26)  # gap (valence top -0.072 eV) and conduction band
-    results = {}
-    for formula in ("proper", "conventional"):
-        results[formula] = spin_hall(
-            model, efermi=efermi, mesh=args.mesh, spin="y", current="z", field="x",
-            formula=formula, progress=not args.no_progress,
-        )
-    p, c = results["proper"], results["conventional"]
-    print(f"mesh {args.mesh}^3, gauge: {p.gauge}")
-    print(f"{'E_F (eV)':>9s} {'proper':>14s} {'conventional':>14s}   [(hbar/2e) S/m]")
-    for e, a, b in zip(efermi, p.values, c.values, strict=True):
-        print(f"{e:9.3f} {a:14.2f} {b:14.2f}")
-    out.mkdir(parents=True, exist_ok=True)
-    for name, r in results.items():
-        r.to_json(out / f"demo_bi2se3_shc_{name}.json")
-    import matplotlib.pyplot as plt
-
-    from .plotting import plot_conductivities
-
-    plt.close(plot_conductivities(
-        results, save=out / "demo_bi2se3_shc.png",
-        title=f"Bi$_2$Se$_3$ (4-band, regularized), $m_z$ = 1 meV, mesh {args.mesh}$^3$"))
-    print(f"wrote {out}/demo_bi2se3_shc_proper.json, ..._conventional.json, demo_bi2se3_shc.png")
-    return 0
+    run_demo(args.out, args.mesh, progress=not args.no_progress)
+    return EXIT_OK
 
 
 def add_slab_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Options of ``tbspin slab`` (besides the model options)."""
     p.add_argument("--direction", type=int, default=None,
-                   help="lattice vector along which the slab is finite [last]")
-    p.add_argument("--layers", type=int, default=30, help="number of layers N [30]")
+                   help="index (0-based) of the lattice vector along which the slab is finite: "
+                        "0 = a1, 1 = a2, 2 = a3 [the last one]")
+    p.add_argument("--n-layers", "--layers", dest="n_layers", type=int, default=30,
+                   help="number of layers (unit cells) N [30]")
     p.add_argument("--surface-layers", type=int, default=2,
                    help="layers per surface counted in the surface weight [2]")
     p.add_argument("--n-occupied", type=float, default=None,
@@ -276,106 +289,157 @@ def add_slab_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--m", type=float, nargs=3, default=(0.0, 0.0, 0.0), metavar=("MX", "MY", "MZ"),
                    help="exchange vector m (eV) coupled as m·s [0 0 0]")
     p.add_argument("--magnetic-top", type=int, default=None, metavar="K",
-                   help="put m only on the K top layers [all layers]")
-    p.add_argument("--field", type=float, default=0.0,
-                   help="perpendicular electric field (V/Å); electron energy +eF(z − z_c)")
+                   help="put m only on the K top layers (1 <= K <= N) [all layers]")
+    p.add_argument("--gate-field", type=float, default=None, metavar="F",
+                   help="perpendicular gate electric field F (MV/m; 1 V/Å = 10⁴ MV/m); electron "
+                        "energy +eF(z − z_c) [0]")
+    p.add_argument("--field", type=float, default=None, help=argparse.SUPPRESS)  # deprecated V/Å
     p.add_argument("--path", default=None, help="k-path in ase labels, e.g. GKMG [ase default]")
     p.add_argument("--npoints", type=int, default=200, help="points on the k-path [200]")
     p.add_argument("--kmax", type=float, default=None,
                    help="zoom the path on Γ: |k| <= KMAX (1/Å) [0.15 for 3D bulks]")
     p.add_argument("--sweep-mz", type=float, nargs=3, default=None, metavar=("A", "B", "N"),
-                   help="also sweep m_z from A to B (eV) in N steps: gap vs m_z figure")
+                   help="also sweep m_z from A to B (eV) in N >= 2 steps: gap vs m_z figure")
     p.add_argument("--sweep-layers", type=int, nargs=2, default=None, metavar=("A", "B"),
-                   help="also sweep N from A to B: gap vs N figure (log scale)")
+                   help="also sweep N from A to B > A: gap vs N figure (log scale)")
+    p.add_argument("--no-progress", action="store_true", help="hide the sweeps' progress bars")
     p.add_argument("--out", type=Path, default=Path("results/slab"), help="output folder")
     return p
 
 
-def run_slab(args: argparse.Namespace | Sequence[str]) -> dict[str, Any]:
-    """The ``tbspin slab`` job: bands coloured by surface weight, the surface gap at Γ and the
-    optional sweeps; figures and ``summary.txt`` go to ``args.out``.
+def _slab_gate_field(args: argparse.Namespace) -> float:
+    if args.field is None:
+        return 0.0 if args.gate_field is None else args.gate_field
+    if args.gate_field is not None:
+        raise ParameterError("give --gate-field (MV/m) or the deprecated --field (V/Å), not both")
+    warnings.warn("--field (V/Å) is deprecated for `tbspin slab`; use --gate-field in MV/m "
+                  f"(--field {args.field:g} = --gate-field {args.field * 1e4:g})",
+                  DeprecationWarning, stacklevel=2)
+    return args.field * 1e4
 
-    Returns
-    -------
-    dict
-        ``{"gap": SurfaceGap, "files": [...], "summary": [lines], "sweep_m": ..., "sweep_n": ...}``
-    """
-    import matplotlib.pyplot as plt
 
-    from .io.atomic import atomic_write
-    from .plotting import plot_gap_vs_magnetization, plot_gap_vs_thickness, plot_slab_bands
-    from .slab import (
-        exchange_on_layers,
-        gap_vs_magnetization,
-        gap_vs_thickness,
-        make_slab,
-        surface_gap,
-    )
+def run_slab(args: argparse.Namespace | Sequence[str]) -> SlabJobResult:
+    """``tbspin slab`` from parsed arguments or an argument list (see :func:`tbspin.jobs.run_slab`)."""
+    from .jobs import run_slab as job
 
     if not isinstance(args, argparse.Namespace):
         p = argparse.ArgumentParser(prog="tbspin slab")
         _add_model_args(p)
         args = add_slab_arguments(p).parse_args(list(args))
-    bulk = load_model(args)
-    direction = bulk.dim - 1 if args.direction is None else args.direction
-    N = args.layers
-    m = np.asarray(args.m, dtype=float)
-    mag_layers = None if args.magnetic_top is None else range(N - args.magnetic_top, N)
-    onsite = exchange_on_layers(bulk, m, mag_layers) if np.any(m) else None
-    slab = make_slab(bulk, direction=direction, layers=N, layer_onsite=onsite, field=args.field)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    surface = "top" if args.magnetic_top is not None else "both"
-    gap = surface_gap(slab, n_surface_layers=args.surface_layers, surface=surface,
-                      n_occupied=args.n_occupied)
-    kmax = args.kmax if args.kmax is not None else (0.15 if bulk.dim == 3 else None)
-    kp = slab.kpath(args.path, args.npoints, kmax=kmax)
-    files = [out_dir / "slab_bands.png"]
-    plt.close(plot_slab_bands(slab, kp, n_surface_layers=args.surface_layers,
-                              reference_energy=gap.dirac_energy, energy_window=(-0.5, 0.5),
-                              save=files[0]))
-    lines = [
-        f"model: {bulk.name}; slab along a{direction} with {N} layers; m = {m.tolist()} eV"
-        + ("" if mag_layers is None else f" on the top {args.magnetic_top} layers")
-        + f"; field {args.field} V/Å",
-        f"surface gap at Γ ({surface}): {gap.gap * 1e3:.4f} meV; Dirac/mid-gap energy "
-        f"{gap.dirac_energy:.5f} eV; bulk edges {gap.bulk_edges.tolist()} eV; "
-        f"surface weights (top, bottom) {gap.weights.round(3).tolist()}",
-    ]
-    out: dict[str, Any] = {"gap": gap, "files": files}
-    if args.sweep_mz is not None:
-        a, b, n = args.sweep_mz
-        sw = gap_vs_magnetization(bulk, np.linspace(a, b, int(n)), direction=direction,
-                                  layers=N, magnetic_layers=mag_layers, surface=surface,
-                                  n_surface_layers=args.surface_layers,
-                                  n_occupied=args.n_occupied)
-        files.append(out_dir / "gap_vs_mz.png")
-        plt.close(plot_gap_vs_magnetization(sw, save=files[-1]))
-        lines.append(f"gap vs m_z: slope {sw.slope:.5f}, intercept {sw.intercept:.3e} eV, "
-                     f"rms residual {sw.residual:.3e} eV")
-        out["sweep_m"] = sw
-    if args.sweep_layers is not None:
-        a, b = args.sweep_layers
-        sn = gap_vs_thickness(bulk, range(a, b + 1), direction=direction,
-                              n_occupied=args.n_occupied)
-        files.append(out_dir / "gap_vs_layers.png")
-        plt.close(plot_gap_vs_thickness(sn, save=files[-1]))
-        lines.append(f"gap vs N: decay {sn.decay_per_layer:.4f} per layer, "
-                     f"log rms residual {sn.log_residual:.3f}")
-        out["sweep_n"] = sn
-    files.append(atomic_write(out_dir / "summary.txt", "\n".join(lines) + "\n"))
-    out["summary"] = lines
-    return out
+    return job(
+        load_model(args), direction=args.direction, n_layers=args.n_layers,
+        surface_layers=args.surface_layers, n_occupied=args.n_occupied, m=args.m,
+        magnetic_top=args.magnetic_top, gate_field=_slab_gate_field(args), path=args.path,
+        npoints=args.npoints, kmax=args.kmax, sweep_mz=args.sweep_mz,
+        sweep_layers=args.sweep_layers, out=args.out,
+        progress=False if args.no_progress else None,
+    )
 
 
 def cmd_slab(args: argparse.Namespace) -> int:
+    """``tbspin slab``."""
     out = run_slab(args)
-    print("\n".join(out["summary"] + [f"wrote {f}" for f in out["files"]]))
-    return 0
+    print("\n".join(out.summary + [f"wrote {f}" for f in out.files]))
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
+def _sub(
+    sub: argparse._SubParsersAction, name: str, *, help: str, description: str
+) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help, description=description, epilog=EPILOG,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_shc_parser(sub: argparse._SubParsersAction) -> None:
+    """``tbspin shc``."""
+    p = _sub(sub, "shc", help="spin Hall conductivity σ^l_ij vs Fermi energy",
+             description="Spin Hall conductivity σ^l_ij (spin l, current i, electric field j) "
+                         "over the full BZ.\n" + FORMULA_HELP)
+    _add_model_args(p)
+    p.add_argument("--spin", default="z", help="spin component l: x, y, z or an operator name [z]")
+    p.add_argument("--current", default="x", choices=list("xyz"), help="current direction i [x]")
+    p.add_argument("--efield", "--field", dest="efield", default="y", choices=list("xyz"),
+                   help="electric-field direction j (--field is an alias) [y]")
+    p.add_argument("--formula", default="proper", choices=["proper", "conventional", "smm_omega"],
+                   help=FORMULA_HELP)
+    p.add_argument("--eta", type=float, default=0.0,
+                   help="Kubo broadening (eV); only with --formula conventional [0]")
+    p.add_argument("--unit", default=None,
+                   help="output unit of the table, JSON (values_in_requested_unit) and figure, "
+                        "e.g. '(hbar/e) S/cm' or e/2pi")
+    _add_integration_args(p)
+    p.set_defaults(func=cmd_shc)
+
+
+def add_ahc_parser(sub: argparse._SubParsersAction) -> None:
+    """``tbspin ahc``."""
+    p = _sub(sub, "ahc", help="anomalous Hall conductivity vs Fermi energy",
+             description="Anomalous Hall conductivity σ_ij = −(e²/ħ)∫ f Ω^ij.")
+    _add_model_args(p)
+    p.add_argument("--component", default="xy", help="σ_ij, e.g. xy [xy]")
+    p.add_argument("--unit", default=None,
+                   help="output unit of the table, JSON and figure, e.g. S/m or S")
+    _add_integration_args(p)
+    p.set_defaults(func=cmd_ahc)
+
+
+def add_models_parser(sub: argparse._SubParsersAction) -> None:
+    """``tbspin models``."""
+    p = _sub(sub, "models", help="list the built-in models (-v: parameters with units, sources)",
+             description="The built-in models of the registry (tbspin.models.registry): name and "
+                         "one line each; with -v also the literature source and every parameter "
+                         "with its unit (set them with --param NAME=VALUE).")
+    p.add_argument("--verbose", "-v", action="store_true", help="show parameters, units, sources")
+    p.set_defaults(func=cmd_models)
+
+
+def add_demo_parser(sub: argparse._SubParsersAction) -> None:
+    """``tbspin demo``."""
+    p = _sub(sub, "demo", help="the main job: Bi2Se3 proper vs conventional spin Hall",
+             description="Proper and conventional spin Hall conductivity σ^y_zx of regularized "
+                         "Bi₂Se₃ (Liu 2010 parameters, 1 meV magnetization along z) for 26 Fermi "
+                         "energies from the gap into the conduction band: a table, two JSON "
+                         "files and a figure in --out.")
+    p.add_argument("--out", default="results", help="output directory [results]")
+    p.add_argument("--mesh", type=int, default=60, help="k-points per direction [60]")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=cmd_demo)
+
+
+def add_slab_parser(sub: argparse._SubParsersAction) -> None:
+    """``tbspin slab``."""
+    p = _sub(sub, "slab", help="slab/ribbon: surface bands and the magnetic surface gap",
+             description="A slab (ribbon for 2D models) of N layers along one lattice vector: "
+                         "bands coloured by the weight on the top/bottom layers, the surface-state "
+                         "gap at Γ, and optional sweeps of the gap over m_z and over N.")
+    _add_model_args(p)
+    add_slab_arguments(p)
+    p.set_defaults(func=cmd_slab)
+
+
+def _optional(module: str) -> Callable[[argparse._SubParsersAction], None] | None:
+    """``add_parser`` of an optional sub-package (None when it is absent)."""
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module.startswith(exc.name):
+            return None
+        raise
+    return getattr(mod, "add_parser", None)
+
+
+#: the subcommands: ``add_parser(subparsers)`` functions, or module names of optional ones
+SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None] | str, ...] = (
+    add_shc_parser, add_ahc_parser, add_slab_parser, add_models_parser, add_demo_parser,
+    "tbspin.reproduce",
+)
+
+
+def build_parser(
+    subcommands: Sequence[Callable[[argparse._SubParsersAction], None] | str] = SUBCOMMANDS,
+) -> argparse.ArgumentParser:
+    """The ``tbspin`` parser with the given subcommands."""
     parser = argparse.ArgumentParser(
         prog="tbspin",
         description="Berry curvature, anomalous Hall and (proper) spin Hall conductivities of "
@@ -385,70 +449,59 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tbspin {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser(
-        "shc", help="spin Hall conductivity sigma^l_ij vs Fermi energy",
-        description="Spin Hall conductivity σ^l_ij (spin l, current i, field j) over the full BZ. "
-                    "'proper' is the conserved spin current of Liu, Cullen & Culcer, PRB 108, "
-                    "195434 (2023); 'conventional' the ½{s,v} Kubo formula (Wannier90's SHC).",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_model_args(p)
-    p.add_argument("--spin", default="z", help="spin component l: x, y, z or an operator name [z]")
-    p.add_argument("--current", default="x", choices=list("xyz"), help="current direction i [x]")
-    p.add_argument("--field", default="y", choices=list("xyz"), help="field direction j [y]")
-    p.add_argument("--formula", default="proper", choices=["proper", "conventional", "smm_omega"])
-    p.add_argument("--eta", type=float, default=0.0, help="Kubo broadening (eV), conventional only")
-    p.add_argument("--unit", default=None, help="output unit, e.g. '(hbar/e) S/cm' or e/2pi")
-    _add_integration_args(p)
-    p.set_defaults(func=cmd_shc)
-
-    p = sub.add_parser("ahc", help="anomalous Hall conductivity vs Fermi energy",
-                       description="Anomalous Hall conductivity σ_ij = −(e²/ħ)∫ f Ω^ij.",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_model_args(p)
-    p.add_argument("--component", default="xy", help="σ_ij, e.g. xy [xy]")
-    p.add_argument("--unit", default=None, help="output unit, e.g. S/m or S")
-    _add_integration_args(p)
-    p.set_defaults(func=cmd_ahc)
-
-    p = sub.add_parser("models", help="list built-in models")
-    p.add_argument("--verbose", "-v", action="store_true", help="show parameters")
-    p.set_defaults(func=cmd_models)
-
-    p = sub.add_parser("demo", help="the main job: Bi2Se3 proper vs conventional spin Hall")
-    p.add_argument("--out", default="results", help="output directory [results]")
-    p.add_argument("--mesh", type=int, default=60, help="k-points per direction [60]")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=cmd_demo)
-
-    p = sub.add_parser(
-        "slab", help="Kwant slab/ribbon: surface bands and the magnetic surface gap",
-        description="A slab (ribbon for 2D models) of N layers along one lattice vector: bands "
-                    "coloured by the weight on the top/bottom layers, the surface-state gap at Γ, "
-                    "and optional sweeps of the gap over m_z and over N.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_model_args(p)
-    add_slab_arguments(p)
-    p.set_defaults(func=cmd_slab)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in subcommands:
+        fn = _optional(add) if isinstance(add, str) else add
+        if fn is not None:
+            fn(sub)
     return parser
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str,
+                      lineno: int, file: object = None, line: str | None = None) -> None:
+    """Warnings on the command line: one clean line, no source path or code line."""
+    text = str(message).strip().replace("\n", " ")
+    print(f"tbspin: warning ({category.__name__}): {text}", file=sys.stderr)
+
+
+def _exit_status(exc: BaseException) -> int:
+    """2 for a bad option or parameter value (ParameterError, or a plain ValueError raised while
+    checking a value), 1 for a failed computation (any other TbspinError, OSError)."""
+    if isinstance(exc, ParameterError):
+        return EXIT_USAGE
+    if isinstance(exc, TbspinError) or isinstance(exc, OSError):
+        return EXIT_FAILURE
+    return EXIT_USAGE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``tbspin`` command."""
+    """Entry point of the ``tbspin`` command; returns the exit status (see :data:`EPILOG`)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # usage errors exit with 2 through argparse
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    old_show = warnings.showwarning
+    warnings.showwarning = _one_line_warning
     try:
-        return args.func(args)
-    except (ValueError, OSError) as exc:  # user errors: one clear line, no traceback
-        print(f"tbspin: error: {exc}", file=sys.stderr)
-        return 2
+        with warnings.catch_warnings():
+            warnings.simplefilter("default", DeprecationWarning)
+            warnings.filterwarnings("ignore", category=DeprecationWarning,
+                                    module=r"(kwant|pythtb|ase|matplotlib)\b")
+            return args.func(args)
+    except KeyboardInterrupt:
+        print("tbspin: interrupted (Ctrl-C)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (TbspinError, ValueError, OSError) as exc:  # one line, no traceback
+        kind = "output error" if isinstance(exc, OutputError) else "error"
+        print(f"tbspin: {kind}: {exc}", file=sys.stderr)
+        return _exit_status(exc)
+    finally:
+        warnings.showwarning = old_show
 
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
 
 
-__all__ = ["main", "build_parser", "parse_energies", "parse_params", "run_slab"]
+__all__ = ["main", "build_parser", "parse_energies", "parse_params", "run_slab", "SUBCOMMANDS",
+           "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED"]

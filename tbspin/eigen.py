@@ -299,3 +299,18 @@ def solve(
                 stacklevel=3,
             )
     return Eigensystem(energies=E, vectors=U, block=block, gauge_values=gvals, group=group)
+
+
+def rotate_in_blocks(
+    vectors: np.ndarray, operator: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rotate columns inside runs of equal ``labels`` to diagonalize ``operator`` (a copy).
+
+    The degenerate-subspace rotation of :func:`solve` for vectors that do not come from one
+    ``eigh`` call (e.g. Kwant's propagating modes grouped by momentum and velocity).
+    ``vectors`` (Nk, N, M), ``labels`` (Nk, M) as :func:`block_labels` makes them; returns the
+    rotated vectors and ⟨u|operator|u⟩ per column (0 outside blocks).
+    """
+    U = np.array(vectors, dtype=complex)
+    g = _fix_blocks(U, np.asarray(operator, dtype=complex), np.asarray(labels))
+    return U, g

@@ -29,7 +29,6 @@ momentum operators) and parameter symbols whose values are given in ``params``. 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -60,11 +59,11 @@ _RESERVED = {"a_x", "a_y", "a_z"}
 
 
 def _kwant_continuum() -> Any:
-    with warnings.catch_warnings():
-        # kwant warns at import time when MUMPS is missing; irrelevant for bulk models
-        warnings.filterwarnings("ignore", message="MUMPS is not available", category=RuntimeWarning)
-        import kwant.continuum as kc
-    return kc
+    """``kwant.continuum`` (imported on first use; Kwant is the optional extra ``tbspin[kwant]``)."""
+    from .adapters.kwant import require_kwant
+
+    return require_kwant("k·p models and their regularization (tbspin.kp, catalogue models "
+                         "built from k·p strings)", "kwant.continuum")
 
 
 def _to_matrix(hamiltonian: Any) -> sympy.Matrix:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,10 +26,14 @@ __all__ = [
     "plot_gap_vs_thickness",
 ]
 
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
 log = logging.getLogger(__name__)
 
 
-def _pyplot() -> Any:
+def _pyplot() -> ModuleType:
     import matplotlib
 
     if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps", "cairo"):
@@ -41,6 +46,26 @@ def _pyplot() -> Any:
     return plt
 
 
+def _physical_ticks(kp: KPath) -> list[str]:
+    """Tick labels of a k-path: a zoomed point ("0.14·M") becomes its distance from Γ and the
+    point it heads to (e.g. "0.15 Å⁻¹→M")."""
+    out = []
+    for x, label in zip(kp.special_x, kp.labels, strict=True):
+        if "·" not in label:
+            out.append(label)
+            continue
+        i = int(np.argmin(np.abs(kp.x - x)))
+        kabs = float(np.linalg.norm(kp.k[i]))
+        out.append(f"{kabs:.2g} Å$^{{-1}}$→{label.split('·', 1)[1]}")
+    return out
+
+
+def _slab_direction_words(slab: Slab) -> str:
+    i = slab.direction + 1
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(i, "th")
+    return f"finite along a$_{i}$ (the {i}{suffix} lattice vector)"
+
+
 def plot_slab_bands(
     slab: Slab,
     kpath: KPath | None = None,
@@ -48,9 +73,10 @@ def plot_slab_bands(
     n_surface_layers: int = 2,
     energy_window: tuple[float, float] | None = None,
     reference_energy: float = 0.0,
-    ax: Any = None,
-    save: str | None = None,
-) -> Any:
+    reference_label: str = "Dirac point",
+    ax: Axes | None = None,
+    save: str | Path | None = None,
+) -> Figure:
     """Slab bands along a k-path coloured by surface weight (red top, blue bottom).
 
     Parameters
@@ -63,7 +89,9 @@ def plot_slab_bands(
     energy_window : (emin, emax), optional
         y-range (eV, relative to ``reference_energy``).
     reference_energy : float
-        Subtracted from the energies (e.g. the Dirac point).
+        Subtracted from the energies (e.g. the Dirac point), eV.
+    reference_label : str
+        What the reference energy is (axis label "E − E_D" with its value).
     ax : matplotlib Axes, optional
     save : str, optional
         File to save the figure to.
@@ -76,7 +104,7 @@ def plot_slab_bands(
     kp = slab.kpath() if kpath is None else kpath
     E, w = slab_bands(slab, kp, n_surface_layers)
     E = E - reference_energy
-    fig, ax = (plt.subplots(figsize=(5, 4)) if ax is None else (ax.figure, ax))
+    fig, ax = (plt.subplots(figsize=(5.5, 4.2)) if ax is None else (ax.figure, ax))
     colour = w[..., 0] - w[..., 1]  # +1 top, −1 bottom
     size = 1.0 + 12.0 * (w[..., 0] + w[..., 1])
     x = np.broadcast_to(kp.x[:, None], E.shape)
@@ -85,13 +113,18 @@ def plot_slab_bands(
                     s=size.ravel()[order], cmap="coolwarm", vmin=-1, vmax=1, linewidths=0)
     for xs in kp.special_x:
         ax.axvline(xs, color="0.6", lw=0.5)
-    ax.set_xticks(kp.special_x, kp.labels)
+    ax.set_xticks(kp.special_x, _physical_ticks(kp))
     ax.set_xlim(kp.x[0], kp.x[-1])
+    ax.set_xlabel("in-plane wave vector")
     if energy_window is not None:
         ax.set_ylim(*energy_window)
-    ax.set_ylabel("E (eV)" if reference_energy == 0 else "E − E_ref (eV)")
-    ax.set_title(f"{slab.model.name}: weight on {n_surface_layers} top/bottom layers")
-    fig.colorbar(sc, ax=ax, label="top − bottom weight")
+    if reference_energy == 0:
+        ax.set_ylabel("E (eV)")
+    else:
+        ax.set_ylabel(f"E − E$_D$ (eV);  E$_D$ = {reference_energy:.4f} eV ({reference_label})")
+    ax.set_title(f"{slab.bulk.name} slab, {slab.n_layers} layers {_slab_direction_words(slab)}\n"
+                 f"colour: weight on the {n_surface_layers} top/bottom layers", fontsize=9)
+    fig.colorbar(sc, ax=ax, label="top − bottom surface weight")
     if save:
         save_figure(fig, save, dpi=150, bbox_inches="tight")
     return fig
@@ -100,9 +133,9 @@ def plot_slab_bands(
 def plot_gap_vs_magnetization(
     sweeps: MagnetizationSweep | Mapping[str, MagnetizationSweep],
     *,
-    ax: Any = None,
+    ax: Axes | None = None,
     save: str | None = None,
-) -> Any:
+) -> Figure:
     """Surface gap (meV) versus |m| (meV) with the linear fit, for one or several sweeps."""
     plt = _pyplot()
     items = sweeps.items() if isinstance(sweeps, Mapping) else [("", sweeps)]
@@ -113,27 +146,27 @@ def plot_gap_vs_magnetization(
         if np.isfinite(sw.slope):
             ax.plot(m, (sw.slope * m * 1e-3 + sw.intercept) * 1e3, "-",
                     color=line[0].get_color(), lw=0.8)
-    ax.set_xlabel("|m| (meV)")
-    ax.set_ylabel("surface gap (meV)")
-    ax.legend(fontsize="small")
-    if save:
-        save_figure(fig, save, dpi=150, bbox_inches="tight")
-    return fig
+    return _finish(fig, ax, "|m| (meV)", "surface gap (meV)", save)
 
 
 def plot_gap_vs_thickness(
-    sweep: ThicknessSweep, *, ax: Any = None, save: str | None = None
-) -> Any:
+    sweep: ThicknessSweep, *, ax: Axes | None = None, save: str | None = None
+) -> Figure:
     """Surface (hybridization) gap versus N on a log scale with the exponential fit."""
     plt = _pyplot()
     fig, ax = (plt.subplots(figsize=(4.5, 3.5)) if ax is None else (ax.figure, ax))
-    ax.semilogy(sweep.layers, sweep.gaps, "o", label="slab")
+    ax.semilogy(sweep.n_layers, sweep.gaps, "o", label="slab")
     if np.isfinite(sweep.decay_per_layer):
-        n = np.linspace(sweep.layers.min(), sweep.layers.max(), 50)
+        n = np.linspace(sweep.n_layers.min(), sweep.n_layers.max(), 50)
         ax.semilogy(n, sweep.prefactor * np.exp(-sweep.decay_per_layer * n), "-",
                     label=f"fit: κ = {sweep.decay_per_layer:.3f} per layer")
-    ax.set_xlabel("layers N")
-    ax.set_ylabel("gap (eV)")
+    return _finish(fig, ax, "layers N", "surface (hybridization) gap (eV)", save)
+
+
+def _finish(fig: Figure, ax: Axes, xlabel: str, ylabel: str, save: str | Path | None) -> Figure:
+    """Axis labels, legend, and the atomic save of a sweep figure."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize="small")
     if save:
         save_figure(fig, save, dpi=150, bbox_inches="tight")
@@ -155,18 +188,23 @@ def _tex_unit(unit: str) -> str:
 
 
 def plot_conductivity(
-    result: ConductivityResult, *, unit: str | None = None, ax: Any = None,
+    result: ConductivityResult, *, unit: str | None = None, ax: Axes | None = None,
     save: str | Path | None = None,
-) -> Any:
+) -> Figure:
     """One conductivity against Fermi energy."""
-    return plot_conductivities({result.formula: result}, unit=unit, ax=ax, save=save,
-                               title=f"{result.model}: mesh {'x'.join(map(str, result.mesh))}")
+    mesh = "x".join(map(str, result.mesh))
+    quantity = _tex_label(result.label)
+    formula = getattr(result, "formula", "")
+    words = {"berry": "Berry-curvature", "smm_omega": r"$\Sigma_m s_{mm}\Omega_m$"}
+    what = f"{words.get(formula, formula)} {quantity}" if formula else quantity
+    return plot_conductivities({formula or result.label: result}, unit=unit, ax=ax, save=save,
+                               title=f"{result.model}: {what}, mesh {mesh}")
 
 
 def plot_conductivities(
-    results: Mapping[str, ConductivityResult], *, unit: str | None = None, ax: Any = None,
+    results: Mapping[str, ConductivityResult], *, unit: str | None = None, ax: Axes | None = None,
     save: str | Path | None = None, title: str | None = None,
-) -> Any:
+) -> Figure:
     """Several conductivities (same quantity and unit) against Fermi energy, one curve each."""
     plt = _pyplot()
     first = next(iter(results.values()))

@@ -57,10 +57,12 @@ def test_cli_ahc_haldane_matches_api(capsys):
 def test_cli_errors_are_one_line(capsys):
     assert cli.main(["ahc", "--model", "haldane", "--mesh", "1", "--no-progress"]) == 2
     assert "'mesh'" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        cli.main(["shc", "--model", "nosuchmodel"])
-    with pytest.raises(SystemExit):
+    assert cli.main(["shc", "--model", "nosuchmodel"]) == 2  # a usage error, one line
+    err = capsys.readouterr().err
+    assert "nosuchmodel" in err and "bi2se3" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit) as exc:  # argparse's own usage errors exit with 2 too
         cli.main(["shc", "--efermi", "a:b"])
+    assert exc.value.code == 2
 
 
 def test_cli_help_runs():

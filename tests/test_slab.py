@@ -70,7 +70,7 @@ def bulk() -> object:
 
 @pytest.fixture(scope="module")
 def thick(bulk):
-    return make_slab(bulk, direction=2, layers=30)
+    return make_slab(bulk, direction=2, n_layers=30)
 
 
 def _continuum_ti():
@@ -96,8 +96,8 @@ def test_kwant_fill_equals_numpy_slab_with_layer_terms():
     tmpl, params = _continuum_ti()
     sz = np.kron(np.eye(2), np.diag([1.0, -1.0]))
     spin = [0 * sz, 0 * sz, sz]
-    slab = make_slab(tmpl, direction=2, layers=7, params=params,
-                     layer_onsite=exchange_on_layers(spin, [0, 0, 0.03], [5, 6]), field=0.01)
+    slab = make_slab(tmpl, direction=2, n_layers=7, params=params,
+                     layer_onsite=exchange_on_layers(spin, [0, 0, 0.03], [5, 6]), gate_field=100.0)
     wrapped = kwant.wraparound.wraparound(slab.kwant_builder()).finalized()
     qs = np.array([[0.0, 0.0], [0.3, -0.2], [1.1, 0.4]])
     for q in qs:
@@ -114,9 +114,10 @@ def test_kwant_fill_equals_numpy_slab_with_layer_terms():
     # between neighbouring layers is F·c
     onsite = slab.model.hoppings[np.all(slab.model.R == 0, axis=1)][0]
     diag = np.real(np.diag(onsite)).reshape(7, 4)
-    no_field = make_slab(tmpl, direction=2, layers=7, params=params,
+    no_field = make_slab(tmpl, direction=2, n_layers=7, params=params,
                          layer_onsite=exchange_on_layers(spin, [0, 0, 0.03], [5, 6]))
     diag0 = np.real(np.diag(no_field.model.hoppings[np.all(no_field.model.R == 0, axis=1)][0]))
+    # 100 MV/m = 0.01 V/Å: 0.01 eV per Å of height, c = 4 Å per layer
     np.testing.assert_allclose((diag - diag0.reshape(7, 4))[:, 0], 0.01 * 4.0 * (np.arange(7) - 3))
 
 
@@ -126,8 +127,8 @@ def test_catalogue_kp_builder_slab_equals_lattice_model_slab(bulk):
     from tbspin.models import bi2se3_kp
 
     kp = bi2se3_kp()
-    via_kwant = make_slab(kp.kwant_builder(), direction=2, layers=6)
-    direct = make_slab(bulk, direction=2, layers=6)
+    via_kwant = make_slab(kp.kwant_builder(), direction=2, n_layers=6)
+    direct = make_slab(bulk, direction=2, n_layers=6)
     k = np.array([[0.0, 0.0, 0.0], [0.07, -0.02, 0.0]])
     np.testing.assert_allclose(np.linalg.eigvalsh(via_kwant.hamiltonian(k)),
                                np.linalg.eigvalsh(direct.hamiltonian(k)), atol=1e-10)
@@ -137,7 +138,7 @@ def test_lattice_model_slab_matches_its_kwant_builder(bulk):
     """LatticeModel path: to_kwant() + Kwant's fill gives the same slab as the numpy form."""
     import kwant
 
-    slab = make_slab(bulk, direction=2, layers=5,
+    slab = make_slab(bulk, direction=2, n_layers=5,
                      layer_onsite=exchange_on_layers(bulk, [0.01, 0.0, 0.02], [4]))
     wrapped = kwant.wraparound.wraparound(slab.kwant_builder()).finalized()
     k = np.array([0.05, -0.03, 0.0])
@@ -149,15 +150,15 @@ def test_lattice_model_slab_matches_its_kwant_builder(bulk):
 
 def test_bad_input_is_named(bulk):
     with pytest.raises(ModelError, match="direction"):
-        make_slab(bulk, direction=3, layers=4)
+        make_slab(bulk, direction=3, n_layers=4)
     with pytest.raises(ModelError, match="layers"):
-        make_slab(bulk, direction=2, layers=1)
+        make_slab(bulk, direction=2, n_layers=1)
     with pytest.raises(ModelError, match=r"layer_onsite\(0\)"):
-        make_slab(bulk, direction=2, layers=3, layer_onsite=lambda layer: np.eye(3))
+        make_slab(bulk, direction=2, n_layers=3, layer_onsite=lambda layer: np.eye(3))
     with pytest.raises(ValueError, match="n_surface_layers"):
-        surface_gap(make_slab(bulk, direction=2, layers=4), n_surface_layers=3)
+        surface_gap(make_slab(bulk, direction=2, n_layers=4), n_surface_layers=3)
     with pytest.raises(ModelError, match="kwant.Builder"):
-        make_slab("not a model", direction=0, layers=3)
+        make_slab("not a model", direction=0, n_layers=3)
 
 
 def test_kpath_uses_ase_special_points():
@@ -210,12 +211,12 @@ def test_gap_linear_in_mz_with_surface_projected_g_factor(bulk):
     g1, g2 = 1.0, 0.3
     sz = np.kron(np.diag([g1, g2]), np.diag([1.0, -1.0]))
     mz = np.linspace(0.001, 0.02, 5)
-    sw = gap_vs_magnetization(bulk, mz, direction=2, layers=30, spin=[0 * sz, 0 * sz, sz],
+    sw = gap_vs_magnetization(bulk, mz, direction=2, n_layers=30, spin=[0 * sz, 0 * sz, sz],
                               n_surface_layers=5)
     assert sw.slope == pytest.approx(g1 * (1 + R_SPIN) + g2 * (1 - R_SPIN), rel=1e-3)
     assert sw.residual < 1e-6  # eV: linear
     # with the model's own spin τ0⊗σ the Γ surface states are s_z eigenstates: slope 2
-    sw2 = gap_vs_magnetization(bulk, mz, direction=2, layers=30, n_surface_layers=5)
+    sw2 = gap_vs_magnetization(bulk, mz, direction=2, n_layers=30, n_surface_layers=5)
     assert sw2.slope == pytest.approx(2.0, abs=1e-9)
 
 
@@ -224,7 +225,7 @@ def test_gap_linear_in_mz_on_top_layers_only(bulk, thick):
     (degenerate) perturbation theory in the 4-state Dirac subspace of the m = 0 slab."""
     top3 = range(27, 30)
     mz = np.linspace(0.001, 0.02, 5)
-    sw = gap_vs_magnetization(bulk, mz, direction=2, layers=30, magnetic_layers=top3,
+    sw = gap_vs_magnetization(bulk, mz, direction=2, n_layers=30, magnetic_layers=top3,
                               surface="top", n_surface_layers=5)
     E, _, V = surface_weights(thick, None, 5)
     near = np.argsort(np.abs(E[0] - E_DIRAC))[:4]
@@ -258,8 +259,8 @@ def test_inplane_m_moves_the_cone_without_gap(bulk, thick):
 def test_perpendicular_field_splits_the_two_dirac_points(bulk, thick):
     """U = +e·F·(z − z_c): to first order the top Dirac point rises by F·(<z>_top − z_c) and the
     bottom one falls by as much; <z> of the m = 0 surface states is computed here."""
-    F = 0.002  # V/Å
-    slab = make_slab(bulk, direction=2, layers=30, field=F)
+    F = 0.002  # V/Å = 20 MV/m (1 V/Å = 10⁴ MV/m)
+    slab = make_slab(bulk, direction=2, n_layers=30, gate_field=20.0)
     top = surface_gap(slab, surface="top", n_surface_layers=5).dirac_energy
     bot = surface_gap(slab, surface="bottom", n_surface_layers=5).dirac_energy
     E, _, V = surface_weights(thick, None, 5)
@@ -330,7 +331,7 @@ def test_chern_ribbons_one_chiral_mode_per_edge(make, chern_expected):
     model = make()
     C = chern_number(model, bands=1, mesh=48)
     assert round(C) == chern_expected and abs(C - round(C)) < 1e-6
-    ribbon = make_slab(model, direction=1, layers=30)
+    ribbon = make_slab(model, direction=1, n_layers=30)
     em = edge_modes(ribbon, 0.1)
     assert em.chirality == (round(C), -round(C))  # top edge: +C, bottom edge: −C
     assert em.bulk == 0
@@ -343,7 +344,7 @@ def test_chern_ribbons_one_chiral_mode_per_edge(make, chern_expected):
     (lambda: kane_mele(), 0.05), (lambda: bhz(M=-0.1, D=0.0), 0.02),
 ])
 def test_qsh_ribbons_helical_edges(make, energy):
-    ribbon = make_slab(make(), direction=1, layers=40)
+    ribbon = make_slab(make(), direction=1, n_layers=40)
     em = edge_modes(ribbon, energy, 4)
     assert em.top == (1, 1) and em.bottom == (1, 1) and em.bulk == 0
     top, bottom = _crossings(ribbon, energy, 4)
@@ -370,7 +371,7 @@ def wannier_bi2se3(tmp_path_factory):
 def test_wannier_bi2se3_slab_surface_dirac_cone(wannier_bi2se3):
     """8 QL along c: a Dirac cone at Γ̄ inside the bulk gap, on the outer QLs (README: 18
     occupied WFs, E_F = 4.4195 eV)."""
-    slab = make_slab(wannier_bi2se3, direction=2, layers=8)
+    slab = make_slab(wannier_bi2se3, direction=2, n_layers=8)
     g = surface_gap(slab, n_surface_layers=1, n_occupied=18)
     assert g.gap < 1e-4
     assert g.in_bulk_gap
@@ -391,7 +392,7 @@ def test_wannier_bi2se3_slab_surface_dirac_cone(wannier_bi2se3):
     # four Dirac states of the m = 0 slab (the surface states' s_z content, < 1 with SOC);
     # the gap around neutrality is the inner splitting λ2 − λ1 (in an 8-QL film the two
     # surfaces still mix, so |λ| takes two values 1% apart)
-    sw = gap_vs_magnetization(wannier_bi2se3, [0.005, 0.01, 0.02], direction=2, layers=8,
+    sw = gap_vs_magnetization(wannier_bi2se3, [0.005, 0.01, 0.02], direction=2, n_layers=8,
                               n_surface_layers=1, n_occupied=18)
     E, _, V = surface_weights(slab, None, 1)
     P = V[0][:, np.argsort(np.abs(E[0] - g.dirac_energy))[:4]]
@@ -408,17 +409,34 @@ def test_figures_and_cli(tmp_path, thick, bulk):
     fig = plot_slab_bands(thick, kp, n_surface_layers=5, save=str(tmp_path / "b.png"))
     assert (tmp_path / "b.png").stat().st_size > 0
     plt.close(fig)
-    sw = gap_vs_magnetization(bulk, [0.005, 0.01], direction=2, layers=20, n_surface_layers=4)
+    sw = gap_vs_magnetization(bulk, [0.005, 0.01], direction=2, n_layers=20, n_surface_layers=4)
     plt.close(plot_gap_vs_magnetization({"all layers": sw}, save=str(tmp_path / "m.png")))
     sn = gap_vs_thickness(bulk, [4, 6, 8], direction=2)
     plt.close(plot_gap_vs_thickness(sn, save=str(tmp_path / "n.png")))
     assert (tmp_path / "m.png").exists() and (tmp_path / "n.png").exists()
-    out = run_slab(["--model", "qwz", "--direction", "1", "--layers", "16",
+    out = run_slab(["--model", "qwz", "--direction", "1", "--n-layers", "16",
                     "--npoints", "40", "--out", str(tmp_path / "cli"),
                     "--sweep-layers", "4", "6"])
     assert (tmp_path / "cli" / "slab_bands.png").exists()
-    assert "surface gap" in (tmp_path / "cli" / "summary.txt").read_text()
-    assert out["gap"].gap >= 0
+    summary = (tmp_path / "cli" / "summary.txt").read_text()
+    assert "surface gap" in summary and "2nd lattice vector a2" in summary
+    # the reported pair are eigenvalues of the ribbon built independently by Kwant (Builder.fill
+    # + kwant.physics.Bands at q = 0), and the gap is their difference
+    ribbon = make_slab(qwz(), direction=1, n_layers=16)
+    ek = kwant_bands(ribbon, [0.0])[0]
+    g = out["gap"]
+    np.testing.assert_allclose(g.energies, ek[g.indices], atol=1e-10)
+    assert g.gap == pytest.approx(ek[g.indices[1]] - ek[g.indices[0]], abs=1e-10)
+    # m_z on every layer of a 30-layer Bi2Se3 slab: at k∥ = 0 the Hamiltonian has only τ0, τz
+    # and k_z τx⊗σz terms (module docstring of models/bi2se3.py), all commuting with s_z = τ0⊗σz,
+    # so every level moves by exactly ±m_z. The m = 0 Dirac doublets sit at E_D ± δ/2 (δ the
+    # hybridization of the two surfaces); for m_z > δ/2 the middle gap is 2 m_z − δ exactly.
+    mz = 0.01
+    out_m = run_slab(["--model", "bi2se3", "--n-layers", "30", "--surface-layers", "5",
+                      "--m", "0", "0", str(mz), "--npoints", "10", "--out", str(tmp_path / "m")])
+    delta = surface_gap(make_slab(bulk, direction=2, n_layers=30), n_surface_layers=5).gap
+    assert 0 < delta < mz
+    assert out_m["gap"].gap == pytest.approx(2 * mz - delta, abs=1e-9)
     # through the real command line: m_z on the 2 top layers of a Bi2Se3 slab
     from tbspin.cli import main
 

@@ -63,7 +63,7 @@ N = 30
 kp = bi2se3_kp()
 bulk = kp.kwant_builder()
 spin = {k: v for k, v in bi2se3().operators.items() if k in ("sx", "sy", "sz")}
-slab = make_slab(bulk, direction=2, layers=N, operators=spin)
+slab = make_slab(bulk, direction=2, n_layers=N, operators=spin)
 print(slab.model)
 
 # Kwant's own band solver (wraparound + kwant.physics.Bands) vs the batched numpy form
@@ -99,7 +99,7 @@ plt.close(fig)
 
 # %%
 mz = np.array([0.002, 0.004, 0.006, 0.008, 0.010])
-sweep = gap_vs_magnetization(bulk, mz, direction=2, layers=N,
+sweep = gap_vs_magnetization(bulk, mz, direction=2, n_layers=N,
                              spin=[spin["sx"], spin["sy"], spin["sz"]])
 print("m_z (meV):", mz * 1e3)
 print("gap (meV):", np.round(sweep.gaps * 1e3, 4))

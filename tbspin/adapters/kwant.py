@@ -47,20 +47,130 @@ orbital ``order[p]``.
 
 from __future__ import annotations
 
+import importlib
+import warnings
 from collections.abc import Mapping
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import MissingDependencyError, ModelError
 from ..model import LatticeModel
+from ..types import ArrayLike, ComplexArray, FloatArray, IntArray, KPoints
 
-__all__ = ["from_kwant", "to_kwant", "kwant_orbital_order", "kwant_k_phases"]
+if TYPE_CHECKING:  # pragma: no cover
+    import kwant
+
+__all__ = [
+    "from_kwant",
+    "to_kwant",
+    "kwant_orbital_order",
+    "kwant_k_phases",
+    "require_kwant",
+    "bloch_hamiltonians",
+    "wrapped_orbital_positions",
+    "KWANT_INSTALL_HINT",
+]
 
 _MOMENTA = ("k_x", "k_y", "k_z")
 
+#: a Kwant Builder (``kwant.builder.Builder``); Kwant is an optional dependency
+KwantBuilder: TypeAlias = "kwant.builder.Builder"
+#: a finalized Kwant system (e.g. ``kwant.wraparound.wraparound(builder).finalized()``)
+KwantSystem: TypeAlias = "kwant.system.FiniteSystem"
+#: values of the parameters of a Kwant Builder's value functions
+KwantParams = Mapping[str, object]
 
-def kwant_k_phases(model_or_lattice: Any, k: Any) -> np.ndarray:
+#: How to install Kwant (also in the Makefile): Kwant 1.5.0 ships only an sdist whose C sources
+#: predate numpy 2, so pip must regenerate them with Cython against the installed numpy.
+KWANT_INSTALL_HINT = (
+    "install Kwant with `pip install 'tbspin[kwant]'` where a Kwant wheel or a conda package "
+    "exists (`conda install -c conda-forge kwant`); with pip on numpy 2 build Kwant 1.5.0 "
+    "with Cython (the recipe of tbspin's Makefile): `pip install numpy scipy cython setuptools "
+    "wheel tinyarray sympy` then `pip install --no-cache-dir --no-build-isolation "
+    "--config-settings=--build-option=--cython kwant==1.5.0`"
+)
+
+
+def require_kwant(feature: str, module: str = "kwant") -> ModuleType:
+    """Import Kwant (or one of its sub-modules) for ``feature``, or say how to install it.
+
+    Parameters
+    ----------
+    feature : str
+        What needs Kwant, e.g. ``"tbspin.slab"`` or ``"k·p regularization (KPModel)"``; named in
+        the error message.
+    module : str
+        ``"kwant"`` or a sub-module such as ``"kwant.continuum"``.
+
+    Returns
+    -------
+    module
+
+    Raises
+    ------
+    MissingDependencyError
+        Kwant is not importable; the message names ``feature`` and the install recipe.
+    """
+    try:
+        with warnings.catch_warnings():
+            # Kwant warns at import time when MUMPS is missing; irrelevant for tbspin's uses
+            warnings.filterwarnings("ignore", message="MUMPS is not available",
+                                    category=RuntimeWarning)
+            return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"{feature} needs Kwant ({module}), which is not installed ({exc}); "
+            + KWANT_INSTALL_HINT
+        ) from None
+
+
+def wrapped_orbital_positions(fsyst: KwantSystem) -> FloatArray:
+    """Cartesian position (N, d) of every orbital of a finalized (wrapped) Kwant system."""
+    return np.concatenate(
+        [np.repeat(np.atleast_2d(s.pos), s.family.norbs, axis=0) for s in fsyst.sites]
+    )
+
+
+def bloch_hamiltonians(
+    syst: KwantBuilder | KwantSystem, phases: ArrayLike, *, params: KwantParams | None = None
+) -> ComplexArray:
+    """H(k) of a bulk Kwant system evaluated by Kwant: THE Kwant H(k) sampler of tbspin.
+
+    Parameters
+    ----------
+    syst : kwant.Builder or finalized wrapped system
+        A Builder with full translational symmetry (wrapped around and finalized here) or the
+        result of ``kwant.wraparound.wraparound(builder).finalized()``.
+    phases : (Nk, d) array_like
+        Kwant momenta ``k_x, k_y, k_z`` (phase per symmetry period, rad), see
+        :func:`kwant_k_phases`.
+    params : mapping, optional
+        Other parameters of the Builder's value functions.
+
+    Returns
+    -------
+    (Nk, N, N) complex ndarray
+        Hamiltonians in the finalized system's orbital order, "cell" convention (orbital
+        positions do not enter). One Kwant call per k-point (Kwant's API is per k).
+    """
+    kw = require_kwant("the Kwant H(k) sampler")
+    fsyst = syst
+    if isinstance(syst, kw.builder.Builder):
+        fsyst = kw.wraparound.wraparound(syst).finalized()
+    ph = np.atleast_2d(np.asarray(phases, dtype=float))
+    names = _MOMENTA[: ph.shape[1]]
+    base = dict(params or {})
+    out = []
+    for row in ph:  # Kwant evaluates one k-point per call
+        p = dict(base)
+        p.update({n: float(x) for n, x in zip(names, row, strict=True)})
+        out.append(np.asarray(fsyst.hamiltonian_submatrix(params=p, sparse=False)))
+    return np.array(out, dtype=complex)
+
+
+def kwant_k_phases(model_or_lattice: LatticeModel | ArrayLike, k: KPoints) -> FloatArray:
     """Kwant wraparound momenta ``(k_x, k_y, k_z)[:d]`` for Cartesian k: ``k_i = k · a_i``.
 
     Parameters
@@ -81,8 +191,8 @@ def kwant_k_phases(model_or_lattice: Any, k: Any) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- Kwant -> tbspin
-def _check_builder(syst: Any) -> tuple[Any, np.ndarray]:
-    import kwant
+def _check_builder(syst: KwantBuilder) -> tuple[kwant.lattice.TranslationalSymmetry, FloatArray]:
+    kwant = require_kwant("reading a Kwant Builder (from_kwant)")
 
     if isinstance(syst, kwant.system.System):
         raise ModelError(
@@ -114,7 +224,7 @@ def _check_builder(syst: Any) -> tuple[Any, np.ndarray]:
 
 
 def from_kwant(
-    syst: Any, *, params: Mapping[str, Any] | None = None, name: str | None = None
+    syst: KwantBuilder, *, params: KwantParams | None = None, name: str | None = None
 ) -> LatticeModel:
     """Build a :class:`~tbspin.LatticeModel` from a bulk :class:`kwant.Builder`.
 
@@ -142,8 +252,7 @@ def from_kwant(
         If the symmetry is not a full-rank TranslationalSymmetry, ``norbs`` is missing, the
         Builder is empty or the Fourier inversion is inconsistent.
     """
-    import kwant
-
+    kwant = require_kwant("reading a Kwant Builder (from_kwant)")
     sym, periods = _check_builder(syst)
     d = periods.shape[0]
     params = dict(params or {})
@@ -164,8 +273,6 @@ def from_kwant(
             )
         norbs.append(int(n))
     norbs_a = np.array(norbs)
-    offsets = np.concatenate([[0], np.cumsum(norbs_a)])
-    N = int(offsets[-1])
     positions = np.repeat(np.array([np.asarray(s.pos, dtype=float) for s in sites]), norbs_a, 0)
 
     # lattice vectors R of all hoppings (topology only, no values evaluated here)
@@ -188,12 +295,7 @@ def from_kwant(
         np.meshgrid(*[np.arange(m) for m in M], indexing="ij"), axis=-1
     ).reshape(-1, d)
     phases = 2 * np.pi * grid / M  # (Nk, d) phases per period
-    Hk = np.empty((len(phases), N, N), dtype=complex)
-    for i, ph in enumerate(phases):  # construction only: one Kwant call per grid point
-        p = dict(params)
-        p.update({_MOMENTA[j]: float(ph[j]) for j in range(d)})
-        h = np.asarray(fsyst.hamiltonian_submatrix(params=p, sparse=False))
-        Hk[i] = h[np.ix_(perm, perm)]
+    Hk = bloch_hamiltonians(fsyst, phases, params=params)[:, perm][:, :, perm]
     # H_R = (1/Nk) Σ_k H(k) exp(-i k·R) on the box of all |R_i| <= (M_i - 1)/2
     box = np.where(grid > (M - 1) // 2, grid - M, grid)
     HR_box = np.einsum("kr,kmn->rmn", np.exp(-1j * phases @ box.T), Hk) / len(phases)
@@ -220,7 +322,7 @@ def from_kwant(
 
 
 # ---------------------------------------------------------------------- tbspin -> Kwant
-def _site_groups(model: LatticeModel, tol: float) -> tuple[np.ndarray, list[np.ndarray]]:
+def _site_groups(model: LatticeModel, tol: float) -> tuple[IntArray, list[IntArray]]:
     pos = model.positions
     dist = np.linalg.norm(pos[:, None, :] - pos[None, :, :], axis=-1)
     first = np.argmax(dist <= tol, axis=1)  # smallest orbital index at the same place
@@ -229,7 +331,7 @@ def _site_groups(model: LatticeModel, tol: float) -> tuple[np.ndarray, list[np.n
     return reps, groups
 
 
-def kwant_orbital_order(model: LatticeModel, *, norbs_tol: float = 1e-9) -> np.ndarray:
+def kwant_orbital_order(model: LatticeModel, *, norbs_tol: float = 1e-9) -> IntArray:
     """Permutation from :func:`to_kwant`'s orbital order to the model's.
 
     Parameters
@@ -252,7 +354,7 @@ def kwant_orbital_order(model: LatticeModel, *, norbs_tol: float = 1e-9) -> np.n
 
 def to_kwant(
     model: LatticeModel, *, norbs_tol: float = 1e-9, return_order: bool = False, tol: float = 0.0
-) -> Any:
+) -> KwantBuilder | tuple[KwantBuilder, IntArray]:
     """Return a :class:`kwant.Builder` equivalent to the model.
 
     Parameters
@@ -274,8 +376,7 @@ def to_kwant(
         ``model.lattice`` for a bulk model), one ``kwant.lattice.general`` sublattice per
         distinct orbital position, constant matrix values.
     """
-    import kwant
-
+    kwant = require_kwant("exporting a model to Kwant (to_kwant)")
     reps, groups = _site_groups(model, norbs_tol)
     d = model.dim
     lat = kwant.lattice.general(

@@ -1,0 +1,92 @@
+"""Slab spectra and surface weights: eigenstates of the slab at a batch of k with the weight of
+each on the top and bottom layers (degenerate states separated by the top-layer projector
+through :func:`tbspin.eigen.solve`, the one degenerate-subspace rotation of tbspin)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..eigen import solve
+from ..errors import ParameterError
+from ..kpath import KPath
+from ..types import ComplexArray, FloatArray, KPoints
+from .build import Slab
+
+__all__ = ["surface_weights", "slab_bands", "slab_kpoints"]
+
+
+def slab_kpoints(slab: Slab, k: KPoints | KPath | None) -> FloatArray:
+    """Cartesian k-points (Nk, d) of the slab's space: Γ for None, a KPath's points, one (d,)
+    vector or a batch (local until :func:`tbspin.kmesh.as_kpoints` is merged)."""
+    if isinstance(k, KPath):
+        k = k.k
+    d = slab.model.dim
+    if k is None:
+        return np.zeros((1, d))
+    kk = np.asarray(k, dtype=float)
+    if kk.ndim == 1:
+        kk = kk[None]
+    if kk.ndim != 2 or kk.shape[1] != d or not np.all(np.isfinite(kk)):
+        raise ParameterError(
+            f"k must be finite Cartesian wave vectors of shape ({d},) or (Nk, {d}) (1/Å), "
+            f"got shape {np.shape(k)}"
+        )
+    return kk
+
+
+def surface_weights(
+    slab: Slab, k: KPoints | KPath | None, n_surface_layers: int = 2, *,
+    degeneracy_tol: float = 1e-7,
+) -> tuple[FloatArray, FloatArray, ComplexArray]:
+    """Eigen-decomposition of the slab with the weight of every state on the two surfaces.
+
+    Parameters
+    ----------
+    slab : Slab
+    k : (Nk, d) array_like, KPath or None (Γ)
+        Cartesian wave vectors (1/Å).
+    n_surface_layers : int
+        N_s: "top" = the N_s layers of largest index, "bottom" = the N_s of smallest.
+    degeneracy_tol : float
+        Eigenvalues closer than this (eV) form a degenerate cluster; inside it the states are
+        chosen as eigenstates of the top-layer projector (so surface states of the two surfaces
+        are separated even when their hybridization is below numerical precision).
+
+    Returns
+    -------
+    energies : (Nk, M) ndarray, eV, ascending
+    weights : (Nk, M, 2) ndarray
+        Σ |ψ|² over the top (``[..., 0]``) and bottom (``[..., 1]``) surface layers.
+    vectors : (Nk, M, M) ndarray
+        Eigenvectors as columns.
+    """
+    kk = slab_kpoints(slab, k)
+    top, bot = slab.surface_masks(n_surface_layers)
+    es = solve(slab.hamiltonian(kk), np.diag(top.astype(float)), degen_tol=degeneracy_tol,
+               warn=False)
+    E, V = es.energies, es.vectors
+    p = np.abs(V) ** 2
+    w = np.stack([p[:, top, :].sum(axis=1), p[:, bot, :].sum(axis=1)], axis=-1)
+    return E, w, V
+
+
+def slab_bands(
+    slab: Slab, kpath: KPath | KPoints, n_surface_layers: int = 2
+) -> tuple[FloatArray, FloatArray]:
+    """Band energies and top/bottom surface weights along a k-path.
+
+    Parameters
+    ----------
+    slab : Slab
+    kpath : KPath or (Nk, d) array_like
+        Cartesian k-points (1/Å).
+    n_surface_layers : int
+        Number of outer layers counted as each surface.
+
+    Returns
+    -------
+    energies : (Nk, M) ndarray, eV
+    weights : (Nk, M, 2) ndarray, top / bottom
+    """
+    E, w, _ = surface_weights(slab, kpath, n_surface_layers)
+    return E, w
