@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml setup.py
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/tbspin demo --out results
+	$(VENV)/bin/tbspin reproduce fig1 --out results
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check tbspin models tests benchmarks tutorials
