@@ -301,7 +301,7 @@ def solve(
     return Eigensystem(energies=E, vectors=U, block=block, gauge_values=gvals, group=group)
 
 
-def rotate_in_blocks(
+def rotate_in_labelled_blocks(
     vectors: np.ndarray, operator: np.ndarray, labels: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rotate columns inside runs of equal ``labels`` to diagonalize ``operator`` (a copy).

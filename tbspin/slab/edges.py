@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..adapters.kwant import require_kwant
-from ..eigen import rotate_in_blocks
+from ..eigen import rotate_in_labelled_blocks
 from ..errors import ParameterError
 from ..types import ComplexArray, FloatArray
 from .build import Slab
@@ -125,7 +125,7 @@ def _edge_modes_at(
                 cols = np.nonzero(labels == lab)[0]
                 if len(cols) > 1:
                     q[:, cols] = np.linalg.qr(wf[:, cols])[0]
-            wf = rotate_in_blocks(q[None], np.diag(top.astype(float)), labels[None])[0][0]
+            wf = rotate_in_labelled_blocks(q[None], np.diag(top.astype(float)), labels[None])[0][0]
     p = np.abs(wf) ** 2
     p = p / p.sum(axis=0, keepdims=True)
     w = np.stack([p[top].sum(axis=0), p[bot].sum(axis=0)], axis=-1)
