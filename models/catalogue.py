@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from tbspin.kmesh import as_kpoints
 from tbspin.kp import KPModel
 from tbspin.model import LatticeModel
 from tbspin.spin import PAULI as SPIN_PAULI
@@ -447,7 +448,7 @@ def form_hamiltonians(model_or_kp: Any, k: Any) -> dict[str, np.ndarray]:
 
     forms = model_forms(model_or_kp)
     model = forms["lattice"]
-    k = np.atleast_2d(np.asarray(k, dtype=float))
+    k = as_kpoints(k, model.dim)
     out = {"lattice": model.replace(convention="positions").hamiltonian(k)}
     kred = k @ model.lattice[list(model.periodic)].T / (2 * np.pi)
     out["pythtb"] = pythtb_hamiltonian(forms["pythtb"], kred)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import inspect
 from collections.abc import Callable, Mapping
 
 from tbspin.errors import ParameterError
@@ -217,10 +216,6 @@ REGISTRY: dict[str, ModelEntry] = {e.name: e for e in (
     ),
 )}
 
-#: parameters another helper is renaming in the constructor (new → old) while both exist
-_PENDING_RENAMES = {"gate_field": "field"}
-
-
 def names() -> list[str]:
     """Names of the registered models whose module is present, sorted."""
     out = []
@@ -290,9 +285,4 @@ def build(name: str, params: Mapping[str, object] | None = None) -> LatticeModel
     """
     entry = get(name)
     kw = {key: convert_value(entry, key, val) for key, val in (params or {}).items()}
-    fn = entry.constructor
-    accepted = inspect.signature(fn).parameters
-    for new, old in _PENDING_RENAMES.items():
-        if new in kw and new not in accepted and old in accepted:
-            kw[old] = kw.pop(new)
-    return fn(**kw)
+    return entry.constructor(**kw)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib
-import inspect
 import logging
 import sys
 import warnings
@@ -42,10 +41,7 @@ from .model import LatticeModel
 if TYPE_CHECKING:  # pragma: no cover
     from .jobs import SlabJobResult
 
-try:
-    from ._version import __version__
-except ImportError:  # pragma: no cover - until tbspin/_version.py (core) is merged
-    from . import __version__
+from ._version import __version__
 
 log = logging.getLogger("tbspin")
 
@@ -217,13 +213,11 @@ def cmd_shc(args: argparse.Namespace) -> int:
                              "--formula conventional)")
     model = load_model(args)
     _check_unit(args.unit, "shc", model)
-    # the electric-field direction is spin_hall's ``efield`` (``field`` before the rename)
-    efield_kw = "efield" if "efield" in inspect.signature(spin_hall).parameters else "field"
     compute = functools.partial(
         spin_hall, model, efermi=args.efermi, shift=args.shift, spin=args.spin,
         current=args.current, formula=args.formula, method=args.method,
         gauge=args.gauge, temperature=args.temperature, eta=args.eta,
-        progress=not args.no_progress, **{efield_kw: args.efield},
+        progress=not args.no_progress, efield=args.efield,
     )
     stem = output_stem(args.out, f"shc_{model.name}_{args.spin}{args.current}{args.efield}")
     run_conductivity(compute, mesh=args.mesh, converge=args.converge, checkpoint=args.checkpoint,

@@ -236,8 +236,7 @@ def test_registry_parameters_are_constructor_keywords():
         sig = inspect.signature(entry.constructor).parameters
         var_kw = any(q.kind is q.VAR_KEYWORD for q in sig.values())  # bi2se3's **overrides
         for p in entry.parameters:
-            old = registry._PENDING_RENAMES.get(p.name)
-            assert p.name in sig or old in sig or var_kw, (name, p.name)
+            assert p.name in sig or var_kw, (name, p.name)
             assert p.kind in registry.KINDS
 
 

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import sympy
 
-from tbspin.errors import ModelError, ParameterError
+from tbspin.errors import ModelError
+from tbspin.kmesh import as_kpoints
 from tbspin.types import ArrayLike, ComplexArray
 from tbspin.units import HBAR2_2M
 
@@ -213,11 +214,7 @@ def _momentum_symbols() -> tuple[Any, Any]:
 
 
 def _evaluate(coef: Mapping[tuple[int, int], np.ndarray], k: ArrayLike) -> ComplexArray:
-    k = np.asarray(k, dtype=float)
-    if k.ndim == 1:
-        k = k[None, :]
-    if k.ndim != 2 or k.shape[1] != 2:
-        raise ParameterError(f"k must have shape (Nk, 2) (Cartesian, 1/Å), got {np.shape(k)}")
+    k = as_kpoints(k, 2)
     kx, ky = k[:, 0], k[:, 1]
     out = np.zeros((len(k), 4, 4), dtype=complex)
     for (p, q), c in coef.items():

@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, TypeAlias
 import numpy as np
 
 from ..errors import MissingDependencyError, ModelError
+from ..kmesh import as_kpoints
 from ..model import LatticeModel
 from ..types import ArrayLike, ComplexArray, FloatArray, IntArray, KPoints
 
@@ -187,7 +188,7 @@ def kwant_k_phases(model_or_lattice: LatticeModel | ArrayLike, k: KPoints) -> Fl
     """
     lat = getattr(model_or_lattice, "lattice", model_or_lattice)
     lat = np.asarray(lat, dtype=float)
-    return np.atleast_2d(np.asarray(k, dtype=float)) @ lat.T
+    return as_kpoints(k, lat.shape[-1]) @ lat.T
 
 
 # ---------------------------------------------------------------------- Kwant -> tbspin

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tbspin._json import jsonable
 from tbspin.errors import OutputError
 from tbspin.types import ArrayLike
 
@@ -112,23 +113,6 @@ def convergence_table(rows: Sequence[ConvergenceRow], title: str) -> str:
                      f"{100 * r.relative_change:10.3f}%  {r.unit}"
                      + (f" (relative to the curve scale {r.scale:.4g})" if r.scale > abs(r.fine) else ""))
     return "\n".join(lines)
-
-
-def jsonable(obj: object) -> object:
-    """Numpy-free, JSON-serializable copy of ``obj``."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, (np.floating, np.integer, np.bool_)):
-        return obj.item()
-    if isinstance(obj, complex):
-        return {"re": obj.real, "im": obj.imag}
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
 
 
 def prepare_output(out: Path) -> Path:

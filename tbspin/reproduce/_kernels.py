@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from tbspin.model import LatticeModel
@@ -12,10 +10,6 @@ from tbspin.types import Direction, FloatArray, SpinSpec
 
 from ._mesh import Kernel
 
-#: the keyword of spin_hall_integrand naming the electric-field direction ("efield" after the
-#: core rename, "field" before it)
-_EFIELD_KW = "efield" if "efield" in inspect.signature(spin_hall_integrand).parameters else "field"
-
 
 def shc_kernel(model: LatticeModel, *, spin: SpinSpec, current: Direction, efield: Direction,
                formula: str = "proper") -> Kernel:
@@ -23,7 +17,7 @@ def shc_kernel(model: LatticeModel, *, spin: SpinSpec, current: Direction, efiel
 
     def kernel(k: FloatArray) -> tuple[FloatArray, FloatArray]:
         res = spin_hall_integrand(model, k, spin=spin, current=current, formula=formula,
-                                  **{_EFIELD_KW: efield})
+                                  efield=efield)
         return res.energies, res.values
 
     return kernel

@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import ConvergenceWarning, ParameterError
 from ..types import FloatArray, IntArray, KPoints
 from .build import Slab
-from .spectra import slab_kpoints, surface_weights
+from .spectra import _kpoints, surface_weights
 
 __all__ = ["SurfaceGap", "NoSurfaceStatesError", "surface_gap", "find_dirac_point"]
 
@@ -169,7 +169,7 @@ def surface_gap(
     -------
     SurfaceGap
     """
-    kk = slab_kpoints(slab, k)
+    kk = _kpoints(slab, k)
     if len(kk) != 1:
         raise ParameterError(f"surface_gap takes a single k-point, got {len(kk)}")
     cut = _neutral_cut(slab, n_occupied)
@@ -216,7 +216,7 @@ def find_dirac_point(
     """
     from scipy.optimize import minimize
 
-    kk = slab_kpoints(slab, k0)[0]
+    kk = _kpoints(slab, k0)[0]
     basis = np.array(slab.periods) / np.linalg.norm(slab.periods, axis=1)[:, None]
     basis = np.linalg.qr(basis.T)[0].T  # orthonormal in-plane directions (p, d)
     gap_near = functools.partial(

@@ -7,31 +7,19 @@ from __future__ import annotations
 import numpy as np
 
 from ..eigen import solve
-from ..errors import ParameterError
+from ..kmesh import as_kpoints
 from ..kpath import KPath
 from ..types import ComplexArray, FloatArray, KPoints
 from .build import Slab
 
-__all__ = ["surface_weights", "slab_bands", "slab_kpoints"]
+__all__ = ["surface_weights", "slab_bands"]
 
 
-def slab_kpoints(slab: Slab, k: KPoints | KPath | None) -> FloatArray:
-    """Cartesian k-points (Nk, d) of the slab's space: Γ for None, a KPath's points, one (d,)
-    vector or a batch (local until :func:`tbspin.kmesh.as_kpoints` is merged)."""
-    if isinstance(k, KPath):
-        k = k.k
+def _kpoints(slab: Slab, k: KPoints | KPath | None) -> FloatArray:
+    """Validated Cartesian k-points (Nk, d) of the slab's space (:func:`tbspin.kmesh.as_kpoints`);
+    Γ for None."""
     d = slab.model.dim
-    if k is None:
-        return np.zeros((1, d))
-    kk = np.asarray(k, dtype=float)
-    if kk.ndim == 1:
-        kk = kk[None]
-    if kk.ndim != 2 or kk.shape[1] != d or not np.all(np.isfinite(kk)):
-        raise ParameterError(
-            f"k must be finite Cartesian wave vectors of shape ({d},) or (Nk, {d}) (1/Å), "
-            f"got shape {np.shape(k)}"
-        )
-    return kk
+    return np.zeros((1, d)) if k is None else as_kpoints(k, d)
 
 
 def surface_weights(
@@ -60,7 +48,7 @@ def surface_weights(
     vectors : (Nk, M, M) ndarray
         Eigenvectors as columns.
     """
-    kk = slab_kpoints(slab, k)
+    kk = _kpoints(slab, k)
     top, bot = slab.surface_masks(n_surface_layers)
     es = solve(slab.hamiltonian(kk), np.diag(top.astype(float)), degen_tol=degeneracy_tol,
                warn=False)
