@@ -26,10 +26,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check tbspin models tests benchmarks tutorials
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check tbspin models tests benchmarks tutorials
+	$(PY) -m mypy
 
 docs: $(STAMP)
 	$(PY) -m sphinx -W --keep-going -b html docs/api build/docs

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 
 from .errors import GaugeWarning
+from .types import IntArray
 
 
 @dataclasses.dataclass
@@ -86,7 +88,7 @@ def block_labels(energies: np.ndarray, tol: float) -> np.ndarray:
     return np.cumsum(new, axis=1) - 1
 
 
-def _block_index_sets(labels: np.ndarray):
+def _block_index_sets(labels: np.ndarray) -> Iterator[tuple[IntArray, int, IntArray]]:
     """Yield (k_indices, size, idx) with idx (nblocks, size) band indices of blocks > 1.
 
     k-points are grouped by their block structure (np.unique over the packed starts).

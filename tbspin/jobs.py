@@ -205,7 +205,7 @@ def run_conductivity(
 def run_demo(out: PathLike, mesh: int, *, progress: bool = True,
              echo: Callable[[str], object] = print) -> dict[str, ConductivityResult]:
     """The main job: proper vs conventional σ^y_zx of regularized Bi₂Se₃ with m = 1 meV ∥ z."""
-    from . import models
+    from .models import bi2se3
     from .observables import spin_hall
 
     out = Path(out)
@@ -213,7 +213,7 @@ def run_demo(out: PathLike, mesh: int, *, progress: bool = True,
              out / "demo_bi2se3_shc.png"]
     for f in files:
         check_writable(f, "--out")
-    model = models.bi2se3(magnetization=(0.0, 0.0, 1e-3))
+    model = bi2se3(magnetization=(0.0, 0.0, 1e-3))
     echo(str(model))
     echo("proper spin Hall conductivity sigma^y_zx of Bi2Se3 (Liu 2010 parameters, m = 1 meV ∥ z)")
     efermi = np.linspace(-0.05, 0.45, 26)  # gap (valence top -0.072 eV) and conduction band

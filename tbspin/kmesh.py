@@ -23,12 +23,13 @@ from .errors import ParameterError
 from .types import ArrayLike, FloatArray, KPoints, MeshSpec, ShiftSpec
 
 if TYPE_CHECKING:
+    from .kpath import KPath
     from .model import LatticeModel
 
 __all__ = ["Mesh", "make_mesh", "as_kpoints", "reduced_grid", "mesh_points", "mesh_shift"]
 
 
-def as_kpoints(k: KPoints, dim: int, *, name: str = "k") -> FloatArray:
+def as_kpoints(k: KPoints | KPath, dim: int, *, name: str = "k") -> FloatArray:
     """Validated Cartesian k-points: shape (Nk, dim), finite floats (1/Å).
 
     Parameters

@@ -257,14 +257,15 @@ class KPModel:
 
     def replace(self, **changes: Any) -> KPModel:
         """A copy with some constructor arguments changed (``params`` are merged)."""
+        mag = self._mag if self._mag is not None and np.any(self._mag) else None
         args: dict[str, Any] = dict(
-            hamiltonian=self._expr if self._mag is None or not np.any(self._mag) else None,
+            hamiltonian=self._expr if mag is None else None,
             params=dict(self._params), spacing=self._spacing, dim=self._dim,
             operators=self._ops, magnetization=self._mag, name=self.name,
             metadata=self.metadata, check_inversions=self.check_inversions,
         )
-        if args["hamiltonian"] is None:  # strip the m·s term; it is re-added from magnetization
-            term = sum(self._mag[i] * self._ops[SPIN_NAMES[i]] for i in range(3))
+        if mag is not None:  # strip the m·s term; it is re-added from magnetization
+            term = np.sum([mag[i] * self._ops[SPIN_NAMES[i]] for i in range(3)], axis=0)
             args["hamiltonian"] = self._expr - sympy.Matrix(term.tolist())
         if "params" in changes:
             args["params"].update(changes.pop("params") or {})

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import ParameterError
 from .types import ArrayLike
+
+if TYPE_CHECKING:
+    from ase.dft.kpoints import BandPath
 
 __all__ = ["KPath", "make_kpath", "inplane_reciprocal"]
 
@@ -67,8 +71,7 @@ def _embedding_cell(periods: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[b
     scale = 3.0 * float(np.max(np.linalg.norm(a3, axis=1)))
     # orthonormal complement of span(periods) from the SVD
     _, _, vt = np.linalg.svd(a3)
-    cell = list(a3) + [v * scale for v in vt[p:]]
-    cell = np.array(cell)
+    cell = np.array(list(a3) + [v * scale for v in vt[p:]])
     return cell, a3, [True] * p + [False] * (3 - p)
 
 
@@ -111,7 +114,7 @@ def make_kpath(
     if int(npoints) < 2:
         raise ParameterError(f"'npoints' must be at least 2, got {npoints}")
     cell, _, pbc = _embedding_cell(per)
-    sp = None
+    sp: dict[str, list[float]] | None = None
     if special_points is not None:
         sp = {}
         for key, val in special_points.items():
@@ -120,7 +123,7 @@ def make_kpath(
             if v.shape != (p,):
                 raise ParameterError(f"special point {key!r} needs {p} reduced coordinates, got {v}")
             full[:p] = v
-            sp[key] = full
+            sp[key] = full.tolist()
     try:
         bp = Cell(cell).bandpath(path, npoints=int(npoints), special_points=sp, pbc=pbc)
     except Exception as exc:  # ase raises several types for unknown labels / lattices
@@ -141,7 +144,7 @@ def _pretty(label: str) -> str:
 
 
 
-def _zoomed(bp: object, cell: np.ndarray, d: int, kmax: float, npoints: int) -> KPath:
+def _zoomed(bp: BandPath, cell: np.ndarray, d: int, kmax: float, npoints: int) -> KPath:
     """ase's path with every special point pulled in to |k| <= kmax (straight segments)."""
     from ase.dft.kpoints import parse_path_string
 

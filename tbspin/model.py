@@ -43,7 +43,7 @@ import dataclasses
 import functools
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -58,6 +58,9 @@ from .hoppings import (
 )
 from .kmesh import as_kpoints
 from .types import ArrayLike, ComplexArray, Direction, FloatArray, IntArray, KPoints, PathLike
+
+if TYPE_CHECKING:
+    from .adapters.pythtb import PythtbModel
 
 CONVENTIONS = ("positions", "cell")
 SPIN_NAMES = ("sx", "sy", "sz")
@@ -521,7 +524,7 @@ class LatticeModel:
 
     # ------------------------------------------------------------------ doors to other codes
     @classmethod
-    def from_pythtb(cls, tb: object, **kwargs: Any) -> LatticeModel:
+    def from_pythtb(cls, tb: PythtbModel, **kwargs: Any) -> LatticeModel:
         """Build from a PythTB ``tb_model`` (see :mod:`tbspin.adapters.pythtb`)."""
         from .adapters.pythtb import from_pythtb
 

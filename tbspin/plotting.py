@@ -46,6 +46,18 @@ def _pyplot() -> ModuleType:
     return plt
 
 
+def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float],
+                     constrained_layout: bool = False) -> tuple[Figure, Axes]:
+    """A new figure with one Axes, or ``ax`` with the (top-level) figure that holds it."""
+    from matplotlib.figure import Figure
+
+    if ax is None:
+        fig, new = _pyplot().subplots(figsize=figsize, constrained_layout=constrained_layout)
+        return fig, new
+    fig = ax.figure
+    return (fig if isinstance(fig, Figure) else fig.figure), ax
+
+
 def _physical_ticks(kp: KPath) -> list[str]:
     """Tick labels of a k-path: a zoomed point ("0.14·M") becomes its distance from Γ and the
     point it heads to (e.g. "0.15 Å⁻¹→M")."""
@@ -100,11 +112,10 @@ def plot_slab_bands(
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
     kp = slab.kpath() if kpath is None else kpath
     E, w = slab_bands(slab, kp, n_surface_layers)
     E = E - reference_energy
-    fig, ax = (plt.subplots(figsize=(5.5, 4.2)) if ax is None else (ax.figure, ax))
+    fig, ax = _figure_and_axes(ax, (5.5, 4.2))
     colour = w[..., 0] - w[..., 1]  # +1 top, −1 bottom
     size = 1.0 + 12.0 * (w[..., 0] + w[..., 1])
     x = np.broadcast_to(kp.x[:, None], E.shape)
@@ -137,9 +148,8 @@ def plot_gap_vs_magnetization(
     save: str | None = None,
 ) -> Figure:
     """Surface gap (meV) versus |m| (meV) with the linear fit, for one or several sweeps."""
-    plt = _pyplot()
     items = sweeps.items() if isinstance(sweeps, Mapping) else [("", sweeps)]
-    fig, ax = (plt.subplots(figsize=(4.5, 3.5)) if ax is None else (ax.figure, ax))
+    fig, ax = _figure_and_axes(ax, (4.5, 3.5))
     for label, sw in items:
         m = np.linalg.norm(sw.magnetizations, axis=1) * 1e3
         line = ax.plot(m, sw.gaps * 1e3, "o", label=f"{label} slope {sw.slope:.3f}".strip())
@@ -153,8 +163,7 @@ def plot_gap_vs_thickness(
     sweep: ThicknessSweep, *, ax: Axes | None = None, save: str | None = None
 ) -> Figure:
     """Surface (hybridization) gap versus N on a log scale with the exponential fit."""
-    plt = _pyplot()
-    fig, ax = (plt.subplots(figsize=(4.5, 3.5)) if ax is None else (ax.figure, ax))
+    fig, ax = _figure_and_axes(ax, (4.5, 3.5))
     ax.semilogy(sweep.n_layers, sweep.gaps, "o", label="slab")
     if np.isfinite(sweep.decay_per_layer):
         n = np.linspace(sweep.n_layers.min(), sweep.n_layers.max(), 50)
@@ -206,11 +215,9 @@ def plot_conductivities(
     save: str | Path | None = None, title: str | None = None,
 ) -> Figure:
     """Several conductivities (same quantity and unit) against Fermi energy, one curve each."""
-    plt = _pyplot()
     first = next(iter(results.values()))
     unit = unit or first.unit
-    fig, ax = (plt.subplots(figsize=(5.5, 3.8), constrained_layout=True) if ax is None
-               else (ax.figure, ax))
+    fig, ax = _figure_and_axes(ax, (5.5, 3.8), constrained_layout=True)
     for label, r in results.items():
         ax.plot(r.efermi, r.to(unit), "-o", ms=2.5, label=label)
     ax.axhline(0, color="0.7", lw=0.8)

@@ -405,8 +405,9 @@ def to_kwant(
         site_of[g] = s
     ns = len(groups)
     blockmax = np.zeros((len(R), ns, ns))
+    # (numpy's stubs reject a slice inside the index tuple of ufunc.at, which numpy accepts)
     np.maximum.at(
-        blockmax, (slice(None), site_of[:, None], site_of[None, :]),
+        blockmax, (slice(None), site_of[:, None], site_of[None, :]),  # type: ignore[arg-type]
         np.abs(H),
     )
     upper = np.triu(np.ones((ns, ns), dtype=bool), k=1)

@@ -233,8 +233,8 @@ def from_pythtb(
         np.add.at(blocks, (inv[1 : nh + 1], ii, jj, 0, 0), amps)  # type: ignore[arg-type]
         np.add.at(blocks, (inv[nh + 1 :], jj, ii, 0, 0), amps.conj())  # type: ignore[arg-type]
     else:
-        np.add.at(blocks, (inv[1 : nh + 1], ii, jj), amps)  # type: ignore[arg-type]
-        np.add.at(blocks, (inv[nh + 1 :], jj, ii),  # type: ignore[arg-type]
+        np.add.at(blocks, (inv[1 : nh + 1], ii, jj), amps)
+        np.add.at(blocks, (inv[nh + 1 :], jj, ii),
                   amps.conj().transpose(0, 2, 1))
     hoppings = H.reshape(len(Ru), nsta, nsta)
 

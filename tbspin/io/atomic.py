@@ -22,7 +22,8 @@ __all__ = ["atomic_write", "atomic_savez", "save_figure"]
 class Figure(Protocol):
     """What :func:`save_figure` needs of a figure (a matplotlib ``Figure``)."""
 
-    def savefig(self, fname: IO[bytes], *, format: str, **kwargs: object) -> object: ...
+    # (*args/**kwargs: matplotlib's own signature is not a structural match for a narrower one)
+    def savefig(self, *args: Any, **kwargs: Any) -> object: ...
 
 
 def atomic_write(

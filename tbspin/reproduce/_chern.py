@@ -82,6 +82,7 @@ def chern_fhs(model: LatticeModel, efermi: float, *, nodes: int = 48, grading: f
         # counter-clockwise plaquette: x at j, y at i+1, −x at j+1, −y at i
         flux[:, j] = -np.angle(ux_lo * np.roll(uy, -1) * ux_up.conj() * uy.conj())
         lower = upper
-    return ChernResult(chern=float(flux.sum() / (2 * np.pi)), n_occupied=int(n_occ),
+    assert n_occ is not None  # set by row(0)
+    return ChernResult(chern=float(flux.sum() / (2 * np.pi)), n_occupied=n_occ,
                        max_plaquette_flux=float(np.abs(flux).max()), gap_below=below,
                        gap_above=above, nodes=nodes, grading=grading)

@@ -20,7 +20,7 @@ import dataclasses
 import datetime
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -138,7 +138,7 @@ class Timer:
         return time.perf_counter() - self.t0
 
 
-def finish(out: Path, name: str, record: dict[str, object], series: Sequence[Series],
+def finish(out: Path, name: str, record: Mapping[str, object], series: Sequence[Series],
            rows: Sequence[ConvergenceRow], timer: Timer, quick: bool) -> dict[str, object]:
     """Add the common fields, write ``<name>.json`` and print the convergence table."""
     full = {
@@ -160,7 +160,7 @@ def finish(out: Path, name: str, record: dict[str, object], series: Sequence[Ser
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     print(convergence_table(rows, f"{name} ({'quick' if quick else 'default'} settings)"))
-    print(f"{name}: wrote {path} and {Path(out) / full['figure']} in {full['runtime_seconds']} s")
+    print(f"{name}: wrote {path} and {Path(out) / f'{name}.png'} in {full['runtime_seconds']} s")
     return full
 
 

@@ -19,31 +19,48 @@ many small steps), and a small Fermi–Dirac smearing (T = 50 K, k_BT = 4.3 meV)
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
+from tbspin.model import LatticeModel
 from tbspin.models import bi2se3
 from tbspin.models.bi2se3 import DEFAULT_A, DEFAULT_C, WARPING_LIU2010
 
 from ._common import ConvergenceRow, Series, Timer, finish, prepare_output, talk_style
 from ._kernels import EdgeTracker, shc_kernel
-from ._mesh import CompositeMesh, integrate
+from ._mesh import CompositeMesh, Kernel, integrate
 
 UNIT = "(hbar/2e) S/m"
 UNIT_TEX = r"$(\hbar/2e)\,\Omega^{-1}\mathrm{m}^{-1}$"
 M_SIZE = 1e-3  # eV
 DIRECTIONS = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
 SHIFT = (0.31, 0.17, 0.43)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Discretization of Fig. 1 (and of the bulk panel of the torque reproduction)."""
+
+    n: int  #: coarse mesh points per direction
+    box: float  #: half-width of the refined box around Γ (1/Å)
+    refine: int  #: refinement factor inside the box
+    de: float  #: E_F step (eV)
+    temperature: float  #: K
+    jagged_mesh: int  #: the old demo's Γ-centred mesh (for the jagged-curve diagnosis)
+
+
 SETTINGS = {
-    False: dict(n=20, box=0.15, refine=6, de=0.005, temperature=50.0, jagged_mesh=60),
-    True: dict(n=10, box=0.15, refine=4, de=0.01, temperature=50.0, jagged_mesh=30),
+    False: Settings(n=20, box=0.15, refine=6, de=0.005, temperature=50.0, jagged_mesh=60),
+    True: Settings(n=10, box=0.15, refine=4, de=0.01, temperature=50.0, jagged_mesh=30),
 }
 #: E_F probes of the tables: mid-gap and inside the conduction band
 E_GAP, E_CB = 0.10, 0.40
 
 
-def count_states(model_mz: object, n: int, lo: float, hi: float) -> int:
+def count_states(model_mz: LatticeModel, n: int, lo: float, hi: float) -> int:
     """k-points of a Γ-centred n³ mesh (the old demo's) with a conduction state in (lo, hi]."""
     from tbspin.kmesh import make_mesh
 
@@ -60,17 +77,17 @@ def run(out: Path, quick: bool = False) -> dict[str, object]:
     timer = Timer()
     out = prepare_output(out)
     st = SETTINGS[bool(quick)]
-    efermi = np.round(np.arange(-0.20, 0.45 + 1e-9, st["de"]), 6)
-    coarse = CompositeMesh.make(st["n"], SHIFT, st["box"], st["refine"], 3)
+    efermi = np.round(np.arange(-0.20, 0.45 + 1e-9, st.de), 6)
+    coarse = CompositeMesh.make(st.n, SHIFT, st.box, st.refine, 3)
     meshes = (coarse, coarse.doubled())
-    T = st["temperature"]
+    T = st.temperature
     series: list[Series] = []
     rows: list[ConvergenceRow] = []
     edges: dict[str, dict[str, float]] = {}
     for d, vec in DIRECTIONS.items():
         model = bi2se3(magnetization=M_SIZE * np.asarray(vec))
         tracker = EdgeTracker(shc_kernel(model, spin="y", current="z", efield="x"), 1, 2)
-        kernels = {
+        kernels: dict[str, Kernel] = {
             "proper y": tracker,
             "conventional y": shc_kernel(model, spin="y", current="z", efield="x", formula="conventional"),
             "proper x": shc_kernel(model, spin="x", current="z", efield="x"),
@@ -92,7 +109,7 @@ def run(out: Path, quick: bool = False) -> dict[str, object]:
     # lattice spacing a -> a/2 (m || z, proper), at the same physical k-mesh as the coarse one
     model_z = bi2se3(magnetization=(0.0, 0.0, M_SIZE))
     half = bi2se3(magnetization=(0.0, 0.0, M_SIZE), a=DEFAULT_A / 2, c=DEFAULT_C / 2)
-    half_mesh = CompositeMesh.make(2 * st["n"], SHIFT, st["box"] / 2, st["refine"], 3)
+    half_mesh = CompositeMesh.make(2 * st.n, SHIFT, st.box / 2, st.refine, 3)
     v_half = integrate(half, {"p": shc_kernel(half, spin="y", current="z", efield="x")},
                        half_mesh, efermi, T)["p"]
     for e in (E_GAP, E_CB):
@@ -112,8 +129,8 @@ def run(out: Path, quick: bool = False) -> dict[str, object]:
     series.append(Series.from_pair("-proper sigma^x_zy, m || z, with warping", efermi, -wres[0]["xzy"],
                                    -wres[1]["xzy"], x_name="E_F", x_unit="eV", unit=UNIT,
                                    formula="proper", spin="x", m_direction="z", warping=True))
-    jag = {"mesh": st["jagged_mesh"],
-           "k_points_with_a_state_0.41_to_0.43_eV": count_states(model_z, st["jagged_mesh"], 0.41, 0.43)}
+    jag = {"mesh": st.jagged_mesh,
+           "k_points_with_a_state_0.41_to_0.43_eV": count_states(model_z, st.jagged_mesh, 0.41, 0.43)}
     record = _record(series, edges, efermi, coarse, meshes, T, jag)
     _plot(out / "fig1.png", series, edges, T)
     return finish(out, "fig1", record, series, rows, timer, quick)
@@ -130,7 +147,7 @@ def _find(series: list[Series], label: str) -> Series:
 
 def _record(series: list[Series], edges: dict[str, dict[str, float]], efermi: np.ndarray,
             coarse: CompositeMesh, meshes: tuple[CompositeMesh, ...], T: float,
-            jag: dict[str, object]) -> dict[str, object]:
+            jag: Mapping[str, object]) -> dict[str, object]:
     in_gap = {d: _find(series, f"proper sigma^y_zx, m || {d}").at(E_GAP) for d in DIRECTIONS}
     in_cb = {d: _find(series, f"proper sigma^y_zx, m || {d}").at(E_CB) for d in DIRECTIONS}
     ratio = max(

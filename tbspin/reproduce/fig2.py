@@ -20,12 +20,15 @@ paper's text does not state the unit of Fig. 2's axis.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 
+from tbspin.model import LatticeModel
 from tbspin.models import holes2d, holes2d_info
 from tbspin.models.holes2d import LUTTINGER, rashba_coefficient
+from tbspin.types import ArrayLike
 
 from ._common import ConvergenceRow, Series, Timer, finish, prepare_output, talk_style
 from ._kernels import shc_kernel
@@ -38,14 +41,27 @@ SPACING = 10.0  # Å
 PARAMETERS = "liu2023"
 SHIFT = (0.31, 0.17)
 FIG2B_EF = {"GaAs": 0.015, "InAs": 0.040, "InSb": 0.060, "Ge": 0.020}
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Discretization of Fig. 2."""
+
+    n: int  #: coarse mesh points per direction
+    box: float  #: half-width of the refined box around Γ (1/Å)
+    refine: int  #: refinement factor inside the box
+    de: float  #: E_F step (eV)
+    fields: tuple[float, ...]  #: gate fields of Fig. 2b (MV/m)
+
+
 SETTINGS = {
-    False: dict(n=64, box=0.15, refine=8, de=0.0005,
-                fields=(0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0)),
-    True: dict(n=32, box=0.15, refine=4, de=0.002, fields=(0.1, 0.5, 1.0, 2.0, 4.0, 6.0)),
+    False: Settings(n=64, box=0.15, refine=8, de=0.0005,
+                    fields=(0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0)),
+    True: Settings(n=32, box=0.15, refine=4, de=0.002, fields=(0.1, 0.5, 1.0, 2.0, 4.0, 6.0)),
 }
 
 
-def hole_gas(material: str, gate_field: float, a: float = SPACING) -> tuple[object, float]:
+def hole_gas(material: str, gate_field: float, a: float = SPACING) -> tuple[LatticeModel, float]:
     """The hole-gas model and its HH1 edge (eV, electron picture, m_z = 0)."""
     model = holes2d(material, width=WIDTH, gate_field=gate_field, magnetization=M_Z,
                     parameters=PARAMETERS, a=a)
@@ -53,7 +69,7 @@ def hole_gas(material: str, gate_field: float, a: float = SPACING) -> tuple[obje
     return model, info.energy_hh
 
 
-def sigma_holes(material: str, gate_field: float, ef_hole: np.ndarray, mesh: CompositeMesh,
+def sigma_holes(material: str, gate_field: float, ef_hole: ArrayLike, mesh: CompositeMesh,
                 a: float = SPACING) -> np.ndarray:
     """σ^z_yx (e/8π) at hole Fermi energies ``ef_hole`` (eV, from the HH1 edge)."""
     model, edge = hole_gas(material, gate_field, a)
@@ -61,8 +77,8 @@ def sigma_holes(material: str, gate_field: float, ef_hole: np.ndarray, mesh: Com
     return integrate(model, kern, mesh, edge - np.asarray(ef_hole), 0.0, holes=True)["s"]
 
 
-def _meshes(st: dict[str, object]) -> tuple[CompositeMesh, CompositeMesh]:
-    coarse = CompositeMesh.make(st["n"], SHIFT, st["box"], st["refine"], 2)
+def _meshes(st: Settings) -> tuple[CompositeMesh, CompositeMesh]:
+    coarse = CompositeMesh.make(st.n, SHIFT, st.box, st.refine, 2)
     return coarse, coarse.doubled()
 
 
@@ -78,7 +94,7 @@ def _parameters() -> dict[str, object]:
     }
 
 
-def _method(meshes: tuple[CompositeMesh, ...], model: object) -> dict[str, object]:
+def _method(meshes: tuple[CompositeMesh, ...], model: LatticeModel) -> dict[str, object]:
     return {"formula": "proper (Eq. 2)", "connection": "kubo", "temperature_K": 0.0,
             "gauge": "tbspin default: m_hat . s (magnetized model)",
             "sum": "over empty electron states (the hole Fermi sea)",
@@ -91,7 +107,7 @@ def run_fig2a(out: Path, quick: bool = False) -> dict[str, object]:
     timer = Timer()
     out = prepare_output(out)
     st = SETTINGS[bool(quick)]
-    ef = np.round(np.arange(0.0, 0.030 + 1e-12, st["de"]), 7)
+    ef = np.round(np.arange(0.0, 0.030 + 1e-12, st.de), 7)
     meshes = _meshes(st)
     series, rows, rashba = [], [], {}
     for F in (1.0, 2.0):
@@ -104,7 +120,7 @@ def run_fig2a(out: Path, quick: bool = False) -> dict[str, object]:
             i = int(np.argmin(np.abs(ef - e)))
             rows.append(ConvergenceRow(f"sigma^z_yx GaAs F={F:g} @ {ef[i] * 1e3:.0f} meV", "mesh n -> 2n",
                                        float(vals[0][i]), float(vals[1][i]), UNIT))
-    half = CompositeMesh.make(2 * st["n"], SHIFT, st["box"] / 2, st["refine"], 2)
+    half = CompositeMesh.make(2 * st.n, SHIFT, st.box / 2, st.refine, 2)
     probe = np.array([0.005, 0.020])
     v_half = sigma_holes("GaAs", 1.0, probe, half, a=SPACING / 2)
     v_ref = sigma_holes("GaAs", 1.0, probe, meshes[0])
@@ -129,7 +145,7 @@ def run_fig2b(out: Path, quick: bool = False) -> dict[str, object]:
     timer = Timer()
     out = prepare_output(out)
     st = SETTINGS[bool(quick)]
-    fields = np.asarray(st["fields"], float)
+    fields = np.asarray(st.fields, float)
     meshes = _meshes(st)
     series, rows, rashba = [], [], {}
     for mat, e in FIG2B_EF.items():
@@ -174,6 +190,7 @@ def _plot_2a(path: Path, series: list[Series], rashba: dict[float, float]) -> No
     fig, ax = plt.subplots(figsize=(7.5, 5.2))
     for s, c in zip(series, ("tab:blue", "tab:red"), strict=True):
         F = s.meta["gate_field"]
+        assert isinstance(F, float)
         ax.plot(s.x, -s.values, color=c,
                 label=rf"$F_z$ = {F:g} MV/m ($\beta_3$ = {rashba[F]:.0f} eV Å$^3$)")
         ax.fill_between(s.x, -s.values - s.error, -s.values + s.error, color=c, alpha=0.25, lw=0)
@@ -197,7 +214,7 @@ def _plot_2b(path: Path, series: list[Series], fields: np.ndarray,
     colors = ("tab:blue", "tab:orange", "tab:green", "tab:red")
     for s, c in zip(series, colors, strict=True):
         ax.errorbar(s.x, -s.values, yerr=s.error, color=c, marker="o", ms=4, capsize=2, label=s.label)
-        bx.plot(fields, rashba[s.meta["material"]], color=c, marker="o", ms=4, label=s.meta["material"])
+        bx.plot(fields, rashba[str(s.meta["material"])], color=c, marker="o", ms=4, label=s.meta["material"])
     ax.set_xlabel(r"gate field $F_z$ (MV/m)")
     ax.set_ylabel(r"proper $-\sigma^z_{yx}$ ($e/8\pi$)")
     ax.set_title("hole gases, d = 25 nm, $m_z$ = 1 meV")

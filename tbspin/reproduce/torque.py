@@ -17,8 +17,10 @@ compute, on the same regularized model (:func:`tbspin.models.bi2se3_kp`):
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
@@ -32,13 +34,47 @@ from ._mesh import CompositeMesh, integrate
 from .fig1 import SETTINGS as FIG1_SETTINGS
 from .fig1 import SHIFT, UNIT, UNIT_TEX
 
+if TYPE_CHECKING:
+    from tbspin.slab import Slab
+
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Discretization of the torque reproduction."""
+
+    layers: int  #: slab thickness (quintuple layers)
+    mz: tuple[float, ...]  #: exchange m_z values (eV)
+    nodes: tuple[int, int]  #: coarse and fine graded k-meshes of the slab Chern number
+    window: float  #: half-width of the E_F window around the Dirac energy (eV)
+    de: float  #: E_F step (eV)
+
+
+class TableRow(TypedDict):
+    """One m_z of the torque table (energies eV, conductances as named)."""
+
+    m_z_eV: float
+    surface_gap_eV: float
+    two_m_z_eV: float
+    gap_over_2mz: float
+    mid_gap_energy_eV: float
+    surface_state_energies_eV: list[float]
+    in_bulk_gap: bool
+    chern_number: float
+    slab_sigma_xy_e2_over_h: float
+    distance_to_integer: float
+    chern_diagnostics: dict[str, object]
+    bulk_proper_sigma_y_zx: float
+    bulk_proper_sigma_y_zx_error: float
+
+
 SETTINGS = {
-    False: dict(layers=30, mz=(0.005, 0.010, 0.015, 0.020), nodes=(32, 48), window=0.04, de=0.002),
-    True: dict(layers=30, mz=(0.010, 0.020), nodes=(16, 24), window=0.04, de=0.005),
+    False: Settings(layers=30, mz=(0.005, 0.010, 0.015, 0.020), nodes=(32, 48), window=0.04, de=0.002),
+    True: Settings(layers=30, mz=(0.010, 0.020), nodes=(16, 24), window=0.04, de=0.005),
 }
 
 
-def _slab(layers: int, mz: float) -> object:
+def _slab(layers: int, mz: float) -> Slab:
     from tbspin.slab import exchange_on_layers, make_slab
 
     spin = {k: v for k, v in bi2se3().operators.items() if k in ("sx", "sy", "sz")}
@@ -58,21 +94,22 @@ def run(out: Path, quick: bool = False) -> dict[str, object]:
     out = prepare_output(out)
     st = SETTINGS[bool(quick)]
     f1 = FIG1_SETTINGS[bool(quick)]
-    coarse = CompositeMesh.make(f1["n"], SHIFT, f1["box"], f1["refine"], 3)
+    coarse = CompositeMesh.make(f1.n, SHIFT, f1.box, f1.refine, 3)
     meshes = (coarse, coarse.doubled())
-    hyb = surface_gap(_slab(st["layers"], 0.0))
-    table, rows = [], []
+    hyb = surface_gap(_slab(st.layers, 0.0))
+    table: list[TableRow] = []
+    rows: list[ConvergenceRow] = []
     bulk_curves: dict[float, tuple[np.ndarray, list[np.ndarray]]] = {}
-    for mz in st["mz"]:
-        slab = _slab(st["layers"], mz)
+    for mz in st.mz:
+        slab = _slab(st.layers, mz)
         g = surface_gap(slab)
         ef = g.dirac_energy
-        cherns = [chern_fhs(slab.model, ef, nodes=n) for n in st["nodes"]]
+        cherns = [chern_fhs(slab.model, ef, nodes=n) for n in st.nodes]
         c = cherns[-1]
         model = bi2se3(magnetization=(0.0, 0.0, mz))
-        energies = np.round(ef + np.arange(-st["window"], st["window"] + 1e-9, st["de"]), 6)
+        energies = np.round(ef + np.arange(-st.window, st.window + 1e-9, st.de), 6)
         kern = {"p": shc_kernel(model, spin="y", current="z", efield="x")}
-        vals = [integrate(model, kern, m, energies, f1["temperature"])["p"] for m in meshes]
+        vals = [integrate(model, kern, m, energies, f1.temperature)["p"] for m in meshes]
         bulk_curves[mz] = (energies, vals)
         i0 = int(np.argmin(np.abs(energies - ef)))
         table.append({
@@ -89,7 +126,7 @@ def run(out: Path, quick: bool = False) -> dict[str, object]:
             "bulk_proper_sigma_y_zx_error": float(abs(vals[1][i0] - vals[0][i0])),
         })
         rows.append(ConvergenceRow(f"slab Chern number, m_z = {mz * 1e3:g} meV",
-                                   f"graded mesh {st['nodes'][0]}^2 -> {st['nodes'][1]}^2",
+                                   f"graded mesh {st.nodes[0]}^2 -> {st.nodes[1]}^2",
                                    cherns[0].chern, cherns[1].chern, "1"))
         rows.append(ConvergenceRow(f"bulk proper sigma^y_zx, m_z = {mz * 1e3:g} meV @ mid-gap",
                                    "mesh n -> 2n", float(vals[0][i0]), float(vals[1][i0]), UNIT))
@@ -97,20 +134,20 @@ def run(out: Path, quick: bool = False) -> dict[str, object]:
                                x_name="E_F", x_unit="eV", unit=UNIT, m_z=mz)
               for mz, (e, v) in bulk_curves.items()]
     gaps = np.array([t["surface_gap_eV"] for t in table])
-    mzs = np.array(st["mz"])
+    mzs = np.array(st.mz)
     slope, intercept = np.polyfit(mzs, gaps, 1)
     record = {
         "title": "Spin torque picture: Bi2Se3 film with m || z, E_F in the magnetic surface gap",
         "parameters": {"model": "tbspin.models.bi2se3_kp (paper Eq. 10, liu2010) -> Kwant slab",
-                       "layers": st["layers"], "slab_thickness_angstrom": st["layers"] * DEFAULT_C,
+                       "layers": st.layers, "slab_thickness_angstrom": st.layers * DEFAULT_C,
                        "lattice_spacing_angstrom": {"a": DEFAULT_A, "c": DEFAULT_C},
-                       "magnetic_layers": "all", "m_z_eV": list(st["mz"]),
+                       "magnetic_layers": "all", "m_z_eV": list(st.mz),
                        "spin_operator": "tau_0 x sigma (units hbar/2)"},
         "method": {"surface_gap": "tbspin.slab.surface_gap at Gamma",
                    "hall": "Chern number of the occupied slab bands, Fukui-Hatsugai-Suzuki link "
                            "variables on a graded mesh; sigma_xy = -C e^2/h (tbspin's AHC sign)",
                    "bulk": "proper sigma^y_zx on fig1's composite meshes",
-                   "meshes": [m.as_dict() for m in meshes], "temperature_K": f1["temperature"]},
+                   "meshes": [m.as_dict() for m in meshes], "temperature_K": f1.temperature},
         "hybridization_gap_eV": hyb.gap,
         "table": table,
         "gap_fit": {"slope": float(slope), "intercept_eV": float(intercept)},
@@ -124,7 +161,7 @@ def run(out: Path, quick: bool = False) -> dict[str, object]:
     return finish(out, "torque", record, series, rows, timer, quick)
 
 
-def _print_table(table: list[dict[str, object]], hyb: float) -> None:
+def _print_table(table: list[TableRow], hyb: float) -> None:
     print(f"torque: hybridization gap at m = 0: {hyb * 1e3:.3f} meV")
     print(f"  {'m_z (meV)':>9s} {'gap (meV)':>10s} {'2|m_z|':>8s} {'C':>8s} {'sigma_xy (e2/h)':>16s} "
           f"{'bulk sigma^y_zx ((hbar/2e) S/m)':>32s}")
@@ -134,7 +171,7 @@ def _print_table(table: list[dict[str, object]], hyb: float) -> None:
               f"{t['bulk_proper_sigma_y_zx']:24.1f} ± {t['bulk_proper_sigma_y_zx_error']:.1f}")
 
 
-def _plot(path: Path, table: list[dict[str, object]], series: list[Series], hyb: float) -> None:
+def _plot(path: Path, table: list[TableRow], series: list[Series], hyb: float) -> None:
     talk_style()
     import matplotlib.pyplot as plt
 
@@ -151,7 +188,7 @@ def _plot(path: Path, table: list[dict[str, object]], series: list[Series], hyb:
     ax.set_title(f"Bi$_2$Se$_3$ film, m ∥ z on all layers (hybridization {hyb * 1e3:.2f} meV)")
     ax.legend(loc="lower right")
     t = table[-1]
-    s = next(x for x in series if abs(x.meta["m_z"] - t["m_z_eV"]) < 1e-12)
+    s = next(x for x in series if x.meta["m_z"] == t["m_z_eV"])
     bx.plot(s.x, s.values, color="tab:green",
             label=rf"bulk proper $\sigma^y_{{zx}}$, $m_z$ = {t['m_z_eV'] * 1e3:g} meV")
     bx.fill_between(s.x, s.values - s.error, s.values + s.error, color="tab:green", alpha=0.25, lw=0)
