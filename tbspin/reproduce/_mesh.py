@@ -28,6 +28,16 @@ Kernel = Callable[[FloatArray], tuple[FloatArray, FloatArray]]
 
 
 @dataclasses.dataclass(frozen=True)
+class MeshSettings:
+    """The discretization shared by the reproductions on a :class:`CompositeMesh`."""
+
+    n: int  #: coarse mesh points per periodic direction
+    box: float  #: half-width of the refined box around Γ (reduced coordinates)
+    refine: int  #: sub-points per direction inside each refined coarse cell
+    de: float  #: Fermi-energy step (eV)
+
+
+@dataclasses.dataclass(frozen=True)
 class CompositeMesh:
     """A coarse full-BZ mesh refined inside a box around Γ.
 

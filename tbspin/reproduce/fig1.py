@@ -31,7 +31,7 @@ from tbspin.models.bi2se3 import DEFAULT_A, DEFAULT_C, WARPING_LIU2010
 
 from ._common import ConvergenceRow, Series, Timer, finish, prepare_output, talk_style
 from ._kernels import EdgeTracker, shc_kernel
-from ._mesh import CompositeMesh, Kernel, integrate
+from ._mesh import CompositeMesh, Kernel, MeshSettings, integrate
 
 UNIT = "(hbar/2e) S/m"
 UNIT_TEX = r"$(\hbar/2e)\,\Omega^{-1}\mathrm{m}^{-1}$"
@@ -41,13 +41,9 @@ SHIFT = (0.31, 0.17, 0.43)
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings:
+class Settings(MeshSettings):
     """Discretization of Fig. 1 (and of the bulk panel of the torque reproduction)."""
 
-    n: int  #: coarse mesh points per direction
-    box: float  #: half-width of the refined box around Γ (1/Å)
-    refine: int  #: refinement factor inside the box
-    de: float  #: E_F step (eV)
     temperature: float  #: K
     jagged_mesh: int  #: the old demo's Γ-centred mesh (for the jagged-curve diagnosis)
 

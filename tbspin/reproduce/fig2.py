@@ -32,7 +32,7 @@ from tbspin.types import ArrayLike
 
 from ._common import ConvergenceRow, Series, Timer, finish, prepare_output, talk_style
 from ._kernels import shc_kernel
-from ._mesh import CompositeMesh, integrate
+from ._mesh import CompositeMesh, MeshSettings, integrate
 
 UNIT = "e/8pi"
 WIDTH = 250.0  # Å (25 nm)
@@ -44,13 +44,9 @@ FIG2B_EF = {"GaAs": 0.015, "InAs": 0.040, "InSb": 0.060, "Ge": 0.020}
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings:
+class Settings(MeshSettings):
     """Discretization of Fig. 2."""
 
-    n: int  #: coarse mesh points per direction
-    box: float  #: half-width of the refined box around Γ (1/Å)
-    refine: int  #: refinement factor inside the box
-    de: float  #: E_F step (eV)
     fields: tuple[float, ...]  #: gate fields of Fig. 2b (MV/m)
 
 
