@@ -16,6 +16,10 @@ class ParameterError(TbspinError, ValueError):
     """A parameter of a public function has a bad value. The message names the parameter."""
 
 
+class ArgumentError(TbspinError, TypeError):
+    """A call has an unknown or missing keyword argument (a ``TypeError``, as Python's own)."""
+
+
 class ModelError(TbspinError, ValueError):
     """A model is inconsistent: shapes, Hermiticity, positions, operators."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 
-from tbspin.errors import ParameterError
+from tbspin.errors import ArgumentError, ParameterError
 
 __all__ = [
     "LUTTINGER",
@@ -77,7 +77,7 @@ def resolve_gate_field(gate_field: float | None, legacy: dict[str, float], defau
     """
     unknown = sorted(set(legacy) - {"field"})
     if unknown:
-        raise TypeError(f"unexpected keyword argument(s) {unknown}")
+        raise ArgumentError(f"unexpected keyword argument(s) {unknown}")
     if "field" in legacy:
         warnings.warn("the keyword 'field' is deprecated; use 'gate_field' (MV/m)",
                       DeprecationWarning, stacklevel=3)
