@@ -58,6 +58,7 @@ from .errors import MissingDependencyError, ParameterError
 
 __all__ = [
     "BACKENDS",
+    "ChunkPool",
     "OrderedSum",
     "blas_threads",
     "default_workers",
@@ -438,3 +439,40 @@ def sum_chunks(
     parts = run_chunks(task_fn, idx, payload=payload, workers=nw, backend=backend, client=client,
                        on_result=on_result)
     return fold(start, parts)
+
+
+def _apply_item(payload: tuple[Callable[[Any], Partial], list], position: int) -> Partial:
+    fn, items = payload
+    return fn(items[position])
+
+
+class ChunkPool:
+    """``map(fn, items)`` on any backend, results in input order (the engine's executor seam).
+
+    ``fn`` (e.g. a picklable chunk-task object holding the model) is shipped once per worker
+    together with the item list, not once per item; results are yielded in the order of
+    ``items`` as soon as each is available (a later result waits for the earlier ones), so a
+    loop that accumulates and checkpoints them stays deterministic.
+
+    Parameters
+    ----------
+    workers, backend, client
+        As in :func:`run_chunks`.
+    """
+
+    def __init__(self, workers: int | None = None, backend: str = "auto", client: object = None) -> None:
+        self.workers = _workers(workers)
+        self.backend = resolve_backend(backend, self.workers, 2, client)
+        self.client = client
+
+    def map(self, fn: Callable[[Any], Partial], items: Iterable[Any]) -> Iterator[Partial]:
+        """Yield ``fn(item)`` for every item, in order."""
+        items = list(items)
+        following = 0
+        buffer: dict[int, Partial] = {}
+        for pos, part in iter_chunks(_apply_item, len(items), payload=(fn, items),
+                                     workers=self.workers, backend=self.backend, client=self.client):
+            buffer[pos] = part
+            while following in buffer:
+                yield buffer.pop(following)
+                following += 1

@@ -185,3 +185,26 @@ def test_dask_local_cluster_equals_serial(payload: tuple, serial: np.ndarray) ->
     for i, part in zip([3, 0, 5], parts):
         np.testing.assert_array_equal(part, berry_task(payload, i))
     assert threading.active_count() >= 1
+
+
+class _ChunkCallable:
+    """A picklable chunk-task object in the style of the engine's ChunkTask: c -> (c, partial)."""
+
+    def __init__(self, payload: tuple) -> None:
+        self.payload = payload
+
+    def __call__(self, c: int) -> tuple[int, np.ndarray]:
+        return c, berry_task(self.payload, c)
+
+
+@pytest.mark.parametrize(("backend", "workers"), [("threads", 2), ("processes", 2)])
+def test_chunk_pool_maps_in_input_order(payload: tuple, serial: np.ndarray, backend: str,
+                                        workers: int) -> None:
+    pool = executor.ChunkPool(workers=workers, backend=backend)
+    todo = list(range(_n_chunks(payload)))[::-1]
+    out = list(pool.map(_ChunkCallable(payload), todo))
+    assert [c for c, _ in out] == todo
+    acc = np.zeros(len(EFERMI))
+    for _, part in out[::-1]:
+        acc = acc + part
+    np.testing.assert_array_equal(acc, serial)
