@@ -40,8 +40,8 @@ from .types import ComplexArray, Direction, FloatArray, IntArray
 
 __all__ = ["FourierChunk", "MeshFourier", "mesh_hamiltonian_chunks"]
 
-#: default working-set budget (bytes of complex arrays) of one chunk
-CHUNK_BUDGET = 32 * 2**20
+#: default budget (bytes) of the FFT arrays of one chunk; the kernels after it need a few times more
+CHUNK_BUDGET = 8 * 2**20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +110,7 @@ class MeshFourier:
         self.directions = dirs
         self.n = tuple(int(x) for x in mesh.n)
         self.shift = tuple(float(s) for s in mesh.shift)
-        self.n_orbitals = n = model.n_orbitals
+        self.n_orbitals = model.n_orbitals
         self.fft_workers = int(fft_workers)
         self.recip: FloatArray = model.reciprocal[list(model.periodic)]
         per = list(model.periodic)
@@ -124,21 +124,43 @@ class MeshFourier:
         # leading directions: "outer" (all but the last two) and "inner" (the one before last);
         # the table is dense in (outer R, inner R) so a plane of lines costs two small products
         outer, out_of = np.unique(Rp[:, :-2], axis=0, return_inverse=True)
-        inner, in_of = np.unique(Rp[:, -2:-1], axis=0, return_inverse=True)
+        inner, in_of = np.unique(Rp[:, -2] if p > 1 else np.zeros(len(Rp), int), return_inverse=True)
         residues, res_of = np.unique(np.mod(Rp[:, -1], nlast), return_inverse=True)
-        A = np.zeros((len(outer), len(inner), 1 + len(dirs), len(residues), n, n), dtype=complex)
-        np.add.at(A, (out_of.reshape(-1), in_of.reshape(-1), slice(None), res_of.reshape(-1)),
-                  w[:, :, None, None] * model.hoppings[:, None])
+        # the dense table is built lazily from these (a pickled plan ships only the hoppings)
+        self._where = (out_of.reshape(-1), in_of.reshape(-1), res_of.reshape(-1))
+        self._weights: ComplexArray = w
+        self._hoppings: ComplexArray = model.hoppings
+        self._table: ComplexArray | None = None
         self.outer: IntArray = outer  # (N_outer, p − 2) distinct R components before the inner one
         self.inner: IntArray = inner.reshape(-1)  # (N_inner,) distinct R_{p−1} (zero when p = 1)
         self.residues: IntArray = residues  # (N_res,) distinct R_p mod n_p
-        self.table: ComplexArray = A.reshape(len(outer), -1)  # (N_outer, N_inner·(1+nd)·N_res·N²)
 
         self.positions_phase = model.convention == "positions" and bool(
             np.ptp(model.positions, axis=0).any())
         self.positions: FloatArray = np.array(model.positions)
-        for arr in (self.recip, self.outer, self.inner, self.residues, self.table, self.positions):
+        for arr in (self.recip, self.outer, self.inner, self.residues, self.positions):
             arr.setflags(write=False)
+
+    @property
+    def table(self) -> ComplexArray:
+        """(N_outer, N_inner·(1+nd)·N_res·N²): hoppings × weights on the (outer R, inner R, R_p mod
+        n_p) box, built on first use (in each worker process)."""
+        if self._table is None:
+            n, nd1 = self.n_orbitals, self._weights.shape[1]
+            A = np.zeros((len(self.outer), len(self.inner), nd1, len(self.residues), n, n),
+                         dtype=complex)
+            out_of, in_of, res_of = self._where
+            np.add.at(A, (out_of, in_of, slice(None), res_of),
+                      self._weights[:, :, None, None] * self._hoppings[:, None])
+            A = A.reshape(len(self.outer), -1)
+            A.setflags(write=False)
+            self._table = A
+        return self._table
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_table"] = None
+        return state
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -258,7 +280,7 @@ def mesh_hamiltonian_chunks(
     directions : iterable of int or str, optional
         Cartesian derivative directions (default: all).
     chunk_size : int, optional
-        Points per chunk (default: whole lines within a 32 MB working set).
+        Points per chunk (default: whole lines within :data:`CHUNK_BUDGET`).
 
     Yields
     ------

@@ -162,3 +162,17 @@ def test_real_platinum_hr_file(platinum: LatticeModel) -> None:
     assert_matches_direct(platinum, [6, 5, 4], shift=0.5, chunk_size=37)
     model = platinum.replace(positions_reduced=np.random.default_rng(0).random((18, 3)) * 0.1)
     assert_matches_direct(model, 5, shift=0.25, chunk_size=60)
+
+
+def test_plan_pickles_without_its_table() -> None:
+    import pickle
+
+    model = random_model(reach=2, n=4, seed=11)
+    plan = MeshFourier(model, tbspin.make_mesh(model, 5, 0.5), (0, 2))
+    k, H, dH = plan.block(3, 40)
+    shipped = pickle.dumps(plan)
+    assert len(shipped) < plan.table.nbytes + len(pickle.dumps(model.hoppings))
+    k2, H2, dH2 = pickle.loads(shipped).block(3, 40)
+    np.testing.assert_array_equal(k2, k)
+    np.testing.assert_array_equal(H2, H)
+    np.testing.assert_array_equal(dH2, dH)
