@@ -38,7 +38,7 @@ from .kmesh import Mesh
 from .model import LatticeModel, axis_index
 from .types import ComplexArray, Direction, FloatArray, IntArray
 
-__all__ = ["FourierChunk", "MeshFourier", "mesh_hamiltonian_chunks"]
+__all__ = ["FourierChunk", "MeshFourier", "displaced_mesh", "mesh_hamiltonian_chunks"]
 
 #: default budget (bytes) of the FFT arrays of one chunk; the kernels after it need a few times more
 CHUNK_BUDGET = 8 * 2**20
@@ -263,6 +263,32 @@ class MeshFourier:
         Z[:, :, self.residues] = C.transpose(1, 0, 2, 3, 4)
         F = scipy.fft.ifft(Z, axis=2, norm="forward", overwrite_x=True, workers=self.fft_workers)
         return F.reshape(nd1, (last - first) * L, n, n)
+
+
+def displaced_mesh(model: LatticeModel, mesh: Mesh, dk: FloatArray) -> Mesh:
+    """The mesh of the points k + dk (Cartesian dk, 1/Å) for every k of ``mesh``, in the same order.
+
+    A constant Cartesian displacement is a constant shift in reduced coordinates,
+    s_i → s_i + n_i (a_i · dk) / 2π, so the finite-difference points k ± δ e_a of a uniform mesh
+    are uniform meshes too and get FFT Bloch sums as well.
+
+    Raises
+    ------
+    ParameterError
+        If dk leaves the span of the periodic reciprocal vectors (it would change κ along a
+        non-periodic direction, which a mesh of the model cannot express).
+    """
+    dk = np.asarray(dk, dtype=float).reshape(model.dim)
+    per = list(model.periodic)
+    red = model.lattice @ dk / (2 * np.pi)  # κ_i of dk along every lattice vector
+    off = np.delete(red, per)
+    if off.size and np.abs(off).max() > 1e-12 * max(1.0, np.abs(red).max()):
+        raise ParameterError(
+            f"displacement {dk.tolist()} has a component along a non-periodic direction of "
+            f"model {model.name!r}; it is not a shift of the mesh"
+        )
+    shift = tuple(s + n * r for s, n, r in zip(mesh.shift, mesh.n, red[per]))
+    return Mesh(n=mesh.n, shift=shift)
 
 
 def mesh_hamiltonian_chunks(

@@ -176,3 +176,18 @@ def test_plan_pickles_without_its_table() -> None:
     np.testing.assert_array_equal(k2, k)
     np.testing.assert_array_equal(H2, H)
     np.testing.assert_array_equal(dH2, dH)
+
+
+def test_displaced_mesh_gives_the_finite_difference_points() -> None:
+    # k ± δ e_a of a uniform mesh (the fd Berry connection's points) as shifted meshes
+    from tbspin.fourier import displaced_mesh
+
+    model = random_model(reach=2, seed=13)
+    mesh = tbspin.make_mesh(model, 4, 0.25)
+    for dk in ([1e-5, 0.0, 0.0], [0.0, -1e-5, 0.0], [0.3, 0.2, -0.1]):
+        moved = displaced_mesh(model, mesh, dk)
+        np.testing.assert_allclose(moved.cartesian(model), mesh.cartesian(model) + dk, atol=1e-13)
+        assert_matches_direct(model, moved.n, moved.shift, chunk_size=13)
+    slab = random_model(dim=3, reach=1, seed=5, periodic=(0, 1))
+    with pytest.raises(ParameterError, match="non-periodic"):
+        displaced_mesh(slab, tbspin.make_mesh(slab, 3), slab.reciprocal[2] * 0.01)
