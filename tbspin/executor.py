@@ -32,6 +32,20 @@ BLAS threads are pinned to one per worker in the local parallel backends (thread
 installed, else OpenBLAS's own ``set_num_threads`` and the ``*_NUM_THREADS`` variables inherited
 by spawned processes), so workers × BLAS threads never oversubscribe the cores. Dask workers
 started by a nanny already run with ``OMP/MKL/OPENBLAS_NUM_THREADS=1``.
+
+Clusters
+--------
+On several machines (same Python environment with tbspin installed on each)::
+
+    machine A$ dask scheduler --port 8786
+    machine B$ dask worker tcp://A:8786 --nworkers 16 --nthreads 1     # one per core
+    python>>> from distributed import Client
+    python>>> client = Client("tcp://A:8786")                       # pass client= to tbspin
+
+On a SLURM or PBS cluster, ``dask_jobqueue.SLURMCluster`` / ``PBSCluster`` (the dask-jobqueue
+package, not a tbspin dependency) submit the workers as batch jobs:
+``cluster = SLURMCluster(cores=32, processes=32, memory="64GB"); cluster.scale(jobs=4);
+client = Client(cluster)``.
 """
 
 from __future__ import annotations
