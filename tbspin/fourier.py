@@ -27,7 +27,9 @@ The direct sum stays the tool for arbitrary k lists and refinement patches.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import threading
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -42,6 +44,8 @@ __all__ = ["FourierChunk", "MeshFourier", "displaced_mesh", "mesh_hamiltonian_ch
 
 #: default budget (bytes) of the FFT arrays of one chunk; the kernels after it need a few times more
 CHUNK_BUDGET = 8 * 2**20
+#: planes (partial sums over the leading R components) kept per plan: a few, for the threads
+PLANE_CACHE = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,6 +135,8 @@ class MeshFourier:
         self._weights: ComplexArray = w
         self._hoppings: ComplexArray = model.hoppings
         self._table: ComplexArray | None = None
+        self._planes: collections.OrderedDict[int, ComplexArray] = collections.OrderedDict()
+        self._lock = threading.Lock()
         self.outer: IntArray = outer  # (N_outer, p − 2) distinct R components before the inner one
         self.inner: IntArray = inner.reshape(-1)  # (N_inner,) distinct R_{p−1} (zero when p = 1)
         self.residues: IntArray = residues  # (N_res,) distinct R_p mod n_p
@@ -157,10 +163,34 @@ class MeshFourier:
             self._table = A
         return self._table
 
+    def _plane(self, plane: int) -> ComplexArray:
+        """Σ over the outer R of the table for one plane (fixed outer mesh index), cached: the
+        chunks of one plane (and the threads working on neighbouring chunks) read the big table
+        once per plane, not once per chunk."""
+        if len(self.n) <= 2:
+            return self.table
+        with self._lock:
+            hit = self._planes.get(plane)
+        if hit is not None:
+            return hit
+        j = np.array(np.unravel_index(plane, self.n[:-2]))
+        kap = (j + np.asarray(self.shift[:-2])) / np.asarray(self.n[:-2])
+        b = np.exp(2j * np.pi * (self.outer @ kap)) @ self.table
+        with self._lock:
+            self._planes[plane] = b
+            while len(self._planes) > PLANE_CACHE:
+                self._planes.popitem(last=False)
+        return b
+
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["_table"] = None
+        state.update(_table=None, _planes=None, _lock=None)
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._planes = collections.OrderedDict()
+        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -242,16 +272,10 @@ class MeshFourier:
         ninner = self.n[-2] if p > 1 else 1
         X = nd1 * nres * n * n
         C = np.empty((last - first, X), dtype=complex)
-        # lines first … last−1 cross consecutive planes (fixed outer index): one product reads
-        # the table once for all of them, then one small product per plane
-        planes = np.arange(first // ninner, (last - 1) // ninner + 1)
-        if p > 2:
-            j = np.stack(np.unravel_index(planes, self.n[:-2]), axis=1)  # (P, p − 2)
-            kap = (j + np.asarray(self.shift[:-2])) / np.asarray(self.n[:-2])
-            B = (np.exp(2j * np.pi * (kap @ self.outer.T)) @ self.table).reshape(len(planes), -1, X)
-        else:
-            B = self.table.reshape(1, -1, X)
-        for b, plane in zip(B, planes):
+        # lines first … last−1 cross consecutive planes (fixed outer index): the plane's sum over
+        # the outer R comes from the cache, the inner R sum is one small product per plane
+        for plane in range(first // ninner, (last - 1) // ninner + 1):
+            b = self._plane(plane).reshape(-1, X)
             lo, hi = max(first, plane * ninner), min(last, (plane + 1) * ninner)
             if p > 1:
                 kin = (np.arange(lo, hi) - plane * ninner + self.shift[-2]) / ninner
