@@ -70,9 +70,14 @@ POINTS_PER_CHUNK = 4096
 #: refinement rounds on shared shifts continue until the error is below SAFETY·tol (the shared
 #: samples chose the refinement and underestimate the error; the fresh pass checks it)
 SAFETY = 0.5
-#: below this share of the variance in the top ``max_cells`` cells the variance is spread out and
-#: refinement stops
+#: below this share of the variance in the ``max_cells`` top cells the variance is spread out
+#: (a smooth integrand) and refinement stops
 MIN_SHARE = 0.2
+#: a first round that multiplies every error by more than this is undone and refinement stops
+#: (a smooth integrand whose lattice-rule cancellations the refinement broke)
+REVERT = 2.0
+#: a round may always refine this many cells (small base meshes)
+MIN_CAP = 8
 
 
 @dataclasses.dataclass
@@ -161,41 +166,6 @@ def _grid(n: Sequence[int]) -> IntArray:
     return idx
 
 
-def _cell_points(cells: IntArray, s: int, n: FloatArray, u: FloatArray) -> FloatArray:
-    """Reduced points of ``cells`` (nc, p) refined by s with shift u: (nc·s^p, p), cell-major."""
-    p = cells.shape[1]
-    sub = (_grid([s] * p) + u[None, :]) / s  # (s^p, p) in [0, 1)
-    return ((cells[:, None, :] + sub[None, :, :]) / n).reshape(-1, p)
-
-
-def _evaluate_cells(
-    kernel: Kernel,
-    model: LatticeModel,
-    cells: IntArray,
-    s: int,
-    n: FloatArray,
-    shifts: FloatArray,
-    efermi: FloatArray,
-    temperature: float,
-) -> FloatArray:
-    """Cell contributions A[m, c, e] = Σ_{points of c} w c[k, e] / V_cell for every shift m."""
-    p = cells.shape[1]
-    per_cell = s**p
-    weight = 1.0 / (np.prod(n) * per_cell * model.cell_measure)
-    b = model.reciprocal[list(model.periodic)]
-    out = np.empty((len(shifts), len(cells), len(efermi)))
-    step = max(1, POINTS_PER_CHUNK // per_cell)
-    for m, u in enumerate(shifts):  # M shifts × chunks of cells; vectorized inside
-        for c0 in range(0, len(cells), step):
-            red = _cell_points(cells[c0:c0 + step], s, n, u)
-            E, X = kernel(red @ b)
-            if not np.all(np.isfinite(X)):
-                raise FloatingPointError("non-finite integrand (NaN/Inf) during BZ sampling")
-            c = per_point_sums(E, X, efermi, temperature)
-            out[m, c0:c0 + step] = c.reshape(-1, per_cell, len(efermi)).sum(axis=1) * weight
-    return out
-
-
 def _shifts(rng: np.random.Generator, m: int, p: int, shift: str | ArrayLike) -> FloatArray:
     if isinstance(shift, str):
         if shift == "random":
@@ -273,8 +243,9 @@ def randomized_mesh(
     rng = np.random.default_rng(seed)
     shifts = _shifts(rng, n_shifts, p, shift)
     t0 = time.perf_counter()
-    A = _evaluate_cells(kernel, model, _grid(n), 1, np.array(n, float), shifts, ef, temperature)
-    samples = A.sum(axis=1)
+    size = np.tile(1.0 / np.array(n, float), (int(np.prod(n)), 1))
+    samples = _evaluate_tree(kernel, model, _grid(n) * size, size, shifts, ef, temperature,
+                             per_cell=False)
     values, errors = _stats(samples)
     nk = int(np.prod(n)) * len(shifts)
     hist = [dict(n_k=nk, n_k_final=nk, mesh=n, refined_cells=0, max_factor=1, values=values,
@@ -291,19 +262,27 @@ def _evaluate_tree(
     shifts: FloatArray,
     efermi: FloatArray,
     temperature: float,
+    per_cell: bool = True,
 ) -> FloatArray:
-    """A[m, c, e] for leaf cells [origin, origin + size) (reduced), one point origin + u·size."""
+    """Contributions of leaf cells [origin, origin + size) (reduced coordinates), one point
+    origin + u·size per shift u: A[m, c, e] (``per_cell``) or their sums over cells [m, e].
+
+    All (shift, cell) pairs go through the kernel in chunks of ``POINTS_PER_CHUNK`` points.
+    """
     b = model.reciprocal[list(model.periodic)]
     weight = np.prod(size, axis=1) / model.cell_measure  # (C,)
-    out = np.empty((len(shifts), len(origin), len(efermi)))
-    for m, u in enumerate(shifts):  # M shifts × chunks of cells; vectorized inside
-        for c0 in range(0, len(origin), POINTS_PER_CHUNK):
-            sl = slice(c0, c0 + POINTS_PER_CHUNK)
-            red = origin[sl] + u[None, :] * size[sl]
-            E, X = kernel(red @ b)
-            if not np.all(np.isfinite(X)):
-                raise FloatingPointError("non-finite integrand (NaN/Inf) during BZ sampling")
-            out[m, sl] = per_point_sums(E, X, efermi, temperature) * weight[sl, None]
+    M, C, ne = len(shifts), len(origin), len(efermi)
+    out = np.zeros((M, C, ne) if per_cell else (M, ne))
+    for start in range(0, M * C, POINTS_PER_CHUNK):  # chunks of points; vectorized inside
+        m, c = np.divmod(np.arange(start, min(start + POINTS_PER_CHUNK, M * C)), C)
+        E, X = kernel((origin[c] + shifts[m] * size[c]) @ b)
+        if not np.all(np.isfinite(X)):
+            raise FloatingPointError("non-finite integrand (NaN/Inf) during BZ sampling")
+        contrib = per_point_sums(E, X, efermi, temperature) * weight[c, None]
+        if per_cell:
+            out[m, c] = contrib
+        else:
+            np.add.at(out, m, contrib)
     return out
 
 
@@ -316,7 +295,7 @@ def adaptive(
     n_shifts: int = 16,
     iterations: int = 30,
     factor: int = 2,
-    variance_share: float = 0.5,
+    variance_share: float = 0.8,
     max_cells: float = 0.02,
     fresh: bool = True,
     tol: float | None = None,
@@ -327,8 +306,9 @@ def adaptive(
 ) -> SampledIntegral:
     """Adaptive refinement of the cells that carry the variance (module doc).
 
-    The base grid's cells are leaves of a tree; a refined leaf is replaced by ``factor``^p
-    children (one point each per shift), so refinement stays local however deep it goes.
+    The base grid's cells (centred on the Γ-centred mesh points) are leaves of a tree; a
+    refined leaf is replaced by ``factor``^p children (one point each per shift), so refinement
+    stays local however deep it goes.
 
     Parameters
     ----------
@@ -343,7 +323,7 @@ def adaptive(
         total, a cell's share being Cov(A_c, total)/Var(total) over the M shifts (summed over
         Fermi energies; it knows about the cancellations between cells of a lattice rule)...
     max_cells : float
-        ...but at most this share of all cells per round; when those carry less than
+        ...but at most this share of all cells (or ``MIN_CAP``) per round; when those carry less than
         ``MIN_SHARE`` of the variance it is not concentrated (a smooth integrand, better served
         by a finer uniform mesh) and refinement stops.
     fresh : bool
@@ -361,7 +341,9 @@ def adaptive(
     rng = np.random.default_rng(seed)
     shifts = rng.random((n_shifts, p))
     size = np.tile(1.0 / np.array(n, float), (int(np.prod(n)), 1))
-    origin = _grid(n) * size
+    # base cells centred on the Γ-centred mesh points: Γ (and for even n every TRIM) is the
+    # centre of one cell, so a spike there is refined as one cell rather than 2^p corners
+    origin = (_grid(n) - 0.5) * size
     t0 = time.perf_counter()
     A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature)  # (M, C, nE)
     nk = len(origin) * n_shifts
@@ -398,7 +380,7 @@ def adaptive(
             order = np.argsort(score)[::-1]
             cum = np.cumsum(score[order]) / score.sum()
             count = int(np.searchsorted(cum, variance_share) + 1)
-            cap = max(1, int(max_cells * len(origin)))
+            cap = max(MIN_CAP, int(max_cells * len(origin)))
             if count > cap:
                 if cum[cap - 1] < MIN_SHARE:
                     break  # variance spread over the BZ: a finer base mesh pays, not refinement
@@ -413,12 +395,15 @@ def adaptive(
             co = (origin[chosen, None, :] + children[None] * size[chosen, None, :]).reshape(-1, p)
             cs = np.repeat(size[chosen] / factor, len(children), axis=0)
             An = _evaluate_tree(kernel, model, co, cs, shifts, ef, temperature)
+            A_try = np.concatenate([A[:, keep], An], axis=1)
+            nk += new_cost
+            rounds += 1
+            if rounds == 1 and np.all(_stats(A_try.sum(axis=1))[1] > REVERT * e):
+                break  # undone: the lattice rule was better (smooth integrand)
             origin = np.concatenate([origin[keep], co])
             size = np.concatenate([size[keep], cs])
-            A = np.concatenate([A[:, keep], An], axis=1)
-            nk += new_cost
+            A = A_try
             refined += count
-            rounds += 1
             v, e = record(count)
         if not (fresh and refined):
             break
@@ -428,6 +413,13 @@ def adaptive(
         A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature)
         nk += len(origin) * n_shifts
         v, e = record(0)
+        if done(v, e):
+            # confirmation: the pass that decided to stop is not the one reported (a stopping
+            # rule on a noisy error estimate favours estimates that missed a spike)
+            shifts = rng.random((n_shifts, p))
+            A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature)
+            nk += len(origin) * n_shifts
+            v, e = record(0)
     lv, cnt = np.unique(np.round(1 / (size[:, 0] * n[0])).astype(int), return_counts=True)
     return SampledIntegral(efermi=ef, values=v, errors=e, samples=A.sum(axis=1), n_k=nk, mesh=n,
                            method="adaptive", history=history,
@@ -501,6 +493,13 @@ def converge(
         for h in result.history:
             history.append(dict(h, n_k=total - result.n_k + h["n_k"]))
         ok = np.all(result.errors <= np.maximum(tol * np.abs(result.values), abs_floor))
+        if ok and method == "uniform" and total + result.n_k <= budget_k:
+            # confirmation on new shifts: the pass that decided to stop is not the one reported
+            result = randomized_mesh(kernel, model, ef, mesh=tuple(n), n_shifts=n_shifts,
+                                     seed=int(rng.integers(2**32)), temperature=temperature)
+            total += result.n_k
+            history.append(dict(result.history[-1], n_k=total))
+            ok = np.all(result.errors <= np.maximum(tol * np.abs(result.values), abs_floor))
         if ok:
             break
         if budget_seconds is not None and time.perf_counter() - t0 > budget_seconds:
