@@ -72,7 +72,7 @@ def test_undeclared_magnetization_is_detected() -> None:
 
 
 def test_bi2se3_wannier_fit_noise(bi2se3_hr: LatticeModel) -> None:
-    rep = degeneracy_scale(bi2se3_hr, n_k=1000)
+    rep = degeneracy_scale(bi2se3_hr, n_k=400)
     assert rep.kind == "fit-noise"
     s, g = rep.splitting, rep.gap
     assert 0.3e-3 < s["median"] < 1.0e-3 and 3e-3 < s["max"] < 10e-3
