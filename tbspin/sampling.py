@@ -380,7 +380,7 @@ def adaptive(
             order = np.argsort(score)[::-1]
             cum = np.cumsum(score[order]) / score.sum()
             count = int(np.searchsorted(cum, variance_share) + 1)
-            cap = max(MIN_CAP, int(max_cells * len(origin)))
+            cap = min(len(origin), max(MIN_CAP, int(max_cells * len(origin))))
             if count > cap:
                 if cum[cap - 1] < MIN_SHARE:
                     break  # variance spread over the BZ: a finer base mesh pays, not refinement
