@@ -301,6 +301,7 @@ def adaptive(
     tol: float | None = None,
     abs_floor: float = 0.0,
     budget_k: int | None = None,
+    budget_seconds: float | None = None,
     seed: int | None = None,
     temperature: float = 0.0,
 ) -> SampledIntegral:
@@ -334,6 +335,8 @@ def adaptive(
         Stop once every error ≤ max(tol·|value|, abs_floor).
     budget_k : int, optional
         Stop refining before the evaluated k-points would exceed this.
+    budget_seconds : float, optional
+        Stop refining after this wall time (the fresh pass still runs).
     """
     ef = _efermi(efermi)
     n = _mesh(model, mesh)
@@ -368,6 +371,8 @@ def adaptive(
     while rounds < iterations and not done(v, e):
         refined = 0
         while rounds < iterations and not done(v, e, SAFETY):
+            if budget_seconds is not None and time.perf_counter() - t0 > budget_seconds:
+                break
             T = A.sum(axis=1)  # (M, nE)
             dT = T - T.mean(axis=0)
             varT = np.maximum((dT**2).sum(axis=0), 1e-300)
@@ -413,6 +418,9 @@ def adaptive(
         A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature)
         nk += len(origin) * n_shifts
         v, e = record(0)
+        out_of_time = budget_seconds is not None and time.perf_counter() - t0 > budget_seconds
+        if out_of_time:
+            break
         if done(v, e):
             # confirmation: the pass that decided to stop is not the one reported (a stopping
             # rule on a noisy error estimate favours estimates that missed a spike)
@@ -486,9 +494,10 @@ def converge(
             result = randomized_mesh(kernel, model, ef, mesh=tuple(n), n_shifts=n_shifts,
                                      seed=sub_seed, temperature=temperature)
         else:
+            secs = None if budget_seconds is None else budget_seconds - (time.perf_counter() - t0)
             result = adaptive(kernel, model, ef, mesh=tuple(n), n_shifts=n_shifts, tol=tol,
-                              abs_floor=abs_floor, budget_k=left, seed=sub_seed,
-                              temperature=temperature, **adaptive_kw)
+                              abs_floor=abs_floor, budget_k=left, budget_seconds=secs,
+                              seed=sub_seed, temperature=temperature, **adaptive_kw)
         total += result.n_k
         for h in result.history:
             history.append(dict(h, n_k=total - result.n_k + h["n_k"]))
