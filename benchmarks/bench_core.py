@@ -1,91 +1,106 @@
-"""Benchmark of the core evaluator (issue: kubo <= 2x bare eigh, fd <= 1.5 (1 + 2 ndir) x bare eigh).
+"""Issue 11 (a): tbspin vs bare batched eigh, 1 thread and all cores, on the issue's cases.
 
-Model: the regularized 4-band Bi2Se3 model of the catalogue (``--model bi2se3``, default) or a
-generic 4-band cubic TI with an extra τ_y term (``--model ti4``); Kramers-degenerate at m = 0,
-non-degenerate for m ≠ 0; on an n³ mesh (default 60³). Prints the time of a bare
-batched ``numpy.linalg.eigh`` of H(k) on the mesh, of tbspin's proper spin Hall conductivity with
-the kubo and fd Berry connections, their ratios to bare eigh, and peak memory (tracemalloc for
-numpy allocations, ru_maxrss for the process).
+For every case, in one process (medians of ``--repeat`` runs, one BLAS thread per worker):
 
-Run:  .venv/bin/python benchmarks/bench_core.py [--n 60] [--magnetization 0.001] [--model ti4]
+* floor    — bare batched ``numpy.linalg.eigh`` of every H(k) of the mesh (1 thread), and the same
+             on all cores through the executor's thread pool;
+* public   — today's public API (``tbspin.spin_hall`` / ``anomalous_hall``: direct Bloch sums,
+             serial);
+* proto 1  — the prototype engine (benchmarks/prototype_engine.py: FFT H/∂H + executor around
+             today's kernels), 1 worker;
+* proto N  — the same on all cores (threads backend);
+
+with ratios to the 1-thread floor and the largest relative difference between the public and the
+prototype results (they compute the same integral).
+
+Cases: ``pt21`` Pt ``_hr.dat`` (18 WF, 617 R) 21³ conventional σ^z_xy, η = 0.05 eV; ``bi30c`` /
+``bi30p`` Bi₂Se₃ ``_hr.dat`` (30 WF) 30³ conventional / proper σ^z_xy; ``tb60`` 4-band Bi₂Se₃
+(catalogue, m_z = 1 meV) 60³ proper σ^y_zx; ``pt41`` and ``tb100`` (``--large``). 81 Fermi
+energies each (±0.4 eV around E_F for the Wannier models, ±0.5 eV for the 4-band model).
+
+Run:  .venv/bin/python benchmarks/bench_core.py [--cases pt21 tb60] [--large] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
-import time
-import tracemalloc
+import json
+import warnings
 
+import common  # noqa: F401  (first: one BLAS thread per process before numpy loads)
 import numpy as np
+from common import FERMI, eigh_floor, load, median_time, wannier_model
+from prototype_engine import make_payload, prototype_conductivity
 
 import tbspin
-from tbspin import LatticeModel
+from tbspin.executor import blas_threads, default_workers
+
+CASES = {
+    # name: (model key, mesh, formula, spin, current, field, eta)
+    "pt21": ("pt", 21, "conventional", "z", 0, 1, 0.05),
+    "bi30c": ("bi2se3", 30, "conventional", "z", 0, 1, 0.0),
+    "bi30p": ("bi2se3", 30, "proper", "z", 0, 1, 0.0),
+    "tb60": ("tb4", 60, "proper", "y", 2, 0, 0.0),
+    "pt41": ("pt", 41, "conventional", "z", 0, 1, 0.05),
+    "tb100": ("tb4", 100, "proper", "y", 2, 0, 0.0),
+}
 
 
-def ti_model(mag: float) -> LatticeModel:
-    """4-band cubic TI: H = (M − t Σ cos k_i a_i) τ_z + λ Σ sin(k_i a_i) τ_x σ_i + η sin(k_x) τ_y."""
-    s0, sx = np.eye(2), np.array([[0, 1], [1, 0]])
-    sy, sz = np.array([[0, -1j], [1j, 0]]), np.diag([1.0, -1.0])
-    g0 = np.kron(sz, s0)
-    gs = [np.kron(sx, s) for s in (sx, sy, sz)]
-    gy = np.kron(sy, s0)
-    hop = {(0, 0, 0): 2.0 * g0}
-    for i in range(3):
-        e = np.zeros(3, int)
-        e[i] = 1
-        extra = -0.25j * gy if i == 0 else 0
-        hop[tuple(e)] = -0.5 * g0 - 0.3j * gs[i] + extra
-        hop[tuple(-e)] = hop[tuple(e)].conj().T
-    ops = {"sx": np.kron(s0, sx), "sy": np.kron(s0, sy), "sz": np.kron(s0, sz)}
-    m = LatticeModel(lattice=np.diag([4.0, 4.0, 4.0]), hoppings=hop, operators=ops, name="ti4")
-    return m.with_zeeman([0, 0, mag]) if mag else m
+def model_for(key: str) -> tuple[tbspin.LatticeModel, np.ndarray]:
+    """The model of a case and its 81 Fermi energies."""
+    if key == "tb4":
+        from tbspin.models import bi2se3
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return bi2se3(magnetization=(0.0, 0.0, 0.001)), np.linspace(-0.5, 0.5, 81)
+    return wannier_model(key), FERMI[key] + np.linspace(-0.4, 0.4, 81)
 
 
-def timed(fn, repeat=2):
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+def run_case(name: str, repeat: int, workers: int) -> dict[str, float | str]:
+    key, n, formula, spin, cur, fld, eta = CASES[name]
+    model, ef = model_for(key)
+    floor1 = eigh_floor(model, n, repeat)
+    floorN = eigh_floor(model, n, repeat, workers=workers)
+    with warnings.catch_warnings(), blas_threads(1):
+        warnings.simplefilter("ignore")
+        t_pub, res = median_time(lambda: tbspin.spin_hall(
+            model, efermi=ef, mesh=n, spin=spin, current=cur, field=fld, formula=formula,
+            eta=eta), repeat)
+        payload = make_payload(model, what=formula, mesh=n, efermi=ef, spin=spin, current=cur,
+                               field=fld, eta=eta)
+        t_p1, raw1 = median_time(lambda: prototype_conductivity(payload, workers=1), repeat)
+        t_pN, rawN = median_time(lambda: prototype_conductivity(
+            payload, workers=workers, backend="threads"), repeat)
+    scale = np.max(np.abs(res.raw))
+    return dict(case=name, n_k=n**3, floor1=floor1, floorN=floorN, public=t_pub, proto1=t_p1,
+                protoN=t_pN, diff=float(max(np.max(np.abs(raw1 - res.raw)),
+                                            np.max(np.abs(rawN - res.raw))) / scale),
+                bitwise_1_vs_N=bool(np.array_equal(raw1, rawN)), load=load())
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--n", type=int, default=60)
-    p.add_argument("--magnetization", type=float, default=0.0, help="m_z in eV (0: Kramers pairs)")
-    p.add_argument("--model", choices=["bi2se3", "ti4"], default="bi2se3")
-    args = p.parse_args()
-    if args.model == "bi2se3":
-        from tbspin.models import bi2se3
-
-        model = bi2se3(magnetization=(0.0, 0.0, args.magnetization))
-    else:
-        model = ti_model(args.magnetization)
-    mesh = tbspin.make_mesh(model, args.n)
-    k = mesh.cartesian(model)
-    H = model.hamiltonian(k)
-    t_eigh, _ = timed(lambda: np.linalg.eigh(H), repeat=4)
-    t_ham, _ = timed(lambda: model.hamiltonian_and_derivatives(k, (2, 0)))
-    print(f"model {model.name}, m_z = {args.magnetization} eV, mesh {args.n}^3 = {mesh.size} k-points")
-    print(f"bare batched eigh of H(k):            {t_eigh:8.3f} s")
-    print(f"H(k) and 2 derivatives (Fourier sum): {t_ham:8.3f} s")
-    rows = []
-    for method in ("kubo", "fd"):
-        tracemalloc.start()
-        t, r = timed(lambda method=method: tbspin.spin_hall(
-            model, efermi=np.linspace(-0.5, 0.5, 101), mesh=args.n, spin="y", current="z",
-            field="x", method=method), repeat=2)
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        ndir = 2
-        target = 2.0 if method == "kubo" else 1.5 * (1 + 2 * ndir)
-        rows.append((method, t, t / t_eigh, target, peak / 2**20, r.values[50]))
-    print(f"{'method':6s} {'time (s)':>9s} {'x eigh':>8s} {'target':>7s} {'peak MB':>8s}  sigma^y_zx(0)")
-    for method, t, ratio, target, peak, val in rows:
-        print(f"{method:6s} {t:9.3f} {ratio:8.2f} {target:7.1f} {peak:8.1f}  {val:.6g} (hbar/2e) S/m")
-    print(f"process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", nargs="+", default=["pt21", "bi30c", "bi30p", "tb60"],
+                    choices=sorted(CASES))
+    ap.add_argument("--large", action="store_true", help="also pt41 and tb100")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=default_workers())
+    ap.add_argument("--json", help="append the rows to this JSON-lines file")
+    args = ap.parse_args()
+    cases = args.cases + (["pt41", "tb100"] if args.large else [])
+    print(f"{'case':6s} {'N_k':>8s} {'eigh 1t':>8s} {'eigh Nt':>8s} {'public':>8s} {'x':>5s} "
+          f"{'proto 1':>8s} {'x':>5s} {'proto N':>8s} {'x':>5s} {'rel diff':>9s} load "
+          f"(N = {args.workers} workers; x = ratio to the 1-thread eigh floor)")
+    for name in cases:
+        r = run_case(name, args.repeat, args.workers)
+        f = r["floor1"]
+        print(f"{name:6s} {r['n_k']:8d} {f:8.2f} {r['floorN']:8.2f} {r['public']:8.2f} "
+              f"{r['public'] / f:5.2f} {r['proto1']:8.2f} {r['proto1'] / f:5.2f} "
+              f"{r['protoN']:8.2f} {r['protoN'] / f:5.2f} {r['diff']:9.1e} {r['load']}", flush=True)
+        if args.json:
+            with open(args.json, "a") as fh:
+                fh.write(json.dumps(r) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Benchmark: load a large synthetic Wannier90 ``_hr.dat`` (target: 30 MB in < 3 s).
+"""Benchmark: load a large synthetic Wannier90 ``_hr.dat`` (target: 30 MB in < 3 s), and the Bloch
+sums of real ``_hr.dat`` files on whole uniform meshes: direct sum vs FFT (tbspin.fourier).
 
 The file is written in Wannier90's own layout (``5I5, 2F12.6``) into a temporary directory:
 ``num_wann`` spinor-like orbitals on ``nrpts`` Hermitian-paired R vectors, sized so the file is
@@ -6,9 +7,15 @@ about ``--mb`` megabytes. It then times :func:`tbspin.io.wannier90.read_hr` (par
 :func:`tbspin.io.wannier90.read_wannier90` (parsing, Hermiticity check, model construction)
 and evaluates H(k) once as a sanity check.
 
+Bloch sums (issue 11): H(k) and ∂H/∂k_x, ∂H/∂k_y (what a σ_xy kernel needs) over every k-point of
+Pt 21³ and Bi₂Se₃ 30³ (real files of ../shared/data), chunk by chunk: the direct sum
+``LatticeModel.hamiltonian_and_derivatives`` vs ``tbspin.fourier.MeshFourier`` (medians of
+``--repeat``, one BLAS thread), with the largest difference relative to max |H|, and the bare
+batched eigh of the same H(k) for scale.
+
 Usage::
 
-    python benchmarks/bench_wannier90.py [--mb 30] [--num-wann 30] [--repeat 3]
+    python benchmarks/bench_wannier90.py [--mb 30] [--num-wann 30] [--repeat 3] [--no-fft]
 """
 
 from __future__ import annotations
@@ -18,8 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import common  # noqa: F401  (first: one BLAS thread per process before numpy loads)
 import numpy as np
+from common import data_folder, load, median_time, wannier_model
 
+import tbspin
+from tbspin.fourier import MeshFourier
 from tbspin.io.wannier90 import read_hr, read_wannier90
 
 
@@ -66,6 +77,7 @@ def main() -> None:
     ap.add_argument("--mb", type=float, default=30.0, help="target file size (MB)")
     ap.add_argument("--num-wann", type=int, default=30)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-fft", action="store_true", help="skip the Bloch-sum comparison")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench_hr.dat"
@@ -89,6 +101,39 @@ def main() -> None:
               f"({size / best_parse:.0f} MB/s)")
         print(f"read_wannier90  best of {args.repeat}: {best_model:.2f} s (target < 3 s for 30 MB)")
         print(f"H(Γ) eigenvalue range: {e.min():.3f} .. {e.max():.3f} eV")
+    if not args.no_fft:
+        bloch_sums(args.repeat)
+
+
+def bloch_sums(repeat: int) -> None:
+    """Direct vs FFT Bloch sums of H, ∂_x H, ∂_y H on whole meshes of real Wannier models."""
+    if data_folder() is None:
+        print("Bloch sums: skipped, the shared data folder is absent")
+        return
+    print(f"{'model':8s} {'mesh':>5s} {'direct (s)':>10s} {'FFT (s)':>8s} {'speed-up':>8s} "
+          f"{'eigh (s)':>8s} {'max rel diff':>12s} load")
+    for name, n in (("pt", 21), ("bi2se3", 30)):
+        _bloch_row(name, n, repeat)
+
+
+def _bloch_row(name: str, n: int, repeat: int) -> None:
+    model = wannier_model(name)
+    mesh = tbspin.make_mesh(model, n)
+    plan = MeshFourier(model, mesh, (0, 1))
+    cs = plan.chunk_size()
+    starts = range(0, mesh.size, cs)
+    t_dir, _ = median_time(lambda: [model.hamiltonian_and_derivatives(
+        mesh.cartesian(model, s, s + cs), (0, 1)) for s in starts], repeat)
+    t_fft, _ = median_time(lambda: [plan.block(s, min(s + cs, mesh.size)) for s in starts], repeat)
+    Hs = [plan.block(s, min(s + cs, mesh.size))[1] for s in starts]
+    t_eigh, _ = median_time(lambda: [np.linalg.eigh(H) for H in Hs], repeat)
+    worst = 0.0
+    for s in starts[:: max(1, len(starts) // 8)]:
+        k, H, dH = plan.block(s, min(s + cs, mesh.size))
+        H0, dH0 = model.hamiltonian_and_derivatives(k, (0, 1))
+        worst = max(worst, np.abs(H - H0).max(), np.abs(dH - dH0).max()) / np.abs(H0).max()
+    print(f"{name:8s} {n:4d}³ {t_dir:10.2f} {t_fft:8.2f} {t_dir / t_fft:8.1f} {t_eigh:8.2f} "
+          f"{worst:12.1e} {load()}", flush=True)
 
 
 if __name__ == "__main__":

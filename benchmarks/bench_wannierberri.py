@@ -1,0 +1,122 @@
+"""Issue 11 (b): tbspin vs WannierBerri on the same ``_hr.dat``, mesh and quantity, 1 and all cores.
+
+Quantities (81 Fermi energies, ±0.4 eV around E_F, Γ-centred n³ mesh, tight-binding position
+operator with all Wannier centres at the origin, as both files carry no centres):
+
+* ``fe-ahc``  bcc Fe (16 WF): anomalous Hall σ_xy (WannierBerri ``AHC``, external_terms=False);
+* ``pt-shc``  fcc Pt (18 WF): conventional spin Hall σ^z_xy, ½{s, v} spin current, η = 0
+  (WannierBerri ``SHC`` with spin_current_type="simple"; spins paired (i, i + N/2), block order).
+
+WannierBerri is installed by this script into its own virtual environment (``--venv``, default
+/tmp/tbspin-wannierberri-venv, with numba and ray, which it needs for its tetrahedron helpers and
+for more than one core) and run in a subprocess (benchmarks/wannierberri_runner.py): it is never a
+dependency of tbspin. WannierBerri's results are in S/m (AHC) and S/m·(ħ/e) (SHC); both are
+converted to tbspin's S/cm and (ħ/e) S/cm. Times exclude reading the file; WannierBerri's
+multi-core time excludes ``ray.init``. tbspin: the public API (serial today) and the prototype
+engine (FFT + executor, benchmarks/prototype_engine.py) on 1 and all cores.
+
+Run:  .venv/bin/python benchmarks/bench_wannierberri.py [--n 21] [--repeat 3] [--quantities fe-ahc]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import common  # noqa: F401  (first: one BLAS thread per process before numpy loads)
+import numpy as np
+from common import FERMI, LATTICES, hr_file, load, median_time, wannier_model
+from prototype_engine import make_payload, prototype_conductivity
+
+import tbspin
+from tbspin.executor import blas_threads, default_workers
+
+HERE = Path(__file__).resolve().parent
+QUANTITIES = {"fe-ahc": ("fe", "ahc"), "pt-shc": ("pt", "shc")}
+
+
+def ensure_venv(venv: Path) -> Path:
+    """Create ``venv`` with WannierBerri (+ numba, ray) unless it exists; return its python."""
+    py = venv / "bin" / "python"
+    if py.exists() and subprocess.run([py, "-c", "import wannierberri, numba, ray"],
+                                      capture_output=True).returncode == 0:
+        return py
+    print(f"installing WannierBerri into {venv} (once) ...", flush=True)
+    subprocess.run([sys.executable, "-m", "pip", "index", "versions", "wannierberri"], check=True,
+                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([py, "-m", "pip", "install", "-q", "wannierberri", "numba", "ray"], check=True)
+    return py
+
+
+def run_wannierberri(py: Path, name: str, quantity: str, n: int, ef: np.ndarray, cpus: int,
+                     repeat: int) -> dict:
+    model_args = dict(num_wann=wannier_model(name).n_orbitals,
+                      seedname=str(hr_file(name))[: -len("_hr.dat")], lattice=LATTICES[name])
+    with tempfile.TemporaryDirectory() as tmp:
+        args = dict(model_args, quantity=quantity, efermi=ef.tolist(), cpus=cpus, nk=n,
+                    repeat=repeat, tmp=tmp)
+        out = subprocess.run([py, HERE / "wannierberri_runner.py", json.dumps(args)], check=True,
+                             capture_output=True, text=True, cwd=tmp)
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    data = np.asarray(res["data"])
+    # AHC: pseudovector (σ_yz, σ_zx, σ_xy) in S/m; SHC: σ[α, β, spin γ] in (ħ/e) S/m
+    values = data[:, 2] / 100 if quantity == "ahc" else data[:, 0, 1, 2] / 100
+    return dict(time=float(np.median(res["times"])), values=values, version=res["version"])
+
+
+def run_tbspin(name: str, quantity: str, n: int, ef: np.ndarray, repeat: int, workers: int) -> dict:
+    model = wannier_model(name)
+    if quantity == "ahc":
+        what, call = "berry", lambda: tbspin.anomalous_hall(model, efermi=ef, mesh=n)
+        unit = "S/cm"
+    else:
+        what, call = "conventional", lambda: tbspin.spin_hall(
+            model, efermi=ef, mesh=n, formula="conventional")
+        unit = "(hbar/e) S/cm"
+    with warnings.catch_warnings(), blas_threads(1):
+        warnings.simplefilter("ignore")
+        t_pub, res = median_time(call, repeat)
+        payload = make_payload(model, what=what, mesh=n, efermi=ef)
+        t1, raw = median_time(lambda: prototype_conductivity(payload, workers=1), repeat)
+        tN, _ = median_time(lambda: prototype_conductivity(payload, workers=workers,
+                                                           backend="threads"), repeat)
+    values = res.to(unit)
+    if not np.allclose(raw, res.raw, rtol=1e-8, atol=1e-8 * np.max(np.abs(res.raw))):
+        raise RuntimeError("prototype and public API disagree: the prototype is wrong")
+    return dict(public=t_pub, proto1=t1, protoN=tN, values=np.asarray(values))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=21)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--quantities", nargs="+", default=list(QUANTITIES), choices=list(QUANTITIES))
+    ap.add_argument("--workers", type=int, default=default_workers())
+    ap.add_argument("--venv", type=Path, default=Path(tempfile.gettempdir()) / "tbspin-wannierberri-venv")
+    args = ap.parse_args()
+    py = ensure_venv(args.venv)
+    N = args.workers
+    print(f"mesh {args.n}^3, 81 E_F, medians of {args.repeat}; N = {N} cores; times in s")
+    print(f"{'quantity':8s} {'WB 1':>7s} {'WB N':>7s} {'tbspin':>7s} {'proto 1':>7s} {'proto N':>7s} "
+          f"{'p1/WB1':>6s} {'pN/WBN':>6s} {'value WB':>12s} {'tbspin':>12s} {'max rel diff':>12s} load")
+    for q in args.quantities:
+        name, quantity = QUANTITIES[q]
+        ef = FERMI[name] + np.linspace(-0.4, 0.4, 81)
+        wb1 = run_wannierberri(py, name, quantity, args.n, ef, 1, args.repeat)
+        wbN = run_wannierberri(py, name, quantity, args.n, ef, N, args.repeat)
+        tb = run_tbspin(name, quantity, args.n, ef, args.repeat, N)
+        diff = np.max(np.abs(tb["values"] - wb1["values"])) / np.max(np.abs(wb1["values"]))
+        print(f"{q:8s} {wb1['time']:7.2f} {wbN['time']:7.2f} {tb['public']:7.2f} {tb['proto1']:7.2f} "
+              f"{tb['protoN']:7.2f} {tb['proto1'] / wb1['time']:6.2f} {tb['protoN'] / wbN['time']:6.2f} "
+              f"{wb1['values'][40]:12.4f} {tb['values'][40]:12.4f} {diff:12.1e} {load()}", flush=True)
+    print(f"WannierBerri {wb1['version']}; values at E_F: AHC in S/cm, SHC in (hbar/e) S/cm")
+
+
+if __name__ == "__main__":
+    main()

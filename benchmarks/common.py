@@ -1,0 +1,94 @@
+"""Shared helpers of the benchmark scripts: data files, models, timing (not part of tbspin)."""
+
+from __future__ import annotations
+
+import os
+
+# one BLAS thread per process unless the caller decided otherwise: parallelism comes from the
+# executor's workers, and oversubscribed OpenBLAS threads on a shared 2-core machine are erratic
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import functools  # noqa: E402
+import statistics  # noqa: E402
+import tarfile  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import tbspin  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_CANDIDATES = (ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data")
+LATTICES = {  # lattice vectors (Å) from shared/data/README.md
+    "pt": [[0.0, 1.96195, 1.96195], [1.96195, 0.0, 1.96195], [1.96195, 1.96195, 0.0]],
+    "fe": [[1.435, 1.435, -1.435], [-1.435, 1.435, 1.435], [1.435, -1.435, 1.435]],
+    "bi2se3": [[-2.069, -3.583614, 0.0], [2.069, -3.583614, 0.0], [0.0, 2.389075, 9.546667]],
+}
+FERMI = {"pt": 11.3158, "fe": 9.1839, "bi2se3": 4.4195}  # eV, shared/data/README.md
+
+
+def data_folder() -> Path | None:
+    """The shared data folder next to the repository (or its worktree), None when absent."""
+    return next((d for d in DATA_CANDIDATES if d.is_dir()), None)
+
+
+@functools.cache
+def hr_file(name: str) -> Path:
+    """Unpack ``<name>_wanniertools/wannier90_hr.dat.tar.gz`` once into a temporary folder."""
+    folder = data_folder()
+    if folder is None:
+        raise FileNotFoundError(f"shared data folder not found (looked in {DATA_CANDIDATES})")
+    dest = Path(tempfile.mkdtemp(prefix=f"tbspin-bench-{name}-"))
+    with tarfile.open(folder / f"{name}_wanniertools" / "wannier90_hr.dat.tar.gz") as tar:
+        tar.extractall(dest, filter="data")
+    return next(dest.rglob("*_hr.dat"))
+
+
+def wannier_model(name: str) -> tbspin.LatticeModel:
+    """The real Wannier90 model ``name`` ("pt", "fe", "bi2se3"), spinors in block order."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return tbspin.LatticeModel.from_wannier90(hr_file(name), spin_order="block",
+                                                  lattice=LATTICES[name])
+
+
+def median_time(fn: Callable[[], object], repeat: int = 3) -> tuple[float, object]:
+    """Median wall time of ``repeat`` calls and the last result."""
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def load() -> str:
+    """The 1-minute load average (the machine is shared: read the numbers with it)."""
+    return f"{os.getloadavg()[0]:.1f}"
+
+
+def eigh_floor(model: tbspin.LatticeModel, mesh: int, repeat: int = 3, workers: int = 1) -> float:
+    """Median time of bare batched numpy.linalg.eigh of every H(k) of the mesh (chunked; H from
+    the FFT plan, not timed)."""
+    from tbspin.executor import run_chunks
+    from tbspin.fourier import MeshFourier
+
+    plan = MeshFourier(model, tbspin.make_mesh(model, mesh), ())
+    cs = plan.chunk_size()
+    Hs = [plan.block(c * cs, min((c + 1) * cs, plan.size))[1] for c in range(plan.n_chunks(cs))]
+    if workers == 1:
+        t, _ = median_time(lambda: [np.linalg.eigh(H) for H in Hs], repeat)
+    else:
+        t, _ = median_time(lambda: run_chunks(_eigh_task, len(Hs), payload=Hs, workers=workers,
+                                              backend="threads"), repeat)
+    return t
+
+
+def _eigh_task(Hs: list, c: int) -> float:
+    np.linalg.eigh(Hs[c])
+    return 0.0

@@ -1,0 +1,549 @@
+"""Brillouin-zone integrals with error bars and adaptive refinement, over any band kernel.
+
+A *kernel* maps Cartesian k (Nk, d) in 1/Å to (E (Nk, N) eV, X (Nk, N)), the band-resolved
+integrand; the integral is I(E_F) = ∫ d^pk/(2π)^p Σ_m f(ε_mk − E_F) X_mk, estimated as
+(1/V_cell) Σ_k w_k Σ_m f X with Σ_k w_k = 1 (the ``raw`` of :class:`tbspin.ConductivityResult`).
+
+Randomized lattice rule (error bars)
+    The BZ (reduced coordinates [0, 1)^p) is cut into the n_1 × … × n_p cells of a base grid;
+    cell j holds s^p points (j + (i + u)/s)/n, i ∈ {0 … s−1}^p, weight 1/(n^p s^p), where s is
+    the cell's refinement factor (1 for a uniform mesh) and u ∈ [0, 1)^p a shift. For u uniformly
+    random every point is uniform in its sub-cell, so each estimate is *unbiased* for any fixed
+    refinement map, and never sits on a high-symmetry point (probability 0). M independent
+    shifts give M unbiased estimates; value = their mean, error = their standard deviation / √M
+    times t_{0.975, M−1}/1.96 (Student's correction for the few samples; 1.09 for the default
+    M = 16). Spiky integrands make the estimates heavy-tailed; with M = 16 the interval ± 2 errors
+    still covers the exact value in ≥ 90% of trials (tested against exact answers in
+    tests/test_sampling.py).
+Adaptive refinement
+    As Wannier90's adaptive refinement of the AHC (postw90 berry.F90, ``berry_curv_adpt_kmesh``:
+    a k-point whose curvature exceeds a threshold is replaced by a finer local sub-mesh), but
+    driven by the error: the cells carrying the largest share of the variance of the total
+    between the M shifts (spikes near small gaps, degeneracy points, high-symmetry lines) get
+    subdivided into ``factor``^p children (a tree: refinement stays local however deep it
+    goes, and a leaf holds one point per shift at origin + u·size); only the children are
+    evaluated. Iterations share
+    the M shifts; with ``fresh=True`` (default) the final refinement map is evaluated once more
+    with M new shifts, so the reported value and error do not depend on the samples that chose
+    the map (no selection bias: the estimate is again unbiased).
+Convergence on request
+    :func:`converge` grows the base mesh (uniform) or refines (adaptive) until the standard error
+    is ≤ max(tol·|value|, abs_floor) at every Fermi energy, or a budget of k-points / seconds is
+    used up (then a :class:`~tbspin.errors.ConvergenceWarning` states what was reached).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy.special import expit
+from scipy.stats import t as student_t
+
+from . import units
+from .errors import ConvergenceWarning, ParameterError
+from .model import LatticeModel
+from .types import ArrayLike, FloatArray, IntArray, MeshSpec
+
+__all__ = [
+    "Kernel",
+    "SampledIntegral",
+    "GENERIC_SHIFT",
+    "per_point_sums",
+    "randomized_mesh",
+    "adaptive",
+    "converge",
+    "ahc_kernel",
+    "shc_kernel",
+]
+
+#: k (Nk, d) 1/Å → (E (Nk, N) eV, X (Nk, N))
+Kernel = Callable[[FloatArray], tuple[FloatArray, FloatArray]]
+
+#: a fixed generic shift (fractional parts of √2, √3, √5 − 2): no mesh point on a rational k
+GENERIC_SHIFT = (np.sqrt(2) - 1, np.sqrt(3) - 1, np.sqrt(5) - 2)
+
+POINTS_PER_CHUNK = 4096
+#: refinement rounds on shared shifts continue until the error is below SAFETY·tol (the shared
+#: samples chose the refinement and underestimate the error; the fresh pass checks it)
+SAFETY = 0.5
+#: below this share of the variance in the ``max_cells`` top cells the variance is spread out
+#: (a smooth integrand) and refinement stops
+MIN_SHARE = 0.2
+#: a first round that multiplies every error by more than this is undone and refinement stops
+#: (a smooth integrand whose lattice-rule cancellations the refinement broke)
+REVERT = 2.0
+#: a round may always refine this many cells (small base meshes)
+MIN_CAP = 8
+
+
+@dataclasses.dataclass
+class SampledIntegral:
+    """A BZ integral per Fermi energy with its standard error and how it was obtained.
+
+    Attributes
+    ----------
+    efermi : (nE,) eV
+    values : (nE,) the integral I (same units as ``ConductivityResult.raw``)
+    errors : (nE,) standard error (1σ) of ``values``
+    samples : (M, nE) the M independent estimates (one per random shift)
+    n_k : int
+        k-points evaluated in total (all iterations, including discarded ones).
+    mesh : tuple of int
+        Base grid n.
+    method : {"uniform", "adaptive"}
+    history : list of dict
+        One entry per step: ``n_k`` (cumulative), ``n_k_final`` (points of the estimate),
+        ``mesh``, ``refined_cells``, ``max_factor``, ``values``, ``errors``, ``seconds``.
+    converged : bool or None
+        For :func:`converge`: whether the tolerance was reached.
+    refinement : dict {subdivision s: number of leaf cells of 1/s of a base cell per direction}
+    """
+
+    efermi: FloatArray
+    values: FloatArray
+    errors: FloatArray
+    samples: FloatArray
+    n_k: int
+    mesh: tuple[int, ...]
+    method: str
+    history: list[dict] = dataclasses.field(default_factory=list)
+    converged: bool | None = None
+    refinement: dict[int, int] = dataclasses.field(default_factory=dict)
+
+    @property
+    def n_shifts(self) -> int:
+        """Number of independent shifted estimates M."""
+        return int(self.samples.shape[0])
+
+    def scaled(self, factor: float) -> SampledIntegral:
+        """A copy with values, errors and samples multiplied by ``factor`` (unit conversion)."""
+        return dataclasses.replace(self, values=self.values * factor,
+                                   errors=self.errors * abs(factor), samples=self.samples * factor)
+
+    def __str__(self) -> str:
+        lines = [f"{self.method} sampling, base mesh {self.mesh}, {self.n_shifts} random shifts, "
+                 f"{self.n_k} k-points evaluated"
+                 + ("" if self.converged is None else f", converged: {self.converged}")]
+        if any(s > 1 for s in self.refinement):
+            lines.append("  leaf cells by subdivision: " + ", ".join(
+                f"{c} at 1/{s}" for s, c in sorted(self.refinement.items())))
+        for e, v, d in zip(self.efermi, self.values, self.errors, strict=True):
+            lines.append(f"  E_F = {e:.6g} eV: {v:.6g} ± {d:.2g}")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- Fermi sums per k
+def per_point_sums(
+    energies: FloatArray, values: FloatArray, efermi: FloatArray, temperature: float = 0.0
+) -> FloatArray:
+    """c[k, e] = Σ_m f(ε_mk − E_F,e) X_mk for every k-point separately, (Nk, nE).
+
+    At T = 0 a state with ε = E_F counts as occupied (as :func:`tbspin.occupied_sum`).
+    """
+    nk, n = energies.shape
+    ne = len(efermi)
+    if temperature == 0:
+        order = np.argsort(efermi, kind="stable")
+        first = np.searchsorted(efermi[order], energies, side="left")  # (Nk, N) in 0..nE
+        flat = (np.arange(nk)[:, None] * (ne + 1) + first).reshape(-1)
+        binned = np.bincount(flat, weights=values.reshape(-1), minlength=nk * (ne + 1))
+        c = np.cumsum(binned.reshape(nk, ne + 1)[:, :ne], axis=1)
+        out = np.empty_like(c)
+        out[:, order] = c
+        return out
+    kT = units.KB_EV * temperature
+    f = expit(-(energies[:, :, None] - efermi[None, None, :]) / kT)
+    return np.einsum("kme,km->ke", f, values)
+
+
+# ---------------------------------------------------------------------- cells and points
+def _grid(n: Sequence[int]) -> IntArray:
+    idx = np.indices(tuple(n)).reshape(len(n), -1).T
+    return idx
+
+
+def _shifts(rng: np.random.Generator, m: int, p: int, shift: str | ArrayLike) -> FloatArray:
+    if isinstance(shift, str):
+        if shift == "random":
+            return rng.random((m, p))
+        if shift == "generic":
+            if m != 1:
+                raise ParameterError("shift='generic' is one fixed mesh: use n_shifts=1")
+            return np.array([GENERIC_SHIFT[:p]])
+        raise ParameterError(f"'shift' must be 'random', 'generic' or numbers, got {shift!r}")
+    arr = np.atleast_2d(np.asarray(shift, dtype=float))
+    if arr.shape[1] != p:
+        raise ParameterError(f"'shift' must have {p} components per mesh, got {arr.shape}")
+    return np.mod(arr, 1.0)
+
+
+def _mesh(model: LatticeModel, mesh: MeshSpec) -> tuple[int, ...]:
+    p = model.n_periodic
+    arr = np.atleast_1d(np.asarray(mesh, dtype=int))
+    if arr.size == 1:
+        arr = np.repeat(arr, p)
+    if arr.shape != (p,) or np.any(arr < 1):
+        raise ParameterError(f"'mesh' must be a positive int or {p} of them, got {mesh!r}")
+    return tuple(int(x) for x in arr)
+
+
+def _efermi(efermi: ArrayLike) -> FloatArray:
+    arr = np.atleast_1d(np.asarray(efermi, dtype=float))
+    if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
+        raise ParameterError("'efermi' must be a finite number or 1D array of energies (eV)")
+    return arr
+
+
+def _stats(samples: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Mean and standard error of M estimates, the latter scaled by t_{0.975, M−1} / z_{0.975}
+    (Student's t): ± 1.96 errors is then the exact 95% interval for Gaussian estimates at any M."""
+    m = samples.shape[0]
+    if m < 2:
+        return samples.mean(axis=0), np.full(samples.shape[1], np.inf)
+    scale = student_t.ppf(0.975, m - 1) / student_t.ppf(0.975, 1e9)
+    return samples.mean(axis=0), scale * samples.std(axis=0, ddof=1) / np.sqrt(m)
+
+
+# ---------------------------------------------------------------------- public estimators
+def randomized_mesh(
+    kernel: Kernel,
+    model: LatticeModel,
+    efermi: ArrayLike,
+    *,
+    mesh: MeshSpec,
+    n_shifts: int = 16,
+    shift: str | ArrayLike = "random",
+    seed: int | None = None,
+    temperature: float = 0.0,
+) -> SampledIntegral:
+    """Randomized lattice rule: M uniform meshes with random shifts; mean ± std/√M (module doc).
+
+    Parameters
+    ----------
+    kernel : Kernel
+    model : LatticeModel
+        Gives the reciprocal lattice, periodic directions and cell measure.
+    efermi : float or array (eV)
+    mesh : int or sequence
+        Points per periodic direction of each mesh.
+    n_shifts : int
+        M (≥ 2 for an error bar; the default 16 gives ≥ 90% coverage of ± 2 errors).
+    shift : "random", "generic" (one fixed irrational shift, ``n_shifts=1``), or (M, p) numbers
+        Shifts in units of the mesh step.
+    seed : int, optional
+    temperature : float (K)
+    """
+    ef = _efermi(efermi)
+    n = _mesh(model, mesh)
+    p = len(n)
+    rng = np.random.default_rng(seed)
+    shifts = _shifts(rng, n_shifts, p, shift)
+    t0 = time.perf_counter()
+    size = np.tile(1.0 / np.array(n, float), (int(np.prod(n)), 1))
+    samples = _evaluate_tree(kernel, model, _grid(n) * size, size, shifts, ef, temperature,
+                             per_cell=False)
+    values, errors = _stats(samples)
+    nk = int(np.prod(n)) * len(shifts)
+    hist = [dict(n_k=nk, n_k_final=nk, mesh=n, refined_cells=0, max_factor=1, values=values,
+                 errors=errors, seconds=time.perf_counter() - t0)]
+    return SampledIntegral(efermi=ef, values=values, errors=errors, samples=samples, n_k=nk,
+                           mesh=n, method="uniform", history=hist, refinement={1: int(np.prod(n))})
+
+
+def _evaluate_tree(
+    kernel: Kernel,
+    model: LatticeModel,
+    origin: FloatArray,
+    size: FloatArray,
+    shifts: FloatArray,
+    efermi: FloatArray,
+    temperature: float,
+    per_cell: bool = True,
+) -> FloatArray:
+    """Contributions of leaf cells [origin, origin + size) (reduced coordinates), one point
+    origin + u·size per shift u: A[m, c, e] (``per_cell``) or their sums over cells [m, e].
+
+    All (shift, cell) pairs go through the kernel in chunks of ``POINTS_PER_CHUNK`` points.
+    """
+    b = model.reciprocal[list(model.periodic)]
+    weight = np.prod(size, axis=1) / model.cell_measure  # (C,)
+    M, C, ne = len(shifts), len(origin), len(efermi)
+    out = np.zeros((M, C, ne) if per_cell else (M, ne))
+    for start in range(0, M * C, POINTS_PER_CHUNK):  # chunks of points; vectorized inside
+        m, c = np.divmod(np.arange(start, min(start + POINTS_PER_CHUNK, M * C)), C)
+        E, X = kernel((origin[c] + shifts[m] * size[c]) @ b)
+        if not np.all(np.isfinite(X)):
+            raise FloatingPointError("non-finite integrand (NaN/Inf) during BZ sampling")
+        contrib = per_point_sums(E, X, efermi, temperature) * weight[c, None]
+        if per_cell:
+            out[m, c] = contrib
+        else:
+            np.add.at(out, m, contrib)
+    return out
+
+
+def adaptive(
+    kernel: Kernel,
+    model: LatticeModel,
+    efermi: ArrayLike,
+    *,
+    mesh: MeshSpec,
+    n_shifts: int = 16,
+    iterations: int = 30,
+    factor: int = 2,
+    variance_share: float = 0.8,
+    max_cells: float = 0.02,
+    fresh: bool = True,
+    tol: float | None = None,
+    abs_floor: float = 0.0,
+    budget_k: int | None = None,
+    budget_seconds: float | None = None,
+    seed: int | None = None,
+    temperature: float = 0.0,
+) -> SampledIntegral:
+    """Adaptive refinement of the cells that carry the variance (module doc).
+
+    The base grid's cells (centred on the Γ-centred mesh points) are leaves of a tree; a
+    refined leaf is replaced by ``factor``^p children (one point each per shift), so refinement
+    stays local however deep it goes.
+
+    Parameters
+    ----------
+    kernel, model, efermi, mesh, n_shifts, seed, temperature
+        As in :func:`randomized_mesh` (``mesh`` is the base grid).
+    iterations : int
+        Largest number of refinement rounds.
+    factor : int
+        Children per direction of a refined cell.
+    variance_share : float
+        Each round refines the smallest set of cells carrying this share of the variance of the
+        total, a cell's share being Cov(A_c, total)/Var(total) over the M shifts (summed over
+        Fermi energies; it knows about the cancellations between cells of a lattice rule)...
+    max_cells : float
+        ...but at most this share of all cells (or ``MIN_CAP``) per round; when those carry less than
+        ``MIN_SHARE`` of the variance it is not concentrated (a smooth integrand, better served
+        by a finer uniform mesh) and refinement stops.
+    fresh : bool
+        Re-evaluate the final tree with M new random shifts (no selection bias). With ``tol``,
+        rounds on shared shifts run until the error is below ``SAFETY``·tol, then a fresh pass
+        checks; if it misses, its samples guide further rounds.
+    tol, abs_floor : float, optional
+        Stop once every error ≤ max(tol·|value|, abs_floor).
+    budget_k : int, optional
+        Stop refining before the evaluated k-points would exceed this.
+    budget_seconds : float, optional
+        Stop refining after this wall time (the fresh pass still runs).
+    """
+    ef = _efermi(efermi)
+    n = _mesh(model, mesh)
+    p = len(n)
+    rng = np.random.default_rng(seed)
+    shifts = rng.random((n_shifts, p))
+    size = np.tile(1.0 / np.array(n, float), (int(np.prod(n)), 1))
+    # base cells centred on the Γ-centred mesh points: Γ (and for even n every TRIM) is the
+    # centre of one cell, so a spike there is refined as one cell rather than 2^p corners
+    origin = (_grid(n) - 0.5) * size
+    t0 = time.perf_counter()
+    A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature)  # (M, C, nE)
+    nk = len(origin) * n_shifts
+    history: list[dict] = []
+    children = _grid([factor] * p) / factor  # (f^p, p)
+
+    def record(refined: int) -> tuple[FloatArray, FloatArray]:
+        v, e = _stats(A.sum(axis=1))
+        history.append(dict(n_k=nk, n_k_final=len(origin) * n_shifts, mesh=n,
+                            refined_cells=refined,
+                            max_factor=int(round(1 / (size.min(axis=0) * np.array(n)).min())),
+                            values=v, errors=e, seconds=time.perf_counter() - t0))
+        return v, e
+
+    v, e = record(0)
+
+    def done(v: FloatArray, e: FloatArray, safety: float = 1.0) -> bool:
+        return tol is not None and bool(np.all(e <= safety * np.maximum(tol * np.abs(v),
+                                                                        abs_floor)))
+
+    rounds = 0
+    while rounds < iterations and not done(v, e):
+        refined = 0
+        while rounds < iterations and not done(v, e, SAFETY):
+            if budget_seconds is not None and time.perf_counter() - t0 > budget_seconds:
+                break
+            T = A.sum(axis=1)  # (M, nE)
+            dT = T - T.mean(axis=0)
+            varT = np.maximum((dT**2).sum(axis=0), 1e-300)
+            # each cell's share of Var(total), Cov(A_c, T)/Var(T): sums to 1 over the cells and,
+            # unlike a cell's own variance, knows the cancellations between cells of a lattice rule
+            score = (np.einsum("mce,me->ce", A - A.mean(axis=0), dT) / varT).sum(axis=1)
+            score = np.maximum(score, 0.0)
+            if not score.sum() > 0:
+                break
+            order = np.argsort(score)[::-1]
+            cum = np.cumsum(score[order]) / score.sum()
+            count = int(np.searchsorted(cum, variance_share) + 1)
+            cap = min(len(origin), max(MIN_CAP, int(max_cells * len(origin))))
+            if count > cap:
+                if cum[cap - 1] < MIN_SHARE:
+                    break  # variance spread over the BZ: a finer base mesh pays, not refinement
+                count = cap
+            chosen = order[:count]
+            new_cost = count * len(children) * n_shifts
+            if budget_k is not None and nk + new_cost + (len(origin) + new_cost // n_shifts) * (
+                    n_shifts if fresh else 0) > budget_k:
+                break
+            keep = np.ones(len(origin), bool)
+            keep[chosen] = False
+            co = (origin[chosen, None, :] + children[None] * size[chosen, None, :]).reshape(-1, p)
+            cs = np.repeat(size[chosen] / factor, len(children), axis=0)
+            An = _evaluate_tree(kernel, model, co, cs, shifts, ef, temperature)
+            A_try = np.concatenate([A[:, keep], An], axis=1)
+            nk += new_cost
+            rounds += 1
+            if rounds == 1 and np.all(_stats(A_try.sum(axis=1))[1] > REVERT * e):
+                break  # undone: the lattice rule was better (smooth integrand)
+            origin = np.concatenate([origin[keep], co])
+            size = np.concatenate([size[keep], cs])
+            A = A_try
+            refined += count
+            v, e = record(count)
+        if not (fresh and refined):
+            break
+        # the final estimate comes from new shifts (no selection bias); if it misses the
+        # tolerance its samples guide the next refinement rounds
+        shifts = rng.random((n_shifts, p))
+        A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature)
+        nk += len(origin) * n_shifts
+        v, e = record(0)
+        out_of_time = budget_seconds is not None and time.perf_counter() - t0 > budget_seconds
+        if out_of_time:
+            break
+        if done(v, e):
+            # confirmation: the pass that decided to stop is not the one reported (a stopping
+            # rule on a noisy error estimate favours estimates that missed a spike)
+            shifts = rng.random((n_shifts, p))
+            A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature)
+            nk += len(origin) * n_shifts
+            v, e = record(0)
+    lv, cnt = np.unique(np.round(1 / (size[:, 0] * n[0])).astype(int), return_counts=True)
+    return SampledIntegral(efermi=ef, values=v, errors=e, samples=A.sum(axis=1), n_k=nk, mesh=n,
+                           method="adaptive", history=history,
+                           refinement={int(a): int(b) for a, b in zip(lv, cnt, strict=True)})
+
+
+def converge(
+    kernel: Kernel,
+    model: LatticeModel,
+    efermi: ArrayLike,
+    *,
+    tol: float = 0.02,
+    abs_floor: float = 0.0,
+    budget_k: int = 20_000_000,
+    budget_seconds: float | None = None,
+    mesh: MeshSpec = 8,
+    method: str = "adaptive",
+    n_shifts: int = 16,
+    growth: float = 1.5,
+    seed: int | None = None,
+    temperature: float = 0.0,
+    **adaptive_kw: float,
+) -> SampledIntegral:
+    """Enlarge / refine until every standard error ≤ max(tol·|value|, abs_floor), or the budget
+    is used up (then a ConvergenceWarning says what was reached).
+
+    Parameters
+    ----------
+    tol : float
+        Relative target of the standard error (0.02 = 2%).
+    abs_floor : float
+        Absolute target for values near zero (same units as the values, i.e. the raw integral).
+    budget_k : int
+        Largest number of k-point evaluations in total.
+    budget_seconds : float, optional
+        Wall-time budget (checked between steps).
+    mesh : int or sequence
+        Starting base mesh.
+    method : {"adaptive", "uniform"}
+        "uniform": randomized meshes grown by ``growth`` per direction each step;
+        "adaptive": at each base mesh, :func:`adaptive` refinement up to the tolerance, then the
+        base mesh grows if that was not enough.
+    **adaptive_kw
+        ``iterations``, ``factor``, ``variance_share``, ``max_cells`` of :func:`adaptive`.
+    """
+    if method not in ("adaptive", "uniform"):
+        raise ParameterError(f"'method' must be 'adaptive' or 'uniform', got {method!r}")
+    if not tol > 0:
+        raise ParameterError(f"'tol' must be positive, got {tol}")
+    ef = _efermi(efermi)
+    n = np.array(_mesh(model, mesh))
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    total = 0
+    history: list[dict] = []
+    result: SampledIntegral | None = None
+    while True:
+        left = budget_k - total
+        cost = int(np.prod(n)) * n_shifts
+        if cost > left and result is not None:
+            break
+        sub_seed = int(rng.integers(2**32))
+        if method == "uniform":
+            result = randomized_mesh(kernel, model, ef, mesh=tuple(n), n_shifts=n_shifts,
+                                     seed=sub_seed, temperature=temperature)
+        else:
+            secs = None if budget_seconds is None else budget_seconds - (time.perf_counter() - t0)
+            result = adaptive(kernel, model, ef, mesh=tuple(n), n_shifts=n_shifts, tol=tol,
+                              abs_floor=abs_floor, budget_k=left, budget_seconds=secs,
+                              seed=sub_seed, temperature=temperature, **adaptive_kw)
+        total += result.n_k
+        for h in result.history:
+            history.append(dict(h, n_k=total - result.n_k + h["n_k"]))
+        ok = np.all(result.errors <= np.maximum(tol * np.abs(result.values), abs_floor))
+        if ok and method == "uniform" and total + result.n_k <= budget_k:
+            # confirmation on new shifts: the pass that decided to stop is not the one reported
+            result = randomized_mesh(kernel, model, ef, mesh=tuple(n), n_shifts=n_shifts,
+                                     seed=int(rng.integers(2**32)), temperature=temperature)
+            total += result.n_k
+            history.append(dict(result.history[-1], n_k=total))
+            ok = np.all(result.errors <= np.maximum(tol * np.abs(result.values), abs_floor))
+        if ok:
+            break
+        if budget_seconds is not None and time.perf_counter() - t0 > budget_seconds:
+            break
+        n = np.maximum(n + 1, np.ceil(n * growth).astype(int))
+    assert result is not None
+    result = dataclasses.replace(result, n_k=total, history=history, converged=bool(ok))
+    if not ok:
+        rel = np.max(result.errors / np.maximum(np.abs(result.values), 1e-300))
+        warnings.warn(
+            f"BZ integral not converged to tol={tol:g}: largest relative standard error "
+            f"{rel:.2g} after {total} k-points ({time.perf_counter() - t0:.0f} s, base mesh "
+            f"{result.mesh}); raise budget_k/budget_seconds or loosen tol",
+            ConvergenceWarning, stacklevel=2)
+    return result
+
+
+# ---------------------------------------------------------------------- kernels
+def ahc_kernel(model: LatticeModel, *, component: str = "xy", **kwargs: object) -> Kernel:
+    """Band-resolved Berry curvature Ω^{ij}_m as a kernel (public :func:`tbspin.berry_curvature`)."""
+    from .observables import berry_curvature
+
+    def kernel(k: FloatArray) -> tuple[FloatArray, FloatArray]:
+        return berry_curvature(model, k, component=component, **kwargs)
+
+    return kernel
+
+
+def shc_kernel(model: LatticeModel, **kwargs: object) -> Kernel:
+    """Band-resolved spin-Hall integrand as a kernel (public :func:`tbspin.spin_hall_integrand`;
+    keywords ``spin``, ``current``, ``field``, ``formula``, ``method``, ``gauge``, ...)."""
+    from .observables import spin_hall_integrand
+
+    def kernel(k: FloatArray) -> tuple[FloatArray, FloatArray]:
+        bi = spin_hall_integrand(model, k, **kwargs)
+        return bi.energies, bi.values
+
+    return kernel

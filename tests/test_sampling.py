@@ -1,0 +1,145 @@
+"""Error bars, adaptive refinement and convergence on request (issue 9, build items 2–4).
+
+Exact answers used for the coverage test (issue 9 acceptance 4):
+
+* Haldane model in the gap: σ_xy = −C e²/h with |C| = 1 for |M| < 3√3 |t2 sin φ| (Haldane,
+  PRL 61, 2015 (1988)); the sign of C is taken from :func:`tbspin.chern_number` (a plain
+  uniform-mesh sum, converged to the integer).
+* BHZ model with s_z conserved in the gap: proper σ^z_xy = (C↑ − C↓) e/4π = 4 e/8π (Bernevig,
+  Hughes & Zhang, Science 314, 1757 (2006); docs/conventions.md).
+* A metal (Haldane model with E_F inside the lower band): reference computed in the test on a
+  400×400 randomized mesh × 4 shifts (its own error is checked to be ≪ the trials' errors).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+from tbspin import occupied_sum, units
+from tbspin.errors import ConvergenceWarning, ParameterError
+from tbspin.models import bhz, haldane
+from tbspin.sampling import (
+    GENERIC_SHIFT,
+    adaptive,
+    ahc_kernel,
+    converge,
+    per_point_sums,
+    randomized_mesh,
+    shc_kernel,
+)
+
+SHC_2D = units.conversion_factor("shc", 2)[0]  # raw → e/8π
+
+
+def _coverage(kernel, model, efermi: float, exact: float, trials: int, fn=randomized_mesh,
+              **kw) -> tuple[float, float]:
+    """Fraction of independent trials whose true error is within 2 reported errors."""
+    hits, rel = 0, []
+    for s in range(trials):
+        r = fn(kernel, model, efermi, seed=1000 + s, **kw)
+        hits += abs(r.values[0] - exact) <= 2 * r.errors[0]
+        rel.append(r.errors[0] / abs(exact))
+    return hits / trials, float(np.median(rel))
+
+
+def test_per_point_sums_match_occupied_sum() -> None:
+    rng = np.random.default_rng(0)
+    E = np.sort(rng.normal(size=(50, 6)), axis=1)
+    X = rng.normal(size=(50, 6))
+    ef = np.array([0.3, -1.0, 0.0, 2.0])
+    for T in (0.0, 300.0):
+        np.testing.assert_allclose(per_point_sums(E, X, ef, T).sum(axis=0),
+                                   occupied_sum(E, X, ef, T), atol=1e-12)
+
+
+def test_generic_shift_is_off_every_rational_point() -> None:
+    h = haldane()
+    r = randomized_mesh(ahc_kernel(h), h, 0.0, mesh=6, n_shifts=1, shift="generic")
+    assert np.isinf(r.errors[0]) and r.n_k == 36
+    # √2 − 1, √3 − 1 are irrational: (j + s)/n is never a multiple of 1/2 (no TRIM, no Γ)
+    for n in range(2, 40):
+        red = (np.arange(n)[:, None] + np.array(GENERIC_SHIFT[:2])[None]) / n
+        assert np.all(np.abs(2 * red - np.round(2 * red)) > 1e-6)
+    with pytest.raises(ParameterError):
+        randomized_mesh(ahc_kernel(h), h, 0.0, mesh=6, n_shifts=4, shift="generic")
+
+
+def test_error_bar_coverage_on_exact_answers() -> None:
+    """Issue 9 acceptance 4: the true error lies within 2× the reported error in ≥ 90% of
+    independent trials (randomized lattice rule, M = 16 shifts, coarse meshes where the error is
+    a few % so that the test means something)."""
+    t0 = time.perf_counter()
+    h = haldane(t2=0.1, phi=np.pi / 2)
+    C = round(__import__("tbspin").chern_number(h, bands=1, mesh=60))
+    assert abs(C) == 1
+    exact_ahc = C / (2 * np.pi)  # raw ∫Ω/(2π)² = C/2π; σ_xy = −C e²/h
+    cov, rel = _coverage(ahc_kernel(h), h, 0.0, exact_ahc, 120, mesh=4)
+    assert cov >= 0.9 and rel > 1e-2, (cov, rel)
+
+    b = bhz(M=-0.1)
+    kern = shc_kernel(b, spin="z", current="x", field="y", formula="proper")
+    exact_shc = 4 / SHC_2D
+    assert randomized_mesh(kern, b, 0.0, mesh=64, n_shifts=2, seed=0).values[0] == pytest.approx(
+        exact_shc, rel=1e-6)  # the sign: the model's spin Chern number (and the magnitude)
+    cov, rel = _coverage(kern, b, 0.0, exact_shc, 120, mesh=6)
+    assert cov >= 0.9 and rel > 1e-2, (cov, rel)
+
+    ref = randomized_mesh(ahc_kernel(h), h, -1.5, mesh=240, n_shifts=4, seed=0)
+    cov, rel = _coverage(ahc_kernel(h), h, -1.5, ref.values[0], 120, mesh=6)
+    assert ref.errors[0] < 0.1 * rel * abs(ref.values[0])  # negligible in quadrature
+    assert cov >= 0.9 and rel > 1e-2, (cov, rel)
+    assert time.perf_counter() - t0 < 60
+
+
+def test_adaptive_error_bar_coverage_on_a_spiky_integrand() -> None:
+    """BHZ with a small gap (M = −20 meV): the spin Hall integrand sits on a ring of radius
+    √(M/B) ≈ 0.017/Å around Γ (BZ width 0.63/Å). converge(tol=0.02) with adaptive refinement
+    (confirmed fresh final pass) covers the exact 4 e/8π within 2 errors in ≥ 90% of trials."""
+    b = bhz(M=-0.02)
+    kern = shc_kernel(b, spin="z", current="x", field="y", formula="proper")
+    cov, rel = _coverage(kern, b, 0.0, 4 / SHC_2D, 30, fn=converge, tol=0.02, mesh=8)
+    assert cov >= 0.9 and 1e-3 < rel <= 0.02, (cov, rel)
+
+
+def test_adaptive_leaves_a_smooth_integrand_alone() -> None:
+    """Haldane in the gap: the variance of a lattice rule is spread over the BZ, refinement
+    would only break the lattice rule's cancellations: none is made."""
+    h = haldane()
+    r = adaptive(ahc_kernel(h), h, 0.0, mesh=8, seed=1)
+    u = randomized_mesh(ahc_kernel(h), h, 0.0, mesh=8, seed=1)
+    assert r.refinement == {1: 64}  # the one trial round was undone
+    # the same lattice rule (cells centred on the mesh points instead of cornered): same accuracy
+    assert abs(r.values[0] - u.values[0]) < 3 * np.hypot(r.errors[0], u.errors[0])
+    assert r.errors[0] < 2 * u.errors[0]
+
+
+def test_adaptive_beats_uniform_on_a_spike() -> None:
+    """Same spiky BHZ integrand: converging to 2% costs the adaptive tree far fewer k-points than
+    uniform randomized meshes (measured ≈ 1/5 in this 2D case; the 3D Bi2Se3 case of issue 9
+    acceptance 3, ≈ 1/20, is in tests/bench_sampling_bi2se3.py); both agree within errors."""
+    b = bhz(M=-0.02)
+    kern = shc_kernel(b, spin="z", current="x", field="y", formula="proper")
+    a = converge(kern, b, 0.0, tol=0.02, mesh=8, method="adaptive", seed=3)
+    u = converge(kern, b, 0.0, tol=0.02, mesh=16, method="uniform", seed=3, growth=1.3)
+    assert a.converged and u.converged
+    n_uniform = u.n_shifts * int(np.prod(u.mesh))
+    assert a.n_k < n_uniform / 3, (a.n_k, n_uniform)
+    assert abs(a.values[0] - u.values[0]) < 3 * np.hypot(a.errors[0], u.errors[0])
+    assert a.history[-1]["n_k"] == a.n_k and "adaptive" in str(a)
+
+
+def test_converge_warns_when_the_budget_runs_out() -> None:
+    b = bhz(M=-0.02)
+    kern = shc_kernel(b, spin="z", current="x", field="y", formula="proper")
+    with pytest.warns(ConvergenceWarning, match="not converged"):
+        r = converge(kern, b, 0.0, tol=1e-4, mesh=8, method="uniform", budget_k=20_000)
+    assert not r.converged and r.n_k <= 20_000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h = haldane()
+        r = converge(ahc_kernel(h), h, 0.0, tol=1e-3, mesh=4, method="uniform", seed=0)
+    assert r.converged and r.errors[0] <= 1e-3 * abs(r.values[0])
