@@ -27,6 +27,7 @@ splitting the Hamiltonian resolves).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -162,7 +163,7 @@ class DegeneracyReport:
                          f"{g['q01'] * 1e3:.3g} meV, median {g['median'] * 1e3:.3g} meV")
         if self.time_reversal is not None:
             lines.append(f"  time-reversal violation |H_R − Θ H_R* Θ†|: {self.time_reversal}")
-        if self.exchange_share is not None:
+        if self.exchange_share is not None and self.exchange_axis is not None:
             lines.append(f"  T-odd part: {100 * self.exchange_share:.1f}% collinear exchange along "
                          f"{np.round(self.exchange_axis, 3).tolist()}; on-site Zeeman-like m = "
                          f"{_mev(self.magnetization_estimate)}")
@@ -347,8 +348,11 @@ def degeneracy_scale(
                    coherence, declared, frac_k, frac_pairs, notes)
 
 
-def _report(kind, tol, n_k, splitting, gap, tviol, share, axis, mest, direction, coherence, declared,
-            frac_k, frac_pairs, notes) -> DegeneracyReport:  # noqa: ANN001
+def _report(kind: str, tol: float, n_k: int, splitting: dict[str, float] | None,
+            gap: dict[str, float] | None, tviol: Violation | None, share: float | None,
+            axis: FloatArray | None, mest: FloatArray | None, direction: FloatArray | None,
+            coherence: float | None, declared: FloatArray | None, frac_k: float, frac_pairs: float,
+            notes: Sequence[str]) -> DegeneracyReport:
     return DegeneracyReport(
         kind=kind, recommended_tol=float(tol), n_k=n_k, splitting=splitting, gap=gap,
         time_reversal=tviol, exchange_share=share, exchange_axis=axis,

@@ -221,7 +221,7 @@ def diagnose(
     if any(h.high_symmetry and h.share > 0.1 for h in spots):
         advice.append("large contributions sit on high-symmetry points of the mesh: avoid them "
                       "(shift='generic' or random shifts)")
-    if diff is not None and diff > 1e-3 * max(fscale, 1e-300):
+    if diff is not None and fscale is not None and diff > 1e-3 * max(fscale, 1e-300):
         advice.append(f"fd and kubo differ by {100 * diff / max(fscale, 1e-300):.2g}% of the "
                       "largest contribution on generic k: check degen_tol (fit-noise splittings "
                       "near the fd step) or symmetrize the model")

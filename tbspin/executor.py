@@ -99,9 +99,12 @@ DASK_FOLD_BLOCK = 64
 def add_partials(a: Partial, b: Partial) -> Partial:
     """a + b for numbers/arrays, elementwise for tuples, lists and dicts (same keys)."""
     if isinstance(a, (tuple, list)):
+        assert isinstance(b, (tuple, list)), "partials of different structure"
         return type(a)(add_partials(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, Mapping):
+        assert isinstance(b, Mapping), "partials of different structure"
         return {key: add_partials(a[key], b[key]) for key in a}
+    assert not isinstance(b, (tuple, list, Mapping)), "partials of different structure"
     return a + b
 
 
@@ -159,7 +162,7 @@ def default_workers() -> int:
 
 def _openblas_handles() -> list[tuple[Callable[[int], None], Callable[[], int]]]:
     """(set, get) thread-count functions of every OpenBLAS loaded in this process."""
-    handles = []
+    handles: list[tuple[Callable[[int], None], Callable[[], int]]] = []
     try:
         with open("/proc/self/maps") as fh:
             libs = {line.split()[-1] for line in fh if "openblas" in line.lower() and ".so" in line}

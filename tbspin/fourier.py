@@ -156,11 +156,12 @@ class MeshFourier:
             A = np.zeros((len(self.outer), len(self.inner), nd1, len(self.residues), n, n),
                          dtype=complex)
             out_of, in_of, res_of = self._where
-            np.add.at(A, (out_of, in_of, slice(None), res_of),
+            # (numpy's stubs reject a slice inside the index tuple of ufunc.at, which numpy accepts)
+            np.add.at(A, (out_of, in_of, slice(None), res_of),  # type: ignore[arg-type]
                       self._weights[:, :, None, None] * self._hoppings[:, None])
-            A = A.reshape(len(self.outer), -1)
-            A.setflags(write=False)
-            self._table = A
+            table = A.reshape(len(self.outer), -1)
+            table.setflags(write=False)
+            self._table = table
         return self._table
 
     def _plane(self, plane: int) -> ComplexArray:

@@ -38,6 +38,7 @@ import dataclasses
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.special import expit
@@ -152,7 +153,7 @@ def per_point_sums(
         flat = (np.arange(nk)[:, None] * (ne + 1) + first).reshape(-1)
         binned = np.bincount(flat, weights=values.reshape(-1), minlength=nk * (ne + 1))
         c = np.cumsum(binned.reshape(nk, ne + 1)[:, :ne], axis=1)
-        out = np.empty_like(c)
+        out = np.empty(c.shape)
         out[:, order] = c
         return out
     kT = units.KB_EV * temperature
@@ -449,7 +450,7 @@ def converge(
     growth: float = 1.5,
     seed: int | None = None,
     temperature: float = 0.0,
-    **adaptive_kw: float,
+    **adaptive_kw: Any,
 ) -> SampledIntegral:
     """Enlarge / refine until every standard error ≤ max(tol·|value|, abs_floor), or the budget
     is used up (then a ConvergenceWarning says what was reached).
@@ -527,7 +528,7 @@ def converge(
 
 
 # ---------------------------------------------------------------------- kernels
-def ahc_kernel(model: LatticeModel, *, component: str = "xy", **kwargs: object) -> Kernel:
+def ahc_kernel(model: LatticeModel, *, component: str = "xy", **kwargs: Any) -> Kernel:
     """Band-resolved Berry curvature Ω^{ij}_m as a kernel (public :func:`tbspin.berry_curvature`)."""
     from .observables import berry_curvature
 
@@ -537,7 +538,7 @@ def ahc_kernel(model: LatticeModel, *, component: str = "xy", **kwargs: object) 
     return kernel
 
 
-def shc_kernel(model: LatticeModel, **kwargs: object) -> Kernel:
+def shc_kernel(model: LatticeModel, **kwargs: Any) -> Kernel:
     """Band-resolved spin-Hall integrand as a kernel (public :func:`tbspin.spin_hall_integrand`;
     keywords ``spin``, ``current``, ``field``, ``formula``, ``method``, ``gauge``, ...)."""
     from .observables import spin_hall_integrand

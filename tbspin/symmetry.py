@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from .errors import ModelError, ParameterError, WannierFormatError
 from .model import LatticeModel
@@ -289,7 +290,7 @@ def win_parities(
             i = next(j for j, t in enumerate(low) if re.match(rf"begin\s+{name}\b", t))
         except StopIteration:
             return []
-        out = []
+        out: list[str] = []
         for t in text[i + 1:]:
             if re.match(rf"end\s+{name}\b", t.lower()):
                 return out
@@ -348,7 +349,7 @@ def _sample_k(model: LatticeModel, n_k: int, seed: int) -> FloatArray:
     return red @ model.reciprocal[list(model.periodic)]
 
 
-def _pair_split(E: FloatArray) -> float:
+def _pair_split(E: npt.NDArray[np.floating]) -> float:
     n = E.shape[1] - E.shape[1] % 2
     return float(np.max(E[:, 1:n:2] - E[:, 0:n:2])) if n else 0.0
 
@@ -416,7 +417,7 @@ def symmetrized(
         close = np.linalg.norm(pos - pos[partner], axis=1) < position_tol
         pos = np.where(close[:, None], 0.5 * (pos + pos[partner]), pos)
         applied.append("time reversal")
-    if par is not None:
+    if par is not None and perm is not None and L is not None:
         H = 0.5 * (H + inversion_image(R, H, perm, L, par))
         c = np.zeros(model.dim) if center is None else np.asarray(center, dtype=float)
         img = -(pos[perm] - c) - L @ model.lattice + c  # −τ_π(n) − L_n (about c)
@@ -429,7 +430,7 @@ def symmetrized(
     after: dict[str, Violation] = {}
     if theta is not None:
         after["time reversal"] = violation(new.hoppings, time_reversal_image(new, theta))
-    if par is not None:
+    if par is not None and perm is not None and L is not None:
         Rn = _inversion_targets(np.asarray(new.R), L)
         Hn = np.zeros((len(Rn),) + H.shape[1:], dtype=complex)
         Hn[_r_index(Rn, np.asarray(new.R))] = new.hoppings
