@@ -309,7 +309,7 @@ def adaptive(
     """Adaptive refinement of the cells that carry the variance (module doc).
 
     The base grid's cells (centred on the Γ-centred mesh points) are leaves of a tree; a
-    refined leaf is replaced by ``factor``^p children (one point each per shift), so refinement
+    refined leaf is replaced by ``factor**p`` children (one point each per shift), so refinement
     stays local however deep it goes.
 
     Parameters
