@@ -47,6 +47,7 @@ __all__ = [
     "time_reversal_matrix",
     "time_reversal_image",
     "inversion_map",
+    "source_file",
     "inversion_image",
     "violation",
     "symmetrized",
@@ -349,6 +350,14 @@ def _sample_k(model: LatticeModel, n_k: int, seed: int) -> FloatArray:
     return red @ model.reciprocal[list(model.periodic)]
 
 
+def source_file(model: LatticeModel, role: str) -> str | None:
+    """Path of the input file with ``role`` ("win", "hr", "wsvec", ...) that the Wannier90 reader
+    recorded in ``metadata["source"]["files"]``; None when there is none."""
+    source = model.metadata.get("source")
+    files = source.get("files", []) if isinstance(source, dict) else []
+    return next((str(f["path"]) for f in files if f.get("role") == role), None)
+
+
 def _pair_split(E: npt.NDArray[np.floating]) -> float:
     n = E.shape[1] - E.shape[1] % 2
     return float(np.max(E[:, 1:n:2] - E[:, 0:n:2])) if n else 0.0
@@ -375,9 +384,10 @@ def symmetrized(
         Apply H_R → ½ (H_R + Θ H_R* Θ†) (needs spin-½ operators).
     inversion : None, False, sequence of ±1, or path of a ``.win``
         Orbital parities (−1)^l (N values), or the ``.win`` whose projections give them
-        (:func:`win_parities`, spinor order from ``model.metadata["spin_order"]``); None/False
+        (:func:`win_parities`, spinor order from ``model.metadata["source"]["spin_order"]``); None/False
         skips inversion. True takes the parities from the model's ``"parity"`` operator
-        (diagonal ±1, e.g. the 4-band Bi₂Se₃ model) or ``metadata["files"]["win"]``.
+        (diagonal ±1, e.g. the 4-band Bi₂Se₃ model) or the ``.win`` among the model's source
+        files (:func:`source_file`).
     center : (d,) array_like, optional
         Inversion centre (Cartesian Å), default the origin.
     efermi, window : float
@@ -462,13 +472,15 @@ def _parities(model: LatticeModel, inversion: bool | Sequence[int] | PathLike | 
             if not np.allclose(op, np.diag(np.diag(op))) or not np.allclose(np.abs(np.diag(op)), 1):
                 raise ModelError("the model's 'parity' operator is not diagonal ±1")
             return np.round(np.diag(op).real).astype(int)
-        win = dict(model.metadata.get("files", {})).get("win")
+        win = source_file(model, "win")
         if win is None:
             raise ParameterError("inversion=True needs a 'parity' operator or a .win file: pass "
                                  "inversion=<parities> or inversion=<path of the .win>")
         inversion = win
     if isinstance(inversion, (str, Path)):
-        par = win_parities(inversion, model.metadata.get("spin_order"))
+        source = model.metadata.get("source")
+        order = source.get("spin_order") if isinstance(source, dict) else None
+        par = win_parities(inversion, order or model.metadata.get("spin_order"))
     else:
         par = np.asarray(inversion, dtype=int).reshape(-1)
     if par.shape != (n,) or not np.all(np.abs(par) == 1):

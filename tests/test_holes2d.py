@@ -24,6 +24,7 @@ import pytest
 from scipy import optimize, special
 
 from tbspin import ModelError
+from tbspin.errors import ArgumentError
 from tbspin.models.holes2d import (
     FIELD_MV_PER_M_TO_V_PER_ANGSTROM,
     LUTTINGER,
@@ -479,8 +480,9 @@ def test_field_keyword_is_a_deprecated_alias_of_gate_field():
         assert new.field == 2.0
     with pytest.raises(ValueError, match="not both"), pytest.warns(DeprecationWarning):
         holes2d("GaAs", field=1.0, gate_field=2.0)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError) as exc:  # a misspelt keyword: TypeError, as Python's own
         holes2d("GaAs", feild=1.0)
+    assert isinstance(exc.value, ArgumentError)
 
 
 def test_rashba_coefficient_from_the_subband_splitting():
