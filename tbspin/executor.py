@@ -98,11 +98,12 @@ DASK_FOLD_BLOCK = 64
 # ---------------------------------------------------------------------- deterministic reduction
 def add_partials(a: Partial, b: Partial) -> Partial:
     """a + b for numbers/arrays, elementwise for tuples, lists and dicts (same keys)."""
+    y: Any = b  # same structure as a (checked by zip(strict=True) and the keys)
     if isinstance(a, (tuple, list)):
-        return type(a)(add_partials(x, y) for x, y in zip(a, b, strict=True))
+        return type(a)(add_partials(u, v) for u, v in zip(a, y, strict=True))
     if isinstance(a, Mapping):
-        return {key: add_partials(a[key], b[key]) for key in a}
-    return a + b
+        return {key: add_partials(a[key], y[key]) for key in a}
+    return a + y
 
 
 def fold(acc: Partial | None, parts: Iterable[Partial]) -> Partial | None:
@@ -159,7 +160,7 @@ def default_workers() -> int:
 
 def _openblas_handles() -> list[tuple[Callable[[int], None], Callable[[], int]]]:
     """(set, get) thread-count functions of every OpenBLAS loaded in this process."""
-    handles = []
+    handles: list[tuple[Callable[[int], None], Callable[[], int]]] = []
     try:
         with open("/proc/self/maps") as fh:
             libs = {line.split()[-1] for line in fh if "openblas" in line.lower() and ".so" in line}

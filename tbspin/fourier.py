@@ -156,11 +156,11 @@ class MeshFourier:
             A = np.zeros((len(self.outer), len(self.inner), nd1, len(self.residues), n, n),
                          dtype=complex)
             out_of, in_of, res_of = self._where
-            np.add.at(A, (out_of, in_of, slice(None), res_of),
-                      self._weights[:, :, None, None] * self._hoppings[:, None])
-            A = A.reshape(len(self.outer), -1)
-            A.setflags(write=False)
-            self._table = A
+            where: tuple = (out_of, in_of, slice(None), res_of)
+            np.add.at(A, where, self._weights[:, :, None, None] * self._hoppings[:, None])
+            flat = A.reshape(len(self.outer), -1)
+            flat.setflags(write=False)
+            self._table = flat
         return self._table
 
     def _plane(self, plane: int) -> ComplexArray:

@@ -404,10 +404,8 @@ def to_kwant(
         site_of[g] = s
     ns = len(groups)
     blockmax = np.zeros((len(R), ns, ns))
-    np.maximum.at(
-        blockmax, (slice(None), site_of[:, None], site_of[None, :]),
-        np.abs(H),
-    )
+    where: tuple = (slice(None), site_of[:, None], site_of[None, :])
+    np.maximum.at(blockmax, where, np.abs(H))
     upper = np.triu(np.ones((ns, ns), dtype=bool), k=1)
     keep = (blockmax > tol) & (
         (first > 0)[:, None, None] | ((first == 0)[:, None, None] & upper[None])
