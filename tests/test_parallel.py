@@ -96,6 +96,17 @@ def test_dask_local_cluster_gives_the_serial_result(tmp_path: Path) -> None:
         assert len(client.scheduler_info()["workers"]) == 2
         shc = tbspin.spin_hall(model, client=client, checkpoint=tmp_path / "c.npz", **kw)
         ahc = tbspin.anomalous_hall(model, efermi=EF, mesh=6, chunk_size=40, client=client)
+        # the CLI connects its own Client to the scheduler address (--scheduler)
+        from tbspin import cli
+
+        assert cli.main(["ahc", "--model", "haldane", "--efermi", "0.1", "--mesh", "24",
+                         "--scheduler", cluster.scheduler_address, "--out",
+                         str(tmp_path / "cli"), "--no-progress"]) == 0
+    from tbspin.models import haldane
+
+    cli_values = json.loads((tmp_path / "cli.json").read_text())["values"]
+    ref = tbspin.anomalous_hall(haldane(), efermi=0.1, mesh=24, workers=1).values
+    np.testing.assert_allclose(cli_values, ref, rtol=1e-12, atol=1e-15)
     _close(shc.raw, serial)
     _close(ahc.raw, serial_ahc)
     with np.load(tmp_path / "c.npz") as z:
