@@ -65,15 +65,20 @@ def run_case(name: str, repeat: int, workers: int) -> dict[str, float | str]:
     with warnings.catch_warnings(), blas_threads(1):
         warnings.simplefilter("ignore")
         t_pub, res = median_time(lambda: tbspin.spin_hall(
-            model, efermi=ef, mesh=n, spin=spin, current=cur, field=fld, formula=formula,
-            eta=eta), repeat)
+            model, efermi=ef, mesh=n, spin=spin, current=cur, efield=fld, formula=formula,
+            eta=eta, workers=1, progress=False), repeat)
+        t_pubN, resN = median_time(lambda: tbspin.spin_hall(
+            model, efermi=ef, mesh=n, spin=spin, current=cur, efield=fld, formula=formula,
+            eta=eta, workers=workers, progress=False), repeat)
         payload = make_payload(model, what=formula, mesh=n, efermi=ef, spin=spin, current=cur,
                                field=fld, eta=eta)
         t_p1, raw1 = median_time(lambda: prototype_conductivity(payload, workers=1), repeat)
         t_pN, rawN = median_time(lambda: prototype_conductivity(
             payload, workers=workers, backend="threads"), repeat)
     scale = np.max(np.abs(res.raw))
-    return dict(case=name, n_k=n**3, floor1=floor1, floorN=floorN, public=t_pub, proto1=t_p1,
+    return dict(case=name, n_k=n**3, floor1=floor1, floorN=floorN, public=t_pub, publicN=t_pubN,
+                fft=res.extras.get("fft"), bitwise_public_1_vs_N=bool(np.array_equal(res.raw, resN.raw)),
+                proto1=t_p1,
                 protoN=t_pN, diff=float(max(np.max(np.abs(raw1 - res.raw)),
                                             np.max(np.abs(rawN - res.raw))) / scale),
                 bitwise_1_vs_N=bool(np.array_equal(raw1, rawN)), load=load())
@@ -90,13 +95,15 @@ def main() -> None:
     args = ap.parse_args()
     cases = args.cases + (["pt41", "tb100"] if args.large else [])
     print(f"{'case':6s} {'N_k':>8s} {'eigh 1t':>8s} {'eigh Nt':>8s} {'public':>8s} {'x':>5s} "
+          f"{'publ N':>8s} {'x':>5s} "
           f"{'proto 1':>8s} {'x':>5s} {'proto N':>8s} {'x':>5s} {'rel diff':>9s} load "
           f"(N = {args.workers} workers; x = ratio to the 1-thread eigh floor)")
     for name in cases:
         r = run_case(name, args.repeat, args.workers)
         f = r["floor1"]
         print(f"{name:6s} {r['n_k']:8d} {f:8.2f} {r['floorN']:8.2f} {r['public']:8.2f} "
-              f"{r['public'] / f:5.2f} {r['proto1']:8.2f} {r['proto1'] / f:5.2f} "
+              f"{r['public'] / f:5.2f} {r['publicN']:8.2f} {r['publicN'] / f:5.2f} "
+              f"{r['proto1']:8.2f} {r['proto1'] / f:5.2f} "
               f"{r['protoN']:8.2f} {r['protoN'] / f:5.2f} {r['diff']:9.1e} {r['load']}", flush=True)
         if args.json:
             with open(args.json, "a") as fh:

@@ -36,7 +36,7 @@ import numpy as np
 from . import eigen
 from .model import LatticeModel, axis_index
 from .settings import METHODS, ConnectionSettings, resolve_connection
-from .types import ComplexArray, Direction, GaugeSpec, KPoints, SpinSpec
+from .types import ComplexArray, Direction, FloatArray, GaugeSpec, KPoints, SpinSpec
 
 __all__ = ["BerryConnection", "berry_connection", "compute_connection", "resolve_gauge",
            "velocity_matrices", "kubo_connection_from_velocity", "METHODS"]
@@ -127,7 +127,8 @@ def berry_connection(
 
 
 def compute_connection(
-    model: LatticeModel, k: KPoints, settings: ConnectionSettings, directions: tuple[int, ...]
+    model: LatticeModel, k: KPoints, settings: ConnectionSettings, directions: tuple[int, ...],
+    hamiltonians: tuple[ComplexArray, ComplexArray] | None = None,
 ) -> BerryConnection:
     """Berry connections with already resolved settings (no argument is re-interpreted).
 
@@ -140,13 +141,18 @@ def compute_connection(
         From :func:`tbspin.settings.resolve_connection`.
     directions : tuple of int
         Cartesian directions.
+    hamiltonians : (H, dH), optional
+        Precomputed Bloch sums (e.g. FFT, :mod:`tbspin.fourier`): for "kubo" H(k) (Nk, N, N) and
+        ∂H (len(directions), Nk, N, N); for "fd" H at [k, k + δe_a, k − δe_a, …] stacked
+        (as ``_fd`` orders them) and an unused second entry.
     """
     dirs, G, st = directions, settings.gauge, settings
     k = np.asarray(k, dtype=float)
     if st.method == "kubo":
-        bc = _kubo(model, k, dirs, G, st.degen_tol, st.gauge_tol)
+        bc = _kubo(model, k, dirs, G, st.degen_tol, st.gauge_tol, hamiltonians)
     else:
-        bc = _fd(model, k, dirs, G, st.delta, st.degen_tol, st.gauge_tol)
+        H_all = None if hamiltonians is None else hamiltonians[0]
+        bc = _fd(model, k, dirs, G, st.delta, st.degen_tol, st.gauge_tol, H_all)
     AW = model.wannier_connection(k, dirs)
     if AW is not None:  # full position matrix: R += U† A^W U (off-diagonal)
         U = bc.eig.vectors
@@ -158,8 +164,9 @@ def compute_connection(
 
 
 def _kubo(model: LatticeModel, k: np.ndarray, dirs: tuple[int, ...], G: ComplexArray | None,
-          degen_tol: float, gauge_tol: float) -> BerryConnection:
-    H, dH = model.hamiltonian_and_derivatives(k, dirs)
+          degen_tol: float, gauge_tol: float,
+          hamiltonians: tuple[ComplexArray, ComplexArray] | None = None) -> BerryConnection:
+    H, dH = model.hamiltonian_and_derivatives(k, dirs) if hamiltonians is None else hamiltonians
     eig = eigen.solve(H, G, degen_tol=degen_tol, gauge_tol=gauge_tol)
     V = velocity_matrices(eig.vectors, dH)
     R = kubo_connection_from_velocity(eig, V, G)
@@ -233,14 +240,11 @@ def kubo_connection_from_velocity(
 
 
 def _fd(model: LatticeModel, k: np.ndarray, dirs: tuple[int, ...], G: ComplexArray | None,
-        delta: float, degen_tol: float, gauge_tol: float) -> BerryConnection:
+        delta: float, degen_tol: float, gauge_tol: float,
+        H_all: ComplexArray | None = None) -> BerryConnection:
     nk, n = len(k), model.n_orbitals
-    shifts = []
-    for a in dirs:
-        e = np.zeros(model.dim)
-        e[a] = delta
-        shifts += [k + e, k - e]
-    H_all = model.hamiltonian(np.concatenate([k] + shifts))
+    if H_all is None:
+        H_all = model.hamiltonian(np.concatenate([k] + fd_points(k, model.dim, dirs, delta)))
     eig0 = eigen.solve(H_all[:nk], G, degen_tol=degen_tol, gauge_tol=gauge_tol)
     nsh = 2 * len(dirs)
     lab = np.tile(eig0.block, (nsh, 1))
@@ -256,6 +260,16 @@ def _fd(model: LatticeModel, k: np.ndarray, dirs: tuple[int, ...], G: ComplexArr
     same_group = eig0.group[:, :, None] == eig0.group[:, None, :]
     R[:, same_group] = 0.0
     return BerryConnection(eig=eig0, directions=dirs, R=R, velocity=None, method="fd")
+
+
+def fd_points(k: FloatArray, dim: int, dirs: tuple[int, ...], delta: float) -> list[FloatArray]:
+    """[k + δe_a, k − δe_a for a in dirs]: the displaced points of the finite differences."""
+    out = []
+    for a in dirs:
+        e = np.zeros(dim)
+        e[a] = delta
+        out += [k + e, k - e]
+    return out
 
 
 def _align(O: ComplexArray, group: np.ndarray) -> ComplexArray:

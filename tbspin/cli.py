@@ -186,6 +186,12 @@ def _add_integration_args(p: argparse.ArgumentParser) -> None:
                    help="checkpoint file: partial sums are saved there and a rerun resumes "
                         "(with --converge: one file CHECKPOINT.meshN per mesh)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="k-chunks computed concurrently on this machine [all cores, or "
+                        "$TBSPIN_WORKERS]; the result does not depend on it")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the k-chunks on a dask.distributed cluster (e.g. tcp://host:8786; "
+                        "start it with `dask scheduler` and `dask worker ADDRESS`)")
 
 
 def _check_unit(unit: str | None, kind: str, model: LatticeModel) -> None:
@@ -204,7 +210,7 @@ def _check_unit(unit: str | None, kind: str, model: LatticeModel) -> None:
 # ---------------------------------------------------------------------- commands
 def cmd_shc(args: argparse.Namespace) -> int:
     """``tbspin shc``."""
-    from .jobs import output_stem, run_conductivity
+    from .jobs import output_stem, parallel_options, run_conductivity
     from .observables import spin_hall
 
     if args.eta != 0.0 and args.formula != "conventional":
@@ -220,14 +226,16 @@ def cmd_shc(args: argparse.Namespace) -> int:
         progress=not args.no_progress, efield=args.efield,
     )
     stem = output_stem(args.out, f"shc_{model.name}_{args.spin}{args.current}{args.efield}")
-    run_conductivity(compute, mesh=args.mesh, converge=args.converge, checkpoint=args.checkpoint,
-                     unit=args.unit, stem=stem)
+    with parallel_options(args.workers, args.scheduler) as par:
+        run_conductivity(functools.partial(compute, **par), mesh=args.mesh,
+                         converge=args.converge, checkpoint=args.checkpoint, unit=args.unit,
+                         stem=stem)
     return EXIT_OK
 
 
 def cmd_ahc(args: argparse.Namespace) -> int:
     """``tbspin ahc``."""
-    from .jobs import output_stem, run_conductivity
+    from .jobs import output_stem, parallel_options, run_conductivity
     from .observables import anomalous_hall
 
     model = load_model(args)
@@ -237,8 +245,11 @@ def cmd_ahc(args: argparse.Namespace) -> int:
         method=args.method, gauge=args.gauge, temperature=args.temperature,
         progress=not args.no_progress,
     )
-    run_conductivity(compute, mesh=args.mesh, converge=args.converge, checkpoint=args.checkpoint,
-                     unit=args.unit, stem=output_stem(args.out, f"ahc_{model.name}_{args.component}"))
+    stem = output_stem(args.out, f"ahc_{model.name}_{args.component}")
+    with parallel_options(args.workers, args.scheduler) as par:
+        run_conductivity(functools.partial(compute, **par), mesh=args.mesh,
+                         converge=args.converge, checkpoint=args.checkpoint, unit=args.unit,
+                         stem=stem)
     return EXIT_OK
 
 

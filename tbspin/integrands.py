@@ -70,10 +70,21 @@ class Integrand:
         if self.what != "berry" and self.spin_op is None:
             raise ParameterError(f"the {self.what!r} integrand needs a spin operator")
 
-    def __call__(self, k: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """(energies (Nk, N) eV, X (Nk, N)) at validated Cartesian k-points (Nk, d)."""
-        dirs = (self.i, self.j)
-        bc = compute_connection(self.model, k, self.settings, dirs)
+    @property
+    def directions(self) -> tuple[int, int]:
+        """The Cartesian directions (i, j) of the connections and derivatives it needs."""
+        return (self.i, self.j)
+
+    def __call__(
+        self, k: FloatArray, hamiltonians: tuple[ComplexArray, ComplexArray] | None = None,
+    ) -> tuple[FloatArray, FloatArray]:
+        """(energies (Nk, N) eV, X (Nk, N)) at validated Cartesian k-points (Nk, d).
+
+        ``hamiltonians``: precomputed Bloch sums of these k (FFT path, :mod:`tbspin.fourier`),
+        in the layout of :func:`tbspin.berry.compute_connection`.
+        """
+        dirs = self.directions
+        bc = compute_connection(self.model, k, self.settings, dirs, hamiltonians)
         E = bc.eig.energies
         if self.what == "berry":
             return E, pair_terms(bc.R[0], bc.R[1]).sum(axis=2)

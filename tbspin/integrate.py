@@ -8,7 +8,14 @@ sum of chunk c (:class:`ChunkTask`, a pure function of picklable inputs) is sepa
 loop that reduces the partial sums (:func:`integrate`), so chunks can run on another executor:
 ``executor`` is any object with ``map(fn, iterable)`` (e.g. a ``concurrent.futures`` executor);
 each task returns ``(c, partial sum)`` and the reduction does not depend on completion order
-beyond floating-point rounding. ``executor=None`` runs the chunks serially in order.
+beyond floating-point rounding. ``executor=None`` runs the chunks on the backend chosen by
+``workers``/``backend``/``client`` (:class:`tbspin.executor.ChunkPool`: serial, threads,
+processes or a dask.distributed cluster), whose results arrive in chunk order, so the fold is the
+serial one bit for bit whatever the backend.
+
+H(k) and ∂H on the uniform mesh come from FFT Bloch sums (:mod:`tbspin.fourier`) when the cost
+estimate :func:`use_fourier` says they are cheaper than the direct sum (the k-chunks, Fermi sums
+and checkpoints are the same either way; the results agree to rounding).
 
 Checkpoints (:mod:`tbspin.checkpoint`) are written after the first chunk, then at most every
 ``CHECKPOINT_SECONDS``, at the end, and when the run is interrupted (Ctrl-C): the
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 
@@ -33,9 +41,12 @@ from .checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from .errors import ParameterError
+from .executor import ChunkPool, default_workers
+from .fourier import MeshFourier, displaced_mesh
 from .kmesh import Mesh
 from .model import LatticeModel
-from .types import FloatArray, PathLike
+from .types import ComplexArray, FloatArray, PathLike
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +54,13 @@ MEMORY_BUDGET = 32 * 2**20  # bytes of complex work arrays per k-chunk (cache-fr
 CHECKPOINT_SECONDS = 30.0  # minimum time between two checkpoint writes (after the first chunk)
 
 Kernel = Callable[[FloatArray], tuple[FloatArray, FloatArray]]
+#: FFT plans of a chunk task: one for "kubo" (H and ∂H), 1 + 2·ndir (H only) for "fd"
+FourierPlans = tuple[MeshFourier, ...]
 
-__all__ = ["occupied_sum", "default_chunk_size", "Plan", "ChunkTask", "integrate",
-           "CHECKPOINT_SECONDS"]
+__all__ = ["occupied_sum", "default_chunk_size", "Plan", "ChunkTask", "integrate", "engine_workers",
+           "fourier_plans", "use_fourier", "CHECKPOINT_SECONDS", "FFT_MODES"]
+
+FFT_MODES = ("auto", "always", "never")
 
 
 def occupied_sum(
@@ -106,16 +121,93 @@ class ChunkTask:
     model: LatticeModel
     kernel: Kernel
     plan: Plan
+    fourier: FourierPlans | None = None
+
+    def evaluate(self, c: int) -> tuple[FloatArray, FloatArray]:
+        """(energies, X) of the points of chunk ``c`` (FFT or direct Bloch sums)."""
+        if self.fourier is None:
+            E, X = self.kernel(self.plan.mesh.chunk(self.model, c, self.plan.chunk_size))
+        else:
+            start = c * self.plan.chunk_size
+            stop = min(start + self.plan.chunk_size, self.plan.mesh.size)
+            k, H, dH = self.fourier[0].block(start, stop)
+            pair: tuple[ComplexArray, ComplexArray] = (H, dH)
+            if len(self.fourier) > 1:  # fd: H at k, then k ± δ e_a (order of berry.fd_points)
+                pair = (np.concatenate([H] + [f.block(start, stop)[1] for f in self.fourier[1:]]),
+                        dH)
+            E, X = self.kernel(k, pair)  # type: ignore[call-arg]
+        return E, X
 
     def __call__(self, c: int) -> tuple[int, FloatArray]:
-        k = self.plan.mesh.chunk(self.model, c, self.plan.chunk_size)
-        E, X = self.kernel(k)
+        E, X = self.evaluate(c)
         if not np.all(np.isfinite(X)):
             raise FloatingPointError(
                 f"non-finite integrand (NaN/Inf) in chunk {c}: check for degeneracies below "
                 "degen_tol or a singular gauge operator"
             )
         return c, occupied_sum(E, X, self.plan.efermi, self.plan.temperature)
+
+
+def engine_workers(workers: int | None) -> int | None:
+    """``workers``, else ``$TBSPIN_WORKERS`` when set, else all cores (:func:`default_workers`)."""
+    if workers is not None:
+        return workers
+    env = os.environ.get("TBSPIN_WORKERS", "").strip()
+    if not env:
+        return default_workers()
+    try:
+        return int(env)
+    except ValueError:
+        raise ParameterError(f"TBSPIN_WORKERS must be a positive integer, got {env!r}") from None
+
+
+def use_fourier(model: LatticeModel, mesh: Mesh) -> bool:
+    """Whether FFT Bloch sums are expected to be cheaper than the direct sum on ``mesh``.
+
+    Per k-point and matrix the direct sum costs ~N_R·N², the FFT path
+    ~(N_lead·N_res/n_p + 2 log₂ n_p + 2)·N² (N_lead: distinct leading R components, N_res:
+    distinct R_p mod n_p; the +2 covers the transposes and copies). Measured on the catalogue
+    and Wannier models (benchmarks/README.md).
+    """
+    if model.n_periodic == 0 or min(mesh.n) < 2:
+        return False
+    per = list(model.periodic)
+    Rp = model.R[:, per]
+    n_last = int(mesh.n[-1])
+    lead = len(np.unique(Rp[:, :-1], axis=0)) if Rp.shape[1] > 1 else 1
+    n_res = len(np.unique(np.mod(Rp[:, -1], n_last)))
+    fft = lead * n_res / n_last + 2.0 * np.log2(n_last) + 2.0
+    return bool(fft < len(model.R))
+
+
+def fourier_plans(model: LatticeModel, kernel: Kernel, mesh: Mesh, fft: str = "auto"
+                  ) -> FourierPlans | None:
+    """FFT plans for a chunk task, or None for the direct sum.
+
+    ``kernel`` must be an :class:`tbspin.integrands.Integrand` (it has ``settings`` and
+    ``directions``); other kernels always use the direct sum. ``fft``: "auto" (cost estimate
+    :func:`use_fourier`), "always" or "never".
+    """
+    if fft not in FFT_MODES:
+        raise ParameterError(f"'fft' must be one of {FFT_MODES}, got {fft!r}")
+    settings = getattr(kernel, "settings", None)
+    dirs = getattr(kernel, "directions", None)
+    if fft == "never" or settings is None or dirs is None:
+        return None
+    if fft == "auto" and not use_fourier(model, mesh):
+        return None
+    if settings.method == "kubo":
+        return (MeshFourier(model, mesh, dirs),)
+    plans = [MeshFourier(model, mesh, ())]
+    try:
+        for a in dirs:
+            for sign in (1.0, -1.0):
+                dk = np.zeros(model.dim)
+                dk[a] = sign * settings.delta
+                plans.append(MeshFourier(model, displaced_mesh(model, mesh, dk), ()))
+    except ParameterError:  # δ along a non-periodic direction: not a mesh shift
+        return None
+    return tuple(plans)
 
 
 def _progress_bar(
@@ -141,6 +233,10 @@ def integrate(
     progress: bool | None = None,
     executor: object | None = None,
     label: str = "",
+    workers: int | None = None,
+    backend: str = "auto",
+    client: object | None = None,
+    fft: str = "auto",
 ) -> tuple[FloatArray, dict[str, float | int]]:
     """Σ f X over the mesh of ``plan``, divided by V_cell N_k (module docstring).
 
@@ -157,17 +253,29 @@ def integrate(
     progress : bool or None
         None: tqdm's automatic choice (a bar on a terminal); True: always; False: never.
     executor : object with ``map(fn, iterable)``, optional
-        Runs the chunk tasks (default: serial, in chunk order).
+        Runs the chunk tasks (results in any order); excludes ``workers``/``backend``/``client``.
     label : str
         Progress-bar label.
+    workers : int, optional
+        Concurrent chunk workers (default: ``$TBSPIN_WORKERS`` if set, else all cores,
+        :func:`tbspin.executor.default_workers`; serial when one chunk is left).
+    backend : {"auto", "serial", "threads", "processes", "dask"}
+        :mod:`tbspin.executor` backend ("auto": dask with a client, serial for one worker or one
+        chunk, else threads).
+    client : dask.distributed.Client, optional
+        Run the chunks on this cluster (the task, with the model, is shipped once).
+    fft : {"auto", "always", "never"}
+        FFT Bloch sums on the mesh (:func:`fourier_plans`).
 
     Returns
     -------
     raw : (n_E,) array, the integral I(E_F) in Å^(2−p)
-    info : dict with ``seconds``, ``n_k``, ``chunk_size``, ``resumed_chunks``
+    info : dict with ``seconds``, ``n_k``, ``chunk_size``, ``resumed_chunks``, ``fft``
     """
     if checkpoint is not None and key is None:
         raise TypeError("integrate: a checkpoint needs the calculation's 'key'")
+    if executor is not None and (workers is not None or backend != "auto" or client is not None):
+        raise ParameterError("give either 'executor' or 'workers'/'backend'/'client', not both")
     key = key or {}
     n_chunks = plan.n_chunks
     state = None
@@ -180,7 +288,12 @@ def integrate(
         state = CheckpointState.empty(len(plan.efermi), n_chunks)
     resumed = int(state.done.sum())
     todo = [c for c in range(n_chunks) if not state.done[c]]
-    task = ChunkTask(model, kernel, plan)
+    fourier = fourier_plans(model, kernel, plan.mesh, fft) if todo else None
+    task = ChunkTask(model, kernel, plan, fourier)
+    if executor is None:
+        pool = ChunkPool(engine_workers(workers), backend, client)  # validates workers/backend/client
+        if pool.backend != "serial" and (len(todo) > 1 or client is not None):
+            executor = pool
     parts: Iterable[tuple[int, FloatArray]] = (
         map(task, todo) if executor is None else executor.map(task, todo)  # type: ignore[attr-defined]
     )
@@ -206,5 +319,5 @@ def integrate(
         raise KeyboardInterrupt(f"interrupted after {n_done} of {n_chunks} chunks{where}") from None
     raw = state.acc / (plan.mesh.size * model.cell_measure)
     info = {"seconds": time.perf_counter() - t0, "n_k": plan.mesh.size,
-            "chunk_size": plan.chunk_size, "resumed_chunks": resumed}
+            "chunk_size": plan.chunk_size, "resumed_chunks": resumed, "fft": int(fourier is not None)}
     return raw, info

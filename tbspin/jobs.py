@@ -9,11 +9,12 @@ the error message gives (:func:`write_or_fallback`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .slab import MagnetizationSweep, SurfaceGap, ThicknessSweep
 
 __all__ = [
+    "parallel_options",
     "check_writable",
     "write_or_fallback",
     "output_stem",
@@ -150,6 +152,32 @@ def _write_result(result: ConductivityResult, stem: Path, unit: str | None) -> l
     if errors:
         raise OutputError("; ".join(errors))
     return files
+
+
+@contextlib.contextmanager
+def parallel_options(workers: int | None = None, scheduler: str | None = None
+                     ) -> Iterator[dict[str, object]]:
+    """Keyword arguments ``workers``/``client`` for anomalous_hall/spin_hall from --workers and
+    --scheduler; a scheduler ADDRESS (e.g. ``tcp://host:8786``) is connected as a
+    ``dask.distributed.Client`` for the duration of the block and closed after."""
+    if workers is not None and workers < 1:
+        raise ParameterError(f"--workers must be a positive integer, got {workers}")
+    if scheduler is None:
+        yield {"workers": workers}
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        from .errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            "--scheduler needs dask.distributed: pip install 'tbspin[dask]'") from None
+    try:
+        client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise ParameterError(f"--scheduler {scheduler!r}: cannot connect ({exc})") from None
+    with client:
+        yield {"workers": workers, "client": client}
 
 
 def run_conductivity(

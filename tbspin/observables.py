@@ -27,7 +27,14 @@ from ._version import __version__
 from .checkpoint import array_digest
 from .errors import ParameterError
 from .integrands import FORMULAS, Integrand
-from .integrate import Plan, default_chunk_size, integrate, occupied_sum
+from .integrate import (
+    ChunkTask,
+    Plan,
+    default_chunk_size,
+    fourier_plans,
+    integrate,
+    occupied_sum,
+)
 from .kmesh import make_mesh
 from .model import LatticeModel, axis_index
 from .results import ConductivityResult, model_provenance
@@ -117,6 +124,7 @@ def _conductivity(
     integrand: Integrand, *, kind: str, label: str, formula: str, efermi: ArrayLike,
     mesh: MeshSpec, shift: ShiftSpec, temperature: float, eta: float, chunk_size: int | None,
     progress: bool | None, checkpoint: PathLike | None, executor: object | None,
+    workers: int | None = None, backend: str = "auto", client: object | None = None,
 ) -> ConductivityResult:
     """Validate the integration arguments, integrate, and wrap with units and provenance."""
     model, st = integrand.model, integrand.settings
@@ -130,7 +138,8 @@ def _conductivity(
                mesh=list(plan.mesh.n), shift=list(plan.mesh.shift), efermi=array_digest(ef),
                temperature=T, eta=eta, chunk_size=plan.chunk_size)
     raw, info = integrate(model, integrand, plan, key=key, checkpoint=checkpoint,
-                          progress=progress, executor=executor, label=label)
+                          progress=progress, executor=executor, label=label, workers=workers,
+                          backend=backend, client=client)
     return ConductivityResult(
         kind=kind, label=label, efermi=ef, raw=raw, dim=model.n_periodic, formula=formula,
         method=st.method, gauge=st.gauge_description, mesh=plan.mesh.n, shift=plan.mesh.shift,
@@ -175,7 +184,9 @@ def anomalous_hall(
     model: LatticeModel, *, efermi: ArrayLike, mesh: MeshSpec, shift: ShiftSpec = 0.0,
     component: str | Sequence[Direction] = "xy", method: str = "kubo", gauge: GaugeSpec = None,
     temperature: float = 0.0, chunk_size: int | None = None, progress: bool | None = None,
-    checkpoint: PathLike | None = None, executor: object | None = None, **conn_kw: float,
+    checkpoint: PathLike | None = None, executor: object | None = None,
+    workers: int | None = None, backend: str = "auto", client: object | None = None,
+    **conn_kw: float,
 ) -> ConductivityResult:
     """Anomalous Hall conductivity σ_ij(E_F) = −(e²/ħ) ∫ d^pk/(2π)^p Σ_m f_m Ω^{ij}_m.
 
@@ -204,7 +215,15 @@ def anomalous_hall(
         Save partial sums there (atomically: after the first chunk, then every 30 s, and on
         Ctrl-C) and resume from it; keyed on the model fingerprint and every parameter.
     executor : object with ``map``, optional
-        Runs the chunks (default: serial), see :mod:`tbspin.integrate`.
+        Runs the chunks (instead of ``workers``/``backend``/``client``), see
+        :mod:`tbspin.integrate`.
+    workers : int, optional
+        Chunks computed concurrently (default: all cores; serial for a one-chunk mesh). The
+        result does not depend on it (partial sums are folded in chunk order).
+    backend : {"auto", "serial", "threads", "processes", "dask"}
+        How the chunks run (:mod:`tbspin.executor`); "auto": threads, or dask with a client.
+    client : dask.distributed.Client, optional
+        Run the chunks on this dask cluster.
     **conn_kw
         ``delta``, ``degen_tol``, ``gauge_tol`` (:func:`tbspin.berry.berry_connection`).
 
@@ -220,7 +239,7 @@ def anomalous_hall(
         Integrand(model, "berry", i, j, st), kind="ahc", label=f"sigma_{'xyz'[i]}{'xyz'[j]}",
         formula="berry", efermi=efermi, mesh=mesh, shift=shift, temperature=temperature,
         eta=0.0, chunk_size=chunk_size, progress=progress, checkpoint=checkpoint,
-        executor=executor,
+        executor=executor, workers=workers, backend=backend, client=client,
     )
 
 
@@ -248,6 +267,7 @@ def spin_hall(
     method: str = "kubo", gauge: GaugeSpec = None, temperature: float = 0.0, eta: float = 0.0,
     shift: ShiftSpec = 0.0, chunk_size: int | None = None, progress: bool | None = None,
     checkpoint: PathLike | None = None, executor: object | None = None,
+    workers: int | None = None, backend: str = "auto", client: object | None = None,
     field: Direction | None = None, **conn_kw: float,
 ) -> ConductivityResult:
     """Spin Hall conductivity σ^l_ij(E_F): spin l, current i, field j (J^l_i = σ^l_ij E_j).
@@ -278,7 +298,7 @@ def spin_hall(
         Fermi–Dirac temperature (K).
     eta : float
         Broadening (eV, ≥ 0) of the conventional Kubo denominators.
-    shift, chunk_size, progress, checkpoint, executor, **conn_kw
+    shift, chunk_size, progress, checkpoint, executor, workers, backend, client, **conn_kw
         As in :func:`anomalous_hall`.
     field : deprecated
         Old name of ``efield`` (DeprecationWarning).
@@ -294,7 +314,8 @@ def spin_hall(
     return _conductivity(
         integrand, kind="shc", label=label, formula=formula, efermi=efermi, mesh=mesh,
         shift=shift, temperature=temperature, eta=integrand.eta, chunk_size=chunk_size,
-        progress=progress, checkpoint=checkpoint, executor=executor,
+        progress=progress, checkpoint=checkpoint, executor=executor, workers=workers,
+        backend=backend, client=client,
     )
 
 
@@ -329,9 +350,12 @@ def chern_number(
     _check_directions(model, i, j)
     kern = Integrand(model, "berry", i, j, _settings(model, method, gauge, None, conn_kw))
     m = make_mesh(model, mesh)
+    # the engine's chunk task: FFT Bloch sums when cheaper (tbspin.integrate.fourier_plans)
+    task = ChunkTask(model, kern, Plan(m, default_chunk_size(model, method), np.zeros(1), 0.0),
+                     fourier_plans(model, kern, m))
     total = 0.0
-    for _, k in m.chunks(model, default_chunk_size(model, method)):
-        _, X = kern(k)
+    for c in range(task.plan.n_chunks):
+        _, X = task.evaluate(c)
         total += X[:, idx].sum()
     return float(total / (m.size * model.cell_measure) * 2 * np.pi)
 
