@@ -175,8 +175,17 @@ def _add_integration_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--converge", type=int, nargs="+", default=None, metavar="N",
                    help="convergence study: repeat on the meshes N1 N2 ... (points per "
                         "direction) and print the values with the relative change per step")
-    p.add_argument("--shift", type=float, nargs="+", default=[0.0],
-                   help="mesh shift in units of the mesh step [0]")
+    p.add_argument("--shift", type=float, nargs="+", default=None,
+                   help="mesh shift in units of the mesh step [0; generic irrational shift for "
+                        "the proper spin current]")
+    p.add_argument("--tol", type=float, default=None,
+                   help="converge to this relative standard error (randomly shifted meshes + "
+                        "adaptive refinement, starting from --mesh); prints value ± error")
+    p.add_argument("--budget", type=float, default=None, metavar="SECONDS",
+                   help="wall-time budget of a --tol run (then a warning says what was reached)")
+    p.add_argument("--symmetrize", action="store_true",
+                   help="restore time reversal (and inversion, from the .win projections when "
+                        "available) broken by the Wannier fit before computing")
     p.add_argument("--method", choices=["kubo", "fd"], default="kubo",
                    help="Berry connection: sum over states (kubo) or finite differences (fd)")
     p.add_argument("--gauge", default=None,
@@ -205,6 +214,30 @@ def _check_unit(unit: str | None, kind: str, model: LatticeModel) -> None:
                              f"{', '.join(repr(u) for u in avail)}")
 
 
+def _tol_kw(args: argparse.Namespace) -> dict[str, float]:
+    """``tol``/``budget`` keywords of a --tol run (none without --tol)."""
+    if getattr(args, "tol", None) is None:
+        return {}
+    kw = {"tol": float(args.tol)}
+    if args.budget is not None:
+        kw["budget"] = float(args.budget)
+    return kw
+
+
+def _symmetrize(args: argparse.Namespace, model: LatticeModel) -> LatticeModel:
+    """--symmetrize: time reversal, and inversion when the parities are known (.win projections
+    or a "parity" operator); the report goes to stderr."""
+    if not getattr(args, "symmetrize", False):
+        return model
+    try:
+        sym, report = model.symmetrized(time_reversal=True, inversion=True)
+    except TbspinError as exc:
+        print(f"tbspin: inversion not restored ({exc}); time reversal only", file=sys.stderr)
+        sym, report = model.symmetrized(time_reversal=True)
+    print(report, file=sys.stderr)
+    return sym
+
+
 # ---------------------------------------------------------------------- commands
 def cmd_shc(args: argparse.Namespace) -> int:
     """``tbspin shc``."""
@@ -215,7 +248,7 @@ def cmd_shc(args: argparse.Namespace) -> int:
         raise ParameterError(f"--eta is the broadening of the conventional Kubo formula; it has "
                              f"no effect with --formula {args.formula} (drop it or use "
                              "--formula conventional)")
-    model = load_model(args)
+    model = _symmetrize(args, load_model(args))
     _check_unit(args.unit, "shc", model)
     # the electric-field direction is spin_hall's ``efield`` (``field`` before the rename)
     efield_kw = "efield" if "efield" in inspect.signature(spin_hall).parameters else "field"
@@ -223,7 +256,7 @@ def cmd_shc(args: argparse.Namespace) -> int:
         spin_hall, model, efermi=args.efermi, shift=args.shift, spin=args.spin,
         current=args.current, formula=args.formula, method=args.method,
         gauge=args.gauge, temperature=args.temperature, eta=args.eta,
-        progress=not args.no_progress, **{efield_kw: args.efield},
+        progress=not args.no_progress, **{efield_kw: args.efield}, **_tol_kw(args),
     )
     stem = output_stem(args.out, f"shc_{model.name}_{args.spin}{args.current}{args.efield}")
     run_conductivity(compute, mesh=args.mesh, converge=args.converge, checkpoint=args.checkpoint,
@@ -236,12 +269,12 @@ def cmd_ahc(args: argparse.Namespace) -> int:
     from .jobs import output_stem, run_conductivity
     from .observables import anomalous_hall
 
-    model = load_model(args)
+    model = _symmetrize(args, load_model(args))
     _check_unit(args.unit, "ahc", model)
     compute = functools.partial(
         anomalous_hall, model, efermi=args.efermi, shift=args.shift, component=args.component,
         method=args.method, gauge=args.gauge, temperature=args.temperature,
-        progress=not args.no_progress,
+        progress=not args.no_progress, **_tol_kw(args),
     )
     run_conductivity(compute, mesh=args.mesh, converge=args.converge, checkpoint=args.checkpoint,
                      unit=args.unit, stem=output_stem(args.out, f"ahc_{model.name}_{args.component}"))
@@ -432,7 +465,7 @@ def _optional(module: str) -> Callable[[argparse._SubParsersAction], None] | Non
 #: the subcommands: ``add_parser(subparsers)`` functions, or module names of optional ones
 SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None] | str, ...] = (
     add_shc_parser, add_ahc_parser, add_slab_parser, add_models_parser, add_demo_parser,
-    "tbspin.reproduce",
+    "tbspin.reproduce", "tbspin.diagnose",
 )
 
 
