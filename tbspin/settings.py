@@ -32,6 +32,8 @@ import dataclasses
 import hashlib
 import math
 import numbers
+import os
+import sys
 import warnings
 from typing import TYPE_CHECKING
 
@@ -200,6 +202,15 @@ def model_degeneracy(model: LatticeModel) -> DegeneracyReport:
     return rep
 
 
+def _outside_stacklevel() -> int:
+    """``stacklevel`` of the first caller outside the tbspin package (warnings point at it)."""
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(pkg):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _describe(rep: DegeneracyReport) -> str:
     text = f"from the model's degeneracy scale: {rep.kind}"
     if rep.splitting is not None:
@@ -260,7 +271,7 @@ def resolve_connection(
         if mag is None or not np.any(mag):
             msg = rep.gauge_warning("z" if spin is None else spin)
             if msg is not None:
-                warnings.warn(msg, GaugeWarning, stacklevel=3)
+                warnings.warn(msg, GaugeWarning, stacklevel=_outside_stacklevel())
                 desc += "; WARNING: differs from the undeclared magnetization in H"
     return ConnectionSettings(
         method=method, delta=positive_number(delta, "delta"), degen_tol=tol,
