@@ -214,16 +214,6 @@ def _check_unit(unit: str | None, kind: str, model: LatticeModel) -> None:
                              f"{', '.join(repr(u) for u in avail)}")
 
 
-def _tol_kw(args: argparse.Namespace) -> dict[str, float]:
-    """``tol``/``budget`` keywords of a --tol run (none without --tol)."""
-    if getattr(args, "tol", None) is None:
-        return {}
-    kw = {"tol": float(args.tol)}
-    if args.budget is not None:
-        kw["budget"] = float(args.budget)
-    return kw
-
-
 def _symmetrize(args: argparse.Namespace, model: LatticeModel) -> LatticeModel:
     """--symmetrize: time reversal, and inversion when the parities are known (.win projections
     or a "parity" operator); the report goes to stderr."""
@@ -256,7 +246,8 @@ def cmd_shc(args: argparse.Namespace) -> int:
         spin_hall, model, efermi=args.efermi, shift=args.shift, spin=args.spin,
         current=args.current, formula=args.formula, method=args.method,
         gauge=args.gauge, temperature=args.temperature, eta=args.eta,
-        progress=not args.no_progress, **{efield_kw: args.efield}, **_tol_kw(args),
+        progress=not args.no_progress, tol=args.tol, budget=args.budget,
+        **{efield_kw: args.efield},
     )
     stem = output_stem(args.out, f"shc_{model.name}_{args.spin}{args.current}{args.efield}")
     run_conductivity(compute, mesh=args.mesh, converge=args.converge, checkpoint=args.checkpoint,
@@ -274,7 +265,7 @@ def cmd_ahc(args: argparse.Namespace) -> int:
     compute = functools.partial(
         anomalous_hall, model, efermi=args.efermi, shift=args.shift, component=args.component,
         method=args.method, gauge=args.gauge, temperature=args.temperature,
-        progress=not args.no_progress, **_tol_kw(args),
+        progress=not args.no_progress, tol=args.tol, budget=args.budget,
     )
     run_conductivity(compute, mesh=args.mesh, converge=args.converge, checkpoint=args.checkpoint,
                      unit=args.unit, stem=output_stem(args.out, f"ahc_{model.name}_{args.component}"))

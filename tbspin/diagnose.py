@@ -222,7 +222,7 @@ def diagnose(
     if any(h.high_symmetry and h.share > 0.1 for h in spots):
         advice.append("large contributions sit on high-symmetry points of the mesh: avoid them "
                       "(shift='generic' or random shifts)")
-    if diff is not None and diff > 1e-3 * max(fscale, 1e-300):
+    if diff is not None and fscale is not None and diff > 1e-3 * max(fscale, 1e-300):
         advice.append(f"fd and kubo differ by {100 * diff / max(fscale, 1e-300):.2g}% of the "
                       "largest contribution on generic k: check degen_tol (fit-noise splittings "
                       "near the fd step) or symmetrize the model")
@@ -244,14 +244,14 @@ def _cmd(args: argparse.Namespace) -> int:
     from .cli import EXIT_OK, load_model
 
     model = load_model(args)
-    parities = None
+    parities: list[int] | None = None
     if args.inversion:
         from .symmetry import win_parities
 
         win = dict(model.metadata.get("files", {})).get("win")
         if win is None:
             raise ParameterError("--inversion needs the .win next to the Hamiltonian file")
-        parities = win_parities(win, model.metadata.get("spin_order"))
+        parities = [int(x) for x in win_parities(win, model.metadata.get("spin_order"))]
     print(diagnose(model, observable=args.observable, efermi=args.efermi, spin=args.spin,
                    current=args.current, field=args.efield, formula=args.formula,
                    mesh=args.mesh, n_sample=args.n_sample, parities=parities))

@@ -169,14 +169,14 @@ def _conductivity(
     if tol is not None:
         if checkpoint is not None or executor is not None:
             raise ParameterError("'tol' runs do not support 'checkpoint' or 'executor' yet")
-        r, info = _converged(integrand, ef, kind=kind, mesh=mesh, temperature=T, tol=tol,
+        r, samp = _converged(integrand, ef, kind=kind, mesh=mesh, temperature=T, tol=tol,
                              abs_floor=abs_floor, budget=budget, seed=seed)
         return ConductivityResult(
             kind=kind, label=label, efermi=ef, raw=r.values, dim=model.n_periodic,
             formula=formula, method=st.method, gauge=st.gauge_description, mesh=r.mesh,
             shift=(0.0,) * len(r.mesh), temperature=T, eta=float(eta), model=model.name,
             version=__version__,
-            extras=dict(info, position_operator=_position_operator(model), **st.extras(),
+            extras=dict(samp, position_operator=_position_operator(model), **st.extras(),
                         shift_default="random (M shifts of the randomized lattice rule)"),
             fingerprint=model.fingerprint(), provenance=model_provenance(model, st.record()),
             raw_errors=r.errors,

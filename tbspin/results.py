@@ -208,8 +208,10 @@ class ConductivityResult:
 
         meta = {k: v for k, v in self.to_dict().items()
                 if k not in ("efermi", "raw", "values", "raw_errors", "errors")}
-        err = {} if self.raw_errors is None else {"raw_errors": self.raw_errors,
-                                                   "errors": self.errors}
+        err: dict[str, FloatArray] = {}
+        errors = self.errors
+        if self.raw_errors is not None and errors is not None:
+            err = {"raw_errors": np.asarray(self.raw_errors, float), "errors": errors}
         return atomic_savez(path, efermi=self.efermi, raw=self.raw, values=self.values, **err,
                             meta=json.dumps(meta, ensure_ascii=False),
                             json=self.to_json_text(), run_id=self.run_id)

@@ -35,6 +35,7 @@ import numbers
 import os
 import sys
 import warnings
+from types import FrameType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -205,7 +206,8 @@ def model_degeneracy(model: LatticeModel) -> DegeneracyReport:
 def _outside_stacklevel() -> int:
     """``stacklevel`` of the first caller outside the tbspin package (warnings point at it)."""
     pkg = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(pkg):
         frame, level = frame.f_back, level + 1
     return level
