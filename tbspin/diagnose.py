@@ -246,12 +246,12 @@ def _cmd(args: argparse.Namespace) -> int:
     model = load_model(args)
     parities: list[int] | None = None
     if args.inversion:
-        from .symmetry import win_parities
+        from .symmetry import source_file, spin_order_of, win_parities
 
-        win = dict(model.metadata.get("files", {})).get("win")
+        win = source_file(model, "win")
         if win is None:
             raise ParameterError("--inversion needs the .win next to the Hamiltonian file")
-        parities = [int(x) for x in win_parities(win, model.metadata.get("spin_order"))]
+        parities = [int(x) for x in win_parities(win, spin_order_of(model))]
     print(diagnose(model, observable=args.observable, efermi=args.efermi, spin=args.spin,
                    current=args.current, field=args.efield, formula=args.formula,
                    mesh=args.mesh, n_sample=args.n_sample, parities=parities))

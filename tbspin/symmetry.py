@@ -374,9 +374,9 @@ def symmetrized(
         Apply H_R → ½ (H_R + Θ H_R* Θ†) (needs spin-½ operators).
     inversion : None, False, sequence of ±1, or path of a ``.win``
         Orbital parities (−1)^l (N values), or the ``.win`` whose projections give them
-        (:func:`win_parities`, spinor order from ``model.metadata["spin_order"]``); None/False
+        (:func:`win_parities`, spinor order from the model's metadata); None/False
         skips inversion. True takes the parities from the model's ``"parity"`` operator
-        (diagonal ±1, e.g. the 4-band Bi₂Se₃ model) or ``metadata["files"]["win"]``.
+        (diagonal ±1, e.g. the 4-band Bi₂Se₃ model) or the ``.win`` it was read with.
     center : (d,) array_like, optional
         Inversion centre (Cartesian Å), default the origin.
     efermi, window : float
@@ -451,6 +451,24 @@ def symmetrized(
     return new, report
 
 
+def source_file(model: LatticeModel, role: str) -> str | None:
+    """Path of the file with ``role`` ("win", "wout", ...) the model was read from, or None
+    (``metadata["source"]["files"]`` of :func:`tbspin.io.read_wannier90`)."""
+    src = model.metadata.get("source")
+    files = src.get("files") if isinstance(src, dict) else None
+    for f in files if isinstance(files, list) else []:
+        if isinstance(f, dict) and f.get("role") == role:
+            return str(f.get("path"))
+    return None
+
+
+def spin_order_of(model: LatticeModel) -> str | None:
+    """The spinor order the model was read with (``metadata["source"]["spin_order"]``)."""
+    src = model.metadata.get("source")
+    order = src.get("spin_order") if isinstance(src, dict) else None
+    return str(order) if order else model.metadata.get("spin_order")
+
+
 def _parities(model: LatticeModel, inversion: bool | Sequence[int] | PathLike | None) -> IntArray | None:
     if inversion is None or inversion is False:
         return None
@@ -461,13 +479,13 @@ def _parities(model: LatticeModel, inversion: bool | Sequence[int] | PathLike | 
             if not np.allclose(op, np.diag(np.diag(op))) or not np.allclose(np.abs(np.diag(op)), 1):
                 raise ModelError("the model's 'parity' operator is not diagonal ±1")
             return np.round(np.diag(op).real).astype(int)
-        win = dict(model.metadata.get("files", {})).get("win")
+        win = source_file(model, "win")
         if win is None:
             raise ParameterError("inversion=True needs a 'parity' operator or a .win file: pass "
                                  "inversion=<parities> or inversion=<path of the .win>")
         inversion = win
     if isinstance(inversion, (str, Path)):
-        par = win_parities(inversion, model.metadata.get("spin_order"))
+        par = win_parities(inversion, spin_order_of(model))
     else:
         par = np.asarray(inversion, dtype=int).reshape(-1)
     if par.shape != (n,) or not np.all(np.abs(par) == 1):

@@ -17,7 +17,7 @@ import test_symmetry as ts
 from tbspin import LatticeModel
 from tbspin.degeneracy import DEFAULT_DEGEN_TOL, degeneracy_scale
 from tbspin.models import bi2se3
-from tbspin.symmetry import symmetrized
+from tbspin.symmetry import source_file, symmetrized
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_pt_fit_is_broken_until_symmetrized(pt_hr: LatticeModel) -> None:
     rep = degeneracy_scale(pt_hr, n_k=1000)
     assert rep.kind == "broken Kramers pairs"
     assert any("ymmetrize" in n for n in rep.notes)
-    sym, _ = symmetrized(pt_hr, inversion=pt_hr.metadata["files"]["win"])
+    sym, _ = symmetrized(pt_hr, inversion=source_file(pt_hr, "win"))
     assert degeneracy_scale(sym, n_k=1000).kind == "exact"
 
 

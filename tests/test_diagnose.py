@@ -53,7 +53,7 @@ def test_wannier_fit_report(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Bi2Se3 hr (issue 9): fit-noise pairs, T and P violated at the meV level, advice to
     symmetrize; the report names the numbers."""
     model = ts._read("bi2se3_wanniertools", ts.LAT_BI2SE3, tmp_path_factory.mktemp("bi"))
-    par = ts.win_parities(model.metadata["files"]["win"], "block", species=ts.BI2SE3_SPECIES)
+    par = ts.win_parities(ts.source_file(model, "win"), "block", species=ts.BI2SE3_SPECIES)
     d = diagnose(model, spin="y", current="z", field="x", efermi=4.4195, mesh=3, n_sample=4,
                  parities=par, n_k_degeneracy=100)
     assert d.degeneracy.kind == "fit-noise"

@@ -20,6 +20,7 @@ from tbspin import LatticeModel
 from tbspin.models import bi2se3
 from tbspin.symmetry import (
     inversion_map,
+    source_file,
     symmetrized,
     time_reversal_image,
     time_reversal_matrix,
@@ -89,7 +90,7 @@ def test_pt_win_parities() -> None:
 def test_pt_symmetrized_time_reversal_and_inversion(pt_model: LatticeModel) -> None:
     """Issue 9: Pt's fit breaks T at mean 0.9 meV / max 55 meV; after T and P every Kramers pair
     is degenerate to rounding and bands move by up to ~0.2 eV."""
-    win = Path(pt_model.metadata["files"]["win"])
+    win = Path(source_file(pt_model, "win"))
     new, rep = symmetrized(pt_model, inversion=win, efermi=11.3158)
     tb = rep.before["time reversal"]
     assert 0.7e-3 < tb.mean < 1.2e-3 and 0.04 < tb.max < 0.07
@@ -113,7 +114,7 @@ def test_bi2se3_hr_symmetrized(bi2se3_hr_model: LatticeModel) -> None:
     m = bi2se3_hr_model
     perm, L = inversion_map(m)
     assert np.all(perm[:3] == [3, 4, 5]) and np.all(perm[6:9] == [6, 7, 8])
-    par = win_parities(Path(m.metadata["files"]["win"]), "block", species=BI2SE3_SPECIES)
+    par = win_parities(Path(source_file(m, "win")), "block", species=BI2SE3_SPECIES)
     assert np.all(par == -1)
     new, rep = symmetrized(m, inversion=par, efermi=4.4195)
     assert rep.kramers_splitting_before > 1e-3 and rep.kramers_splitting_after < 1e-12
