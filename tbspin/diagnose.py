@@ -179,7 +179,7 @@ def diagnose(
     def kern(method: str) -> Kernel:
         if observable == "ahc":
             return ahc_kernel(model, component=current + field, method=method, degen_tol=tol)
-        return shc_kernel(model, spin=spin, current=current, field=field, formula=formula,
+        return shc_kernel(model, spin=spin, current=current, efield=field, formula=formula,
                           method=method, degen_tol=tol)
 
     label = (f"σ_{current}{field} (AHC)" if observable == "ahc"
