@@ -91,7 +91,7 @@ def berry_connection(
     directions: Sequence[Direction] | None = None,
     gauge: GaugeSpec = None,
     delta: float = 1e-5,
-    degen_tol: float = 1e-4,
+    degen_tol: float | None = None,
     gauge_tol: float = 1e-6,
 ) -> BerryConnection:
     """Berry connections R^a_mn(k) of all bands at a batch of k-points.
@@ -111,10 +111,10 @@ def berry_connection(
         Finite-difference step (1/Å), ``method="fd"`` only.
     degen_tol, gauge_tol : float
         Degeneracy windows for energies (eV) and gauge-operator eigenvalues. Bands closer than
-        ``degen_tol`` (default 0.1 meV) form one block. The default absorbs the symmetry-breaking
-        noise of ab-initio Wannier fits (typically 1e-6 to 1e-4 eV); the fd method also needs
-        splittings well above δ·|∂ε/∂k|. To resolve a deliberately small splitting (e.g. a
-        magnetization of 1e-5 eV) pass a smaller value.
+        ``degen_tol`` form one block. Default (None): chosen from the model's degeneracy scale
+        (:mod:`tbspin.settings`: above the Kramers-pair noise of a Wannier fit, below physical
+        splittings of a magnet; 1e-4 eV without spin operators). The fd method also needs
+        splittings well above δ·|∂ε/∂k|.
 
     Returns
     -------

@@ -171,8 +171,17 @@ def _add_integration_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--converge", type=int, nargs="+", default=None, metavar="N",
                    help="convergence study: repeat on the meshes N1 N2 ... (points per "
                         "direction) and print the values with the relative change per step")
-    p.add_argument("--shift", type=float, nargs="+", default=[0.0],
-                   help="mesh shift in units of the mesh step [0]")
+    p.add_argument("--shift", type=float, nargs="+", default=None,
+                   help="mesh shift in units of the mesh step [0; generic irrational shift for "
+                        "the proper spin current]")
+    p.add_argument("--tol", type=float, default=None,
+                   help="converge to this relative standard error (randomly shifted meshes + "
+                        "adaptive refinement, starting from --mesh); prints value ± error")
+    p.add_argument("--budget", type=float, default=None, metavar="SECONDS",
+                   help="wall-time budget of a --tol run (then a warning says what was reached)")
+    p.add_argument("--symmetrize", action="store_true",
+                   help="restore time reversal (and inversion, from the .win projections when "
+                        "available) broken by the Wannier fit before computing")
     p.add_argument("--method", choices=["kubo", "fd"], default="kubo",
                    help="Berry connection: sum over states (kubo) or finite differences (fd)")
     p.add_argument("--gauge", default=None,
@@ -207,6 +216,20 @@ def _check_unit(unit: str | None, kind: str, model: LatticeModel) -> None:
                              f"{', '.join(repr(u) for u in avail)}")
 
 
+def _symmetrize(args: argparse.Namespace, model: LatticeModel) -> LatticeModel:
+    """--symmetrize: time reversal, and inversion when the parities are known (.win projections
+    or a "parity" operator); the report goes to stderr."""
+    if not getattr(args, "symmetrize", False):
+        return model
+    try:
+        sym, report = model.symmetrized(time_reversal=True, inversion=True)
+    except TbspinError as exc:
+        print(f"tbspin: inversion not restored ({exc}); time reversal only", file=sys.stderr)
+        sym, report = model.symmetrized(time_reversal=True)
+    print(report, file=sys.stderr)
+    return sym
+
+
 # ---------------------------------------------------------------------- commands
 def cmd_shc(args: argparse.Namespace) -> int:
     """``tbspin shc``."""
@@ -217,13 +240,13 @@ def cmd_shc(args: argparse.Namespace) -> int:
         raise ParameterError(f"--eta is the broadening of the conventional Kubo formula; it has "
                              f"no effect with --formula {args.formula} (drop it or use "
                              "--formula conventional)")
-    model = load_model(args)
+    model = _symmetrize(args, load_model(args))
     _check_unit(args.unit, "shc", model)
     compute = functools.partial(
         spin_hall, model, efermi=args.efermi, shift=args.shift, spin=args.spin,
         current=args.current, formula=args.formula, method=args.method,
         gauge=args.gauge, temperature=args.temperature, eta=args.eta,
-        progress=not args.no_progress, efield=args.efield,
+        progress=not args.no_progress, efield=args.efield, tol=args.tol, budget=args.budget,
     )
     stem = output_stem(args.out, f"shc_{model.name}_{args.spin}{args.current}{args.efield}")
     with parallel_options(args.workers, args.scheduler) as par:
@@ -238,12 +261,12 @@ def cmd_ahc(args: argparse.Namespace) -> int:
     from .jobs import output_stem, parallel_options, run_conductivity
     from .observables import anomalous_hall
 
-    model = load_model(args)
+    model = _symmetrize(args, load_model(args))
     _check_unit(args.unit, "ahc", model)
     compute = functools.partial(
         anomalous_hall, model, efermi=args.efermi, shift=args.shift, component=args.component,
         method=args.method, gauge=args.gauge, temperature=args.temperature,
-        progress=not args.no_progress,
+        progress=not args.no_progress, tol=args.tol, budget=args.budget,
     )
     stem = output_stem(args.out, f"ahc_{model.name}_{args.component}")
     with parallel_options(args.workers, args.scheduler) as par:
@@ -437,7 +460,7 @@ def _optional(module: str) -> Callable[[argparse._SubParsersAction], None] | Non
 #: the subcommands: ``add_parser(subparsers)`` functions, or module names of optional ones
 SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None] | str, ...] = (
     add_shc_parser, add_ahc_parser, add_slab_parser, add_models_parser, add_demo_parser,
-    "tbspin.reproduce",
+    "tbspin.reproduce", "tbspin.diagnose",
 )
 
 

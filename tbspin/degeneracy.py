@@ -46,6 +46,10 @@ EXACT_SPLITTING = 1e-9
 #: pairs count as symmetry-degenerate when the largest splitting is below this share of the
 #: smallest gap between distinct pairs
 PAIRING_RATIO = 0.5
+#: ... and below this absolute size (eV): Wannier-fit noise is at the meV level (issue 9: Bi₂Se₃
+#: ≤ 5.7 meV); larger splittings are physics (inversion breaking, e.g. Kane–Mele with a staggered
+#: potential: up to 0.2 eV with T exact), which a block tolerance must not erase
+NOISE_MAX = 0.02
 #: share of ‖H^odd‖² on site and orbital-diagonal above which the T-odd part is an exchange field
 EXCHANGE_SHARE = 0.5
 
@@ -316,11 +320,15 @@ def degeneracy_scale(
                      "(model.replace(magnetization=...)) so that the default gauge follows it")
     elif splitting["max"] < EXACT_SPLITTING:
         kind = "exact"
-    elif splitting["max"] < PAIRING_RATIO * gmin:
+    elif splitting["max"] < min(PAIRING_RATIO * gmin, NOISE_MAX):
         kind = "fit-noise"
         notes.append("Kramers pairs are split by symmetry-breaking noise far below the gaps "
                      "between pairs: they are treated as degenerate blocks; symmetrizing the model "
                      "(tbspin.symmetry.symmetrized) removes the noise")
+    elif tviol is not None and tviol.max <= EXACT_SPLITTING and splitting["max"] >= NOISE_MAX:
+        kind = "no Kramers pairs"
+        notes.append("time reversal is exact and the pairs are split far above fit noise: "
+                     "broken inversion (physical); every band keeps its own eigenbasis")
     elif gap is not None and splitting["median"] < BROKEN_RATIO * gap["median"]:
         kind = "broken Kramers pairs"
         notes.append("bands come in pairs, but the largest pair splittings reach the gaps between "

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import warnings
 from collections.abc import Sequence
@@ -39,7 +40,7 @@ from .symmetry import (
 )
 from .types import MeshSpec, ShiftSpec, SpinSpec
 
-__all__ = ["Diagnosis", "HotSpot", "diagnose"]
+__all__ = ["Diagnosis", "HotSpot", "diagnose", "add_parser"]
 
 #: fractional coordinates within this of a multiple of 1/2 count as high-symmetry
 SYMMETRY_TOL = 1e-9
@@ -178,7 +179,7 @@ def diagnose(
     def kern(method: str) -> Kernel:
         if observable == "ahc":
             return ahc_kernel(model, component=current + field, method=method, degen_tol=tol)
-        return shc_kernel(model, spin=spin, current=current, field=field, formula=formula,
+        return shc_kernel(model, spin=spin, current=current, efield=field, formula=formula,
                           method=method, degen_tol=tol)
 
     label = (f"σ_{current}{field} (AHC)" if observable == "ahc"
@@ -235,3 +236,53 @@ def diagnose(
         hotspots=tuple(spots), top_share=top_share, fd_kubo_difference=diff,
         fd_kubo_scale=fscale, advice=tuple(advice),
     )
+
+
+# ---------------------------------------------------------------------- command line
+def _cmd(args: argparse.Namespace) -> int:
+    """``tbspin diagnose``: print :func:`diagnose` of a registry model or Wannier90 file."""
+    from .cli import EXIT_OK, load_model
+
+    model = load_model(args)
+    parities: list[int] | None = None
+    if args.inversion:
+        from .symmetry import source_file, spin_order_of, win_parities
+
+        win = source_file(model, "win")
+        if win is None:
+            raise ParameterError("--inversion needs the .win next to the Hamiltonian file")
+        parities = [int(x) for x in win_parities(win, spin_order_of(model))]
+    print(diagnose(model, observable=args.observable, efermi=args.efermi, spin=args.spin,
+                   current=args.current, field=args.efield, formula=args.formula,
+                   mesh=args.mesh, n_sample=args.n_sample, parities=parities))
+    return EXIT_OK
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """``tbspin diagnose`` (the ``add_parser(subparsers)`` pattern of :mod:`tbspin.cli`)."""
+    from .cli import EPILOG, _add_model_args
+
+    p = sub.add_parser(
+        "diagnose", help="can this model's BZ integral be trusted? degeneracy, symmetry, hot spots",
+        description="Diagnostics before trusting a BZ integral: degeneracy scale and Kramers/PT "
+                    "status, time-reversal (and with --inversion, inversion) violation of H_R, "
+                    "the share of the integral carried by the top k-points of a uniform mesh "
+                    "(where they are: fractional k, bands, energies) and fd-vs-kubo agreement "
+                    "on random k.", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_model_args(p)
+    p.add_argument("--observable", choices=["shc", "ahc"], default="shc", help="[shc]")
+    p.add_argument("--efermi", type=float, default=None,
+                   help="Fermi energy (eV) [mid-gap at half filling]")
+    p.add_argument("--spin", default="z", help="spin component l (shc) [z]")
+    p.add_argument("--current", default="x", choices=list("xyz"), help="current direction [x]")
+    p.add_argument("--efield", "--field", dest="efield", default="y", choices=list("xyz"),
+                   help="electric-field direction [y]")
+    p.add_argument("--formula", default="proper", choices=["proper", "conventional", "smm_omega"],
+                   help="spin Hall formula [proper]")
+    p.add_argument("--mesh", type=int, default=8, help="uniform mesh of the hot-spot scan [8]")
+    p.add_argument("--n-sample", type=int, default=50,
+                   help="random k of the fd-vs-kubo check (0 skips it) [50]")
+    p.add_argument("--inversion", action="store_true",
+                   help="also test inversion (parities from the .win projections)")
+    p.set_defaults(func=_cmd)

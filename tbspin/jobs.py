@@ -123,6 +123,8 @@ def _result_json(result: ConductivityResult, unit: str | None) -> str:
     if unit is not None and unit != result.unit:
         d["requested_unit"] = unit
         d["values_in_requested_unit"] = result.to(unit).tolist()
+        errs = result.errors_to(unit)
+        d["errors_in_requested_unit"] = None if errs is None else errs.tolist()
     return json.dumps(d, indent=2, ensure_ascii=False)
 
 
@@ -223,6 +225,10 @@ def run_conductivity(
     else:
         res = compute(mesh=list(mesh), checkpoint=checkpoint)
         echo(res.table(unit or res.unit))
+        samp = res.extras.get("sampling")
+        if isinstance(samp, dict):  # --tol: how the error bar was reached
+            echo(f"# {samp['method']} sampling to tol={samp['tol']}: {samp['n_k']} k-points, "
+                 f"final base mesh {'x'.join(map(str, res.mesh))}, converged: {samp['converged']}")
     if stem is not None:
         files = _write_result(res, stem, unit)
         echo("wrote " + ", ".join(str(f) for f in files))

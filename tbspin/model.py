@@ -57,6 +57,9 @@ from .hoppings import (
     normalize_hoppings,
 )
 from .kmesh import as_kpoints
+
+if TYPE_CHECKING:
+    from .symmetry import SymmetryReport
 from .types import ArrayLike, ComplexArray, Direction, FloatArray, IntArray, KPoints, PathLike
 
 if TYPE_CHECKING:
@@ -478,6 +481,13 @@ class LatticeModel:
             R = np.vstack([R, np.zeros((1, self.dim), int)])
             H = np.concatenate([H, m[None]])
         return self.replace(R=R, hoppings=H)
+
+    def symmetrized(self, **kwargs: Any) -> tuple[LatticeModel, SymmetryReport]:
+        """Time reversal / inversion restored, with a report (:func:`tbspin.symmetry.symmetrized`,
+        keywords ``time_reversal``, ``inversion``, ``center``, ``efermi``, ...)."""
+        from .symmetry import symmetrized
+
+        return symmetrized(self, **kwargs)
 
     def with_zeeman(self, m: ArrayLike) -> LatticeModel:
         """A copy with the exchange term m·s added on site (m in eV, s in units of ħ/2).

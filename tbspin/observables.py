@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import units
 from ._version import __version__
 from .checkpoint import array_digest
 from .errors import ParameterError
@@ -38,6 +39,7 @@ from .integrate import (
 from .kmesh import make_mesh
 from .model import LatticeModel, axis_index
 from .results import ConductivityResult, model_provenance
+from .sampling import GENERIC_SHIFT, SampledIntegral, converge
 from .settings import ConnectionSettings, positive_number, resolve_connection, spin_operator
 from .types import (
     ArrayLike,
@@ -120,16 +122,74 @@ def _position_operator(model: LatticeModel) -> str:
     return f"diagonal (tight-binding, Bloch convention {model.convention!r})"
 
 
+def _default_shift(model: LatticeModel, formula: str, shift: ShiftSpec | None,
+                   extras: dict[str, object]) -> ShiftSpec:
+    """The user's shift, else Γ-centred — except for the proper formula, whose integrand spikes on
+    high-symmetry points (near-degenerate occupied pairs weighted by s_nn − s_mm, issue 9): there
+    the default is the generic shift :data:`tbspin.sampling.GENERIC_SHIFT` (fractional parts of
+    √2, √3, √5 − 2 of a mesh step: no mesh point on a rational k), recorded in ``extras``."""
+    if shift is not None:
+        return shift
+    if formula != "proper":
+        return 0.0
+    extras["shift_default"] = ("generic (fractional parts of sqrt2, sqrt3, sqrt5-2 of a mesh "
+                               "step): the proper formula spikes on high-symmetry k")
+    return tuple(float(x) for x in GENERIC_SHIFT[:model.n_periodic])
+
+
+def _converged(
+    integrand: Integrand, ef: FloatArray, *, kind: str, mesh: MeshSpec, temperature: float,
+    tol: float, abs_floor: float, budget: float | None, seed: int | None,
+) -> tuple[SampledIntegral, dict[str, object]]:
+    """The integral to ``tol`` by :func:`tbspin.sampling.converge` (randomized shifted meshes and
+    adaptive refinement); ``abs_floor`` is in the canonical unit of the result."""
+    model = integrand.model
+    tol = positive_number(tol, "tol")
+    floor = positive_number(abs_floor, "abs_floor", allow_zero=True)
+    secs = None if budget is None else positive_number(budget, "budget")
+    factor = abs(units.conversion_factor(kind, model.n_periodic)[0])
+    r = converge(integrand, model, ef, tol=tol, abs_floor=floor / factor, budget_seconds=secs,
+                 mesh=mesh, seed=seed, temperature=temperature)
+    info: dict[str, object] = dict(
+        sampling=dict(method=r.method, tol=tol, abs_floor=floor, budget_seconds=secs, seed=seed,
+                      n_k=r.n_k, n_shifts=r.n_shifts, converged=r.converged,
+                      refinement=r.refinement, history=r.history))
+    return r, info
+
+
 def _conductivity(
     integrand: Integrand, *, kind: str, label: str, formula: str, efermi: ArrayLike,
-    mesh: MeshSpec, shift: ShiftSpec, temperature: float, eta: float, chunk_size: int | None,
-    progress: bool | None, checkpoint: PathLike | None, executor: object | None,
-    workers: int | None = None, backend: str = "auto", client: object | None = None,
+    mesh: MeshSpec, shift: ShiftSpec | None, temperature: float, eta: float,
+    chunk_size: int | None, progress: bool | None, checkpoint: PathLike | None,
+    executor: object | None, workers: int | None = None, backend: str = "auto",
+    client: object | None = None, tol: float | None = None, abs_floor: float = 0.0,
+    budget: float | None = None, seed: int | None = None,
 ) -> ConductivityResult:
-    """Validate the integration arguments, integrate, and wrap with units and provenance."""
+    """Validate the integration arguments, integrate, and wrap with units and provenance.
+
+    With ``tol`` the integral goes through :func:`tbspin.sampling.converge` (value ± error,
+    number of k-points, convergence history in ``extras["sampling"]``); else one uniform mesh.
+    """
     model, st = integrand.model, integrand.settings
     ef = _efermi(efermi)
     T = positive_number(temperature, "temperature", allow_zero=True)
+    extras: dict[str, object] = {}
+    if tol is not None:
+        if checkpoint is not None or executor is not None:
+            raise ParameterError("'tol' runs do not support 'checkpoint' or 'executor' yet")
+        r, samp = _converged(integrand, ef, kind=kind, mesh=mesh, temperature=T, tol=tol,
+                             abs_floor=abs_floor, budget=budget, seed=seed)
+        return ConductivityResult(
+            kind=kind, label=label, efermi=ef, raw=r.values, dim=model.n_periodic,
+            formula=formula, method=st.method, gauge=st.gauge_description, mesh=r.mesh,
+            shift=(0.0,) * len(r.mesh), temperature=T, eta=float(eta), model=model.name,
+            version=__version__,
+            extras=dict(samp, position_operator=_position_operator(model), **st.extras(),
+                        shift_default="random (M shifts of the randomized lattice rule)"),
+            fingerprint=model.fingerprint(), provenance=model_provenance(model, st.record()),
+            raw_errors=r.errors,
+        )
+    shift = _default_shift(model, formula, shift, extras)
     plan = Plan(mesh=make_mesh(model, mesh, shift), chunk_size=_chunk(chunk_size, model, st.method),
                 efermi=ef, temperature=T)
     spin = None if integrand.spin_op is None else array_digest(integrand.spin_op)
@@ -144,8 +204,7 @@ def _conductivity(
         kind=kind, label=label, efermi=ef, raw=raw, dim=model.n_periodic, formula=formula,
         method=st.method, gauge=st.gauge_description, mesh=plan.mesh.n, shift=plan.mesh.shift,
         temperature=T, eta=float(eta), model=model.name, version=__version__,
-        extras=dict(info, position_operator=_position_operator(model),
-                    delta=st.delta, degen_tol=st.degen_tol, gauge_tol=st.gauge_tol),
+        extras=dict(info, position_operator=_position_operator(model), **st.extras(), **extras),
         fingerprint=model.fingerprint(), provenance=model_provenance(model, st.record()),
     )
 
@@ -181,12 +240,13 @@ def berry_curvature(
 
 
 def anomalous_hall(
-    model: LatticeModel, *, efermi: ArrayLike, mesh: MeshSpec, shift: ShiftSpec = 0.0,
+    model: LatticeModel, *, efermi: ArrayLike, mesh: MeshSpec, shift: ShiftSpec | None = None,
     component: str | Sequence[Direction] = "xy", method: str = "kubo", gauge: GaugeSpec = None,
     temperature: float = 0.0, chunk_size: int | None = None, progress: bool | None = None,
     checkpoint: PathLike | None = None, executor: object | None = None,
     workers: int | None = None, backend: str = "auto", client: object | None = None,
-    **conn_kw: float,
+    tol: float | None = None, abs_floor: float = 0.0, budget: float | None = None,
+    seed: int | None = None, **conn_kw: float,
 ) -> ConductivityResult:
     """Anomalous Hall conductivity σ_ij(E_F) = −(e²/ħ) ∫ d^pk/(2π)^p Σ_m f_m Ω^{ij}_m.
 
@@ -196,9 +256,10 @@ def anomalous_hall(
     efermi : float or array
         Fermi energies (eV, finite); all are computed in one pass.
     mesh : int or sequence of int
-        Uniform full-BZ mesh (points per periodic direction, ≥ 2).
-    shift : float or sequence
-        Mesh shift in units of the mesh step.
+        Uniform full-BZ mesh (points per periodic direction, ≥ 2); with ``tol`` the starting
+        base mesh.
+    shift : float or sequence, optional
+        Mesh shift in units of the mesh step (default Γ-centred; ignored with ``tol``).
     component : str
         "xy" gives σ_xy (current x, field y).
     method : {"kubo", "fd"}
@@ -224,13 +285,27 @@ def anomalous_hall(
         How the chunks run (:mod:`tbspin.executor`); "auto": threads, or dask with a client.
     client : dask.distributed.Client, optional
         Run the chunks on this dask cluster.
+    tol : float, optional
+        Converge on request: randomly shifted meshes (randomized lattice rule) with adaptive
+        refinement of the dominant k-cells (:func:`tbspin.sampling.converge`) until the standard
+        error is ≤ max(tol·|value|, abs_floor) at every E_F, or the budget is used up (then a
+        ConvergenceWarning). The result carries ``errors``; ``extras["sampling"]`` holds the
+        number of k-points, the convergence history and whether ``tol`` was reached.
+    abs_floor : float
+        Absolute error target for values near zero, in the canonical unit of the result.
+    budget : float, optional
+        Wall-time budget (s) of a ``tol`` run (default: only a 2e7 k-point budget).
+    seed : int, optional
+        Seed of the random shifts of a ``tol`` run.
     **conn_kw
-        ``delta``, ``degen_tol``, ``gauge_tol`` (:func:`tbspin.berry.berry_connection`).
+        ``delta``, ``degen_tol``, ``gauge_tol`` (:func:`tbspin.berry.berry_connection`;
+        ``degen_tol`` defaults to the model's degeneracy scale, :mod:`tbspin.settings`).
 
     Returns
     -------
     ConductivityResult
-        Values in S/cm (3D) or e²/h (2D); ``.to("S/m")`` etc. for other units.
+        Values in S/cm (3D) or e²/h (2D); ``.to("S/m")`` etc. for other units; ``errors``
+        (1σ) with ``tol``, else None.
     """
     i, j = _pair(component)
     _check_directions(model, i, j)
@@ -239,7 +314,8 @@ def anomalous_hall(
         Integrand(model, "berry", i, j, st), kind="ahc", label=f"sigma_{'xyz'[i]}{'xyz'[j]}",
         formula="berry", efermi=efermi, mesh=mesh, shift=shift, temperature=temperature,
         eta=0.0, chunk_size=chunk_size, progress=progress, checkpoint=checkpoint,
-        executor=executor, workers=workers, backend=backend, client=client,
+        executor=executor, workers=workers, backend=backend, client=client, tol=tol,
+        abs_floor=abs_floor, budget=budget, seed=seed,
     )
 
 
@@ -265,10 +341,11 @@ def spin_hall(
     model: LatticeModel, *, efermi: ArrayLike, mesh: MeshSpec, spin: SpinSpec = "z",
     current: Direction = "x", efield: Direction | None = None, formula: str = "proper",
     method: str = "kubo", gauge: GaugeSpec = None, temperature: float = 0.0, eta: float = 0.0,
-    shift: ShiftSpec = 0.0, chunk_size: int | None = None, progress: bool | None = None,
+    shift: ShiftSpec | None = None, chunk_size: int | None = None, progress: bool | None = None,
     checkpoint: PathLike | None = None, executor: object | None = None,
     workers: int | None = None, backend: str = "auto", client: object | None = None,
-    field: Direction | None = None, **conn_kw: float,
+    field: Direction | None = None, tol: float | None = None, abs_floor: float = 0.0,
+    budget: float | None = None, seed: int | None = None, **conn_kw: float,
 ) -> ConductivityResult:
     """Spin Hall conductivity σ^l_ij(E_F): spin l, current i, field j (J^l_i = σ^l_ij E_j).
 
@@ -298,7 +375,15 @@ def spin_hall(
         Fermi–Dirac temperature (K).
     eta : float
         Broadening (eV, ≥ 0) of the conventional Kubo denominators.
-    shift, chunk_size, progress, checkpoint, executor, workers, backend, client, **conn_kw
+    shift : float or sequence, optional
+        Mesh shift in units of the mesh step. Default: Γ-centred, except for the proper formula,
+        whose integrand spikes on high-symmetry k (near-degenerate occupied pairs weighted by
+        s_nn − s_mm): there a generic irrational shift (:data:`tbspin.sampling.GENERIC_SHIFT`),
+        recorded in ``extras["shift_default"]``.
+    tol, abs_floor, budget, seed
+        Converge on request with an error bar, as in :func:`anomalous_hall` (``abs_floor`` in
+        the canonical unit of the result).
+    chunk_size, progress, checkpoint, executor, workers, backend, client, **conn_kw
         As in :func:`anomalous_hall`.
     field : deprecated
         Old name of ``efield`` (DeprecationWarning).
@@ -306,7 +391,8 @@ def spin_hall(
     Returns
     -------
     ConductivityResult
-        Values in (ħ/2e) S/m (3D) or e/8π (2D); ``.to("(hbar/e) S/cm")`` in 3D.
+        Values in (ħ/2e) S/m (3D) or e/8π (2D); ``.to("(hbar/e) S/cm")`` in 3D; ``errors``
+        (1σ) with ``tol``, else None.
     """
     integrand, label = _shc_integrand(
         model, spin=spin, current=current, efield=_efield(efield, field), formula=formula,
@@ -315,7 +401,7 @@ def spin_hall(
         integrand, kind="shc", label=label, formula=formula, efermi=efermi, mesh=mesh,
         shift=shift, temperature=temperature, eta=integrand.eta, chunk_size=chunk_size,
         progress=progress, checkpoint=checkpoint, executor=executor, workers=workers,
-        backend=backend, client=client,
+        backend=backend, client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
     )
 
 

@@ -214,12 +214,20 @@ def plot_conductivities(
     results: Mapping[str, ConductivityResult], *, unit: str | None = None, ax: Axes | None = None,
     save: str | Path | None = None, title: str | None = None,
 ) -> Figure:
-    """Several conductivities (same quantity and unit) against Fermi energy, one curve each."""
+    """Several conductivities (same quantity and unit) against Fermi energy, one curve each.
+
+    Results that carry error estimates (``tol=`` runs) get a shaded ± 2σ band.
+    """
     first = next(iter(results.values()))
     unit = unit or first.unit
     fig, ax = _figure_and_axes(ax, (5.5, 3.8), constrained_layout=True)
     for label, r in results.items():
-        ax.plot(r.efermi, r.to(unit), "-o", ms=2.5, label=label)
+        vals = r.to(unit)
+        (line,) = ax.plot(r.efermi, vals, "-o", ms=2.5, label=label)
+        errs = getattr(r, "errors_to", lambda _u: None)(unit)
+        if errs is not None:
+            ax.fill_between(r.efermi, vals - 2 * errs, vals + 2 * errs, color=line.get_color(),
+                            alpha=0.25, lw=0)
     ax.axhline(0, color="0.7", lw=0.8)
     ax.set_xlabel("$E_F$ (eV)")
     ax.set_ylabel(f"{_tex_label(first.label)} ({_tex_unit(unit)})")

@@ -82,6 +82,10 @@ class ConductivityResult:
         Model name, fingerprint, parameters and source, and the connection settings.
     run_id : str
         Unique id of the computation (shared by the JSON and NPZ files of this result).
+    raw_errors : (nE,) array or None
+        Standard error (1σ) of ``raw`` when it was estimated (``tol=`` runs: spread of randomly
+        shifted meshes, :mod:`tbspin.sampling`), else None. :attr:`errors` / :meth:`errors_to`
+        give it in a unit.
     """
 
     kind: str
@@ -102,6 +106,7 @@ class ConductivityResult:
     fingerprint: str = ""
     provenance: dict[str, Any] = dataclasses.field(default_factory=dict)
     run_id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex)
+    raw_errors: np.ndarray | None = None
 
     @property
     def unit(self) -> str:
@@ -118,6 +123,17 @@ class ConductivityResult:
         return self.raw * units.conversion_factor(self.kind, self.dim, unit)[0]
 
     @property
+    def errors(self) -> FloatArray | None:
+        """Standard errors (1σ) in the canonical unit, or None when not estimated."""
+        return None if self.raw_errors is None else self.errors_to(self.unit)
+
+    def errors_to(self, unit: str) -> FloatArray | None:
+        """Standard errors (1σ) in another unit, or None when not estimated."""
+        if self.raw_errors is None:
+            return None
+        return np.abs(self.raw_errors * units.conversion_factor(self.kind, self.dim, unit)[0])
+
+    @property
     def units_available(self) -> list[str]:
         """Units :meth:`to` accepts."""
         return units.available_units(self.kind, self.dim)
@@ -131,7 +147,13 @@ class ConductivityResult:
                  f"# mesh {'x'.join(map(str, self.mesh))}, T = {self.temperature} K, "
                  f"eta = {self.eta} eV; run {self.run_id}",
                  f"{'E_F (eV)':>12s}  {self.label + ' (' + unit + ')':>28s}"]
-        lines += [f"{e:12.6f}  {v:28.8g}" for e, v in zip(self.efermi, vals, strict=True)]
+        errs = self.errors_to(unit)
+        if errs is None:
+            lines += [f"{e:12.6f}  {v:28.8g}" for e, v in zip(self.efermi, vals, strict=True)]
+        else:
+            lines[-1] += f"  {'error (1 sigma)':>16s}"
+            lines += [f"{e:12.6f}  {v:28.8g}  {d:16.3g}"
+                      for e, v, d in zip(self.efermi, vals, errs, strict=True)]
         return "\n".join(lines)
 
     def describe_model(self) -> str:
@@ -156,6 +178,8 @@ class ConductivityResult:
         d["efermi"] = self.efermi.tolist()
         d["raw"] = self.raw.tolist()
         d["values"] = self.values.tolist()
+        d["raw_errors"] = None if self.raw_errors is None else np.asarray(self.raw_errors).tolist()
+        d["errors"] = None if self.errors is None else self.errors.tolist()
         d["unit"] = self.unit
         d["raw_unit"] = f"Å^{2 - self.dim}"
         d["mesh"] = list(self.mesh)
@@ -182,8 +206,13 @@ class ConductivityResult:
         """
         from .io.atomic import atomic_savez
 
-        meta = {k: v for k, v in self.to_dict().items() if k not in ("efermi", "raw", "values")}
-        return atomic_savez(path, efermi=self.efermi, raw=self.raw, values=self.values,
+        meta = {k: v for k, v in self.to_dict().items()
+                if k not in ("efermi", "raw", "values", "raw_errors", "errors")}
+        err: dict[str, FloatArray] = {}
+        errors = self.errors
+        if self.raw_errors is not None and errors is not None:
+            err = {"raw_errors": np.asarray(self.raw_errors, float), "errors": errors}
+        return atomic_savez(path, efermi=self.efermi, raw=self.raw, values=self.values, **err,
                             meta=json.dumps(meta, ensure_ascii=False),
                             json=self.to_json_text(), run_id=self.run_id)
 
@@ -228,6 +257,8 @@ class ConductivityResult:
         kw["raw"] = np.asarray(kw["raw"], float)
         kw["mesh"] = tuple(kw["mesh"])
         kw["shift"] = tuple(kw["shift"])
+        if kw.get("raw_errors") is not None:
+            kw["raw_errors"] = np.asarray(kw["raw_errors"], float)
         return cls(**kw)
 
 

@@ -12,6 +12,16 @@ Gauge policy (``gauge=None``), in this order:
 3. the model carries spin operators → G = s_z;
 4. otherwise no gauge operator (parallel transport inside degenerate blocks).
 
+Block tolerance (``degen_tol=None``, the default): chosen from the model by
+:func:`tbspin.degeneracy.degeneracy_scale` (1000 random k, cached per model fingerprint):
+Kramers pairs split only by fit noise (δ ≪ gaps between pairs) → a tolerance between the two
+scales (the pairs are blocks, fixed by the gauge operator); exact pairs → 1e-4 eV; physically
+split pairs (declared or undeclared magnetization) → below the smallest sampled splitting, so the
+model keeps its own eigenbasis; models without spin operators → 1e-4 eV. The choice and the
+evidence are recorded (``ConnectionSettings.degen_source``); an explicit ``degen_tol`` overrides.
+With ``gauge=None`` and a magnetization present in H but not declared, a
+:class:`tbspin.errors.GaugeWarning` says that the default operator differs from it.
+
 ``gauge="none"`` always means no gauge operator; ``"x"/"y"/"z"`` or a 3-vector a spin component;
 another string a named operator of the model; an (N, N) array a Hermitian matrix.
 """
@@ -22,12 +32,20 @@ import dataclasses
 import hashlib
 import math
 import numbers
+import os
+import sys
+import warnings
+from types import FrameType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import ParameterError
+from .errors import GaugeWarning, ParameterError
 from .model import LatticeModel, axis_index
 from .types import ComplexArray, GaugeSpec, SpinSpec
+
+if TYPE_CHECKING:
+    from .degeneracy import DegeneracyReport
 
 METHODS = ("fd", "kubo")
 NO_GAUGE = "none (parallel transport inside degenerate blocks)"
@@ -53,6 +71,8 @@ class ConnectionSettings:
         Gauge operator inside degenerate blocks; None = parallel transport.
     gauge_description : str
         What ``gauge`` is and why (recorded in every result).
+    degen_source : str
+        Where ``degen_tol`` came from (user, or the model's degeneracy scale with its evidence).
     """
 
     method: str = "kubo"
@@ -61,6 +81,7 @@ class ConnectionSettings:
     gauge_tol: float = 1e-6
     gauge: ComplexArray | None = None
     gauge_description: str = NO_GAUGE
+    degen_source: str = "fixed default"
 
     def with_method(self, method: str) -> ConnectionSettings:
         """The same settings with another method (the conventional formula needs "kubo")."""
@@ -77,7 +98,13 @@ class ConnectionSettings:
     def record(self) -> dict[str, str | float]:
         """What results record (no matrix): method, tolerances, gauge description."""
         return {"method": self.method, "delta": self.delta, "degen_tol": self.degen_tol,
-                "gauge_tol": self.gauge_tol, "gauge": self.gauge_description}
+                "degen_tol_source": self.degen_source, "gauge_tol": self.gauge_tol,
+                "gauge": self.gauge_description}
+
+    def extras(self) -> dict[str, str | float]:
+        """Tolerances and their origin, for ``ConductivityResult.extras``."""
+        return {"delta": self.delta, "degen_tol": self.degen_tol,
+                "degen_tol_source": self.degen_source, "gauge_tol": self.gauge_tol}
 
 
 def positive_number(value: float, name: str, *, allow_zero: bool = False) -> float:
@@ -157,6 +184,46 @@ def _gauge_operator(
     return arr, "user operator"
 
 
+#: k-points of the degeneracy scan behind the default ``degen_tol``
+DEGEN_SAMPLE = 1000
+_DEGEN_CACHE: dict[str, DegeneracyReport] = {}
+
+
+def model_degeneracy(model: LatticeModel) -> DegeneracyReport:
+    """The model's :class:`~tbspin.degeneracy.DegeneracyReport` (cached per fingerprint)."""
+    from .degeneracy import degeneracy_scale
+
+    key = model.fingerprint()
+    rep = _DEGEN_CACHE.get(key)
+    if rep is None:
+        rep = degeneracy_scale(model, n_k=DEGEN_SAMPLE, seed=0)
+        if len(_DEGEN_CACHE) > 32:
+            _DEGEN_CACHE.pop(next(iter(_DEGEN_CACHE)))
+        _DEGEN_CACHE[key] = rep
+    return rep
+
+
+def _outside_stacklevel() -> int:
+    """``stacklevel`` of the first caller outside the tbspin package (warnings point at it)."""
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(pkg):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _describe(rep: DegeneracyReport) -> str:
+    text = f"from the model's degeneracy scale: {rep.kind}"
+    if rep.splitting is not None:
+        text += (f" (Kramers-pair splitting median {rep.splitting['median'] * 1e3:.3g} meV, "
+                 f"max {rep.splitting['max'] * 1e3:.3g} meV")
+        text += "" if rep.gap is None else f"; gap between pairs ≥ {rep.gap['min'] * 1e3:.3g} meV"
+        text += (f"; the fixed 1e-4 eV would give other blocks at "
+                 f"{100 * rep.fraction_k_affected:.1f}% of k)")
+    return text
+
+
 def resolve_connection(
     model: LatticeModel,
     *,
@@ -164,7 +231,7 @@ def resolve_connection(
     gauge: GaugeSpec = None,
     spin: SpinSpec | None = None,
     delta: float = 1e-5,
-    degen_tol: float = 1e-4,
+    degen_tol: float | None = None,
     gauge_tol: float = 1e-6,
 ) -> ConnectionSettings:
     """Validate the connection arguments of a public call and resolve the gauge (module doc).
@@ -177,8 +244,10 @@ def resolve_connection(
         See the module docstring for the policy of ``None``.
     spin : SpinSpec, optional
         Spin component of the observable (enters the default gauge).
-    delta, degen_tol, gauge_tol : float
+    delta, gauge_tol : float
         Positive and finite (see :func:`tbspin.berry.berry_connection`).
+    degen_tol : float, optional
+        Block tolerance (eV); None chooses it from the model (module docstring).
 
     Raises
     ------
@@ -191,8 +260,23 @@ def resolve_connection(
     if G is not None:
         G = np.array(G, dtype=complex)
         G.setflags(write=False)
+    rep = model_degeneracy(model) if model.has_spin and (
+        degen_tol is None or gauge is None) else None
+    if degen_tol is not None:
+        tol, source = positive_number(degen_tol, "degen_tol"), "given by the user"
+    elif rep is not None:
+        tol, source = rep.recommended_tol, _describe(rep)
+    else:
+        tol, source = 1e-4, "fixed default 1e-4 eV (no spin operators: no Kramers pairs to test)"
+    if rep is not None and gauge is None and G is not None:
+        mag = model.magnetization
+        if mag is None or not np.any(mag):
+            msg = rep.gauge_warning("z" if spin is None else spin)
+            if msg is not None:
+                warnings.warn(msg, GaugeWarning, stacklevel=_outside_stacklevel())
+                desc += "; WARNING: differs from the undeclared magnetization in H"
     return ConnectionSettings(
-        method=method, delta=positive_number(delta, "delta"),
-        degen_tol=positive_number(degen_tol, "degen_tol"),
+        method=method, delta=positive_number(delta, "delta"), degen_tol=tol,
         gauge_tol=positive_number(gauge_tol, "gauge_tol"), gauge=G, gauge_description=desc,
+        degen_source=source,
     )

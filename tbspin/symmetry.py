@@ -48,6 +48,7 @@ __all__ = [
     "time_reversal_image",
     "inversion_map",
     "source_file",
+    "spin_order_of",
     "inversion_image",
     "violation",
     "symmetrized",
@@ -350,14 +351,6 @@ def _sample_k(model: LatticeModel, n_k: int, seed: int) -> FloatArray:
     return red @ model.reciprocal[list(model.periodic)]
 
 
-def source_file(model: LatticeModel, role: str) -> str | None:
-    """Path of the input file with ``role`` ("win", "hr", "wsvec", ...) that the Wannier90 reader
-    recorded in ``metadata["source"]["files"]``; None when there is none."""
-    source = model.metadata.get("source")
-    files = source.get("files", []) if isinstance(source, dict) else []
-    return next((str(f["path"]) for f in files if f.get("role") == role), None)
-
-
 def _pair_split(E: npt.NDArray[np.floating]) -> float:
     n = E.shape[1] - E.shape[1] % 2
     return float(np.max(E[:, 1:n:2] - E[:, 0:n:2])) if n else 0.0
@@ -384,10 +377,9 @@ def symmetrized(
         Apply H_R → ½ (H_R + Θ H_R* Θ†) (needs spin-½ operators).
     inversion : None, False, sequence of ±1, or path of a ``.win``
         Orbital parities (−1)^l (N values), or the ``.win`` whose projections give them
-        (:func:`win_parities`, spinor order from ``model.metadata["source"]["spin_order"]``); None/False
+        (:func:`win_parities`, spinor order from the model's metadata); None/False
         skips inversion. True takes the parities from the model's ``"parity"`` operator
-        (diagonal ±1, e.g. the 4-band Bi₂Se₃ model) or the ``.win`` among the model's source
-        files (:func:`source_file`).
+        (diagonal ±1, e.g. the 4-band Bi₂Se₃ model) or the ``.win`` it was read with.
     center : (d,) array_like, optional
         Inversion centre (Cartesian Å), default the origin.
     efermi, window : float
@@ -462,6 +454,24 @@ def symmetrized(
     return new, report
 
 
+def source_file(model: LatticeModel, role: str) -> str | None:
+    """Path of the file with ``role`` ("win", "wout", ...) the model was read from, or None
+    (``metadata["source"]["files"]`` of :func:`tbspin.io.read_wannier90`)."""
+    src = model.metadata.get("source")
+    files = src.get("files") if isinstance(src, dict) else None
+    for f in files if isinstance(files, list) else []:
+        if isinstance(f, dict) and f.get("role") == role:
+            return str(f.get("path"))
+    return None
+
+
+def spin_order_of(model: LatticeModel) -> str | None:
+    """The spinor order the model was read with (``metadata["source"]["spin_order"]``)."""
+    src = model.metadata.get("source")
+    order = src.get("spin_order") if isinstance(src, dict) else None
+    return str(order) if order else model.metadata.get("spin_order")
+
+
 def _parities(model: LatticeModel, inversion: bool | Sequence[int] | PathLike | None) -> IntArray | None:
     if inversion is None or inversion is False:
         return None
@@ -478,9 +488,7 @@ def _parities(model: LatticeModel, inversion: bool | Sequence[int] | PathLike | 
                                  "inversion=<parities> or inversion=<path of the .win>")
         inversion = win
     if isinstance(inversion, (str, Path)):
-        source = model.metadata.get("source")
-        order = source.get("spin_order") if isinstance(source, dict) else None
-        par = win_parities(inversion, order or model.metadata.get("spin_order"))
+        par = win_parities(inversion, spin_order_of(model))
     else:
         par = np.asarray(inversion, dtype=int).reshape(-1)
     if par.shape != (n,) or not np.all(np.abs(par) == 1):

@@ -66,8 +66,10 @@ gap = (E[:, 1].max(), E[:, 2].min())
 print(f"gap: [{gap[0]:.4f}, {gap[1]:.4f}] eV")
 
 formulas = ("proper", "conventional", "smm_omega")
+# (shift=0.0: the formulas are compared point by point on ONE mesh; the proper formula alone
+# would otherwise default to a generic shift, see spin_hall)
 res0 = {f: tbspin.spin_hall(model, spin="z", current="x", field="y", efermi=efermi, mesh=mesh,
-                            formula=f) for f in formulas}
+                            shift=0.0, formula=f) for f in formulas}
 print("unit:", res0["proper"].unit, "| gauge:", res0["proper"].gauge)
 i0 = np.argmin(np.abs(efermi))
 for f in formulas:
@@ -100,7 +102,7 @@ plt.close(fig)
 
 # %%
 probe = np.array([-0.2, -0.1, 0.0, 0.12])  # valence band, gap, conduction band (off band edges)
-kw = dict(spin="z", current="x", field="y", efermi=probe, mesh=mesh)
+kw = dict(spin="z", current="x", field="y", efermi=probe, mesh=mesh, shift=0.0)
 gauge_z = tbspin.spin_hall(model, gauge="z", **kw).values
 gauge_x = tbspin.spin_hall(model, gauge="x", **kw).values
 m_small = 1e-5
@@ -169,7 +171,8 @@ print(f"  proper, m ∥ x = 10 μeV: {kubo_mix_mx:.2e} e/8π")
 # the unshifted mesh puts one degenerate k-point on Γ: its contribution falls as 1/N²
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", tbspin.GaugeWarning)
-    gamma_art = {n: tbspin.spin_hall(mix, efermi=[0.0], mesh=n, gauge="z", **tol).values[0]
+    gamma_art = {n: tbspin.spin_hall(mix, efermi=[0.0], mesh=n, shift=0.0, gauge="z",
+                                         **tol).values[0]
                  for n in (40, 80)}
 print("  unshifted mesh, gauge z (Γ point only):", gamma_art,
       f"ratio {gamma_art[40] / gamma_art[80]:.3f}")
