@@ -538,7 +538,7 @@ class LatticeModel:
         """Build from a PythTB ``tb_model`` (see :mod:`tbspin.adapters.pythtb`)."""
         from .adapters.pythtb import from_pythtb
 
-        return from_pythtb(tb, **kwargs)  # type: ignore[arg-type]  # checked by the adapter
+        return from_pythtb(tb, **kwargs)
 
     def to_pythtb(self, **kwargs: Any) -> object:
         """Return an equivalent PythTB ``tb_model`` (see :mod:`tbspin.adapters.pythtb`)."""
