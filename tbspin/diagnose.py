@@ -123,7 +123,7 @@ def diagnose(
     efermi: float | None = None,
     spin: SpinSpec = "z",
     current: str = "x",
-    field: str = "y",
+    efield: str = "y",
     formula: str = "proper",
     mesh: MeshSpec = 8,
     shift: ShiftSpec = 0.0,
@@ -139,8 +139,8 @@ def diagnose(
     Parameters
     ----------
     observable : {"shc", "ahc"}
-        Spin Hall (``spin``, ``current``, ``field``, ``formula``) or anomalous Hall
-        (``current``, ``field`` as the component).
+        Spin Hall (``spin``, ``current``, ``efield``, ``formula``) or anomalous Hall
+        (``current``, ``efield`` as the component).
     efermi : float, optional
         Fermi energy (eV); default mid-gap at half filling of the bands.
     mesh, shift
@@ -178,12 +178,12 @@ def diagnose(
 
     def kern(method: str) -> Kernel:
         if observable == "ahc":
-            return ahc_kernel(model, component=current + field, method=method, degen_tol=tol)
-        return shc_kernel(model, spin=spin, current=current, efield=field, formula=formula,
+            return ahc_kernel(model, component=current + efield, method=method, degen_tol=tol)
+        return shc_kernel(model, spin=spin, current=current, efield=efield, formula=formula,
                           method=method, degen_tol=tol)
 
-    label = (f"σ_{current}{field} (AHC)" if observable == "ahc"
-             else f"{formula} σ^{spin}_{current}{field}")
+    label = (f"σ_{current}{efield} (AHC)" if observable == "ahc"
+             else f"{formula} σ^{spin}_{current}{efield}")
     m = make_mesh(model, mesh, shift)
     red = m.reduced()
     k = red @ model.reciprocal[list(model.periodic)]
@@ -253,7 +253,7 @@ def _cmd(args: argparse.Namespace) -> int:
             raise ParameterError("--inversion needs the .win next to the Hamiltonian file")
         parities = [int(x) for x in win_parities(win, spin_order_of(model))]
     print(diagnose(model, observable=args.observable, efermi=args.efermi, spin=args.spin,
-                   current=args.current, field=args.efield, formula=args.formula,
+                   current=args.current, efield=args.efield, formula=args.formula,
                    mesh=args.mesh, n_sample=args.n_sample, parities=parities))
     return EXIT_OK
 

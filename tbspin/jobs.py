@@ -252,7 +252,7 @@ def run_demo(out: PathLike, mesh: int, *, progress: bool = True,
     echo("proper spin Hall conductivity sigma^y_zx of Bi2Se3 (Liu 2010 parameters, m = 1 meV ∥ z)")
     efermi = np.linspace(-0.05, 0.45, 26)  # gap (valence top -0.072 eV) and conduction band
     results = {
-        formula: spin_hall(model, efermi=efermi, mesh=mesh, spin="y", current="z", field="x",
+        formula: spin_hall(model, efermi=efermi, mesh=mesh, spin="y", current="z", efield="x",
                            formula=formula, progress=progress)
         for formula in ("proper", "conventional")
     }

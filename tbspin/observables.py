@@ -139,7 +139,7 @@ def _default_shift(model: LatticeModel, formula: str, shift: ShiftSpec | None,
 
 def _converged(
     integrand: Integrand, ef: FloatArray, *, kind: str, mesh: MeshSpec, temperature: float,
-    tol: float, abs_floor: float, budget: float | None, seed: int | None,
+    tol: float, abs_floor: float, budget: float | None, seed: int | None, workers: int | None,
 ) -> tuple[SampledIntegral, dict[str, object]]:
     """The integral to ``tol`` by :func:`tbspin.sampling.converge` (randomized shifted meshes and
     adaptive refinement); ``abs_floor`` is in the canonical unit of the result."""
@@ -149,7 +149,7 @@ def _converged(
     secs = None if budget is None else positive_number(budget, "budget")
     factor = abs(units.conversion_factor(kind, model.n_periodic)[0])
     r = converge(integrand, model, ef, tol=tol, abs_floor=floor / factor, budget_seconds=secs,
-                 mesh=mesh, seed=seed, temperature=temperature)
+                 mesh=mesh, seed=seed, temperature=temperature, workers=workers)
     info: dict[str, object] = dict(
         sampling=dict(method=r.method, tol=tol, abs_floor=floor, budget_seconds=secs, seed=seed,
                       n_k=r.n_k, n_shifts=r.n_shifts, converged=r.converged,
@@ -175,10 +175,14 @@ def _conductivity(
     T = positive_number(temperature, "temperature", allow_zero=True)
     extras: dict[str, object] = {}
     if tol is not None:
-        if checkpoint is not None or executor is not None:
-            raise ParameterError("'tol' runs do not support 'checkpoint' or 'executor' yet")
+        if checkpoint is not None or executor is not None or client is not None:
+            raise ParameterError("'tol' runs do not support 'checkpoint', 'executor' or 'client' "
+                                 "yet (they run on 'workers' threads of this machine)")
+        if backend not in ("auto", "threads", "serial"):
+            raise ParameterError(f"'tol' runs use threads; backend={backend!r} is not supported")
         r, samp = _converged(integrand, ef, kind=kind, mesh=mesh, temperature=T, tol=tol,
-                             abs_floor=abs_floor, budget=budget, seed=seed)
+                             abs_floor=abs_floor, budget=budget, seed=seed,
+                             workers=1 if backend == "serial" else workers)
         return ConductivityResult(
             kind=kind, label=label, efermi=ef, raw=r.values, dim=model.n_periodic,
             formula=formula, method=st.method, gauge=st.gauge_description, mesh=r.mesh,

@@ -37,7 +37,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -220,6 +220,7 @@ def randomized_mesh(
     shift: str | ArrayLike = "random",
     seed: int | None = None,
     temperature: float = 0.0,
+    workers: int | None = 1,
 ) -> SampledIntegral:
     """Randomized lattice rule: M uniform meshes with random shifts; mean ± std/√M (module doc).
 
@@ -237,6 +238,8 @@ def randomized_mesh(
         Shifts in units of the mesh step.
     seed : int, optional
     temperature : float (K)
+    workers : int, optional
+        Threads evaluating the k-chunks (None: all cores); the result does not depend on it.
     """
     ef = _efermi(efermi)
     n = _mesh(model, mesh)
@@ -246,7 +249,7 @@ def randomized_mesh(
     t0 = time.perf_counter()
     size = np.tile(1.0 / np.array(n, float), (int(np.prod(n)), 1))
     samples = _evaluate_tree(kernel, model, _grid(n) * size, size, shifts, ef, temperature,
-                             per_cell=False)
+                             per_cell=False, workers=workers)
     values, errors = _stats(samples)
     nk = int(np.prod(n)) * len(shifts)
     hist = [dict(n_k=nk, n_k_final=nk, mesh=n, refined_cells=0, max_factor=1, values=values,
@@ -264,22 +267,36 @@ def _evaluate_tree(
     efermi: FloatArray,
     temperature: float,
     per_cell: bool = True,
+    workers: int | None = 1,
 ) -> FloatArray:
     """Contributions of leaf cells [origin, origin + size) (reduced coordinates), one point
     origin + u·size per shift u: A[m, c, e] (``per_cell``) or their sums over cells [m, e].
 
-    All (shift, cell) pairs go through the kernel in chunks of ``POINTS_PER_CHUNK`` points.
+    All (shift, cell) pairs go through the kernel in chunks of ``POINTS_PER_CHUNK`` points, on
+    ``workers`` threads (:class:`tbspin.executor.ChunkPool`; the chunks are folded in order, so
+    the result does not depend on the number of workers).
     """
     b = model.reciprocal[list(model.periodic)]
     weight = np.prod(size, axis=1) / model.cell_measure  # (C,)
     M, C, ne = len(shifts), len(origin), len(efermi)
     out = np.zeros((M, C, ne) if per_cell else (M, ne))
-    for start in range(0, M * C, POINTS_PER_CHUNK):  # chunks of points; vectorized inside
+
+    def chunk(start: int) -> tuple[IntArray, IntArray, FloatArray]:
         m, c = np.divmod(np.arange(start, min(start + POINTS_PER_CHUNK, M * C)), C)
         E, X = kernel((origin[c] + shifts[m] * size[c]) @ b)
         if not np.all(np.isfinite(X)):
             raise FloatingPointError("non-finite integrand (NaN/Inf) during BZ sampling")
-        contrib = per_point_sums(E, X, efermi, temperature) * weight[c, None]
+        return m, c, per_point_sums(E, X, efermi, temperature) * weight[c, None]
+
+    starts = range(0, M * C, POINTS_PER_CHUNK)
+    parts: Iterable[tuple[IntArray, IntArray, FloatArray]]
+    if workers == 1 or len(starts) < 2:
+        parts = map(chunk, starts)
+    else:
+        from .executor import ChunkPool
+
+        parts = ChunkPool(workers, backend="threads").map(chunk, starts)  # type: ignore[assignment]
+    for m, c, contrib in parts:  # in chunk order whatever the worker count
         if per_cell:
             out[m, c] = contrib
         else:
@@ -305,6 +322,7 @@ def adaptive(
     budget_seconds: float | None = None,
     seed: int | None = None,
     temperature: float = 0.0,
+    workers: int | None = 1,
 ) -> SampledIntegral:
     """Adaptive refinement of the cells that carry the variance (module doc).
 
@@ -314,7 +332,7 @@ def adaptive(
 
     Parameters
     ----------
-    kernel, model, efermi, mesh, n_shifts, seed, temperature
+    kernel, model, efermi, mesh, n_shifts, seed, temperature, workers
         As in :func:`randomized_mesh` (``mesh`` is the base grid).
     iterations : int
         Largest number of refinement rounds.
@@ -349,7 +367,8 @@ def adaptive(
     # centre of one cell, so a spike there is refined as one cell rather than 2^p corners
     origin = (_grid(n) - 0.5) * size
     t0 = time.perf_counter()
-    A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature)  # (M, C, nE)
+    A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature,
+                               workers=workers)  # (M, C, nE)
     nk = len(origin) * n_shifts
     history: list[dict] = []
     children = _grid([factor] * p) / factor  # (f^p, p)
@@ -400,7 +419,8 @@ def adaptive(
             keep[chosen] = False
             co = (origin[chosen, None, :] + children[None] * size[chosen, None, :]).reshape(-1, p)
             cs = np.repeat(size[chosen] / factor, len(children), axis=0)
-            An = _evaluate_tree(kernel, model, co, cs, shifts, ef, temperature)
+            An = _evaluate_tree(kernel, model, co, cs, shifts, ef, temperature,
+                               workers=workers)
             A_try = np.concatenate([A[:, keep], An], axis=1)
             nk += new_cost
             rounds += 1
@@ -416,7 +436,8 @@ def adaptive(
         # the final estimate comes from new shifts (no selection bias); if it misses the
         # tolerance its samples guide the next refinement rounds
         shifts = rng.random((n_shifts, p))
-        A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature)
+        A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature,
+                               workers=workers)
         nk += len(origin) * n_shifts
         v, e = record(0)
         out_of_time = budget_seconds is not None and time.perf_counter() - t0 > budget_seconds
@@ -426,7 +447,8 @@ def adaptive(
             # confirmation: the pass that decided to stop is not the one reported (a stopping
             # rule on a noisy error estimate favours estimates that missed a spike)
             shifts = rng.random((n_shifts, p))
-            A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature)
+            A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature,
+                               workers=workers)
             nk += len(origin) * n_shifts
             v, e = record(0)
     lv, cnt = np.unique(np.round(1 / (size[:, 0] * n[0])).astype(int), return_counts=True)
@@ -450,6 +472,7 @@ def converge(
     growth: float = 1.5,
     seed: int | None = None,
     temperature: float = 0.0,
+    workers: int | None = 1,
     **adaptive_kw: Any,
 ) -> SampledIntegral:
     """Enlarge / refine until every standard error ≤ max(tol·|value|, abs_floor), or the budget
@@ -471,6 +494,8 @@ def converge(
         "uniform": randomized meshes grown by ``growth`` per direction each step;
         "adaptive": at each base mesh, :func:`adaptive` refinement up to the tolerance, then the
         base mesh grows if that was not enough.
+    workers : int, optional
+        Threads evaluating the k-chunks (None: all cores); the result does not depend on it.
     **adaptive_kw
         ``iterations``, ``factor``, ``variance_share``, ``max_cells`` of :func:`adaptive`.
     """
@@ -493,12 +518,14 @@ def converge(
         sub_seed = int(rng.integers(2**32))
         if method == "uniform":
             result = randomized_mesh(kernel, model, ef, mesh=tuple(n), n_shifts=n_shifts,
-                                     seed=sub_seed, temperature=temperature)
+                                     seed=sub_seed, temperature=temperature,
+                                     workers=workers)
         else:
             secs = None if budget_seconds is None else budget_seconds - (time.perf_counter() - t0)
             result = adaptive(kernel, model, ef, mesh=tuple(n), n_shifts=n_shifts, tol=tol,
                               abs_floor=abs_floor, budget_k=left, budget_seconds=secs,
-                              seed=sub_seed, temperature=temperature, **adaptive_kw)
+                              seed=sub_seed, temperature=temperature, workers=workers,
+                              **adaptive_kw)
         total += result.n_k
         for h in result.history:
             history.append(dict(h, n_k=total - result.n_k + h["n_k"]))
@@ -506,7 +533,8 @@ def converge(
         if ok and method == "uniform" and total + result.n_k <= budget_k:
             # confirmation on new shifts: the pass that decided to stop is not the one reported
             result = randomized_mesh(kernel, model, ef, mesh=tuple(n), n_shifts=n_shifts,
-                                     seed=int(rng.integers(2**32)), temperature=temperature)
+                                     seed=int(rng.integers(2**32)), temperature=temperature,
+                                     workers=workers)
             total += result.n_k
             history.append(dict(result.history[-1], n_k=total))
             ok = np.all(result.errors <= np.maximum(tol * np.abs(result.values), abs_floor))

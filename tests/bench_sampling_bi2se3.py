@@ -34,7 +34,7 @@ TOL = 0.02
 def run(axis: str) -> dict:
     m = dict(x=(1e-3, 0, 0), y=(0, 1e-3, 0), z=(0, 0, 1e-3))[axis]
     model = bi2se3(magnetization=m)
-    kern = shc_kernel(model, spin="y", current="z", field="x", formula="proper")
+    kern = shc_kernel(model, spin="y", current="z", efield="x", formula="proper")
     fac = units.conversion_factor("shc", 3)[0]
     out = {}
     for method, kw in (("adaptive", dict(mesh=10)), ("uniform", dict(mesh=16, growth=1.2))):

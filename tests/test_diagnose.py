@@ -20,7 +20,7 @@ from tbspin.symmetry import source_file
 
 
 def test_gamma_spike_on_a_gamma_centred_mesh_is_reported() -> None:
-    d = diagnose(bhz(M=-0.02), observable="shc", spin="z", current="x", field="y", efermi=0.0,
+    d = diagnose(bhz(M=-0.02), observable="shc", spin="z", current="x", efield="y", efermi=0.0,
                  mesh=6, n_sample=10, n_k_degeneracy=200)
     top = d.hotspots[0]
     assert top.high_symmetry and top.k_reduced == (0.0, 0.0) and top.share > 0.5
@@ -29,21 +29,21 @@ def test_gamma_spike_on_a_gamma_centred_mesh_is_reported() -> None:
     assert any("one k-point carries" in a for a in d.advice)
     assert any("high-symmetry" in a for a in d.advice)
     # the spike's share falls when the mesh avoids Γ
-    off = diagnose(bhz(M=-0.02), spin="z", current="x", field="y", efermi=0.0, mesh=6,
-                   shift="0.5" and 0.5, n_sample=0, n_k_degeneracy=200)
+    off = diagnose(bhz(M=-0.02), spin="z", current="x", efield="y", efermi=0.0, mesh=6,
+                   shift=0.5, n_sample=0, n_k_degeneracy=200)
     assert not any(h.high_symmetry for h in off.hotspots)
 
 
 def test_undeclared_magnetization_and_fd_vs_kubo() -> None:
     model = bi2se3().with_zeeman((1e-3, 0, 0)).replace(magnetization=None)
-    d = diagnose(model, spin="y", current="z", field="x", efermi=0.0, mesh=4, n_sample=20,
+    d = diagnose(model, spin="y", current="z", efield="x", efermi=0.0, mesh=4, n_sample=20,
                  n_k_degeneracy=300)
     assert d.degeneracy.kind == "magnetic (undeclared)"
     assert any("undeclared magnetization" in a and "gauge=" in a for a in d.advice)
     assert d.fd_kubo_difference < 1e-6 * d.fd_kubo_scale
     assert d.symmetry["time reversal"].max == pytest.approx(2e-3, rel=1e-9)  # |m·s − (−m·s)|
     # no gauge advice when the observable's spin is along m
-    d2 = diagnose(model, spin="x", current="z", field="y", efermi=0.0, mesh=4, n_sample=0,
+    d2 = diagnose(model, spin="x", current="z", efield="y", efermi=0.0, mesh=4, n_sample=0,
                   n_k_degeneracy=300)
     assert not any("undeclared magnetization along" in a for a in d2.advice)
     with pytest.raises(ParameterError):
@@ -55,7 +55,7 @@ def test_wannier_fit_report(tmp_path_factory: pytest.TempPathFactory) -> None:
     symmetrize; the report names the numbers."""
     model = ts._read("bi2se3_wanniertools", ts.LAT_BI2SE3, tmp_path_factory.mktemp("bi"))
     par = ts.win_parities(source_file(model, "win"), "block", species=ts.BI2SE3_SPECIES)
-    d = diagnose(model, spin="y", current="z", field="x", efermi=4.4195, mesh=3, n_sample=4,
+    d = diagnose(model, spin="y", current="z", efield="x", efermi=4.4195, mesh=3, n_sample=4,
                  parities=par, n_k_degeneracy=100)
     assert d.degeneracy.kind == "fit-noise"
     assert d.symmetry["inversion"].max > 1e-4 and d.symmetry["time reversal"].max > 1e-5

@@ -262,7 +262,7 @@ def test_user_kp_string_end_to_end_spin_hall():
     )
     spin = {n: np.kron(s, np.eye(2)) for n, s in zip(("sx", "sy", "sz"), PAULI[1:])}
     model = regularize(ham, params=dict(A=1.0, B=1.0, M=1.0), spacing=1.0, operators=spin)
-    res = tbspin.spin_hall(model, efermi=[0.0], mesh=48, spin="z", current="x", field="y")
+    res = tbspin.spin_hall(model, efermi=[0.0], mesh=48, spin="z", current="x", efield="y")
     assert res.unit == "e/8pi"
     blocks = [
         model.replace(hoppings=model.hoppings[:, s, s], operators={}, positions=model.positions[s])

@@ -318,7 +318,7 @@ def test_spin_order_round_trip_gives_same_spin_hall(tmp_path: Path) -> None:
     from tbspin.observables import spin_hall
 
     km = _kane_mele(lso=0.1)
-    kw = dict(efermi=0.0, mesh=24, spin="z", current="x", field="y")
+    kw = dict(efermi=0.0, mesh=24, spin="z", current="x", efield="y")
     ref = spin_hall(km, **kw).values[0]
     # independent value: s_z-conserving QSH insulator with spin Chern number 1,
     # σ^z_xy = ±e/2π = ±4 (e/8π)
@@ -582,7 +582,7 @@ def test_spin_hall_on_real_spinors_both_orders(gaas_tb: Path, tmp_path: Path) ->
     # η = 0.01 eV regularizes the 1/(ε_m − ε_n)² of nearly degenerate pairs, which otherwise
     # amplify the round-off difference between the two orbital orderings (measured: 1.6e-4
     # relative at η = 0 on this 3³ mesh, 1e-10 with η = 0.01 eV)
-    kw = dict(efermi=7.9366, mesh=3, spin="z", current="x", field="y",
+    kw = dict(efermi=7.9366, mesh=3, spin="z", current="x", efield="y",
               formula="conventional", eta=0.01)
     a = spin_hall(inter, **kw).values[0]
     b = spin_hall(back, **kw).values[0]
@@ -652,7 +652,7 @@ def test_platinum_conventional_spin_hall_matches_literature(data: Path, tmp_path
     (tmp_path / "wannier90.win").symlink_to(folder / "wannier90.win")
     (tmp_path / "wannier90.wout").symlink_to(folder / "wannier90.wout")
     model = read_wannier90(hr, spin_order="block")
-    r = tbspin.spin_hall(model, efermi=[11.3158], mesh=30, spin="z", current="x", field="y",
+    r = tbspin.spin_hall(model, efermi=[11.3158], mesh=30, spin="z", current="x", efield="y",
                          formula="conventional", eta=0.01)
     value = r.to("(hbar/e) S/cm")[0]
     assert 1800 < value < 2600, value
@@ -759,7 +759,7 @@ def test_readme_wannier90_example_runs_as_written(data: Path) -> None:
         data / "bi2se3_wanniertools" / "wannier90_hr.dat.tar.gz", spin_order="block")
     assert model.metadata["lattice_from"].endswith("POSCAR")
     assert model.metadata["positions_from"].endswith("wannier90.wout (final state)")
-    res = tbspin.spin_hall(model, spin="y", current="z", field="x", efermi=4.4195, mesh=4)
+    res = tbspin.spin_hall(model, spin="y", current="z", efield="x", efermi=4.4195, mesh=4)
     assert np.all(np.isfinite(res.values))
 
 

@@ -68,7 +68,7 @@ print(f"gap: [{gap[0]:.4f}, {gap[1]:.4f}] eV")
 formulas = ("proper", "conventional", "smm_omega")
 # (shift=0.0: the formulas are compared point by point on ONE mesh; the proper formula alone
 # would otherwise default to a generic shift, see spin_hall)
-res0 = {f: tbspin.spin_hall(model, spin="z", current="x", field="y", efermi=efermi, mesh=mesh,
+res0 = {f: tbspin.spin_hall(model, spin="z", current="x", efield="y", efermi=efermi, mesh=mesh,
                             shift=0.0, formula=f) for f in formulas}
 print("unit:", res0["proper"].unit, "| gauge:", res0["proper"].gauge)
 i0 = np.argmin(np.abs(efermi))
@@ -102,7 +102,7 @@ plt.close(fig)
 
 # %%
 probe = np.array([-0.2, -0.1, 0.0, 0.12])  # valence band, gap, conduction band (off band edges)
-kw = dict(spin="z", current="x", field="y", efermi=probe, mesh=mesh, shift=0.0)
+kw = dict(spin="z", current="x", efield="y", efermi=probe, mesh=mesh, shift=0.0)
 gauge_z = tbspin.spin_hall(model, gauge="z", **kw).values
 gauge_x = tbspin.spin_hall(model, gauge="x", **kw).values
 m_small = 1e-5
@@ -152,7 +152,7 @@ Eg = np.linalg.eigvalsh(mix.hamiltonian(np.zeros((1, 2))))[0]
 print(f"at Γ: splitting {abs(Eg[1] - Eg[0]):.1e} eV (Kramers theorem)")
 
 tol = dict(degen_tol=1e-6)
-res1 = {f: tbspin.spin_hall(mix, spin="z", current="x", field="y", efermi=efermi, mesh=mesh,
+res1 = {f: tbspin.spin_hall(mix, spin="z", current="x", efield="y", efermi=efermi, mesh=mesh,
                             shift=0.5, formula=f, **tol) for f in formulas}
 k_half = tbspin.make_mesh(mix, mesh, shift=0.5).cartesian(mix)
 e_half = np.linalg.eigvalsh(mix.hamiltonian(k_half))

@@ -94,7 +94,7 @@ res = {}
 for n in (6, 8):
     for formula in ("proper", "conventional"):
         res[n, formula] = tbspin.spin_hall(model, efermi=efermi, mesh=n, shift=shift, spin="y",
-                                           current="z", field="x", formula=formula)
+                                           current="z", efield="x", formula=formula)
 print("gauge:", res[8, "proper"].gauge)
 print(f"{'E_F (eV)':>9s} {'proper 6^3':>12s} {'proper 8^3':>12s} {'conv. 8^3':>12s}  [(hbar/2e) S/m]")
 for i in range(0, len(efermi), 4):

@@ -80,7 +80,7 @@ def _slab(layers: int, mz: float) -> Slab:
     spin = {k: v for k, v in bi2se3().operators.items() if k in ("sx", "sy", "sz")}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # kwant: MUMPS not available
-        slab = make_slab(bi2se3_kp().kwant_builder(), direction=2, layers=layers, operators=spin)
+        slab = make_slab(bi2se3_kp().kwant_builder(), direction=2, n_layers=layers, operators=spin)
     if mz == 0:
         return slab
     return slab.with_layer_onsite(exchange_on_layers([spin["sx"], spin["sy"], spin["sz"]], [0, 0, mz]))
