@@ -251,7 +251,7 @@ def test_field_is_a_deprecated_alias_of_efield():
     with pytest.raises(ParameterError):
         tbspin.spin_hall(model, field="x", efield="x", **kw)
     with pytest.warns(DeprecationWarning):
-        tbspin.spin_hall_integrand(model, np.zeros(3), efield="x", spin="y", current="z")
+        tbspin.spin_hall_integrand(model, np.zeros(3), field="x", spin="y", current="z")
 
 
 # ----------------------------------------------------------------- 6. results
