@@ -248,7 +248,7 @@ def test_field_is_a_deprecated_alias_of_efield():
     with pytest.warns(DeprecationWarning, match="efield"):
         old = tbspin.spin_hall(model, field="x", **kw).raw
     assert np.array_equal(new, old)
-    with pytest.raises(ParameterError):
+    with pytest.raises(ParameterError), pytest.warns(DeprecationWarning):
         tbspin.spin_hall(model, field="x", efield="x", **kw)
     with pytest.warns(DeprecationWarning):
         tbspin.spin_hall_integrand(model, np.zeros(3), field="x", spin="y", current="z")
