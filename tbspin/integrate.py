@@ -41,7 +41,7 @@ from .checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from .errors import ParameterError
+from .errors import ArgumentError, ParameterError
 from .executor import ChunkPool, default_workers
 from .fourier import MeshFourier, displaced_mesh
 from .kmesh import Mesh
@@ -273,7 +273,7 @@ def integrate(
     info : dict with ``seconds``, ``n_k``, ``chunk_size``, ``resumed_chunks``, ``fft``
     """
     if checkpoint is not None and key is None:
-        raise TypeError("integrate: a checkpoint needs the calculation's 'key'")
+        raise ArgumentError("integrate: a checkpoint needs the calculation's 'key'")
     if executor is not None and (workers is not None or backend != "auto" or client is not None):
         raise ParameterError("give either 'executor' or 'workers'/'backend'/'client', not both")
     key = key or {}

@@ -26,7 +26,7 @@ import numpy as np
 from . import units
 from ._version import __version__
 from .checkpoint import array_digest
-from .errors import ParameterError
+from .errors import ArgumentError, ParameterError
 from .integrands import FORMULAS, Integrand
 from .integrate import (
     ChunkTask,
@@ -63,7 +63,7 @@ def _settings(model: LatticeModel, method: str, gauge: GaugeSpec, spin: SpinSpec
               conn_kw: dict[str, float]) -> ConnectionSettings:
     unknown = sorted(set(conn_kw) - set(_CONN_KW))
     if unknown:
-        raise TypeError(f"unexpected keyword argument(s) {unknown}; connection options are {_CONN_KW}")
+        raise ArgumentError(f"unexpected keyword argument(s) {unknown}; connection options are {_CONN_KW}")
     return resolve_connection(model, method=method, gauge=gauge, spin=spin, **conn_kw)
 
 

@@ -354,3 +354,13 @@ def test_position_matrix_kept_but_unused_changes_nothing() -> None:
     np.testing.assert_array_equal(om0, om1)
     assert np.max(np.abs(om2 - om0)) > 1e-6  # negative control: the used matrix does matter
     assert kept.fingerprint() != used.fingerprint()
+
+
+def test_unknown_connection_keyword_is_an_argument_error():
+    """A misspelt connection option is a tbspin ArgumentError that is also a TypeError."""
+    from tbspin.errors import ArgumentError, TbspinError
+
+    with pytest.raises(ArgumentError, match="degen_tol") as exc:
+        tbspin.spin_hall(kramers_ti(), efermi=[0.0], mesh=4, spin="y", current="z", efield="x",
+                         degen_tl=1e-3)
+    assert isinstance(exc.value, TypeError) and isinstance(exc.value, TbspinError)
