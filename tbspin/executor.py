@@ -153,7 +153,17 @@ class OrderedSum:
 
 # ---------------------------------------------------------------------- BLAS threads
 def default_workers() -> int:
-    """Cores this process may run on (the default ``workers``)."""
+    """The default ``workers``: ``$TBSPIN_WORKERS`` when set, else the cores this process may
+    run on (the one place the default is decided; the engine and ``tol`` runs both use it)."""
+    env = os.environ.get("TBSPIN_WORKERS", "").strip()
+    if env:
+        try:
+            n = int(env)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise ParameterError(f"TBSPIN_WORKERS must be a positive integer, got {env!r}")
+        return n
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux

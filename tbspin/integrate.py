@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 
@@ -42,7 +41,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .errors import ArgumentError, ParameterError
-from .executor import ChunkPool, default_workers
+from .executor import ChunkPool
 from .fourier import MeshFourier, displaced_mesh
 from .kmesh import Mesh
 from .model import LatticeModel
@@ -57,7 +56,7 @@ Kernel = Callable[[FloatArray], tuple[FloatArray, FloatArray]]
 #: FFT plans of a chunk task: one for "kubo" (H and ∂H), 1 + 2·ndir (H only) for "fd"
 FourierPlans = tuple[MeshFourier, ...]
 
-__all__ = ["occupied_sum", "default_chunk_size", "Plan", "ChunkTask", "integrate", "engine_workers",
+__all__ = ["occupied_sum", "default_chunk_size", "Plan", "ChunkTask", "integrate",
            "fourier_plans", "use_fourier", "CHECKPOINT_SECONDS", "FFT_MODES"]
 
 FFT_MODES = ("auto", "always", "never")
@@ -146,19 +145,6 @@ class ChunkTask:
                 "degen_tol or a singular gauge operator"
             )
         return c, occupied_sum(E, X, self.plan.efermi, self.plan.temperature)
-
-
-def engine_workers(workers: int | None) -> int | None:
-    """``workers``, else ``$TBSPIN_WORKERS`` when set, else all cores (:func:`default_workers`)."""
-    if workers is not None:
-        return workers
-    env = os.environ.get("TBSPIN_WORKERS", "").strip()
-    if not env:
-        return default_workers()
-    try:
-        return int(env)
-    except ValueError:
-        raise ParameterError(f"TBSPIN_WORKERS must be a positive integer, got {env!r}") from None
 
 
 def use_fourier(model: LatticeModel, mesh: Mesh) -> bool:
@@ -257,8 +243,8 @@ def integrate(
     label : str
         Progress-bar label.
     workers : int, optional
-        Concurrent chunk workers (default: ``$TBSPIN_WORKERS`` if set, else all cores,
-        :func:`tbspin.executor.default_workers`; serial when one chunk is left).
+        Concurrent chunk workers (default :func:`tbspin.executor.default_workers`:
+        ``$TBSPIN_WORKERS`` if set, else all cores; serial when one chunk is left).
     backend : {"auto", "serial", "threads", "processes", "dask"}
         :mod:`tbspin.executor` backend ("auto": dask with a client, serial for one worker or one
         chunk, else threads).
@@ -291,7 +277,7 @@ def integrate(
     fourier = fourier_plans(model, kernel, plan.mesh, fft) if todo else None
     task = ChunkTask(model, kernel, plan, fourier)
     if executor is None:
-        pool = ChunkPool(engine_workers(workers), backend, client)  # validates workers/backend/client
+        pool = ChunkPool(workers, backend, client)  # validates workers/backend/client
         if pool.backend != "serial" and (len(todo) > 1 or client is not None):
             executor = pool
     parts: Iterable[tuple[int, FloatArray]] = (

@@ -208,3 +208,14 @@ def test_chunk_pool_maps_in_input_order(payload: tuple, serial: np.ndarray, back
     for _, part in out[::-1]:
         acc = acc + part
     np.testing.assert_array_equal(acc, serial)
+
+
+def test_default_workers_reads_tbspin_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One default for the engine and tol runs: $TBSPIN_WORKERS, validated, else the cores."""
+    monkeypatch.setenv("TBSPIN_WORKERS", "3")
+    assert executor.default_workers() == 3
+    monkeypatch.setenv("TBSPIN_WORKERS", "two")
+    with pytest.raises(ParameterError, match="TBSPIN_WORKERS"):
+        executor.default_workers()
+    monkeypatch.delenv("TBSPIN_WORKERS")
+    assert executor.default_workers() >= 1
