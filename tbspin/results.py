@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import units
+from ._json import jsonable
 from .errors import OutputError
 from .types import FloatArray, PathLike
 
@@ -41,10 +42,10 @@ def model_provenance(model: LatticeModel, settings: dict[str, Any] | None = None
         params = {k: v for k, v in md.items() if k not in ("source", "position_matrix")
                   and (np.ndim(v) == 0 or np.size(v) <= 64)}
     out = {"name": model.name, "fingerprint": model.fingerprint(),
-           "parameters": _jsonable(params), "source": _jsonable(md.get("source")),
-           "magnetization": _jsonable(model.magnetization)}
+           "parameters": jsonable(params), "source": jsonable(md.get("source")),
+           "magnetization": jsonable(model.magnetization)}
     if settings is not None:
-        out["settings"] = _jsonable(settings)
+        out["settings"] = jsonable(settings)
     return out
 
 
@@ -184,8 +185,8 @@ class ConductivityResult:
         d["raw_unit"] = f"Å^{2 - self.dim}"
         d["mesh"] = list(self.mesh)
         d["shift"] = list(self.shift)
-        d["extras"] = _jsonable(self.extras)
-        d["provenance"] = _jsonable(self.provenance)
+        d["extras"] = jsonable(self.extras)
+        d["provenance"] = jsonable(self.provenance)
         return d
 
     def to_json_text(self) -> str:
@@ -260,17 +261,3 @@ class ConductivityResult:
         if kw.get("raw_errors") is not None:
             kw["raw_errors"] = np.asarray(kw["raw_errors"], float)
         return cls(**kw)
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    return repr(obj)
