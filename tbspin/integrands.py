@@ -20,8 +20,8 @@ import dataclasses
 
 import numpy as np
 
-from .berry import compute_connection
-from .eigen import expectation, sandwich
+from .berry import compute_connection, velocity_matrices
+from .eigen import expectation, sandwich, solve
 from .errors import ParameterError
 from .model import LatticeModel
 from .settings import ConnectionSettings
@@ -84,23 +84,38 @@ class Integrand:
         in the layout of :func:`tbspin.berry.compute_connection`.
         """
         dirs = self.directions
+        if self.what == "conventional":
+            return self._conventional(k, hamiltonians)
         bc = compute_connection(self.model, k, self.settings, dirs, hamiltonians)
         E = bc.eig.energies
         if self.what == "berry":
             return E, pair_terms(bc.R[0], bc.R[1]).sum(axis=2)
         op = self.spin_op
         assert op is not None  # checked in __post_init__
-        if self.what == "conventional":
-            eig, V = bc.eig, bc.velocity
-            assert V is not None  # the conventional formula runs with method="kubo"
-            S = sandwich(eig.vectors, op)
-            J = 0.5 * (S @ V[0] + V[0] @ S)
-            dE2 = (E[:, :, None] - E[:, None, :]) ** 2 + self.eta**2
-            same = eig.block[:, :, None] == eig.block[:, None, :]
-            w = np.where(same, 0.0, 1.0 / np.where(same, 1.0, dE2))
-            return E, (-2.0 * np.imag(J * V[1].transpose(0, 2, 1)) * w).sum(axis=2)
         T = pair_terms(bc.R[0], bc.R[1])
         sdiag = expectation(bc.eig.vectors, op)
         if self.what == "proper":
             return E, np.einsum("kmn,kn->km", T, sdiag)
         return E, sdiag * T.sum(axis=2)  # smm_omega
+
+    def _conventional(
+        self, k: FloatArray, hamiltonians: tuple[ComplexArray, ComplexArray] | None
+    ) -> tuple[FloatArray, FloatArray]:
+        """The ½{s, V} Kubo integrand from eigenvectors and velocity matrices alone.
+
+        It needs no Berry connection and no gauge fixing: for each degenerate block D the sum
+        Σ_{m∈D} Σ_{n∉D} J_mn V_nm is a trace over D, unchanged by any rotation inside D (and
+        inside the blocks of n), so eigh's basis is used as it comes.
+        """
+        H, dH = (self.model.hamiltonian_and_derivatives(k, self.directions)
+                 if hamiltonians is None else hamiltonians)
+        eig = solve(H, None, degen_tol=self.settings.degen_tol)
+        V = velocity_matrices(eig.vectors, dH)
+        E = eig.energies
+        assert self.spin_op is not None  # checked in __post_init__
+        X = sandwich(eig.vectors, self.spin_op) @ V[0]  # S V^i; V^i S = (S V^i)† (both Hermitian)
+        J = 0.5 * (X + X.conj().transpose(0, 2, 1))
+        dE2 = (E[:, :, None] - E[:, None, :]) ** 2 + self.eta**2
+        same = eig.block[:, :, None] == eig.block[:, None, :]
+        w = np.where(same, 0.0, 1.0 / np.where(same, 1.0, dE2))
+        return E, (-2.0 * np.imag(J * V[1].transpose(0, 2, 1)) * w).sum(axis=2)

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .bloch import BlochSum
 from .errors import ModelError, ParameterError
 from .hoppings import (
     PositionMatrix,
@@ -378,22 +379,21 @@ class LatticeModel:
                 raise ParameterError(
                     f"derivative direction {'xyz'[a]!r} does not exist in a {self.dim}D model"
                 )
-        nk, n = len(k), self.n_orbitals
-        Rcart = self.R @ self.lattice  # (NR, d)
-        phase = np.exp(1j * (k @ Rcart.T))  # (Nk, NR)
-        Hflat = self.hoppings.reshape(len(self.R), n * n)
-        # one BLAS call for H and all derivatives: columns [H_R, i R_a H_R, ...]
-        B = np.concatenate([Hflat] + [1j * Rcart[:, a, None] * Hflat for a in dirs], axis=1)
-        HdH = (phase @ B).reshape(nk, 1 + len(dirs), n, n).transpose(1, 0, 2, 3)
-        H, dH = HdH[0], HdH[1:]
-        if self.convention == "positions" and np.ptp(self.positions, axis=0).any():
-            tau = self.positions
-            dtau = tau[None, :, :] - tau[:, None, :]  # (N, N, d): τ_n − τ_m
-            orb = np.exp(1j * np.einsum("kd,mnd->kmn", k, dtau))
-            for i, a in enumerate(dirs):
-                dH[i] = (dH[i] + 1j * dtau[None, :, :, a] * H) * orb
-            H = H * orb
-        return H, dH
+        return self._bloch_sum(k, tuple(dirs))
+
+    @functools.cached_property
+    def _bloch_sum(self) -> BlochSum:
+        """Tables of the direct Bloch sum (:mod:`tbspin.bloch`), built at first use."""
+        pos = self.positions if self.convention == "positions" else None
+        return BlochSum(self.lattice, self.R, self.hoppings, pos)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_bloch_sum", None)  # a cache: rebuilt where the model is unpickled
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
 
     # ------------------------------------------------------------------ position matrix
     @property

@@ -355,7 +355,10 @@ def adaptive(
     budget_k : int, optional
         Stop refining before the evaluated k-points would exceed this.
     budget_seconds : float, optional
-        Stop refining after this wall time (the fresh pass still runs).
+        Wall-time budget. A refinement round runs only if it and the fresh pass over the
+        refined map fit in what is left, at the rate (seconds per k-point) measured so far;
+        the confirmation pass is skipped when it would not fit. The budget can still be
+        overrun by the first evaluation of the base mesh and by rate fluctuations.
     """
     ef = _efermi(efermi)
     n = _mesh(model, mesh)
@@ -387,11 +390,18 @@ def adaptive(
         return tol is not None and bool(np.all(e <= safety * np.maximum(tol * np.abs(v),
                                                                         abs_floor)))
 
+    def affordable(points: int) -> bool:
+        """Whether ``points`` more evaluations fit in the time budget, at the rate so far."""
+        if budget_seconds is None:
+            return True
+        spent = time.perf_counter() - t0
+        return spent + points * spent / max(nk, 1) <= budget_seconds
+
     rounds = 0
     while rounds < iterations and not done(v, e):
         refined = 0
         while rounds < iterations and not done(v, e, SAFETY):
-            if budget_seconds is not None and time.perf_counter() - t0 > budget_seconds:
+            if not affordable(0):
                 break
             T = A.sum(axis=1)  # (M, nE)
             dT = T - T.mean(axis=0)
@@ -412,8 +422,11 @@ def adaptive(
                 count = cap
             chosen = order[:count]
             new_cost = count * len(children) * n_shifts
-            if budget_k is not None and nk + new_cost + (len(origin) + new_cost // n_shifts) * (
-                    n_shifts if fresh else 0) > budget_k:
+            # the round and the fresh pass over the refined map must both fit in the budgets
+            fresh_cost = (len(origin) + new_cost // n_shifts - count) * n_shifts if fresh else 0
+            if budget_k is not None and nk + new_cost + fresh_cost > budget_k:
+                break
+            if not affordable(new_cost + fresh_cost):
                 break
             keep = np.ones(len(origin), bool)
             keep[chosen] = False
@@ -440,10 +453,9 @@ def adaptive(
                                workers=workers)
         nk += len(origin) * n_shifts
         v, e = record(0)
-        out_of_time = budget_seconds is not None and time.perf_counter() - t0 > budget_seconds
-        if out_of_time:
+        if not affordable(0):
             break
-        if done(v, e):
+        if done(v, e) and affordable(len(origin) * n_shifts):
             # confirmation: the pass that decided to stop is not the one reported (a stopping
             # rule on a noisy error estimate favours estimates that missed a spike)
             shifts = rng.random((n_shifts, p))
@@ -487,7 +499,9 @@ def converge(
     budget_k : int
         Largest number of k-point evaluations in total.
     budget_seconds : float, optional
-        Wall-time budget (checked between steps).
+        Wall-time budget: steps are planned with the measured seconds per k-point so that the
+        last one ends within it (:func:`adaptive`); a larger base mesh is started only if its
+        evaluation and a second pass fit.
     mesh : int or sequence
         Starting base mesh.
     method : {"adaptive", "uniform"}
@@ -515,6 +529,10 @@ def converge(
         cost = int(np.prod(n)) * n_shifts
         if cost > left and result is not None:
             break
+        if budget_seconds is not None and result is not None:
+            spent = time.perf_counter() - t0
+            if spent + 2 * cost * spent / max(total, 1) > budget_seconds:
+                break  # a larger base mesh (evaluated, then re-checked) no longer fits in time
         sub_seed = int(rng.integers(2**32))
         if method == "uniform":
             result = randomized_mesh(kernel, model, ef, mesh=tuple(n), n_shifts=n_shifts,
