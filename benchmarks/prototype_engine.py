@@ -17,7 +17,7 @@ import numpy as np
 
 import tbspin
 from tbspin import eigen
-from tbspin.berry import kubo_connection_from_velocity, resolve_gauge, velocity_matrices
+from tbspin.berry import kubo_connection_from_velocity, velocity_matrices
 from tbspin.executor import sum_chunks
 from tbspin.fourier import MeshFourier
 from tbspin.observables import occupied_sum
@@ -47,8 +47,8 @@ def chunk_task(p: Payload, c: int) -> np.ndarray:
     V = velocity_matrices(eig.vectors, dH)
     E = eig.energies
     if p.what == "conventional":
-        S = eigen.sandwich(eig.vectors, p.spin_op)
-        J = 0.5 * (S @ V[0] + V[0] @ S)
+        X = eigen.sandwich(eig.vectors, p.spin_op) @ V[0]
+        J = 0.5 * (X + X.conj().transpose(0, 2, 1))
         dE2 = (E[:, :, None] - E[:, None, :]) ** 2 + p.eta**2
         same = eig.block[:, :, None] == eig.block[:, None, :]
         w = np.where(same, 0.0, 1.0 / np.where(same, 1.0, dE2))
@@ -75,17 +75,26 @@ def make_payload(
     eta: float = 0.0,
     chunk_size: int | None = None,
 ) -> Payload:
-    """Build the payload of one observable (gauge policy as tbspin.spin_hall today)."""
-    m = tbspin.make_mesh(model, mesh)
-    plan = MeshFourier(model, m, (current, field))
-    spin_op = None if what == "berry" else model.spin(spin)
-    if what == "berry" or model.magnetization is not None and np.linalg.norm(model.magnetization) > 0:
-        G, _ = resolve_gauge(model, None)
+    """Build the payload of one observable with the settings, gauge and mesh of the public
+    ``tbspin.spin_hall`` / ``anomalous_hall`` (generic mesh shift of the proper formula,
+    degen_tol from the model's degeneracy scale)."""
+    from tbspin.observables import _default_shift, _settings, _shc_integrand
+
+    if what == "berry":
+        st = _settings(model, "kubo", None, None, {})
+        spin_op = None
     else:
-        G = spin_op
+        integrand, _ = _shc_integrand(model, spin=spin, current=current, efield=field,
+                                      formula=what, method="kubo", gauge=None, eta=eta,
+                                      conn_kw={})
+        st, spin_op = integrand.settings, integrand.spin_op
+    shift = _default_shift(model, what, None, {})
+    m = tbspin.make_mesh(model, mesh, shift=shift)
+    plan = MeshFourier(model, m, (current, field))
+    G = None if what == "conventional" else st.gauge
     return Payload(plan=plan, chunk_size=chunk_size or plan.chunk_size(), what=what, G=G,
                    spin_op=spin_op, eta=eta, efermi=np.asarray(efermi, dtype=float),
-                   cell=model.cell_measure)
+                   cell=model.cell_measure, degen_tol=st.degen_tol, gauge_tol=st.gauge_tol)
 
 
 def prototype_conductivity(payload: Payload, *, workers: int = 1, backend: str = "auto",

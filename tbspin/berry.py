@@ -214,14 +214,15 @@ def kubo_connection_from_velocity(
     if isinstance(sel, slice) and np.all(split == split[0]):
         # one pattern of pairs at every k (e.g. Kramers pairs everywhere): gather along axes
         nn, mm = np.nonzero(split[0])
-        GD_rows = np.take(Gm * Dinv, nn, axis=1)  # (Nk, P, N): G_no/(ε_n − ε_o)
-        G_cols = np.take(Gm, mm, axis=2).transpose(0, 2, 1)  # (Nk, P, N): G_om
-        D_rows = np.take(Dinv, nn, axis=1)
-        factor = 1j / (np.take(g, mm, axis=1) - np.take(g, nn, axis=1))  # i/(g_m − g_n)
+        n_, m_ = eigen.as_slice(nn), eigen.as_slice(mm)  # views for evenly spaced pairs
+        D_rows = Dinv[:, n_]  # (Nk, P, N)
+        GD_rows = Gm[:, n_] * D_rows  # G_no/(ε_n − ε_o)
+        G_cols = Gm[:, :, m_].transpose(0, 2, 1)  # (Nk, P, N): G_om
+        factor = 1j / (g[:, m_] - g[:, n_])  # i/(g_m − g_n)
         for a in range(len(V)):
             Va = V[a]
-            T = np.sum(GD_rows * np.take(Va, mm, axis=2).transpose(0, 2, 1)
-                       + np.take(Va, nn, axis=1) * D_rows * G_cols, axis=2)
+            T = (np.einsum("kpo,kop->kp", GD_rows, Va[:, :, m_])
+                 + np.einsum("kpo,kpo->kp", Va[:, n_], D_rows * G_cols))
             R[a][:, nn, mm] += T * factor
         return R
     kk, nn, mm = np.nonzero(split)

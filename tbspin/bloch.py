@@ -11,7 +11,8 @@ combinations as one (2P, (1 + nd)·N(N+1)/2) complex table, H and every ∂H com
 real GEMM: about 4N/(N+1) ≈ 4× fewer multiplications than the complex product over all R, and
 half the cos/sin evaluations. The upper triangle is the conjugate of the lower one: H(k) is the
 Hermitian matrix whose lower triangle is the Bloch sum (the triangle LAPACK's ``eigh`` reads;
-models are Hermitian to ``hermitian_tol`` by construction).
+models are Hermitian to ``hermitian_tol`` by construction). Models with few R (the catalogue's)
+sum all N² entries instead: their product is cheap and mirroring would cost more.
 
 The FFT path for whole uniform meshes is :mod:`tbspin.fourier`; this one serves arbitrary k
 lists (adaptive refinement patches, band paths, k ± δ of finite differences).
@@ -25,6 +26,10 @@ from .hoppings import minus_index
 from .types import ComplexArray, FloatArray, IntArray
 
 __all__ = ["BlochSum"]
+
+#: below this many (R, −R) pairs all N² entries are summed (the product costs less than the
+#: gather that mirrors a triangle; measured on the catalogue models vs the Wannier ones)
+FULL_BELOW = 32
 
 
 class BlochSum:
@@ -49,7 +54,9 @@ class BlochSum:
         # one representative per pair {R, −R}: the one with the smaller index (R ≠ 0)
         rep = idx[(idx < minus) & ~np.isin(idx, zero)]
         self.n = n
-        self.il, self.jl = np.tril_indices(n)
+        # few pairs: the product is cheap and the full N² columns avoid the triangle's gather
+        self.full = len(rep) < FULL_BELOW
+        self.il, self.jl = np.indices((n, n)).reshape(2, -1) if self.full else np.tril_indices(n)
         tri = (slice(None), self.il, self.jl)
         Hp, Hm = hoppings[rep], hoppings[minus[rep]]
         self.A = np.ascontiguousarray((Hp + Hm)[tri])  # (P, T) cos coefficients
@@ -64,8 +71,9 @@ class BlochSum:
         t = len(self.il)
         pos = np.empty((n, n), dtype=int)
         pos[self.il, self.jl] = np.arange(t)
-        pos[self.jl, self.il] = np.arange(t) + t
-        pos[np.diag_indices(n)] = np.arange(t)[self.il == self.jl]
+        if not self.full:
+            pos[self.jl, self.il] = np.arange(t) + t
+            pos[np.diag_indices(n)] = np.arange(t)[self.il == self.jl]
         self.gather = pos.reshape(-1)
         self._tables: dict[tuple[int, ...], FloatArray] = {}
 
@@ -91,6 +99,9 @@ class BlochSum:
             for i, a in enumerate(dirs):
                 tri[:, 1 + i] = (tri[:, 1 + i] + 1j * self.dtau[:, a] * tri[:, 0]) * orb
             tri[:, 0] *= orb
-        full = np.concatenate([tri, tri.conj()], axis=2).transpose(1, 0, 2)
-        out = np.take(full, self.gather, axis=2).reshape(1 + nd, nk, n, n)
+        if self.full:
+            out = np.ascontiguousarray(tri.transpose(1, 0, 2)).reshape(1 + nd, nk, n, n)
+        else:
+            full = np.concatenate([tri, tri.conj()], axis=2).transpose(1, 0, 2)
+            out = np.take(full, self.gather, axis=2).reshape(1 + nd, nk, n, n)
         return out[0], out[1:]
