@@ -56,7 +56,9 @@ class BlochSum:
         self.n = n
         # few pairs: the product is cheap and the full N² columns avoid the triangle's gather
         self.full = len(rep) < FULL_BELOW
-        self.il, self.jl = np.indices((n, n)).reshape(2, -1) if self.full else np.tril_indices(n)
+        ij = np.indices((n, n)).reshape(2, -1) if self.full else np.tril_indices(n)
+        self.il: IntArray = ij[0]
+        self.jl: IntArray = ij[1]
         tri = (slice(None), self.il, self.jl)
         Hp, Hm = hoppings[rep], hoppings[minus[rep]]
         self.A = np.ascontiguousarray((Hp + Hm)[tri])  # (P, T) cos coefficients
