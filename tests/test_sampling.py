@@ -156,3 +156,33 @@ def test_tol_run_on_two_threads_is_bitwise_the_serial_one() -> None:
     two = tbspin.anomalous_hall(model, workers=2, **kw)
     assert np.array_equal(one.raw, two.raw) and np.array_equal(one.raw_errors, two.raw_errors)
     assert one.extras["sampling"]["n_k"] == two.extras["sampling"]["n_k"] > 2 * 4096
+
+
+def test_time_budget_is_planned_not_overrun(monkeypatch) -> None:
+    """A kernel that costs a fixed (fake) time per k-point: adaptive refinement plans its rounds,
+    fresh pass and confirmation with the measured rate, so the run ends within the budget
+    (before, the budget was only checked between steps and a final pass could double it)."""
+    import tbspin.sampling as sampling
+
+    clock = {"t": 0.0}
+
+    class FakeTime:
+        @staticmethod
+        def perf_counter() -> float:
+            return clock["t"]
+
+    monkeypatch.setattr(sampling, "time", FakeTime)
+    b = bhz(M=-0.02)
+    inner = shc_kernel(b, spin="z", current="x", efield="y", formula="proper")
+
+    def kernel(k):
+        clock["t"] += 1e-4 * len(k)  # 0.1 ms per k-point
+        return inner(k)
+
+    budget = 30.0  # seconds of fake time = 300 000 k-point evaluations
+    with pytest.warns(ConvergenceWarning, match="not converged"):
+        r = converge(kernel, b, 0.0, tol=1e-4, mesh=8, method="adaptive", seed=1,
+                     budget_seconds=budget)
+    assert clock["t"] <= budget, clock["t"]
+    assert clock["t"] > 0.5 * budget  # and it did use the budget
+    assert not r.converged and r.history[-1]["seconds"] <= budget
