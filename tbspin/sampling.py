@@ -507,7 +507,9 @@ def converge(
     method : {"adaptive", "uniform"}
         "uniform": randomized meshes grown by ``growth`` per direction each step;
         "adaptive": at each base mesh, :func:`adaptive` refinement up to the tolerance, then the
-        base mesh grows if that was not enough.
+        base mesh grows if that was not enough (and the budget leaves room for more k-points than
+        the best estimate so far). Out of budget, the estimate built on the most k-points is
+        reported, not the last one.
     workers : int, optional
         Threads evaluating the k-chunks (None: all cores); the result does not depend on it.
     **adaptive_kw
@@ -524,16 +526,21 @@ def converge(
     total = 0
     history: list[dict] = []
     result: SampledIntegral | None = None
+    best: SampledIntegral | None = None  # the estimate that used the most k-points so far
     while True:
         left = budget_k - total
         cost = int(np.prod(n)) * n_shifts
-        if cost > left and result is not None:
-            break
-        if budget_seconds is not None and result is not None:
+        if result is not None:
+            # a new base mesh restarts the refinement: it must fit (evaluated, then re-checked)
+            # and have room to use more k-points than the best estimate so far
+            need = max(2 * cost, 2 * _final_points(best))
+            if need > left:
+                break
             spent = time.perf_counter() - t0
-            if spent + 2 * cost * spent / max(total, 1) > budget_seconds:
-                break  # a larger base mesh (evaluated, then re-checked) no longer fits in time
+            if budget_seconds is not None and spent + need * spent / max(total, 1) > budget_seconds:
+                break
         sub_seed = int(rng.integers(2**32))
+        start = time.perf_counter() - t0
         if method == "uniform":
             result = randomized_mesh(kernel, model, ef, mesh=tuple(n), n_shifts=n_shifts,
                                      seed=sub_seed, temperature=temperature,
@@ -546,7 +553,7 @@ def converge(
                               **adaptive_kw)
         total += result.n_k
         for h in result.history:
-            history.append(dict(h, n_k=total - result.n_k + h["n_k"]))
+            history.append(dict(h, n_k=total - result.n_k + h["n_k"], seconds=start + h["seconds"]))
         ok = np.all(result.errors <= np.maximum(tol * np.abs(result.values), abs_floor))
         if ok and method == "uniform" and total + result.n_k <= budget_k:
             # confirmation on new shifts: the pass that decided to stop is not the one reported
@@ -556,12 +563,18 @@ def converge(
             total += result.n_k
             history.append(dict(result.history[-1], n_k=total))
             ok = np.all(result.errors <= np.maximum(tol * np.abs(result.values), abs_floor))
+        if best is None or _final_points(result) >= _final_points(best):
+            best = result
         if ok:
             break
         if budget_seconds is not None and time.perf_counter() - t0 > budget_seconds:
             break
         n = np.maximum(n + 1, np.ceil(n * growth).astype(int))
-    assert result is not None
+    assert result is not None and best is not None
+    if not ok:
+        # out of budget: report the estimate built on the most k-points (a choice that does not
+        # look at the values or errors, so it adds no selection bias), not merely the last one
+        result = best
     result = dataclasses.replace(result, n_k=total, history=history, converged=bool(ok))
     if not ok:
         rel = np.max(result.errors / np.maximum(np.abs(result.values), 1e-300))
@@ -571,6 +584,11 @@ def converge(
             f"{result.mesh}); raise budget_k/budget_seconds or loosen tol",
             ConvergenceWarning, stacklevel=2)
     return result
+
+
+def _final_points(result: SampledIntegral | None) -> int:
+    """k-points behind a result's reported estimate (its last history entry)."""
+    return 0 if result is None else int(result.history[-1]["n_k_final"])
 
 
 # ---------------------------------------------------------------------- kernels
