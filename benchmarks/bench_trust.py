@@ -53,10 +53,17 @@ def main() -> None:
     seconds = time.perf_counter() - t0
     unit = "(hbar/e) S/cm"
     s = r.extras["sampling"]
+    steps = [dict(mesh=h["mesh"][0], n_k=int(h["n_k"]), n_k_final=int(h["n_k_final"]),
+                  rel_error=float(abs(h["errors"][0] / h["values"][0])),
+                  seconds=round(float(h["seconds"]), 1)) for h in s["history"]]
+    for st in steps:
+        print("  step: base {mesh}^3, {n_k} k so far, estimate on {n_k_final} k, rel. error "
+              "{rel_error:.3f}, {seconds} s".format(**st))
     record = dict(model=a.model, symmetrized=a.symmetrize, formula=a.formula, method=a.method,
                   eta=a.eta, start_mesh=a.mesh, tol=a.tol, workers=a.workers,
                   value=float(r.to(unit)[0]), error=float(r.errors_to(unit)[0]), unit=unit,
-                  n_k=s["n_k"], converged=s["converged"], seconds=seconds,
+                  n_k=s["n_k"], converged=s["converged"], seconds=seconds, steps=steps,
+                  reported_mesh=s.get("mesh"),
                   degen_tol=r.extras.get("degen_tol"), load=load())
     print(f"{a.model} {a.formula} ({a.method}), start {a.mesh}: {record['value']:.1f} ± "
           f"{record['error']:.1f} {unit}; {s['n_k']} k-points, converged {s['converged']}, "
