@@ -273,7 +273,7 @@ def anomalous_hall(
     temperature : float
         Fermi–Dirac temperature (K, ≥ 0); 0 uses step occupations.
     chunk_size : int, optional
-        k-points per batch (default from a 32 MB working-set budget per chunk).
+        k-points per batch (default from an 8 MB working-set budget per chunk).
     progress : bool or None
         Progress bar: None (default) shows it when stderr is a terminal; True/False force it.
     checkpoint : path, optional
