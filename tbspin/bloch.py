@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import ModelError
 from .hoppings import minus_index
 from .types import ComplexArray, FloatArray, IntArray
 
@@ -48,7 +49,7 @@ class BlochSum:
         n = hoppings.shape[1]
         minus = minus_index(R)
         if np.any(minus < 0):
-            raise ValueError("BlochSum needs every −R of the hopping table")
+            raise ModelError("the direct Bloch sum needs H_{-R} for every R of the hopping table")
         idx = np.arange(len(R))
         zero = np.nonzero(~np.any(R != 0, axis=1))[0]
         # one representative per pair {R, −R}: the one with the smaller index (R ≠ 0)
