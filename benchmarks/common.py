@@ -10,6 +10,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import functools  # noqa: E402
+import shutil  # noqa: E402
 import statistics  # noqa: E402
 import tarfile  # noqa: E402
 import tempfile  # noqa: E402
@@ -46,7 +47,12 @@ def hr_file(name: str) -> Path:
     dest = Path(tempfile.mkdtemp(prefix=f"tbspin-bench-{name}-"))
     with tarfile.open(folder / f"{name}_wanniertools" / "wannier90_hr.dat.tar.gz") as tar:
         tar.extractall(dest, filter="data")
-    return next(dest.rglob("*_hr.dat"))
+    hr = next(dest.rglob("*_hr.dat"))
+    # the .win (projections: inversion parities) next to the _hr.dat; not the .wout, whose
+    # centres would change the Bloch phases of the model every earlier number was measured on
+    for side in (folder / f"{name}_wanniertools").glob("wannier90.win"):
+        shutil.copy(side, hr.parent / side.name)
+    return hr
 
 
 def wannier_model(name: str) -> tbspin.LatticeModel:
