@@ -93,6 +93,9 @@ _BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS
              "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 #: chunks folded by one reduction task on a dask cluster (the chain of folds is sequential)
 DASK_FOLD_BLOCK = 64
+#: chunks submitted ahead per local worker (threads/processes): enough to keep every worker
+#: busy, few enough that waiting on them stays cheap and finished results do not pile up
+IN_FLIGHT = 4
 
 
 # ---------------------------------------------------------------------- deterministic reduction
@@ -317,27 +320,49 @@ def iter_chunks(
         if kind == "threads":
             stack.enter_context(blas_threads(1))
             pool = stack.enter_context(ThreadPoolExecutor(nw, thread_name_prefix="tbspin"))
-            futures = {pool.submit(task_fn, payload, i): i for i in idx}
         else:
             method = "fork" if threading.active_count() == 1 and os.name == "posix" else "spawn"
             stack.enter_context(_blas_env(1))
             pool = stack.enter_context(ProcessPoolExecutor(
                 nw, mp_context=multiprocessing.get_context(method),
                 initializer=_init_process_worker, initargs=(payload, 1)))
-            futures = {pool.submit(_run_in_process, task_fn, i): i for i in idx}
-        yield from _drain(futures)
+
+        def submit(i: int) -> Future:
+            if kind == "threads":
+                return pool.submit(task_fn, payload, i)
+            return pool.submit(_run_in_process, task_fn, i)
+
+        yield from _drain(submit, idx, IN_FLIGHT * nw)
 
 
-def _drain(futures: dict[Future, int]) -> Iterator[tuple[int, Partial]]:
-    """Yield finished futures' results; cancel the rest on the first error or on close."""
-    remaining = set(futures)
+def _drain(submit: Callable[[int], Future], idx: list[int], window: int
+           ) -> Iterator[tuple[int, Partial]]:
+    """Run chunks with at most ``window`` submitted at a time and yield finished results.
+
+    A sliding window, not every chunk at once: ``wait`` costs O(futures it watches), so
+    watching all of 25 000 chunks made draining quadratic (a tol run of the Pt proper spin Hall
+    spent most of its time there), and the finished results would pile up in memory. On the
+    first error or on close the submitted chunks are cancelled.
+    """
+    pending: dict[Future, int] = {}
+    todo = iter(idx)
+
+    def fill() -> None:
+        while len(pending) < window:
+            i = next(todo, None)
+            if i is None:
+                return
+            pending[submit(i)] = i
+
+    fill()
     try:
-        while remaining:
-            done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
-            for fut in sorted(done, key=futures.__getitem__):
-                yield futures[fut], fut.result()
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in sorted(done, key=pending.__getitem__):
+                yield pending.pop(fut), fut.result()
+            fill()
     finally:
-        for fut in remaining:
+        for fut in pending:
             fut.cancel()
 
 

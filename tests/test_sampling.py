@@ -186,3 +186,9 @@ def test_time_budget_is_planned_not_overrun(monkeypatch) -> None:
     assert clock["t"] <= budget, clock["t"]
     assert clock["t"] > 0.5 * budget  # and it did use the budget
     assert not r.converged and r.history[-1]["seconds"] <= budget
+    # out of budget the reported estimate is the stage built on the most k-points (each base
+    # mesh's last history entry is its estimate), not merely the last stage
+    finals: dict[tuple, int] = {}
+    for h in r.history:
+        finals[tuple(h["mesh"])] = h["n_k_final"]
+    assert tuple(r.mesh) == max(finals, key=finals.get)
