@@ -214,6 +214,8 @@ def kubo_connection_from_velocity(
     if isinstance(sel, slice) and np.all(split == split[0]):
         # one pattern of pairs at every k (e.g. Kramers pairs everywhere): gather along axes
         nn, mm = np.nonzero(split[0])
+        if len(nn) == 0:  # no block that the gauge operator splits
+            return R
         n_, m_ = eigen.as_slice(nn), eigen.as_slice(mm)  # views for evenly spaced pairs
         D_rows = Dinv[:, n_]  # (Nk, P, N)
         GD_rows = Gm[:, n_] * D_rows  # G_no/(ε_n − ε_o)

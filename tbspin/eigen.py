@@ -168,6 +168,8 @@ def eigh_small(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def as_slice(cols: np.ndarray) -> slice | np.ndarray:
     """A slice for evenly spaced column indices (a view instead of a copy), else the indices."""
+    if len(cols) == 0:
+        return cols
     if len(cols) == 1:
         return slice(int(cols[0]), int(cols[0]) + 1)
     step = int(cols[1] - cols[0])
