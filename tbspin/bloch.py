@@ -70,14 +70,13 @@ class BlochSum:
         self.dtau = None
         if positions is not None and np.ptp(positions, axis=0).any():
             self.dtau = positions[self.jl] - positions[self.il]  # (T, d): τ_n − τ_m
-        # gather index: full (i, j) from [lower triangle, its conjugate]
-        t = len(self.il)
-        pos = np.empty((n, n), dtype=int)
-        pos[self.il, self.jl] = np.arange(t)
-        if not self.full:
+        if not self.full:  # gather index: full (i, j) from [lower triangle, its conjugate]
+            t = len(self.il)
+            pos = np.empty((n, n), dtype=int)
+            pos[self.il, self.jl] = np.arange(t)
             pos[self.jl, self.il] = np.arange(t) + t
             pos[np.diag_indices(n)] = np.arange(t)[self.il == self.jl]
-        self.gather = pos.reshape(-1)
+            self.gather = pos.reshape(-1)
         self._tables: dict[tuple[int, ...], FloatArray] = {}
 
     def _table(self, dirs: tuple[int, ...]) -> FloatArray:

@@ -392,9 +392,6 @@ class LatticeModel:
         state.pop("_bloch_sum", None)  # a cache: rebuilt where the model is unpickled
         return state
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-
     # ------------------------------------------------------------------ position matrix
     @property
     def uses_position_matrix(self) -> bool:

@@ -152,7 +152,8 @@ def _converged(
                  mesh=mesh, seed=seed, temperature=temperature, workers=workers)
     info: dict[str, object] = dict(
         sampling=dict(method=r.method, tol=tol, abs_floor=floor, budget_seconds=secs, seed=seed,
-                      n_k=r.n_k, n_shifts=r.n_shifts, converged=r.converged, mesh=r.mesh,
+                      n_k=r.n_k, n_shifts=r.n_shifts, converged=r.converged, confirmed=r.confirmed,
+                      mesh=r.mesh,
                       refinement=r.refinement, history=r.history))
     return r, info
 

@@ -46,6 +46,7 @@ from scipy.stats import t as student_t
 
 from . import units
 from .errors import ConvergenceWarning, ParameterError
+from .integrate import default_chunk_size
 from .model import LatticeModel
 from .types import ArrayLike, FloatArray, IntArray, MeshSpec
 
@@ -67,10 +68,9 @@ Kernel = Callable[[FloatArray], tuple[FloatArray, FloatArray]]
 #: a fixed generic shift (fractional parts of √2, √3, √5 − 2): no mesh point on a rational k
 GENERIC_SHIFT = (np.sqrt(2) - 1, np.sqrt(3) - 1, np.sqrt(5) - 2)
 
-#: largest k-points per kernel call; fewer for many bands, so a call's arrays stay near
-#: ``CHUNK_BYTES`` (cache-sized batches run 15–25 % faster than 4096 points of 30 bands)
+#: largest k-points per kernel call; fewer for many bands (the engine's working-set rule,
+#: :func:`tbspin.integrate.default_chunk_size`: cache-sized batches of 30 bands run 15–25 % faster)
 POINTS_PER_CHUNK = 4096
-CHUNK_BYTES = 8 * 2**20
 #: refinement rounds on shared shifts continue until the error is below SAFETY·tol (the shared
 #: samples chose the refinement and underestimate the error; the fresh pass checks it)
 SAFETY = 0.5
@@ -104,6 +104,9 @@ class SampledIntegral:
         ``mesh``, ``refined_cells``, ``max_factor``, ``values``, ``errors``, ``seconds``.
     converged : bool or None
         For :func:`converge`: whether the tolerance was reached.
+    confirmed : bool or None
+        With a tolerance: False when the reported pass is the one that decided to stop because
+        the confirmation pass on new shifts did not fit in the time budget (a warning says so).
     refinement : dict {subdivision s: number of leaf cells of 1/s of a base cell per direction}
     """
 
@@ -117,6 +120,7 @@ class SampledIntegral:
     history: list[dict] = dataclasses.field(default_factory=list)
     converged: bool | None = None
     refinement: dict[int, int] = dataclasses.field(default_factory=dict)
+    confirmed: bool | None = None
 
     @property
     def n_shifts(self) -> int:
@@ -283,8 +287,8 @@ def _evaluate_tree(
     weight = np.prod(size, axis=1) / model.cell_measure  # (C,)
     M, C, ne = len(shifts), len(origin), len(efermi)
     out = np.zeros((M, C, ne) if per_cell else (M, ne))
-    # ~12 complex N×N arrays per point (H, ∂H, U, V, R, products)
-    points = int(np.clip(CHUNK_BYTES // (16 * 12 * model.n_orbitals**2), 128, POINTS_PER_CHUNK))
+    method = getattr(getattr(kernel, "settings", None), "method", "kubo")
+    points = min(POINTS_PER_CHUNK, default_chunk_size(model, method))
 
     def chunk(start: int) -> tuple[IntArray, IntArray, FloatArray]:
         m, c = np.divmod(np.arange(start, min(start + points, M * C)), C)
@@ -402,6 +406,7 @@ def adaptive(
         spent = time.perf_counter() - t0
         return spent + points * spent / max(nk, 1) <= budget_seconds
 
+    confirmed: bool | None = None
     rounds = 0
     while rounds < iterations and not done(v, e):
         refined = 0
@@ -460,7 +465,10 @@ def adaptive(
         v, e = record(0)
         if not affordable(0):
             break
-        if done(v, e) and affordable(len(origin) * n_shifts):
+        if done(v, e):
+            confirmed = affordable(len(origin) * n_shifts)
+            if not confirmed:
+                break
             # confirmation: the pass that decided to stop is not the one reported (a stopping
             # rule on a noisy error estimate favours estimates that missed a spike)
             shifts = rng.random((n_shifts, p))
@@ -470,7 +478,7 @@ def adaptive(
             v, e = record(0)
     lv, cnt = np.unique(np.round(1 / (size[:, 0] * n[0])).astype(int), return_counts=True)
     return SampledIntegral(efermi=ef, values=v, errors=e, samples=A.sum(axis=1), n_k=nk, mesh=n,
-                           method="adaptive", history=history,
+                           method="adaptive", history=history, confirmed=confirmed,
                            refinement={int(a): int(b) for a, b in zip(lv, cnt, strict=True)})
 
 
@@ -581,6 +589,11 @@ def converge(
         # look at the values or errors, so it adds no selection bias), not merely the last one
         result = best
     result = dataclasses.replace(result, n_k=total, history=history, converged=bool(ok))
+    if ok and result.confirmed is False:
+        warnings.warn(
+            f"BZ integral reached tol={tol:g} on the pass that decided to stop; the confirmation "
+            "pass on new shifts did not fit in the time budget (result.confirmed is False)",
+            ConvergenceWarning, stacklevel=2)
     if not ok:
         rel = np.max(result.errors / np.maximum(np.abs(result.values), 1e-300))
         warnings.warn(
