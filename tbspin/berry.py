@@ -36,10 +36,11 @@ import numpy as np
 from . import eigen
 from .model import LatticeModel, axis_index
 from .settings import METHODS, ConnectionSettings, resolve_connection
-from .types import ComplexArray, Direction, FloatArray, GaugeSpec, KPoints, SpinSpec
+from .types import ComplexArray, Direction, FloatArray, GaugeSpec, IntArray, KPoints, SpinSpec
 
 __all__ = ["BerryConnection", "berry_connection", "compute_connection", "resolve_gauge",
-           "velocity_matrices", "kubo_connection_from_velocity", "METHODS"]
+           "velocity_matrices", "kubo_connection_from_velocity", "kubo_pair_terms",
+           "METHODS"]
 
 
 @dataclasses.dataclass
@@ -166,11 +167,20 @@ def compute_connection(
 def _kubo(model: LatticeModel, k: np.ndarray, dirs: tuple[int, ...], G: ComplexArray | None,
           degen_tol: float, gauge_tol: float,
           hamiltonians: tuple[ComplexArray, ComplexArray] | None = None) -> BerryConnection:
-    H, dH = model.hamiltonian_and_derivatives(k, dirs) if hamiltonians is None else hamiltonians
-    eig = eigen.solve(H, G, degen_tol=degen_tol, gauge_tol=gauge_tol)
-    V = velocity_matrices(eig.vectors, dH)
+    eig, V = kubo_eigensystem(model, k, dirs, G, degen_tol, gauge_tol, hamiltonians)
     R = kubo_connection_from_velocity(eig, V, G)
     return BerryConnection(eig=eig, directions=dirs, R=R, velocity=V, method="kubo")
+
+
+def kubo_eigensystem(
+    model: LatticeModel, k: np.ndarray, dirs: tuple[int, ...], G: ComplexArray | None,
+    degen_tol: float, gauge_tol: float,
+    hamiltonians: tuple[ComplexArray, ComplexArray] | None = None,
+) -> tuple[eigen.Eigensystem, ComplexArray]:
+    """Gauge-fixed eigensystem at k and the velocity matrices V^a = U† ∂_a H U of ``dirs``."""
+    H, dH = model.hamiltonian_and_derivatives(k, dirs) if hamiltonians is None else hamiltonians
+    eig = eigen.solve(H, G, degen_tol=degen_tol, gauge_tol=gauge_tol)
+    return eig, velocity_matrices(eig.vectors, dH)
 
 
 def velocity_matrices(U: ComplexArray, dH: ComplexArray) -> ComplexArray:
@@ -186,60 +196,102 @@ def velocity_matrices(U: ComplexArray, dH: ComplexArray) -> ComplexArray:
     return np.ascontiguousarray(V.reshape(nk, n, nd, n).transpose(2, 0, 1, 3))
 
 
+def _inverse_gaps(eig: eigen.Eigensystem) -> tuple[FloatArray, np.ndarray]:
+    """inv[k, m, n] = 1/(ε_n − ε_m) between different blocks, 0 inside a block; and the
+    same-block mask."""
+    E = eig.energies
+    same = eig.block[:, :, None] == eig.block[:, None, :]
+    dE = E[:, None, :] - E[:, :, None]  # [k, m, n] = ε_n − ε_m
+    inv = np.zeros_like(dE)
+    np.divide(1.0, dE, out=inv, where=~same)
+    return inv, same
+
+
 def kubo_connection_from_velocity(
     eig: eigen.Eigensystem, V: ComplexArray, G: ComplexArray | None
 ) -> ComplexArray:
     """Sum-over-states Berry connection from velocity matrices in the eigenbasis (module doc)."""
-    E = eig.energies
-    nk, n = E.shape
-    same = eig.block[:, :, None] == eig.block[:, None, :]
-    dE = E[:, None, :] - E[:, :, None]  # [k, m, n] = ε_n − ε_m
-    inv = np.where(same, 0.0, 1.0 / np.where(same, 1.0, dE))
+    inv, same = _inverse_gaps(eig)
     R = V * (1j * inv)[None]
+    intra = _intra_block(eig, V, G, inv, same)
+    if intra is not None:
+        where, values, _ = intra
+        for a in range(len(V)):
+            R[a][where] += values[a]
+    return R
+
+
+def kubo_pair_terms(
+    eig: eigen.Eigensystem, V: ComplexArray, G: ComplexArray | None
+) -> FloatArray:
+    """T[k, m, n] = −2 Im(R^i_mn R^j_nm) for the two directions of ``V`` without forming R.
+
+    Between blocks R^i_mn R^j_nm = V^i_mn V^j_nm / (ε_n − ε_m)²: one product of the velocity
+    matrices; inside blocks the pairs split by the gauge operator take the intra-block
+    connection (module doc). Equal to :func:`tbspin.integrands.pair_terms` of
+    :func:`kubo_connection_from_velocity` (tests/test_berry.py), about twice as fast.
+    """
+    inv, same = _inverse_gaps(eig)
+    T = np.imag(V[0] * V[1].transpose(0, 2, 1))
+    T *= -2.0 * inv * inv
+    intra = _intra_block(eig, V, G, inv, same)
+    if intra is not None:
+        where, values, reverse = intra
+        T[where] = -2.0 * np.imag(values[0] * values[1][..., reverse])
+    return T
+
+
+def _intra_block(
+    eig: eigen.Eigensystem, V: ComplexArray, G: ComplexArray | None, inv: FloatArray,
+    same: np.ndarray,
+) -> tuple[tuple, ComplexArray, IntArray] | None:
+    """The intra-block connection of the pairs the gauge operator splits (module doc).
+
+    Returns None when there is none, else (where, values, reverse): R^a[where] = values[a] with
+    ``where`` an index of (Nk, N, N) arrays — (k-slice, n, m) when every k has the same pairs,
+    else (k, n, m) — and ``values[a][..., reverse]`` the reversed pairs (m, n) in the same order.
+    """
     if G is None:
-        return R
+        return None
+    n = eig.energies.shape[1]
     offdiag_same = same & ~np.eye(n, dtype=bool)[None]
     has = np.any(offdiag_same, axis=(1, 2))
     if not has.any():
-        return R
-    # intra-block connection from the gauge operator, only for the pairs that need it
+        return None
     sel = slice(None) if has.all() else np.nonzero(has)[0]
-    U = eig.vectors[sel]
-    Gm = eigen.sandwich(U, G)
+    Gm = eigen.sandwich(eig.vectors[sel], G)
     assert eig.gauge_values is not None  # solve() sets them whenever G is given
     g = eig.gauge_values[sel]
     grp = eig.group[sel]
     split = offdiag_same[sel] & (grp[:, :, None] != grp[:, None, :])
     Dinv = -inv[sel]  # Dinv[k, n, o] = 1/(ε_n − ε_o) for o outside n's block, else 0
+    values: list[ComplexArray] = []
     if isinstance(sel, slice) and np.all(split == split[0]):
         # one pattern of pairs at every k (e.g. Kramers pairs everywhere): gather along axes
         nn, mm = np.nonzero(split[0])
         if len(nn) == 0:  # no block that the gauge operator splits
-            return R
+            return None
         n_, m_ = eigen.as_slice(nn), eigen.as_slice(mm)  # views for evenly spaced pairs
         D_rows = Dinv[:, n_]  # (Nk, P, N)
         GD_rows = Gm[:, n_] * D_rows  # G_no/(ε_n − ε_o)
-        G_cols = Gm[:, :, m_].transpose(0, 2, 1)  # (Nk, P, N): G_om
+        DG_cols = D_rows * Gm[:, :, m_].transpose(0, 2, 1)  # (Nk, P, N): G_om/(ε_n − ε_o)
         factor = 1j / (g[:, m_] - g[:, n_])  # i/(g_m − g_n)
-        for a in range(len(V)):
-            Va = V[a]
-            T = (np.einsum("kpo,kop->kp", GD_rows, Va[:, :, m_])
-                 + np.einsum("kpo,kpo->kp", Va[:, n_], D_rows * G_cols))
-            R[a][:, nn, mm] += T * factor
-        return R
+        for Va in V:
+            values.append((np.einsum("kpo,kop->kp", GD_rows, Va[:, :, m_])
+                           + np.einsum("kpo,kpo->kp", Va[:, n_], DG_cols)) * factor)
+        return (slice(None), nn, mm), np.stack(values), np.lexsort((nn, mm))
     kk, nn, mm = np.nonzero(split)
     if len(kk) == 0:
-        return R
+        return None
     GD_rows = (Gm * Dinv)[kk, nn]  # (P, N): G_no/(ε_n − ε_o)
-    G_cols = Gm[kk, :, mm]  # (P, N): G_om
-    D_rows = Dinv[kk, nn]
+    DG_cols = Dinv[kk, nn] * Gm[kk, :, mm]  # (P, N): G_om/(ε_n − ε_o)
     factor = 1j / (g[kk, mm] - g[kk, nn])  # i/(g_m − g_n)
+    for Va in V:
+        Vs = Va[sel]
+        values.append(np.sum(GD_rows * Vs[kk, :, mm] + Vs[kk, nn] * DG_cols, axis=1) * factor)
     kglob = kk if isinstance(sel, slice) else sel[kk]
-    for a in range(len(V)):
-        Va = V[a][sel]
-        T = np.sum(GD_rows * Va[kk, :, mm] + Va[kk, nn] * D_rows * G_cols, axis=1)
-        R[a, kglob, nn, mm] += T * factor
-    return R
+    # the pairs come sorted by (k, n, m); sorting by (k, m, n) lists the reversed pairs
+    return (kglob, nn, mm), np.stack(values), np.lexsort((nn, mm, kk))
 
 
 def _fd(model: LatticeModel, k: np.ndarray, dirs: tuple[int, ...], G: ComplexArray | None,

@@ -20,7 +20,7 @@ import dataclasses
 
 import numpy as np
 
-from .berry import compute_connection, velocity_matrices
+from .berry import compute_connection, kubo_eigensystem, kubo_pair_terms, velocity_matrices
 from .eigen import expectation, sandwich, solve
 from .errors import ParameterError
 from .model import LatticeModel
@@ -86,16 +86,23 @@ class Integrand:
         dirs = self.directions
         if self.what == "conventional":
             return self._conventional(k, hamiltonians)
-        bc = compute_connection(self.model, k, self.settings, dirs, hamiltonians)
-        E = bc.eig.energies
+        st = self.settings
+        if st.method == "kubo" and not self.model.uses_position_matrix:
+            # T from the velocity matrices directly (berry.kubo_pair_terms: R is never formed)
+            eig, V = kubo_eigensystem(self.model, k, dirs, st.gauge, st.degen_tol, st.gauge_tol,
+                                      hamiltonians)
+            T = kubo_pair_terms(eig, V, st.gauge)
+        else:
+            bc = compute_connection(self.model, k, st, dirs, hamiltonians)
+            eig, T = bc.eig, pair_terms(bc.R[0], bc.R[1])
+        E = eig.energies
         if self.what == "berry":
-            return E, pair_terms(bc.R[0], bc.R[1]).sum(axis=2)
+            return E, T.sum(axis=2)
         op = self.spin_op
         assert op is not None  # checked in __post_init__
-        T = pair_terms(bc.R[0], bc.R[1])
-        sdiag = expectation(bc.eig.vectors, op)
+        sdiag = expectation(eig.vectors, op)
         if self.what == "proper":
-            return E, np.einsum("kmn,kn->km", T, sdiag)
+            return E, (T @ sdiag[:, :, None])[:, :, 0]
         return E, sdiag * T.sum(axis=2)  # smm_omega
 
     def _conventional(

@@ -35,6 +35,7 @@ Convergence on request
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -47,6 +48,7 @@ from scipy.stats import t as student_t
 from . import units
 from .errors import ConvergenceWarning, ParameterError
 from .integrate import default_chunk_size
+from .kmesh import Mesh
 from .model import LatticeModel
 from .types import ArrayLike, FloatArray, IntArray, MeshSpec
 
@@ -82,6 +84,18 @@ MIN_SHARE = 0.2
 REVERT = 2.0
 #: a round may always refine this many cells (small base meshes)
 MIN_CAP = 8
+#: refinement is judged once its map holds this many times the base mesh's points (and after
+#: ``TREND_ROUNDS`` rounds): if the error fell slower than N^(−1/2) over the rounds, as with
+#: uniformly finer meshes at worst, the refinement is dropped for a finer base mesh
+TREND_POINTS = 2.0
+TREND_ROUNDS = 4
+#: the next base mesh of :func:`converge` is sized for SAFETY_POINTS × the points that the error
+#: so far predicts at the N^(−1/2) rate, between ``growth`` and MAX_GROWTH times the last per
+#: direction
+SAFETY_POINTS = 1.3
+#: history note of a refinement that did not pay (the next base meshes are not refined)
+DROPPED = "refinement dropped: error fell slower than N^-1/2"
+MAX_GROWTH = 3.0
 
 
 @dataclasses.dataclass
@@ -256,7 +270,7 @@ def randomized_mesh(
     t0 = time.perf_counter()
     size = np.tile(1.0 / np.array(n, float), (int(np.prod(n)), 1))
     samples = _evaluate_tree(kernel, model, _grid(n) * size, size, shifts, ef, temperature,
-                             per_cell=False, workers=workers)
+                             per_cell=False, workers=workers, base=(n, 0.0))
     values, errors = _stats(samples)
     nk = int(np.prod(n)) * len(shifts)
     hist = [dict(n_k=nk, n_k_final=nk, mesh=n, refined_cells=0, max_factor=1, values=values,
@@ -275,6 +289,7 @@ def _evaluate_tree(
     temperature: float,
     per_cell: bool = True,
     workers: int | None = 1,
+    base: tuple[Sequence[int], float] | None = None,
 ) -> FloatArray:
     """Contributions of leaf cells [origin, origin + size) (reduced coordinates), one point
     origin + u·size per shift u: A[m, c, e] (``per_cell``) or their sums over cells [m, e].
@@ -282,6 +297,12 @@ def _evaluate_tree(
     All (shift, cell) pairs go through the kernel in chunks of ≤ ``POINTS_PER_CHUNK`` points, on
     ``workers`` threads (:class:`tbspin.executor.ChunkPool`; the chunks are folded in order, so
     the result does not depend on the number of workers).
+
+    ``base = (n, offset)`` says the unrefined cells sit on the grid origin = (j + offset)/n: for
+    each shift they are points of the uniform mesh (j + offset + u)/n, whose Bloch sums come from
+    FFTs (:mod:`tbspin.fourier`) when the engine's cost rule prefers them
+    (:func:`tbspin.integrate.fourier_plans`; kernels that are :class:`tbspin.integrands.Integrand`
+    only) and at least half of the grid is present. Same values as the direct sums to 1e-12.
     """
     b = model.reciprocal[list(model.periodic)]
     weight = np.prod(size, axis=1) / model.cell_measure  # (C,)
@@ -290,27 +311,89 @@ def _evaluate_tree(
     method = getattr(getattr(kernel, "settings", None), "method", "kubo")
     points = min(POINTS_PER_CHUNK, default_chunk_size(model, method))
 
-    def chunk(start: int) -> tuple[IntArray, IntArray, FloatArray]:
-        m, c = np.divmod(np.arange(start, min(start + points, M * C)), C)
-        E, X = kernel((origin[c] + shifts[m] * size[c]) @ b)
+    def finish(m: IntArray, c: IntArray, E: FloatArray, X: FloatArray
+               ) -> tuple[IntArray, IntArray, FloatArray]:
         if not np.all(np.isfinite(X)):
             raise FloatingPointError("non-finite integrand (NaN/Inf) during BZ sampling")
         return m, c, per_point_sums(E, X, efermi, temperature) * weight[c, None]
 
-    starts = range(0, M * C, points)
+    direct = np.arange(C)
+    fft = _fft_tasks(kernel, model, origin, size, shifts, efermi, temperature, points, base)
+    jobs: list[tuple[int, int]] = []  # (shift, FFT chunk) jobs, then (−1, start) direct ones
+    tasks: list[Any] = []
+    if fft is not None:
+        tasks, cell_of, direct = fft
+        jobs = [(m, c) for m, task in enumerate(tasks) for c in range(task.plan.n_chunks)]
+    jobs += [(-1, start) for start in range(0, M * len(direct), points)]
+    # a shift's FFT tables (tens of MB for ab-initio models) are dropped after its last chunk
+    remaining = [task.plan.n_chunks for task in tasks]
+    lock = threading.Lock()
+
+    def chunk(job: tuple[int, int]) -> tuple[IntArray, IntArray, FloatArray]:
+        m0, index = job
+        if m0 >= 0:  # FFT chunk of the mesh of shift m0; keep the points of present cells
+            task = tasks[m0]
+            E, X = task.evaluate(index)
+            lo = index * task.plan.chunk_size
+            with lock:
+                remaining[m0] -= 1
+                if not remaining[m0]:
+                    tasks[m0] = None
+            cells = cell_of[lo: lo + len(E)]
+            keep = cells >= 0
+            c = cells[keep]
+            return finish(np.full(len(c), m0), c, E[keep], X[keep])
+        m, i = np.divmod(np.arange(index, min(index + points, M * len(direct))), len(direct))
+        c = direct[i]
+        return finish(m, c, *kernel((origin[c] + shifts[m] * size[c]) @ b))
+
     parts: Iterable[tuple[IntArray, IntArray, FloatArray]]
-    if workers == 1 or len(starts) < 2:
-        parts = map(chunk, starts)
+    if workers == 1 or len(jobs) < 2:
+        parts = map(chunk, jobs)
     else:
         from .executor import ChunkPool
 
-        parts = ChunkPool(workers, backend="threads").map(chunk, starts)  # type: ignore[assignment]
+        parts = ChunkPool(workers, backend="threads").map(chunk, jobs)  # type: ignore[assignment]
     for m, c, contrib in parts:  # in chunk order whatever the worker count
         if per_cell:
             out[m, c] = contrib
         else:
             np.add.at(out, m, contrib)
     return out
+
+
+def _fft_tasks(
+    kernel: Kernel, model: LatticeModel, origin: FloatArray, size: FloatArray, shifts: FloatArray,
+    efermi: FloatArray, temperature: float, points: int, base: tuple[Sequence[int], float] | None,
+) -> tuple[list[Any], IntArray, IntArray] | None:
+    """FFT chunk tasks of the unrefined cells, one per shift (:func:`_evaluate_tree`), the cell
+    of every mesh point (−1: refined away) and the cells left to the direct sum; or None."""
+    if base is None:
+        return None
+    from .integrate import ChunkTask, Plan, fourier_plans
+
+    n = np.array(base[0], int)
+    offset = float(base[1])
+    if np.any(n < 2):
+        return None
+    at_base = np.all(size == 1.0 / n, axis=1)
+    if at_base.sum() < 0.5 * np.prod(n):
+        return None
+    if fourier_plans(model, kernel, Mesh(n=tuple(n), shift=(offset,) * len(n))) is None:
+        return None
+    cells = np.nonzero(at_base)[0]
+    j = np.rint(origin[cells] * n - offset).astype(int)
+    cell_of = np.full(int(np.prod(n)), -1)
+    cell_of[np.ravel_multi_index(tuple(j.T), tuple(n))] = cells
+    L = int(n[-1])
+    size_ = max(L, points // L * L)  # whole FFT lines
+    tasks = []
+    for u in shifts:
+        mesh = Mesh(n=tuple(int(x) for x in n), shift=tuple(float(x) for x in offset + u))
+        plans = fourier_plans(model, kernel, mesh, "always")
+        tasks.append(ChunkTask(model, kernel, Plan(mesh=mesh, chunk_size=size_, efermi=efermi,
+                                                   temperature=temperature), plans))
+    return tasks, cell_of, np.nonzero(~at_base)[0]
 
 
 def adaptive(
@@ -380,7 +463,7 @@ def adaptive(
     origin = (_grid(n) - 0.5) * size
     t0 = time.perf_counter()
     A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature,
-                               workers=workers)  # (M, C, nE)
+                               workers=workers, base=(n, -0.5))  # (M, C, nE)
     nk = len(origin) * n_shifts
     history: list[dict] = []
     children = _grid([factor] * p) / factor  # (f^p, p)
@@ -394,6 +477,8 @@ def adaptive(
         return v, e
 
     v, e = record(0)
+    base = (A, origin, size, v, e)  # the unrefined estimate, restored if refinement does not pay
+    trend = [(len(origin) * n_shifts, _worst(v, e, tol, abs_floor))]
 
     def done(v: FloatArray, e: FloatArray, safety: float = 1.0) -> bool:
         return tol is not None and bool(np.all(e <= safety * np.maximum(tol * np.abs(v),
@@ -443,7 +528,7 @@ def adaptive(
             co = (origin[chosen, None, :] + children[None] * size[chosen, None, :]).reshape(-1, p)
             cs = np.repeat(size[chosen] / factor, len(children), axis=0)
             An = _evaluate_tree(kernel, model, co, cs, shifts, ef, temperature,
-                               workers=workers)
+                               workers=workers, base=(n, -0.5))
             A_try = np.concatenate([A[:, keep], An], axis=1)
             nk += new_cost
             rounds += 1
@@ -454,13 +539,22 @@ def adaptive(
             A = A_try
             refined += count
             v, e = record(count)
+            trend.append((len(origin) * n_shifts, _worst(v, e, tol, abs_floor)))
+            if tol is not None and _slower_than_uniform(trend):
+                # the error falls slower with refinement than a finer uniform mesh would make
+                # it fall: back to the (unbiased) base estimate; converge() grows the base mesh
+                A, origin, size, v, e = base
+                refined = 0
+                history.append(dict(history[0], n_k=nk, seconds=time.perf_counter() - t0,
+                                    note=DROPPED))
+                break
         if not (fresh and refined):
             break
         # the final estimate comes from new shifts (no selection bias); if it misses the
         # tolerance its samples guide the next refinement rounds
         shifts = rng.random((n_shifts, p))
         A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature,
-                               workers=workers)
+                               workers=workers, base=(n, -0.5))
         nk += len(origin) * n_shifts
         v, e = record(0)
         if not affordable(0):
@@ -473,13 +567,43 @@ def adaptive(
             # rule on a noisy error estimate favours estimates that missed a spike)
             shifts = rng.random((n_shifts, p))
             A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature,
-                               workers=workers)
+                               workers=workers, base=(n, -0.5))
             nk += len(origin) * n_shifts
             v, e = record(0)
     lv, cnt = np.unique(np.round(1 / (size[:, 0] * n[0])).astype(int), return_counts=True)
     return SampledIntegral(efermi=ef, values=v, errors=e, samples=A.sum(axis=1), n_k=nk, mesh=n,
                            method="adaptive", history=history, confirmed=confirmed,
                            refinement={int(a): int(b) for a, b in zip(lv, cnt, strict=True)})
+
+
+def _worst(v: FloatArray, e: FloatArray, tol: float | None, abs_floor: float) -> float:
+    """Largest error in units of its target max(tol·|value|, abs_floor) (relative if no tol)."""
+    target = np.maximum((1.0 if tol is None else tol) * np.abs(v), abs_floor)
+    return float(np.max(e / np.maximum(target, 1e-300)))
+
+
+def _slower_than_uniform(trend: list[tuple[int, float]]) -> bool:
+    """Whether the errors of refinement rounds (points of the map, error) fall slower than
+    N^(−1/2): a least-squares slope of log error vs log points above −1/2, judged after
+    ``TREND_ROUNDS`` rounds once the map holds ``TREND_POINTS`` × the base points."""
+    if len(trend) <= TREND_ROUNDS or trend[-1][0] < TREND_POINTS * trend[0][0]:
+        return False
+    n, err = np.array(trend, dtype=float).T
+    if not np.all(np.isfinite(err) & (err > 0)):
+        return False
+    return bool(np.polyfit(np.log(n), np.log(err), 1)[0] > -0.5)
+
+
+def _next_mesh(n: IntArray, result: SampledIntegral, tol: float, abs_floor: float,
+               growth: float, max_growth: float) -> IntArray:
+    """Base mesh predicted to reach the tolerance: the points behind the estimate times
+    (error / target)² (the N^(−1/2) rate of a randomized rule at worst) × ``SAFETY_POINTS``,
+    per direction between ``growth`` and ``max_growth`` times the last mesh."""
+    ratio = _worst(result.values, result.errors, tol, abs_floor)
+    points = _final_points(result) * SAFETY_POINTS * min(ratio, 1e6) ** 2
+    scale = (points / (int(np.prod(n)) * result.n_shifts)) ** (1.0 / len(n))
+    scale = min(max(scale, growth), max_growth)
+    return np.maximum(n + 1, np.ceil(n * scale).astype(int))
 
 
 def converge(
@@ -495,6 +619,7 @@ def converge(
     method: str = "adaptive",
     n_shifts: int = 16,
     growth: float = 1.5,
+    max_growth: float = MAX_GROWTH,
     seed: int | None = None,
     temperature: float = 0.0,
     workers: int | None = 1,
@@ -513,16 +638,21 @@ def converge(
         Largest number of k-point evaluations in total.
     budget_seconds : float, optional
         Wall-time budget: steps are planned with the measured seconds per k-point so that the
-        last one ends within it (:func:`adaptive`); a larger base mesh is started only if its
-        evaluation and a second pass fit.
+        last one ends within it (:func:`adaptive`); the next base mesh is cut to what is left.
     mesh : int or sequence
         Starting base mesh.
     method : {"adaptive", "uniform"}
-        "uniform": randomized meshes grown by ``growth`` per direction each step;
-        "adaptive": at each base mesh, :func:`adaptive` refinement up to the tolerance, then the
-        base mesh grows if that was not enough (and the budget leaves room for more k-points than
-        the best estimate so far). Out of budget, the estimate built on the most k-points is
-        reported, not the last one.
+        "uniform": randomized meshes; "adaptive": at each base mesh, :func:`adaptive`
+        refinement up to the tolerance while it pays (errors falling faster than N^(−1/2)).
+        If the tolerance is not reached, the next base mesh is sized for it from the error so
+        far (points × (error/target)² × ``SAFETY_POINTS``, per direction at least ``growth``
+        and at most ``max_growth`` times the last), cut to the budgets, and must use more
+        k-points than the best estimate so far. A pass that reaches the tolerance without a
+        pass on new shifts behind it is confirmed by one (``confirmed``; False when the budget
+        left no room). Out of budget, the estimate built on the most k-points is reported, not
+        the last one.
+    growth, max_growth : float
+        Smallest and largest growth factor per direction of the base mesh (equal: fixed steps).
     workers : int, optional
         Threads evaluating the k-chunks (None: all cores); the result does not depend on it.
     **adaptive_kw
@@ -540,17 +670,25 @@ def converge(
     history: list[dict] = []
     result: SampledIntegral | None = None
     best: SampledIntegral | None = None  # the estimate that used the most k-points so far
-    while True:
+    ok = False
+
+    def room() -> int:
+        """k-points that fit in what is left of both budgets, at the rate measured so far."""
         left = budget_k - total
-        cost = int(np.prod(n)) * n_shifts
-        if result is not None:
-            # a new base mesh restarts the refinement: it must fit (evaluated, then re-checked)
-            # and have room to use more k-points than the best estimate so far
-            need = max(2 * cost, 2 * _final_points(best))
-            if need > left:
-                break
+        if budget_seconds is not None and total:
             spent = time.perf_counter() - t0
-            if budget_seconds is not None and spent + need * spent / max(total, 1) > budget_seconds:
+            left = min(left, int((budget_seconds - spent) * total / spent))
+        return left
+
+    while True:
+        if result is not None:
+            # the next base mesh is sized by the error so far, then cut to what the budgets
+            # leave; it must use more k-points than the best estimate so far
+            n = _next_mesh(n, result, tol, abs_floor, growth, max(growth, max_growth))
+            fit = room() // n_shifts
+            if np.prod(n) > fit:
+                n = np.floor(n * (max(fit, 1) / np.prod(n)) ** (1.0 / len(n))).astype(int)
+            if np.any(n < 1) or int(np.prod(n)) * n_shifts <= _final_points(best):
                 break
         sub_seed = int(rng.integers(2**32))
         start = time.perf_counter() - t0
@@ -561,28 +699,37 @@ def converge(
         else:
             secs = None if budget_seconds is None else budget_seconds - (time.perf_counter() - t0)
             result = adaptive(kernel, model, ef, mesh=tuple(n), n_shifts=n_shifts, tol=tol,
-                              abs_floor=abs_floor, budget_k=left, budget_seconds=secs,
+                              abs_floor=abs_floor, budget_k=budget_k - total, budget_seconds=secs,
                               seed=sub_seed, temperature=temperature, workers=workers,
                               **adaptive_kw)
         total += result.n_k
         for h in result.history:
             history.append(dict(h, n_k=total - result.n_k + h["n_k"], seconds=start + h["seconds"]))
-        ok = np.all(result.errors <= np.maximum(tol * np.abs(result.values), abs_floor))
-        if ok and method == "uniform" and total + result.n_k <= budget_k:
-            # confirmation on new shifts: the pass that decided to stop is not the one reported
-            result = randomized_mesh(kernel, model, ef, mesh=tuple(n), n_shifts=n_shifts,
-                                     seed=int(rng.integers(2**32)), temperature=temperature,
-                                     workers=workers)
-            total += result.n_k
-            history.append(dict(result.history[-1], n_k=total))
-            ok = np.all(result.errors <= np.maximum(tol * np.abs(result.values), abs_floor))
+        ok = bool(np.all(result.errors <= np.maximum(tol * np.abs(result.values), abs_floor)))
+        if ok and result.confirmed is None:
+            # the pass that decided to stop is not the one reported (a stopping rule on a noisy
+            # error estimate favours estimates that missed a spike): confirm on new shifts
+            if _final_points(result) > room():
+                result = dataclasses.replace(result, confirmed=False)
+            else:
+                start = time.perf_counter() - t0
+                conf = randomized_mesh(kernel, model, ef, mesh=result.mesh, n_shifts=n_shifts,
+                                       seed=int(rng.integers(2**32)), temperature=temperature,
+                                       workers=workers)
+                total += conf.n_k
+                history.append(dict(conf.history[-1], n_k=total,
+                                    seconds=start + conf.history[-1]["seconds"]))
+                result = dataclasses.replace(conf, confirmed=True)
+                ok = bool(np.all(result.errors <= np.maximum(tol * np.abs(result.values),
+                                                             abs_floor)))
         if best is None or _final_points(result) >= _final_points(best):
             best = result
         if ok:
             break
+        if any(h.get("note") == DROPPED for h in result.history):
+            adaptive_kw["iterations"] = 0  # the integrand is not local: finer base meshes only
         if budget_seconds is not None and time.perf_counter() - t0 > budget_seconds:
             break
-        n = np.maximum(n + 1, np.ceil(n * growth).astype(int))
     assert result is not None and best is not None
     if not ok:
         # out of budget: report the estimate built on the most k-points (a choice that does not

@@ -160,6 +160,32 @@ def test_gauge_operator_that_does_not_split_warns():
         tbspin.berry_connection(model, k, gauge=np.eye(4))
 
 
+@pytest.mark.parametrize("case", ["pattern", "mixed"])
+def test_kubo_pair_terms_without_connection_equal_the_connection_products(case):
+    """The integrands take T_mn = −2 Im(R^x_mn R^y_nm) straight from the velocity matrices
+    (berry.kubo_pair_terms); reference: the same products of the full Kubo connection
+    (kubo_connection_from_velocity), in-block gauge-operator pairs included. "pattern": Kramers
+    pairs at every k, s_z not conserved (one pair list for the batch); "mixed": inversion broken, so pairs are
+    degenerate only at the TRIMs of the batch (per-k pair lists)."""
+    from tbspin.berry import kubo_connection_from_velocity, kubo_eigensystem, kubo_pair_terms
+    from tbspin.integrands import pair_terms
+    from tbspin.settings import resolve_connection
+
+    model = kramers_ti() if case == "pattern" else tbspin.models.kane_mele()
+    d = model.dim
+    k = np.random.default_rng(3).random((40, d)) @ model.reciprocal[:d, :d]
+    k[::7] = 0.0  # Γ: a TRIM
+    st_ = resolve_connection(model, method="kubo", gauge=None)
+    eig, V = kubo_eigensystem(model, k, (0, 1), st_.gauge, st_.degen_tol, st_.gauge_tol)
+    blocks = (eig.block[:, 1:] == eig.block[:, :-1]).sum(axis=1)
+    assert blocks.min() > 0 if case == "pattern" else blocks.min() == 0 < blocks.max()
+    R = kubo_connection_from_velocity(eig, V, st_.gauge)
+    T = kubo_pair_terms(eig, V, st_.gauge)
+    ref = pair_terms(R[0], R[1])
+    assert np.abs(ref[eig.block[:, :, None] == eig.block[:, None, :]]).max() > 0  # in-block terms
+    np.testing.assert_allclose(T, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+
+
 # ----------------------------------------------------------------- 4. invariances
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**31 - 1))
