@@ -54,7 +54,8 @@ from .types import (
 )
 
 __all__ = ["berry_curvature", "anomalous_hall", "spin_hall", "chern_number",
-           "spin_hall_integrand", "BandIntegrand", "occupied_sum", "FORMULAS"]
+           "spin_hall_integrand", "spin_hall_kernel", "berry_curvature_kernel", "BandIntegrand",
+           "occupied_sum", "FORMULAS"]
 
 _CONN_KW = ("delta", "degen_tol", "gauge_tol")
 
@@ -238,10 +239,20 @@ def berry_curvature(
     -------
     energies : (Nk, N) eV; curvature : (Nk, N) Å²
     """
+    return berry_curvature_kernel(model, component=component, method=method, gauge=gauge,
+                                  **conn_kw)(model._as_k(k))
+
+
+def berry_curvature_kernel(
+    model: LatticeModel, *, component: str | Sequence[Direction] = "xy",
+    method: str = "kubo", gauge: GaugeSpec = None, **conn_kw: float,
+) -> Integrand:
+    """The resolved Berry-curvature integrand (arguments as :func:`berry_curvature`): a picklable
+    callable k (Nk, d) → (energies, Ω) for :mod:`tbspin.sampling` and the integration engine."""
     i, j = _pair(component)
     _check_directions(model, i, j)
     st = _settings(model, method, gauge, None, conn_kw)
-    return Integrand(model, "berry", i, j, st)(model._as_k(k))
+    return Integrand(model, "berry", i, j, st)
 
 
 def anomalous_hall(
@@ -469,11 +480,24 @@ def spin_hall_integrand(
 
     Arguments as in :func:`spin_hall` (``field`` is the deprecated name of ``efield``).
     """
-    integrand, _ = _shc_integrand(
-        model, spin=spin, current=current, efield=_efield(efield, field), formula=formula,
-        method=method, gauge=gauge, eta=eta, conn_kw=conn_kw)
+    integrand = spin_hall_kernel(model, spin=spin, current=current, efield=efield,
+                                 formula=formula, method=method, gauge=gauge, eta=eta,
+                                 field=field, **conn_kw)
     k = model._as_k(k)
     E, X = integrand(k)
     return BandIntegrand(k=k, energies=E, values=X)
+
+
+def spin_hall_kernel(
+    model: LatticeModel, *, spin: SpinSpec = "z", current: Direction = "x",
+    efield: Direction | None = None, formula: str = "proper", method: str = "kubo",
+    gauge: GaugeSpec = None, eta: float = 0.0, field: Direction | None = None, **conn_kw: float,
+) -> Integrand:
+    """The resolved spin-Hall integrand (arguments as :func:`spin_hall_integrand`): a picklable
+    callable k (Nk, d) → (energies, X) for :mod:`tbspin.sampling` and the integration engine."""
+    integrand, _ = _shc_integrand(
+        model, spin=spin, current=current, efield=_efield(efield, field), formula=formula,
+        method=method, gauge=gauge, eta=eta, conn_kw=conn_kw)
+    return integrand
 
 

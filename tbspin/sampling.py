@@ -27,9 +27,17 @@ Adaptive refinement
     with M new shifts, so the reported value and error do not depend on the samples that chose
     the map (no selection bias: the estimate is again unbiased).
 Convergence on request
-    :func:`converge` grows the base mesh (uniform) or refines (adaptive) until the standard error
-    is ≤ max(tol·|value|, abs_floor) at every Fermi energy, or a budget of k-points / seconds is
+    :func:`converge` refines (adaptive) and grows the base mesh until the standard error is
+    ≤ max(tol·|value|, abs_floor) at every Fermi energy, or a budget of k-points / seconds is
     used up (then a :class:`~tbspin.errors.ConvergenceWarning` states what was reached).
+    Refinement is kept only while it pays: a randomized rule on a uniformly finer mesh lowers
+    the error at least like N^(−1/2), so rounds whose errors fall slower (integrands whose
+    spikes are spread over the whole BZ, e.g. the near-degenerate occupied pairs of a 30-band
+    Wannier fit) are dropped for the next base mesh, sized from the error at that rate.
+Bloch sums
+    The unrefined cells of one shift are points of one uniform shifted mesh: their H(k), ∂H/∂k
+    come from FFTs (:mod:`tbspin.fourier`) when the engine's cost rule prefers them; refined
+    cells use the direct sums (:mod:`tbspin.bloch`).
 """
 
 from __future__ import annotations
@@ -84,11 +92,10 @@ MIN_SHARE = 0.2
 REVERT = 2.0
 #: a round may always refine this many cells (small base meshes)
 MIN_CAP = 8
-#: refinement is judged once its map holds this many times the base mesh's points (and after
-#: ``TREND_ROUNDS`` rounds): if the error fell slower than N^(−1/2) over the rounds, as with
-#: uniformly finer meshes at worst, the refinement is dropped for a finer base mesh
-TREND_POINTS = 2.0
-TREND_ROUNDS = 4
+#: with ``tol``, rounds on shared shifts stop for a fresh pass once the refined map holds this
+#: many times the points of the last fresh estimate (the shared samples chose the map and
+#: flatter its error: only fresh passes tell whether refinement pays)
+CHECK_GROWTH = 4.0
 #: the next base mesh of :func:`converge` is sized for SAFETY_POINTS × the points that the error
 #: so far predicts at the N^(−1/2) rate, between ``growth`` and MAX_GROWTH times the last per
 #: direction
@@ -440,8 +447,11 @@ def adaptive(
         by a finer uniform mesh) and refinement stops.
     fresh : bool
         Re-evaluate the final tree with M new random shifts (no selection bias). With ``tol``,
-        rounds on shared shifts run until the error is below ``SAFETY``·tol, then a fresh pass
-        checks; if it misses, its samples guide further rounds.
+        rounds on shared shifts run until the error is below ``SAFETY``·tol or the map has grown
+        ``CHECK_GROWTH``-fold, then a fresh pass checks; if it misses, its samples guide further
+        rounds — unless its (error/target)² × points exceeds that of the previous unbiased
+        estimate: refinement then loses to a uniformly finer mesh, and stops (history note
+        ``DROPPED``; :func:`converge` refines no later base mesh).
     tol, abs_floor : float, optional
         Stop once every error ≤ max(tol·|value|, abs_floor).
     budget_k : int, optional
@@ -477,8 +487,10 @@ def adaptive(
         return v, e
 
     v, e = record(0)
-    base = (A, origin, size, v, e)  # the unrefined estimate, restored if refinement does not pay
-    trend = [(len(origin) * n_shifts, _worst(v, e, tol, abs_floor))]
+    # work-normalized variance (error/target)² × points of the last unbiased estimate: a fresh
+    # pass over a refined map must lower it, else refinement loses to finer uniform meshes
+    checked = len(origin) * n_shifts
+    cost = _worst(v, e, tol, abs_floor) ** 2 * checked
 
     def done(v: FloatArray, e: FloatArray, safety: float = 1.0) -> bool:
         return tol is not None and bool(np.all(e <= safety * np.maximum(tol * np.abs(v),
@@ -523,6 +535,8 @@ def adaptive(
                 break
             if not affordable(new_cost + fresh_cost):
                 break
+            if tol is not None and len(origin) * n_shifts >= CHECK_GROWTH * checked:
+                break  # time for a fresh pass to check that refinement pays
             keep = np.ones(len(origin), bool)
             keep[chosen] = False
             co = (origin[chosen, None, :] + children[None] * size[chosen, None, :]).reshape(-1, p)
@@ -539,15 +553,6 @@ def adaptive(
             A = A_try
             refined += count
             v, e = record(count)
-            trend.append((len(origin) * n_shifts, _worst(v, e, tol, abs_floor)))
-            if tol is not None and _slower_than_uniform(trend):
-                # the error falls slower with refinement than a finer uniform mesh would make
-                # it fall: back to the (unbiased) base estimate; converge() grows the base mesh
-                A, origin, size, v, e = base
-                refined = 0
-                history.append(dict(history[0], n_k=nk, seconds=time.perf_counter() - t0,
-                                    note=DROPPED))
-                break
         if not (fresh and refined):
             break
         # the final estimate comes from new shifts (no selection bias); if it misses the
@@ -559,6 +564,14 @@ def adaptive(
         v, e = record(0)
         if not affordable(0):
             break
+        if tol is not None and not done(v, e):
+            checked, previous = len(origin) * n_shifts, cost
+            cost = _worst(v, e, tol, abs_floor) ** 2 * checked
+            if cost > previous:
+                # the error fell slower than N^(−1/2), the worst rate of a uniformly finer
+                # randomized mesh: this fresh estimate stands, converge() grows the base mesh
+                history[-1]["note"] = DROPPED
+                break
         if done(v, e):
             confirmed = affordable(len(origin) * n_shifts)
             if not confirmed:
@@ -580,18 +593,6 @@ def _worst(v: FloatArray, e: FloatArray, tol: float | None, abs_floor: float) ->
     """Largest error in units of its target max(tol·|value|, abs_floor) (relative if no tol)."""
     target = np.maximum((1.0 if tol is None else tol) * np.abs(v), abs_floor)
     return float(np.max(e / np.maximum(target, 1e-300)))
-
-
-def _slower_than_uniform(trend: list[tuple[int, float]]) -> bool:
-    """Whether the errors of refinement rounds (points of the map, error) fall slower than
-    N^(−1/2): a least-squares slope of log error vs log points above −1/2, judged after
-    ``TREND_ROUNDS`` rounds once the map holds ``TREND_POINTS`` × the base points."""
-    if len(trend) <= TREND_ROUNDS or trend[-1][0] < TREND_POINTS * trend[0][0]:
-        return False
-    n, err = np.array(trend, dtype=float).T
-    if not np.all(np.isfinite(err) & (err > 0)):
-        return False
-    return bool(np.polyfit(np.log(n), np.log(err), 1)[0] > -0.5)
 
 
 def _next_mesh(n: IntArray, result: SampledIntegral, tol: float, abs_floor: float,
@@ -758,22 +759,17 @@ def _final_points(result: SampledIntegral | None) -> int:
 
 # ---------------------------------------------------------------------- kernels
 def ahc_kernel(model: LatticeModel, *, component: str = "xy", **kwargs: Any) -> Kernel:
-    """Band-resolved Berry curvature Ω^{ij}_m as a kernel (public :func:`tbspin.berry_curvature`)."""
-    from .observables import berry_curvature
+    """Band-resolved Berry curvature Ω^{ij}_m as a kernel (public :func:`tbspin.berry_curvature`;
+    an :class:`tbspin.integrands.Integrand`, so uniform passes can use FFT Bloch sums)."""
+    from .observables import berry_curvature_kernel
 
-    def kernel(k: FloatArray) -> tuple[FloatArray, FloatArray]:
-        return berry_curvature(model, k, component=component, **kwargs)
-
-    return kernel
+    return berry_curvature_kernel(model, component=component, **kwargs)
 
 
 def shc_kernel(model: LatticeModel, **kwargs: Any) -> Kernel:
     """Band-resolved spin-Hall integrand as a kernel (public :func:`tbspin.spin_hall_integrand`;
-    keywords ``spin``, ``current``, ``field``, ``formula``, ``method``, ``gauge``, ...)."""
-    from .observables import spin_hall_integrand
+    keywords ``spin``, ``current``, ``efield``, ``formula``, ``method``, ``gauge``, ...; an
+    :class:`tbspin.integrands.Integrand`, so uniform passes can use FFT Bloch sums)."""
+    from .observables import spin_hall_kernel
 
-    def kernel(k: FloatArray) -> tuple[FloatArray, FloatArray]:
-        bi = spin_hall_integrand(model, k, **kwargs)
-        return bi.energies, bi.values
-
-    return kernel
+    return spin_hall_kernel(model, **kwargs)
