@@ -61,3 +61,35 @@ def test_wannier_fit_report(tmp_path_factory: pytest.TempPathFactory) -> None:
     assert d.symmetry["inversion"].max > 1e-4 and d.symmetry["time reversal"].max > 1e-5
     assert any("symmetriz" in a for a in d.advice)
     assert "fit-noise" in str(d) and np.isfinite(d.integral)
+
+
+def test_pair_classes_split_the_proper_integrand_exactly() -> None:
+    """The three pair classes (in-block, occupied–occupied, occupied–empty) add up, point by
+    point, to the proper integrand summed over occupied bands — reference: the integrand itself
+    (tbspin.sampling.shc_kernel, per_point_sums) on the same k. Exact facts: with s_z conserved
+    (BHZ doubled by spin) the gauge operator s_z leaves no in-block connection, so that class
+    carries nothing; in the 4-band Bi2Se3 model (s_y not conserved) Kramers pairs do."""
+    from core_models import bhz_doubled
+
+    from tbspin.diagnose import pair_classes
+    from tbspin.sampling import per_point_sums, shc_kernel
+
+    for model, spin, ef in ((bhz_doubled(-1.0), "z", 0.0), (bi2se3(), "y", 0.0)):
+        d = model.dim
+        k = np.random.default_rng(0).random((300, d)) @ model.reciprocal[:d, :d]
+        cur, fld = ("x", "y") if d == 2 else ("z", "x")
+        kern = shc_kernel(model, spin=spin, current=cur, efield=fld, formula="proper")
+        ref = per_point_sums(*kern(k), np.array([ef]))[:, 0] / model.cell_measure
+        classes = pair_classes(kern, k, ef)
+        assert [c.name for c in classes] == ["in degenerate blocks", "occupied-occupied",
+                                             "occupied-empty"]
+        np.testing.assert_allclose(sum(c.mean for c in classes), ref.mean(), rtol=1e-10,
+                                   atol=1e-12 * np.abs(ref).max())
+        inblock = classes[0]
+        if spin == "z":
+            assert inblock.variance_share == 0 and inblock.mean == 0
+        else:
+            assert inblock.variance_share > 0
+    text = str(diagnose(bi2se3(), spin="y", current="z", efield="x", efermi=0.0, mesh=4,
+                        n_sample=0, n_pairs=500, n_k_degeneracy=100))
+    assert "[band pairs behind the variance, 500 random k]" in text
