@@ -14,8 +14,8 @@
   k: pairs inside degenerate blocks (gauge-operator connections), occupied–occupied pairs of
   different blocks (weighted by s_nn − s_mm, they do not cancel as in the Berry curvature) and
   occupied–empty pairs — with the share of Σ c_k² in the top 0.1% of the points, a measure of
-  heavy tails (1/ΔE² near crossings of occupied bands): the error of a sampled integral then
-  falls slower than N^(−1/2) and its error bar needs many k-points.
+  heavy tails (1/ΔE² near crossings of occupied bands): error bars from few k-points then
+  underestimate, and a sampled integral needs many k-points.
 
 ``str(diagnose(...))`` is a plain-text report.
 """
@@ -261,8 +261,9 @@ def diagnose(
                       "comes close; expect error bars to shrink slowly (tol runs need many "
                       "k-points)")
     if classes and max(pc.tail_share for pc in classes) > 0.5:
-        advice.append("heavy tails: a few k-points carry most of Σ c_k²; the error of sampled "
-                      "integrals falls slower than N^(-1/2)")
+        advice.append("heavy tails: a few k-points carry most of Σ c_k²; error bars from few "
+                      "k-points underestimate and shrink slowly until the rare spikes are "
+                      "sampled")
     if spots and spots[0].share > 0.5:
         advice.append(f"one k-point carries {100 * spots[0].share:.0f}% of the sum: the mesh "
                       "result is decided by it; use random shifts with error bars and adaptive "
