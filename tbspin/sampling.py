@@ -100,9 +100,9 @@ CHECK_GROWTH = 4.0
 #: so far predicts at the N^(−1/2) rate, between ``growth`` and MAX_GROWTH times the last per
 #: direction
 SAFETY_POINTS = 1.3
+MAX_GROWTH = 3.0
 #: history note of a refinement that did not pay (the next base meshes are not refined)
 DROPPED = "refinement dropped: error fell slower than N^-1/2"
-MAX_GROWTH = 3.0
 
 
 @dataclasses.dataclass
