@@ -331,7 +331,8 @@ def _cmd(args: argparse.Namespace) -> int:
         parities = [int(x) for x in win_parities(win, spin_order_of(model))]
     print(diagnose(model, observable=args.observable, efermi=args.efermi, spin=args.spin,
                    current=args.current, efield=args.efield, formula=args.formula,
-                   mesh=args.mesh, n_sample=args.n_sample, parities=parities))
+                   mesh=args.mesh, n_sample=args.n_sample, n_pairs=args.n_pairs,
+                   parities=parities))
     return EXIT_OK
 
 
@@ -344,8 +345,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Diagnostics before trusting a BZ integral: degeneracy scale and Kramers/PT "
                     "status, time-reversal (and with --inversion, inversion) violation of H_R, "
                     "the share of the integral carried by the top k-points of a uniform mesh "
-                    "(where they are: fractional k, bands, energies) and fd-vs-kubo agreement "
-                    "on random k.", epilog=EPILOG,
+                    "(where they are: fractional k, bands, energies), fd-vs-kubo agreement "
+                    "on random k and which band pairs carry the variance of the proper "
+                    "integrand.", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_model_args(p)
     p.add_argument("--observable", choices=["shc", "ahc"], default="shc", help="[shc]")
@@ -360,6 +362,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mesh", type=int, default=8, help="uniform mesh of the hot-spot scan [8]")
     p.add_argument("--n-sample", type=int, default=50,
                    help="random k of the fd-vs-kubo check (0 skips it) [50]")
+    p.add_argument("--n-pairs", type=int, default=4000,
+                   help="random k of the band-pair variance analysis (proper formula; 0 skips "
+                        "it) [4000]")
     p.add_argument("--inversion", action="store_true",
                    help="also test inversion (parities from the .win projections)")
     p.set_defaults(func=_cmd)

@@ -142,5 +142,10 @@ def test_symmetrized_method_and_cli(tmp_path, capsys) -> None:
                  "--symmetrize", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "error (1 sigma)" in out and "sampling to tol=0.2" in out
-    assert main(["diagnose", "--model", "bi2se3", "--mesh", "3", "--n-sample", "3"]) == 0
-    assert "degeneracy:" in capsys.readouterr().out
+    assert main(["diagnose", "--model", "bi2se3", "--mesh", "3", "--n-sample", "3",
+                 "--n-pairs", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "degeneracy:" in out and "band pairs behind the variance, 300 random k" in out
+    assert main(["diagnose", "--model", "bi2se3", "--mesh", "3", "--n-sample", "0",
+                 "--n-pairs", "0"]) == 0
+    assert "band pairs behind" not in capsys.readouterr().out
