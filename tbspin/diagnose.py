@@ -29,7 +29,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .berry import kubo_eigensystem, kubo_pair_terms
 from .degeneracy import DegeneracyReport, degeneracy_scale
 from .eigen import expectation
 from .errors import GaugeWarning, ModelError, ParameterError
@@ -180,8 +179,8 @@ def diagnose(
     n_sample : int
         Random k-points of the fd-vs-kubo comparison (0 skips it).
     n_pairs : int
-        Random k-points of the pair-class variance analysis (proper spin current with the kubo
-        connection only; 0 skips it).
+        Random k-points of the pair-class variance analysis (proper spin current only; 0 skips
+        it).
     parities : sequence of ±1, optional
         Orbital parities to test inversion (:func:`tbspin.symmetry.win_parities`).
     degen_tol : float, optional
@@ -191,6 +190,9 @@ def diagnose(
     """
     if observable not in ("shc", "ahc"):
         raise ParameterError(f"'observable' must be 'shc' or 'ahc', got {observable!r}")
+    for name, value in (("n_sample", n_sample), ("n_pairs", n_pairs)):
+        if not isinstance(value, (int, np.integer)) or value < 0:
+            raise ParameterError(f"'{name}' must be a whole number ≥ 0, got {value!r}")
     deg = degeneracy_scale(model, n_k=n_k_degeneracy, seed=seed)
     tol = deg.recommended_tol if degen_tol is None else float(degen_tol)
     ef = _half_filling(model) if efermi is None else float(efermi)
@@ -247,7 +249,7 @@ def diagnose(
         diff, fscale = float(np.max(np.abs(cf - ck))), float(np.max(np.abs(ck)))
 
     classes: tuple[PairClass, ...] = ()
-    if observable == "shc" and formula == "proper" and n_pairs and not model.uses_position_matrix:
+    if observable == "shc" and formula == "proper" and n_pairs:
         ks = np.random.default_rng(seed + 2).random((n_pairs, model.n_periodic)) @ \
             model.reciprocal[list(model.periodic)]
         with warnings.catch_warnings():
@@ -291,15 +293,13 @@ def diagnose(
 def pair_classes(integrand: Integrand, k: FloatArray, efermi: float) -> tuple[PairClass, ...]:
     """Split the proper spin current's per-k contributions c_k = Σ_{m occ} Σ_n T_mn s_n / V_cell
     by band-pair class (module doc) on the k-points ``k``: in-block, occupied–occupied,
-    occupied–empty. Kubo connections (:func:`tbspin.berry.kubo_pair_terms`)."""
-    st, model = integrand.settings, integrand.model
+    occupied–empty. The pair terms are the integrand's own (:meth:`Integrand.pairs`)."""
     assert integrand.spin_op is not None
-    eig, V = kubo_eigensystem(model, k, integrand.directions, st.gauge, st.degen_tol,
-                              st.gauge_tol)
-    T = kubo_pair_terms(eig, V, st.gauge) * expectation(eig.vectors, integrand.spin_op)[:, None, :]
+    eig, T = integrand.pairs(k)
+    T = T * expectation(eig.vectors, integrand.spin_op)[:, None, :]
     occ = eig.energies <= efermi
     same = eig.block[:, :, None] == eig.block[:, None, :]
-    T = T * occ[:, :, None] / model.cell_measure
+    T = T * occ[:, :, None] / integrand.model.cell_measure
     parts = {"in degenerate blocks": (T * same).sum(axis=(1, 2)),
              "occupied-occupied": (T * (occ[:, None, :] & ~same)).sum(axis=(1, 2)),
              "occupied-empty": (T * (~occ[:, None, :] & ~same)).sum(axis=(1, 2))}

@@ -21,7 +21,7 @@ import dataclasses
 import numpy as np
 
 from .berry import compute_connection, kubo_eigensystem, kubo_pair_terms, velocity_matrices
-from .eigen import expectation, sandwich, solve
+from .eigen import Eigensystem, expectation, sandwich, solve
 from .errors import ParameterError
 from .model import LatticeModel
 from .settings import ConnectionSettings
@@ -83,18 +83,9 @@ class Integrand:
         ``hamiltonians``: precomputed Bloch sums of these k (FFT path, :mod:`tbspin.fourier`),
         in the layout of :func:`tbspin.berry.compute_connection`.
         """
-        dirs = self.directions
         if self.what == "conventional":
             return self._conventional(k, hamiltonians)
-        st = self.settings
-        if st.method == "kubo" and not self.model.uses_position_matrix:
-            # T from the velocity matrices directly (berry.kubo_pair_terms: R is never formed)
-            eig, V = kubo_eigensystem(self.model, k, dirs, st.gauge, st.degen_tol, st.gauge_tol,
-                                      hamiltonians)
-            T = kubo_pair_terms(eig, V, st.gauge)
-        else:
-            bc = compute_connection(self.model, k, st, dirs, hamiltonians)
-            eig, T = bc.eig, pair_terms(bc.R[0], bc.R[1])
+        eig, T = self.pairs(k, hamiltonians)
         E = eig.energies
         if self.what == "berry":
             return E, T.sum(axis=2)
@@ -104,6 +95,20 @@ class Integrand:
         if self.what == "proper":
             return E, (T @ sdiag[:, :, None])[:, :, 0]
         return E, sdiag * T.sum(axis=2)  # smm_omega
+
+    def pairs(
+        self, k: FloatArray, hamiltonians: tuple[ComplexArray, ComplexArray] | None = None,
+    ) -> tuple[Eigensystem, FloatArray]:
+        """Gauge-fixed eigensystem and T[k, m, n] = −2 Im(R^i_mn R^j_nm) at k (the band-pair
+        terms of the Berry-connection formulas; Ω_m = Σ_n T_mn, proper Σ_m = Σ_n T_mn s_nn)."""
+        st, dirs = self.settings, self.directions
+        if st.method == "kubo" and not self.model.uses_position_matrix:
+            # T from the velocity matrices directly (berry.kubo_pair_terms: R is never formed)
+            eig, V = kubo_eigensystem(self.model, k, dirs, st.gauge, st.degen_tol, st.gauge_tol,
+                                      hamiltonians)
+            return eig, kubo_pair_terms(eig, V, st.gauge)
+        bc = compute_connection(self.model, k, st, dirs, hamiltonians)
+        return bc.eig, pair_terms(bc.R[0], bc.R[1])
 
     def _conventional(
         self, k: FloatArray, hamiltonians: tuple[ComplexArray, ComplexArray] | None

@@ -48,6 +48,8 @@ def test_undeclared_magnetization_and_fd_vs_kubo() -> None:
     assert not any("undeclared magnetization along" in a for a in d2.advice)
     with pytest.raises(ParameterError):
         diagnose(model, observable="nope")
+    with pytest.raises(ParameterError, match="n_pairs"):
+        diagnose(model, n_pairs=-5)
 
 
 def test_wannier_fit_report(tmp_path_factory: pytest.TempPathFactory) -> None:

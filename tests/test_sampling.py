@@ -158,10 +158,9 @@ def test_tol_run_on_two_threads_is_bitwise_the_serial_one() -> None:
     assert one.extras["sampling"]["n_k"] == two.extras["sampling"]["n_k"] > 2 * 4096
 
 
-def test_time_budget_is_planned_not_overrun(monkeypatch) -> None:
-    """A kernel that costs a fixed (fake) time per k-point: adaptive refinement plans its rounds,
-    fresh pass and confirmation with the measured rate, so the run ends within the budget
-    (before, the budget was only checked between steps and a final pass could double it)."""
+def _charged(monkeypatch, inner, seconds_per_point: float = 1e-4):
+    """A kernel that advances a fake clock (``tbspin.sampling.time``) by ``seconds_per_point``
+    per k-point (0.1 ms), and the clock {"t": seconds}."""
     import tbspin.sampling as sampling
 
     clock = {"t": 0.0}
@@ -172,12 +171,21 @@ def test_time_budget_is_planned_not_overrun(monkeypatch) -> None:
             return clock["t"]
 
     monkeypatch.setattr(sampling, "time", FakeTime)
-    b = bhz(M=-0.02)
-    inner = shc_kernel(b, spin="z", current="x", efield="y", formula="proper")
 
     def kernel(k):
-        clock["t"] += 1e-4 * len(k)  # 0.1 ms per k-point
+        clock["t"] += seconds_per_point * len(k)
         return inner(k)
+
+    return kernel, clock
+
+
+def test_time_budget_is_planned_not_overrun(monkeypatch) -> None:
+    """A kernel that costs a fixed (fake) time per k-point: adaptive refinement plans its rounds,
+    fresh pass and confirmation with the measured rate, so the run ends within the budget
+    (before, the budget was only checked between steps and a final pass could double it)."""
+    b = bhz(M=-0.02)
+    kernel, clock = _charged(monkeypatch, shc_kernel(b, spin="z", current="x", efield="y",
+                                                     formula="proper"))
 
     budget = 30.0  # seconds of fake time = 300 000 k-point evaluations
     with pytest.warns(ConvergenceWarning, match="not converged"):
@@ -201,22 +209,8 @@ def test_confirmation_pass_on_new_shifts_or_flagged_when_the_budget_has_no_room(
     deciding pass is reported with ``confirmed`` False and a ConvergenceWarning, never silently.
     Haldane AHC in the gap (smooth: the 8×8 base mesh reaches 5%); a fake clock charges 0.1 ms
     per k-point (16 shifts × 64 points = 0.1024 s per pass)."""
-    import tbspin.sampling as sampling
-
-    clock = {"t": 0.0}
-
-    class FakeTime:
-        @staticmethod
-        def perf_counter() -> float:
-            return clock["t"]
-
-    monkeypatch.setattr(sampling, "time", FakeTime)
     h = haldane()
-    inner = ahc_kernel(h)
-
-    def kernel(k):
-        clock["t"] += 1e-4 * len(k)
-        return inner(k)
+    kernel, clock = _charged(monkeypatch, ahc_kernel(h))
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
