@@ -213,9 +213,7 @@ def kubo_connection_from_velocity(
     """Sum-over-states Berry connection from velocity matrices in the eigenbasis (module doc)."""
     inv, same = _inverse_gaps(eig)
     R = V * (1j * inv)[None]
-    intra = _intra_block(eig, V, G, inv, same)
-    if intra is not None:
-        where, values, _ = intra
+    for where, values, _ in _intra_block(eig, V, G, inv, same):
         for a in range(len(V)):
             R[a][where] += values[a]
     return R
@@ -234,30 +232,33 @@ def kubo_pair_terms(
     inv, same = _inverse_gaps(eig)
     T = np.imag(V[0] * V[1].transpose(0, 2, 1))
     T *= -2.0 * inv * inv
-    intra = _intra_block(eig, V, G, inv, same)
-    if intra is not None:
-        where, values, reverse = intra
+    for where, values, reverse in _intra_block(eig, V, G, inv, same):
         T[where] = -2.0 * np.imag(values[0] * values[1][..., reverse])
     return T
+
+
+IntraPart = tuple[tuple, ComplexArray, IntArray]
 
 
 def _intra_block(
     eig: eigen.Eigensystem, V: ComplexArray, G: ComplexArray | None, inv: FloatArray,
     same: np.ndarray,
-) -> tuple[tuple, ComplexArray, IntArray] | None:
+) -> list[IntraPart]:
     """The intra-block connection of the pairs the gauge operator splits (module doc).
 
-    Returns None when there is none, else (where, values, reverse): R^a[where] = values[a] with
-    ``where`` an index of (Nk, N, N) arrays — (k-slice, n, m) when every k has the same pairs,
-    else (k, n, m) — and ``values[a][..., reverse]`` the reversed pairs (m, n) in the same order.
+    Returns parts (where, values, reverse): R^a[where] = values[a] with ``where`` an index of
+    (Nk, N, N) arrays and ``values[a][..., reverse]`` the reversed pairs (m, n) in the same
+    order. The k-points sharing the most common pattern of pairs (e.g. Kramers pairs
+    everywhere) are one part, computed by gathers along whole axes; the others, if any, a
+    second part indexed pair by pair.
     """
     if G is None:
-        return None
+        return []
     n = eig.energies.shape[1]
     offdiag_same = same & ~np.eye(n, dtype=bool)[None]
     has = np.any(offdiag_same, axis=(1, 2))
     if not has.any():
-        return None
+        return []
     sel = slice(None) if has.all() else np.nonzero(has)[0]
     Gm = eigen.sandwich(eig.vectors[sel], G)
     assert eig.gauge_values is not None  # solve() sets them whenever G is given
@@ -265,33 +266,54 @@ def _intra_block(
     grp = eig.group[sel]
     split = offdiag_same[sel] & (grp[:, :, None] != grp[:, None, :])
     Dinv = -inv[sel]  # Dinv[k, n, o] = 1/(ε_n − ε_o) for o outside n's block, else 0
-    values: list[ComplexArray] = []
-    if isinstance(sel, slice) and np.all(split == split[0]):
-        # one pattern of pairs at every k (e.g. Kramers pairs everywhere): gather along axes
-        nn, mm = np.nonzero(split[0])
-        if len(nn) == 0:  # no block that the gauge operator splits
-            return None
+    ksel = np.arange(len(eig.energies))[sel]
+    Vs = V if isinstance(sel, slice) else V[:, sel]
+    parts: list[IntraPart] = []
+    packed = np.packbits(split.reshape(len(split), -1), axis=1)
+    common = np.all(packed == packed[0], axis=1)
+    if not common.all():
+        # the most frequent pattern, found through one integer key per row (a 1D unique is
+        # fast; the rows are then compared in full, so a key collision cannot mix patterns)
+        key = packed.astype(np.int64) @ np.arange(1, packed.shape[1] + 1, dtype=np.int64) ** 3
+        keys, first, counts = np.unique(key, return_index=True, return_counts=True)
+        common = np.all(packed == packed[first[np.argmax(counts)]], axis=1)
+    nn, mm = np.nonzero(split[np.argmax(common)])
+    if len(nn):
+        # the common pattern, gathered along axes for all k (the other k's values are unused)
         n_, m_ = eigen.as_slice(nn), eigen.as_slice(mm)  # views for evenly spaced pairs
-        D_rows = Dinv[:, n_]  # (Nk, P, N)
+        # G and V are Hermitian: the columns m of the formula are the conjugated rows m
+        # (contiguous), X_om = conj(X_mo)
+        D_rows = Dinv[:, n_]  # (Nk, P, N): 1/(ε_n − ε_o)
         GD_rows = Gm[:, n_] * D_rows  # G_no/(ε_n − ε_o)
-        DG_cols = D_rows * Gm[:, :, m_].transpose(0, 2, 1)  # (Nk, P, N): G_om/(ε_n − ε_o)
-        factor = 1j / (g[:, m_] - g[:, n_])  # i/(g_m − g_n)
-        for Va in V:
-            values.append((np.einsum("kpo,kop->kp", GD_rows, Va[:, :, m_])
-                           + np.einsum("kpo,kpo->kp", Va[:, n_], DG_cols)) * factor)
-        return (slice(None), nn, mm), np.stack(values), np.lexsort((nn, mm))
-    kk, nn, mm = np.nonzero(split)
+        DG_cols = D_rows * Gm[:, m_].conj()  # G_om/(ε_n − ε_o)
+        with np.errstate(divide="ignore", invalid="ignore"):  # k-points of other patterns
+            factor = 1j / (g[:, m_] - g[:, n_])  # i/(g_m − g_n)
+            values = np.stack([(np.einsum("kpo,kpo->kp", GD_rows, Va[:, m_].conj())
+                                + np.einsum("kpo,kpo->kp", Va[:, n_], DG_cols)) * factor
+                               for Va in Vs])
+        reverse = np.lexsort((nn, mm))
+        if common.all() and isinstance(sel, slice):
+            parts.append(((slice(None), nn, mm), values, reverse))
+        elif common.all():
+            parts.append(((ksel[:, None], nn[None], mm[None]), values, reverse))
+        else:
+            kc = np.nonzero(common)[0]
+            parts.append(((ksel[kc][:, None], nn[None], mm[None]), values[:, kc], reverse))
+    if common.all():
+        return parts
+    rest = np.nonzero(~common)[0]
+    kk, nn, mm = np.nonzero(split[rest])
     if len(kk) == 0:
-        return None
-    GD_rows = (Gm * Dinv)[kk, nn]  # (P, N): G_no/(ε_n − ε_o)
-    DG_cols = Dinv[kk, nn] * Gm[kk, :, mm]  # (P, N): G_om/(ε_n − ε_o)
-    factor = 1j / (g[kk, mm] - g[kk, nn])  # i/(g_m − g_n)
-    for Va in V:
-        Vs = Va[sel]
-        values.append(np.sum(GD_rows * Vs[kk, :, mm] + Vs[kk, nn] * DG_cols, axis=1) * factor)
-    kglob = kk if isinstance(sel, slice) else sel[kk]
+        return parts
+    kr = rest[kk]  # index into the selected k-points
+    GD_rows = (Gm[kr, nn] * Dinv[kr, nn])  # (P, N): G_no/(ε_n − ε_o)
+    DG_cols = Dinv[kr, nn] * Gm[kr, mm].conj()  # (P, N): G_om/(ε_n − ε_o)
+    factor = 1j / (g[kr, mm] - g[kr, nn])  # i/(g_m − g_n)
+    values = np.stack([np.sum(GD_rows * Va[kr, mm].conj() + Va[kr, nn] * DG_cols, axis=1)
+                       * factor for Va in Vs])
     # the pairs come sorted by (k, n, m); sorting by (k, m, n) lists the reversed pairs
-    return (kglob, nn, mm), np.stack(values), np.lexsort((nn, mm, kk))
+    parts.append(((ksel[kr], nn, mm), values, np.lexsort((nn, mm, kk))))
+    return parts
 
 
 def _fd(model: LatticeModel, k: np.ndarray, dirs: tuple[int, ...], G: ComplexArray | None,

@@ -82,7 +82,10 @@ GENERIC_SHIFT = (np.sqrt(2) - 1, np.sqrt(3) - 1, np.sqrt(5) - 2)
 #: :func:`tbspin.integrate.default_chunk_size`: cache-sized batches of 30 bands run 15–25 % faster)
 POINTS_PER_CHUNK = 4096
 #: refinement rounds on shared shifts continue until the error is below SAFETY·tol (the shared
-#: samples chose the refinement and underestimate the error; the fresh pass checks it)
+#: samples chose the refinement and underestimate the error; the fresh pass checks it) until a
+#: fresh pass has measured that underestimate: then the aim is tol / (bias × (1 + 2 scatter)),
+#: bias = fresh/shared error (≥ 1), scatter = 1/√(2(M−1)) the relative spread of an error
+#: estimate from M shifts (:func:`_aim`)
 SAFETY = 0.5
 #: below this share of the variance in the ``max_cells`` top cells the variance is spread out
 #: (a smooth integrand) and refinement stops
@@ -122,7 +125,9 @@ class SampledIntegral:
     method : {"uniform", "adaptive"}
     history : list of dict
         One entry per step: ``n_k`` (cumulative), ``n_k_final`` (points of the estimate),
-        ``mesh``, ``refined_cells``, ``max_factor``, ``values``, ``errors``, ``seconds``.
+        ``mesh``, ``refined_cells``, ``max_factor``, ``values``, ``errors``, ``seconds``; adaptive
+        steps also ``aim`` (the fraction of tol the shared-shift rounds aim for; on a fresh pass,
+        the one it sets for the rounds after it).
     converged : bool or None
         For :func:`converge`: whether the tolerance was reached.
     confirmed : bool or None
@@ -447,7 +452,8 @@ def adaptive(
         by a finer uniform mesh) and refinement stops.
     fresh : bool
         Re-evaluate the final tree with M new random shifts (no selection bias). With ``tol``,
-        rounds on shared shifts run until the error is below ``SAFETY``·tol or the map has grown
+        rounds on shared shifts run until the error is below aim·tol (``SAFETY`` at first; after
+        a fresh pass, from the underestimate it measured: :func:`_aim`) or the map has grown
         ``CHECK_GROWTH``-fold, then a fresh pass checks; if it misses, its samples guide further
         rounds — unless its (error/target)² × points exceeds that of the previous unbiased
         estimate: refinement then loses to a uniformly finer mesh, and stops (history note
@@ -477,13 +483,14 @@ def adaptive(
     nk = len(origin) * n_shifts
     history: list[dict] = []
     children = _grid([factor] * p) / factor  # (f^p, p)
+    aim = SAFETY  # fraction of tol the shared-shift rounds aim for (measured: _aim)
 
     def record(refined: int) -> tuple[FloatArray, FloatArray]:
         v, e = _stats(A.sum(axis=1))
         history.append(dict(n_k=nk, n_k_final=len(origin) * n_shifts, mesh=n,
                             refined_cells=refined,
                             max_factor=int(round(1 / (size.min(axis=0) * np.array(n)).min())),
-                            values=v, errors=e, seconds=time.perf_counter() - t0))
+                            values=v, errors=e, aim=aim, seconds=time.perf_counter() - t0))
         return v, e
 
     v, e = record(0)
@@ -507,7 +514,7 @@ def adaptive(
     rounds = 0
     while rounds < iterations and not done(v, e):
         refined = 0
-        while rounds < iterations and not done(v, e, SAFETY):
+        while rounds < iterations and not done(v, e, aim):
             if not affordable(0):
                 break
             T = A.sum(axis=1)  # (M, nE)
@@ -557,11 +564,13 @@ def adaptive(
             break
         # the final estimate comes from new shifts (no selection bias); if it misses the
         # tolerance its samples guide the next refinement rounds
+        shared = _worst(v, e, tol, abs_floor)
         shifts = rng.random((n_shifts, p))
         A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature,
                                workers=workers, base=(n, -0.5))
         nk += len(origin) * n_shifts
         v, e = record(0)
+        aim = history[-1]["aim"] = _aim(shared, _worst(v, e, tol, abs_floor), n_shifts)
         if not affordable(0):
             break
         if tol is not None and not done(v, e):
@@ -583,10 +592,21 @@ def adaptive(
                                workers=workers, base=(n, -0.5))
             nk += len(origin) * n_shifts
             v, e = record(0)
+            # a miss: further rounds are judged against this unbiased estimate
+            checked = len(origin) * n_shifts
+            cost = _worst(v, e, tol, abs_floor) ** 2 * checked
     lv, cnt = np.unique(np.round(1 / (size[:, 0] * n[0])).astype(int), return_counts=True)
     return SampledIntegral(efermi=ef, values=v, errors=e, samples=A.sum(axis=1), n_k=nk, mesh=n,
                            method="adaptive", history=history, confirmed=confirmed,
                            refinement={int(a): int(b) for a, b in zip(lv, cnt, strict=True)})
+
+
+def _aim(shared: float, fresh: float, n_shifts: int) -> float:
+    """Fraction of the tolerance that the rounds on shared shifts aim for, from the measured
+    underestimate bias = fresh/shared error (≥ 1: selection only lowers the shared error) and
+    a two-σ margin for the scatter 1/√(2(M−1)) of an error estimate from M shifts."""
+    bias = max(1.0, fresh / max(shared, 1e-300))
+    return 1.0 / (bias * (1.0 + 2.0 / np.sqrt(2.0 * (n_shifts - 1))))
 
 
 def _worst(v: FloatArray, e: FloatArray, tol: float | None, abs_floor: float) -> float:

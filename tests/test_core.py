@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
-from core_models import bhz_doubled, haldane_pythtb, kramers_ti, qwz, random_model
+from core_models import SX, bhz_doubled, haldane_pythtb, kramers_ti, qwz, random_model
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -160,30 +160,46 @@ def test_gauge_operator_that_does_not_split_warns():
         tbspin.berry_connection(model, k, gauge=np.eye(4))
 
 
-@pytest.mark.parametrize("case", ["pattern", "mixed"])
+@pytest.mark.parametrize("case", ["pattern", "mixed", "two patterns"])
 def test_kubo_pair_terms_without_connection_equal_the_connection_products(case):
     """The integrands take T_mn = −2 Im(R^x_mn R^y_nm) straight from the velocity matrices
     (berry.kubo_pair_terms); reference: the same products of the full Kubo connection
-    (kubo_connection_from_velocity), in-block gauge-operator pairs included. "pattern": Kramers
-    pairs at every k, s_z not conserved (one pair list for the batch); "mixed": inversion broken, so pairs are
-    degenerate only at the TRIMs of the batch (per-k pair lists)."""
+    (kubo_connection_from_velocity), in-block gauge-operator pairs included, and the same terms
+    evaluated one k-point at a time. "pattern": Kramers pairs at every k, s_z not conserved
+    (one pair list for the batch); "mixed": inversion broken (an on-site τx term), so pairs are
+    degenerate only at the TRIMs of the batch; "two patterns": gapless at Γ (mass 3), a 4-fold
+    block there and Kramers pairs elsewhere (the common pattern gathered, Γ pair by pair)."""
     from tbspin.berry import kubo_connection_from_velocity, kubo_eigensystem, kubo_pair_terms
     from tbspin.integrands import pair_terms
     from tbspin.settings import resolve_connection
 
-    model = kramers_ti() if case == "pattern" else tbspin.models.kane_mele()
+    model = {"pattern": kramers_ti(),
+             "mixed": kramers_ti().with_onsite(0.3 * np.kron(SX, np.eye(2))),  # P broken
+             "two patterns": kramers_ti(mass=3.0)}[case]
     d = model.dim
     k = np.random.default_rng(3).random((40, d)) @ model.reciprocal[:d, :d]
     k[::7] = 0.0  # Γ: a TRIM
     st_ = resolve_connection(model, method="kubo", gauge=None)
     eig, V = kubo_eigensystem(model, k, (0, 1), st_.gauge, st_.degen_tol, st_.gauge_tol)
     blocks = (eig.block[:, 1:] == eig.block[:, :-1]).sum(axis=1)
-    assert blocks.min() > 0 if case == "pattern" else blocks.min() == 0 < blocks.max()
+    assert blocks.min() > 0 if case != "mixed" else blocks.min() == 0 < blocks.max()
     R = kubo_connection_from_velocity(eig, V, st_.gauge)
     T = kubo_pair_terms(eig, V, st_.gauge)
     ref = pair_terms(R[0], R[1])
-    assert np.abs(ref[eig.block[:, :, None] == eig.block[:, None, :]]).max() > 0  # in-block terms
+    inblock = np.abs(ref[eig.block[:, :, None] == eig.block[:, None, :]]).max()
+    if case == "mixed":
+        # Kramers' theorem: a T-even operator (here ∂(PGP)) has no element between the two
+        # states of a pair at a TRIM, so the intra-pair connection vanishes there
+        assert inblock < 1e-12 * np.abs(ref).max()
+    else:
+        assert inblock > 1e-3 * np.abs(ref).max()  # in-block terms that matter
     np.testing.assert_allclose(T, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+    if case == "two patterns":
+        assert np.all(eig.block[::7] == 0) and np.all(eig.block[1::7, 2] == 1)
+    one = np.concatenate([kubo_pair_terms(*kubo_eigensystem(
+        model, k[i:i + 1], (0, 1), st_.gauge, st_.degen_tol, st_.gauge_tol), st_.gauge)
+        for i in range(len(k))])
+    np.testing.assert_allclose(T, one, rtol=0, atol=1e-12 * np.abs(ref).max())
 
 
 # ----------------------------------------------------------------- 4. invariances

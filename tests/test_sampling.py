@@ -253,6 +253,36 @@ def test_refinement_that_falls_slower_than_uniform_is_dropped() -> None:
     assert abs(mean - 1 / 0.6) < 3 * r.errors[0] * h.cell_measure, (mean, r.errors[0])
 
 
+def test_shared_rounds_aim_from_the_underestimate_a_fresh_pass_measured() -> None:
+    """Rounds on shared shifts aim for SAFETY·tol until a fresh pass has measured how much the
+    shared samples underestimate the error; then for tol / (bias × (1 + 2/√(2(M−1)))) (two
+    standard deviations of an error estimate from M shifts). BHZ spike, tol small enough that
+    the first fresh pass misses and refinement goes on."""
+    from tbspin.sampling import SAFETY, _aim, _worst
+
+    margin = 1 + 2 / np.sqrt(30)
+    assert _aim(1.0, 1.0, 16) == pytest.approx(1 / margin)
+    assert _aim(1.0, 0.5, 16) == _aim(1.0, 1.0, 16)  # selection never makes the error larger
+    assert _aim(0.5, 1.5, 16) == pytest.approx(1 / (3 * margin))
+    b = bhz(M=-0.02)
+    kern = shc_kernel(b, spin="z", current="x", efield="y", formula="proper")
+    tol = 0.003
+    r = adaptive(kern, b, 0.0, mesh=8, seed=4, tol=tol, iterations=60)
+    h = r.history
+    fresh = [i for i in range(1, len(h)) if h[i]["refined_cells"] == 0
+             and h[i - 1]["refined_cells"] > 0]
+    assert len(fresh) >= 2, [(s["refined_cells"], s["errors"]) for s in h]
+    assert all(s["aim"] == SAFETY for s in h[: fresh[0]])
+    for i in fresh:
+        shared, new = (_worst(h[j]["values"], h[j]["errors"], tol, 0.0) for j in (i - 1, i))
+        assert h[i]["aim"] == pytest.approx(_aim(shared, new, 16))
+        nxt = [j for j in fresh if j > i]
+        if nxt:  # the rounds after it go on only while the shared error is above that aim
+            assert all(s["aim"] == h[i]["aim"] for s in h[i + 1: nxt[0]])
+            assert all(_worst(s["values"], s["errors"], tol, 0.0) > h[i]["aim"]
+                       for s in h[i + 1: nxt[0] - 1])
+
+
 def test_next_base_mesh_is_sized_by_the_error() -> None:
     """The next base mesh of converge is predicted from the error (N^(−1/2) rate) and kept
     between ``growth`` and ``max_growth`` per direction."""
