@@ -34,6 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import eigen
+from .errors import ParameterError
 from .model import LatticeModel, axis_index
 from .settings import METHODS, ConnectionSettings, resolve_connection
 from .types import ComplexArray, Direction, FloatArray, GaugeSpec, IntArray, KPoints, SpinSpec
@@ -175,33 +176,54 @@ def _kubo(model: LatticeModel, k: np.ndarray, dirs: tuple[int, ...], G: ComplexA
 def kubo_eigensystem(
     model: LatticeModel, k: np.ndarray, dirs: tuple[int, ...], G: ComplexArray | None,
     degen_tol: float, gauge_tol: float,
-    hamiltonians: tuple[ComplexArray, ComplexArray] | None = None,
+    hamiltonians: tuple[ComplexArray, ComplexArray] | None = None, e_max: float | None = None,
 ) -> tuple[eigen.Eigensystem, ComplexArray]:
-    """Gauge-fixed eigensystem at k and the velocity matrices V^a = U† ∂_a H U of ``dirs``."""
+    """Gauge-fixed eigensystem at k and the velocity matrices V^a = U† ∂_a H U of ``dirs``;
+    with ``e_max`` only the rows m < :func:`rows_below` (the bands a Fermi sum up to e_max
+    needs), (ndir, Nk, M, N)."""
     H, dH = model.hamiltonian_and_derivatives(k, dirs) if hamiltonians is None else hamiltonians
     eig = eigen.solve(H, G, degen_tol=degen_tol, gauge_tol=gauge_tol)
-    return eig, velocity_matrices(eig.vectors, dH)
+    rows = None if e_max is None else rows_below(eig, e_max)
+    return eig, velocity_matrices(eig.vectors, dH, rows)
 
 
-def velocity_matrices(U: ComplexArray, dH: ComplexArray) -> ComplexArray:
-    """V^a = U† ∂_a H U for all directions, (ndir, Nk, N, N), in two batched products.
+def rows_below(eig: eigen.Eigensystem, e_max: float) -> int:
+    """Bands 0 … M−1 hold every state with ε ≤ ``e_max`` at every k of the batch, and M never
+    cuts a degenerate block (its pairs stay together)."""
+    nk, n = eig.energies.shape
+    below = int(np.max(np.sum(eig.energies <= e_max, axis=1)))
+    if below == 0:
+        return 0
+    last = eig.block[:, below - 1]  # block of the last band needed, per k
+    return int(np.max(np.sum(eig.block <= last[:, None], axis=1)))
 
-    The derivatives are stacked as rows for ∂H U and the results as columns for U† (…), so the
-    number of small matrix products does not grow with the number of directions.
+
+def velocity_matrices(U: ComplexArray, dH: ComplexArray, rows: int | None = None
+                      ) -> ComplexArray:
+    """V^a_mn = (U† ∂_a H U)_mn for all directions, m < ``rows`` (default all),
+    (ndir, Nk, rows, N), in two batched products.
+
+    (U_rows† ∂H) takes the derivatives side by side as columns, then its blocks stacked as rows
+    multiply U: the number of small matrix products does not grow with the number of
+    directions, and their size shrinks with the rows.
     """
     nd, nk, n, _ = dH.shape
-    rows = dH.transpose(1, 0, 2, 3).reshape(nk, nd * n, n)
-    W = (rows @ U).reshape(nk, nd, n, n).transpose(0, 2, 1, 3).reshape(nk, n, nd * n)
-    V = np.ascontiguousarray(U.conj().transpose(0, 2, 1)) @ W  # [k, m, (a, n)]
-    return np.ascontiguousarray(V.reshape(nk, n, nd, n).transpose(2, 0, 1, 3))
+    r = n if rows is None else rows
+    Uh = np.ascontiguousarray(U[:, :, :r].transpose(0, 2, 1))
+    np.conjugate(Uh, out=Uh)  # (Nk, r, N), one copy
+    cols = dH.transpose(1, 2, 0, 3).reshape(nk, n, nd * n)  # [k, o, (a, p)]
+    W = (Uh @ cols).reshape(nk, r, nd, n).transpose(0, 2, 1, 3).reshape(nk, nd * r, n)
+    V = W @ U  # [k, (a, m), n]
+    return np.ascontiguousarray(V.reshape(nk, nd, r, n).transpose(1, 0, 2, 3))
 
 
-def _inverse_gaps(eig: eigen.Eigensystem) -> tuple[FloatArray, np.ndarray]:
+def _inverse_gaps(eig: eigen.Eigensystem, rows: int | None = None
+                  ) -> tuple[FloatArray, np.ndarray]:
     """inv[k, m, n] = 1/(ε_n − ε_m) between different blocks, 0 inside a block; and the
-    same-block mask."""
-    E = eig.energies
-    same = eig.block[:, :, None] == eig.block[:, None, :]
-    dE = E[:, None, :] - E[:, :, None]  # [k, m, n] = ε_n − ε_m
+    same-block mask (rows m < ``rows``, default all)."""
+    E, r = eig.energies, eig.energies.shape[1] if rows is None else rows
+    same = eig.block[:, :r, None] == eig.block[:, None, :]
+    dE = E[:, None, :] - E[:, :r, None]  # [k, m, n] = ε_n − ε_m
     inv = np.zeros_like(dE)
     np.divide(1.0, dE, out=inv, where=~same)
     return inv, same
@@ -211,6 +233,9 @@ def kubo_connection_from_velocity(
     eig: eigen.Eigensystem, V: ComplexArray, G: ComplexArray | None
 ) -> ComplexArray:
     """Sum-over-states Berry connection from velocity matrices in the eigenbasis (module doc)."""
+    if V.shape[2] != V.shape[3]:
+        raise ParameterError("the Berry connection needs the velocity matrices of all bands, "
+                             f"got {V.shape[2]} of {V.shape[3]} rows")
     inv, same = _inverse_gaps(eig)
     R = V * (1j * inv)[None]
     for where, values, _ in _intra_block(eig, V, G, inv, same):
@@ -227,10 +252,14 @@ def kubo_pair_terms(
     Between blocks R^i_mn R^j_nm = V^i_mn V^j_nm / (ε_n − ε_m)²: one product of the velocity
     matrices; inside blocks the pairs split by the gauge operator take the intra-block
     connection (module doc). Equal to :func:`tbspin.integrands.pair_terms` of
-    :func:`kubo_connection_from_velocity` (tests/test_berry.py), about twice as fast.
+    :func:`kubo_connection_from_velocity` (tests/test_core.py), about twice as fast.
+    ``V`` may hold the first M rows only (:func:`velocity_matrices`), then T is (Nk, M, N):
+    V^j_nm = conj(V^j_mn) needs no other row.
     """
-    inv, same = _inverse_gaps(eig)
-    T = np.imag(V[0] * V[1].transpose(0, 2, 1))
+    inv, same = _inverse_gaps(eig, V.shape[2])
+    # Im(V0 conj(V1)) from the real and imaginary parts (no complex temporaries)
+    T = V[0].imag * V[1].real
+    T -= V[0].real * V[1].imag
     T *= -2.0 * inv * inv
     for where, values, reverse in _intra_block(eig, V, G, inv, same):
         T[where] = -2.0 * np.imag(values[0] * values[1][..., reverse])
@@ -254,17 +283,17 @@ def _intra_block(
     """
     if G is None:
         return []
-    n = eig.energies.shape[1]
-    offdiag_same = same & ~np.eye(n, dtype=bool)[None]
+    r, n = same.shape[1:]  # rows m < r (blocks never straddle r: rows_below)
+    offdiag_same = same & ~np.eye(r, n, dtype=bool)[None]
     has = np.any(offdiag_same, axis=(1, 2))
     if not has.any():
         return []
     sel = slice(None) if has.all() else np.nonzero(has)[0]
-    Gm = eigen.sandwich(eig.vectors[sel], G)
+    Gm = eigen.sandwich(eig.vectors[sel], G, r)
     assert eig.gauge_values is not None  # solve() sets them whenever G is given
     g = eig.gauge_values[sel]
     grp = eig.group[sel]
-    split = offdiag_same[sel] & (grp[:, :, None] != grp[:, None, :])
+    split = offdiag_same[sel] & (grp[:, :r, None] != grp[:, None, :])
     Dinv = -inv[sel]  # Dinv[k, n, o] = 1/(ε_n − ε_o) for o outside n's block, else 0
     ksel = np.arange(len(eig.energies))[sel]
     Vs = V if isinstance(sel, slice) else V[:, sel]

@@ -80,9 +80,11 @@ def apply_operator(op: np.ndarray, U: np.ndarray) -> np.ndarray:
     return op @ U
 
 
-def sandwich(U: np.ndarray, op: np.ndarray) -> np.ndarray:
-    """U† O U for a batch of unitaries U (Nk, N, N) and one operator O (N, N)."""
-    return np.ascontiguousarray(U.conj().transpose(0, 2, 1)) @ apply_operator(op, U)
+def sandwich(U: np.ndarray, op: np.ndarray, rows: int | None = None) -> np.ndarray:
+    """U† O U for a batch of unitaries U (Nk, N, N) and one operator O (N, N); with ``rows``
+    only its first rows, (U[:, :, :rows])† O U."""
+    left = U if rows is None else U[:, :, :rows]
+    return np.ascontiguousarray(left.conj().transpose(0, 2, 1)) @ apply_operator(op, U)
 
 
 def expectation(U: np.ndarray, op: np.ndarray) -> np.ndarray:
@@ -200,9 +202,10 @@ def _fix_blocks(U: np.ndarray, op: np.ndarray, labels: np.ndarray) -> np.ndarray
             c0, c1 = as_slice(idx[:, 0]), as_slice(idx[:, 1])
             U0, U1 = Uk[:, :, c0], Uk[:, :, c1]  # (nk', N, nb)
             sub = np.empty((len(kidx), nb, 2, 2), dtype=complex)
-            sub[..., 0, 0] = np.sum(U0.conj() * GUk[:, :, c0], axis=1)
-            sub[..., 1, 1] = np.sum(U1.conj() * GUk[:, :, c1], axis=1)
-            sub[..., 0, 1] = np.sum(U0.conj() * GUk[:, :, c1], axis=1)
+            U0c = U0.conj()
+            sub[..., 0, 0] = np.einsum("kon,kon->kn", U0c, GUk[:, :, c0])
+            sub[..., 1, 1] = np.einsum("kon,kon->kn", U1.conj(), GUk[:, :, c1])
+            sub[..., 0, 1] = np.einsum("kon,kon->kn", U0c, GUk[:, :, c1])
             sub[..., 1, 0] = sub[..., 0, 1].conj()
             w, W = eigh_small(sub)  # (nk', nb, 2), (nk', nb, 2, 2)
             W = W[:, None]  # broadcast over orbitals

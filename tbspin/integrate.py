@@ -43,6 +43,7 @@ from .checkpoint import (
 from .errors import ArgumentError, ParameterError
 from .executor import ChunkPool
 from .fourier import MeshFourier, displaced_mesh
+from .integrands import with_band_cutoff
 from .kmesh import Mesh
 from .model import LatticeModel
 from .types import ComplexArray, FloatArray, PathLike
@@ -263,6 +264,7 @@ def integrate(
     if executor is not None and (workers is not None or backend != "auto" or client is not None):
         raise ParameterError("give either 'executor' or 'workers'/'backend'/'client', not both")
     key = key or {}
+    kernel = with_band_cutoff(kernel, plan.efermi, plan.temperature)
     n_chunks = plan.n_chunks
     state = None
     if checkpoint is not None:

@@ -55,6 +55,7 @@ from scipy.stats import t as student_t
 
 from . import units
 from .errors import ConvergenceWarning, ParameterError
+from .integrands import with_band_cutoff
 from .integrate import default_chunk_size
 from .kmesh import Mesh
 from .model import LatticeModel
@@ -316,6 +317,7 @@ def _evaluate_tree(
     (:func:`tbspin.integrate.fourier_plans`; kernels that are :class:`tbspin.integrands.Integrand`
     only) and at least half of the grid is present. Same values as the direct sums to 1e-12.
     """
+    kernel = with_band_cutoff(kernel, efermi, temperature)
     b = model.reciprocal[list(model.periodic)]
     weight = np.prod(size, axis=1) / model.cell_measure  # (C,)
     M, C, ne = len(shifts), len(origin), len(efermi)

@@ -9,12 +9,12 @@ import warnings
 
 import numpy as np
 import pytest
-from core_models import SX, bhz_doubled, haldane_pythtb, kramers_ti, qwz, random_model
+from core_models import SX, SZ, bhz_doubled, haldane_pythtb, kramers_ti, qwz, random_model
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import tbspin
-from tbspin import LatticeModel, eigen
+from tbspin import LatticeModel, eigen, occupied_sum
 from tbspin.errors import GaugeWarning, ModelError
 
 
@@ -200,6 +200,39 @@ def test_kubo_pair_terms_without_connection_equal_the_connection_products(case):
         model, k[i:i + 1], (0, 1), st_.gauge, st_.degen_tol, st_.gauge_tol), st_.gauge)
         for i in range(len(k))])
     np.testing.assert_allclose(T, one, rtol=0, atol=1e-12 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("what", ["berry", "proper", "conventional", "smm_omega"])
+def test_band_cutoff_changes_no_fermi_sum_below_it(what):
+    """Integrand.e_max (set by the engines from the highest Fermi energy): only the rows of
+    the bands at or below it are formed; the Fermi sums up to e_max equal those of the full
+    kernel (reference: the same integrand without cutoff), the bands above return X = 0, and the
+    cut never separates the two states of a Kramers pair (pairs kept whole)."""
+    import dataclasses
+
+    from tbspin.berry import rows_below
+    from tbspin.eigen import solve
+    from tbspin.integrands import Integrand, with_band_cutoff
+    from tbspin.settings import resolve_connection
+
+    model = kramers_ti().with_onsite(0.05 * np.kron(SZ, np.eye(2)))
+    k = np.random.default_rng(5).random((64, 3)) @ model.reciprocal
+    full = Integrand(model, what, 0, 1, resolve_connection(model, method="kubo", spin="z"),
+                     None if what == "berry" else model.operator("sz"), eta=0.01)
+    eig = solve(model.hamiltonian(k), None)
+    E0 = eig.energies
+    # e_max at the lowest state of the batch: one state of pair (0, 1) lies at or below it,
+    # the cut keeps its partner too
+    efermi = np.linspace(E0[:, 0].min() - 0.1, E0[:, 0].min(), 9)
+    cut = with_band_cutoff(full, efermi)
+    assert cut.e_max == efermi.max() and full.e_max is None
+    assert np.sum(E0 <= cut.e_max) == 1 and rows_below(eig, cut.e_max) == 2
+    Ef, Xf = full(k)
+    Ec, Xc = cut(k)
+    assert np.array_equal(Ef, Ec) and np.all(Xc[:, 2:] == 0) and np.abs(Xf[:, 2:]).max() > 0
+    np.testing.assert_allclose(occupied_sum(Ec, Xc, efermi), occupied_sum(Ef, Xf, efermi),
+                               rtol=1e-12, atol=1e-12 * np.abs(Xf).max())
+    assert dataclasses.replace(cut, e_max=None).e_max is None
 
 
 # ----------------------------------------------------------------- 4. invariances
