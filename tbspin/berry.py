@@ -188,14 +188,16 @@ def kubo_eigensystem(
 
 
 def rows_below(eig: eigen.Eigensystem, e_max: float) -> int:
-    """Bands 0 … M−1 hold every state with ε ≤ ``e_max`` at every k of the batch, and M never
-    cuts a degenerate block (its pairs stay together)."""
-    nk, n = eig.energies.shape
-    below = int(np.max(np.sum(eig.energies <= e_max, axis=1)))
-    if below == 0:
-        return 0
-    last = eig.block[:, below - 1]  # block of the last band needed, per k
-    return int(np.max(np.sum(eig.block <= last[:, None], axis=1)))
+    """Bands 0 … M−1 hold every state with ε ≤ ``e_max`` at every k of the batch, and M cuts
+    no degenerate block at any k of the batch (its pairs stay together)."""
+    m = int(np.max(np.sum(eig.energies <= e_max, axis=1)))
+    while m > 0:
+        # the end of the block holding band m − 1, at every k (≥ m; labels ascend per k)
+        end = int(np.max(np.sum(eig.block <= eig.block[:, m - 1:m], axis=1)))
+        if end == m:
+            break
+        m = end
+    return m
 
 
 def velocity_matrices(U: ComplexArray, dH: ComplexArray, rows: int | None = None

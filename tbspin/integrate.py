@@ -13,6 +13,9 @@ beyond floating-point rounding. ``executor=None`` runs the chunks on the backend
 processes or a dask.distributed cluster), whose results arrive in chunk order, so the fold is the
 serial one bit for bit whatever the backend.
 
+Only the bands that some Fermi energy occupies are worked on: the kernel's ``e_max`` is set to
+the highest E_F (+40 k_BT at T > 0; :func:`tbspin.integrands.with_band_cutoff`).
+
 H(k) and ∂H on the uniform mesh come from FFT Bloch sums (:mod:`tbspin.fourier`) when the cost
 estimate :func:`use_fourier` says they are cheaper than the direct sum (the k-chunks, Fermi sums
 and checkpoints are the same either way; the results agree to rounding).

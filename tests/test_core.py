@@ -235,6 +235,23 @@ def test_band_cutoff_changes_no_fermi_sum_below_it(what):
     assert dataclasses.replace(cut, e_max=None).e_max is None
 
 
+def test_band_cutoff_never_cuts_a_block_at_any_k():
+    """rows_below: bands (0, 1) a block at k0, (1, 2) at k1: the cut after band 1 (needed at k0)
+    would split k1's block, the cut after band 2 k0's block (2, 3): all four rows are kept."""
+    from tbspin.berry import rows_below
+    from tbspin.eigen import Eigensystem
+
+    E = np.array([[0.0, 0.0, 1.0, 1.0], [0.5, 2.0, 2.0, 3.0]])
+    block = np.array([[0, 0, 1, 1], [0, 1, 1, 2]])
+    eig = Eigensystem(energies=E, vectors=np.eye(4)[None].repeat(2, 0), block=block,
+                      gauge_values=None, group=block)
+    assert rows_below(eig, 0.2) == 4
+    assert rows_below(eig, -1.0) == 0
+    eig1 = Eigensystem(energies=E[:1], vectors=np.eye(4)[None], block=block[:1],
+                       gauge_values=None, group=block[:1])
+    assert rows_below(eig1, 0.2) == 2
+
+
 # ----------------------------------------------------------------- 4. invariances
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**31 - 1))
