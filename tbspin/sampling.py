@@ -661,7 +661,8 @@ def converge(
         Largest number of k-point evaluations in total.
     budget_seconds : float, optional
         Wall-time budget: steps are planned with the measured seconds per k-point so that the
-        last one ends within it (:func:`adaptive`); the next base mesh is cut to what is left.
+        last one ends within it (:func:`adaptive`); the next base mesh is cut to what is left
+        at the rate of the last step (the largest pass so far).
     mesh : int or sequence
         Starting base mesh.
     method : {"adaptive", "uniform"}
@@ -694,13 +695,17 @@ def converge(
     result: SampledIntegral | None = None
     best: SampledIntegral | None = None  # the estimate that used the most k-points so far
     ok = False
+    last = (0, 0.0)  # (k-points, seconds) of the last step: the rate of the largest pass so far
 
     def room() -> int:
-        """k-points that fit in what is left of both budgets, at the rate measured so far."""
+        """k-points that fit in what is left of both budgets, at the rate of the last step
+        (the largest so far: the small first steps carry fixed costs that larger passes do not
+        pay per point), or of everything so far before the first step ends."""
         left = budget_k - total
         if budget_seconds is not None and total:
             spent = time.perf_counter() - t0
-            left = min(left, int((budget_seconds - spent) * total / spent))
+            points, seconds = last if last[1] > 0 else (total, spent)
+            left = min(left, int((budget_seconds - spent) * points / max(seconds, 1e-9)))
         return left
 
     while True:
@@ -726,6 +731,7 @@ def converge(
                               seed=sub_seed, temperature=temperature, workers=workers,
                               **adaptive_kw)
         total += result.n_k
+        last = (result.n_k, time.perf_counter() - t0 - start)
         for h in result.history:
             history.append(dict(h, n_k=total - result.n_k + h["n_k"], seconds=start + h["seconds"]))
         ok = bool(np.all(result.errors <= np.maximum(tol * np.abs(result.values), abs_floor)))
@@ -740,6 +746,7 @@ def converge(
                                        seed=int(rng.integers(2**32)), temperature=temperature,
                                        workers=workers)
                 total += conf.n_k
+                last = (conf.n_k, time.perf_counter() - t0 - start)
                 history.append(dict(conf.history[-1], n_k=total,
                                     seconds=start + conf.history[-1]["seconds"]))
                 result = dataclasses.replace(conf, confirmed=True)
