@@ -205,8 +205,8 @@ def test_time_budget_is_planned_not_overrun(monkeypatch) -> None:
 def test_time_budget_planned_at_the_rate_of_the_last_step(monkeypatch) -> None:
     """A fixed start-up cost (10 s of fake time on the first kernel call, as FFT tables and
     thread start-up) must not make the later, larger passes look slow: the next base mesh is cut
-    to the budget at the rate of the last step. The run ends within a 40 s budget and uses > 90 %
-    of it (at the rate averaged over everything so far it stopped at 28 s)."""
+    to the budget at (a margin of) the rate of the last step. The run ends within a 40 s budget
+    and uses > 80 % of it (at the rate averaged over everything so far it stopped at 28 s)."""
     b = bhz(M=-0.02)
     kernel, clock = _charged(monkeypatch, shc_kernel(b, spin="z", current="x", efield="y",
                                                      formula="proper"))
@@ -220,7 +220,7 @@ def test_time_budget_planned_at_the_rate_of_the_last_step(monkeypatch) -> None:
     with pytest.warns(ConvergenceWarning, match="not converged"):
         converge(slow_start, b, 0.0, tol=1e-4, mesh=8, method="adaptive", seed=1,
                  budget_seconds=40.0)
-    assert 0.9 * 40.0 < clock["t"] <= 40.0, clock["t"]
+    assert 0.8 * 40.0 < clock["t"] <= 40.0, clock["t"]
 
 
 def test_confirmation_pass_on_new_shifts_or_flagged_when_the_budget_has_no_room(
