@@ -665,7 +665,7 @@ def converge(
     budget_seconds : float, optional
         Wall-time budget: steps are planned with the measured seconds per k-point so that the
         last one ends within it (:func:`adaptive`); the next base mesh is cut to what is left
-        at the rate of the last step (the largest pass so far).
+        at ``RATE_MARGIN`` (0.9) × the rate of the last step (the largest pass so far).
     mesh : int or sequence
         Starting base mesh.
     method : {"adaptive", "uniform"}
@@ -698,12 +698,13 @@ def converge(
     result: SampledIntegral | None = None
     best: SampledIntegral | None = None  # the estimate that used the most k-points so far
     ok = False
-    last = (0, 0.0)  # (k-points, seconds) of the last step: the rate of the largest pass so far
+    last = (0, 0.0)  # (k-points, seconds) of the last step (set before room() is first used)
 
     def room() -> int:
         """k-points that fit in what is left of both budgets, at ``RATE_MARGIN`` × the rate of
         the last step (the largest so far: the small first steps carry fixed costs that larger
-        passes do not pay per point), or of everything so far before the first step ends."""
+        passes do not pay per point), or the average so far if that step took no measurable
+        time."""
         left = budget_k - total
         if budget_seconds is not None and total:
             spent = time.perf_counter() - t0
