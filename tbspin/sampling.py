@@ -50,6 +50,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
+from scipy.fft import next_fast_len
 from scipy.special import expit
 from scipy.stats import t as student_t
 
@@ -632,6 +633,24 @@ def _next_mesh(n: IntArray, result: SampledIntegral, tol: float, abs_floor: floa
     return np.maximum(n + 1, np.ceil(n * scale).astype(int))
 
 
+def _fast_mesh(n: IntArray, *, above: IntArray | None = None, down: bool = False) -> IntArray:
+    """Per direction the FFT-friendly length (:func:`scipy.fft.next_fast_len`: products of 2, 3,
+    5, 7, 11) nearest to n in ratio — above ``above`` if given — or with ``down`` the largest
+    one ≤ n. The base meshes of :func:`converge` are FFT lengths: on the Bi₂Se₃ `_hr.dat` a
+    37³ pass (37 prime) ran 10–20 % slower per k-point than 36³ or 40³."""
+    out = []
+    for i, x in enumerate(np.asarray(n, int)):
+        lo = int(x)
+        while lo > 1 and next_fast_len(lo) != lo:
+            lo -= 1
+        hi = next_fast_len(max(int(x), 1))
+        pick = lo if down or (x / lo <= hi / x) else hi
+        if above is not None and pick <= above[i]:
+            pick = next_fast_len(int(above[i]) + 1)
+        out.append(max(pick, 1))
+    return np.array(out)
+
+
 def converge(
     kernel: Kernel,
     model: LatticeModel,
@@ -673,8 +692,9 @@ def converge(
         refinement up to the tolerance while it pays (errors falling faster than N^(−1/2)).
         If the tolerance is not reached, the next base mesh is sized for it from the error so
         far (points × (error/target)² × ``SAFETY_POINTS``, per direction at least ``growth``
-        and at most ``max_growth`` times the last), cut to the budgets, and must use more
-        k-points than the best estimate so far. A pass that reaches the tolerance without a
+        and at most ``max_growth`` times the last), rounded to FFT-friendly lengths
+        (:func:`_fast_mesh`), cut to the budgets, and must use more k-points than the best
+        estimate so far. A pass that reaches the tolerance without a
         pass on new shifts behind it is confirmed by one (``confirmed``; False when the budget
         left no room). Out of budget, the estimate built on the most k-points is reported, not
         the last one.
@@ -717,10 +737,13 @@ def converge(
         if result is not None:
             # the next base mesh is sized by the error so far, then cut to what the budgets
             # leave; it must use more k-points than the best estimate so far
-            n = _next_mesh(n, result, tol, abs_floor, growth, max(growth, max_growth))
+            previous = n
+            n = _fast_mesh(_next_mesh(n, result, tol, abs_floor, growth, max(growth, max_growth)),
+                           above=previous)
             fit = room() // n_shifts
             if np.prod(n) > fit:
                 n = np.floor(n * (max(fit, 1) / np.prod(n)) ** (1.0 / len(n))).astype(int)
+                n = _fast_mesh(n, down=True)
             if np.any(n < 1) or int(np.prod(n)) * n_shifts <= _final_points(best):
                 break
         sub_seed = int(rng.integers(2**32))

@@ -352,3 +352,25 @@ def test_fft_bloch_sums_of_the_shifted_meshes_equal_the_direct_sums(monkeypatch)
     for i in (0, 1):
         s_fft, s_dir = out[True][i].samples, out[False][i].samples
         np.testing.assert_allclose(s_fft, s_dir, rtol=0, atol=1e-12 * np.abs(s_dir).max())
+
+
+def test_converge_picks_fft_friendly_base_meshes() -> None:
+    """Base meshes after the first are FFT lengths (scipy.fft.next_fast_len(n) == n): the
+    nearest to the plan and above the last mesh, or the largest below a budget cut."""
+    from scipy.fft import next_fast_len
+
+    from tbspin.sampling import _fast_mesh
+
+    assert list(_fast_mesh(np.array([37, 53, 47]))) == [36, 54, 48]
+    assert list(_fast_mesh(np.array([37, 53, 47]), down=True)) == [36, 50, 45]
+    assert list(_fast_mesh(np.array([13, 8, 1]), above=np.array([12, 8, 1]))) == [14, 9, 2]
+    b = bhz(M=-0.02)
+    kern = shc_kernel(b, spin="z", current="x", efield="y", formula="proper")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # fixed steps of 1.3 from 13 plan 17, 23, 30, 39 (17 and 23 are not FFT lengths)
+        r = converge(kern, b, 0.0, tol=1e-4, mesh=13, method="uniform", seed=2, growth=1.3,
+                     max_growth=1.3, budget_k=60_000)
+    meshes = [h["mesh"] for h in r.history][1:]
+    assert len({tuple(m) for m in meshes}) >= 3
+    assert all(next_fast_len(int(x)) == int(x) for m in meshes for x in m)
