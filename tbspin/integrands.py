@@ -114,7 +114,7 @@ class Integrand:
             return E, X
         op = self.spin_op
         assert op is not None  # checked in __post_init__
-        sdiag = expectation(eig.vectors, op)
+        sdiag = _spin_diagonal(eig, op, self.settings.gauge)
         if self.what == "proper":
             X[:, :r] = (T @ sdiag[:, :, None])[:, :, 0]
         else:  # smm_omega
@@ -166,6 +166,21 @@ class Integrand:
         im -= J.real * Vj.imag
         X[:, :r] = -2.0 * (im * w).sum(axis=2)
         return E, X
+
+
+def _spin_diagonal(eig: Eigensystem, op: ComplexArray, gauge: ComplexArray | None) -> FloatArray:
+    """s_nn = ⟨u_n|op|u_n⟩ (Nk, N). When ``op`` is the gauge operator and every band lies in a
+    degenerate block (Kramers pairs everywhere, e.g. a Wannier fit of a T- and P-symmetric
+    crystal) these are the gauge values the block rotation already found: no second product."""
+    g = eig.gauge_values
+    if g is not None and gauge is not None and (op is gauge or np.array_equal(op, gauge)):
+        paired = eig.block[:, 1:] == eig.block[:, :-1]  # band n and n+1 share a block
+        in_block = np.zeros(eig.block.shape, dtype=bool)
+        in_block[:, 1:] |= paired
+        in_block[:, :-1] |= paired
+        if in_block.all():
+            return g
+    return expectation(eig.vectors, op)
 
 
 def with_band_cutoff(kernel: K, efermi: FloatArray, temperature: float = 0.0) -> K:

@@ -535,3 +535,27 @@ def test_occupied_sum_matches_direct_sum_for_unsorted_fermi_energies():
     ef = np.concatenate([rng.normal(size=7), [e[3, 2], -10.0, 10.0]])
     direct = np.array([(x * (e <= mu)).sum() for mu in ef])
     assert np.allclose(tbspin.occupied_sum(e, x, ef), direct, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["pattern", "mixed"])
+def test_spin_diagonal_from_the_gauge_values_equals_the_expectation(case):
+    """The proper integrand takes s_nn from the gauge values of the block rotation when the spin
+    operator is the gauge operator and every band is in a block (Kramers pairs at every k);
+    reference: ⟨u_n|s|u_n⟩ from the eigenvectors (eigen.expectation). "mixed" (pairs only at
+    the TRIMs) must take the expectation."""
+    from tbspin.berry import kubo_eigensystem
+    from tbspin.eigen import expectation
+    from tbspin.integrands import _spin_diagonal
+    from tbspin.settings import resolve_connection
+
+    model = {"pattern": kramers_ti(),
+             "mixed": kramers_ti().with_onsite(0.3 * np.kron(SX, np.eye(2)))}[case]
+    k = np.random.default_rng(4).random((30, 3)) @ model.reciprocal
+    st_ = resolve_connection(model, method="kubo", gauge=None)
+    eig, _ = kubo_eigensystem(model, k, (0, 1), st_.gauge, st_.degen_tol, st_.gauge_tol)
+    s = _spin_diagonal(eig, st_.gauge, st_.gauge)
+    assert (s is eig.gauge_values) == (case == "pattern")
+    np.testing.assert_allclose(s, expectation(eig.vectors, st_.gauge), rtol=0, atol=1e-12)
+    other = 2.0 * st_.gauge  # not the gauge operator: always the expectation
+    np.testing.assert_allclose(_spin_diagonal(eig, other, st_.gauge),
+                               expectation(eig.vectors, other), rtol=0, atol=1e-12)
