@@ -191,3 +191,24 @@ def test_displaced_mesh_gives_the_finite_difference_points() -> None:
     slab = random_model(dim=3, reach=1, seed=5, periodic=(0, 1))
     with pytest.raises(ParameterError, match="non-periodic"):
         displaced_mesh(slab, tbspin.make_mesh(slab, 3), slab.reciprocal[2] * 0.01)
+
+
+def test_plane_groups_match_direct_sum_in_any_order(monkeypatch) -> None:
+    """The sums over the outer R are computed for fixed groups of consecutive planes (one
+    product per group): 11 planes in groups of 4 (the last one short) equal the direct sum, and
+    asking for the chunks in reverse order gives bitwise the same arrays (a plane's value does
+    not depend on which thread asked first)."""
+    import tbspin.fourier as fourier
+
+    monkeypatch.setattr(fourier, "PLANE_GROUP", 4)
+    model = random_model(reach=2, seed=11)
+    assert assert_matches_direct(model, [11, 3, 4], 0.21, chunk_size=5) > 11
+    mesh = tbspin.make_mesh(model, [11, 3, 4], 0.21)
+    forward = MeshFourier(model, mesh)
+    backward = MeshFourier(model, mesh)
+    n = forward.n_chunks(5)
+    got = {c: backward.chunk(c, 5) for c in reversed(range(n))}
+    assert forward._group() == 4
+    for c in range(n):
+        ch = forward.chunk(c, 5)
+        assert np.array_equal(ch.H, got[c].H) and np.array_equal(ch.dH, got[c].dH)
