@@ -62,11 +62,13 @@ def main() -> None:
     record = dict(model=a.model, symmetrized=a.symmetrize, formula=a.formula, method=a.method,
                   eta=a.eta, start_mesh=a.mesh, tol=a.tol, workers=a.workers,
                   value=float(r.to(unit)[0]), error=float(r.errors_to(unit)[0]), unit=unit,
-                  n_k=s["n_k"], converged=s["converged"], seconds=seconds, steps=steps,
+                  n_k=s["n_k"], converged=s["converged"], confirmed=s.get("confirmed"),
+                  n_shifts=s.get("n_shifts"), seconds=seconds, steps=steps,
                   reported_mesh=s.get("mesh"),
                   degen_tol=r.extras.get("degen_tol"), load=load())
     print(f"{a.model} {a.formula} ({a.method}), start {a.mesh}: {record['value']:.1f} ± "
-          f"{record['error']:.1f} {unit}; {s['n_k']} k-points, converged {s['converged']}, "
+          f"{record['error']:.1f} {unit}; {s['n_k']} k-points, converged {s['converged']} "
+          f"(confirmed {s.get('confirmed')}, {s.get('n_shifts')} shifts), "
           f"{seconds:.0f} s, load {record['load']}")
     if a.json is not None:
         with a.json.open("a") as fh:
