@@ -46,8 +46,9 @@ __all__ = ["FourierChunk", "MeshFourier", "displaced_mesh", "mesh_hamiltonian_ch
 CHUNK_BUDGET = 8 * 2**20
 #: planes (partial sums over the leading R components) are computed in groups of consecutive
 #: planes, one product that reads the table once per group instead of once per plane (the sum is
-#: memory-bound: Fe `_hr.dat`, 16 WF, 21³: a 27 MB table read 21 times was 30 % of the AHC),
-#: at most PLANE_GROUP planes and PLANE_BUDGET bytes per group
+#: memory-bound: the tables of the Fe, Pt, Bi₂Se₃ `_hr.dat` files hold 58, 33, 63 MB), at most
+#: PLANE_GROUP planes and PLANE_BUDGET bytes per group (two groups are cached: ≤ 64 MB, whatever
+#: the mesh)
 PLANE_GROUP = 8
 PLANE_BUDGET = 32 * 2**20
 

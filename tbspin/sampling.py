@@ -702,8 +702,8 @@ def converge(
         it is not reported alone: an unrefined pass is pooled with M new shifts of the same
         mesh (2M estimates, √2 smaller error), a refined tree is replaced by a uniform pass on
         new shifts; the pooled or new estimate must meet the tolerance too (``confirmed``;
-        False when the budget left no room). Out of budget, the estimate built on the most k-points is
-        reported, not the last one.
+        False when the budget left no room). Out of budget, the estimate built on the most
+        k-points is reported, not the last one.
     growth, max_growth : float
         Smallest and largest growth factor per direction of the base mesh (equal: fixed steps).
     workers : int, optional
