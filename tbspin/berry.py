@@ -306,7 +306,7 @@ def _intra_block(
         # the most frequent pattern, found through one integer key per row (a 1D unique is
         # fast; the rows are then compared in full, so a key collision cannot mix patterns)
         key = packed.astype(np.int64) @ np.arange(1, packed.shape[1] + 1, dtype=np.int64) ** 3
-        keys, first, counts = np.unique(key, return_index=True, return_counts=True)
+        _, first, counts = np.unique(key, return_index=True, return_counts=True)
         common = np.all(packed == packed[first[np.argmax(counts)]], axis=1)
     nn, mm = np.nonzero(split[np.argmax(common)])
     if len(nn):

@@ -107,7 +107,9 @@ CHECK_GROWTH = 4.0
 SAFETY_POINTS = 1.3
 MAX_GROWTH = 3.0
 #: the next base mesh of a time-budgeted :func:`converge` is planned at this fraction of the last
-#: step's rate (Bi₂Se₃ `_hr.dat`: a 37³ × 16 pass ran 10 % slower per point than the 24³ before it)
+#: step's rate (Bi₂Se₃ `_hr.dat`: a 37³ × 16 pass ran 10 % slower per point than the 24³ before
+#: it — mostly the prime FFT length, now avoided by :func:`_fast_mesh`; the margin stays for the
+#: VM's drift of the rate between passes)
 RATE_MARGIN = 0.9
 #: history note of a refinement that did not pay (the next base meshes are not refined)
 DROPPED = "refinement dropped: error fell slower than N^-1/2"
