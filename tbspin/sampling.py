@@ -12,9 +12,11 @@ Randomized lattice rule (error bars)
     refinement map, and never sits on a high-symmetry point (probability 0). M independent
     shifts give M unbiased estimates; value = their mean, error = their standard deviation / √M
     times t_{0.975, M−1}/1.96 (Student's correction for the few samples; 1.09 for the default
-    M = 16). Spiky integrands make the estimates heavy-tailed; with M = 16 the interval ± 2 errors
-    still covers the exact value in ≥ 90% of trials (tested against exact answers in
-    tests/test_sampling.py).
+    M = 16). Spiky integrands make the estimates heavy-tailed and M of them rarely show the
+    tail: on a refined tree the error is therefore at least the one that ignores the lattice
+    rule's cancellations between refined leaves, from their per-leaf variances
+    (:func:`_tree_stats`). The interval ± 2 errors covers the exact value in ≥ 90% of trials
+    (tested against exact answers in tests/test_sampling.py).
 Adaptive refinement
     As Wannier90's adaptive refinement of the AHC (postw90 berry.F90, ``berry_curv_adpt_kmesh``:
     a k-point whose curvature exceeds a threshold is replaced by a finer local sub-mesh), but
@@ -496,8 +498,10 @@ def adaptive(
     children = _grid([factor] * p) / factor  # (f^p, p)
     aim = SAFETY  # fraction of tol the shared-shift rounds aim for (measured: _aim)
 
+    base_size = size[0].copy()
+
     def record(refined: int) -> tuple[FloatArray, FloatArray]:
-        v, e = _stats(A.sum(axis=1))
+        v, e = _tree_stats(A, np.any(size < base_size * (1 - 1e-9), axis=1))
         history.append(dict(n_k=nk, n_k_final=len(origin) * n_shifts, mesh=n,
                             refined_cells=refined,
                             max_factor=int(round(1 / (size.min(axis=0) * np.array(n)).min())),
@@ -610,6 +614,26 @@ def adaptive(
     return SampledIntegral(efermi=ef, values=v, errors=e, samples=A.sum(axis=1), n_k=nk, mesh=n,
                            method="adaptive", history=history, confirmed=confirmed,
                            refinement={int(a): int(b) for a, b in zip(lv, cnt, strict=True)})
+
+
+def _tree_stats(A: FloatArray, fine: np.ndarray) -> tuple[FloatArray, FloatArray]:
+    """Mean and standard error of a tree's total from its per-cell contributions A[m, c, e].
+
+    The error is that of :func:`_stats` (the spread of the M totals, which holds the lattice
+    rule's cancellations between cells) or, if larger, the one without cancellations between the
+    refined (``fine``) leaves: Var(unrefined part) + Σ_refined Var(A_c). Refined leaves sit on
+    spikes; their totals are heavy-tailed and M = 16 of them rarely show the tail (BHZ ring at
+    tol = 0.05: final trees whose true error was 9 % reported 2 %; true kurtosis of the total
+    ≈ 43, median of the M-shift error estimate half the true one), while the per-leaf variances
+    summed over many leaves are stable. Measured coverage of ± 2 errors, 1000 runs: 0.86 → 0.98.
+    """
+    v, e = _stats(A.sum(axis=1))
+    m = A.shape[0]
+    if m < 2 or not fine.any():
+        return v, e
+    var = A[:, ~fine].sum(axis=1).var(axis=0, ddof=1) + A[:, fine].var(axis=0, ddof=1).sum(axis=0)
+    scale = student_t.ppf(0.975, m - 1) / student_t.ppf(0.975, 1e9)
+    return v, np.maximum(e, scale * np.sqrt(var / m))
 
 
 def _aim(shared: float, fresh: float, n_shifts: int) -> float:
