@@ -730,9 +730,10 @@ def converge(
         and at most ``max_growth`` times the last), rounded to FFT-friendly lengths
         (:func:`_fast_mesh`), cut to the budgets, and must use more k-points than the best
         estimate so far. A pass that reaches the tolerance without a pass on new shifts behind
-        it is not reported alone: an unrefined pass is pooled with M new shifts of the same
-        mesh (2M estimates, √2 smaller error), a refined tree is replaced by a uniform pass on
-        new shifts; the pooled or new estimate must meet the tolerance too (``confirmed``;
+        it is not reported alone: an unrefined pass is pooled with M new shifts of a mesh
+        with ½–1 of its points, sized by what the pooled estimate needs
+        (:func:`_confirming_mesh`; 2M estimates), a refined tree is replaced by a uniform pass
+        on new shifts; the pooled or new estimate must meet the tolerance too (``confirmed``;
         False when the budget left no room). Out of budget, the estimate built on the most
         k-points is reported, not the last one.
     growth, max_growth : float
@@ -802,9 +803,10 @@ def converge(
         ok = _worst(result.values, result.errors, tol, abs_floor) <= 1.0
         if ok and result.confirmed is None:
             # the pass that decided to stop is not reported alone (a stopping rule on a noisy
-            # error estimate favours estimates that missed a spike): M new shifts of the same
-            # mesh are pooled with an unrefined pass (the 2M estimates must meet tol), or
-            # replace a refined tree. Pooling also when the deciding pass was only within
+            # error estimate favours estimates that missed a spike): M new shifts of a mesh
+            # with ½–1 of its points (_confirming_mesh) are pooled with an unrefined pass (the
+            # 2M estimates must meet tol), or M new shifts of the same mesh replace a refined
+            # tree. Pooling also when the deciding pass was only within
             # 1.2 or √2 × tol (planned for half the points) lowered the coverage of ±2 errors
             # on the spiky BHZ integrand (tests/test_sampling.py) from 0.94 to 0.91 and 0.89
             # (300 runs of tol=0.05): the deciding pass must meet tol by itself.
