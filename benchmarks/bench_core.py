@@ -18,7 +18,10 @@ Cases: ``pt21`` Pt ``_hr.dat`` (18 WF, 617 R) 21³ conventional σ^z_xy, η = 0.
 (catalogue, m_z = 1 meV) 60³ proper σ^y_zx; ``pt41`` and ``tb100`` (``--large``). 81 Fermi
 energies each (±0.4 eV around E_F for the Wannier models, ±0.5 eV for the 4-band model).
 
-Run:  .venv/bin/python benchmarks/bench_core.py [--cases pt21 tb60] [--large] [--repeat 3]
+With ``--fd`` the proper cases run with the finite-difference connection instead, against the fd
+floor (bare eigh at k and k ± δ along both directions of the formula: 5 × the eigh floor).
+
+Run:  .venv/bin/python benchmarks/bench_core.py [--cases pt21 tb60] [--large] [--repeat 3] [--fd]
 """
 
 from __future__ import annotations
@@ -84,6 +87,24 @@ def run_case(name: str, repeat: int, workers: int) -> dict[str, float | str]:
                 bitwise_1_vs_N=bool(np.array_equal(raw1, rawN)), load=load())
 
 
+def run_fd(name: str, repeat: int, workers: int) -> dict[str, float | str]:
+    """The finite-difference connection (``method="fd"``) of a proper case against its floor:
+    bare eigh at k and at k ± δ along the two directions of the formula, i.e. 5 × the eigh
+    floor of the mesh (eigh's cost does not depend on k)."""
+    key, n, formula, spin, cur, fld, eta = CASES[name]
+    if formula != "proper":
+        raise SystemExit(f"--fd: {name} is not a proper-formula case")
+    model, ef = model_for(key)
+    floor1 = eigh_floor(model, n, repeat)
+    with warnings.catch_warnings(), blas_threads(1):
+        warnings.simplefilter("ignore")
+        times = [median_time(lambda w=w: tbspin.spin_hall(
+            model, efermi=ef, mesh=n, spin=spin, current=cur, efield=fld, formula=formula,
+            method="fd", workers=w, progress=False), repeat)[0] for w in (1, workers)]
+    return dict(case=name, method="fd", n_k=n**3, floor1=floor1, fd_floor=5 * floor1,
+                public=times[0], publicN=times[1], load=load())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", nargs="+", default=["pt21", "bi30c", "bi30p", "tb60"],
@@ -92,8 +113,23 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workers", type=int, default=default_workers())
     ap.add_argument("--json", help="append the rows to this JSON-lines file")
+    ap.add_argument("--fd", action="store_true",
+                    help="the finite-difference connection of the proper cases vs the fd floor")
     args = ap.parse_args()
     cases = args.cases + (["pt41", "tb100"] if args.large else [])
+    if args.fd:
+        print(f"{'case':6s} {'N_k':>8s} {'fd floor':>9s} {'fd 1':>8s} {'x':>5s} {'fd N':>8s} "
+              f"{'x':>5s} load (fd floor = 5 x bare eigh of the mesh, 1 thread; N = "
+              f"{args.workers} workers)")
+        for name in cases:
+            r = run_fd(name, args.repeat, args.workers)
+            f = r["fd_floor"]
+            print(f"{name:6s} {r['n_k']:8d} {f:9.2f} {r['public']:8.2f} {r['public'] / f:5.2f} "
+                  f"{r['publicN']:8.2f} {r['publicN'] / f:5.2f} {r['load']}", flush=True)
+            if args.json:
+                with open(args.json, "a") as fh:
+                    fh.write(json.dumps(r) + "\n")
+        return
     print(f"{'case':6s} {'N_k':>8s} {'eigh 1t':>8s} {'eigh Nt':>8s} {'public':>8s} {'x':>5s} "
           f"{'publ N':>8s} {'x':>5s} "
           f"{'proto 1':>8s} {'x':>5s} {'proto N':>8s} {'x':>5s} {'rel diff':>9s} load "
