@@ -105,6 +105,13 @@ def run_fd(name: str, repeat: int, workers: int) -> dict[str, float | str]:
                 public=times[0], publicN=times[1], load=load())
 
 
+def append_json(path: str | None, row: dict) -> None:
+    """Append one result row to a JSON-lines file (nothing without a path)."""
+    if path:
+        with open(path, "a") as fh:
+            fh.write(json.dumps(row) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", nargs="+", default=["pt21", "bi30c", "bi30p", "tb60"],
@@ -126,9 +133,7 @@ def main() -> None:
             f = r["fd_floor"]
             print(f"{name:6s} {r['n_k']:8d} {f:9.2f} {r['public']:8.2f} {r['public'] / f:5.2f} "
                   f"{r['publicN']:8.2f} {r['publicN'] / f:5.2f} {r['load']}", flush=True)
-            if args.json:
-                with open(args.json, "a") as fh:
-                    fh.write(json.dumps(r) + "\n")
+            append_json(args.json, r)
         return
     print(f"{'case':6s} {'N_k':>8s} {'eigh 1t':>8s} {'eigh Nt':>8s} {'public':>8s} {'x':>5s} "
           f"{'publ N':>8s} {'x':>5s} "
@@ -141,9 +146,7 @@ def main() -> None:
               f"{r['public'] / f:5.2f} {r['publicN']:8.2f} {r['publicN'] / f:5.2f} "
               f"{r['proto1']:8.2f} {r['proto1'] / f:5.2f} "
               f"{r['protoN']:8.2f} {r['protoN'] / f:5.2f} {r['diff']:9.1e} {r['load']}", flush=True)
-        if args.json:
-            with open(args.json, "a") as fh:
-                fh.write(json.dumps(r) + "\n")
+        append_json(args.json, r)
 
 
 if __name__ == "__main__":
