@@ -46,6 +46,15 @@ class Eigensystem:
     group: np.ndarray
 
     @property
+    def in_block(self) -> np.ndarray:
+        """(Nk, N) bool: band n shares a degenerate block with a neighbour."""
+        paired = self.block[:, 1:] == self.block[:, :-1]  # band n and n+1 share a block
+        out = np.zeros(self.block.shape, dtype=bool)
+        out[:, 1:] |= paired
+        out[:, :-1] |= paired
+        return out
+
+    @property
     def has_degeneracies(self) -> bool:
         """True when any k-point has a degenerate block."""
         return bool(np.any(self.block[:, 1:] == self.block[:, :-1]))

@@ -174,11 +174,7 @@ def _spin_diagonal(eig: Eigensystem, op: ComplexArray, gauge: ComplexArray | Non
     crystal) these are the gauge values the block rotation already found: no second product."""
     g = eig.gauge_values
     if g is not None and gauge is not None and (op is gauge or np.array_equal(op, gauge)):
-        paired = eig.block[:, 1:] == eig.block[:, :-1]  # band n and n+1 share a block
-        in_block = np.zeros(eig.block.shape, dtype=bool)
-        in_block[:, 1:] |= paired
-        in_block[:, :-1] |= paired
-        if in_block.all():
+        if eig.in_block.all():
             return g
     return expectation(eig.vectors, op)
 

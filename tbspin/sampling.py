@@ -258,8 +258,12 @@ def _stats(samples: FloatArray) -> tuple[FloatArray, FloatArray]:
     m = samples.shape[0]
     if m < 2:
         return samples.mean(axis=0), np.full(samples.shape[1], np.inf)
-    scale = student_t.ppf(0.975, m - 1) / student_t.ppf(0.975, 1e9)
-    return samples.mean(axis=0), scale * samples.std(axis=0, ddof=1) / np.sqrt(m)
+    return samples.mean(axis=0), _t_scale(m) * samples.std(axis=0, ddof=1) / np.sqrt(m)
+
+
+def _t_scale(m: int) -> float:
+    """t_{0.975, m−1} / z_{0.975}: Student's correction of a standard error from m estimates."""
+    return float(student_t.ppf(0.975, m - 1) / student_t.ppf(0.975, 1e9))
 
 
 # ---------------------------------------------------------------------- public estimators
@@ -506,10 +510,8 @@ def adaptive(
     children = _grid([factor] * p) / factor  # (f^p, p)
     aim = SAFETY  # fraction of tol the shared-shift rounds aim for (measured: _aim)
 
-    base_size = size[0].copy()
-
     def record(refined: int) -> tuple[FloatArray, FloatArray]:
-        v, e = _tree_stats(A, np.any(size < base_size * (1 - 1e-9), axis=1))
+        v, e = _tree_stats(A, ~np.all(size == 1.0 / np.array(n, float), axis=1))  # refined
         history.append(dict(n_k=nk, n_k_final=len(origin) * n_shifts, mesh=n,
                             refined_cells=refined,
                             max_factor=int(round(1 / (size.min(axis=0) * np.array(n)).min())),
@@ -640,8 +642,7 @@ def _tree_stats(A: FloatArray, fine: np.ndarray) -> tuple[FloatArray, FloatArray
     if m < 2 or not fine.any():
         return v, e
     var = A[:, ~fine].sum(axis=1).var(axis=0, ddof=1) + A[:, fine].var(axis=0, ddof=1).sum(axis=0)
-    scale = student_t.ppf(0.975, m - 1) / student_t.ppf(0.975, 1e9)
-    return v, np.maximum(e, scale * np.sqrt(var / m))
+    return v, np.maximum(e, _t_scale(m) * np.sqrt(var / m))
 
 
 def _aim(shared: float, fresh: float, n_shifts: int) -> float:
@@ -814,8 +815,8 @@ def converge(
             # on the spiky BHZ integrand (tests/test_sampling.py) from 0.94 to 0.91 and 0.89
             # (300 runs of tol=0.05): the deciding pass must meet tol by itself.
             unrefined = set(result.refinement) <= {1}
-            n_conf = (_confirming_mesh(np.array(result.mesh), result, tol, abs_floor)
-                      if unrefined else np.array(result.mesh))
+            n_conf = (_confirming_mesh(result, tol, abs_floor) if unrefined
+                      else np.array(result.mesh))
             if int(np.prod(n_conf)) * n_shifts > room():
                 result = dataclasses.replace(result, confirmed=False)
             else:
@@ -860,8 +861,7 @@ def converge(
     return result
 
 
-def _confirming_mesh(n: IntArray, result: SampledIntegral, tol: float, abs_floor: float
-                     ) -> IntArray:
+def _confirming_mesh(result: SampledIntegral, tol: float, abs_floor: float) -> IntArray:
     """Base mesh of the confirming pass pooled with an unrefined pass that met the tolerance.
 
     Pooled with equal weights, two passes of errors e_A (deciding) and e_B (confirming) give
@@ -873,6 +873,7 @@ def _confirming_mesh(n: IntArray, result: SampledIntegral, tol: float, abs_floor
     that overshot the tolerance (the Bi₂Se₃ `_hr.dat` at tol = 0.05: 2.6 % on 50³) is then
     confirmed by half of its points instead of all of them.
     """
+    n = np.array(result.mesh)
     r = min(_worst(result.values, result.errors, tol, abs_floor), 1.0)
     q = min(max(r**2 / (2.0 - r**2), MIN_CONFIRM), 1.0)
     want = n * q ** (1.0 / len(n))

@@ -128,7 +128,7 @@ def test_tree_error_ignores_cancellations_between_refined_leaves_only() -> None:
     rng = np.random.default_rng(5)
     M = 16
     x, y = rng.normal(size=(2, M, 1, 1))
-    scale = student_t.ppf(0.975, M - 1) / student_t.ppf(0.975, 1e9)
+    scale = student_t.ppf(0.975, M - 1) / student_t.ppf(0.975, 1e9)  # Student, independently
 
     def spread(A):
         return scale * A.sum(axis=1).std(axis=0, ddof=1) / np.sqrt(M)
@@ -295,17 +295,16 @@ def test_confirming_pass_is_sized_by_what_the_pooled_estimate_needs() -> None:
     """Pooled with equal weights, errors e_A and e_B give ½√(e_A² + e_B²); the confirming mesh is
     planned (N^(−1/2)) for target/√2: N_B/N_A = r²/(2 − r²) with r = e_A/target, between
     MIN_CONFIRM and 1, rounded up to FFT lengths (next_fast_len)."""
-    def result(rel):
+    def result(rel, mesh=(50, 50, 50)):
         return SampledIntegral(efermi=np.zeros(1), values=np.ones(1), errors=np.array([rel]),
-                               samples=np.ones((16, 1)), n_k=16 * 50**3, mesh=(50, 50, 50),
+                               samples=np.ones((16, 1)), n_k=16 * int(np.prod(mesh)), mesh=mesh,
                                method="uniform")
 
-    n = np.array([50, 50, 50])
-    assert tuple(_confirming_mesh(n, result(0.05), 0.05, 0.0)) == (50, 50, 50)  # r = 1
-    assert tuple(_confirming_mesh(n, result(0.045), 0.05, 0.0)) == (44, 44, 44)  # q = 0.68: 43.98
+    assert tuple(_confirming_mesh(result(0.05), 0.05, 0.0)) == (50, 50, 50)  # r = 1
+    assert tuple(_confirming_mesh(result(0.045), 0.05, 0.0)) == (44, 44, 44)  # q = 0.68: 43.98
     assert MIN_CONFIRM == 0.5  # r = 0.5: q = 1/7 → 1/2, 50 · 0.794 = 39.7 → 40
-    assert tuple(_confirming_mesh(n, result(0.025), 0.05, 0.0)) == (40, 40, 40)
-    assert tuple(_confirming_mesh(np.array([8, 8]), result(1e-4), 0.05, 0.0)) == (6, 6)
+    assert tuple(_confirming_mesh(result(0.025), 0.05, 0.0)) == (40, 40, 40)
+    assert tuple(_confirming_mesh(result(1e-4, (8, 8)), 0.05, 0.0)) == (6, 6)
 
 
 def test_refinement_that_falls_slower_than_uniform_is_dropped() -> None:
