@@ -1,11 +1,13 @@
 """Issue 11 (a): tbspin vs bare batched eigh, 1 thread and all cores, on the issue's cases.
 
-For every case, in one process (medians of ``--repeat`` runs, one BLAS thread per worker):
+For every case, in one process (``--repeat`` rounds, one BLAS thread per worker; each round runs
+every call below once, so a ratio is the median of per-round ratios: the VM drifts by tens of
+percent within minutes):
 
 * floor    — bare batched ``numpy.linalg.eigh`` of every H(k) of the mesh (1 thread), and the same
              on all cores through the executor's thread pool;
-* public   — today's public API (``tbspin.spin_hall`` / ``anomalous_hall``: direct Bloch sums,
-             serial);
+* public   — the public API (``tbspin.spin_hall``: FFT Bloch sums where the cost estimate
+             prefers them, the executor's chunks), 1 worker and all workers;
 * proto 1  — the prototype engine (benchmarks/prototype_engine.py: FFT H/∂H + executor around
              today's kernels), 1 worker;
 * proto N  — the same on all cores (threads backend);
@@ -28,11 +30,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import warnings
+from collections.abc import Callable
 
 import common  # noqa: F401  (first: one BLAS thread per process before numpy loads)
 import numpy as np
-from common import FERMI, eigh_floor, load, median_time, wannier_model
+from common import FERMI, eigh_floor_runner, load, median_ratio, paired_times, wannier_model
 from prototype_engine import make_payload, prototype_conductivity
 
 import tbspin
@@ -60,49 +64,70 @@ def model_for(key: str) -> tuple[tbspin.LatticeModel, np.ndarray]:
     return wannier_model(key), FERMI[key] + np.linspace(-0.4, 0.4, 81)
 
 
-def run_case(name: str, repeat: int, workers: int) -> dict[str, float | str]:
+def _spin_hall(model: tbspin.LatticeModel, ef: np.ndarray, name: str, workers: int,
+               method: str = "kubo") -> Callable[[], tbspin.ConductivityResult]:
+    """The public call of case ``name`` on ``workers`` workers."""
+    key, n, formula, spin, cur, fld, eta = CASES[name]
+    return lambda: tbspin.spin_hall(
+        model, efermi=ef, mesh=n, spin=spin, current=cur, efield=fld, formula=formula,
+        eta=eta, method=method, workers=workers, progress=False)
+
+
+def run_case(name: str, repeat: int, workers: int, proto: bool = True) -> dict:
+    """Floor, public and (``proto``) prototype runs of one case, interleaved in rounds; the
+    ratios are medians of the per-round ratios to that round's 1-thread floor."""
     key, n, formula, spin, cur, fld, eta = CASES[name]
     model, ef = model_for(key)
-    floor1 = eigh_floor(model, n, repeat)
-    floorN = eigh_floor(model, n, repeat, workers=workers)
-    with warnings.catch_warnings(), blas_threads(1):
-        warnings.simplefilter("ignore")
-        t_pub, res = median_time(lambda: tbspin.spin_hall(
-            model, efermi=ef, mesh=n, spin=spin, current=cur, efield=fld, formula=formula,
-            eta=eta, workers=1, progress=False), repeat)
-        t_pubN, resN = median_time(lambda: tbspin.spin_hall(
-            model, efermi=ef, mesh=n, spin=spin, current=cur, efield=fld, formula=formula,
-            eta=eta, workers=workers, progress=False), repeat)
+    calls = {"floor1": eigh_floor_runner(model, n), "floorN": eigh_floor_runner(model, n, workers),
+             "public": _spin_hall(model, ef, name, 1), "publicN": _spin_hall(model, ef, name, workers)}
+    if proto:
         payload = make_payload(model, what=formula, mesh=n, efermi=ef, spin=spin, current=cur,
                                field=fld, eta=eta)
-        t_p1, raw1 = median_time(lambda: prototype_conductivity(payload, workers=1), repeat)
-        t_pN, rawN = median_time(lambda: prototype_conductivity(
-            payload, workers=workers, backend="threads"), repeat)
-    scale = np.max(np.abs(res.raw))
-    return dict(case=name, n_k=n**3, floor1=floor1, floorN=floorN, public=t_pub, publicN=t_pubN,
-                fft=res.extras.get("fft"), bitwise_public_1_vs_N=bool(np.array_equal(res.raw, resN.raw)),
-                proto1=t_p1,
-                protoN=t_pN, diff=float(max(np.max(np.abs(raw1 - res.raw)),
-                                            np.max(np.abs(rawN - res.raw))) / scale),
-                bitwise_1_vs_N=bool(np.array_equal(raw1, rawN)), load=load())
+        calls["proto1"] = lambda: prototype_conductivity(payload, workers=1)
+        calls["protoN"] = lambda: prototype_conductivity(payload, workers=workers,
+                                                         backend="threads")
+    with warnings.catch_warnings(), blas_threads(1):
+        warnings.simplefilter("ignore")
+        for fn in calls.values():  # warm-up (plans, caches), not timed
+            fn()
+        times, out = paired_times(calls, repeat)
+    res, resN = out["public"], out["publicN"]
+    row = dict(case=name, n_k=n**3, fft=res.extras.get("fft"),
+               bitwise_public_1_vs_N=bool(np.array_equal(res.raw, resN.raw)), load=load(),
+               times={k: [round(t, 4) for t in v] for k, v in times.items()})
+    for key_ in calls:
+        row[key_] = statistics.median(times[key_])
+        row["x_" + key_] = median_ratio(times, key_, "floor1")
+    if proto:
+        scale = np.max(np.abs(res.raw))
+        raw1, rawN = out["proto1"], out["protoN"]
+        row.update(diff=float(max(np.max(np.abs(raw1 - res.raw)),
+                                  np.max(np.abs(rawN - res.raw))) / scale),
+                   bitwise_1_vs_N=bool(np.array_equal(raw1, rawN)))
+    return row
 
 
-def run_fd(name: str, repeat: int, workers: int) -> dict[str, float | str]:
+def run_fd(name: str, repeat: int, workers: int) -> dict:
     """The finite-difference connection (``method="fd"``) of a proper case against its floor:
     bare eigh at k and at k ± δ along the two directions of the formula, i.e. 5 × the eigh
-    floor of the mesh (eigh's cost does not depend on k)."""
+    floor of the mesh (eigh's cost does not depend on k), interleaved in rounds."""
     key, n, formula, spin, cur, fld, eta = CASES[name]
     if formula != "proper":
         raise SystemExit(f"--fd: {name} is not a proper-formula case")
     model, ef = model_for(key)
-    floor1 = eigh_floor(model, n, repeat)
+    calls = {"floor1": eigh_floor_runner(model, n),
+             "public": _spin_hall(model, ef, name, 1, "fd"),
+             "publicN": _spin_hall(model, ef, name, workers, "fd")}
     with warnings.catch_warnings(), blas_threads(1):
         warnings.simplefilter("ignore")
-        times = [median_time(lambda w=w: tbspin.spin_hall(
-            model, efermi=ef, mesh=n, spin=spin, current=cur, efield=fld, formula=formula,
-            method="fd", workers=w, progress=False), repeat)[0] for w in (1, workers)]
-    return dict(case=name, method="fd", n_k=n**3, floor1=floor1, fd_floor=5 * floor1,
-                public=times[0], publicN=times[1], load=load())
+        times, _ = paired_times(calls, repeat)
+    row = dict(case=name, method="fd", n_k=n**3, load=load())
+    for key_ in calls:
+        row[key_] = statistics.median(times[key_])
+    row["fd_floor"] = 5 * row["floor1"]
+    for key_ in ("public", "publicN"):
+        row["x_" + key_] = median_ratio(times, key_, "floor1") / 5
+    return row
 
 
 def append_json(path: str | None, row: dict) -> None:
@@ -130,22 +155,21 @@ def main() -> None:
               f"{args.workers} workers)")
         for name in cases:
             r = run_fd(name, args.repeat, args.workers)
-            f = r["fd_floor"]
-            print(f"{name:6s} {r['n_k']:8d} {f:9.2f} {r['public']:8.2f} {r['public'] / f:5.2f} "
-                  f"{r['publicN']:8.2f} {r['publicN'] / f:5.2f} {r['load']}", flush=True)
+            print(f"{name:6s} {r['n_k']:8d} {r['fd_floor']:9.2f} {r['public']:8.2f} "
+                  f"{r['x_public']:5.2f} {r['publicN']:8.2f} {r['x_publicN']:5.2f} {r['load']}",
+                  flush=True)
             append_json(args.json, r)
         return
-    print(f"{'case':6s} {'N_k':>8s} {'eigh 1t':>8s} {'eigh Nt':>8s} {'public':>8s} {'x':>5s} "
-          f"{'publ N':>8s} {'x':>5s} "
-          f"{'proto 1':>8s} {'x':>5s} {'proto N':>8s} {'x':>5s} {'rel diff':>9s} load "
-          f"(N = {args.workers} workers; x = ratio to the 1-thread eigh floor)")
+    print(f"{'case':6s} {'N_k':>8s} {'eigh 1t':>8s} {'eigh Nt':>8s} {'x':>5s} {'public':>8s} "
+          f"{'x':>5s} {'publ N':>8s} {'x':>5s} {'proto 1':>8s} {'x':>5s} {'proto N':>8s} {'x':>5s} "
+          f"{'rel diff':>9s} load (N = {args.workers} workers; times: medians; x: median of the "
+          "per-round ratios to that round's 1-thread eigh floor)")
     for name in cases:
         r = run_case(name, args.repeat, args.workers)
-        f = r["floor1"]
-        print(f"{name:6s} {r['n_k']:8d} {f:8.2f} {r['floorN']:8.2f} {r['public']:8.2f} "
-              f"{r['public'] / f:5.2f} {r['publicN']:8.2f} {r['publicN'] / f:5.2f} "
-              f"{r['proto1']:8.2f} {r['proto1'] / f:5.2f} "
-              f"{r['protoN']:8.2f} {r['protoN'] / f:5.2f} {r['diff']:9.1e} {r['load']}", flush=True)
+        cols = "".join(f" {r[c]:8.2f} {r['x_' + c]:5.2f}"
+                       for c in ("floorN", "public", "publicN", "proto1", "protoN"))
+        print(f"{name:6s} {r['n_k']:8d} {r['floor1']:8.2f}{cols} {r['diff']:9.1e} {r['load']}",
+              flush=True)
         append_json(args.json, r)
 
 

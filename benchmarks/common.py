@@ -78,9 +78,10 @@ def load() -> str:
     return f"{os.getloadavg()[0]:.1f}"
 
 
-def eigh_floor(model: tbspin.LatticeModel, mesh: int, repeat: int = 3, workers: int = 1) -> float:
-    """Median time of bare batched numpy.linalg.eigh of every H(k) of the mesh (chunked; H from
-    the FFT plan, not timed)."""
+def eigh_floor_runner(model: tbspin.LatticeModel, mesh: int, workers: int = 1
+                      ) -> Callable[[], object]:
+    """A call that runs bare batched numpy.linalg.eigh on every H(k) of the mesh (chunked; H
+    from the FFT plan, built here and not timed), on ``workers`` threads of the executor."""
     from tbspin.executor import run_chunks
     from tbspin.fourier import MeshFourier
 
@@ -88,11 +89,36 @@ def eigh_floor(model: tbspin.LatticeModel, mesh: int, repeat: int = 3, workers: 
     cs = plan.chunk_size()
     Hs = [plan.block(c * cs, min((c + 1) * cs, plan.size))[1] for c in range(plan.n_chunks(cs))]
     if workers == 1:
-        t, _ = median_time(lambda: [np.linalg.eigh(H) for H in Hs], repeat)
-    else:
-        t, _ = median_time(lambda: run_chunks(_eigh_task, len(Hs), payload=Hs, workers=workers,
-                                              backend="threads"), repeat)
-    return t
+        return lambda: [np.linalg.eigh(H) for H in Hs]
+    return lambda: run_chunks(_eigh_task, len(Hs), payload=Hs, workers=workers, backend="threads")
+
+
+def eigh_floor(model: tbspin.LatticeModel, mesh: int, repeat: int = 3, workers: int = 1) -> float:
+    """Median time of :func:`eigh_floor_runner` over ``repeat`` calls."""
+    return median_time(eigh_floor_runner(model, mesh, workers), repeat)[0]
+
+
+def paired_times(calls: dict[str, Callable[[], object]], repeat: int = 3
+                 ) -> tuple[dict[str, list[float]], dict[str, object]]:
+    """Wall times of every call, interleaved: each round runs all calls once, in order.
+
+    On a shared VM whose speed drifts by tens of percent within minutes, a ratio of two
+    calls is best taken within a round (the median of the per-round ratios), not as the ratio
+    of two medians timed minutes apart. Returns the times per call and its last result.
+    """
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    out: dict[str, object] = {}
+    for _ in range(repeat):
+        for name, fn in calls.items():
+            t0 = time.perf_counter()
+            out[name] = fn()
+            times[name].append(time.perf_counter() - t0)
+    return times, out
+
+
+def median_ratio(times: dict[str, list[float]], num: str, den: str) -> float:
+    """Median over rounds of times[num] / times[den] (:func:`paired_times`)."""
+    return statistics.median(a / b for a, b in zip(times[num], times[den], strict=True))
 
 
 def _eigh_task(Hs: list, c: int) -> float:
