@@ -9,12 +9,15 @@ N_R · N² per k-point and per matrix (H and each ∂H/∂k_a). On a uniform mes
 so along the *last* periodic direction the sum over R_p is a discrete Fourier transform of
 length n_p: hoppings are folded onto R_p mod n_p (exact: exp(2πi j R/n) depends on R mod n only,
 so a mesh smaller than the R-range folds instead of aliasing incorrectly), multiplied by the shift
-phase exp(2πi s_p R_p / n_p) *before* folding, and transformed by one FFT per line of k-points.
-Along the other periodic directions the sum is a small matrix product over the distinct
-(R_1, …, R_{p−1}) of the model, evaluated for the lines of one chunk only. Per k-point this costs
-(N_pairs · N_res / n_p + log n_p) · N² instead of N_R · N² (N_pairs: distinct leading R
-components, N_res: distinct residues R_p mod n_p), 10–30× less for ab-initio models; the
-working memory is proportional to the chunk, not to the mesh.
+phase exp(2πi s_p R_p / n_p) *before* folding, and transformed along each line of k-points:
+with few residues (≤ :data:`DFT_RESIDUES`, every Wannier fit we have: 9–17) as one matrix
+product (n_p × N_res phases) @ (N_res × N² entries), which costs N_res per entry whatever the
+factorization of n_p; with more, by an FFT of the zero-padded line (log n_p per entry; slow for
+prime n_p). Along the other periodic directions the sum is a small matrix product over the
+distinct (R_1, …, R_{p−1}) of the model, evaluated for the lines of one chunk only. Per k-point
+this costs (N_pairs · N_res / n_p + min(N_res, log n_p)) · N² instead of N_R · N² (N_pairs:
+distinct leading R components, N_res: distinct residues R_p mod n_p), 10–30× less for
+ab-initio models; the working memory is proportional to the chunk, not to the mesh.
 
 Points come out in the order of :meth:`tbspin.kmesh.Mesh.reduced` (C order, last direction
 fastest), so a chunk is the contiguous point range ``start … stop − 1`` of the mesh: the engine
@@ -51,6 +54,13 @@ CHUNK_BUDGET = 8 * 2**20
 #: the mesh)
 PLANE_GROUP = 8
 PLANE_BUDGET = 32 * 2**20
+#: along a line, up to this many residues R_p mod n_p are summed as one matrix product (cost
+#: N_res per entry, any n_p) instead of an FFT of the zero-padded line (~log n_p per entry plus
+#: the padding; Bluestein's algorithm for prime n_p is several times slower). Measured per
+#: k-point (benchmarks/README.md, seventh session): Pt / Fe / Bi₂Se₃ `_hr.dat` (13 / 17 / 9
+#: residues) 0.7–1.0× the FFT's time at n_p = 21, 64 and 0.25–0.36× at n_p = 41; a random
+#: 18-band model with 33 residues 1.4× at n_p = 64 (hence the FFT above this bound)
+DFT_RESIDUES = 24
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,6 +155,10 @@ class MeshFourier:
         self.outer: IntArray = outer  # (N_outer, p − 2) distinct R components before the inner one
         self.inner: IntArray = inner.reshape(-1)  # (N_inner,) distinct R_{p−1} (zero when p = 1)
         self.residues: IntArray = residues  # (N_res,) distinct R_p mod n_p
+        # e^{2πi j ρ/n_p} for the points j of a line and the residues ρ (the product j·ρ is
+        # reduced mod n_p first: exact integer arithmetic, phases accurate for any n_p)
+        jr = np.mod(np.outer(np.arange(nlast), residues), nlast)
+        self._line_phases: ComplexArray = np.exp(2j * np.pi * jr / nlast)  # (n_p, N_res)
 
         self.positions_phase = model.convention == "positions" and bool(
             np.ptp(model.positions, axis=0).any())
@@ -299,9 +313,13 @@ class MeshFourier:
                 C[lo - first: hi - first] = np.exp(2j * np.pi * np.outer(kin, self.inner)) @ b
             else:
                 C[:] = b
-        C = C.reshape(last - first, nd1, nres, n, n)
+        if nres <= DFT_RESIDUES:
+            # Σ_ρ e^{2πi j ρ/L} C_ρ as one product over the residues, out in its final layout
+            # (the inner (N_res, N²) blocks of the transposed view are contiguous: no copy)
+            Ct = C.reshape(last - first, nd1, nres, n * n).transpose(1, 0, 2, 3)
+            return np.matmul(self._line_phases, Ct).reshape(nd1, (last - first) * L, n, n)
         Z = np.zeros((nd1, last - first, L, n, n), dtype=complex)
-        Z[:, :, self.residues] = C.transpose(1, 0, 2, 3, 4)
+        Z[:, :, self.residues] = C.reshape(last - first, nd1, nres, n, n).transpose(1, 0, 2, 3, 4)
         F = scipy.fft.ifft(Z, axis=2, norm="forward", overwrite_x=True, workers=self.fft_workers)
         return F.reshape(nd1, (last - first) * L, n, n)
 

@@ -95,6 +95,20 @@ def test_folding_when_mesh_is_smaller_than_the_hopping_range(n: int) -> None:
     assert assert_matches_direct(model, n, shift=0.3, chunk_size=5) >= 1
 
 
+@pytest.mark.parametrize("n_last", [6, 29, 32])
+def test_line_transform_by_product_and_by_fft_both_match_direct_sum(n_last: int, monkeypatch) -> None:
+    """Along the last direction the sum over the residues R_p mod n_p is one matrix product
+    for up to DFT_RESIDUES residues and an FFT of the padded line above: forced either way, both
+    equal the direct sum. Reach 13 gives 27 residues on n_p = 29 (prime) and 32, 6 on n_p = 6
+    (folded); chunks that start mid-line."""
+    import tbspin.fourier as fourier
+
+    model = random_model(dim=2, reach=13, seed=3)
+    for limit in (0, 10**6):  # every line by FFT, then every line by the product
+        monkeypatch.setattr(fourier, "DFT_RESIDUES", limit)
+        assert assert_matches_direct(model, [3, n_last], 0.3, chunk_size=2 * n_last + 1) >= 2
+
+
 def test_cell_convention_and_positions_convention_differ_and_both_match() -> None:
     pos = random_model(reach=2, seed=7)
     cell = pos.replace(convention="cell")
