@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import integrate as engine
 from . import units
 from ._version import __version__
 from .checkpoint import array_digest
@@ -36,7 +37,7 @@ from .integrate import (
     integrate,
     occupied_sum,
 )
-from .kmesh import make_mesh
+from .kmesh import Mesh, make_mesh
 from .model import LatticeModel, axis_index
 from .results import ConductivityResult, model_provenance
 from .sampling import GENERIC_SHIFT, SampledIntegral, converge
@@ -100,9 +101,17 @@ def _efermi(efermi: ArrayLike) -> FloatArray:
     return arr
 
 
-def _chunk(chunk_size: int | None, model: LatticeModel, method: str) -> int:
+def _chunk(chunk_size: int | None, model: LatticeModel, method: str,
+           mesh: Mesh | None = None) -> int:
+    """The user's chunk size (validated), else the default; on a mesh that takes FFT Bloch sums
+    the default is a whole number of lines (a chunk that ends mid-line transforms that line in
+    both chunks and copies both outputs)."""
     if chunk_size is None:
-        return default_chunk_size(model, method)
+        size = default_chunk_size(model, method)
+        if mesh is not None and engine.use_fourier(model, mesh):
+            line = int(mesh.n[-1])
+            size = max(line, size // line * line)
+        return size
     if isinstance(chunk_size, (bool, np.bool_)) or not isinstance(chunk_size, numbers.Integral) \
             or chunk_size < 1:
         raise ParameterError(f"'chunk_size' must be a positive whole number, got {chunk_size!r}")
@@ -196,8 +205,9 @@ def _conductivity(
             raw_errors=r.errors,
         )
     shift = _default_shift(model, formula, shift, extras)
-    plan = Plan(mesh=make_mesh(model, mesh, shift), chunk_size=_chunk(chunk_size, model, st.method),
-                efermi=ef, temperature=T)
+    kmesh = make_mesh(model, mesh, shift)
+    plan = Plan(mesh=kmesh, chunk_size=_chunk(chunk_size, model, st.method, kmesh), efermi=ef,
+                temperature=T)
     spin = None if integrand.spin_op is None else array_digest(integrand.spin_op)
     key = dict(model=model.fingerprint(), kind=kind, label=label, formula=formula,
                directions=[integrand.i, integrand.j], spin_operator=spin, connection=st.key(),

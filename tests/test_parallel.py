@@ -69,6 +69,26 @@ def test_fft_chern_number_and_fd(monkeypatch: pytest.MonkeyPatch) -> None:
     _close(fd_fft.raw, fd.raw, rel=1e-9)
 
 
+def test_default_chunks_of_an_fft_run_are_whole_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunk that ends mid-line transforms that line in both chunks and copies both outputs:
+    the default chunk of an FFT run is a whole number of mesh lines (11 points here; the 4-band
+    default of 2730 points is not a multiple of 11). A user's chunk_size and the direct sum's
+    default are kept."""
+    model = _model()
+    default = integrate.default_chunk_size(model, "kubo")
+    assert default % 11 != 0
+    monkeypatch.setattr(integrate, "use_fourier", lambda m, mesh: True)
+    fft = tbspin.spin_hall(model, mesh=[5, 4, 11], workers=1, **SHC)
+    assert fft.extras["fft"] == 1 and fft.extras["chunk_size"] == default // 11 * 11
+    mine = tbspin.spin_hall(model, mesh=[5, 4, 11], workers=1, chunk_size=50, **SHC)
+    assert mine.extras["chunk_size"] == 50
+    _close(fft.raw, mine.raw)
+    monkeypatch.setattr(integrate, "use_fourier", lambda m, mesh: False)
+    direct = tbspin.spin_hall(model, mesh=[5, 4, 11], workers=1, **SHC)
+    assert direct.extras["fft"] == 0 and direct.extras["chunk_size"] == default
+    _close(fft.raw, direct.raw)
+
+
 @pytest.mark.parametrize("backend", ["threads", "processes"])
 def test_local_backends_give_the_serial_result_bitwise(backend: str) -> None:
     model = _model()
