@@ -207,8 +207,8 @@ def velocity_matrices(U: ComplexArray, dH: ComplexArray, rows: int | None = None
 
     Two batched products broadcast over the directions, (U_rows† ∂_a H) U: the result comes
     out in its final layout, and no operand is transposed or copied except U_rows† (one conj
-    copy). Measured against stacking the directions side by side as columns of one product
-    (the 0.2 layout): 1.2–5× faster for N = 4–100 (benchmarks/README.md, seventh session).
+    copy). 1.2–5× faster in isolation for N = 4–100 than the former layout, which stacked the
+    directions side by side as the columns of one product (benchmarks/README.md, seventh session).
     """
     r = U.shape[2] if rows is None else rows
     Uh = np.ascontiguousarray(U[:, :, :r].transpose(0, 2, 1))

@@ -1,4 +1,4 @@
-"""Bloch sums of a whole uniform k-mesh by fast Fourier transforms, streamed in bounded chunks.
+"""Bloch sums of a whole uniform k-mesh by discrete Fourier transforms, streamed in bounded chunks.
 
 The direct Bloch sum (:meth:`tbspin.LatticeModel.hamiltonian_and_derivatives`) costs
 N_R · N² per k-point and per matrix (H and each ∂H/∂k_a). On a uniform mesh
@@ -15,9 +15,10 @@ product (n_p × N_res phases) @ (N_res × N² entries), which costs N_res per en
 factorization of n_p; with more, by an FFT of the zero-padded line (log n_p per entry; slow for
 prime n_p). Along the other periodic directions the sum is a small matrix product over the
 distinct (R_1, …, R_{p−1}) of the model, evaluated for the lines of one chunk only. Per k-point
-this costs (N_pairs · N_res / n_p + min(N_res, log n_p)) · N² instead of N_R · N² (N_pairs:
+this costs (N_pairs · N_res / n_p + N_res or log n_p) · N² instead of N_R · N² (N_pairs:
 distinct leading R components, N_res: distinct residues R_p mod n_p), 10–30× less for
-ab-initio models; the working memory is proportional to the chunk, not to the mesh.
+ab-initio models; the working memory is proportional to the chunk, not to the mesh. (The
+engine calls this whole path "FFT", its name since 0.2, whichever transform runs along lines.)
 
 Points come out in the order of :meth:`tbspin.kmesh.Mesh.reduced` (C order, last direction
 fastest), so a chunk is the contiguous point range ``start … stop − 1`` of the mesh: the engine
