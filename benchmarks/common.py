@@ -93,11 +93,6 @@ def eigh_floor_runner(model: tbspin.LatticeModel, mesh: int, workers: int = 1
     return lambda: run_chunks(_eigh_task, len(Hs), payload=Hs, workers=workers, backend="threads")
 
 
-def eigh_floor(model: tbspin.LatticeModel, mesh: int, repeat: int = 3, workers: int = 1) -> float:
-    """Median time of :func:`eigh_floor_runner` over ``repeat`` calls."""
-    return median_time(eigh_floor_runner(model, mesh, workers), repeat)[0]
-
-
 def paired_times(calls: dict[str, Callable[[], object]], repeat: int = 3
                  ) -> tuple[dict[str, list[float]], dict[str, object]]:
     """Wall times of every call, interleaved: each round runs all calls once, in order.

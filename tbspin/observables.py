@@ -463,7 +463,7 @@ def chern_number(
     kern = Integrand(model, "berry", i, j, _settings(model, method, gauge, None, conn_kw))
     m = make_mesh(model, mesh)
     # the engine's chunk task: FFT Bloch sums when cheaper (tbspin.integrate.fourier_plans)
-    task = ChunkTask(model, kern, Plan(m, default_chunk_size(model, method), np.zeros(1), 0.0),
+    task = ChunkTask(model, kern, Plan(m, _chunk(None, model, method, m), np.zeros(1), 0.0),
                      fourier_plans(model, kern, m))
     total = 0.0
     for c in range(task.plan.n_chunks):
