@@ -44,7 +44,8 @@ from .kmesh import Mesh
 from .model import LatticeModel, axis_index
 from .types import ComplexArray, Direction, FloatArray, IntArray
 
-__all__ = ["FourierChunk", "MeshFourier", "displaced_mesh", "mesh_hamiltonian_chunks"]
+__all__ = ["FourierChunk", "MeshFourier", "displaced_mesh", "mesh_hamiltonian_chunks",
+           "whole_lines"]
 
 #: default budget (bytes) of the FFT arrays of one chunk; the kernels after it need a few times more
 CHUNK_BUDGET = 8 * 2**20
@@ -62,6 +63,12 @@ PLANE_BUDGET = 32 * 2**20
 #: residues) 0.7–1.0× the FFT's time at n_p = 21, 64 and 0.25–0.36× at n_p = 41; a random
 #: 18-band model with 33 residues 1.4× at n_p = 64 (hence the FFT above this bound)
 DFT_RESIDUES = 24
+
+
+def whole_lines(points: int, line: int) -> int:
+    """``points`` rounded down to a whole number of mesh lines of ``line`` points (at least one):
+    a chunk that ends mid-line transforms that line again in the next chunk and copies both."""
+    return max(line, points // line * line)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -242,7 +249,7 @@ class MeshFourier:
     def chunk_size(self, budget: int = CHUNK_BUDGET) -> int:
         """A chunk size (points) within ``budget`` bytes, a whole number of lines when possible."""
         pts = max(1, budget // self.bytes_per_point())
-        return max(self.line_length, pts // self.line_length * self.line_length)
+        return whole_lines(pts, self.line_length)
 
     def n_chunks(self, chunk_size: int) -> int:
         """Number of chunks of ``chunk_size`` points."""

@@ -45,7 +45,7 @@ from .checkpoint import (
 )
 from .errors import ArgumentError, ParameterError
 from .executor import ChunkPool
-from .fourier import MeshFourier, displaced_mesh
+from .fourier import MeshFourier, displaced_mesh, whole_lines
 from .integrands import with_band_cutoff
 from .kmesh import Mesh
 from .model import LatticeModel
@@ -95,11 +95,16 @@ def occupied_sum(
     return out
 
 
-def default_chunk_size(model: LatticeModel, method: str, ndir: int = 2) -> int:
-    """k-points per chunk from the working-set budget ``MEMORY_BUDGET`` (8 MB)."""
+def default_chunk_size(model: LatticeModel, method: str, ndir: int = 2,
+                       mesh: Mesh | None = None) -> int:
+    """k-points per chunk from the working-set budget ``MEMORY_BUDGET`` (8 MB); on a ``mesh``
+    that takes FFT Bloch sums (:func:`use_fourier`) a whole number of its lines."""
     n = model.n_orbitals
     per_k = 16 * n * n * (6 + 3 * ndir) * ((1 + 2 * ndir) if method == "fd" else 1)
-    return int(max(256, min(100_000, MEMORY_BUDGET // max(per_k, 1))))
+    size = int(max(256, min(100_000, MEMORY_BUDGET // max(per_k, 1))))
+    if mesh is not None and use_fourier(model, mesh):
+        size = whole_lines(size, int(mesh.n[-1]))
+    return size
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import integrate as engine
 from . import units
 from ._version import __version__
 from .checkpoint import array_digest
@@ -103,15 +102,9 @@ def _efermi(efermi: ArrayLike) -> FloatArray:
 
 def _chunk(chunk_size: int | None, model: LatticeModel, method: str,
            mesh: Mesh | None = None) -> int:
-    """The user's chunk size (validated), else the default; on a mesh that takes FFT Bloch sums
-    the default is a whole number of lines (a chunk that ends mid-line transforms that line in
-    both chunks and copies both outputs)."""
+    """The user's chunk size (validated), else :func:`tbspin.integrate.default_chunk_size`."""
     if chunk_size is None:
-        size = default_chunk_size(model, method)
-        if mesh is not None and engine.use_fourier(model, mesh):
-            line = int(mesh.n[-1])
-            size = max(line, size // line * line)
-        return size
+        return default_chunk_size(model, method, mesh=mesh)
     if isinstance(chunk_size, (bool, np.bool_)) or not isinstance(chunk_size, numbers.Integral) \
             or chunk_size < 1:
         raise ParameterError(f"'chunk_size' must be a positive whole number, got {chunk_size!r}")

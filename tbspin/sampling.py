@@ -58,6 +58,7 @@ from scipy.stats import t as student_t
 
 from . import units
 from .errors import ConvergenceWarning, ParameterError
+from .fourier import whole_lines
 from .integrands import with_band_cutoff
 from .integrate import default_chunk_size
 from .kmesh import Mesh
@@ -413,7 +414,7 @@ def _fft_tasks(
     offset = float(base[1])
     if np.any(n < 2):
         return None
-    at_base = np.all(size == 1.0 / n, axis=1)
+    at_base = _at_base(size, n)
     if at_base.sum() < 0.5 * np.prod(n):
         return None
     if fourier_plans(model, kernel, Mesh(n=tuple(n), shift=(offset,) * len(n))) is None:
@@ -423,7 +424,7 @@ def _fft_tasks(
     cell_of = np.full(int(np.prod(n)), -1)
     cell_of[np.ravel_multi_index(tuple(j.T), tuple(n))] = cells
     L = int(n[-1])
-    size_ = max(L, points // L * L)  # whole FFT lines
+    size_ = whole_lines(points, L)
     tasks = []
     for u in shifts:
         mesh = Mesh(n=tuple(int(x) for x in n), shift=tuple(float(x) for x in offset + u))
@@ -511,7 +512,7 @@ def adaptive(
     aim = SAFETY  # fraction of tol the shared-shift rounds aim for (measured: _aim)
 
     def record(refined: int) -> tuple[FloatArray, FloatArray]:
-        v, e = _tree_stats(A, ~np.all(size == 1.0 / np.array(n, float), axis=1))  # refined
+        v, e = _tree_stats(A, ~_at_base(size, n))  # refined leaves
         history.append(dict(n_k=nk, n_k_final=len(origin) * n_shifts, mesh=n,
                             refined_cells=refined,
                             max_factor=int(round(1 / (size.min(axis=0) * np.array(n)).min())),
@@ -624,6 +625,12 @@ def adaptive(
     return SampledIntegral(efermi=ef, values=v, errors=e, samples=A.sum(axis=1), n_k=nk, mesh=n,
                            method="adaptive", history=history, confirmed=confirmed,
                            refinement={int(a): int(b) for a, b in zip(lv, cnt, strict=True)})
+
+
+def _at_base(size: FloatArray, n: Sequence[int] | IntArray) -> np.ndarray:
+    """Cells (rows of ``size``) that still have the base mesh's size 1/n (children are exact
+    divisions: compared exactly)."""
+    return np.all(size == 1.0 / np.asarray(n, float), axis=1)
 
 
 def _tree_stats(A: FloatArray, fine: np.ndarray) -> tuple[FloatArray, FloatArray]:
