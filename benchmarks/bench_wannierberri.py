@@ -18,6 +18,7 @@ prototype engine (benchmarks/prototype_engine.py). The acceptance ratio is tbspi
 over the faster of WannierBerri's two runs (``tN/WB*``).
 
 Run:  .venv/bin/python benchmarks/bench_wannierberri.py [--n 21] [--repeat 3] [--quantities fe-ahc]
+      [--nkfft 21 7]
 """
 
 from __future__ import annotations
@@ -57,12 +58,14 @@ def ensure_venv(venv: Path) -> Path:
 
 
 def run_wannierberri(py: Path, name: str, quantity: str, n: int, ef: np.ndarray, cpus: int,
-                     repeat: int) -> dict:
+                     repeat: int, nkfft: int | None = None) -> dict:
+    """WannierBerri's median time and values on ``cpus`` cores; its grid is NKdiv = n / nkfft
+    FFT grids of ``nkfft``³ points (default one FFT grid over the whole mesh)."""
     model_args = dict(num_wann=wannier_model(name).n_orbitals,
                       seedname=str(hr_file(name))[: -len("_hr.dat")], lattice=LATTICES[name])
     with tempfile.TemporaryDirectory() as tmp:
         args = dict(model_args, quantity=quantity, efermi=ef.tolist(), cpus=cpus, nk=n,
-                    repeat=repeat, tmp=tmp)
+                    nkfft=nkfft, repeat=repeat, tmp=tmp)
         out = subprocess.run([py, HERE / "wannierberri_runner.py", json.dumps(args)], check=True,
                              capture_output=True, text=True, cwd=tmp)
     res = json.loads(out.stdout.strip().splitlines()[-1])
@@ -109,10 +112,16 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--quantities", nargs="+", default=list(QUANTITIES), choices=list(QUANTITIES))
     ap.add_argument("--workers", type=int, default=default_workers())
+    ap.add_argument("--nkfft", type=int, nargs="+", default=None,
+                    help="WannierBerri's FFT grids to try (each must divide --n; default: one grid "
+                         "over the whole mesh); WB* is its fastest run over grids and core counts")
     ap.add_argument("--venv", type=Path, default=Path(tempfile.gettempdir()) / "tbspin-wannierberri-venv")
     args = ap.parse_args()
     py = ensure_venv(args.venv)
     N = args.workers
+    grids = args.nkfft or [args.n]
+    if any(args.n % g for g in grids):
+        raise SystemExit(f"--nkfft {grids}: each must divide --n {args.n}")
     print(f"mesh {args.n}^3, 81 E_F, medians of {args.repeat}; N = {N} cores; times in s; "
           "tbspin = the public API")
     print(f"{'quantity':8s} {'WB 1':>7s} {'WB N':>7s} {'tbspin 1':>8s} {'tbspin N':>8s} "
@@ -121,8 +130,13 @@ def main() -> None:
     for q in args.quantities:
         name, quantity = QUANTITIES[q]
         ef = FERMI[name] + np.linspace(-0.4, 0.4, 81)
-        wb1 = run_wannierberri(py, name, quantity, args.n, ef, 1, args.repeat)
-        wbN = run_wannierberri(py, name, quantity, args.n, ef, N, args.repeat)
+        runs = {(g, c): run_wannierberri(py, name, quantity, args.n, ef, c, args.repeat, g)
+                for g in grids for c in (1, N)}
+        for (g, c), r in runs.items():
+            print(f"  WannierBerri NKFFT {g}^3 x NKdiv {args.n // g}^3 on {c} core(s): "
+                  f"{r['time']:.2f} s", flush=True)
+        wb1 = min((r for (g, c), r in runs.items() if c == 1), key=lambda r: r["time"])
+        wbN = min((r for (g, c), r in runs.items() if c == N), key=lambda r: r["time"])
         tb = run_tbspin(name, quantity, args.n, ef, args.repeat, N)
         diff = np.max(np.abs(tb["values"] - wb1["values"])) / np.max(np.abs(wb1["values"]))
         best = min(wb1["time"], wbN["time"])

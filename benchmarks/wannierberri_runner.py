@@ -31,7 +31,8 @@ parallel = args["cpus"] > 1
 if parallel:
     import ray
     ray.init(num_cpus=args["cpus"], include_dashboard=False, log_to_driver=False)
-grid = wb.Grid(system, NK=args["nk"], NKFFT=args["nk"])
+nkfft = args.get("nkfft") or args["nk"]  # FFT grid per direction; NKdiv = nk / nkfft of them
+grid = wb.Grid(system, NKdiv=args["nk"] // nkfft, NKFFT=nkfft)
 times = []
 for _ in range(args["repeat"]):
     t0 = time.perf_counter()
