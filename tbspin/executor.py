@@ -16,10 +16,11 @@ Backends
 ``"threads"``
     A thread pool. numpy's batched ``eigh``, ``matmul``, ``exp`` and scipy's FFT release the GIL
     (measured in ``benchmarks/bench_parallel.py``), so threads scale without copying the payload.
-    Not for tiny matrices: batched ``eigh`` of 4×4 matrices does not speed up on two threads of
-    one process (contention inside BLAS/LAPACK on its many tiny calls; 18×18 scales 1.95×), so
-    long runs of few-band models gain from ``"processes"`` (4-band 100³ on 2 cores: 2.98 s vs
-    3.37 s on threads; benchmarks/README.md, seventh session).
+    Weaker for tiny matrices: batched ``eigh`` of 4×4 matrices speeds up erratically on two
+    threads of one process, 1.0–1.7× from run to run (contention inside BLAS/LAPACK on its many
+    tiny calls; 18×18 scales 1.8–1.95×), so long runs of few-band models gain from
+    ``"processes"`` (4-band 100³ on 2 cores: 2.98 s vs 3.37 s on threads; benchmarks/README.md,
+    seventh and eighth sessions).
 ``"processes"``
     A process pool (``fork`` when the caller runs no other Python thread, else ``spawn``), the
     payload sent once per worker through the pool initializer.
