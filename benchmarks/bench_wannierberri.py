@@ -15,7 +15,7 @@ converted to tbspin's S/cm and (ħ/e) S/cm. Times exclude reading the file; Wann
 multi-core time excludes ``ray.init``. tbspin: the public API (``workers=1`` and all cores; the
 FFT plan is built inside every timed call) and, for continuity with earlier sessions, the
 prototype engine (benchmarks/prototype_engine.py). The acceptance ratio is tbspin on all cores
-over the faster of WannierBerri's two runs (``tN/WB*``).
+over WannierBerri's fastest run, over core counts and grids (``tN/WB*``).
 
 Run:  .venv/bin/python benchmarks/bench_wannierberri.py [--n 21] [--repeat 3] [--quantities fe-ahc]
       [--nkfft 21 7]
@@ -126,7 +126,7 @@ def main() -> None:
           "tbspin = the public API")
     print(f"{'quantity':8s} {'WB 1':>7s} {'WB N':>7s} {'tbspin 1':>8s} {'tbspin N':>8s} "
           f"{'proto 1':>7s} {'proto N':>7s} {'t1/WB1':>6s} {'tN/WBN':>6s} {'tN/WB*':>6s} "
-          f"{'value WB':>12s} {'tbspin':>12s} {'max rel diff':>12s} load  (WB* = WB's faster)")
+          f"{'value WB':>12s} {'tbspin':>12s} {'max rel diff':>12s} load  (WB* = WB's fastest run)")
     for q in args.quantities:
         name, quantity = QUANTITIES[q]
         ef = FERMI[name] + np.linspace(-0.4, 0.4, 81)
