@@ -54,6 +54,15 @@ from .types import ComplexArray, FloatArray, PathLike
 log = logging.getLogger(__name__)
 
 MEMORY_BUDGET = 8 * 2**20  # bytes of complex work arrays per k-chunk (cache-sized: faster, flat RSS)
+#: a default chunk holds at least MIN_POINTS k-points (per-chunk Python work: the Fe, Pt,
+#: Bi₂Se₃ fits run 10–27 % slower on chunks of 30–84 points) unless one (chunk, N, N) complex
+#: array would then exceed ARRAY_BYTES (N > 32): many-band models take smaller chunks, at least
+#: 8 points. 256 points of 64 / 96 bands made 17 / 38 MB arrays, fresh pages from the OS on
+#: every chunk: a conventional SHC of a random 96-band model on 12³ took 5.9 s on 252-point
+#: chunks, 4.0 s on 24 (2 workers: 3.25 s / 1.88 s; 64 bands on 252 / 60: 2.06 s / 1.51 s;
+#: benchmarks/README.md, eighth session)
+MIN_POINTS = 256
+ARRAY_BYTES = 4 * 2**20
 CHECKPOINT_SECONDS = 30.0  # minimum time between two checkpoint writes (after the first chunk)
 
 Kernel = Callable[[FloatArray], tuple[FloatArray, FloatArray]]
@@ -61,7 +70,8 @@ Kernel = Callable[[FloatArray], tuple[FloatArray, FloatArray]]
 FourierPlans = tuple[MeshFourier, ...]
 
 __all__ = ["occupied_sum", "default_chunk_size", "Plan", "ChunkTask", "integrate",
-           "fourier_plans", "use_fourier", "CHECKPOINT_SECONDS", "FFT_MODES"]
+           "fourier_plans", "use_fourier", "CHECKPOINT_SECONDS", "FFT_MODES", "MIN_POINTS",
+           "ARRAY_BYTES"]
 
 FFT_MODES = ("auto", "always", "never")
 
@@ -97,11 +107,13 @@ def occupied_sum(
 
 def default_chunk_size(model: LatticeModel, method: str, ndir: int = 2,
                        mesh: Mesh | None = None) -> int:
-    """k-points per chunk from the working-set budget ``MEMORY_BUDGET`` (8 MB); on a ``mesh``
-    that takes FFT Bloch sums (:func:`use_fourier`) a whole number of its lines."""
+    """k-points per chunk from the working-set budget ``MEMORY_BUDGET`` (8 MB), at least
+    ``MIN_POINTS`` or as many as keep one (chunk, N, N) array within ``ARRAY_BYTES`` (≥ 8); on
+    a ``mesh`` that takes FFT Bloch sums (:func:`use_fourier`) a whole number of its lines."""
     n = model.n_orbitals
     per_k = 16 * n * n * (6 + 3 * ndir) * ((1 + 2 * ndir) if method == "fd" else 1)
-    size = int(max(256, min(100_000, MEMORY_BUDGET // max(per_k, 1))))
+    floor = min(MIN_POINTS, max(8, ARRAY_BYTES // (16 * n * n)))
+    size = int(max(floor, min(100_000, MEMORY_BUDGET // max(per_k, 1))))
     if mesh is not None and use_fourier(model, mesh):
         size = whole_lines(size, int(mesh.n[-1]))
     return size

@@ -89,6 +89,47 @@ def test_default_chunks_of_an_fft_run_are_whole_lines(monkeypatch: pytest.Monkey
     _close(fft.raw, direct.raw)
 
 
+def _many_band_model(n: int, seed: int = 3) -> tbspin.LatticeModel:
+    """Random Hermitian 2D model with ``n`` orbitals, nearest-neighbour hoppings, a diagonal
+    'spin' (+1 on the first half of the orbitals, −1 on the second)."""
+    rng = np.random.default_rng(seed)
+    hop = {}
+    for R in [(1, 0), (0, 1), (1, 1)]:
+        M = 0.3 * (rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n)))
+        hop[R], hop[(-R[0], -R[1])] = M, M.conj().T
+    A = rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))
+    hop[(0, 0)] = A + A.conj().T
+    sz = np.diag(np.r_[np.ones(n // 2), -np.ones(n - n // 2)]).astype(complex)
+    return tbspin.LatticeModel(lattice=np.eye(2), hoppings=hop, operators={"sz": sz},
+                               positions_reduced=np.zeros((n, 2)), name=f"random{n}")
+
+
+def test_default_chunks_of_many_band_models_keep_their_matrices_small(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """256-point chunks of 96 bands held 38 MB per (chunk, N, N) array and ran 1.5× slower than
+    24-point chunks (benchmarks/README.md, eighth session). The default keeps one such array
+    within ARRAY_BYTES for N > 32 (at least 8 points, whole lines on an FFT mesh), keeps the
+    measured MIN_POINTS for fewer bands, and the chunking does not change the result (reference:
+    the same call on one chunk holding the whole mesh)."""
+    for n in (4, 18, 32):
+        assert integrate.default_chunk_size(_many_band_model(n), "kubo") >= integrate.MIN_POINTS
+    for n in (48, 96, 400):
+        chunk = integrate.default_chunk_size(_many_band_model(n), "kubo")
+        assert 8 <= chunk < integrate.MIN_POINTS
+        assert chunk * 16 * n * n <= max(integrate.ARRAY_BYTES, 8 * 16 * n * n)
+    model = _many_band_model(48)
+    kw = dict(efermi=[-2.0, 0.0, 1.5], spin="sz", current="x", efield="y", mesh=[9, 14],
+              formula="conventional", eta=0.1, workers=1)
+    whole = tbspin.spin_hall(model, chunk_size=9 * 14, **kw)
+    for fft in (False, True):
+        monkeypatch.setattr(integrate, "use_fourier", lambda m, mesh, fft=fft: fft)
+        default = tbspin.spin_hall(model, **kw)
+        chunk = default.extras["chunk_size"]
+        assert default.extras["fft"] == int(fft) and chunk * 16 * 48**2 <= integrate.ARRAY_BYTES
+        assert chunk < 9 * 14 and (chunk % 14 == 0 or not fft)
+        _close(default.raw, whole.raw, rel=1e-12)
+
+
 @pytest.mark.parametrize("backend", ["threads", "processes"])
 def test_local_backends_give_the_serial_result_bitwise(backend: str) -> None:
     model = _model()
