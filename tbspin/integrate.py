@@ -57,8 +57,9 @@ MEMORY_BUDGET = 8 * 2**20  # bytes of complex work arrays per k-chunk (cache-siz
 #: a default chunk holds at least MIN_POINTS k-points (per-chunk Python work: the Fe, Pt,
 #: Bi₂Se₃ fits run 10–27 % slower on chunks of 30–84 points) unless one (chunk, N, N) complex
 #: array would then exceed ARRAY_BYTES (N > 32): many-band models take smaller chunks, at least
-#: 8 points. 256 points of 64 / 96 bands made 17 / 38 MB arrays, fresh pages from the OS on
-#: every chunk: a conventional SHC of a random 96-band model on 12³ took 5.9 s on 252-point
+#: 8 points. 256 points of 64 / 96 bands made 17 / 38 MB arrays, far beyond the caches (and the
+#: 38 MB ones beyond what malloc reuses: fresh pages from the OS, 4× the cost of refilling, on
+#: every chunk): a conventional SHC of a random 96-band model on 12³ took 5.9 s on 252-point
 #: chunks, 4.0 s on 24 (2 workers: 3.25 s / 1.88 s; 64 bands on 252 / 60: 2.06 s / 1.51 s;
 #: benchmarks/README.md, eighth session)
 MIN_POINTS = 256
