@@ -12,6 +12,15 @@ A checkpoint is an ``.npz`` file (written atomically) holding
 Resuming needs an identical key: any difference refuses to resume with a
 :class:`tbspin.errors.CheckpointError` naming the file and the differing inputs. Unreadable or
 foreign files raise the same error with the fix (delete the file or choose another path).
+
+Converged (``tol``) runs go through steps — one randomized or adaptive pass per base mesh
+(:func:`tbspin.sampling.converge`) — whose results are small. Their checkpoint is a *step
+journal* (:class:`StepJournal`, a JSON file ``format = "tbspin-steps/1"``, written atomically after
+every step): the key, the root seed of the run's random shifts, and per completed step its call
+(mesh, shifts' seed, tolerances) and its result. A resumed run replays the same calls: a step
+whose call matches the journal's is read back instead of computed (floats round-trip exactly
+through JSON), the first that differs (e.g. a wall-time budget that now plans another mesh) and
+all after it are computed afresh. A step interrupted midway is computed again.
 """
 
 from __future__ import annotations
@@ -32,8 +41,10 @@ FORMAT = "tbspin-checkpoint/2"
 _KEYS = ("format", "key", "acc", "done")
 JsonValue = str | int | float | bool | None | list | dict
 
+STEPS_FORMAT = "tbspin-steps/1"
+
 __all__ = ["CheckpointState", "load_checkpoint", "save_checkpoint", "array_digest",
-           "check_writable", "FORMAT"]
+           "check_writable", "FORMAT", "StepJournal", "STEPS_FORMAT"]
 
 
 def check_writable(path: PathLike, what: str = "checkpoint") -> Path:
@@ -86,6 +97,20 @@ def _fix(path: Path) -> str:
     return f"delete {path} or pass another checkpoint path to start afresh"
 
 
+def _refuse_other_key(p: Path, old_key: JsonValue, key: dict[str, JsonValue]) -> None:
+    """CheckpointError listing what differs, when the stored key is not this call's."""
+    new_key = json.loads(_text(key))
+    if old_key == new_key:
+        return
+    old = old_key if isinstance(old_key, dict) else {}
+    diffs = [f"{name}: checkpoint {_short(old.get(name))}, this call {_short(new_key.get(name))}"
+             for name in sorted(set(old) | set(new_key)) if old.get(name) != new_key.get(name)]
+    raise CheckpointError(
+        f"checkpoint {p} belongs to a different calculation ({'; '.join(diffs)}); refusing "
+        f"to resume. Repeat the original call to resume it, or {_fix(p)}"
+    )
+
+
 def load_checkpoint(
     path: PathLike, key: dict[str, JsonValue], n_efermi: int, n_chunks: int
 ) -> CheckpointState | None:
@@ -132,15 +157,7 @@ def load_checkpoint(
         old_key = json.loads(stored)
     except ValueError:
         raise CheckpointError(f"{p} has a corrupted key; {_fix(p)}") from None
-    new_key = json.loads(_text(key))
-    if old_key != new_key:
-        diffs = [f"{name}: checkpoint {_short(old_key.get(name))}, this call {_short(new_key.get(name))}"
-                 for name in sorted(set(old_key) | set(new_key))
-                 if old_key.get(name) != new_key.get(name)]
-        raise CheckpointError(
-            f"checkpoint {p} belongs to a different calculation ({'; '.join(diffs)}); refusing "
-            f"to resume. Repeat the original call to resume it, or {_fix(p)}"
-        )
+    _refuse_other_key(p, old_key, key)
     if acc.shape != (n_efermi,) or done.shape != (n_chunks,):
         raise CheckpointError(f"{p} has arrays of the wrong shape; {_fix(p)}")
     return CheckpointState(acc=acc, done=done)
@@ -152,3 +169,84 @@ def save_checkpoint(path: PathLike, key: dict[str, JsonValue], state: Checkpoint
 
     return atomic_savez(path, format=np.array(FORMAT), key=np.array(_text(key)), acc=state.acc,
                         done=state.done)
+
+
+@dataclasses.dataclass
+class StepJournal:
+    """The completed steps of a converged run (module docstring), saved to ``path``.
+
+    Attributes
+    ----------
+    path : Path
+    key : dict
+        Everything that determines the run (as for :func:`load_checkpoint`).
+    entropy : int
+        Root seed of the run's random shifts (the user's seed, or one drawn and kept here).
+    steps : list of dict
+        Per completed step ``{"call": str, "seconds": float, "result": dict}``.
+    """
+
+    path: Path
+    key: dict[str, JsonValue]
+    entropy: int
+    steps: list[dict[str, JsonValue]]
+
+    @classmethod
+    def open(cls, path: PathLike, key: dict[str, JsonValue], entropy: int) -> StepJournal:
+        """The journal at ``path`` for the run ``key`` (empty when the file does not exist;
+        then ``entropy`` is the run's root seed, else the stored one is kept).
+
+        Raises
+        ------
+        CheckpointError
+            The file is unreadable, not a step journal, or belongs to another calculation.
+        """
+        p = check_writable(path)
+        if not p.exists():  # written at once: the root seed survives an interrupted first step
+            journal = cls(p, key, int(entropy), [])
+            journal.save()
+            return journal
+        try:
+            if p.is_dir():
+                raise CheckpointError(f"{p} is a directory, not a checkpoint file; {_fix(p)}")
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except CheckpointError:
+            raise
+        except (OSError, ValueError) as exc:
+            what = ("a uniform-mesh checkpoint (.npz), not the step journal of a 'tol' run"
+                    if p.read_bytes()[:4] == b"PK\x03\x04" else
+                    f"not a readable step journal ({type(exc).__name__})")
+            raise CheckpointError(f"{p} is {what}; {_fix(p)}") from None
+        if not isinstance(data, dict) or data.get("format") != STEPS_FORMAT:
+            fmt = data.get("format") if isinstance(data, dict) else None
+            raise CheckpointError(f"{p} has checkpoint format {fmt!r}, expected "
+                                  f"{STEPS_FORMAT!r}; {_fix(p)}")
+        _refuse_other_key(p, data.get("key"), key)
+        steps = data.get("steps")
+        if not isinstance(steps, list) or not isinstance(data.get("entropy"), int):
+            raise CheckpointError(f"{p} is a corrupted step journal; {_fix(p)}")
+        return cls(p, key, int(data["entropy"]), steps)
+
+    def replay(self, index: int, call: str) -> dict[str, JsonValue] | None:
+        """The stored step ``index`` if it was made by the same ``call``; else None, and the
+        steps from ``index`` on are dropped (the run has taken another path)."""
+        if index < len(self.steps) and self.steps[index].get("call") == call:
+            return self.steps[index]
+        del self.steps[index:]
+        return None
+
+    def record(self, index: int, call: str, seconds: float, result: dict[str, JsonValue]
+               ) -> None:
+        """Append step ``index`` and save the journal."""
+        del self.steps[index:]
+        self.steps.append({"call": call, "seconds": float(seconds), "result": result})
+        self.save()
+
+    def save(self) -> None:
+        """Write the journal atomically."""
+        from .io.atomic import atomic_write
+
+        atomic_write(self.path, json.dumps({"format": STEPS_FORMAT,
+                                            "key": json.loads(_text(self.key)),
+                                            "entropy": self.entropy, "steps": self.steps}))
+

@@ -192,8 +192,9 @@ def _add_integration_args(p: argparse.ArgumentParser) -> None:
                    help="write OUT.json, OUT.npz and OUT.png (a directory gets a default name); "
                         "checked for writability before computing")
     p.add_argument("--checkpoint", type=Path, default=None,
-                   help="checkpoint file: partial sums are saved there and a rerun resumes "
-                        "(with --converge: one file CHECKPOINT.meshN per mesh)")
+                   help="checkpoint file: partial sums (with --tol: the completed passes) are "
+                        "saved there and a rerun resumes (with --converge: one file "
+                        "CHECKPOINT.meshN per mesh)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="k-chunks computed concurrently on this machine [all cores, or "

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import units
 from ._version import __version__
-from .checkpoint import array_digest
+from .checkpoint import JsonValue, array_digest
 from .errors import ArgumentError, ParameterError
 from .integrands import FORMULAS, Integrand
 from .integrate import (
@@ -140,9 +140,20 @@ def _default_shift(model: LatticeModel, formula: str, shift: ShiftSpec | None,
     return tuple(float(x) for x in GENERIC_SHIFT[:model.n_periodic])
 
 
+def _run_key(integrand: Integrand, *, kind: str, label: str, formula: str, ef: FloatArray,
+             temperature: float, eta: float) -> dict[str, JsonValue]:
+    """What determines an integral besides its k-sampling (the checkpoint key of both paths)."""
+    spin = None if integrand.spin_op is None else array_digest(integrand.spin_op)
+    return dict(model=integrand.model.fingerprint(), kind=kind, label=label, formula=formula,
+                directions=[integrand.i, integrand.j], spin_operator=spin,
+                connection=integrand.settings.key(), efermi=array_digest(ef),
+                temperature=temperature, eta=eta)
+
+
 def _converged(
     integrand: Integrand, ef: FloatArray, *, kind: str, mesh: MeshSpec, temperature: float,
     tol: float, abs_floor: float, budget: float | None, seed: int | None, workers: int | None,
+    checkpoint: PathLike | None = None, key: dict[str, JsonValue] | None = None,
 ) -> tuple[SampledIntegral, dict[str, object]]:
     """The integral to ``tol`` by :func:`tbspin.sampling.converge` (randomized shifted meshes and
     adaptive refinement); ``abs_floor`` is in the canonical unit of the result."""
@@ -152,7 +163,8 @@ def _converged(
     secs = None if budget is None else positive_number(budget, "budget")
     factor = abs(units.conversion_factor(kind, model.n_periodic)[0])
     r = converge(integrand, model, ef, tol=tol, abs_floor=floor / factor, budget_seconds=secs,
-                 mesh=mesh, seed=seed, temperature=temperature, workers=workers)
+                 mesh=mesh, seed=seed, temperature=temperature, workers=workers,
+                 checkpoint=checkpoint, key=key)
     info: dict[str, object] = dict(
         sampling=dict(method=r.method, tol=tol, abs_floor=floor, budget_seconds=secs, seed=seed,
                       n_k=r.n_k, n_shifts=r.n_shifts, converged=r.converged, confirmed=r.confirmed,
@@ -178,15 +190,18 @@ def _conductivity(
     ef = _efermi(efermi)
     T = positive_number(temperature, "temperature", allow_zero=True)
     extras: dict[str, object] = {}
+    base_key = _run_key(integrand, kind=kind, label=label, formula=formula, ef=ef,
+                        temperature=T, eta=eta)
     if tol is not None:
-        if checkpoint is not None or executor is not None or client is not None:
-            raise ParameterError("'tol' runs do not support 'checkpoint', 'executor' or 'client' "
-                                 "yet (they run on 'workers' threads of this machine)")
+        if executor is not None or client is not None:
+            raise ParameterError("'tol' runs do not support 'executor' or 'client' yet (they run "
+                                 "on 'workers' threads of this machine)")
         if backend not in ("auto", "threads", "serial"):
             raise ParameterError(f"'tol' runs use threads; backend={backend!r} is not supported")
         r, samp = _converged(integrand, ef, kind=kind, mesh=mesh, temperature=T, tol=tol,
                              abs_floor=abs_floor, budget=budget, seed=seed,
-                             workers=1 if backend == "serial" else workers)
+                             workers=1 if backend == "serial" else workers,
+                             checkpoint=checkpoint, key=base_key)
         return ConductivityResult(
             kind=kind, label=label, efermi=ef, raw=r.values, dim=model.n_periodic,
             formula=formula, method=st.method, gauge=st.gauge_description, mesh=r.mesh,
@@ -201,11 +216,8 @@ def _conductivity(
     kmesh = make_mesh(model, mesh, shift)
     plan = Plan(mesh=kmesh, chunk_size=_chunk(chunk_size, model, st.method, kmesh), efermi=ef,
                 temperature=T)
-    spin = None if integrand.spin_op is None else array_digest(integrand.spin_op)
-    key = dict(model=model.fingerprint(), kind=kind, label=label, formula=formula,
-               directions=[integrand.i, integrand.j], spin_operator=spin, connection=st.key(),
-               mesh=list(plan.mesh.n), shift=list(plan.mesh.shift), efermi=array_digest(ef),
-               temperature=T, eta=eta, chunk_size=plan.chunk_size)
+    key = dict(base_key, mesh=list(plan.mesh.n), shift=list(plan.mesh.shift),
+               chunk_size=plan.chunk_size)
     raw, info = integrate(model, integrand, plan, key=key, checkpoint=checkpoint,
                           progress=progress, executor=executor, label=label, workers=workers,
                           backend=backend, client=client)
@@ -293,7 +305,9 @@ def anomalous_hall(
         Progress bar: None (default) shows it when stderr is a terminal; True/False force it.
     checkpoint : path, optional
         Save partial sums there (atomically: after the first chunk, then every 30 s, and on
-        Ctrl-C) and resume from it; keyed on the model fingerprint and every parameter.
+        Ctrl-C) and resume from it; keyed on the model fingerprint and every parameter. With
+        ``tol``: a step journal saved after every completed pass (one per base mesh); the
+        repeated call replays them and continues (:func:`tbspin.sampling.converge`).
     executor : object with ``map``, optional
         Runs the chunks (instead of ``workers``/``backend``/``client``), see
         :mod:`tbspin.integrate`.

@@ -45,6 +45,7 @@ Bloch sums
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 import time
 import warnings
@@ -57,13 +58,14 @@ from scipy.special import expit
 from scipy.stats import t as student_t
 
 from . import units
+from .checkpoint import JsonValue, StepJournal
 from .errors import ConvergenceWarning, ParameterError
 from .fourier import whole_lines
 from .integrands import with_band_cutoff
 from .integrate import default_chunk_size
 from .kmesh import Mesh
 from .model import LatticeModel
-from .types import ArrayLike, FloatArray, IntArray, MeshSpec
+from .types import ArrayLike, FloatArray, IntArray, MeshSpec, PathLike
 
 __all__ = [
     "Kernel",
@@ -714,6 +716,8 @@ def converge(
     seed: int | None = None,
     temperature: float = 0.0,
     workers: int | None = 1,
+    checkpoint: PathLike | None = None,
+    key: dict[str, JsonValue] | None = None,
     **adaptive_kw: Any,
 ) -> SampledIntegral:
     """Enlarge / refine until every standard error ≤ max(tol·|value|, abs_floor), or the budget
@@ -751,6 +755,13 @@ def converge(
         Smallest and largest growth factor per direction of the base mesh (equal: fixed steps).
     workers : int, optional
         Threads evaluating the k-chunks (None: all cores); the result does not depend on it.
+    checkpoint : path, optional
+        Step journal (:class:`tbspin.checkpoint.StepJournal`): every completed step (one pass
+        per base mesh) is saved there; repeating the call replays the saved steps and goes on
+        from the first one missing, to the result of an uninterrupted run (with ``seed=None``
+        the drawn root seed is kept in the file). Needs ``key``, everything else that
+        determines the result (model, integrand, E_F, T; the engine's key). A wall-time budget
+        counts the replayed steps' recorded time.
     **adaptive_kw
         ``iterations``, ``factor``, ``variance_share``, ``max_cells`` of :func:`adaptive`.
     """
@@ -760,8 +771,44 @@ def converge(
         raise ParameterError(f"'tol' must be positive, got {tol}")
     ef = _efermi(efermi)
     n = np.array(_mesh(model, mesh))
+    journal = None
+    if checkpoint is not None:
+        if key is None:
+            raise ParameterError("converge: a checkpoint needs the calculation's 'key'")
+        run = dict(key, sampling=dict(method=method, tol=tol, abs_floor=abs_floor, mesh=n.tolist(),
+                                      n_shifts=n_shifts, growth=growth, max_growth=max_growth,
+                                      budget_k=budget_k, seed=seed, temperature=temperature,
+                                      **{k: v for k, v in adaptive_kw.items()}))
+        root = seed if seed is not None else int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+        journal = StepJournal.open(checkpoint, run, root)
+        seed = journal.entropy
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
+    steps = 0  # index of the next step in the journal
+
+    def step(name: str, run_pass: Callable[..., SampledIntegral], **kw: Any) -> SampledIntegral:
+        """One pass, replayed from the journal when it holds the same call (then the budget
+        clock is moved back by the recorded time), else computed and recorded."""
+        nonlocal t0, steps
+        index, steps = steps, steps + 1
+        if journal is None:
+            return run_pass(kernel, model, ef, temperature=temperature, workers=workers, **kw)
+        call = json.dumps(dict({k: v for k, v in kw.items() if k != "budget_seconds"},
+                               pass_=name), sort_keys=True, default=_plain)
+        saved = journal.replay(index, call)
+        if saved is not None:
+            t0 -= float(saved["seconds"])  # type: ignore[arg-type]
+            return _from_json(saved["result"])  # type: ignore[arg-type]
+        t = time.perf_counter()
+        try:
+            out = run_pass(kernel, model, ef, temperature=temperature, workers=workers, **kw)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(
+                f"interrupted in step {index + 1}; checkpoint {journal.path} holds the {index} "
+                "completed steps (repeat the same call to resume)") from None
+        journal.record(index, call, time.perf_counter() - t, _to_json(out))
+        return out
+
     total = 0
     history: list[dict] = []
     result: SampledIntegral | None = None
@@ -798,15 +845,13 @@ def converge(
         sub_seed = int(rng.integers(2**32))
         start = time.perf_counter() - t0
         if method == "uniform":
-            result = randomized_mesh(kernel, model, ef, mesh=tuple(n), n_shifts=n_shifts,
-                                     seed=sub_seed, temperature=temperature,
-                                     workers=workers)
+            result = step("randomized_mesh", randomized_mesh, mesh=tuple(int(x) for x in n),
+                          n_shifts=n_shifts, seed=sub_seed)
         else:
             secs = None if budget_seconds is None else budget_seconds - (time.perf_counter() - t0)
-            result = adaptive(kernel, model, ef, mesh=tuple(n), n_shifts=n_shifts, tol=tol,
-                              abs_floor=abs_floor, budget_k=budget_k - total, budget_seconds=secs,
-                              seed=sub_seed, temperature=temperature, workers=workers,
-                              **adaptive_kw)
+            result = step("adaptive", adaptive, mesh=tuple(int(x) for x in n), n_shifts=n_shifts,
+                          tol=tol, abs_floor=abs_floor, budget_k=budget_k - total,
+                          budget_seconds=secs, seed=sub_seed, **adaptive_kw)
         total += result.n_k
         last = (result.n_k, time.perf_counter() - t0 - start)
         for h in result.history:
@@ -828,9 +873,8 @@ def converge(
                 result = dataclasses.replace(result, confirmed=False)
             else:
                 start = time.perf_counter() - t0
-                conf = randomized_mesh(kernel, model, ef, mesh=tuple(n_conf), n_shifts=n_shifts,
-                                       seed=int(rng.integers(2**32)), temperature=temperature,
-                                       workers=workers)
+                conf = step("randomized_mesh", randomized_mesh, mesh=tuple(int(x) for x in n_conf),
+                            n_shifts=n_shifts, seed=int(rng.integers(2**32)))
                 total += conf.n_k
                 last = (conf.n_k, time.perf_counter() - t0 - start)
                 if unrefined:
@@ -866,6 +910,42 @@ def converge(
             f"{result.mesh}); raise budget_k/budget_seconds or loosen tol",
             ConvergenceWarning, stacklevel=2)
     return result
+
+
+def _plain(obj: object) -> JsonValue:
+    """numpy scalars and arrays as JSON numbers and lists (floats round-trip exactly)."""
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"cannot store {type(obj).__name__} in a step journal")
+
+
+def _to_json(r: SampledIntegral) -> dict[str, JsonValue]:
+    """A step's result for the journal (arrays as lists; loaded back by :func:`_from_json`)."""
+    return json.loads(json.dumps(dataclasses.asdict(r), default=_plain))
+
+
+def _from_json(d: dict[str, Any]) -> SampledIntegral:
+    """The inverse of :func:`_to_json` (arrays, tuples and integer keys restored)."""
+    def entry(h: dict[str, Any]) -> dict[str, Any]:
+        h = dict(h)
+        for name in ("values", "errors"):
+            if name in h:
+                h[name] = np.array(h[name], dtype=float)
+        for name in ("mesh", "confirming_mesh"):
+            if name in h:
+                h[name] = tuple(h[name])
+        return h
+
+    return SampledIntegral(
+        efermi=np.array(d["efermi"], dtype=float), values=np.array(d["values"], dtype=float),
+        errors=np.array(d["errors"], dtype=float),
+        samples=np.array(d["samples"], dtype=float).reshape(-1, len(d["efermi"])),
+        n_k=int(d["n_k"]), mesh=tuple(d["mesh"]), method=d["method"],
+        history=[entry(h) for h in d["history"]], converged=d["converged"],
+        refinement={int(s): int(c) for s, c in d["refinement"].items()},
+        confirmed=d["confirmed"])
 
 
 def _confirming_mesh(result: SampledIntegral, tol: float, abs_floor: float) -> IntArray:

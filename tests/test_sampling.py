@@ -13,6 +13,7 @@ Exact answers used for the coverage test (issue 9 acceptance 4):
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 
@@ -457,3 +458,88 @@ def test_pooled_confirmation_coverage_on_a_spiky_integrand() -> None:
     cov = np.mean([abs(r.values[0] - exact) <= 2 * r.errors[0] for r in runs])
     rel = np.median([r.errors[0] / exact for r in runs])
     assert cov >= 0.9 and 1e-3 < rel <= 0.05, (cov, rel)
+
+
+# ---------------------------------------------------------------------- resumable tol runs
+def _interrupt_adaptive(monkeypatch: pytest.MonkeyPatch, at: int = 2) -> list:
+    """Make sampling.adaptive raise KeyboardInterrupt (a Ctrl-C) on call number ``at``; returns
+    the list of meshes it was called with."""
+    import tbspin.sampling as sampling
+
+    real, calls = sampling.adaptive, []
+
+    def adaptive(*args, **kw):
+        calls.append(kw["mesh"])
+        if len(calls) == at:
+            raise KeyboardInterrupt
+        return real(*args, **kw)
+
+    monkeypatch.setattr(sampling, "adaptive", adaptive)
+    return calls
+
+
+def _count_adaptive(monkeypatch: pytest.MonkeyPatch) -> list:
+    import tbspin.sampling as sampling
+
+    real, calls = sampling.__dict__["adaptive"], []
+    monkeypatch.setattr(sampling, "adaptive",
+                        lambda *a, **kw: calls.append(kw["mesh"]) or real(*a, **kw))
+    return calls
+
+
+def test_tol_run_resumes_from_its_step_journal(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A converged run interrupted in its second pass resumes from the checkpoint's completed
+    passes: only the interrupted pass is computed again, and the result equals the uninterrupted
+    run's bit for bit (reference: the same call without a checkpoint). With seed=None the drawn
+    root seed is kept in the file, so the repeated call continues the same run."""
+    import tbspin
+
+    b = bhz(M=-0.02)
+    kw = dict(efermi=[0.0, 0.01], spin="z", current="x", efield="y", formula="proper", mesh=8,
+              tol=0.003, workers=1, progress=False)
+    ref = tbspin.spin_hall(b, seed=3, **kw)
+    ck = tmp_path / "run.json"
+    with monkeypatch.context() as m:
+        first = _interrupt_adaptive(m)
+        with pytest.raises(KeyboardInterrupt, match="holds the 1 completed steps"):
+            tbspin.spin_hall(b, seed=3, checkpoint=ck, **kw)
+    with monkeypatch.context() as m:
+        again = _count_adaptive(m)
+        res = tbspin.spin_hall(b, seed=3, checkpoint=ck, **kw)
+    assert len(first) == 2 and again[0] == first[1]  # the first pass was read back
+    assert np.array_equal(res.raw, ref.raw) and np.array_equal(res.raw_errors, ref.raw_errors)
+    assert res.extras["sampling"]["n_k"] == ref.extras["sampling"]["n_k"]
+
+    ck2 = tmp_path / "unseeded.json"
+    with monkeypatch.context() as m:
+        _interrupt_adaptive(m, at=1)
+        with pytest.raises(KeyboardInterrupt, match="holds the 0 completed steps"):
+            tbspin.spin_hall(b, checkpoint=ck2, **kw)
+    res = tbspin.spin_hall(b, checkpoint=ck2, **kw)
+    drawn = json.loads(ck2.read_text())["entropy"]
+    ref = tbspin.spin_hall(b, seed=drawn, **kw)
+    assert np.array_equal(res.raw, ref.raw) and np.array_equal(res.raw_errors, ref.raw_errors)
+    with monkeypatch.context() as m:
+        replay = _count_adaptive(m)
+        same = tbspin.spin_hall(b, checkpoint=ck2, **kw)  # every pass read back
+    assert replay == [] and np.array_equal(same.raw, res.raw)
+
+
+def test_tol_run_refuses_a_checkpoint_of_another_calculation(tmp_path) -> None:
+    """The step journal is keyed like the uniform checkpoints (model fingerprint and every
+    parameter): another mass M, or a uniform-mesh checkpoint file, is refused with the fix."""
+    import tbspin
+    from tbspin.errors import CheckpointError
+
+    kw = dict(efermi=[0.0], spin="z", current="x", efield="y", formula="proper", mesh=8,
+              tol=0.05, seed=1, workers=1, progress=False)
+    ck = tmp_path / "run.json"
+    tbspin.spin_hall(bhz(M=-0.02), checkpoint=ck, **kw)
+    with pytest.raises(CheckpointError, match="different calculation.*model"):
+        tbspin.spin_hall(bhz(M=-0.03), checkpoint=ck, **kw)
+    with pytest.raises(CheckpointError, match="different calculation.*tol"):
+        tbspin.spin_hall(bhz(M=-0.02), checkpoint=ck, **dict(kw, tol=0.04))
+    uniform = tmp_path / "uniform.npz"
+    tbspin.spin_hall(bhz(M=-0.02), checkpoint=uniform, **dict(kw, tol=None))
+    with pytest.raises(CheckpointError, match="uniform-mesh checkpoint"):
+        tbspin.spin_hall(bhz(M=-0.02), checkpoint=uniform, **kw)
