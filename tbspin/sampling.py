@@ -778,8 +778,8 @@ def converge(
         run = dict(key, sampling=dict(method=method, tol=tol, abs_floor=abs_floor, mesh=n.tolist(),
                                       n_shifts=n_shifts, growth=growth, max_growth=max_growth,
                                       budget_k=budget_k, seed=seed, temperature=temperature,
-                                      **{k: v for k, v in adaptive_kw.items()}))
-        root = seed if seed is not None else int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+                                      **adaptive_kw))
+        root = seed if seed is not None else int(np.random.default_rng().integers(2**63))
         journal = StepJournal.open(checkpoint, run, root)
         seed = journal.entropy
     rng = np.random.default_rng(seed)
@@ -845,11 +845,11 @@ def converge(
         sub_seed = int(rng.integers(2**32))
         start = time.perf_counter() - t0
         if method == "uniform":
-            result = step("randomized_mesh", randomized_mesh, mesh=tuple(int(x) for x in n),
-                          n_shifts=n_shifts, seed=sub_seed)
+            result = step("randomized_mesh", randomized_mesh, mesh=tuple(n), n_shifts=n_shifts,
+                          seed=sub_seed)
         else:
             secs = None if budget_seconds is None else budget_seconds - (time.perf_counter() - t0)
-            result = step("adaptive", adaptive, mesh=tuple(int(x) for x in n), n_shifts=n_shifts,
+            result = step("adaptive", adaptive, mesh=tuple(n), n_shifts=n_shifts,
                           tol=tol, abs_floor=abs_floor, budget_k=budget_k - total,
                           budget_seconds=secs, seed=sub_seed, **adaptive_kw)
         total += result.n_k
@@ -873,7 +873,7 @@ def converge(
                 result = dataclasses.replace(result, confirmed=False)
             else:
                 start = time.perf_counter() - t0
-                conf = step("randomized_mesh", randomized_mesh, mesh=tuple(int(x) for x in n_conf),
+                conf = step("randomized_mesh", randomized_mesh, mesh=tuple(n_conf),
                             n_shifts=n_shifts, seed=int(rng.integers(2**32)))
                 total += conf.n_k
                 last = (conf.n_k, time.perf_counter() - t0 - start)
