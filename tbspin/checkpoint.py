@@ -79,8 +79,8 @@ class CheckpointState:
     done: np.ndarray
 
     @classmethod
-    def empty(cls, n_efermi: int, n_chunks: int) -> CheckpointState:
-        """Nothing computed yet."""
+    def empty(cls, n_efermi: int | tuple[int, ...], n_chunks: int) -> CheckpointState:
+        """Nothing computed yet (``n_efermi`` may be a shape (n_E, C) for C components)."""
         return cls(acc=np.zeros(n_efermi), done=np.zeros(n_chunks, dtype=bool))
 
 
@@ -112,7 +112,7 @@ def _refuse_other_key(p: Path, old_key: JsonValue, key: dict[str, JsonValue]) ->
 
 
 def load_checkpoint(
-    path: PathLike, key: dict[str, JsonValue], n_efermi: int, n_chunks: int
+    path: PathLike, key: dict[str, JsonValue], n_efermi: int | tuple[int, ...], n_chunks: int
 ) -> CheckpointState | None:
     """Read a checkpoint for the calculation ``key``; None when ``path`` does not exist.
 
@@ -158,7 +158,8 @@ def load_checkpoint(
     except ValueError:
         raise CheckpointError(f"{p} has a corrupted key; {_fix(p)}") from None
     _refuse_other_key(p, old_key, key)
-    if acc.shape != (n_efermi,) or done.shape != (n_chunks,):
+    shape = n_efermi if isinstance(n_efermi, tuple) else (n_efermi,)
+    if acc.shape != shape or done.shape != (n_chunks,):
         raise CheckpointError(f"{p} has arrays of the wrong shape; {_fix(p)}")
     return CheckpointState(acc=acc, done=done)
 

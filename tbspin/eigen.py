@@ -286,6 +286,7 @@ def solve(
     gauge_tol: float = 1e-6,
     labels: np.ndarray | None = None,
     warn: bool = True,
+    eigh: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Eigensystem:
     """Diagonalize a batch of Hamiltonians and fix the gauge inside degenerate blocks.
 
@@ -304,8 +305,11 @@ def solve(
         follow those at k).
     warn : bool
         Emit a GaugeWarning when G does not lift a degeneracy.
+    eigh : (energies, vectors), optional
+        eigh's output for ``H``, already computed (one diagonalization shared by several gauge
+        operators: :class:`tbspin.integrands.BandContext`); the vectors are not modified.
     """
-    E, U = _eigh(H)
+    E, U = _eigh(H) if eigh is None else eigh
     block = block_labels(E, degen_tol) if labels is None else labels
     if block[0, -1] == E.shape[1] - 1 and np.all(block[:, -1] == E.shape[1] - 1):
         # no degenerate block anywhere: nothing to fix
@@ -313,6 +317,8 @@ def solve(
         return Eigensystem(energies=E, vectors=U, block=block, gauge_values=gvals, group=block)
     gvals = None
     if gauge is not None:
+        if eigh is not None:
+            U = U.copy()  # the shared eigh output stays as it is
         gvals = _fix_blocks(U, np.asarray(gauge, dtype=complex), block)
     group = group_labels(block, gvals, gauge_tol)
     if warn and gauge is not None and labels is None:

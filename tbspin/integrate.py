@@ -30,12 +30,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
-from scipy.special import expit
 
-from . import units
 from .checkpoint import (
     CheckpointState,
     JsonValue,
@@ -49,6 +47,7 @@ from .fourier import MeshFourier, displaced_mesh, whole_lines
 from .integrands import with_band_cutoff
 from .kmesh import Mesh
 from .model import LatticeModel
+from .occupation import fermi_sum
 from .types import ComplexArray, FloatArray, PathLike
 
 log = logging.getLogger(__name__)
@@ -78,32 +77,13 @@ FFT_MODES = ("auto", "always", "never")
 
 
 def occupied_sum(
-    energies: FloatArray, values: FloatArray, efermi: FloatArray, temperature: float = 0.0
+    energies: FloatArray, values: FloatArray, efermi: FloatArray, temperature: float = 0.0,
+    occupation: str | Sequence[str] = "sea",
 ) -> FloatArray:
-    """Σ_{k,m} f(ε_mk − E_F) X_mk for many Fermi energies at once.
-
-    At T = 0 each state is binned by the first Fermi energy that occupies it and the bins are
-    summed cumulatively — no sort of the states (a state with ε = E_F counts as occupied). At
-    T > 0 the Fermi–Dirac factors are applied in blocks of Fermi energies (bounded memory).
-    """
-    e = energies.reshape(-1)
-    x = values.reshape(-1)
-    if temperature == 0:
-        order = np.argsort(efermi, kind="stable")
-        ef_sorted = efermi[order]
-        first = np.searchsorted(ef_sorted, e, side="left")
-        per_bin = np.bincount(first, weights=x, minlength=len(efermi) + 1)[: len(efermi)]
-        out = np.empty(len(efermi))
-        out[order] = np.cumsum(per_bin)
-        return out
-    kT = units.KB_EV * temperature
-    out = np.empty(len(efermi))
-    step = max(1, int(2**22 // max(1, len(e))))
-    for s in range(0, len(efermi), step):
-        mu = efermi[s : s + step]
-        f = expit(-(e[None, :] - mu[:, None]) / kT)
-        out[s : s + step] = f @ x
-    return out
+    """Σ_{k,m} w(ε_mk − E_F) X_mk for many Fermi energies at once: the one Fermi sum,
+    :func:`tbspin.occupation.fermi_sum` (f by default; a state with ε = E_F counts as
+    occupied at T = 0). ``values`` (Nk, N) gives (nE,), (Nk, N, C) gives (nE, C)."""
+    return fermi_sum(energies, values, efermi, temperature, occupation=occupation)
 
 
 def default_chunk_size(model: LatticeModel, method: str, ndir: int = 2,
@@ -166,7 +146,15 @@ class ChunkTask:
                 f"non-finite integrand (NaN/Inf) in chunk {c}: check for degeneracies below "
                 "degen_tol or a singular gauge operator"
             )
-        return c, occupied_sum(E, X, self.plan.efermi, self.plan.temperature)
+        occ = getattr(self.kernel, "occupations", ("sea",))
+        return c, occupied_sum(E, X, self.plan.efermi, self.plan.temperature, occ)
+
+
+def _acc_shape(kernel: Kernel, plan: Plan) -> tuple[int, ...]:
+    """(n_E,) for a one-component kernel, (n_E, C) for a :class:`tbspin.integrands.Kernel`."""
+    if hasattr(kernel, "terms"):
+        return (len(plan.efermi), int(kernel.n_components))  # type: ignore[attr-defined]
+    return (len(plan.efermi),)
 
 
 def use_fourier(model: LatticeModel, mesh: Mesh) -> bool:
@@ -290,11 +278,11 @@ def integrate(
     state = None
     if checkpoint is not None:
         check_writable(checkpoint)
-        state = load_checkpoint(checkpoint, key, len(plan.efermi), n_chunks)
+        state = load_checkpoint(checkpoint, key, _acc_shape(kernel, plan), n_chunks)
         if state is not None:
             log.info("resuming %s: %d of %d chunks done", checkpoint, state.done.sum(), n_chunks)
     if state is None:
-        state = CheckpointState.empty(len(plan.efermi), n_chunks)
+        state = CheckpointState.empty(_acc_shape(kernel, plan), n_chunks)
     resumed = int(state.done.sum())
     todo = [c for c in range(n_chunks) if not state.done[c]]
     fourier = fourier_plans(model, kernel, plan.mesh, fft) if todo else None

@@ -87,6 +87,12 @@ class ConductivityResult:
         Standard error (1σ) of ``raw`` when it was estimated (``tol=`` runs: spread of randomly
         shifted meshes, :mod:`tbspin.sampling`), else None. :attr:`errors` / :meth:`errors_to`
         give it in a unit.
+    components : list of index lists, optional
+        For a many-component run (a whole tensor from one pass): the Cartesian indices
+        (0, 1, 2 = x, y, z) of each column of ``raw`` (then (nE, C)), in the order of
+        ``indices``; None for a one-component result (``raw`` (nE,)).
+    indices : list of str, optional
+        Index names of the tensor, e.g. ["spin", "current", "field"] (σ^l_ij: J^l_i = σ^l_ij E_j).
     """
 
     kind: str
@@ -108,6 +114,8 @@ class ConductivityResult:
     provenance: dict[str, Any] = dataclasses.field(default_factory=dict)
     run_id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex)
     raw_errors: np.ndarray | None = None
+    components: list[list[int]] | None = None
+    indices: list[str] | None = None
 
     @property
     def unit(self) -> str:
@@ -139,10 +147,62 @@ class ConductivityResult:
         """Units :meth:`to` accepts."""
         return units.available_units(self.kind, self.dim)
 
+    def tensor(self, unit: str | None = None, errors: bool = False) -> FloatArray:
+        """The result as a dense array (nE, 3, …, 3) indexed like :attr:`indices`.
+
+        Components not computed are 0 only where the tensor vanishes identically (equal current
+        and field indices of the Berry-curvature formulas, or a current or field along a
+        non-periodic direction); any other missing component raises
+        :class:`tbspin.errors.ParameterError`. ``errors=True``: the standard errors instead.
+        """
+        from .errors import ParameterError
+
+        if self.components is None or self.indices is None:
+            raise ParameterError(f"{self.label} is a single component, not a tensor")
+        vals = self.errors_to(unit or self.unit) if errors else self.to(unit or self.unit)
+        if vals is None:
+            raise ParameterError("this result has no error estimate")
+        n = len(self.indices)
+        out = np.zeros((len(self.efermi),) + (3,) * n)
+        have = np.zeros((3,) * n, dtype=bool)
+        antisym = self.formula in ("berry", "proper", "smm_omega")  # in (current, field)
+        for c, idx in enumerate(self.components):
+            out[(slice(None),) + tuple(idx)] = vals[:, c]
+            have[tuple(idx)] = True
+            if antisym and not have[tuple(idx[:-2]) + (idx[-1], idx[-2])]:
+                out[(slice(None),) + tuple(idx[:-2]) + (idx[-1], idx[-2])] = -vals[:, c]
+                have[tuple(idx[:-2]) + (idx[-1], idx[-2])] = True
+        axial = [name == "spin" for name in self.indices]
+
+        def needed(i: tuple[int, ...]) -> bool:
+            if any(a >= self.dim and not ax for a, ax in zip(i, axial, strict=True)):
+                return False  # no current or field along a non-periodic direction: 0
+            return not (antisym and i[-1] == i[-2])  # vanishes identically
+
+        missing = [i for i in np.ndindex(*have.shape) if not have[i] and needed(i)]
+        if missing:
+            raise ParameterError(f"{self.label}: components {missing[:4]}… were not computed; "
+                                 "ask for components='all'")
+        return out
+
+    def component(self, index: str | tuple[int, ...], unit: str | None = None) -> FloatArray:
+        """One column of a many-component result, e.g. ``r.component("zxy")`` for σ^z_xy."""
+        from .errors import ParameterError
+
+        if self.components is None:
+            raise ParameterError(f"{self.label} is a single component")
+        idx = [("xyz".index(a) if isinstance(a, str) else int(a)) for a in index]
+        if idx not in self.components:
+            raise ParameterError(f"component {index!r} was not computed; have "
+                                 f"{[''.join('xyz'[a] for a in c) for c in self.components]}")
+        return self.to(unit or self.unit)[:, self.components.index(idx)]
+
     def table(self, unit: str | None = None) -> str:
-        """Plain-text table of E_F and the values."""
+        """Plain-text table of E_F and the values (one column per component)."""
         unit = unit or self.unit
         vals = self.to(unit)
+        if vals.ndim == 2:
+            return self._tensor_table(unit, vals)
         lines = [f"# {self.label} of {self.model} ({self.formula}, {self.method}); gauge: {self.gauge}",
                  f"# model: {self.describe_model()}",
                  f"# mesh {'x'.join(map(str, self.mesh))}, T = {self.temperature} K, "
@@ -156,6 +216,27 @@ class ConductivityResult:
             lines += [f"{e:12.6f}  {v:28.8g}  {d:16.3g}"
                       for e, v, d in zip(self.efermi, vals, errs, strict=True)]
         return "\n".join(lines)
+
+    def _tensor_table(self, unit: str, vals: FloatArray) -> str:
+        assert self.components is not None
+        names = ["".join("xyz"[a] for a in c) for c in self.components]
+        errs = self.errors_to(unit)
+        head = [f"# {self.label} of {self.model} ({self.formula}, {self.method}); gauge: {self.gauge}",
+                f"# model: {self.describe_model()}",
+                f"# components: indices {self.indices}, unit {unit}; mesh "
+                f"{'x'.join(map(str, self.mesh))}, T = {self.temperature} K, eta = {self.eta} eV; "
+                f"run {self.run_id}",
+                f"{'E_F (eV)':>12s}" + "".join(f"  {n:>14s}" + ("" if errs is None else
+                                                                 f"  {'err':>9s}")
+                                               for n in names)]
+        for a, e in enumerate(self.efermi):
+            row = f"{e:12.6f}"
+            for c in range(len(names)):
+                row += f"  {vals[a, c]:14.6g}"
+                if errs is not None:
+                    row += f"  {errs[a, c]:9.2g}"
+            head.append(row)
+        return "\n".join(head)
 
     def describe_model(self) -> str:
         """One line: model name, parameters, source and fingerprint (for headers and titles)."""

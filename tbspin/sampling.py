@@ -54,10 +54,8 @@ from typing import Any
 
 import numpy as np
 from scipy.fft import next_fast_len
-from scipy.special import expit
 from scipy.stats import t as student_t
 
-from . import units
 from .checkpoint import JsonValue, StepJournal
 from .errors import ConvergenceWarning, ParameterError
 from .fourier import whole_lines
@@ -65,6 +63,7 @@ from .integrands import with_band_cutoff
 from .integrate import default_chunk_size
 from .kmesh import Mesh
 from .model import LatticeModel
+from .occupation import fermi_sum
 from .types import ArrayLike, FloatArray, IntArray, MeshSpec, PathLike
 
 __all__ = [
@@ -157,6 +156,10 @@ class SampledIntegral:
         when that pass is reported alone because the new shifts did not fit in the time budget
         (a warning says so).
     refinement : dict {subdivision s: number of leaf cells of 1/s of a base cell per direction}
+    n_components : int
+        C tensor components per Fermi energy (a :class:`tbspin.integrands.Kernel`): ``values``,
+        ``errors`` and the sample columns are then (nE·C,), E_F-major; the tolerance applies to
+        every component relative to the largest one at its E_F (:func:`_worst`).
     """
 
     efermi: FloatArray
@@ -170,6 +173,7 @@ class SampledIntegral:
     converged: bool | None = None
     refinement: dict[int, int] = dataclasses.field(default_factory=dict)
     confirmed: bool | None = None
+    n_components: int = 1
 
     @property
     def n_shifts(self) -> int:
@@ -188,8 +192,12 @@ class SampledIntegral:
         if any(s > 1 for s in self.refinement):
             lines.append("  leaf cells by subdivision: " + ", ".join(
                 f"{c} at 1/{s}" for s, c in sorted(self.refinement.items())))
-        for e, v, d in zip(self.efermi, self.values, self.errors, strict=True):
-            lines.append(f"  E_F = {e:.6g} eV: {v:.6g} ± {d:.2g}")
+        C = self.n_components
+        for a, e in enumerate(self.efermi):
+            vals = ", ".join(f"{v:.6g} ± {d:.2g}" for v, d in
+                             zip(self.values[a * C:(a + 1) * C], self.errors[a * C:(a + 1) * C],
+                                 strict=True))
+            lines.append(f"  E_F = {e:.6g} eV: {vals}")
         return "\n".join(lines)
 
 
@@ -197,24 +205,9 @@ class SampledIntegral:
 def per_point_sums(
     energies: FloatArray, values: FloatArray, efermi: FloatArray, temperature: float = 0.0
 ) -> FloatArray:
-    """c[k, e] = Σ_m f(ε_mk − E_F,e) X_mk for every k-point separately, (Nk, nE).
-
-    At T = 0 a state with ε = E_F counts as occupied (as :func:`tbspin.occupied_sum`).
-    """
-    nk, n = energies.shape
-    ne = len(efermi)
-    if temperature == 0:
-        order = np.argsort(efermi, kind="stable")
-        first = np.searchsorted(efermi[order], energies, side="left")  # (Nk, N) in 0..nE
-        flat = (np.arange(nk)[:, None] * (ne + 1) + first).reshape(-1)
-        binned = np.bincount(flat, weights=values.reshape(-1), minlength=nk * (ne + 1))
-        c = np.cumsum(binned.reshape(nk, ne + 1)[:, :ne], axis=1)
-        out = np.empty(c.shape)
-        out[:, order] = c
-        return out
-    kT = units.KB_EV * temperature
-    f = expit(-(energies[:, :, None] - efermi[None, None, :]) / kT)
-    return np.einsum("kme,km->ke", f, values)
+    """c[k, e] = Σ_m f(ε_mk − E_F,e) X_mk for every k-point separately, (Nk, nE) (or
+    (Nk, nE, C) for C components): :func:`tbspin.occupation.fermi_sum` with ``per_point``."""
+    return fermi_sum(energies, values, efermi, temperature, per_point=True)
 
 
 # ---------------------------------------------------------------------- cells and points
@@ -315,7 +308,8 @@ def randomized_mesh(
     hist = [dict(n_k=nk, n_k_final=nk, mesh=n, refined_cells=0, max_factor=1, values=values,
                  errors=errors, seconds=time.perf_counter() - t0)]
     return SampledIntegral(efermi=ef, values=values, errors=errors, samples=samples, n_k=nk,
-                           mesh=n, method="uniform", history=hist, refinement={1: int(np.prod(n))})
+                           mesh=n, method="uniform", history=hist, refinement={1: int(np.prod(n))},
+                           n_components=components(kernel))
 
 
 def _evaluate_tree(
@@ -346,7 +340,8 @@ def _evaluate_tree(
     kernel = with_band_cutoff(kernel, efermi, temperature)
     b = model.reciprocal[list(model.periodic)]
     weight = np.prod(size, axis=1) / model.cell_measure  # (C,)
-    M, C, ne = len(shifts), len(origin), len(efermi)
+    M, C = len(shifts), len(origin)
+    ne = len(efermi) * components(kernel)  # E_F-major columns (E_F, component)
     out = np.zeros((M, C, ne) if per_cell else (M, ne))
     method = getattr(getattr(kernel, "settings", None), "method", "kubo")
     points = min(POINTS_PER_CHUNK, default_chunk_size(model, method))
@@ -355,7 +350,8 @@ def _evaluate_tree(
                ) -> tuple[IntArray, IntArray, FloatArray]:
         if not np.all(np.isfinite(X)):
             raise FloatingPointError("non-finite integrand (NaN/Inf) during BZ sampling")
-        return m, c, per_point_sums(E, X, efermi, temperature) * weight[c, None]
+        sums = fermi_sum(E, X, efermi, temperature, per_point=True).reshape(len(E), ne)
+        return m, c, sums * weight[c, None]
 
     direct = np.arange(C)
     fft = _fft_tasks(kernel, model, origin, size, shifts, efermi, temperature, points, base)
@@ -497,6 +493,7 @@ def adaptive(
         overrun by the first evaluation of the base mesh and by rate fluctuations.
     """
     ef = _efermi(efermi)
+    C = components(kernel)
     n = _mesh(model, mesh)
     p = len(n)
     rng = np.random.default_rng(seed)
@@ -525,11 +522,10 @@ def adaptive(
     # work-normalized variance (error/target)² × points of the last unbiased estimate: a fresh
     # pass over a refined map must lower it, else refinement loses to finer uniform meshes
     checked = len(origin) * n_shifts
-    cost = _worst(v, e, tol, abs_floor) ** 2 * checked
+    cost = _worst(v, e, tol, abs_floor, C) ** 2 * checked
 
     def done(v: FloatArray, e: FloatArray, safety: float = 1.0) -> bool:
-        return tol is not None and bool(np.all(e <= safety * np.maximum(tol * np.abs(v),
-                                                                        abs_floor)))
+        return tol is not None and bool(np.all(e <= safety * _targets(v, tol, abs_floor, C)))
 
     def affordable(points: int) -> bool:
         """Whether ``points`` more evaluations fit in the time budget, at the rate so far."""
@@ -592,18 +588,18 @@ def adaptive(
             break
         # the final estimate comes from new shifts (no selection bias); if it misses the
         # tolerance its samples guide the next refinement rounds
-        shared = _worst(v, e, tol, abs_floor)
+        shared = _worst(v, e, tol, abs_floor, C)
         shifts = rng.random((n_shifts, p))
         A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature,
                                workers=workers, base=(n, -0.5))
         nk += len(origin) * n_shifts
         v, e = record(0)
-        aim = history[-1]["aim"] = _aim(shared, _worst(v, e, tol, abs_floor), n_shifts)
+        aim = history[-1]["aim"] = _aim(shared, _worst(v, e, tol, abs_floor, C), n_shifts)
         if not affordable(0):
             break
         if tol is not None and not done(v, e):
             checked, previous = len(origin) * n_shifts, cost
-            cost = _worst(v, e, tol, abs_floor) ** 2 * checked
+            cost = _worst(v, e, tol, abs_floor, C) ** 2 * checked
             if cost > previous:
                 # the error fell slower than N^(−1/2), the worst rate of a uniformly finer
                 # randomized mesh: this fresh estimate stands, converge() grows the base mesh
@@ -622,11 +618,12 @@ def adaptive(
             v, e = record(0)
             # a miss: further rounds are judged against this unbiased estimate
             checked = len(origin) * n_shifts
-            cost = _worst(v, e, tol, abs_floor) ** 2 * checked
+            cost = _worst(v, e, tol, abs_floor, C) ** 2 * checked
     lv, cnt = np.unique(np.round(1 / (size[:, 0] * n[0])).astype(int), return_counts=True)
     return SampledIntegral(efermi=ef, values=v, errors=e, samples=A.sum(axis=1), n_k=nk, mesh=n,
                            method="adaptive", history=history, confirmed=confirmed,
-                           refinement={int(a): int(b) for a, b in zip(lv, cnt, strict=True)})
+                           refinement={int(a): int(b) for a, b in zip(lv, cnt, strict=True)},
+                           n_components=C)
 
 
 def _at_base(size: FloatArray, n: Sequence[int] | IntArray) -> np.ndarray:
@@ -662,10 +659,27 @@ def _aim(shared: float, fresh: float, n_shifts: int) -> float:
     return 1.0 / (bias * (1.0 + 2.0 / np.sqrt(2.0 * (n_shifts - 1))))
 
 
-def _worst(v: FloatArray, e: FloatArray, tol: float | None, abs_floor: float) -> float:
-    """Largest error in units of its target max(tol·|value|, abs_floor) (relative if no tol)."""
-    target = np.maximum((1.0 if tol is None else tol) * np.abs(v), abs_floor)
-    return float(np.max(e / np.maximum(target, 1e-300)))
+def _targets(v: FloatArray, tol: float | None, abs_floor: float, groups: int = 1) -> FloatArray:
+    """Error target of every value: max(tol·|value|, abs_floor) (tol 1 if None); for a tensor
+    (``groups`` = C components per E_F, E_F-major) tol·(largest |component| at that E_F) for
+    every component: the largest component converges to tol, the others to the same absolute
+    error (components that vanish by symmetry never hold a run back)."""
+    t = 1.0 if tol is None else tol
+    a = np.abs(v)
+    if groups > 1:
+        a = np.repeat(a.reshape(-1, groups).max(axis=1), groups)
+    return np.maximum(t * a, abs_floor)
+
+
+def _worst(v: FloatArray, e: FloatArray, tol: float | None, abs_floor: float,
+           groups: int = 1) -> float:
+    """Largest error in units of its target (:func:`_targets`; relative if no tol)."""
+    return float(np.max(e / np.maximum(_targets(v, tol, abs_floor, groups), 1e-300)))
+
+
+def components(kernel: Kernel) -> int:
+    """Tensor components C a kernel returns per band (1 for single-component kernels)."""
+    return int(getattr(kernel, "n_components", 1)) if not hasattr(kernel, "what") else 1
 
 
 def _next_mesh(n: IntArray, result: SampledIntegral, tol: float, abs_floor: float,
@@ -674,7 +688,7 @@ def _next_mesh(n: IntArray, result: SampledIntegral, tol: float, abs_floor: floa
     points behind the estimate (whatever its number of shifts, e.g. a pooled one) times
     (error / target)² (the N^(−1/2) rate of a randomized rule at worst) × ``SAFETY_POINTS``,
     per direction between ``growth`` and ``max_growth`` times the last mesh."""
-    ratio = _worst(result.values, result.errors, tol, abs_floor)
+    ratio = _worst(result.values, result.errors, tol, abs_floor, result.n_components)
     points = _final_points(result) * SAFETY_POINTS * min(ratio, 1e6) ** 2
     scale = (points / (int(np.prod(n)) * n_shifts)) ** (1.0 / len(n))
     scale = min(max(scale, growth), max_growth)
@@ -770,6 +784,7 @@ def converge(
     if not tol > 0:
         raise ParameterError(f"'tol' must be positive, got {tol}")
     ef = _efermi(efermi)
+    C = components(kernel)
     n = np.array(_mesh(model, mesh))
     journal = None
     if checkpoint is not None:
@@ -856,7 +871,7 @@ def converge(
         last = (result.n_k, time.perf_counter() - t0 - start)
         for h in result.history:
             history.append(dict(h, n_k=total - result.n_k + h["n_k"], seconds=start + h["seconds"]))
-        ok = _worst(result.values, result.errors, tol, abs_floor) <= 1.0
+        ok = _worst(result.values, result.errors, tol, abs_floor, C) <= 1.0
         if ok and result.confirmed is None:
             # the pass that decided to stop is not reported alone (a stopping rule on a noisy
             # error estimate favours estimates that missed a spike): M new shifts of a mesh
@@ -882,7 +897,7 @@ def converge(
                 history.append(dict(conf.history[-1], n_k=total,
                                     seconds=start + conf.history[-1]["seconds"]))
                 result = dataclasses.replace(conf, confirmed=True)
-                ok = _worst(result.values, result.errors, tol, abs_floor) <= 1.0
+                ok = _worst(result.values, result.errors, tol, abs_floor, C) <= 1.0
         if best is None or _final_points(result) >= _final_points(best):
             best = result
         if ok:
@@ -941,11 +956,12 @@ def _from_json(d: dict[str, Any]) -> SampledIntegral:
     return SampledIntegral(
         efermi=np.array(d["efermi"], dtype=float), values=np.array(d["values"], dtype=float),
         errors=np.array(d["errors"], dtype=float),
-        samples=np.array(d["samples"], dtype=float).reshape(-1, len(d["efermi"])),
+        samples=np.array(d["samples"], dtype=float).reshape(
+            -1, len(d["efermi"]) * int(d.get("n_components", 1))),
         n_k=int(d["n_k"]), mesh=tuple(d["mesh"]), method=d["method"],
         history=[entry(h) for h in d["history"]], converged=d["converged"],
         refinement={int(s): int(c) for s, c in d["refinement"].items()},
-        confirmed=d["confirmed"])
+        confirmed=d["confirmed"], n_components=int(d.get("n_components", 1)))
 
 
 def _confirming_mesh(result: SampledIntegral, tol: float, abs_floor: float) -> IntArray:
@@ -961,7 +977,7 @@ def _confirming_mesh(result: SampledIntegral, tol: float, abs_floor: float) -> I
     confirmed by half of its points instead of all of them.
     """
     n = np.array(result.mesh)
-    r = min(_worst(result.values, result.errors, tol, abs_floor), 1.0)
+    r = min(_worst(result.values, result.errors, tol, abs_floor, result.n_components), 1.0)
     q = min(max(r**2 / (2.0 - r**2), MIN_CONFIRM), 1.0)
     want = n * q ** (1.0 / len(n))
     out = np.array([next_fast_len(int(np.ceil(x - 1e-9))) for x in want])

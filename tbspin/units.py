@@ -19,7 +19,6 @@ spin-weighted curvature Σ (spin Hall, spin in units of ħ/2):
 
 from __future__ import annotations
 
-import numpy as np
 from scipy import constants as _c
 
 from .errors import ParameterError
@@ -38,42 +37,20 @@ HBAR2_2M = _c.hbar**2 / (2 * _c.m_e) / _c.e * 1e20
 BOHR = _c.physical_constants["Bohr radius"][0] * 1e10
 ANGSTROM_PER_M = 1e10
 
-# Conversion factors from the raw integral I (Å^{2-d}) to each unit.
-# key: (kind, dim) -> {unit: factor}
-_FACTORS: dict[tuple[str, int], dict[str, float]] = {
-    ("ahc", 3): {
-        "S/cm": -E2_HBAR * ANGSTROM_PER_M / 100.0,
-        "S/m": -E2_HBAR * ANGSTROM_PER_M,
-    },
-    ("ahc", 2): {
-        "e^2/h": -2.0 * np.pi,
-        "S": -E2_HBAR,
-    },
-    ("ahc", 1): {
-        "e^2/h Å": -2.0 * np.pi,
-    },
-    ("shc", 3): {
-        "(hbar/2e) S/m": E2_HBAR * ANGSTROM_PER_M,
-        "(hbar/e) S/cm": 0.5 * E2_HBAR * ANGSTROM_PER_M / 100.0,
-    },
-    ("shc", 2): {
-        "e/8pi": 4.0 * np.pi,
-        "e/2pi": np.pi,
-        "e/4pi": 2.0 * np.pi,
-    },
-    ("shc", 1): {
-        "e/8pi Å": 4.0 * np.pi,
-    },
-}
+# Conversion factors from the raw integral I to each unit, registered by the observable records
+# (tbspin.observables: each record carries its own table). key: (kind, dim) -> {unit: factor}
+_FACTORS: dict[tuple[str, int], dict[str, float]] = {}
+CANONICAL_UNIT: dict[tuple[str, int], str] = {}
 
-CANONICAL_UNIT: dict[tuple[str, int], str] = {
-    ("ahc", 3): "S/cm",
-    ("ahc", 2): "e^2/h",
-    ("ahc", 1): "e^2/h Å",
-    ("shc", 3): "(hbar/2e) S/m",
-    ("shc", 2): "e/8pi",
-    ("shc", 1): "e/8pi Å",
-}
+
+def register_units(kind: str, factors: dict[int, dict[str, float]],
+                   canonical: dict[int, str]) -> None:
+    """Register the unit table of an observable ``kind`` ({dim: {unit: factor}}, {dim: unit})."""
+    for dim, table in factors.items():
+        if canonical[dim] not in table:
+            raise ParameterError(f"{kind}: canonical unit {canonical[dim]!r} not in its table")
+        _FACTORS[(kind, int(dim))] = dict(table)
+        CANONICAL_UNIT[(kind, int(dim))] = canonical[dim]
 
 
 def conversion_factor(kind: str, dim: int, unit: str | None = None) -> tuple[float, str]:
@@ -81,8 +58,8 @@ def conversion_factor(kind: str, dim: int, unit: str | None = None) -> tuple[flo
 
     Parameters
     ----------
-    kind : {"ahc", "shc"}
-        Anomalous Hall or spin Hall conductivity.
+    kind : str
+        The unit-table key of an observable record ("ahc", "shc", "spin_density", ...).
     dim : int
         Number of periodic directions of the model.
     unit : str, optional
@@ -104,4 +81,6 @@ def conversion_factor(kind: str, dim: int, unit: str | None = None) -> tuple[flo
 
 def available_units(kind: str, dim: int) -> list[str]:
     """Units a result of ``kind`` in ``dim`` dimensions can be expressed in."""
+    if (kind, int(dim)) not in _FACTORS:
+        raise ParameterError(f"no units for kind={kind!r} in dimension {dim}")
     return sorted(_FACTORS[(kind, int(dim))])

@@ -12,36 +12,34 @@ C = (1/2π) ∫ Ω^{xy} d²k (C has the sign of the Berry phase, as PythTB's ``b
 
 Gauge: band-resolved values inside degenerate blocks depend on the basis; tbspin fixes it with a
 gauge operator (policy in :mod:`tbspin.settings`) and records it in every result.
+
+Whole tensors: :func:`compute` evaluates any registered observable record
+(:mod:`tbspin.observables.base`) for any set of components — "all" by default — from ONE
+eigensystem per k-point; ``spin_hall(spin="all", current="all", efield="all")`` and
+``anomalous_hall(component="all")`` go through it. With the proper formula the basis inside
+degenerate blocks follows the gauge policy per spin component (s_l, or m̂·s for all l when
+magnetized): each block is rotated once per distinct operator, and every component equals the
+single-component call to round-off. A ``tol`` run converges every component to ``tol`` times
+the largest component at its Fermi energy (the largest to ``tol``, the others to the same
+absolute error), or to ``abs_floor`` if that is larger.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import numbers
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
-from . import units
-from ._version import __version__
-from .checkpoint import JsonValue, array_digest
-from .errors import ArgumentError, ParameterError
-from .integrands import FORMULAS, Integrand
-from .integrate import (
-    ChunkTask,
-    Plan,
-    default_chunk_size,
-    fourier_plans,
-    integrate,
-    occupied_sum,
-)
-from .kmesh import Mesh, make_mesh
-from .model import LatticeModel, axis_index
-from .results import ConductivityResult, model_provenance
-from .sampling import GENERIC_SHIFT, SampledIntegral, converge
-from .settings import ConnectionSettings, positive_number, resolve_connection, spin_operator
-from .types import (
+from ..errors import ParameterError
+from ..integrands import FORMULAS, Integrand, Kernel
+from ..integrate import ChunkTask, Plan, fourier_plans, occupied_sum
+from ..kmesh import make_mesh
+from ..model import LatticeModel, axis_index
+from ..results import ConductivityResult
+from ..settings import ConnectionSettings, positive_number, spin_operator
+from ..types import (
     ArrayLike,
     Direction,
     FloatArray,
@@ -52,182 +50,12 @@ from .types import (
     ShiftSpec,
     SpinSpec,
 )
+from . import base
+from ._run import _check_directions, _chunk, _conductivity, _efield, _pair, _settings
 
 __all__ = ["berry_curvature", "anomalous_hall", "spin_hall", "chern_number",
            "spin_hall_integrand", "spin_hall_kernel", "berry_curvature_kernel", "BandIntegrand",
-           "occupied_sum", "FORMULAS"]
-
-_CONN_KW = ("delta", "degen_tol", "gauge_tol")
-
-
-def _settings(model: LatticeModel, method: str, gauge: GaugeSpec, spin: SpinSpec | None,
-              conn_kw: dict[str, float]) -> ConnectionSettings:
-    unknown = sorted(set(conn_kw) - set(_CONN_KW))
-    if unknown:
-        raise ArgumentError(f"unexpected keyword argument(s) {unknown}; connection options are {_CONN_KW}")
-    return resolve_connection(model, method=method, gauge=gauge, spin=spin, **conn_kw)
-
-
-def _pair(component: str | Sequence[Direction]) -> tuple[int, int]:
-    if isinstance(component, str) and len(component) != 2:
-        raise ParameterError(f"'component' must name two directions like 'xy', got {component!r}")
-    i, j = (axis_index(c) for c in component)
-    if i == j:
-        raise ParameterError(f"'component' needs two different directions, got {component!r}")
-    return i, j
-
-
-def _efield(efield: Direction | None, field: Direction | None, default: Direction = "y") -> Direction:
-    """The electric-field direction; ``field`` is its deprecated old name."""
-    if field is not None:
-        warnings.warn("'field' is deprecated; use 'efield' (direction of the electric field)",
-                      DeprecationWarning, stacklevel=3)
-        if efield is not None:
-            raise ParameterError("give 'efield' only ('field' is its deprecated old name)")
-        return field
-    return default if efield is None else efield
-
-
-def _efermi(efermi: ArrayLike) -> FloatArray:
-    try:
-        arr = np.atleast_1d(np.asarray(efermi, dtype=float))
-    except (TypeError, ValueError):
-        raise ParameterError(f"'efermi' must be numbers (eV), got {efermi!r}") from None
-    if arr.ndim != 1 or arr.size == 0:
-        raise ParameterError("'efermi' must be a number or a non-empty 1D array of energies (eV)")
-    if not np.all(np.isfinite(arr)):
-        raise ParameterError("'efermi' contains NaN or Inf")
-    return arr
-
-
-def _chunk(chunk_size: int | None, model: LatticeModel, method: str,
-           mesh: Mesh | None = None) -> int:
-    """The user's chunk size (validated), else :func:`tbspin.integrate.default_chunk_size`."""
-    if chunk_size is None:
-        return default_chunk_size(model, method, mesh=mesh)
-    if isinstance(chunk_size, (bool, np.bool_)) or not isinstance(chunk_size, numbers.Integral) \
-            or chunk_size < 1:
-        raise ParameterError(f"'chunk_size' must be a positive whole number, got {chunk_size!r}")
-    return int(chunk_size)
-
-
-def _check_directions(model: LatticeModel, i: int, j: int) -> None:
-    for a, name in ((i, "current/component"), (j, "efield/component")):
-        if a >= model.dim:
-            raise ParameterError(
-                f"direction {'xyz'[a]!r} ({name}) does not exist in a {model.dim}D model")
-
-
-def _position_operator(model: LatticeModel) -> str:
-    """Which position operator the Berry connections used (recorded in every result)."""
-    if model.uses_position_matrix:
-        return "full Wannier position matrix r_R"
-    return f"diagonal (tight-binding, Bloch convention {model.convention!r})"
-
-
-def _default_shift(model: LatticeModel, formula: str, shift: ShiftSpec | None,
-                   extras: dict[str, object]) -> ShiftSpec:
-    """The user's shift, else Γ-centred — except for the proper formula, whose integrand spikes on
-    high-symmetry points (near-degenerate occupied pairs weighted by s_nn − s_mm, issue 9): there
-    the default is the generic shift :data:`tbspin.sampling.GENERIC_SHIFT` (fractional parts of
-    √2, √3, √5 − 2 of a mesh step: no mesh point on a rational k), recorded in ``extras``."""
-    if shift is not None:
-        return shift
-    if formula != "proper":
-        return 0.0
-    extras["shift_default"] = ("generic (fractional parts of sqrt2, sqrt3, sqrt5-2 of a mesh "
-                               "step): the proper formula spikes on high-symmetry k")
-    return tuple(float(x) for x in GENERIC_SHIFT[:model.n_periodic])
-
-
-def _run_key(integrand: Integrand, *, kind: str, label: str, formula: str, ef: FloatArray,
-             temperature: float, eta: float) -> dict[str, JsonValue]:
-    """What determines an integral besides its k-sampling (the checkpoint key of both paths)."""
-    spin = None if integrand.spin_op is None else array_digest(integrand.spin_op)
-    return dict(model=integrand.model.fingerprint(), kind=kind, label=label, formula=formula,
-                directions=[integrand.i, integrand.j], spin_operator=spin,
-                connection=integrand.settings.key(), efermi=array_digest(ef),
-                temperature=temperature, eta=eta)
-
-
-def _converged(
-    integrand: Integrand, ef: FloatArray, *, kind: str, mesh: MeshSpec, temperature: float,
-    tol: float, abs_floor: float, budget: float | None, seed: int | None, workers: int | None,
-    checkpoint: PathLike | None = None, key: dict[str, JsonValue] | None = None,
-) -> tuple[SampledIntegral, dict[str, object]]:
-    """The integral to ``tol`` by :func:`tbspin.sampling.converge` (randomized shifted meshes and
-    adaptive refinement); ``abs_floor`` is in the canonical unit of the result."""
-    model = integrand.model
-    tol = positive_number(tol, "tol")
-    floor = positive_number(abs_floor, "abs_floor", allow_zero=True)
-    secs = None if budget is None else positive_number(budget, "budget")
-    factor = abs(units.conversion_factor(kind, model.n_periodic)[0])
-    r = converge(integrand, model, ef, tol=tol, abs_floor=floor / factor, budget_seconds=secs,
-                 mesh=mesh, seed=seed, temperature=temperature, workers=workers,
-                 checkpoint=checkpoint, key=key)
-    info: dict[str, object] = dict(
-        sampling=dict(method=r.method, tol=tol, abs_floor=floor, budget_seconds=secs, seed=seed,
-                      n_k=r.n_k, n_shifts=r.n_shifts, converged=r.converged, confirmed=r.confirmed,
-                      mesh=r.mesh,
-                      refinement=r.refinement, history=r.history))
-    return r, info
-
-
-def _conductivity(
-    integrand: Integrand, *, kind: str, label: str, formula: str, efermi: ArrayLike,
-    mesh: MeshSpec, shift: ShiftSpec | None, temperature: float, eta: float,
-    chunk_size: int | None, progress: bool | None, checkpoint: PathLike | None,
-    executor: object | None, workers: int | None = None, backend: str = "auto",
-    client: object | None = None, tol: float | None = None, abs_floor: float = 0.0,
-    budget: float | None = None, seed: int | None = None,
-) -> ConductivityResult:
-    """Validate the integration arguments, integrate, and wrap with units and provenance.
-
-    With ``tol`` the integral goes through :func:`tbspin.sampling.converge` (value ± error,
-    number of k-points, convergence history in ``extras["sampling"]``); else one uniform mesh.
-    """
-    model, st = integrand.model, integrand.settings
-    ef = _efermi(efermi)
-    T = positive_number(temperature, "temperature", allow_zero=True)
-    extras: dict[str, object] = {}
-    base_key = _run_key(integrand, kind=kind, label=label, formula=formula, ef=ef,
-                        temperature=T, eta=eta)
-    if tol is not None:
-        if executor is not None or client is not None:
-            raise ParameterError("'tol' runs do not support 'executor' or 'client' yet (they run "
-                                 "on 'workers' threads of this machine)")
-        if backend not in ("auto", "threads", "serial"):
-            raise ParameterError(f"'tol' runs use threads; backend={backend!r} is not supported")
-        r, samp = _converged(integrand, ef, kind=kind, mesh=mesh, temperature=T, tol=tol,
-                             abs_floor=abs_floor, budget=budget, seed=seed,
-                             workers=1 if backend == "serial" else workers,
-                             checkpoint=checkpoint, key=base_key)
-        return ConductivityResult(
-            kind=kind, label=label, efermi=ef, raw=r.values, dim=model.n_periodic,
-            formula=formula, method=st.method, gauge=st.gauge_description, mesh=r.mesh,
-            shift=(0.0,) * len(r.mesh), temperature=T, eta=float(eta), model=model.name,
-            version=__version__,
-            extras=dict(samp, position_operator=_position_operator(model), **st.extras(),
-                        shift_default="random (M shifts of the randomized lattice rule)"),
-            fingerprint=model.fingerprint(), provenance=model_provenance(model, st.record()),
-            raw_errors=r.errors,
-        )
-    shift = _default_shift(model, formula, shift, extras)
-    kmesh = make_mesh(model, mesh, shift)
-    plan = Plan(mesh=kmesh, chunk_size=_chunk(chunk_size, model, st.method, kmesh), efermi=ef,
-                temperature=T)
-    key = dict(base_key, mesh=list(plan.mesh.n), shift=list(plan.mesh.shift),
-               chunk_size=plan.chunk_size)
-    raw, info = integrate(model, integrand, plan, key=key, checkpoint=checkpoint,
-                          progress=progress, executor=executor, label=label, workers=workers,
-                          backend=backend, client=client)
-    return ConductivityResult(
-        kind=kind, label=label, efermi=ef, raw=raw, dim=model.n_periodic, formula=formula,
-        method=st.method, gauge=st.gauge_description, mesh=plan.mesh.n, shift=plan.mesh.shift,
-        temperature=T, eta=float(eta), model=model.name, version=__version__,
-        extras=dict(info, position_operator=_position_operator(model), **st.extras(), **extras),
-        fingerprint=model.fingerprint(), provenance=model_provenance(model, st.record()),
-    )
+           "occupied_sum", "FORMULAS", "compute"]
 
 
 # ---------------------------------------------------------------------- public functions
@@ -292,7 +120,8 @@ def anomalous_hall(
     shift : float or sequence, optional
         Mesh shift in units of the mesh step (default Γ-centred; ignored with ``tol``).
     component : str
-        "xy" gives σ_xy (current x, field y).
+        "xy" gives σ_xy (current x, field y); "all" the pseudovector components σ_yz, σ_zx,
+        σ_xy (those of the periodic directions) from one pass (:func:`compute`).
     method : {"kubo", "fd"}
     gauge : GaugeSpec
         Gauge operator inside degenerate blocks (the AHC of whole filled blocks does not
@@ -340,6 +169,14 @@ def anomalous_hall(
         Values in S/cm (3D) or e²/h (2D); ``.to("S/m")`` etc. for other units; ``errors``
         (1σ) with ``tol``, else None.
     """
+    if isinstance(component, str) and component == "all":
+        comps = [c for c in ((1, 2), (2, 0), (0, 1)) if max(c) < model.dim]
+        return compute(
+            model, "ahc", efermi=efermi, mesh=mesh, components=comps, method=method, gauge=gauge,
+            temperature=temperature, shift=shift, chunk_size=chunk_size, progress=progress,
+            checkpoint=checkpoint, executor=executor, workers=workers, backend=backend,
+            client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
+            **conn_kw)  # type: ignore[arg-type]
     i, j = _pair(component)
     _check_directions(model, i, j)
     st = _settings(model, method, gauge, None, conn_kw)
@@ -359,8 +196,10 @@ def _shc_integrand(
     if formula not in FORMULAS:
         raise ParameterError(f"'formula' must be one of {FORMULAS}, got {formula!r}")
     i, j = axis_index(current), axis_index(efield)
-    if i == j:
-        raise ParameterError(f"'current' and 'efield' must differ, got {current!r} and {efield!r}")
+    if i == j and formula != "conventional":
+        raise ParameterError(f"'current' and 'efield' must differ for the {formula!r} formula "
+                             f"(antisymmetric in them: σ^l_ii = 0 identically), got {current!r} "
+                             f"and {efield!r}")
     _check_directions(model, i, j)
     eta = positive_number(eta, "eta", allow_zero=True)
     spin_op, slabel = spin_operator(model, spin)
@@ -378,7 +217,8 @@ def spin_hall(
     checkpoint: PathLike | None = None, executor: object | None = None,
     workers: int | None = None, backend: str = "auto", client: object | None = None,
     field: Direction | None = None, tol: float | None = None, abs_floor: float = 0.0,
-    budget: float | None = None, seed: int | None = None, **conn_kw: float,
+    budget: float | None = None, seed: int | None = None, components: object = None,
+    **conn_kw: float,
 ) -> ConductivityResult:
     """Spin Hall conductivity σ^l_ij(E_F): spin l, current i, field j (J^l_i = σ^l_ij E_j).
 
@@ -390,10 +230,14 @@ def spin_hall(
         Fermi energies (eV).
     mesh : int or sequence of int
         Uniform full-BZ mesh (≥ 2 points per periodic direction).
-    spin : "x", "y", "z", a 3-vector, or an operator name of the model
+    spin : "x", "y", "z", "all", a 3-vector, or an operator name of the model
         Spin component l (an operator name lets you use e.g. a J_z operator you attached).
-    current, efield : "x", "y", "z"
-        Directions i (spin current) and j (electric field; default "y").
+    current, efield : "x", "y", "z" or "all"
+        Directions i (spin current) and j (electric field; default "y"). Any "all" (or
+        ``components``) computes those components of the tensor from one eigensystem per
+        k-point (:func:`compute`): ``raw`` (n_E, C), ``result.tensor()`` (n_E, 3, 3, 3).
+    components : str or sequence, optional
+        Explicit components "lij" (e.g. "zxy,xyz"), instead of spin/current/efield.
     formula : {"proper", "conventional", "smm_omega"}
         Proper (conserved) spin current of PRB 108, 195434 Eq. 2; conventional ½{s, v} Kubo
         formula; or Σ_m s_mm Ω_m (Eq. 9 of the paper, a diagnostic).
@@ -427,8 +271,26 @@ def spin_hall(
         Values in (ħ/2e) S/m (3D) or e/8π (2D); ``.to("(hbar/e) S/cm")`` in 3D; ``errors``
         (1σ) with ``tol``, else None.
     """
+    efield = _efield(efield, field)
+    if components is not None or "all" in [x for x in (spin, current, efield) if isinstance(x, str)]:
+        if components is None:
+            antisym = formula in ("proper", "smm_omega")
+            ls = _axes(spin, 3, "spin")
+            comps: object = [(l, i, j) for l in ls for i in _axes(current, model.dim, "current")
+                             for j in _axes(efield, model.dim, "efield")
+                             if not (antisym and i == j)]
+        else:
+            comps = components
+        if formula not in FORMULAS:
+            raise ParameterError(f"'formula' must be one of {FORMULAS}, got {formula!r}")
+        return compute(
+            model, "shc", efermi=efermi, mesh=mesh, components=comps, formula=formula,
+            method=method, gauge=gauge, eta=eta, temperature=temperature, shift=shift,
+            chunk_size=chunk_size, progress=progress, checkpoint=checkpoint, executor=executor,
+            workers=workers, backend=backend, client=client, tol=tol, abs_floor=abs_floor,
+            budget=budget, seed=seed, **conn_kw)  # type: ignore[arg-type]
     integrand, label = _shc_integrand(
-        model, spin=spin, current=current, efield=_efield(efield, field), formula=formula,
+        model, spin=spin, current=current, efield=efield, formula=formula,
         method=method, gauge=gauge, eta=eta, conn_kw=conn_kw)
     return _conductivity(
         integrand, kind="shc", label=label, formula=formula, efermi=efermi, mesh=mesh,
@@ -436,6 +298,102 @@ def spin_hall(
         progress=progress, checkpoint=checkpoint, executor=executor, workers=workers,
         backend=backend, client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
     )
+
+
+# ---------------------------------------------------------------------- whole tensors
+def _spin_slots(
+    model: LatticeModel, comps: Sequence[Sequence[int]], method: str, gauge: GaugeSpec,
+    conn_kw: dict[str, float], formula: str,
+) -> tuple[tuple[tuple[object, ConnectionSettings] | None, ...], str]:
+    """(operator, gauge-resolved settings) per spin component l used by ``comps`` (slot l), and
+    one line describing the gauges."""
+    slots: list[tuple[object, ConnectionSettings] | None] = [None, None, None]
+    desc: dict[str, str] = {}
+    for l in sorted({int(c[0]) for c in comps}):
+        op, label = spin_operator(model, "xyz"[l])
+        st = _settings(model, method, gauge, "xyz"[l], conn_kw)
+        if formula == "conventional":
+            st = st.with_method("kubo")
+        slots[l] = (op, st)
+        desc[label] = st.gauge_description
+    if len(set(desc.values())) == 1:
+        return tuple(slots), next(iter(desc.values()))
+    return tuple(slots), "; ".join(f"spin {k}: {v}" for k, v in desc.items())
+
+
+def compute(
+    model: LatticeModel, observable: str, *, efermi: ArrayLike, mesh: MeshSpec,
+    components: object = "all", formula: str | None = None, method: str = "kubo",
+    gauge: GaugeSpec = None, eta: float = 0.0, temperature: float = 0.0,
+    shift: ShiftSpec | None = None, chunk_size: int | None = None,
+    progress: bool | None = None, checkpoint: PathLike | None = None,
+    executor: object | None = None, workers: int | None = None, backend: str = "auto",
+    client: object | None = None, tol: float | None = None, abs_floor: float = 0.0,
+    budget: float | None = None, seed: int | None = None, options: dict | None = None,
+    **conn_kw: float,
+) -> ConductivityResult:
+    """Any registered observable, many components from one eigensystem per k-point.
+
+    Parameters
+    ----------
+    model : LatticeModel
+    observable : str
+        A record name (:func:`tbspin.observables.available`: "ahc", "shc", "spin_density", …).
+    efermi, mesh, shift, temperature, chunk_size, progress, checkpoint, executor, workers, \
+backend, client, tol, abs_floor, budget, seed, **conn_kw
+        As in :func:`spin_hall`. With ``tol`` every component converges to ``tol`` × the largest
+        |component| at its E_F, or ``abs_floor`` (module docstring).
+    components : "all", str or sequence
+        Index tuples in the order of the record's ``indices`` ("zxy" = σ^z_xy); "all": every
+        component that does not vanish identically
+        (:func:`tbspin.observables.base.parse_components`).
+    formula : str, optional
+        One of the record's formulas (default: its first).
+    method, gauge, eta
+        Connection method, gauge operator (per spin component by default), Kubo broadening.
+    options : dict, optional
+        Record-specific options (e.g. ``projector`` of the spin density).
+
+    Returns
+    -------
+    ConductivityResult
+        ``raw`` (n_E, C) with ``components`` and ``indices``;
+        :meth:`~tbspin.results.ConductivityResult.tensor` gives the dense (n_E, 3, …) array.
+    """
+    rec = base.get(observable)
+    formula = rec.formulas[0] if formula is None else formula
+    if formula not in rec.formulas:
+        raise ParameterError(f"{rec.name}: 'formula' must be one of {rec.formulas}, got {formula!r}")
+    comps = rec.components(model, components)
+    eta = positive_number(eta, "eta", allow_zero=True)
+    if not rec.uses_gauge:
+        gauge = "none" if gauge is None else gauge
+    if "spin" in rec.indices:
+        spins, desc = _spin_slots(model, comps, method, gauge, dict(conn_kw), formula)
+        st = next(s[1] for s in spins if s is not None)
+    else:
+        spins, st = (), _settings(model, method, gauge, None, dict(conn_kw))
+        desc = st.gauge_description
+    term = rec.term(model, comps, formula=formula, settings=st, spins=spins, eta=eta,
+                    **(options or {}))
+    kernel = Kernel(model, (term,), st)
+    return _conductivity(
+        kernel, kind=rec.kind, label=f"{rec.name} tensor", formula=formula, efermi=efermi,
+        mesh=mesh, shift=shift, temperature=temperature, eta=eta, chunk_size=chunk_size,
+        progress=progress, checkpoint=checkpoint, executor=executor, workers=workers,
+        backend=backend, client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
+        components=comps, indices=rec.indices, gauge=desc,
+    )
+
+
+def _axes(spec: object, n: int, name: str) -> list[int]:
+    """Directions of one index: "all" → 0 … n−1, else one direction."""
+    if isinstance(spec, str) and spec == "all":
+        return list(range(n))
+    try:
+        return [axis_index(spec)]  # type: ignore[arg-type]
+    except (ParameterError, TypeError):
+        raise ParameterError(f"'{name}' must be 'x', 'y', 'z' or 'all', got {spec!r}") from None
 
 
 def chern_number(

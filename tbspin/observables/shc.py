@@ -1,0 +1,152 @@
+"""Record: the spin Hall conductivity σ^l_ij (spin l, current i, field j; J^l_i = σ^l_ij E_j).
+
+Formulas (spin s in units of ħ/2, V^a = ⟨m|∂_aH|n⟩, prefactor (e/ħ)(ħ/2)):
+
+* "proper" — the conserved spin current of Liu, Cullen & Culcer, PRB 108, 195434 (2023), Eq. 2,
+  generalized to the full tensor: Σ^{l,ij}_m = i Σ_{n≠m} s^l_nn (R^i_mn R^j_nm − R^j_mn R^i_nm);
+  antisymmetric in (i, j). Inside degenerate blocks the basis follows the gauge operator of each
+  spin component (default m̂·s if magnetized, else s_l: :mod:`tbspin.settings`), so a
+  whole-tensor pass rotates each block once per distinct operator and equals the
+  single-component calls.
+* "conventional" — −2 Im Σ_{n∉D(m)} ⟨m|½{s^l, V^i}|n⟩⟨n|V^j|m⟩ / ((ε_m − ε_n)² + η²) (the Kubo
+  formula of Wannier90 / WannierBerri with the ½{s, v} spin current); a trace over degenerate
+  blocks: no gauge.
+* "smm_omega" — s^l_mm Ω^{ij}_m (the paper's Eq. 9; a diagnostic).
+
+Units: (ħ/2e) S/m (3D, canonical) or (ħ/e) S/cm; e/8π (2D, canonical), e/4π, e/2π.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .. import units
+from ..eigen import apply_operator
+from ..integrands import BandContext, register_term
+from ..model import LatticeModel
+from ..settings import ConnectionSettings
+from ..types import ComplexArray, FloatArray
+from .base import Observable, register
+
+FORMULAS = ("proper", "conventional", "smm_omega")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class BerrySpinTerm:
+    """"proper" (Σ_n T^{ij}_mn s^l_nn) or "smm_omega" (s^l_mm Σ_n T^{ij}_mn) components
+    (slot, i, j); ``spins[slot]`` = (operator, settings with its gauge)."""
+
+    spins: tuple[tuple[ComplexArray, ConnectionSettings], ...]
+    components: tuple[tuple[int, int, int], ...]
+    smm: bool = False
+    occupation: str = "sea"
+
+    @property
+    def directions(self) -> tuple[int, ...]:
+        return tuple(sorted({a for _, i, j in self.components if i != j for a in (i, j)}))
+
+    @property
+    def n_components(self) -> int:
+        return len(self.components)
+
+    def evaluate(self, ctx: BandContext) -> FloatArray:
+        r = ctx.rows
+        out = np.zeros((len(ctx.k), r, len(self.components)))
+        for c, (slot, i, j) in enumerate(self.components):
+            if i == j:
+                continue
+            op, st = self.spins[slot]
+            T = ctx.pair_terms(st, i, j)
+            s = ctx.spin_diagonal(st, op)
+            if self.smm:
+                out[:, :, c] = s[:, :r] * T.sum(axis=2)
+            else:
+                out[:, :, c] = (T @ s[:, :, None])[:, :, 0]
+        return out
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ConventionalTerm:
+    """The ½{s, V} Kubo components (slot, i, j) from eigenvectors and velocity matrices alone.
+
+    No Berry connection and no gauge: for each degenerate block D the sum
+    Σ_{m∈D} Σ_{n∉D} J_mn V_nm is a trace over D, unchanged by any rotation inside D (and inside
+    the blocks of n), so eigh's basis is used as it comes. J^{li} is formed once per (l, i) and
+    V^j once per j, whatever the number of components.
+    """
+
+    spins: tuple[ComplexArray, ...]
+    components: tuple[tuple[int, int, int], ...]
+    eta: float = 0.0
+    occupation: str = "sea"
+
+    @property
+    def directions(self) -> tuple[int, ...]:
+        return tuple(sorted({a for _, i, j in self.components for a in (i, j)}))
+
+    @property
+    def n_components(self) -> int:
+        return len(self.components)
+
+    def evaluate(self, ctx: BandContext) -> FloatArray:
+        eig = ctx.eigensystem(None)
+        E, r = eig.energies, ctx.rows
+        U = eig.vectors
+        Uh = np.ascontiguousarray(U[:, :, :r].transpose(0, 2, 1))
+        np.conjugate(Uh, out=Uh)
+        dE2 = (E[:, :r, None] - E[:, None, :]) ** 2 + self.eta**2
+        same = eig.block[:, :r, None] == eig.block[:, None, :]
+        w = np.where(same, 0.0, 1.0 / np.where(same, 1.0, dE2))
+        Vw: dict[int, ComplexArray] = {}
+        J: dict[tuple[int, int], ComplexArray] = {}
+        out = np.zeros((len(E), r, len(self.components)))
+        for c, (slot, i, j) in enumerate(self.components):
+            if j not in Vw:
+                Vw[j] = ctx.velocity(None, j) * w  # V^j_mn w_mn (w real)
+            if (slot, i) not in J:
+                # ½{s, ∂_iH} in the orbital basis (s ∂_iH and its adjoint), then its rows
+                sdH = apply_operator(self.spins[slot], ctx.derivative(i))
+                sdH += sdH.conj().transpose(0, 2, 1)
+                J[slot, i] = (Uh @ sdH) @ U  # twice J: the ½ goes into the factor below
+            Jc, V = J[slot, i], Vw[j]
+            im = Jc.imag * V.real  # Im(J conj(V w)) without complex temporaries
+            im -= Jc.real * V.imag
+            out[:, :, c] = -im.sum(axis=2)  # −2 Im Σ_n (½ J)_mn conj(V w)_mn
+        return out
+
+
+def _term(model: LatticeModel, components: tuple[tuple[int, ...], ...], *, formula: str,
+          spins: tuple[tuple[ComplexArray, ConnectionSettings], ...], eta: float = 0.0,
+          **_: object) -> BerrySpinTerm | ConventionalTerm:
+    """``components`` (slot, i, j) with ``spins[slot]`` = (operator, gauge settings)."""
+    comps = tuple((int(c[0]), int(c[1]), int(c[2])) for c in components)
+    if formula == "conventional":
+        return ConventionalTerm(tuple(op for op, _ in spins), comps, float(eta))
+    return BerrySpinTerm(spins, comps, smm=formula == "smm_omega")
+
+
+_E2 = units.E2_HBAR
+RECORD = register(Observable(
+    name="shc", title="spin Hall conductivity", kind="shc", indices=("spin", "current", "field"),
+    axial=(True, False, False), time_odd=False, occupation="sea",
+    units={3: {"(hbar/2e) S/m": _E2 * units.ANGSTROM_PER_M,
+               "(hbar/e) S/cm": 0.5 * _E2 * units.ANGSTROM_PER_M / 100.0},
+           2: {"e/8pi": 4.0 * np.pi, "e/2pi": np.pi, "e/4pi": 2.0 * np.pi},
+           1: {"e/8pi Å": 4.0 * np.pi}},
+    canonical={3: "(hbar/2e) S/m", 2: "e/8pi", 1: "e/8pi Å"},
+    formulas=FORMULAS, term=_term, doc=__doc__ or "",
+))
+
+
+def _legacy(formula: str):  # type: ignore[no-untyped-def]
+    def make(model: LatticeModel, i: int, j: int, settings: ConnectionSettings,
+             spin_op: ComplexArray | None, eta: float) -> BerrySpinTerm | ConventionalTerm:
+        assert spin_op is not None  # Integrand checks it
+        return _term(model, ((0, i, j),), formula=formula, spins=((spin_op, settings),), eta=eta)
+    return make
+
+
+for _f in FORMULAS:
+    register_term(_f, _legacy(_f))
