@@ -1,6 +1,6 @@
 """Band-resolved integrands k → (ε_mk, X_mk,c) from ONE eigensystem per k-point.
 
-A :class:`Kernel` evaluates a tuple of *terms* (bound observable records, :mod:`tbspin.
+A :class:`BandKernel` evaluates a tuple of *terms* (bound observable records, :mod:`tbspin.
 observables`) on a k-batch: it builds one :class:`BandContext` — the Bloch sums H, ∂_aH of the
 batch and ONE ``eigh`` — and every term asks the context for what it needs. The context caches
 what it hands out: the eigensystem rotated inside degenerate blocks by a gauge operator (one per
@@ -56,7 +56,7 @@ from .types import ComplexArray, FloatArray
 FORMULAS = ("proper", "conventional", "smm_omega")
 WHAT = ("berry",) + FORMULAS
 
-__all__ = ["Integrand", "Kernel", "BandContext", "Term", "pair_terms", "with_band_cutoff",
+__all__ = ["Integrand", "BandKernel", "BandContext", "Term", "pair_terms", "with_band_cutoff",
            "register_term", "FORMULAS"]
 
 K = TypeVar("K")
@@ -71,7 +71,7 @@ def pair_terms(Ri: ComplexArray, Rj: ComplexArray) -> FloatArray:
 
 
 class Term(Protocol):
-    """What a :class:`Kernel` evaluates (module docstring)."""
+    """What a :class:`BandKernel` evaluates (module docstring)."""
 
     @property
     def directions(self) -> tuple[int, ...]: ...
@@ -247,7 +247,7 @@ def union_directions(terms: Sequence[Term]) -> tuple[int, ...]:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class Kernel:
+class BandKernel:
     """k (Nk, d) → (energies (Nk, N), X (Nk, N, C)) for a tuple of terms (module docstring).
 
     Frozen and picklable: calling it on a k-batch is a pure function, so chunks can run on any
@@ -343,13 +343,13 @@ class Integrand:
             raise ParameterError(f"the {self.what!r} integrand needs a spin operator")
 
     @functools.cached_property
-    def kernel(self) -> Kernel:
-        """The equivalent one-term :class:`Kernel`."""
+    def kernel(self) -> BandKernel:
+        """The equivalent one-term :class:`BandKernel`."""
         if self.what not in _TERMS:  # the records register on import of tbspin.observables
             import tbspin.observables  # noqa: F401
         term = _TERMS[self.what](self.model, self.i, self.j, self.settings, self.spin_op,
                                  self.eta)
-        return Kernel(self.model, (term,), self.settings, self.e_max)
+        return BandKernel(self.model, (term,), self.settings, self.e_max)
 
     @property
     def directions(self) -> tuple[int, ...]:
@@ -389,9 +389,9 @@ class Integrand:
 
 def with_band_cutoff(kernel: K, efermi: FloatArray, temperature: float = 0.0) -> K:
     """The kernel with ``e_max`` = max(E_F) (+ ``CUTOFF_KT`` k_B T at T > 0) when it is an
-    :class:`Integrand` or :class:`Kernel` (the bands above never enter the Fermi sums), else
+    :class:`Integrand` or :class:`BandKernel` (the bands above never enter the Fermi sums), else
     the kernel itself."""
-    if not isinstance(kernel, (Integrand, Kernel)) or kernel.e_max is not None \
+    if not isinstance(kernel, (Integrand, BandKernel)) or kernel.e_max is not None \
             or len(efermi) == 0:
         return kernel
     from .units import KB_EV

@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -48,7 +48,8 @@ from .integrands import with_band_cutoff
 from .kmesh import Mesh
 from .model import LatticeModel
 from .occupation import fermi_sum
-from .types import ComplexArray, FloatArray, PathLike
+from .points import FourierPlans, Kernel, MeshPoints, evaluate_batch, sum_batch
+from .types import FloatArray, PathLike
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +66,6 @@ MIN_POINTS = 256
 ARRAY_BYTES = 4 * 2**20
 CHECKPOINT_SECONDS = 30.0  # minimum time between two checkpoint writes (after the first chunk)
 
-Kernel = Callable[[FloatArray], tuple[FloatArray, FloatArray]]
-#: FFT plans of a chunk task: one for "kubo" (H and ∂H), 1 + 2·ndir (H only) for "fd"
-FourierPlans = tuple[MeshFourier, ...]
 
 __all__ = ["occupied_sum", "default_chunk_size", "Plan", "ChunkTask", "integrate",
            "fourier_plans", "use_fourier", "CHECKPOINT_SECONDS", "FFT_MODES", "MIN_POINTS",
@@ -117,41 +115,37 @@ class Plan:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class ChunkTask:
-    """Partial Fermi sum of one chunk: ``task(c) -> (c, Σ_chunk f X)`` (pure, picklable)."""
+    """Partial Fermi sum of one chunk of a uniform mesh: ``task(c) -> (c, Σ_chunk f X)`` (pure,
+    picklable): the points are :class:`tbspin.points.MeshPoints`, the evaluation and the sum
+    the engine's one path (:func:`tbspin.points.sum_batch`)."""
 
     model: LatticeModel
     kernel: Kernel
     plan: Plan
     fourier: FourierPlans | None = None
 
+    @property
+    def points(self) -> MeshPoints:
+        """The chunks of the plan's mesh (FFT Bloch sums with ``fourier``)."""
+        return MeshPoints(self.model, self.plan.mesh, self.plan.chunk_size, self.fourier)
+
     def evaluate(self, c: int) -> tuple[FloatArray, FloatArray]:
         """(energies, X) of the points of chunk ``c`` (FFT or direct Bloch sums)."""
-        if self.fourier is None:
-            E, X = self.kernel(self.plan.mesh.chunk(self.model, c, self.plan.chunk_size))
-        else:
-            start = c * self.plan.chunk_size
-            stop = min(start + self.plan.chunk_size, self.plan.mesh.size)
-            k, H, dH = self.fourier[0].block(start, stop)
-            pair: tuple[ComplexArray, ComplexArray] = (H, dH)
-            if len(self.fourier) > 1:  # fd: H at k, then k ± δ e_a (order of berry.fd_points)
-                pair = (np.concatenate([H] + [f.block(start, stop)[1] for f in self.fourier[1:]]),
-                        dH)
-            E, X = self.kernel(k, pair)  # type: ignore[call-arg]
-        return E, X
+        return evaluate_batch(self.kernel, self.points.batch(c))
 
     def __call__(self, c: int) -> tuple[int, FloatArray]:
-        E, X = self.evaluate(c)
-        if not np.all(np.isfinite(X)):
-            raise FloatingPointError(
-                f"non-finite integrand (NaN/Inf) in chunk {c}: check for degeneracies below "
-                "degen_tol or a singular gauge operator"
-            )
-        occ = getattr(self.kernel, "occupations", ("sea",))
-        return c, occupied_sum(E, X, self.plan.efermi, self.plan.temperature, occ)
+        return c, sum_batch(self.kernel, self.points.batch(c), self.plan.efermi,
+                            self.plan.temperature, fermi=_engine_sum)
+
+
+def _engine_sum(E: FloatArray, X: FloatArray, efermi: FloatArray, temperature: float,
+                occupation: str | Sequence[str] = "sea") -> FloatArray:
+    """The module's :func:`occupied_sum`, looked up at call time (tests spy on it)."""
+    return occupied_sum(E, X, efermi, temperature, occupation)
 
 
 def _acc_shape(kernel: Kernel, plan: Plan) -> tuple[int, ...]:
-    """(n_E,) for a one-component kernel, (n_E, C) for a :class:`tbspin.integrands.Kernel`."""
+    """(n_E,) for a one-component kernel, (n_E, C) for a :class:`tbspin.integrands.BandKernel`."""
     if hasattr(kernel, "terms"):
         return (len(plan.efermi), int(kernel.n_components))  # type: ignore[attr-defined]
     return (len(plan.efermi),)

@@ -28,8 +28,6 @@ from tbspin.sampling import (
     GENERIC_SHIFT,
     MIN_CONFIRM,
     SampledIntegral,
-    _confirming_mesh,
-    _tree_stats,
     adaptive,
     ahc_kernel,
     converge,
@@ -37,6 +35,8 @@ from tbspin.sampling import (
     randomized_mesh,
     shc_kernel,
 )
+from tbspin.sampling.driver import _confirming_mesh
+from tbspin.sampling.rules import _tree_stats
 
 SHC_2D = units.conversion_factor("shc", 2)[0]  # raw → e/8π
 
@@ -203,7 +203,7 @@ def test_tol_run_on_two_threads_is_bitwise_the_serial_one() -> None:
 def _charged(monkeypatch, inner, seconds_per_point: float = 1e-4):
     """A kernel that advances a fake clock (``tbspin.sampling.time``) by ``seconds_per_point``
     per k-point (0.1 ms), and the clock {"t": seconds}."""
-    import tbspin.sampling as sampling
+    import tbspin.sampling.driver as sampling
 
     clock = {"t": 0.0}
 
@@ -342,7 +342,7 @@ def test_shared_rounds_aim_from_the_underestimate_a_fresh_pass_measured() -> Non
     shared samples underestimate the error; then for tol / (bias × (1 + 2/√(2(M−1)))) (two
     standard deviations of an error estimate from M shifts). BHZ spike, tol small enough that
     the first fresh pass misses and refinement goes on."""
-    from tbspin.sampling import SAFETY, _aim, _worst
+    from tbspin.sampling.rules import SAFETY, _aim, _worst
 
     margin = 1 + 2 / np.sqrt(30)
     assert _aim(1.0, 1.0, 16) == pytest.approx(1 / margin)
@@ -371,7 +371,7 @@ def test_next_base_mesh_is_sized_by_the_error() -> None:
     """The next base mesh of converge is predicted from the error (N^(−1/2) rate) and the points
     behind the estimate whatever its number of shifts (a pooled estimate of 32), and kept between
     ``growth`` and ``max_growth`` per direction."""
-    from tbspin.sampling import SAFETY_POINTS, SampledIntegral, _next_mesh
+    from tbspin.sampling.driver import SAFETY_POINTS, SampledIntegral, _next_mesh
 
     def result(rel: float, n: int, m: int = 16) -> SampledIntegral:
         return SampledIntegral(efermi=np.zeros(1), values=np.ones(1), errors=np.array([rel]),
@@ -426,7 +426,7 @@ def test_converge_picks_fft_friendly_base_meshes() -> None:
     nearest to the plan and above the last mesh, or the largest below a budget cut."""
     from scipy.fft import next_fast_len
 
-    from tbspin.sampling import _fast_mesh
+    from tbspin.sampling.driver import _fast_mesh
 
     assert list(_fast_mesh(np.array([37, 53, 47]))) == [36, 54, 48]
     assert list(_fast_mesh(np.array([37, 53, 47]), down=True)) == [36, 50, 45]
@@ -464,7 +464,7 @@ def test_pooled_confirmation_coverage_on_a_spiky_integrand() -> None:
 def _interrupt_adaptive(monkeypatch: pytest.MonkeyPatch, at: int = 2) -> list:
     """Make sampling.adaptive raise KeyboardInterrupt (a Ctrl-C) on call number ``at``; returns
     the list of meshes it was called with."""
-    import tbspin.sampling as sampling
+    import tbspin.sampling.driver as sampling
 
     real, calls = sampling.adaptive, []
 
@@ -479,7 +479,7 @@ def _interrupt_adaptive(monkeypatch: pytest.MonkeyPatch, at: int = 2) -> list:
 
 
 def _count_adaptive(monkeypatch: pytest.MonkeyPatch) -> list:
-    import tbspin.sampling as sampling
+    import tbspin.sampling.driver as sampling
 
     real, calls = sampling.__dict__["adaptive"], []
     monkeypatch.setattr(sampling, "adaptive",

@@ -3,7 +3,7 @@ converged (``tol``) run, and the wrapping into a :class:`tbspin.results.Conducti
 
 Every public observable (:mod:`tbspin.observables.api`) ends in :func:`_conductivity`, with a
 one-component :class:`tbspin.integrands.Integrand` (the 0.2 interface) or a many-component
-:class:`tbspin.integrands.Kernel` (whole tensors from one eigensystem per k-point).
+:class:`tbspin.integrands.BandKernel` (whole tensors from one eigensystem per k-point).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .. import units
 from .._version import __version__
 from ..checkpoint import JsonValue, array_digest
 from ..errors import ArgumentError, ParameterError
-from ..integrands import Integrand, Kernel
+from ..integrands import BandKernel, Integrand
 from ..integrate import Plan, default_chunk_size, integrate
 from ..kmesh import Mesh, make_mesh
 from ..model import LatticeModel, axis_index
@@ -110,7 +110,7 @@ def _default_shift(model: LatticeModel, formula: str, shift: ShiftSpec | None,
     return tuple(float(x) for x in GENERIC_SHIFT[:model.n_periodic])
 
 
-def _run_key(integrand: Integrand | Kernel, *, kind: str, label: str, formula: str,
+def _run_key(integrand: Integrand | BandKernel, *, kind: str, label: str, formula: str,
              ef: FloatArray, temperature: float, eta: float,
              components: Sequence[Sequence[int]] | None = None) -> dict[str, JsonValue]:
     """What determines an integral besides its k-sampling (the checkpoint key of both paths)."""
@@ -134,7 +134,7 @@ def _run_key(integrand: Integrand | Kernel, *, kind: str, label: str, formula: s
 
 
 def _converged(
-    integrand: Integrand | Kernel, ef: FloatArray, *, kind: str, mesh: MeshSpec, temperature: float,
+    integrand: Integrand | BandKernel, ef: FloatArray, *, kind: str, mesh: MeshSpec, temperature: float,
     tol: float, abs_floor: float, budget: float | None, seed: int | None, workers: int | None,
     checkpoint: PathLike | None = None, key: dict[str, JsonValue] | None = None,
 ) -> tuple[SampledIntegral, dict[str, object]]:
@@ -157,7 +157,7 @@ def _converged(
 
 
 def _conductivity(
-    integrand: Integrand | Kernel, *, kind: str, label: str, formula: str, efermi: ArrayLike,
+    integrand: Integrand | BandKernel, *, kind: str, label: str, formula: str, efermi: ArrayLike,
     mesh: MeshSpec, shift: ShiftSpec | None, temperature: float, eta: float,
     chunk_size: int | None, progress: bool | None, checkpoint: PathLike | None,
     executor: object | None, workers: int | None = None, backend: str = "auto",
@@ -170,7 +170,7 @@ def _conductivity(
 
     With ``tol`` the integral goes through :func:`tbspin.sampling.converge` (value ± error,
     number of k-points, convergence history in ``extras["sampling"]``); else one uniform mesh.
-    A :class:`tbspin.integrands.Kernel` of C components gives ``raw`` (n_E, C) with its
+    A :class:`tbspin.integrands.BandKernel` of C components gives ``raw`` (n_E, C) with its
     ``components`` (index tuples in the order of ``indices``).
     """
     model, st = integrand.model, integrand.settings

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import ParameterError
-from ..integrands import FORMULAS, Integrand, Kernel
+from ..integrands import FORMULAS, BandKernel, Integrand
 from ..integrate import ChunkTask, Plan, fourier_plans, occupied_sum
 from ..kmesh import make_mesh
 from ..model import LatticeModel, axis_index
@@ -376,7 +376,7 @@ backend, client, tol, abs_floor, budget, seed, **conn_kw
         desc = st.gauge_description
     term = rec.term(model, comps, formula=formula, settings=st, spins=spins, eta=eta,
                     **(options or {}))
-    kernel = Kernel(model, (term,), st)
+    kernel = BandKernel(model, (term,), st)
     return _conductivity(
         kernel, kind=rec.kind, label=f"{rec.name} tensor", formula=formula, efermi=efermi,
         mesh=mesh, shift=shift, temperature=temperature, eta=eta, chunk_size=chunk_size,

@@ -12,7 +12,7 @@ results need to know about a Brillouin-zone observable:
   of periodic directions p (registered into :mod:`tbspin.units` when the record is);
 * ``formulas`` — the formulas it can be computed with (first: default);
 * ``term(model, components, formula=..., ...)`` — the bound band-resolved term for the
-  requested components, which a :class:`tbspin.integrands.Kernel` evaluates from the shared
+  requested components, which a :class:`tbspin.integrands.BandKernel` evaluates from the shared
   eigensystem of each k-batch.
 
 A new observable is one module in this sub-package that builds a record and calls
@@ -62,7 +62,7 @@ class Observable:
     formulas : tuple of str
     term : callable
         ``term(model, components, formula=..., **options)``: a term for
-        :class:`tbspin.integrands.Kernel`.
+        :class:`tbspin.integrands.BandKernel`.
     antisymmetric : tuple of int, optional
         Two index positions in which the tensor is antisymmetric (e.g. current, field of the
         Berry-curvature formulas): the components with equal indices vanish identically.

@@ -13,18 +13,15 @@ inside it), so it is an ordinary quadrature of the same BZ integral, just denser
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from tbspin import units
 from tbspin.errors import ParameterError
 from tbspin.model import LatticeModel
-from tbspin.observables import occupied_sum
+from tbspin.points import BatchTask, Kernel, WeightedPoints
 from tbspin.types import FloatArray
-
-#: k (N, p) Cartesian 1/Å → (energies (N, n_bands), values (N, n_bands))
-Kernel = Callable[[FloatArray], tuple[FloatArray, FloatArray]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,16 +116,23 @@ def integrate(model: LatticeModel, kernels: dict[str, Kernel], mesh: CompositeMe
     (the eigenvectors, hence X, are the same in both pictures).
     """
     pts, w = mesh.points()
-    b = model.reciprocal[list(model.periodic)]
-    acc = {name: np.zeros(len(efermi)) for name in kernels}
-    for s in range(0, len(w), chunk):
-        k = pts[s:s + chunk] @ b
-        ws = w[s:s + chunk, None]
-        for name, kern in kernels.items():
-            E, X = kern(k)
-            if holes:
-                acc[name] += occupied_sum(-E, X * ws, -np.asarray(efermi), temperature)
-            else:
-                acc[name] += occupied_sum(E, X * ws, efermi, temperature)
+    ef = -np.asarray(efermi, float) if holes else np.asarray(efermi, float)
+    points = WeightedPoints(model, pts, w, chunk)
+    acc = {}
+    for name, kern in kernels.items():
+        # the engine's one chunk path (tbspin.points): evaluation, weights, the one Fermi sum
+        task = BatchTask(_Holes(kern) if holes else kern, points, ef, temperature)
+        acc[name] = sum(task(c)[1] for c in range(points.n_chunks))
     factor = units.conversion_factor(kind, model.n_periodic)[0]
     return {name: a / model.cell_measure * factor for name, a in acc.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Holes:
+    """The kernel in the hole picture: energies −ε (the Fermi sea of holes is ε ≥ E_F)."""
+
+    kernel: Kernel
+
+    def __call__(self, k: FloatArray) -> tuple[FloatArray, FloatArray]:
+        E, X = self.kernel(k)
+        return -E, X

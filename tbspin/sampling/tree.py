@@ -1,0 +1,228 @@
+"""Adaptive refinement of the cells that carry the variance (:mod:`tbspin.sampling`)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..model import LatticeModel
+from ..types import ArrayLike, FloatArray, MeshSpec
+from .rules import (
+    CHECK_GROWTH,
+    DROPPED,
+    MIN_CAP,
+    MIN_SHARE,
+    REVERT,
+    SAFETY,
+    Kernel,
+    SampledIntegral,
+    _aim,
+    _at_base,
+    _efermi,
+    _evaluate_tree,
+    _grid,
+    _mesh,
+    _stats,
+    _targets,
+    _tree_stats,
+    _worst,
+    components,
+)
+
+__all__ = ["adaptive"]
+
+
+def adaptive(
+    kernel: Kernel,
+    model: LatticeModel,
+    efermi: ArrayLike,
+    *,
+    mesh: MeshSpec,
+    n_shifts: int = 16,
+    iterations: int = 30,
+    factor: int = 2,
+    variance_share: float = 0.8,
+    max_cells: float = 0.02,
+    fresh: bool = True,
+    tol: float | None = None,
+    abs_floor: float = 0.0,
+    budget_k: int | None = None,
+    budget_seconds: float | None = None,
+    seed: int | None = None,
+    temperature: float = 0.0,
+    workers: int | None = 1,
+) -> SampledIntegral:
+    """Adaptive refinement of the cells that carry the variance (module doc).
+
+    The base grid's cells (centred on the Γ-centred mesh points) are leaves of a tree; a
+    refined leaf is replaced by ``factor**p`` children (one point each per shift), so refinement
+    stays local however deep it goes.
+
+    Parameters
+    ----------
+    kernel, model, efermi, mesh, n_shifts, seed, temperature, workers
+        As in :func:`randomized_mesh` (``mesh`` is the base grid).
+    iterations : int
+        Largest number of refinement rounds.
+    factor : int
+        Children per direction of a refined cell.
+    variance_share : float
+        Each round refines the smallest set of cells carrying this share of the variance of the
+        total, a cell's share being Cov(A_c, total)/Var(total) over the M shifts (summed over
+        Fermi energies; it knows about the cancellations between cells of a lattice rule)...
+    max_cells : float
+        ...but at most this share of all cells (or ``MIN_CAP``) per round; when those carry less than
+        ``MIN_SHARE`` of the variance it is not concentrated (a smooth integrand, better served
+        by a finer uniform mesh) and refinement stops.
+    fresh : bool
+        Re-evaluate the final tree with M new random shifts (no selection bias). With ``tol``,
+        rounds on shared shifts run until the error is below aim·tol (``SAFETY`` at first; after
+        a fresh pass, from the underestimate it measured: :func:`_aim`) or the map has grown
+        ``CHECK_GROWTH``-fold, then a fresh pass checks; if it misses, its samples guide further
+        rounds — unless its (error/target)² × points exceeds that of the previous unbiased
+        estimate: refinement then loses to a uniformly finer mesh, and stops (history note
+        ``DROPPED``; :func:`converge` refines no later base mesh).
+    tol, abs_floor : float, optional
+        Stop once every error ≤ max(tol·|value|, abs_floor).
+    budget_k : int, optional
+        Stop refining before the evaluated k-points would exceed this.
+    budget_seconds : float, optional
+        Wall-time budget. A refinement round runs only if it and the fresh pass over the
+        refined map fit in what is left, at the rate (seconds per k-point) measured so far;
+        the confirmation pass is skipped when it would not fit. The budget can still be
+        overrun by the first evaluation of the base mesh and by rate fluctuations.
+    """
+    ef = _efermi(efermi)
+    C = components(kernel)
+    n = _mesh(model, mesh)
+    p = len(n)
+    rng = np.random.default_rng(seed)
+    shifts = rng.random((n_shifts, p))
+    size = np.tile(1.0 / np.array(n, float), (int(np.prod(n)), 1))
+    # base cells centred on the Γ-centred mesh points: Γ (and for even n every TRIM) is the
+    # centre of one cell, so a spike there is refined as one cell rather than 2^p corners
+    origin = (_grid(n) - 0.5) * size
+    t0 = time.perf_counter()
+    A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature,
+                               workers=workers, base=(n, -0.5))  # (M, C, nE)
+    nk = len(origin) * n_shifts
+    history: list[dict] = []
+    children = _grid([factor] * p) / factor  # (f^p, p)
+    aim = SAFETY  # fraction of tol the shared-shift rounds aim for (measured: _aim)
+
+    def record(refined: int) -> tuple[FloatArray, FloatArray]:
+        v, e = _tree_stats(A, ~_at_base(size, n))  # refined leaves
+        history.append(dict(n_k=nk, n_k_final=len(origin) * n_shifts, mesh=n,
+                            refined_cells=refined,
+                            max_factor=int(round(1 / (size.min(axis=0) * np.array(n)).min())),
+                            values=v, errors=e, aim=aim, seconds=time.perf_counter() - t0))
+        return v, e
+
+    v, e = record(0)
+    # work-normalized variance (error/target)² × points of the last unbiased estimate: a fresh
+    # pass over a refined map must lower it, else refinement loses to finer uniform meshes
+    checked = len(origin) * n_shifts
+    cost = _worst(v, e, tol, abs_floor, C) ** 2 * checked
+
+    def done(v: FloatArray, e: FloatArray, safety: float = 1.0) -> bool:
+        return tol is not None and bool(np.all(e <= safety * _targets(v, tol, abs_floor, C)))
+
+    def affordable(points: int) -> bool:
+        """Whether ``points`` more evaluations fit in the time budget, at the rate so far."""
+        if budget_seconds is None:
+            return True
+        spent = time.perf_counter() - t0
+        return spent + points * spent / max(nk, 1) <= budget_seconds
+
+    confirmed: bool | None = None
+    rounds = 0
+    while rounds < iterations and not done(v, e):
+        refined = 0
+        while rounds < iterations and not done(v, e, aim):
+            if not affordable(0):
+                break
+            T = A.sum(axis=1)  # (M, nE)
+            dT = T - T.mean(axis=0)
+            varT = np.maximum((dT**2).sum(axis=0), 1e-300)
+            # each cell's share of Var(total), Cov(A_c, T)/Var(T): sums to 1 over the cells and,
+            # unlike a cell's own variance, knows the cancellations between cells of a lattice rule
+            score = (np.einsum("mce,me->ce", A - A.mean(axis=0), dT) / varT).sum(axis=1)
+            score = np.maximum(score, 0.0)
+            if not score.sum() > 0:
+                break
+            order = np.argsort(score)[::-1]
+            cum = np.cumsum(score[order]) / score.sum()
+            count = int(np.searchsorted(cum, variance_share) + 1)
+            cap = min(len(origin), max(MIN_CAP, int(max_cells * len(origin))))
+            if count > cap:
+                if cum[cap - 1] < MIN_SHARE:
+                    break  # variance spread over the BZ: a finer base mesh pays, not refinement
+                count = cap
+            chosen = order[:count]
+            new_cost = count * len(children) * n_shifts
+            # the round and the fresh pass over the refined map must both fit in the budgets
+            fresh_cost = (len(origin) + new_cost // n_shifts - count) * n_shifts if fresh else 0
+            if budget_k is not None and nk + new_cost + fresh_cost > budget_k:
+                break
+            if not affordable(new_cost + fresh_cost):
+                break
+            if tol is not None and len(origin) * n_shifts >= CHECK_GROWTH * checked:
+                break  # time for a fresh pass to check that refinement pays
+            keep = np.ones(len(origin), bool)
+            keep[chosen] = False
+            co = (origin[chosen, None, :] + children[None] * size[chosen, None, :]).reshape(-1, p)
+            cs = np.repeat(size[chosen] / factor, len(children), axis=0)
+            An = _evaluate_tree(kernel, model, co, cs, shifts, ef, temperature,
+                               workers=workers, base=(n, -0.5))
+            A_try = np.concatenate([A[:, keep], An], axis=1)
+            nk += new_cost
+            rounds += 1
+            if rounds == 1 and np.all(_stats(A_try.sum(axis=1))[1] > REVERT * e):
+                break  # undone: the lattice rule was better (smooth integrand)
+            origin = np.concatenate([origin[keep], co])
+            size = np.concatenate([size[keep], cs])
+            A = A_try
+            refined += count
+            v, e = record(count)
+        if not (fresh and refined):
+            break
+        # the final estimate comes from new shifts (no selection bias); if it misses the
+        # tolerance its samples guide the next refinement rounds
+        shared = _worst(v, e, tol, abs_floor, C)
+        shifts = rng.random((n_shifts, p))
+        A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature,
+                               workers=workers, base=(n, -0.5))
+        nk += len(origin) * n_shifts
+        v, e = record(0)
+        aim = history[-1]["aim"] = _aim(shared, _worst(v, e, tol, abs_floor, C), n_shifts)
+        if not affordable(0):
+            break
+        if tol is not None and not done(v, e):
+            checked, previous = len(origin) * n_shifts, cost
+            cost = _worst(v, e, tol, abs_floor, C) ** 2 * checked
+            if cost > previous:
+                # the error fell slower than N^(−1/2), the worst rate of a uniformly finer
+                # randomized mesh: this fresh estimate stands, converge() grows the base mesh
+                history[-1]["note"] = DROPPED
+                break
+        if done(v, e):
+            confirmed = affordable(len(origin) * n_shifts)
+            if not confirmed:
+                break
+            # confirmation: the pass that decided to stop is not the one reported (a stopping
+            # rule on a noisy error estimate favours estimates that missed a spike)
+            shifts = rng.random((n_shifts, p))
+            A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature,
+                               workers=workers, base=(n, -0.5))
+            nk += len(origin) * n_shifts
+            v, e = record(0)
+            # a miss: further rounds are judged against this unbiased estimate
+            checked = len(origin) * n_shifts
+            cost = _worst(v, e, tol, abs_floor, C) ** 2 * checked
+    lv, cnt = np.unique(np.round(1 / (size[:, 0] * n[0])).astype(int), return_counts=True)
+    return SampledIntegral(efermi=ef, values=v, errors=e, samples=A.sum(axis=1), n_k=nk, mesh=n,
+                           method="adaptive", history=history, confirmed=confirmed,
+                           refinement={int(a): int(b) for a, b in zip(lv, cnt, strict=True)},
+                           n_components=C)
+
