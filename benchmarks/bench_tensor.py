@@ -53,10 +53,10 @@ def main() -> None:
         allw = default_workers()
         for workers in sorted({1, allw}):
             calls = {
-                "single": lambda w=workers: tbspin.spin_hall(model, spin="z", current="x",
-                                                             efield="y", workers=w, **kw),
-                "tensor": lambda w=workers: tbspin.spin_hall(model, spin="all", current="all",
-                                                             efield="all", workers=w, **kw),
+                "single": lambda w=workers, m=model, kw=kw: tbspin.spin_hall(
+                    m, spin="z", current="x", efield="y", workers=w, **kw),
+                "tensor": lambda w=workers, m=model, kw=kw: tbspin.spin_hall(
+                    m, spin="all", current="all", efield="all", workers=w, **kw),
             }
             times, out = paired_times(calls, args.repeat)
             ratio = median_ratio(times, "tensor", "single")
