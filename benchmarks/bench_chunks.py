@@ -25,8 +25,8 @@ import numpy as np
 from common import eigh_floor_runner, load, paired_times
 
 import tbspin
-from tbspin.executor import blas_threads
-from tbspin.integrate import default_chunk_size
+from tbspin.engine.executor import blas_threads
+from tbspin.engine.integrate import default_chunk_size
 
 
 def random_model(n_bands: int, seed: int = 0) -> tbspin.LatticeModel:

@@ -40,7 +40,7 @@ from common import FERMI, eigh_floor_runner, load, median_ratio, paired_times, w
 from prototype_engine import make_payload, prototype_conductivity
 
 import tbspin
-from tbspin.executor import blas_threads, default_workers
+from tbspin.engine.executor import blas_threads, default_workers
 
 CASES = {
     # name: (model key, mesh, formula, spin, current, field, eta)

@@ -27,7 +27,7 @@ import scipy.fft
 from common import FERMI, load, median_time, wannier_model
 from prototype_engine import make_payload, prototype_conductivity
 
-from tbspin.executor import default_workers, run_chunks
+from tbspin.engine.executor import default_workers, run_chunks
 
 N_ORB, BATCH = 18, 4000
 

@@ -28,7 +28,7 @@ import numpy as np
 from common import FERMI, load, median_ratio, paired_times, wannier_model
 
 import tbspin
-from tbspin.executor import default_workers
+from tbspin.engine.executor import default_workers
 
 CASES = {  # name: (model, mesh, formula, eta)
     "pt21": ("pt", 21, "conventional", 0.05),

@@ -19,7 +19,7 @@ from pathlib import Path
 from common import FERMI, load, wannier_model
 
 import tbspin
-from tbspin.symmetry import source_file, symmetrized
+from tbspin.symmetry.operations import source_file, symmetrized
 
 COMPONENTS = {"bi2se3": ("y", "z", "x"), "pt": ("z", "x", "y")}
 

@@ -1,5 +1,5 @@
 """Benchmark: load a large synthetic Wannier90 ``_hr.dat`` (target: 30 MB in < 3 s), and the Bloch
-sums of real ``_hr.dat`` files on whole uniform meshes: direct sum vs FFT (tbspin.fourier).
+sums of real ``_hr.dat`` files on whole uniform meshes: direct sum vs FFT (tbspin.bz.fourier).
 
 The file is written in Wannier90's own layout (``5I5, 2F12.6``) into a temporary directory:
 ``num_wann`` spinor-like orbitals on ``nrpts`` Hermitian-paired R vectors, sized so the file is
@@ -9,7 +9,7 @@ and evaluates H(k) once as a sanity check.
 
 Bloch sums (issue 11): H(k) and ∂H/∂k_x, ∂H/∂k_y (what a σ_xy kernel needs) over every k-point of
 Pt 21³ and Bi₂Se₃ 30³ (real files of ../shared/data), chunk by chunk: the direct sum
-``LatticeModel.hamiltonian_and_derivatives`` vs ``tbspin.fourier.MeshFourier`` (medians of
+``LatticeModel.hamiltonian_and_derivatives`` vs ``tbspin.bz.fourier.MeshFourier`` (medians of
 ``--repeat``, one BLAS thread), with the largest difference relative to max |H|, and the bare
 batched eigh of the same H(k) for scale.
 
@@ -30,7 +30,7 @@ import numpy as np
 from common import data_folder, load, median_time, wannier_model
 
 import tbspin
-from tbspin.fourier import MeshFourier
+from tbspin.bz.fourier import MeshFourier
 from tbspin.io.wannier90 import read_hr, read_wannier90
 
 

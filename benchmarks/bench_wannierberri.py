@@ -37,7 +37,7 @@ from common import FERMI, LATTICES, hr_file, load, median_time, wannier_model
 from prototype_engine import make_payload, prototype_conductivity
 
 import tbspin
-from tbspin.executor import blas_threads, default_workers
+from tbspin.engine.executor import blas_threads, default_workers
 
 HERE = Path(__file__).resolve().parent
 QUANTITIES = {"fe-ahc": ("fe", "ahc"), "pt-shc": ("pt", "shc")}

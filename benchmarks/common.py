@@ -82,8 +82,8 @@ def eigh_floor_runner(model: tbspin.LatticeModel, mesh: int, workers: int = 1
                       ) -> Callable[[], object]:
     """A call that runs bare batched numpy.linalg.eigh on every H(k) of the mesh (chunked; H
     from the FFT plan, built here and not timed), on ``workers`` threads of the executor."""
-    from tbspin.executor import run_chunks
-    from tbspin.fourier import MeshFourier
+    from tbspin.bz.fourier import MeshFourier
+    from tbspin.engine.executor import run_chunks
 
     plan = MeshFourier(model, tbspin.make_mesh(model, mesh), ())
     cs = plan.chunk_size()

@@ -1,5 +1,5 @@
 """Prototype of the engine the core will wire in: FFT Bloch sums + the chunk executor around
-today's kernels (tbspin.eigen / tbspin.berry / tbspin.observables internals).
+today's kernels (tbspin.bands.eigen / tbspin.bands.berry / tbspin.observables internals).
 
 Not part of the package: it shows the target ratio to bare ``eigh`` is reachable and what the
 engine has to change (kernels that take H and ∂H instead of k). Kubo connections only; models
@@ -16,10 +16,10 @@ import dataclasses
 import numpy as np
 
 import tbspin
-from tbspin import eigen
-from tbspin.berry import kubo_connection_from_velocity, velocity_matrices
-from tbspin.executor import sum_chunks
-from tbspin.fourier import MeshFourier
+from tbspin.bands import eigen
+from tbspin.bands.berry import kubo_connection_from_velocity, velocity_matrices
+from tbspin.bz.fourier import MeshFourier
+from tbspin.engine.executor import sum_chunks
 from tbspin.observables import occupied_sum
 
 

@@ -39,7 +39,7 @@ conduction-band bottom at C₀ + |M₀| = 0.2717 eV (Liu 2010).
 Lattice regularization and the default spacings
 -----------------------------------------------
 The model is regularized on an orthorhombic grid (spacing ``a`` in-plane, ``c`` along z)
-with :class:`tbspin.kp.KPModel` (k → sin(ka)/a, k² → 2(1 − cos ka)/a²). At the zone-boundary
+with :class:`tbspin.continuum.kp.KPModel` (k → sin(ka)/a, k² → 2(1 − cos ka)/a²). At the zone-boundary
 TRIMs the Dirac mass becomes M₀ + 4M₁/c² (k_z = π/c), M₀ + 4M₂/a² (in-plane) and sums of
 these; it must keep the normal sign there, i.e. c < √(4M₁/|M₀|) = 9.90 Å and
 a < √(4M₂/|M₀|) = 25.2 Å (Liu 2010), or the regularization adds band inversions (and the
@@ -81,10 +81,10 @@ from typing import Any
 
 import numpy as np
 
+from tbspin.continuum.kp import KPModel
 from tbspin.errors import ModelError
-from tbspin.kp import KPModel
-from tbspin.model import LatticeModel
-from tbspin.spin import spin_operators
+from tbspin.model.lattice import LatticeModel
+from tbspin.model.spin import spin_operators
 
 __all__ = ["BI2SE3_PARAMETERS", "ZHANG2009_RAW", "bi2se3", "bi2se3_kp", "PARITY", "zhang_to_eq10",
            "WARPING_LIU2010"]
@@ -143,7 +143,7 @@ _HAMILTONIAN = (
 
 
 def _spin() -> dict[str, np.ndarray]:
-    """s = τ0 ⊗ σ (units of ħ/2): the interleaved spinor order of :mod:`tbspin.spin`."""
+    """s = τ0 ⊗ σ (units of ħ/2): the interleaved spinor order of :mod:`tbspin.model.spin`."""
     return spin_operators(4, "interleaved")
 
 

@@ -1,7 +1,7 @@
 """Validation catalogue: textbook topological and spin-orbit models as tbspin models.
 
 Every function returns a :class:`tbspin.LatticeModel`; the k·p-type models also have a ``*_kp``
-twin returning the :class:`tbspin.kp.KPModel` declaration (Kwant and PythTB forms from
+twin returning the :class:`tbspin.continuum.kp.KPModel` declaration (Kwant and PythTB forms from
 ``.kwant_builder()`` / ``.pythtb_model()``). The honeycomb models (Haldane, Kane–Mele) are
 lattice models; their Kwant/PythTB forms are ``model.to_kwant()`` / ``model.to_pythtb()``.
 
@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from tbspin.kmesh import as_kpoints
-from tbspin.kp import KPModel
-from tbspin.model import LatticeModel
-from tbspin.spin import PAULI as SPIN_PAULI
-from tbspin.spin import SIGMA_0, spin_operators
+from tbspin.bz.kmesh import as_kpoints
+from tbspin.continuum.kp import KPModel
+from tbspin.model.lattice import LatticeModel
+from tbspin.model.spin import PAULI as SPIN_PAULI
+from tbspin.model.spin import SIGMA_0, spin_operators
 from tbspin.units import HBAR2_2M
 
 __all__ = [
@@ -51,7 +51,7 @@ __all__ = [
     "form_hamiltonians",
 ]
 
-#: σ0, σx, σy, σz (the Pauli matrices of :mod:`tbspin.spin`)
+#: σ0, σx, σy, σz (the Pauli matrices of :mod:`tbspin.model.spin`)
 PAULI = (SIGMA_0, *SPIN_PAULI)
 
 
@@ -210,7 +210,7 @@ def cubic_ti(
     M − 8B/a² (M), M − 12B/a² (R): strong TI (ν₀ = 1) for 0 < M a²/B < 4 or 8 < M a²/B < 12,
     weak TI for 4 < M a²/B < 8, trivial otherwise. Default A = B = 1, M = 2, a = 1 (strong TI).
     This is a lattice model by design (its zone-boundary inversions for M a²/B > 4 are
-    intended), so the regularization warning of :class:`tbspin.kp.KPModel` is switched off.
+    intended), so the regularization warning of :class:`tbspin.continuum.kp.KPModel` is switched off.
     Spin: s = τ0⊗σ (units ħ/2).
     """
     return cubic_ti_kp(A=A, B=B, M=M, a=a, magnetization=magnetization).lattice_model()

@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Callable, Mapping
 
 from tbspin.errors import ParameterError
-from tbspin.model import LatticeModel
+from tbspin.model.lattice import LatticeModel
 
 __all__ = ["Parameter", "ModelEntry", "REGISTRY", "get", "names", "build", "convert_value"]
 

@@ -9,10 +9,12 @@ Public API (see docs/conventions.md for units, signs and the Bloch convention)::
     tbspin.spin_hall(model, ...)           proper / conventional spin Hall conductivity
 """
 
-from ._version import __version__
-from .berry import BerryConnection, berry_connection, resolve_gauge
-from .convergence import ConvergenceTable, mesh_study
-from .errors import (
+from tbspin import _compat
+from tbspin._version import __version__
+from tbspin.bands.berry import BerryConnection, berry_connection, resolve_gauge
+from tbspin.bands.settings import ConnectionSettings, resolve_connection
+from tbspin.bz.kmesh import Mesh, as_kpoints, make_mesh
+from tbspin.errors import (
     CheckpointError,
     ConvergenceWarning,
     GaugeWarning,
@@ -23,9 +25,8 @@ from .errors import (
     TbspinWarning,
     WannierFormatError,
 )
-from .kmesh import Mesh, as_kpoints, make_mesh
-from .model import LatticeModel
-from .observables import (
+from tbspin.model.lattice import LatticeModel
+from tbspin.observables import (
     anomalous_hall,
     berry_curvature,
     chern_number,
@@ -34,8 +35,8 @@ from .observables import (
     spin_hall,
     spin_hall_integrand,
 )
-from .results import ConductivityResult
-from .settings import ConnectionSettings, resolve_connection
+from tbspin.results.conductivity import ConductivityResult
+from tbspin.results.convergence import ConvergenceTable, mesh_study
 
 __all__ = [
     "LatticeModel",
@@ -71,15 +72,20 @@ __all__ = [
 
 # imported on first attribute access (``tbspin.io`` is never imported by the core: writing a
 # result or a checkpoint does not load the Wannier90 parser)
-_SUBMODULES = ("models", "kp", "bands", "slab", "plotting", "io", "cli", "convergence", "kpath",
-               "adapters", "units", "eigen", "settings", "integrands", "integrate", "checkpoint",
-               "hoppings")
+_SUBMODULES = ("models", "slab", "io", "cli", "adapters", "units", "bands", "bz", "engine",
+               "sampling", "symmetry", "results", "continuum", "analysis", "reproduce")
+
+_compat.install()
 
 
 def __getattr__(name: str) -> object:
-    """Import sub-packages on first use (``tbspin.models.bi2se3()`` works after ``import tbspin``)."""
-    if name in _SUBMODULES:
-        import importlib
+    """Import sub-packages on first use (``tbspin.models.bi2se3()`` works after ``import tbspin``);
+    the flat module names of 0.2 (``tbspin.eigen``, …) give their new modules with a
+    DeprecationWarning (:mod:`tbspin._compat`)."""
+    import importlib
 
+    if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
+    if name in _compat.MOVED:
+        return _compat.moved(name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

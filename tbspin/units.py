@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from scipy import constants as _c
 
-from .errors import ParameterError
+from tbspin.errors import ParameterError
 
 #: elementary charge (C)
 E_CHARGE = _c.e

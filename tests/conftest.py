@@ -14,6 +14,6 @@ set_hypothesis_home_dir(tempfile.mkdtemp(prefix="tbspin-hypothesis-"))
 settings.register_profile("tbspin", database=None)
 settings.load_profile("tbspin")
 
-# the engine's default is every core (tbspin.executor.default_workers); the suite runs serially
+# the engine's default is every core (tbspin.engine.executor.default_workers); the suite runs serially
 # (deterministic call counts, no oversubscription) unless a test asks for workers explicitly
 os.environ.setdefault("TBSPIN_WORKERS", "1")

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from tbspin.kp import RegularizationWarning, band_gap, band_inversions, z2_parity
+from tbspin.continuum.kp import RegularizationWarning, band_gap, band_inversions, z2_parity
 from tbspin.models import BI2SE3_PARAMETERS, bi2se3, bi2se3_kp
 from tbspin.models.bi2se3 import PARITY, ZHANG2009_RAW
 from tbspin.models.catalogue import form_hamiltonians

@@ -1,8 +1,8 @@
-"""Direct Bloch sums (tbspin.bloch), the spin-operator shortcut and the gauge-free conventional
+"""Direct Bloch sums (tbspin.model.bloch), the spin-operator shortcut and the gauge-free conventional
 integrand: each against an independent computation written in the test.
 
 References: H(k) = Σ_R H_R exp(i k·(R + τ_n − τ_m)) and its derivative summed term by term over
-*every* R with ``np.einsum`` (the definition in tbspin.model); O @ U by a dense matrix product;
+*every* R with ``np.einsum`` (the definition in tbspin.model.lattice); O @ U by a dense matrix product;
 for the conventional integrand, the same integrand after a random unitary rotation inside every
 Kramers pair (the formula is a trace over degenerate blocks, so it must not change).
 """
@@ -16,10 +16,11 @@ import numpy as np
 import pytest
 from core_models import kramers_ti
 
-from tbspin import LatticeModel, eigen
-from tbspin.bloch import FULL_BELOW
-from tbspin.integrands import Integrand
-from tbspin.settings import resolve_connection
+from tbspin import LatticeModel
+from tbspin.bands import eigen
+from tbspin.bands.integrands import Integrand
+from tbspin.bands.settings import resolve_connection
+from tbspin.model.bloch import FULL_BELOW
 
 
 def _model(reach: int, n: int, seed: int, convention: str = "positions") -> LatticeModel:

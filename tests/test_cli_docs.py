@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tbspin
-from tbspin import cli
+from tbspin.cli import app as cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,7 +97,7 @@ def test_cli_errors_are_one_line(capsys):
 
 
 def test_cli_help_runs():
-    r = subprocess.run([sys.executable, "-m", "tbspin.cli", "shc", "--help"], capture_output=True,
+    r = subprocess.run([sys.executable, "-m", "tbspin.cli.app", "shc", "--help"], capture_output=True,
                        text=True, check=True)
     assert "proper" in r.stdout and "ħ/2" in r.stdout
 
@@ -149,7 +149,7 @@ def test_cli_shc_on_imported_hr_file(tmp_path, capsys, order):
 def test_convergence_study_table(tmp_path, capsys):
     """`--converge`: BHZ in the gap converges to the exact 4 e/8π; the relative change per mesh
     step shrinks and the table is written next to the finest result."""
-    from tbspin.convergence import mesh_study
+    from tbspin.results.convergence import mesh_study
 
     rc = cli.main(["shc", "--model", "bhz", "--param", "M=-0.05", "--efermi", "0",
                    "--converge", "16", "32", "64", "--out", str(tmp_path / "c"), "--no-progress"])

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import tbspin
-from tbspin import cli, jobs
+from tbspin.cli import app as cli
+from tbspin.cli import jobs
 from tbspin.errors import OutputError, ParameterError
 from tbspin.models import registry
 
@@ -63,7 +64,7 @@ def test_unit_changes_json_and_figure_or_is_rejected(tmp_path, capsys, monkeypat
     assert cli.main([*QUICK_SHC, "--unit", "furlongs"]) == 2
     assert "e/8pi" in _one_line(capsys.readouterr().err)  # names the valid units
     seen = {}
-    import tbspin.plotting as plotting
+    import tbspin.cli.plotting as plotting
 
     real = plotting.plot_conductivity
 
@@ -136,7 +137,7 @@ def test_write_failure_at_the_end_goes_to_a_fallback_file(tmp_path, capsys, monk
 def test_slab_figure_has_physical_labels():
     import matplotlib.pyplot as plt
 
-    from tbspin.plotting import plot_slab_bands
+    from tbspin.cli.plotting import plot_slab_bands
     from tbspin.slab import make_slab
 
     slab = make_slab(tbspin.models.cubic_ti(), direction=2, n_layers=6)
@@ -152,7 +153,7 @@ def test_slab_figure_has_physical_labels():
 def test_conductivity_figure_title_names_formula_and_model(tmp_path):
     import matplotlib.pyplot as plt
 
-    from tbspin.plotting import plot_conductivity
+    from tbspin.cli.plotting import plot_conductivity
 
     r = tbspin.spin_hall(tbspin.models.kane_mele(), efermi=[0.0, 0.5], mesh=6, spin="z",
                          formula="conventional")
@@ -194,7 +195,7 @@ def test_magnetic_top_beyond_the_slab(tmp_path, capsys):
 
 
 def test_warnings_are_one_clean_line(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "tbspin.cli", "slab", "--model", "qwz",
+    r = subprocess.run([sys.executable, "-m", "tbspin.cli.app", "slab", "--model", "qwz",
                         "--direction", "1", "--n-layers", "8", "--field", "0.001", "--npoints",
                         "8", "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import tbspin
-from tbspin import LatticeModel, eigen, occupied_sum
+from tbspin import LatticeModel, occupied_sum
+from tbspin.bands import eigen
 from tbspin.errors import GaugeWarning, ModelError
 
 
@@ -169,9 +170,9 @@ def test_kubo_pair_terms_without_connection_equal_the_connection_products(case):
     (one pair list for the batch); "mixed": inversion broken (an on-site τx term), so pairs are
     degenerate only at the TRIMs of the batch; "two patterns": gapless at Γ (mass 3), a 4-fold
     block there and Kramers pairs elsewhere (the common pattern gathered, Γ pair by pair)."""
-    from tbspin.berry import kubo_connection_from_velocity, kubo_eigensystem, kubo_pair_terms
-    from tbspin.integrands import pair_terms
-    from tbspin.settings import resolve_connection
+    from tbspin.bands.berry import kubo_connection_from_velocity, kubo_eigensystem, kubo_pair_terms
+    from tbspin.bands.integrands import pair_terms
+    from tbspin.bands.settings import resolve_connection
 
     model = {"pattern": kramers_ti(),
              "mixed": kramers_ti().with_onsite(0.3 * np.kron(SX, np.eye(2))),  # P broken
@@ -210,10 +211,10 @@ def test_band_cutoff_changes_no_fermi_sum_below_it(what):
     cut never separates the two states of a Kramers pair (pairs kept whole)."""
     import dataclasses
 
-    from tbspin.berry import rows_below
-    from tbspin.eigen import solve
-    from tbspin.integrands import Integrand, with_band_cutoff
-    from tbspin.settings import resolve_connection
+    from tbspin.bands.berry import rows_below
+    from tbspin.bands.eigen import solve
+    from tbspin.bands.integrands import Integrand, with_band_cutoff
+    from tbspin.bands.settings import resolve_connection
 
     model = kramers_ti().with_onsite(0.05 * np.kron(SZ, np.eye(2)))
     k = np.random.default_rng(5).random((64, 3)) @ model.reciprocal
@@ -238,8 +239,8 @@ def test_band_cutoff_changes_no_fermi_sum_below_it(what):
 def test_band_cutoff_never_cuts_a_block_at_any_k():
     """rows_below: bands (0, 1) a block at k0, (1, 2) at k1: the cut after band 1 (needed at k0)
     would split k1's block, the cut after band 2 k0's block (2, 3): all four rows are kept."""
-    from tbspin.berry import rows_below
-    from tbspin.eigen import Eigensystem
+    from tbspin.bands.berry import rows_below
+    from tbspin.bands.eigen import Eigensystem
 
     E = np.array([[0.0, 0.0, 1.0, 1.0], [0.5, 2.0, 2.0, 3.0]])
     block = np.array([[0, 0, 1, 1], [0, 1, 1, 2]])
@@ -363,7 +364,7 @@ def test_result_json_npz_round_trip(tmp_path):
 
 def test_checkpoint_resume_loses_nothing(tmp_path, monkeypatch):
     """Interrupt an integration after a few chunks; the resumed run equals the uninterrupted one."""
-    from tbspin import integrate
+    from tbspin.engine import integrate
 
     model = bhz_doubled(-0.7)
     kw = dict(efermi=np.linspace(-2, 2, 7), mesh=20, chunk_size=50)
@@ -543,10 +544,10 @@ def test_spin_diagonal_from_the_gauge_values_equals_the_expectation(case):
     operator is the gauge operator and every band is in a block (Kramers pairs at every k);
     reference: ⟨u_n|s|u_n⟩ from the eigenvectors (eigen.expectation). "mixed" (pairs only at
     the TRIMs) must take the expectation."""
-    from tbspin.berry import kubo_eigensystem
-    from tbspin.eigen import expectation
-    from tbspin.integrands import _spin_diagonal
-    from tbspin.settings import resolve_connection
+    from tbspin.bands.berry import kubo_eigensystem
+    from tbspin.bands.eigen import expectation
+    from tbspin.bands.integrands import _spin_diagonal
+    from tbspin.bands.settings import resolve_connection
 
     model = {"pattern": kramers_ti(),
              "mixed": kramers_ti().with_onsite(0.3 * np.kron(SX, np.eye(2)))}[case]

@@ -15,9 +15,9 @@ import pytest
 import test_symmetry as ts
 
 from tbspin import LatticeModel
-from tbspin.degeneracy import DEFAULT_DEGEN_TOL, degeneracy_scale
+from tbspin.bands.degeneracy import DEFAULT_DEGEN_TOL, degeneracy_scale
 from tbspin.models import bi2se3
-from tbspin.symmetry import source_file, symmetrized
+from tbspin.symmetry.operations import source_file, symmetrized
 
 
 @pytest.fixture(scope="module")

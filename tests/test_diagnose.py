@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import test_symmetry as ts
 
-from tbspin.diagnose import diagnose
+from tbspin.analysis.diagnose import diagnose
 from tbspin.errors import ParameterError
 from tbspin.models import bhz, bi2se3
-from tbspin.symmetry import source_file
+from tbspin.symmetry.operations import source_file
 
 
 def test_gamma_spike_on_a_gamma_centred_mesh_is_reported() -> None:
@@ -73,7 +73,7 @@ def test_pair_classes_split_the_proper_integrand_exactly() -> None:
     carries nothing; in the 4-band Bi2Se3 model (s_y not conserved) Kramers pairs do."""
     from core_models import bhz_doubled
 
-    from tbspin.diagnose import pair_classes
+    from tbspin.analysis.diagnose import pair_classes
     from tbspin.sampling import per_point_sums, shc_kernel
 
     for model, spin, ef in ((bhz_doubled(-1.0), "z", 0.0), (bi2se3(), "y", 0.0)):

@@ -1,4 +1,4 @@
-"""Concurrent chunk execution (tbspin.executor): every backend gives the serial result.
+"""Concurrent chunk execution (tbspin.engine.executor): every backend gives the serial result.
 
 Kernel: an AHC-like sum Σ_{k,m} f(ε_mk − E_F) Ω^{xy}_m(k) of the Haldane model over a uniform mesh,
 chunk by chunk with tbspin.berry_curvature and tbspin.occupied_sum. Reference: the same chunks
@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 import tbspin
-from tbspin import executor
+from tbspin.engine import executor
+from tbspin.engine.executor import OrderedSum, run_chunks, sum_chunks
 from tbspin.errors import MissingDependencyError, ParameterError
-from tbspin.executor import OrderedSum, run_chunks, sum_chunks
 from tbspin.models import haldane
 
 CHUNK = 37

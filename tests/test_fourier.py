@@ -1,7 +1,7 @@
-"""FFT Bloch sums (tbspin.fourier) against the direct Bloch sum of LatticeModel.
+"""FFT Bloch sums (tbspin.bz.fourier) against the direct Bloch sum of LatticeModel.
 
 Reference: ``LatticeModel.hamiltonian_and_derivatives`` at the same Cartesian k (the definition
-of H(k) and ∂H/∂k in tbspin.model). Both are exact sums of the same finite series, so they must
+of H(k) and ∂H/∂k in tbspin.model.lattice). Both are exact sums of the same finite series, so they must
 agree to rounding: 1e-12 relative to max |H|.
 """
 
@@ -16,8 +16,8 @@ import pytest
 
 import tbspin
 from tbspin import LatticeModel
+from tbspin.bz.fourier import MeshFourier, mesh_hamiltonian_chunks
 from tbspin.errors import ParameterError
-from tbspin.fourier import MeshFourier, mesh_hamiltonian_chunks
 from tbspin.models import bi2se3, haldane, kane_mele
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,7 +101,7 @@ def test_line_transform_by_product_and_by_fft_both_match_direct_sum(n_last: int,
     for up to DFT_RESIDUES residues and an FFT of the padded line above: forced either way, both
     equal the direct sum. Reach 13 gives 27 residues on n_p = 29 (prime) and 32, 6 on n_p = 6
     (folded); chunks that start mid-line."""
-    import tbspin.fourier as fourier
+    import tbspin.bz.fourier as fourier
 
     model = random_model(dim=2, reach=13, seed=3)
     for limit in (0, 10**6):  # every line by FFT, then every line by the product
@@ -194,7 +194,7 @@ def test_plan_pickles_without_its_table() -> None:
 
 def test_displaced_mesh_gives_the_finite_difference_points() -> None:
     # k ± δ e_a of a uniform mesh (the fd Berry connection's points) as shifted meshes
-    from tbspin.fourier import displaced_mesh
+    from tbspin.bz.fourier import displaced_mesh
 
     model = random_model(reach=2, seed=13)
     mesh = tbspin.make_mesh(model, 4, 0.25)
@@ -212,7 +212,7 @@ def test_plane_groups_match_direct_sum_in_any_order(monkeypatch) -> None:
     product per group): 11 planes in groups of 4 (the last one short) equal the direct sum, and
     asking for the chunks in reverse order gives bitwise the same arrays (a plane's value does
     not depend on which thread asked first)."""
-    import tbspin.fourier as fourier
+    import tbspin.bz.fourier as fourier
 
     monkeypatch.setattr(fourier, "PLANE_GROUP", 4)
     model = random_model(reach=2, seed=11)

@@ -61,7 +61,7 @@ def test_kwant_features_without_kwant_say_how_to_install(tmp_path):
         assert "needs Kwant" in msg and "pip install 'tbspin[kwant]'" in msg
         assert "--config-settings=--build-option=--cython kwant==1.5.0" in msg
     # the command line: one line, exit status 1 (a failure, not a usage error)
-    r = _run(BLOCK_KWANT + "from tbspin.cli import main; raise SystemExit(main(['shc', "
+    r = _run(BLOCK_KWANT + "from tbspin.cli.app import main; raise SystemExit(main(['shc', "
              "'--model', 'qwz', '--mesh', '4', '--no-progress']))", cwd=tmp_path)
     assert r.returncode == 1
     assert r.stderr.count("\n") == 1 and "tbspin[kwant]" in r.stderr

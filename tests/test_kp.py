@@ -1,4 +1,4 @@
-"""k·p → lattice regularization (tbspin.kp) and the band checks (tbspin.bands)."""
+"""k·p → lattice regularization (tbspin.continuum.kp) and the band checks (tbspin.bz.spectrum)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import sympy
 
 from tbspin import LatticeModel, ModelError
-from tbspin.kp import (
+from tbspin.continuum.kp import (
     KPModel,
     RegularizationWarning,
     band_gap,

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import tbspin
-from tbspin import integrate
+from tbspin.engine import integrate
 from tbspin.errors import ParameterError
 from tbspin.models import bi2se3
 
@@ -158,7 +158,7 @@ def test_dask_local_cluster_gives_the_serial_result(tmp_path: Path) -> None:
         shc = tbspin.spin_hall(model, client=client, checkpoint=tmp_path / "c.npz", **kw)
         ahc = tbspin.anomalous_hall(model, efermi=EF, mesh=6, chunk_size=40, client=client)
         # the CLI connects its own Client to the scheduler address (--scheduler)
-        from tbspin import cli
+        from tbspin.cli import app as cli
 
         assert cli.main(["ahc", "--model", "haldane", "--efermi", "0.1", "--mesh", "24",
                          "--scheduler", cluster.scheduler_address, "--out",
@@ -175,7 +175,7 @@ def test_dask_local_cluster_gives_the_serial_result(tmp_path: Path) -> None:
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-c", "import sys; from tbspin.cli import main; sys.exit(main())", *args]
+    return [sys.executable, "-c", "import sys; from tbspin.cli.app import main; sys.exit(main())", *args]
 
 
 def test_cli_run_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:

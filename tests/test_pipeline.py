@@ -21,9 +21,11 @@ import pytest
 from core_models import bhz_doubled, haldane_pythtb, kramers_ti, qwz
 
 import tbspin
-from tbspin import LatticeModel, eigen, integrate, settings
+from tbspin import LatticeModel
+from tbspin.bands import eigen, settings
+from tbspin.engine import integrate
 from tbspin.errors import CheckpointError, OutputError, ParameterError
-from tbspin.hoppings import hermiticity_violation, minus_index
+from tbspin.model.hoppings import hermiticity_violation, minus_index
 from tbspin.models import bi2se3
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -210,7 +212,7 @@ def test_executor_gives_the_serial_result():
         par = tbspin.spin_hall(model, executor=ex, **kw).raw
     assert np.allclose(par, ref, rtol=1e-12, atol=1e-15)
     # a chunk task is a pure, picklable function (process and cluster executors need that)
-    from tbspin.integrands import Integrand
+    from tbspin.bands.integrands import Integrand
 
     st = settings.resolve_connection(model, spin="z")
     plan = integrate.Plan(mesh=tbspin.make_mesh(model, 6), chunk_size=40,
@@ -294,10 +296,12 @@ def test_writing_a_result_does_not_import_the_wannier_parser(tmp_path):
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
-CORE_FILES = ["_version", "model", "hoppings", "kmesh", "eigen", "settings", "berry",
-              "integrands", "integrate", "checkpoint", "observables/api", "observables/_run",
-              "observables/base", "observables/ahc", "observables/shc", "occupation", "results",
-              "convergence", "units", "bands", "kpath", "__init__"]
+CORE_FILES = ["_version", "model/lattice", "model/hoppings", "bz/kmesh", "bands/eigen",
+              "bands/settings", "bands/berry", "bands/integrands", "engine/integrate",
+              "engine/checkpoint", "observables/api", "observables/_run", "observables/base",
+              "observables/ahc", "observables/shc", "engine/occupation", "engine/points",
+              "results/conductivity", "results/convergence", "units", "bz/spectrum", "bz/kpath",
+              "__init__"]
 
 
 @pytest.mark.parametrize("name", CORE_FILES)

@@ -389,27 +389,27 @@ def test_next_base_mesh_is_sized_by_the_error() -> None:
 
 
 def test_fft_bloch_sums_of_the_shifted_meshes_equal_the_direct_sums(monkeypatch) -> None:
-    """The unrefined cells of every shifted mesh take FFT Bloch sums (tbspin.fourier) when the
+    """The unrefined cells of every shifted mesh take FFT Bloch sums (tbspin.bz.fourier) when the
     engine's cost rule prefers them; refined cells take direct sums. Reference: the same run with
     direct sums only (use_fourier forced False), 1e-12 — for a uniform randomized pass and for
     an adaptive run whose final tree mixes both kinds of cells (BHZ, 4 bands; the cost rule is
     forced to FFT so that a small model exercises the path)."""
-    import tbspin.fourier
-    import tbspin.integrate
+    import tbspin.bz.fourier
+    import tbspin.engine.integrate
 
     b = bhz(M=-0.02)
     kern = shc_kernel(b, spin="z", current="x", efield="y", formula="proper")
     calls = {"fft": 0}
-    block = tbspin.fourier.MeshFourier.block
+    block = tbspin.bz.fourier.MeshFourier.block
 
     def counted(self, start, stop):
         calls["fft"] += 1
         return block(self, start, stop)
 
-    monkeypatch.setattr(tbspin.fourier.MeshFourier, "block", counted)
+    monkeypatch.setattr(tbspin.bz.fourier.MeshFourier, "block", counted)
     out = {}
     for fft in (True, False):
-        monkeypatch.setattr(tbspin.integrate, "use_fourier", lambda *a, fft=fft: fft)
+        monkeypatch.setattr(tbspin.engine.integrate, "use_fourier", lambda *a, fft=fft: fft)
         calls["fft"] = 0
         u = randomized_mesh(kern, b, [0.0, 0.05], mesh=12, n_shifts=4, seed=5)
         a = adaptive(kern, b, [0.0, 0.05], mesh=8, n_shifts=4, seed=5, iterations=3)

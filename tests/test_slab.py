@@ -34,11 +34,11 @@ import pytest
 import scipy.linalg as sla
 
 from tbspin import chern_number
-from tbspin.cli import run_slab
+from tbspin.bz.kpath import make_kpath
+from tbspin.cli.app import run_slab
+from tbspin.cli.plotting import plot_gap_vs_magnetization, plot_gap_vs_thickness, plot_slab_bands
 from tbspin.errors import ModelError
-from tbspin.kpath import make_kpath
 from tbspin.models import bhz, bi2se3, haldane, kane_mele, qwz
-from tbspin.plotting import plot_gap_vs_magnetization, plot_gap_vs_thickness, plot_slab_bands
 from tbspin.slab import (
     edge_modes,
     exchange_on_layers,
@@ -438,7 +438,7 @@ def test_figures_and_cli(tmp_path, thick, bulk):
     assert 0 < delta < mz
     assert out_m["gap"].gap == pytest.approx(2 * mz - delta, abs=1e-9)
     # through the real command line: m_z on the 2 top layers of a Bi2Se3 slab
-    from tbspin.cli import main
+    from tbspin.cli.app import main
 
     assert main(["slab", "--model", "bi2se3", "--layers", "20", "--surface-layers", "4",
                  "--m", "0", "0", "0.01", "--magnetic-top", "2", "--npoints", "20",

@@ -1,4 +1,4 @@
-"""Spinor orders (tbspin.spin) and spinor-order detection on real spin–orbit files.
+"""Spinor orders (tbspin.model.spin) and spinor-order detection on real spin–orbit files.
 
 Sources of the expected values: the Pauli algebra [σ_x, σ_y] = 2iσ_z; the spinor orders of the
 shared Wannier90 files as stated in ``../shared/data/README.md`` (Bi₂Se₃ block, Pt block, GaAs
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from tbspin.errors import ParameterError
-from tbspin.spin import (
+from tbspin.model.spin import (
     SPIN_ORDERS,
     SpinOrderWarning,
     check_spin_order,

@@ -3,7 +3,7 @@
 Expected numbers: the Pt violation sizes (mean |H_R − T H_R* T†| ≈ 0.9 meV, max 55 meV; bands move
 by up to 0.2 eV) were measured independently in issue 9 on ``../shared/data/pt_wanniertools``;
 the exactness checks (Kramers degeneracy to rounding, E(k) = E(−k), idempotence, an already
-symmetric model unchanged) follow from the definitions in tbspin/symmetry.py's docstring.
+symmetric model unchanged) follow from the definitions in tbspin/symmetry/operations.py's docstring.
 Lattices are those of ``../shared/data/README.md``.
 """
 
@@ -18,7 +18,7 @@ import pytest
 
 from tbspin import LatticeModel
 from tbspin.models import bi2se3
-from tbspin.symmetry import (
+from tbspin.symmetry.operations import (
     inversion_map,
     source_file,
     symmetrized,

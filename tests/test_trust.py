@@ -7,7 +7,7 @@ Expected relations and their sources:
   σ^y_zx whether m is declared (``magnetization=``) or only present in H (``with_zeeman`` then
   ``magnetization=None``); the undeclared case also warns that the default gauge s_y differs from
   m̂ (issue 9: 1772 vs 1601 (ħ/2e) S/m from points whose splitting was below the fixed tolerance);
-* ``gauge="none"`` = parallel transport: no intra-block connection (tbspin/berry.py: R_nm = 0 for
+* ``gauge="none"`` = parallel transport: no intra-block connection (tbspin/bands/berry.py: R_nm = 0 for
   n ≠ m in one degenerate block when there is no gauge operator), and the result says so;
 * fit noise: a random time-reversal-breaking perturbation of 1e-5 eV on every hopping splits the
   Kramers pairs by ≤ 0.2 meV, far below the 466 meV gap between pairs; first-order perturbation
@@ -28,12 +28,12 @@ import numpy as np
 import pytest
 
 import tbspin
-from tbspin.berry import berry_connection
-from tbspin.cli import main
+from tbspin.bands.berry import berry_connection
+from tbspin.bands.settings import NO_GAUGE, model_degeneracy, resolve_connection
+from tbspin.cli.app import main
 from tbspin.errors import GaugeWarning, ParameterError
-from tbspin.hoppings import minus_index
+from tbspin.model.hoppings import minus_index
 from tbspin.models import bi2se3
-from tbspin.settings import NO_GAUGE, model_degeneracy, resolve_connection
 
 KW = dict(efermi=[0.0, 0.4], mesh=12, spin="y", current="z", efield="x")
 

@@ -36,7 +36,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tbspin  # noqa: E402
-from tbspin.kpath import make_kpath  # noqa: E402
+from tbspin.bz.kpath import make_kpath  # noqa: E402
 from tbspin.models import BI2SE3_PARAMETERS, bi2se3, bi2se3_kp  # noqa: E402
 
 OUT = Path(os.environ.get("TBSPIN_TUTORIAL_OUT") or tempfile.mkdtemp(prefix="tbspin_tut03_"))

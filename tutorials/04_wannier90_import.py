@@ -36,8 +36,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tbspin  # noqa: E402
+from tbspin.bz.kpath import make_kpath  # noqa: E402
 from tbspin.io.wannier90 import read_hr, write_hr  # noqa: E402
-from tbspin.kpath import make_kpath  # noqa: E402
 
 OUT = Path(os.environ.get("TBSPIN_TUTORIAL_OUT") or tempfile.mkdtemp(prefix="tbspin_tut04_"))
 OUT.mkdir(parents=True, exist_ok=True)

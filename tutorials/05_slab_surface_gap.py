@@ -35,8 +35,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from tbspin.cli.plotting import plot_gap_vs_magnetization, plot_slab_bands  # noqa: E402
 from tbspin.models import BI2SE3_PARAMETERS, bi2se3, bi2se3_kp  # noqa: E402
-from tbspin.plotting import plot_gap_vs_magnetization, plot_slab_bands  # noqa: E402
 from tbspin.slab import (  # noqa: E402
     exchange_on_layers,
     find_dirac_point,

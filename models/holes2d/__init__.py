@@ -59,7 +59,7 @@ the SU(2) algebra there: they are the projected (Galerkin) matrices, which is wh
 formula restricted to these bands needs.
 
 *Lattice.* The projected H̃(k) is a degree-2 polynomial in k_x, k_y (a sympy Matrix with
-numeric coefficients); :class:`tbspin.kp.KPModel` regularizes it on a square lattice of
+numeric coefficients); :class:`tbspin.continuum.kp.KPModel` regularizes it on a square lattice of
 spacing ``a`` (k → sin(ka)/a, k² → 2(1 − cos ka)/a²). The default a = 10 Å keeps lattice and
 k·p bands within 1 meV of each other for |k| ≤ 0.02 Å⁻¹ (Kramers-degenerate hole densities
 p = k²/2π up to 6×10¹¹ cm⁻²) for all tabulated materials at d = 20 nm, 1 MV/m (measured worst

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from tbspin.continuum.kp import KPModel
 from tbspin.errors import ModelError, ParameterError
-from tbspin.kp import KPModel
-from tbspin.model import LatticeModel
+from tbspin.model.lattice import LatticeModel
 from tbspin.units import HBAR2_2M
 
 from .parameters import DEFAULT_SPACING, LuttingerParameters, resolve_gate_field
@@ -101,7 +101,7 @@ def holes2d_kp(
     spin: str = "J",
     **legacy: float,
 ) -> KPModel:
-    """The projected 2D hole gas as a :class:`tbspin.kp.KPModel` on a square lattice.
+    """The projected 2D hole gas as a :class:`tbspin.continuum.kp.KPModel` on a square lattice.
 
     Parameters are those of :func:`holes2d`.
     """

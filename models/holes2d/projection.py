@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import sympy
 
+from tbspin.bz.kmesh import as_kpoints
 from tbspin.errors import ModelError
-from tbspin.kmesh import as_kpoints
 from tbspin.types import ArrayLike, ComplexArray
 from tbspin.units import HBAR2_2M
 

@@ -55,10 +55,10 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
-from ..errors import MissingDependencyError, ModelError
-from ..kmesh import as_kpoints
-from ..model import LatticeModel
-from ..types import ArrayLike, ComplexArray, FloatArray, IntArray, KPoints
+from tbspin.bz.kmesh import as_kpoints
+from tbspin.errors import MissingDependencyError, ModelError
+from tbspin.model.lattice import LatticeModel
+from tbspin.types import ArrayLike, ComplexArray, FloatArray, IntArray, KPoints
 
 if TYPE_CHECKING:  # pragma: no cover
     import kwant

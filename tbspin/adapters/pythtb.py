@@ -48,10 +48,10 @@ from typing import Protocol
 
 import numpy as np
 
-from ..errors import ModelError, ParameterError
-from ..model import LatticeModel
-from ..spin import operator_order, spin_index, spin_operators, validate_spin_order
-from ..types import ArrayLike, ComplexArray, FloatArray
+from tbspin.errors import ModelError, ParameterError
+from tbspin.model.lattice import LatticeModel
+from tbspin.model.spin import operator_order, spin_index, spin_operators, validate_spin_order
+from tbspin.types import ArrayLike, ComplexArray, FloatArray
 
 __all__ = ["from_pythtb", "to_pythtb", "pythtb_hamiltonian"]
 
@@ -162,7 +162,7 @@ def from_pythtb(
     name : str, optional
         Name of the new model (default ``"pythtb"``).
     spin_order : {None, False, "interleaved", "block"}
-        Spinor order of the states (:mod:`tbspin.spin`), i.e. which spin operators to attach.
+        Spinor order of the states (:mod:`tbspin.model.spin`), i.e. which spin operators to attach.
         ``None`` (default): the interleaved Pauli matrices for ``nspin=2`` models, none for
         ``nspin=1``. ``False``: attach none. ``"interleaved"`` /
         ``"block"``: for an ``nspin=1`` model whose orbitals are spin-doubled by hand in the order

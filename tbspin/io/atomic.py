@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from ..types import ArrayLike, PathLike
+from tbspin.types import ArrayLike, PathLike
 
 __all__ = ["atomic_write", "atomic_savez", "save_figure"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from . import base
-from .api import (
+from tbspin.observables import base
+from tbspin.observables.api import (
     FORMULAS,
     BandIntegrand,
     anomalous_hall,
@@ -25,7 +25,7 @@ from .api import (
     spin_hall_integrand,
     spin_hall_kernel,
 )
-from .base import Observable, available, get
+from tbspin.observables.base import Observable, available, get
 
 for _info in pkgutil.iter_modules(__path__):
     if not _info.name.startswith("_") and _info.name not in ("base", "api"):

@@ -1,9 +1,9 @@
 """Engine glue of the public functions: argument checks, run keys, one uniform mesh or a
-converged (``tol``) run, and the wrapping into a :class:`tbspin.results.ConductivityResult`.
+converged (``tol``) run, and the wrapping into a :class:`tbspin.results.conductivity.ConductivityResult`.
 
 Every public observable (:mod:`tbspin.observables.api`) ends in :func:`_conductivity`, with a
-one-component :class:`tbspin.integrands.Integrand` (the 0.2 interface) or a many-component
-:class:`tbspin.integrands.BandKernel` (whole tensors from one eigensystem per k-point).
+one-component :class:`tbspin.bands.integrands.Integrand` (the 0.2 interface) or a many-component
+:class:`tbspin.bands.integrands.BandKernel` (whole tensors from one eigensystem per k-point).
 """
 
 from __future__ import annotations
@@ -14,18 +14,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tbspin._version import __version__
+from tbspin.bands.integrands import BandKernel, Integrand
+from tbspin.bands.settings import ConnectionSettings, positive_number, resolve_connection
+from tbspin.bz.kmesh import Mesh, make_mesh
+from tbspin.engine.checkpoint import JsonValue, array_digest
+from tbspin.engine.integrate import Plan, default_chunk_size, integrate
+from tbspin.errors import ArgumentError, ParameterError
+from tbspin.model.lattice import LatticeModel, axis_index
+from tbspin.results.conductivity import ConductivityResult, model_provenance
+from tbspin.sampling import GENERIC_SHIFT, SampledIntegral, converge
+from tbspin.types import ArrayLike, Direction, FloatArray, GaugeSpec, MeshSpec, PathLike, ShiftSpec, SpinSpec
+
 from .. import units
-from .._version import __version__
-from ..checkpoint import JsonValue, array_digest
-from ..errors import ArgumentError, ParameterError
-from ..integrands import BandKernel, Integrand
-from ..integrate import Plan, default_chunk_size, integrate
-from ..kmesh import Mesh, make_mesh
-from ..model import LatticeModel, axis_index
-from ..results import ConductivityResult, model_provenance
-from ..sampling import GENERIC_SHIFT, SampledIntegral, converge
-from ..settings import ConnectionSettings, positive_number, resolve_connection
-from ..types import ArrayLike, Direction, FloatArray, GaugeSpec, MeshSpec, PathLike, ShiftSpec, SpinSpec
 
 _CONN_KW = ("delta", "degen_tol", "gauge_tol")
 
@@ -72,7 +73,7 @@ def _efermi(efermi: ArrayLike) -> FloatArray:
 
 def _chunk(chunk_size: int | None, model: LatticeModel, method: str,
            mesh: Mesh | None = None) -> int:
-    """The user's chunk size (validated), else :func:`tbspin.integrate.default_chunk_size`."""
+    """The user's chunk size (validated), else :func:`tbspin.engine.integrate.default_chunk_size`."""
     if chunk_size is None:
         return default_chunk_size(model, method, mesh=mesh)
     if isinstance(chunk_size, (bool, np.bool_)) or not isinstance(chunk_size, numbers.Integral) \
@@ -170,7 +171,7 @@ def _conductivity(
 
     With ``tol`` the integral goes through :func:`tbspin.sampling.converge` (value ± error,
     number of k-points, convergence history in ``extras["sampling"]``); else one uniform mesh.
-    A :class:`tbspin.integrands.BandKernel` of C components gives ``raw`` (n_E, C) with its
+    A :class:`tbspin.bands.integrands.BandKernel` of C components gives ``raw`` (n_E, C) with its
     ``components`` (index tuples in the order of ``indices``).
     """
     model, st = integrand.model, integrand.settings

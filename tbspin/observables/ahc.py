@@ -14,12 +14,13 @@ import dataclasses
 
 import numpy as np
 
+from tbspin.bands.integrands import BandContext, register_term
+from tbspin.bands.settings import ConnectionSettings
+from tbspin.model.lattice import LatticeModel
+from tbspin.observables.base import Observable, register
+from tbspin.types import ComplexArray, FloatArray
+
 from .. import units
-from ..integrands import BandContext, register_term
-from ..model import LatticeModel
-from ..settings import ConnectionSettings
-from ..types import ComplexArray, FloatArray
-from .base import Observable, register
 
 _E2 = units.E2_HBAR
 

@@ -1,9 +1,9 @@
 """Public entry points: Berry curvature, anomalous Hall and spin Hall conductivities, Chern numbers.
 
 Each function validates its arguments (a :class:`tbspin.errors.ParameterError` names the bad
-one), resolves the connection settings ONCE (:func:`tbspin.settings.resolve_connection`, the one
-gauge policy), builds a band-resolved integrand (:mod:`tbspin.integrands`, formulas there) and
-hands it to the integration engine (:mod:`tbspin.integrate`: chunks, Fermi sums, checkpoints).
+one), resolves the connection settings ONCE (:func:`tbspin.bands.settings.resolve_connection`, the one
+gauge policy), builds a band-resolved integrand (:mod:`tbspin.bands.integrands`, formulas there) and
+hands it to the integration engine (:mod:`tbspin.engine.integrate`: chunks, Fermi sums, checkpoints).
 
 Conductivities: I(E_F) = (1 / (V_cell N_k)) Σ_{k,m} f(ε_mk − E_F) X_mk, converted by
 :mod:`tbspin.units`: σ_ij = −(e²/ħ) I for the AHC and σ^l_ij = (e/ħ)(ħ/2) I for the spin Hall
@@ -11,7 +11,7 @@ conductivity (J^l_i = σ^l_ij E_j). In 2D, σ_xy = −C e²/h for a filled band 
 C = (1/2π) ∫ Ω^{xy} d²k (C has the sign of the Berry phase, as PythTB's ``berry_flux``).
 
 Gauge: band-resolved values inside degenerate blocks depend on the basis; tbspin fixes it with a
-gauge operator (policy in :mod:`tbspin.settings`) and records it in every result.
+gauge operator (policy in :mod:`tbspin.bands.settings`) and records it in every result.
 
 Whole tensors: :func:`compute` evaluates any registered observable record
 (:mod:`tbspin.observables.base`) for any set of components — "all" by default — from ONE
@@ -32,14 +32,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import ParameterError
-from ..integrands import FORMULAS, BandKernel, Integrand
-from ..integrate import ChunkTask, Plan, fourier_plans, occupied_sum
-from ..kmesh import make_mesh
-from ..model import LatticeModel, axis_index
-from ..results import ConductivityResult
-from ..settings import ConnectionSettings, positive_number, spin_operator
-from ..types import (
+from tbspin.bands.integrands import FORMULAS, BandKernel, Integrand
+from tbspin.bands.settings import ConnectionSettings, positive_number, spin_operator
+from tbspin.bz.kmesh import make_mesh
+from tbspin.engine.integrate import ChunkTask, Plan, fourier_plans, occupied_sum
+from tbspin.errors import ParameterError
+from tbspin.model.lattice import LatticeModel, axis_index
+from tbspin.observables import base
+from tbspin.observables._run import _check_directions, _chunk, _conductivity, _efield, _pair, _settings
+from tbspin.results.conductivity import ConductivityResult
+from tbspin.types import (
     ArrayLike,
     Direction,
     FloatArray,
@@ -50,8 +52,6 @@ from ..types import (
     ShiftSpec,
     SpinSpec,
 )
-from . import base
-from ._run import _check_directions, _chunk, _conductivity, _efield, _pair, _settings
 
 __all__ = ["berry_curvature", "anomalous_hall", "spin_hall", "chern_number",
            "spin_hall_integrand", "spin_hall_kernel", "berry_curvature_kernel", "BandIntegrand",
@@ -74,9 +74,9 @@ def berry_curvature(
         Directions (i, j), e.g. "xy" for Ω^z.
     method : {"kubo", "fd"}
     gauge : GaugeSpec
-        Gauge operator inside degenerate blocks (policy: :mod:`tbspin.settings`).
+        Gauge operator inside degenerate blocks (policy: :mod:`tbspin.bands.settings`).
     **conn_kw
-        ``delta``, ``degen_tol``, ``gauge_tol`` of :func:`tbspin.berry.berry_connection`.
+        ``delta``, ``degen_tol``, ``gauge_tol`` of :func:`tbspin.bands.berry.berry_connection`.
 
     Returns
     -------
@@ -139,12 +139,12 @@ def anomalous_hall(
         repeated call replays them and continues (:func:`tbspin.sampling.converge`).
     executor : object with ``map``, optional
         Runs the chunks (instead of ``workers``/``backend``/``client``), see
-        :mod:`tbspin.integrate`.
+        :mod:`tbspin.engine.integrate`.
     workers : int, optional
         Chunks computed concurrently (default: all cores; serial for a one-chunk mesh). The
         result does not depend on it (partial sums are folded in chunk order).
     backend : {"auto", "serial", "threads", "processes", "dask"}
-        How the chunks run (:mod:`tbspin.executor`); "auto": threads, or dask with a client.
+        How the chunks run (:mod:`tbspin.engine.executor`); "auto": threads, or dask with a client.
     client : dask.distributed.Client, optional
         Run the chunks on this dask cluster.
     tol : float, optional
@@ -160,8 +160,8 @@ def anomalous_hall(
     seed : int, optional
         Seed of the random shifts of a ``tol`` run.
     **conn_kw
-        ``delta``, ``degen_tol``, ``gauge_tol`` (:func:`tbspin.berry.berry_connection`;
-        ``degen_tol`` defaults to the model's degeneracy scale, :mod:`tbspin.settings`).
+        ``delta``, ``degen_tol``, ``gauge_tol`` (:func:`tbspin.bands.berry.berry_connection`;
+        ``degen_tol`` defaults to the model's degeneracy scale, :mod:`tbspin.bands.settings`).
 
     Returns
     -------
@@ -358,7 +358,7 @@ backend, client, tol, abs_floor, budget, seed, **conn_kw
     -------
     ConductivityResult
         ``raw`` (n_E, C) with ``components`` and ``indices``;
-        :meth:`~tbspin.results.ConductivityResult.tensor` gives the dense (n_E, 3, …) array.
+        :meth:`~tbspin.results.conductivity.ConductivityResult.tensor` gives the dense (n_E, 3, …) array.
     """
     rec = base.get(observable)
     formula = rec.formulas[0] if formula is None else formula
@@ -427,7 +427,7 @@ def chern_number(
     _check_directions(model, i, j)
     kern = Integrand(model, "berry", i, j, _settings(model, method, gauge, None, conn_kw))
     m = make_mesh(model, mesh)
-    # the engine's chunk task: FFT Bloch sums when cheaper (tbspin.integrate.fourier_plans)
+    # the engine's chunk task: FFT Bloch sums when cheaper (tbspin.engine.integrate.fourier_plans)
     task = ChunkTask(model, kern, Plan(m, _chunk(None, model, method, m), np.zeros(1), 0.0),
                      fourier_plans(model, kern, m))
     total = 0.0

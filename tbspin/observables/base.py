@@ -6,13 +6,13 @@ results need to know about a Brillouin-zone observable:
 * ``name`` (registry key), ``title``, ``kind`` (the key of its unit table in :mod:`tbspin.units`);
 * ``indices`` — the names of its tensor indices, e.g. ("spin", "current", "field"), and which of
   them are axial (spin) rather than polar (current, field): symmetry needs it;
-* ``occupation`` — "sea" (weight f) or "surface" (−∂f/∂ε), :mod:`tbspin.occupation`;
+* ``occupation`` — "sea" (weight f) or "surface" (−∂f/∂ε), :mod:`tbspin.engine.occupation`;
 * ``units`` / ``canonical`` — conversion factors from the raw integral
   I = ∫ d^pk/(2π)^p Σ_m w_m X_m (Å^(2−p) for the Hall-type formulas) to named units, per number
   of periodic directions p (registered into :mod:`tbspin.units` when the record is);
 * ``formulas`` — the formulas it can be computed with (first: default);
 * ``term(model, components, formula=..., ...)`` — the bound band-resolved term for the
-  requested components, which a :class:`tbspin.integrands.BandKernel` evaluates from the shared
+  requested components, which a :class:`tbspin.bands.integrands.BandKernel` evaluates from the shared
   eigensystem of each k-batch.
 
 A new observable is one module in this sub-package that builds a record and calls
@@ -30,9 +30,10 @@ import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tbspin.errors import ParameterError
+from tbspin.model.lattice import LatticeModel, axis_index
+
 from .. import units
-from ..errors import ParameterError
-from ..model import LatticeModel, axis_index
 
 __all__ = ["Observable", "register", "get", "available", "parse_components", "component_label"]
 
@@ -62,7 +63,7 @@ class Observable:
     formulas : tuple of str
     term : callable
         ``term(model, components, formula=..., **options)``: a term for
-        :class:`tbspin.integrands.BandKernel`.
+        :class:`tbspin.bands.integrands.BandKernel`.
     antisymmetric : tuple of int, optional
         Two index positions in which the tensor is antisymmetric (e.g. current, field of the
         Berry-curvature formulas): the components with equal indices vanish identically.

@@ -5,7 +5,7 @@ Formulas (spin s in units of ħ/2, V^a = ⟨m|∂_aH|n⟩, prefactor (e/ħ)(ħ/2
 * "proper" — the conserved spin current of Liu, Cullen & Culcer, PRB 108, 195434 (2023), Eq. 2,
   generalized to the full tensor: Σ^{l,ij}_m = i Σ_{n≠m} s^l_nn (R^i_mn R^j_nm − R^j_mn R^i_nm);
   antisymmetric in (i, j). Inside degenerate blocks the basis follows the gauge operator of each
-  spin component (default m̂·s if magnetized, else s_l: :mod:`tbspin.settings`), so a
+  spin component (default m̂·s if magnetized, else s_l: :mod:`tbspin.bands.settings`), so a
   whole-tensor pass rotates each block once per distinct operator and equals the
   single-component calls.
 * "conventional" — −2 Im Σ_{n∉D(m)} ⟨m|½{s^l, V^i}|n⟩⟨n|V^j|m⟩ / ((ε_m − ε_n)² + η²) (the Kubo
@@ -22,13 +22,14 @@ import dataclasses
 
 import numpy as np
 
+from tbspin.bands.eigen import apply_operator
+from tbspin.bands.integrands import BandContext, register_term
+from tbspin.bands.settings import ConnectionSettings
+from tbspin.model.lattice import LatticeModel
+from tbspin.observables.base import Observable, register
+from tbspin.types import ComplexArray, FloatArray
+
 from .. import units
-from ..eigen import apply_operator
-from ..integrands import BandContext, register_term
-from ..model import LatticeModel
-from ..settings import ConnectionSettings
-from ..types import ComplexArray, FloatArray
-from .base import Observable, register
 
 FORMULAS = ("proper", "conventional", "smm_omega")
 
@@ -94,27 +95,32 @@ class ConventionalTerm:
         eig = ctx.eigensystem(None)
         E, r = eig.energies, ctx.rows
         U = eig.vectors
-        Uh = np.ascontiguousarray(U[:, :, :r].transpose(0, 2, 1))
-        np.conjugate(Uh, out=Uh)
         dE2 = (E[:, :r, None] - E[:, None, :]) ** 2 + self.eta**2
         same = eig.block[:, :r, None] == eig.block[:, None, :]
         w = np.where(same, 0.0, 1.0 / np.where(same, 1.0, dE2))
-        Vw: dict[int, ComplexArray] = {}
-        J: dict[tuple[int, int], ComplexArray] = {}
-        out = np.zeros((len(E), r, len(self.components)))
-        for c, (slot, i, j) in enumerate(self.components):
-            if j not in Vw:
-                Vw[j] = ctx.velocity(None, j) * w  # V^j_mn w_mn (w real)
-            if (slot, i) not in J:
-                # ½{s, ∂_iH} in the orbital basis (s ∂_iH and its adjoint), then its rows
-                sdH = apply_operator(self.spins[slot], ctx.derivative(i))
-                sdH += sdH.conj().transpose(0, 2, 1)
-                J[slot, i] = (Uh @ sdH) @ U  # twice J: the ½ goes into the factor below
-            Jc, V = J[slot, i], Vw[j]
-            im = Jc.imag * V.real  # Im(J conj(V w)) without complex temporaries
-            im -= Jc.real * V.imag
-            out[:, :, c] = -im.sum(axis=2)  # −2 Im Σ_n (½ J)_mn conj(V w)_mn
-        return out
+        # D_a = ∂_aH U (full); with W_l = s_l U, M = W_l† D_i = U† s_l ∂_iH U and the rows of
+        # 2 J^{li} = U_r† (s ∂_iH + ∂_iH s) U are M[:r] + (M[:, :r])† (∂_iH, s Hermitian)
+        dirs = sorted({a for _, i, j in self.components for a in (i, j)})
+        D = {a: ctx.derivative(a) @ U for a in dirs}
+        Uh = np.ascontiguousarray(U[:, :, :r].transpose(0, 2, 1))
+        np.conjugate(Uh, out=Uh)
+        li = sorted({(slot, i) for slot, i, _ in self.components})
+        js = sorted({j for _, _, j in self.components})
+        W = {slot: apply_operator(self.spins[slot], U) for slot in {s for s, _ in li}}
+        J2 = []
+        for slot, i in li:
+            M = W[slot].conj().transpose(0, 2, 1) @ D[i]
+            J2.append(M[:, :r] + M[:, :, :r].conj().transpose(0, 2, 1))
+        # −2 Im Σ_n J_mn conj(V^j_mn w_mn) = −Im Σ_n (2J)_mn conj(...) for all (l, i) × j at once,
+        # one batched real product: Im(a conj(b)) = [Re a, Im a]·[−Im b, Re b]
+        Vw = [(Uh @ D[j]) * w for j in js]
+        P = np.concatenate([np.stack([x.real for x in J2], axis=2),
+                            np.stack([x.imag for x in J2], axis=2)], axis=3)  # (Nk, r, LI, 2N)
+        Q = np.concatenate([np.stack([-v.imag for v in Vw], axis=3),
+                            np.stack([v.real for v in Vw], axis=3)], axis=2)  # (Nk, r, 2N, J)
+        X = -(P @ Q)  # (Nk, r, LI, J)
+        cols = [(li.index((slot, i)), js.index(j)) for slot, i, j in self.components]
+        return np.stack([X[:, :, a, b] for a, b in cols], axis=2)
 
 
 def _term(model: LatticeModel, components: tuple[tuple[int, ...], ...], *, formula: str,

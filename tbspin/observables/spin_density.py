@@ -35,11 +35,11 @@ import dataclasses
 
 import numpy as np
 
-from ..errors import ParameterError
-from ..integrands import BandContext
-from ..model import LatticeModel
-from ..types import ComplexArray, FloatArray
-from .base import Observable, register
+from tbspin.bands.integrands import BandContext
+from tbspin.errors import ParameterError
+from tbspin.model.lattice import LatticeModel
+from tbspin.observables.base import Observable, register
+from tbspin.types import ComplexArray, FloatArray
 
 FORMULAS = ("intrinsic", "fermi_surface")
 

@@ -45,7 +45,7 @@ def _runner(name: str) -> Callable[[Path, bool], dict[str, object]]:
 def run(name: str, out: Path | str = "results/reproduce",
         quick: bool = False) -> dict[str, dict[str, object]]:
     """Run one reproduction (or ``"all"``); returns {name: record}."""
-    from ._common import limit_blas_threads
+    from tbspin.reproduce._common import limit_blas_threads
 
     names = list(REGISTRY) if name == "all" else [name]
     runners = [_runner(n) for n in names]

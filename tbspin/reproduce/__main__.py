@@ -2,6 +2,6 @@
 
 import sys
 
-from . import main
+from tbspin.reproduce import main
 
 sys.exit(main(sys.argv[1:]))

@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 
 from tbspin.errors import ParameterError
-from tbspin.model import LatticeModel
+from tbspin.model.lattice import LatticeModel
 from tbspin.types import FloatArray
 
 

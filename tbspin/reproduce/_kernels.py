@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from tbspin.model import LatticeModel
+from tbspin.model.lattice import LatticeModel
 from tbspin.observables import spin_hall_integrand
+from tbspin.reproduce._mesh import Kernel
 from tbspin.types import Direction, FloatArray, SpinSpec
-
-from ._mesh import Kernel
 
 
 def shc_kernel(model: LatticeModel, *, spin: SpinSpec, current: Direction, efield: Direction,

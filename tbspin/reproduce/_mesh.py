@@ -18,9 +18,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from tbspin import units
+from tbspin.engine.points import BatchTask, Kernel, WeightedPoints
 from tbspin.errors import ParameterError
-from tbspin.model import LatticeModel
-from tbspin.points import BatchTask, Kernel, WeightedPoints
+from tbspin.model.lattice import LatticeModel
 from tbspin.types import FloatArray
 
 
@@ -120,7 +120,7 @@ def integrate(model: LatticeModel, kernels: dict[str, Kernel], mesh: CompositeMe
     points = WeightedPoints(model, pts, w, chunk)
     acc = {}
     for name, kern in kernels.items():
-        # the engine's one chunk path (tbspin.points): evaluation, weights, the one Fermi sum
+        # the engine's one chunk path (tbspin.engine.points): evaluation, weights, the one Fermi sum
         task = BatchTask(_Holes(kern) if holes else kern, points, ef, temperature)
         acc[name] = sum(task(c)[1] for c in range(points.n_chunks))
     factor = units.conversion_factor(kind, model.n_periodic)[0]

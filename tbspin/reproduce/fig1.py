@@ -25,13 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tbspin.model import LatticeModel
+from tbspin.model.lattice import LatticeModel
 from tbspin.models import bi2se3
 from tbspin.models.bi2se3 import DEFAULT_A, DEFAULT_C, WARPING_LIU2010
-
-from ._common import ConvergenceRow, Series, Timer, finish, prepare_output, talk_style
-from ._kernels import EdgeTracker, shc_kernel
-from ._mesh import CompositeMesh, Kernel, MeshSettings, integrate
+from tbspin.reproduce._common import ConvergenceRow, Series, Timer, finish, prepare_output, talk_style
+from tbspin.reproduce._kernels import EdgeTracker, shc_kernel
+from tbspin.reproduce._mesh import CompositeMesh, Kernel, MeshSettings, integrate
 
 UNIT = "(hbar/2e) S/m"
 UNIT_TEX = r"$(\hbar/2e)\,\Omega^{-1}\mathrm{m}^{-1}$"
@@ -58,7 +57,7 @@ E_GAP, E_CB = 0.10, 0.40
 
 def count_states(model_mz: LatticeModel, n: int, lo: float, hi: float) -> int:
     """k-points of a Γ-centred n³ mesh (the old demo's) with a conduction state in (lo, hi]."""
-    from tbspin.kmesh import make_mesh
+    from tbspin.bz.kmesh import make_mesh
 
     mesh = make_mesh(model_mz, n)
     count = 0

@@ -25,14 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from tbspin.model import LatticeModel
+from tbspin.model.lattice import LatticeModel
 from tbspin.models import holes2d, holes2d_info
 from tbspin.models.holes2d import LUTTINGER, rashba_coefficient
+from tbspin.reproduce._common import ConvergenceRow, Series, Timer, finish, prepare_output, talk_style
+from tbspin.reproduce._kernels import shc_kernel
+from tbspin.reproduce._mesh import CompositeMesh, MeshSettings, integrate
 from tbspin.types import ArrayLike
-
-from ._common import ConvergenceRow, Series, Timer, finish, prepare_output, talk_style
-from ._kernels import shc_kernel
-from ._mesh import CompositeMesh, MeshSettings, integrate
 
 UNIT = "e/8pi"
 WIDTH = 250.0  # Å (25 nm)

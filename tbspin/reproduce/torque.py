@@ -26,13 +26,12 @@ import numpy as np
 
 from tbspin.models import bi2se3, bi2se3_kp
 from tbspin.models.bi2se3 import DEFAULT_A, DEFAULT_C
-
-from ._chern import chern_fhs
-from ._common import ConvergenceRow, Series, Timer, finish, prepare_output, talk_style
-from ._kernels import shc_kernel
-from ._mesh import CompositeMesh, integrate
-from .fig1 import SETTINGS as FIG1_SETTINGS
-from .fig1 import SHIFT, UNIT, UNIT_TEX
+from tbspin.reproduce._chern import chern_fhs
+from tbspin.reproduce._common import ConvergenceRow, Series, Timer, finish, prepare_output, talk_style
+from tbspin.reproduce._kernels import shc_kernel
+from tbspin.reproduce._mesh import CompositeMesh, integrate
+from tbspin.reproduce.fig1 import SETTINGS as FIG1_SETTINGS
+from tbspin.reproduce.fig1 import SHIFT, UNIT, UNIT_TEX
 
 if TYPE_CHECKING:
     from tbspin.slab import Slab

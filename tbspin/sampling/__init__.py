@@ -38,17 +38,17 @@ Convergence on request
     Wannier fit) are dropped for the next base mesh, sized from the error at that rate.
 Bloch sums
     The unrefined cells of one shift are points of one uniform shifted mesh: their H(k), ∂H/∂k
-    come from FFTs (:mod:`tbspin.fourier`) when the engine's cost rule prefers them; refined
-    cells use the direct sums (:mod:`tbspin.bloch`).
+    come from FFTs (:mod:`tbspin.bz.fourier`) when the engine's cost rule prefers them; refined
+    cells use the direct sums (:mod:`tbspin.model.bloch`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..model import LatticeModel
-from .driver import converge
-from .rules import (
+from tbspin.model.lattice import LatticeModel
+from tbspin.sampling.driver import converge
+from tbspin.sampling.rules import (
     CHECK_GROWTH,
     DROPPED,
     GENERIC_SHIFT,
@@ -67,7 +67,7 @@ from .rules import (
     per_point_sums,
     randomized_mesh,
 )
-from .tree import adaptive
+from tbspin.sampling.tree import adaptive
 
 __all__ = [
     "Kernel",
@@ -87,8 +87,8 @@ __all__ = [
 
 def ahc_kernel(model: LatticeModel, *, component: str = "xy", **kwargs: Any) -> Kernel:
     """Band-resolved Berry curvature Ω^{ij}_m as a kernel (public :func:`tbspin.berry_curvature`;
-    an :class:`tbspin.integrands.Integrand`, so uniform passes can use FFT Bloch sums)."""
-    from ..observables import berry_curvature_kernel
+    an :class:`tbspin.bands.integrands.Integrand`, so uniform passes can use FFT Bloch sums)."""
+    from tbspin.observables import berry_curvature_kernel
 
     return berry_curvature_kernel(model, component=component, **kwargs)
 
@@ -96,7 +96,7 @@ def ahc_kernel(model: LatticeModel, *, component: str = "xy", **kwargs: Any) -> 
 def shc_kernel(model: LatticeModel, **kwargs: Any) -> Kernel:
     """Band-resolved spin-Hall integrand as a kernel (public :func:`tbspin.spin_hall_integrand`;
     keywords ``spin``, ``current``, ``efield``, ``formula``, ``method``, ``gauge``, ...; an
-    :class:`tbspin.integrands.Integrand`, so uniform passes can use FFT Bloch sums)."""
-    from ..observables import spin_hall_kernel
+    :class:`tbspin.bands.integrands.Integrand`, so uniform passes can use FFT Bloch sums)."""
+    from tbspin.observables import spin_hall_kernel
 
     return spin_hall_kernel(model, **kwargs)

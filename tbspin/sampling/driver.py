@@ -13,11 +13,10 @@ from typing import Any
 import numpy as np
 from scipy.fft import next_fast_len
 
-from ..checkpoint import JsonValue, StepJournal
-from ..errors import ConvergenceWarning, ParameterError
-from ..model import LatticeModel
-from ..types import ArrayLike, IntArray, MeshSpec, PathLike
-from .rules import (
+from tbspin.engine.checkpoint import JsonValue, StepJournal
+from tbspin.errors import ConvergenceWarning, ParameterError
+from tbspin.model.lattice import LatticeModel
+from tbspin.sampling.rules import (
     DROPPED,
     MAX_GROWTH,
     MIN_CONFIRM,
@@ -32,7 +31,8 @@ from .rules import (
     components,
     randomized_mesh,
 )
-from .tree import adaptive
+from tbspin.sampling.tree import adaptive
+from tbspin.types import ArrayLike, IntArray, MeshSpec, PathLike
 
 __all__ = ["converge"]
 
@@ -125,7 +125,7 @@ def converge(
     workers : int, optional
         Threads evaluating the k-chunks (None: all cores); the result does not depend on it.
     checkpoint : path, optional
-        Step journal (:class:`tbspin.checkpoint.StepJournal`): every completed step (one pass
+        Step journal (:class:`tbspin.engine.checkpoint.StepJournal`): every completed step (one pass
         per base mesh) is saved there; repeating the call replays the saved steps and goes on
         from the first one missing, to the result of an uninterrupted run (with ``seed=None``
         the drawn root seed is kept in the file). Needs ``key``, everything else that

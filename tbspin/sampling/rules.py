@@ -1,7 +1,7 @@
 """Sampling rules: shifts, estimates and their errors, the randomized lattice rule, leaf cells.
 
 The rules of :mod:`tbspin.sampling` (module docstring there); the points they choose are
-evaluated by the engine's one chunk path (:mod:`tbspin.points`).
+evaluated by the engine's one chunk path (:mod:`tbspin.engine.points`).
 """
 
 from __future__ import annotations
@@ -14,22 +14,22 @@ from typing import Any
 import numpy as np
 from scipy.stats import t as student_t
 
-from ..errors import ParameterError
-from ..executor import ChunkPool
-from ..fourier import whole_lines
-from ..integrands import with_band_cutoff
-from ..integrate import default_chunk_size, fourier_plans
-from ..kmesh import Mesh
-from ..model import LatticeModel
-from ..occupation import fermi_sum
-from ..points import BatchTask, CellPoints, Kernel, MeshPoints, cell_meshes
-from ..types import ArrayLike, FloatArray, IntArray, MeshSpec
+from tbspin.bands.integrands import with_band_cutoff
+from tbspin.bz.fourier import whole_lines
+from tbspin.bz.kmesh import Mesh
+from tbspin.engine.executor import ChunkPool
+from tbspin.engine.integrate import default_chunk_size, fourier_plans
+from tbspin.engine.occupation import fermi_sum
+from tbspin.engine.points import BatchTask, CellPoints, Kernel, MeshPoints, cell_meshes
+from tbspin.errors import ParameterError
+from tbspin.model.lattice import LatticeModel
+from tbspin.types import ArrayLike, FloatArray, IntArray, MeshSpec
 
 #: a fixed generic shift (fractional parts of √2, √3, √5 − 2): no mesh point on a rational k
 GENERIC_SHIFT = (np.sqrt(2) - 1, np.sqrt(3) - 1, np.sqrt(5) - 2)
 
 #: largest k-points per kernel call; fewer for many bands (the engine's working-set rule,
-#: :func:`tbspin.integrate.default_chunk_size`: cache-sized batches of 30 bands run 15–25 % faster)
+#: :func:`tbspin.engine.integrate.default_chunk_size`: cache-sized batches of 30 bands run 15–25 % faster)
 POINTS_PER_CHUNK = 4096
 #: refinement rounds on shared shifts continue until the error is below SAFETY·tol (the shared
 #: samples chose the refinement and underestimate the error; the fresh pass checks it) until a
@@ -101,7 +101,7 @@ class SampledIntegral:
         (a warning says so).
     refinement : dict {subdivision s: number of leaf cells of 1/s of a base cell per direction}
     n_components : int
-        C tensor components per Fermi energy (a :class:`tbspin.integrands.BandKernel`): ``values``,
+        C tensor components per Fermi energy (a :class:`tbspin.bands.integrands.BandKernel`): ``values``,
         ``errors`` and the sample columns are then (nE·C,), E_F-major; the tolerance applies to
         every component relative to the largest one at its E_F (:func:`_worst`).
     """
@@ -150,7 +150,7 @@ def per_point_sums(
     energies: FloatArray, values: FloatArray, efermi: FloatArray, temperature: float = 0.0
 ) -> FloatArray:
     """c[k, e] = Σ_m f(ε_mk − E_F,e) X_mk for every k-point separately, (Nk, nE) (or
-    (Nk, nE, C) for C components): :func:`tbspin.occupation.fermi_sum` with ``per_point``."""
+    (Nk, nE, C) for C components): :func:`tbspin.engine.occupation.fermi_sum` with ``per_point``."""
     return fermi_sum(energies, values, efermi, temperature, per_point=True)
 
 
@@ -271,15 +271,15 @@ def _evaluate_tree(
     """Contributions of leaf cells [origin, origin + size) (reduced coordinates), one point
     origin + u·size per shift u: A[m, c, e] (``per_cell``) or their sums over cells [m, e].
 
-    The points are a :class:`tbspin.points.CellPoints` set evaluated by the engine's one chunk
-    path (:class:`tbspin.points.BatchTask`) on ``workers`` threads
-    (:class:`tbspin.executor.ChunkPool`; chunks folded in order, so the result does not depend
+    The points are a :class:`tbspin.engine.points.CellPoints` set evaluated by the engine's one chunk
+    path (:class:`tbspin.engine.points.BatchTask`) on ``workers`` threads
+    (:class:`tbspin.engine.executor.ChunkPool`; chunks folded in order, so the result does not depend
     on the number of workers). ``base = (n, offset)`` says the unrefined cells sit on the grid
     origin = (j + offset)/n: for each shift they are points of the uniform mesh
-    (j + offset + u)/n, whose Bloch sums come from FFTs (:mod:`tbspin.fourier`) when the
-    engine's cost rule prefers them (:func:`tbspin.integrate.fourier_plans`; kernels that are
-    :class:`tbspin.integrands.Integrand` or :class:`tbspin.integrands.BandKernel` only) and at least
-    half of the grid is present. Same values as the direct sums to 1e-12.
+    (j + offset + u)/n, whose Bloch sums come from FFTs (:mod:`tbspin.bz.fourier`) when the
+    engine's cost rule prefers them (:func:`tbspin.engine.integrate.fourier_plans`; kernels that
+    are :class:`tbspin.bands.integrands.Integrand` or :class:`tbspin.bands.integrands.BandKernel`
+    only) and at least half of the grid is present. Same values as the direct sums to 1e-12.
     """
     kernel = with_band_cutoff(kernel, efermi, temperature)
     M, C = len(shifts), len(origin)
@@ -303,7 +303,7 @@ def _fft_tasks(
     points: int, base: tuple[Sequence[int], float] | None,
 ) -> tuple[list[MeshPoints], IntArray, IntArray] | None:
     """The uniform shifted meshes of the unrefined cells with their FFT plans, one per shift
-    (:class:`tbspin.points.CellPoints`), the cell of every mesh point (−1: refined away) and
+    (:class:`tbspin.engine.points.CellPoints`), the cell of every mesh point (−1: refined away) and
     the cells left to the direct sum; or None."""
     if base is None:
         return None

@@ -6,9 +6,8 @@ import time
 
 import numpy as np
 
-from ..model import LatticeModel
-from ..types import ArrayLike, FloatArray, MeshSpec
-from .rules import (
+from tbspin.model.lattice import LatticeModel
+from tbspin.sampling.rules import (
     CHECK_GROWTH,
     DROPPED,
     MIN_CAP,
@@ -29,6 +28,7 @@ from .rules import (
     _worst,
     components,
 )
+from tbspin.types import ArrayLike, FloatArray, MeshSpec
 
 __all__ = ["adaptive"]
 

@@ -42,12 +42,12 @@ Conventions
 
 from __future__ import annotations
 
-from .build import Slab, exchange_on_layers, make_slab
-from .edges import EdgeModes, edge_modes
-from .gap import NoSurfaceStatesError, SurfaceGap, find_dirac_point, surface_gap
-from .kwant_form import kwant_bands
-from .spectra import slab_bands, surface_weights
-from .sweeps import MagnetizationSweep, ThicknessSweep, gap_vs_magnetization, gap_vs_thickness
+from tbspin.slab.build import Slab, exchange_on_layers, make_slab
+from tbspin.slab.edges import EdgeModes, edge_modes
+from tbspin.slab.gap import NoSurfaceStatesError, SurfaceGap, find_dirac_point, surface_gap
+from tbspin.slab.kwant_form import kwant_bands
+from tbspin.slab.spectra import slab_bands, surface_weights
+from tbspin.slab.sweeps import MagnetizationSweep, ThicknessSweep, gap_vs_magnetization, gap_vs_thickness
 
 __all__ = [
     "Slab",

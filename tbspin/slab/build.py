@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, TypeVar, Union
 
 import numpy as np
 
-from ..errors import ModelError, ParameterError
-from ..kpath import KPath, inplane_reciprocal, make_kpath
-from ..model import LatticeModel
-from ..types import ArrayLike, ComplexArray, FloatArray, IntArray, KPoints
+from tbspin.bz.kpath import KPath, inplane_reciprocal, make_kpath
+from tbspin.errors import ModelError, ParameterError
+from tbspin.model.lattice import LatticeModel
+from tbspin.types import ArrayLike, ComplexArray, FloatArray, IntArray, KPoints
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..adapters.kwant import KwantBuilder, KwantParams
+    from tbspin.adapters.kwant import KwantBuilder, KwantParams
 
 __all__ = ["Slab", "make_slab", "exchange_on_layers", "LayerOnsite", "BulkSpec",
            "V_PER_A_IN_MV_PER_M"]
@@ -168,7 +168,7 @@ class Slab:
         self, path: str | None = None, npoints: int = 200, kmax: float | None = None
     ) -> KPath:
         """k-path of the surface (edge) Brillouin zone with ase's special points
-        (:func:`tbspin.kpath.make_kpath`; ``kmax`` zooms on Γ)."""
+        (:func:`tbspin.bz.kpath.make_kpath`; ``kmax`` zooms on Γ)."""
         return make_kpath(self.periods, path, npoints, kmax=kmax)
 
     def k_cartesian(self, k_reduced: ArrayLike) -> FloatArray:
@@ -188,7 +188,7 @@ class Slab:
         parameters (pass them as ``params`` when finalizing/evaluating). Needs Kwant.
         """
         if self._builder_cache is None:
-            from .kwant_form import fill_slab_builder
+            from tbspin.slab.kwant_form import fill_slab_builder
 
             self._builder_cache = fill_slab_builder(self)
         return self._builder_cache
@@ -291,7 +291,7 @@ def make_slab(
     if isinstance(bulk, LatticeModel):
         model = bulk
     else:
-        from ..adapters.kwant import from_kwant, require_kwant
+        from tbspin.adapters.kwant import from_kwant, require_kwant
 
         kwant = require_kwant("a slab of a Kwant Builder")
         if not isinstance(bulk, kwant.builder.Builder):

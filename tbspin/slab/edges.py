@@ -8,11 +8,11 @@ import dataclasses
 import numpy as np
 import numpy.typing as npt
 
-from ..adapters.kwant import require_kwant
-from ..eigen import rotate_in_labelled_blocks
-from ..errors import ParameterError
-from ..types import ComplexArray, FloatArray
-from .build import Slab
+from tbspin.adapters.kwant import require_kwant
+from tbspin.bands.eigen import rotate_in_labelled_blocks
+from tbspin.errors import ParameterError
+from tbspin.slab.build import Slab
+from tbspin.types import ComplexArray, FloatArray
 
 __all__ = ["EdgeModes", "edge_modes"]
 
@@ -112,7 +112,7 @@ def _edge_modes_at(
     v = np.asarray(prop.velocities)
     # Modes with the same momentum and velocity (e.g. the forward modes of the two edges of a
     # symmetric ribbon) are an arbitrary basis of their subspace: choose eigenvectors of the
-    # top-edge projector inside it, as for degenerate Bloch states (tbspin.eigen's rotation).
+    # top-edge projector inside it, as for degenerate Bloch states (tbspin.bands.eigen's rotation).
     if len(k) > 1:
         order = np.lexsort((v, k))
         wf, k, v = wf[:, order], k[order], v[order]

@@ -10,10 +10,10 @@ import warnings
 
 import numpy as np
 
-from ..errors import ConvergenceWarning, ParameterError
-from ..types import FloatArray, IntArray, KPoints
-from .build import Slab
-from .spectra import _kpoints, surface_weights
+from tbspin.errors import ConvergenceWarning, ParameterError
+from tbspin.slab.build import Slab
+from tbspin.slab.spectra import _kpoints, surface_weights
+from tbspin.types import FloatArray, IntArray, KPoints
 
 __all__ = ["SurfaceGap", "NoSurfaceStatesError", "surface_gap", "find_dirac_point"]
 

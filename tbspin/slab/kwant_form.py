@@ -12,10 +12,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..adapters.kwant import KwantBuilder, require_kwant
-from ..errors import ModelError
-from ..types import ArrayLike, ComplexArray, FloatArray
-from .build import Slab, layer_terms
+from tbspin.adapters.kwant import KwantBuilder, require_kwant
+from tbspin.errors import ModelError
+from tbspin.slab.build import Slab, layer_terms
+from tbspin.types import ArrayLike, ComplexArray, FloatArray
 
 __all__ = ["fill_slab_builder", "kwant_bands"]
 
@@ -24,7 +24,7 @@ def fill_slab_builder(slab: Slab) -> KwantBuilder:
     """The slab as a Kwant Builder with the in-plane symmetry (see :meth:`Slab.kwant_builder`)."""
     kwant = require_kwant("the Kwant form of a slab (Slab.kwant_builder)")
     if slab._bulk_builder is None:
-        from ..adapters.kwant import to_kwant
+        from tbspin.adapters.kwant import to_kwant
 
         bulk_builder, order = to_kwant(slab.bulk, return_order=True)
     else:

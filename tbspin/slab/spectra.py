@@ -1,22 +1,22 @@
 """Slab spectra and surface weights: eigenstates of the slab at a batch of k with the weight of
 each on the top and bottom layers (degenerate states separated by the top-layer projector
-through :func:`tbspin.eigen.solve`, the one degenerate-subspace rotation of tbspin)."""
+through :func:`tbspin.bands.eigen.solve`, the one degenerate-subspace rotation of tbspin)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..eigen import solve
-from ..kmesh import as_kpoints
-from ..kpath import KPath
-from ..types import ComplexArray, FloatArray, KPoints
-from .build import Slab
+from tbspin.bands.eigen import solve
+from tbspin.bz.kmesh import as_kpoints
+from tbspin.bz.kpath import KPath
+from tbspin.slab.build import Slab
+from tbspin.types import ComplexArray, FloatArray, KPoints
 
 __all__ = ["surface_weights", "slab_bands"]
 
 
 def _kpoints(slab: Slab, k: KPoints | KPath | None) -> FloatArray:
-    """Validated Cartesian k-points (Nk, d) of the slab's space (:func:`tbspin.kmesh.as_kpoints`);
+    """Validated Cartesian k-points (Nk, d) of the slab's space (:func:`tbspin.bz.kmesh.as_kpoints`);
     Γ for None."""
     d = slab.model.dim
     return np.zeros((1, d)) if k is None else as_kpoints(k, d)

@@ -15,17 +15,17 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..errors import ParameterError
-from ..model import LatticeModel
-from ..types import ArrayLike, FloatArray, IntArray, KPoints
-from .build import (
+from tbspin.errors import ParameterError
+from tbspin.model.lattice import LatticeModel
+from tbspin.slab.build import (
     BulkSpec,
     LayerOnsite,
     exchange_on_layers,
     make_slab,
     slab_size_and_field,
 )
-from .gap import NoSurfaceStatesError, find_dirac_point, surface_gap
+from tbspin.slab.gap import NoSurfaceStatesError, find_dirac_point, surface_gap
+from tbspin.types import ArrayLike, FloatArray, IntArray, KPoints
 
 __all__ = ["MagnetizationSweep", "ThicknessSweep", "gap_vs_magnetization", "gap_vs_thickness"]
 
@@ -242,7 +242,7 @@ def gap_vs_thickness(
         )
     model = bulk
     if not isinstance(bulk, LatticeModel):
-        from ..adapters.kwant import from_kwant
+        from tbspin.adapters.kwant import from_kwant
 
         model = from_kwant(bulk, params=params)
     gaps, mids = [], []

@@ -16,7 +16,7 @@ projection: Quantum ESPRESSO pw2wannier90, VASP 6) or ``"block"`` (all ↑ first
 same orbital order: VASP 5, WannierTools examples); the file does not say which. Pass
 ``spin_order=`` to attach the Pauli operators ``sx, sy, sz`` (units of ħ/2); without it the
 model has no spin operators and every spin observable raises :class:`tbspin.ModelError`.
-:mod:`tbspin.spin` owns the orders; the reader warns (:class:`SpinOrderWarning`) when the
+:mod:`tbspin.model.spin` owns the orders; the reader warns (:class:`SpinOrderWarning`) when the
 spin-mixing measure says the other order is clearly right (Bi₂Se₃, Pt, GaAs: right/wrong
 0.112/0.393, 0.036/0.254, 0.020/0.375), when the ``.win`` does not declare spinors, or (without a
 ``.win``) when the hoppings show no sign of spinors; an odd ``num_wann`` refuses ``spin_order``.
@@ -37,7 +37,7 @@ full position matrix (``with_position_matrix``), used by Berry connections only 
 Hermiticity
 -----------
 On load, ``max |H_R[m, n] − conj(H_{−R}[n, m])|`` is computed
-(:func:`tbspin.hoppings.hermiticity_violation`); above ``hermitian_tol`` a
+(:func:`tbspin.model.hoppings.hermiticity_violation`); above ``hermitian_tol`` a
 :class:`tbspin.WannierFormatError` names the file, the worst (R, m, n) and the size; above
 :data:`HERMITIAN_WARN` (the 1e-6 eV print precision of ``_hr.dat``) a :class:`WannierWarning`
 is emitted. The model then holds the Hermitian part (H_R + H_{−R}†)/2.
@@ -47,10 +47,9 @@ Every malformed file raises :class:`tbspin.WannierFormatError` naming the file a
 
 from __future__ import annotations
 
-from ...spin import SPIN_ORDERS, SpinOrderWarning, check_spin_order, spin_mixing, spin_operators
-from .assemble import read_wannier90
-from .readers import Wannier90Data, read_hr, read_tb
-from .side_files import (
+from tbspin.io.wannier90.assemble import read_wannier90
+from tbspin.io.wannier90.readers import Wannier90Data, read_hr, read_tb
+from tbspin.io.wannier90.side_files import (
     Win,
     WsVectors,
     read_centres,
@@ -59,9 +58,10 @@ from .side_files import (
     read_wout_centres,
     read_wsvec,
 )
-from .text import HERMITIAN_WARN, WannierWarning
-from .writers import write_hr, write_tb
-from .wsdistance import apply_ws_distance
+from tbspin.io.wannier90.text import HERMITIAN_WARN, WannierWarning
+from tbspin.io.wannier90.writers import write_hr, write_tb
+from tbspin.io.wannier90.wsdistance import apply_ws_distance
+from tbspin.model.spin import SPIN_ORDERS, SpinOrderWarning, check_spin_order, spin_mixing, spin_operators
 
 __all__ = [
     "SPIN_ORDERS",

@@ -2,8 +2,8 @@
 
 Steps (each a function below): find the Hamiltonian file and its side files; read H_R (and r_R);
 find the lattice (``lattice=``, ``_tb.dat``, ``.win``, else a ``POSCAR`` next to the file);
-check Hermiticity (:func:`tbspin.hoppings.hermiticity_violation`); apply the Wigner–Seitz
-shifts; find the orbital positions; attach spin operators (:mod:`tbspin.spin`) and check the
+check Hermiticity (:func:`tbspin.model.hoppings.hermiticity_violation`); apply the Wigner–Seitz
+shifts; find the orbital positions; attach spin operators (:mod:`tbspin.model.spin`) and check the
 spinor order; build the model through the one ``LatticeModel`` constructor, the position matrix
 through ``with_position_matrix``; record provenance in ``metadata``.
 """
@@ -17,15 +17,22 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import ParameterError, WannierFormatError
-from ...hoppings import hermiticity_violation
-from ...model import LatticeModel
-from ...spin import SpinOrderWarning, check_spin_order, spin_operators, validate_spin_order
-from ...types import ArrayLike, ComplexArray, FloatArray, IntArray, PathLike
-from .readers import Wannier90Data, read_hr, read_tb
-from .side_files import Win, read_centres, read_poscar, read_win, read_wout_centres, read_wsvec
-from .text import COMPRESSED, HERMITIAN_WARN, WannierWarning, sha256
-from .wsdistance import apply_ws_distance
+from tbspin.errors import ParameterError, WannierFormatError
+from tbspin.io.wannier90.readers import Wannier90Data, read_hr, read_tb
+from tbspin.io.wannier90.side_files import (
+    Win,
+    read_centres,
+    read_poscar,
+    read_win,
+    read_wout_centres,
+    read_wsvec,
+)
+from tbspin.io.wannier90.text import COMPRESSED, HERMITIAN_WARN, WannierWarning, sha256
+from tbspin.io.wannier90.wsdistance import apply_ws_distance
+from tbspin.model.hoppings import hermiticity_violation
+from tbspin.model.lattice import LatticeModel
+from tbspin.model.spin import SpinOrderWarning, check_spin_order, spin_operators, validate_spin_order
+from tbspin.types import ArrayLike, ComplexArray, FloatArray, IntArray, PathLike
 
 __all__ = ["read_wannier90"]
 
@@ -255,8 +262,8 @@ def read_wannier90(
         ``seedname_wsvec.dat``, ``seedname_centres.xyz``, ``seedname.win``, ``seedname.wout``
         and ``POSCAR`` are looked up next to it.
     spin_order : {"interleaved", "block"}, optional
-        Spinor order of the Wannier functions (:mod:`tbspin.spin`); attaches ``sx, sy, sz``
-        (units of ħ/2). Required for any spin observable. A :class:`tbspin.spin.SpinOrderWarning`
+        Spinor order of the Wannier functions (:mod:`tbspin.model.spin`); attaches ``sx, sy, sz``
+        (units of ħ/2). Required for any spin observable. A :class:`tbspin.model.spin.SpinOrderWarning`
         says when the other order separates spin clearly better, or when the file shows no sign
         of spinors.
     lattice : (d, d) array_like, optional

@@ -21,9 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import WannierFormatError
-from ...types import ComplexArray, FloatArray, IntArray, PathLike
-from .text import (
+from tbspin.errors import WannierFormatError
+from tbspin.io.wannier90.text import (
     _check_unique_R,
     _ints,
     _nonblank,
@@ -33,6 +32,7 @@ from .text import (
     _take_ints,
     read_text_lines,
 )
+from tbspin.types import ComplexArray, FloatArray, IntArray, PathLike
 
 __all__ = ["Wannier90Data", "read_hr", "read_tb"]
 

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import MissingDependencyError, WannierFormatError
-from ...types import FloatArray, IntArray, PathLike
-from ...units import BOHR
-from .text import _nonblank, _single_int, _table, read_text_lines
+from tbspin.errors import MissingDependencyError, WannierFormatError
+from tbspin.io.wannier90.text import _nonblank, _single_int, _table, read_text_lines
+from tbspin.types import FloatArray, IntArray, PathLike
+from tbspin.units import BOHR
 
 __all__ = ["WsVectors", "Win", "read_wsvec", "read_centres", "read_wout_centres", "read_win",
            "read_poscar"]

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import TbspinWarning, WannierFormatError
-from ...types import FloatArray, IntArray
+from tbspin.errors import TbspinWarning, WannierFormatError
+from tbspin.types import FloatArray, IntArray
 
 #: Hermiticity violations (eV) above this value are reported with a warning.
 HERMITIAN_WARN = 1e-6

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import ModelError
-from ...model import LatticeModel
-from ...types import ComplexArray, IntArray, PathLike
-from ..atomic import atomic_write
+from tbspin.errors import ModelError
+from tbspin.io.atomic import atomic_write
+from tbspin.model.lattice import LatticeModel
+from tbspin.types import ComplexArray, IntArray, PathLike
 
 __all__ = ["write_hr", "write_tb", "position_matrix"]
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import WannierFormatError
-from ...types import ComplexArray, IntArray
-from .side_files import WsVectors
+from tbspin.errors import WannierFormatError
+from tbspin.io.wannier90.side_files import WsVectors
+from tbspin.types import ComplexArray, IntArray
 
 __all__ = ["apply_ws_distance"]
 

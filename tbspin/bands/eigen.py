@@ -1,0 +1,348 @@
+"""Batched eigensystems with an explicit gauge inside degenerate blocks.
+
+Eigenvectors of a degenerate eigenvalue are defined only up to a unitary rotation inside the
+degenerate block. Band-resolved quantities that are not traces over whole blocks -- the proper
+spin current among them -- depend on that choice. tbspin fixes it explicitly: inside every block
+of bands with |ε_n − ε_m| < ``degen_tol`` the eigenvectors are rotated to diagonalize a Hermitian
+*gauge operator* G (projected on the block), with eigenvalues g sorted ascending. Where G leaves a
+sub-block degenerate too (|g_n − g_m| < ``gauge_tol``), the remaining freedom is fixed by parallel
+transport (it never matters for the quantities tbspin reports as gauge-independent).
+
+Blocks are found per k-point; all k-points that share the same block structure are processed
+together, so the only Python loops run over distinct block structures and block sizes, never over
+k-points or orbitals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Iterator
+
+import numpy as np
+
+from tbspin.errors import GaugeWarning
+from tbspin.types import IntArray
+
+
+@dataclasses.dataclass
+class Eigensystem:
+    """Energies and gauge-fixed eigenvectors at a batch of k-points.
+
+    Attributes
+    ----------
+    energies : (Nk, N) float array, eV, ascending per k
+    vectors : (Nk, N, N) complex array; column n of ``vectors[k]`` is |u_nk⟩
+    block : (Nk, N) int array; bands with equal value are degenerate (within degen_tol)
+    gauge_values : (Nk, N) float array or None; ⟨u_n|G|u_n⟩ after gauge fixing, for bands in
+        degenerate blocks (0 for the others)
+    group : (Nk, N) int array; bands degenerate in both ε and g (parallel-transport sub-blocks)
+    """
+
+    energies: np.ndarray
+    vectors: np.ndarray
+    block: np.ndarray
+    gauge_values: np.ndarray | None
+    group: np.ndarray
+
+    @property
+    def in_block(self) -> np.ndarray:
+        """(Nk, N) bool: band n shares a degenerate block with a neighbour."""
+        paired = self.block[:, 1:] == self.block[:, :-1]  # band n and n+1 share a block
+        out = np.zeros(self.block.shape, dtype=bool)
+        out[:, 1:] |= paired
+        out[:, :-1] |= paired
+        return out
+
+    @property
+    def has_degeneracies(self) -> bool:
+        """True when any k-point has a degenerate block."""
+        return bool(np.any(self.block[:, 1:] == self.block[:, :-1]))
+
+
+def _eigh(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The one call to LAPACK (a seam: tests replace it to scramble eigenvector phases)."""
+    return np.linalg.eigh(H)
+
+
+def apply_operator(op: np.ndarray, U: np.ndarray) -> np.ndarray:
+    """O U for one operator O (N, N) and a batch U (Nk, N, M).
+
+    Operators with one non-zero per row (Pauli-type spin matrices, parities) are applied as a
+    phased row permutation, which is several times cheaper than a batched matmul.
+    """
+    nz = op != 0
+    if np.all(nz.sum(axis=1) == 1):
+        n = op.shape[0]
+        cols = np.argmax(nz, axis=1)
+        phase = op[np.arange(n), cols][:, None]
+        # contiguous runs of the permutation (e.g. the two spin blocks of block spinors) are
+        # copied as slices, much faster than a gather of single rows
+        cuts = np.nonzero(np.diff(cols) != 1)[0] + 1
+        if len(cuts) > 8:
+            return phase * U[:, cols, :]
+        out = np.empty_like(U, dtype=np.result_type(U, op))
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, n], strict=True):
+            c0 = int(cols[lo])
+            np.multiply(phase[lo:hi], U[:, c0:c0 + hi - lo, :], out=out[:, lo:hi, :])
+        return out
+    return op @ U
+
+
+def sandwich(U: np.ndarray, op: np.ndarray, rows: int | None = None) -> np.ndarray:
+    """U† O U for a batch of unitaries U (Nk, N, N) and one operator O (N, N); with ``rows``
+    only its first rows, (U[:, :, :rows])† O U."""
+    left = U if rows is None else U[:, :, :rows]
+    return np.ascontiguousarray(left.conj().transpose(0, 2, 1)) @ apply_operator(op, U)
+
+
+def expectation(U: np.ndarray, op: np.ndarray) -> np.ndarray:
+    """Diagonal ⟨u_n|O|u_n⟩ (Nk, N), real part, without forming U† O U."""
+    return np.real(np.sum(U.conj() * apply_operator(op, U), axis=1))
+
+
+def block_labels(energies: np.ndarray, tol: float) -> np.ndarray:
+    """Label degenerate blocks: bands n, n+1 share a label when ε_{n+1} − ε_n < tol."""
+    nk, n = energies.shape
+    new = np.ones((nk, n), dtype=bool)
+    new[:, 1:] = np.diff(energies, axis=1) >= tol
+    return np.cumsum(new, axis=1) - 1
+
+
+def _block_index_sets(labels: np.ndarray) -> Iterator[tuple[IntArray, int, IntArray]]:
+    """Yield (k_indices, size, idx) with idx (nblocks, size) band indices of blocks > 1.
+
+    k-points are grouped by their block structure (np.unique over the packed starts).
+    """
+    nk, n = labels.shape
+    starts = np.ones((nk, n), dtype=bool)
+    starts[:, 1:] = labels[:, 1:] != labels[:, :-1]
+    multi = ~np.all(starts, axis=1)
+    kall = np.nonzero(multi)[0]
+    if len(kall) == 0:
+        return
+    packed = np.packbits(starts[kall], axis=1)
+    if np.all(packed == packed[0]):  # the common case: one block structure everywhere
+        sigs, inv = packed[:1], np.zeros(len(kall), dtype=int)
+    else:
+        sigs, inv = np.unique(packed, axis=0, return_inverse=True)
+        inv = inv.reshape(-1)
+    for s in range(len(sigs)):
+        kidx = kall[inv == s]
+        st = np.nonzero(starts[kidx[0]])[0]
+        sizes = np.diff(np.append(st, n))
+        for size in np.unique(sizes):
+            if size < 2:
+                continue
+            idx = st[sizes == size][:, None] + np.arange(size)[None, :]
+            yield kidx, int(size), idx
+
+
+def eigh_small(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Batched Hermitian eigensolver; closed form for 2×2 (the Kramers-pair case), else LAPACK.
+
+    Parameters
+    ----------
+    A : (..., s, s) complex array (Hermitian)
+
+    Returns
+    -------
+    w : (..., s) ascending eigenvalues; v : (..., s, s) eigenvectors as columns
+    """
+    if A.shape[-1] != 2:
+        return np.linalg.eigh(A)
+    # [[a, b], [b*, d]] = c + [[h, b], [b*, −h]], eigenvalues c ∓ r, r = √(h² + |b|²).
+    # Lower eigenvector (−b, h + r) for h ≥ 0, (r − h, −b*) for h < 0 (no cancellation);
+    # the upper one is its orthogonal complement (−y*, x*). No trigonometric functions.
+    a = A[..., 0, 0].real
+    d = A[..., 1, 1].real
+    b = A[..., 0, 1]
+    c = 0.5 * (a + d)
+    h = 0.5 * (a - d)
+    r = np.sqrt(h * h + (b.real * b.real + b.imag * b.imag))
+    pos = h >= 0
+    x = np.where(pos, -b, r - h)
+    y = np.where(pos, h + r, -np.conj(b))
+    norm = np.sqrt(np.abs(x) ** 2 + np.abs(y) ** 2)
+    flat = norm <= 1e-300  # G proportional to 1 in this block: keep the basis
+    inv = 1.0 / np.where(flat, 1.0, norm)
+    x = np.where(flat, 1.0, x * inv)
+    y = np.where(flat, 0.0, y * inv)
+    w = np.stack([c - r, c + r], axis=-1)
+    v = np.empty(A.shape, dtype=complex)
+    v[..., 0, 0] = x
+    v[..., 1, 0] = y
+    v[..., 0, 1] = -np.conj(y)
+    v[..., 1, 1] = np.conj(x)
+    return w, v
+
+
+def as_slice(cols: np.ndarray) -> slice | np.ndarray:
+    """A slice for evenly spaced column indices (a view instead of a copy), else the indices."""
+    if len(cols) == 0:
+        return cols
+    if len(cols) == 1:
+        return slice(int(cols[0]), int(cols[0]) + 1)
+    step = int(cols[1] - cols[0])
+    if step > 0 and np.all(np.diff(cols) == step):
+        return slice(int(cols[0]), int(cols[-1]) + 1, step)
+    return cols
+
+
+def _fix_blocks(U: np.ndarray, op: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """In place: rotate eigenvectors inside each degenerate block to diagonalize ``op``.
+
+    Returns the gauge values g_n = ⟨u_n|op|u_n⟩ (Nk, N) in the final basis for bands inside
+    degenerate blocks (0 for non-degenerate bands, where they are never used). Pairs (the
+    Kramers case) take an elementwise closed-form path; larger blocks go through LAPACK.
+    """
+    nk, n, _ = U.shape
+    g = np.zeros((nk, n))
+    blocks = list(_block_index_sets(labels))
+    if not blocks:
+        return g
+    GU = apply_operator(op, U)
+    for kidx, size, idx in blocks:
+        allk = len(kidx) == nk
+        nb = idx.shape[0]
+        Uk = U if allk else U[kidx]
+        GUk = GU if allk else GU[kidx]
+        if size == 2:
+            c0, c1 = as_slice(idx[:, 0]), as_slice(idx[:, 1])
+            U0, U1 = Uk[:, :, c0], Uk[:, :, c1]  # (nk', N, nb)
+            sub = np.empty((len(kidx), nb, 2, 2), dtype=complex)
+            U0c = U0.conj()
+            sub[..., 0, 0] = np.einsum("kon,kon->kn", U0c, GUk[:, :, c0])
+            sub[..., 1, 1] = np.einsum("kon,kon->kn", U1.conj(), GUk[:, :, c1])
+            sub[..., 0, 1] = np.einsum("kon,kon->kn", U0c, GUk[:, :, c1])
+            sub[..., 1, 0] = sub[..., 0, 1].conj()
+            w, W = eigh_small(sub)  # (nk', nb, 2), (nk', nb, 2, 2)
+            W = W[:, None]  # broadcast over orbitals
+            new0 = U0 * W[..., 0, 0] + U1 * W[..., 1, 0]
+            new1 = U0 * W[..., 0, 1] + U1 * W[..., 1, 1]
+            if allk:
+                U[:, :, c0], U[:, :, c1] = new0, new1
+                g[:, c0], g[:, c1] = w[..., 0], w[..., 1]
+            else:
+                i0, i1 = np.arange(n)[c0], np.arange(n)[c1]
+                U[np.ix_(kidx, np.arange(n), i0)] = new0
+                U[np.ix_(kidx, np.arange(n), i1)] = new1
+                g[np.ix_(kidx, i0)] = w[..., 0]
+                g[np.ix_(kidx, i1)] = w[..., 1]
+            continue
+        cols = idx.reshape(-1)
+        V = Uk[:, :, idx].transpose(0, 2, 1, 3)  # (nk', nb, N, s)
+        GV = GUk[:, :, idx].transpose(0, 2, 1, 3)
+        sub = V.conj().transpose(0, 1, 3, 2) @ GV  # (nk', nb, s, s)
+        w, W = eigh_small(sub)
+        newV = (V @ W).transpose(0, 2, 1, 3).reshape(len(kidx), n, nb * size)
+        if allk:
+            U[:, :, cols] = newV
+            g[:, cols] = w.reshape(nk, nb * size)
+        else:
+            U[np.ix_(kidx, np.arange(n), cols)] = newV
+            g[np.ix_(kidx, cols)] = w.reshape(len(kidx), nb * size)
+    return g
+
+
+def rotate_in_blocks(
+    energies: np.ndarray, vectors: np.ndarray, operator: np.ndarray, tol: float
+) -> np.ndarray:
+    """Eigenvectors rotated inside degenerate blocks to diagonalize ``operator`` (a copy).
+
+    The one degenerate-subspace rotation of tbspin (also used by :func:`solve`): bands with
+    ε_{n+1} − ε_n < ``tol`` form a block; inside it the columns become eigenvectors of the
+    projected operator, ascending eigenvalues.
+
+    Parameters
+    ----------
+    energies : (Nk, N) ascending eigenvalues
+    vectors : (Nk, N, N) eigenvectors as columns
+    operator : (N, N) Hermitian matrix, or (N,) real diagonal (e.g. a layer-weight projector)
+    tol : float
+        Degeneracy window (same units as ``energies``).
+    """
+    op = np.diag(np.asarray(operator)) if np.ndim(operator) == 1 else np.asarray(operator)
+    U = np.array(vectors, dtype=complex)
+    _fix_blocks(U, op.astype(complex), block_labels(np.asarray(energies), tol))
+    return U
+
+
+def group_labels(block: np.ndarray, gvals: np.ndarray | None, gauge_tol: float) -> np.ndarray:
+    """Sub-blocks degenerate in both energy and gauge value."""
+    if gvals is None:
+        return block.copy()
+    nk, n = block.shape
+    new = np.ones((nk, n), dtype=bool)
+    new[:, 1:] = (block[:, 1:] != block[:, :-1]) | (np.diff(gvals, axis=1) >= gauge_tol)
+    return np.cumsum(new, axis=1) - 1
+
+
+def solve(
+    H: np.ndarray,
+    gauge: np.ndarray | None = None,
+    *,
+    degen_tol: float = 1e-4,
+    gauge_tol: float = 1e-6,
+    labels: np.ndarray | None = None,
+    warn: bool = True,
+    eigh: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Eigensystem:
+    """Diagonalize a batch of Hamiltonians and fix the gauge inside degenerate blocks.
+
+    Parameters
+    ----------
+    H : (Nk, N, N) complex array
+    gauge : (N, N) Hermitian array, optional
+        Gauge operator G; None leaves eigh's basis inside blocks (parallel transport is applied
+        later by the finite-difference code).
+    degen_tol : float
+        Energy window (eV) within which bands count as degenerate.
+    gauge_tol : float
+        Window within which gauge-operator eigenvalues count as degenerate.
+    labels : (Nk, N) int array, optional
+        Impose this block structure instead of detecting it (used at k ± δ so that the blocks
+        follow those at k).
+    warn : bool
+        Emit a GaugeWarning when G does not lift a degeneracy.
+    eigh : (energies, vectors), optional
+        eigh's output for ``H``, already computed (one diagonalization shared by several gauge
+        operators: :class:`tbspin.bands.integrands.BandContext`); the vectors are not modified.
+    """
+    E, U = _eigh(H) if eigh is None else eigh
+    block = block_labels(E, degen_tol) if labels is None else labels
+    if block[0, -1] == E.shape[1] - 1 and np.all(block[:, -1] == E.shape[1] - 1):
+        # no degenerate block anywhere: nothing to fix
+        gvals = None if gauge is None else np.zeros(E.shape)
+        return Eigensystem(energies=E, vectors=U, block=block, gauge_values=gvals, group=block)
+    gvals = None
+    if gauge is not None:
+        if eigh is not None:
+            U = U.copy()  # the shared eigh output stays as it is
+        gvals = _fix_blocks(U, np.asarray(gauge, dtype=complex), block)
+    group = group_labels(block, gvals, gauge_tol)
+    if warn and gauge is not None and labels is None:
+        unsplit = (group[:, 1:] == group[:, :-1]).any(axis=1)
+        if np.any(unsplit):
+            warnings.warn(
+                f"the gauge operator does not lift the band degeneracy at {int(unsplit.sum())} of "
+                f"{len(E)} k-points; parallel transport fixes the basis there",
+                GaugeWarning,
+                stacklevel=3,
+            )
+    return Eigensystem(energies=E, vectors=U, block=block, gauge_values=gvals, group=group)
+
+
+def rotate_in_labelled_blocks(
+    vectors: np.ndarray, operator: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rotate columns inside runs of equal ``labels`` to diagonalize ``operator`` (a copy).
+
+    The degenerate-subspace rotation of :func:`solve` for vectors that do not come from one
+    ``eigh`` call (e.g. Kwant's propagating modes grouped by momentum and velocity).
+    ``vectors`` (Nk, N, M), ``labels`` (Nk, M) as :func:`block_labels` makes them; returns the
+    rotated vectors and ⟨u|operator|u⟩ per column (0 outside blocks).
+    """
+    U = np.array(vectors, dtype=complex)
+    g = _fix_blocks(U, np.asarray(operator, dtype=complex), np.asarray(labels))
+    return U, g

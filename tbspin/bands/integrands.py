@@ -1,0 +1,409 @@
+"""Band-resolved integrands k → (ε_mk, X_mk,c) from ONE eigensystem per k-point.
+
+A :class:`BandKernel` evaluates a tuple of *terms* (bound observable records, :mod:`tbspin.
+observables`) on a k-batch: it builds one :class:`BandContext` — the Bloch sums H, ∂_aH of the
+batch and ONE ``eigh`` — and every term asks the context for what it needs. The context caches
+what it hands out: the eigensystem rotated inside degenerate blocks by a gauge operator (one per
+distinct operator; the diagonalization is shared), velocity matrices V^a = U†∂_aH U in that
+basis, band-pair terms T^{ij}_mn = −2 Im(R^i_mn R^j_nm). A whole 3×3×3 spin Hall tensor and
+the AHC vector therefore cost one diagonalization (the floor of every run), not 27.
+
+A term is any object with
+
+* ``directions`` — the Cartesian derivative directions it needs,
+* ``n_components`` — how many tensor components it returns,
+* ``occupation`` — "sea" (weight f) or "surface" (weight −∂f/∂ε), :mod:`tbspin.engine.occupation`,
+* ``evaluate(ctx) -> (Nk, r, n_components)`` — X for the bands m < r = ``ctx.rows``.
+
+Formulas (spin s in units of ħ/2, V^a = ⟨m|∂_aH|n⟩): Berry curvature Ω^{ij}_m = Σ_n T^{ij}_mn;
+proper spin Σ^{l,ij}_m = Σ_n T^{ij}_mn s^l_nn (Liu, Cullen & Culcer, PRB 108, 195434 (2023),
+Eq. 2); conventional −2 Im Σ_{n∉D(m)} ⟨m|½{s^l, V^i}|n⟩⟨n|V^j|m⟩ / ((ε_m − ε_n)² + η²); the
+records in :mod:`tbspin.observables` hold them with their units and index conventions.
+
+A Fermi sum up to E_F,max needs X_m only for bands occupied somewhere: with ``e_max`` set
+(:func:`with_band_cutoff`, done by the integration engines) the context forms the rows m of the
+velocity matrices below that energy only — V^j_nm = conj(V^j_mn) needs no other row — and X = 0
+above it (a third to a half less matrix work for Wannier models).
+
+:class:`Integrand` is the one-component kernel of the 0.2 API (``what``, ``i``, ``j``,
+``spin_op``, ``eta``), built from the same records: its values equal the corresponding component
+of a whole-tensor kernel to round-off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+
+from tbspin.bands import eigen
+from tbspin.bands.berry import (
+    BerryConnection,
+    compute_connection,
+    kubo_pair_terms_many,
+    rows_below,
+    velocity_matrices,
+)
+from tbspin.bands.eigen import Eigensystem, expectation
+from tbspin.bands.settings import ConnectionSettings
+from tbspin.errors import ParameterError
+from tbspin.model.lattice import LatticeModel
+from tbspin.types import ComplexArray, FloatArray
+
+FORMULAS = ("proper", "conventional", "smm_omega")
+WHAT = ("berry",) + FORMULAS
+
+__all__ = ["Integrand", "BandKernel", "BandContext", "Term", "pair_terms", "with_band_cutoff",
+           "register_term", "FORMULAS"]
+
+K = TypeVar("K")
+
+#: with T > 0 bands up to this many k_B T above the highest Fermi energy are kept (f < 1e-17)
+CUTOFF_KT = 40.0
+
+
+def pair_terms(Ri: ComplexArray, Rj: ComplexArray) -> FloatArray:
+    """T[k, m, n] = −2 Im(R^i_mn R^j_nm): Ω_m = Σ_n T_mn."""
+    return -2.0 * np.imag(Ri * Rj.transpose(0, 2, 1))
+
+
+class Term(Protocol):
+    """What a :class:`BandKernel` evaluates (module docstring)."""
+
+    @property
+    def directions(self) -> tuple[int, ...]: ...
+
+    @property
+    def n_components(self) -> int: ...
+
+    @property
+    def occupation(self) -> str: ...
+
+    def evaluate(self, ctx: BandContext) -> FloatArray: ...
+
+
+class BandContext:
+    """Everything the terms of one k-batch share: H, ∂H, one eigh, cached gauge-fixed bases.
+
+    Parameters
+    ----------
+    model : LatticeModel
+    k : (Nk, d) validated Cartesian k-points (1/Å)
+    settings : ConnectionSettings
+        The kernel's base settings (method, δ, ``degen_tol``): the eigensystem without a gauge
+        operator and the row cutoff use them.
+    directions : tuple of int
+        Derivative directions of ``dH`` (the kernel's).
+    hamiltonians : (H, dH), optional
+        Precomputed Bloch sums (FFT path, :mod:`tbspin.bz.fourier`); for "fd" H at k and k ± δe_a
+        stacked as :func:`tbspin.bands.berry.fd_points` orders them.
+    e_max : float, optional
+        Only bands m < :func:`tbspin.bands.berry.rows_below` get X (the others are 0).
+    """
+
+    def __init__(self, model: LatticeModel, k: FloatArray, settings: ConnectionSettings,
+                 directions: tuple[int, ...],
+                 hamiltonians: tuple[ComplexArray, ComplexArray] | None = None,
+                 e_max: float | None = None) -> None:
+        self.model, self.k, self.settings = model, k, settings
+        self.directions = directions
+        self.e_max = e_max
+        self._hamiltonians = hamiltonians
+        self._cache: dict[Any, Any] = {}
+
+    # ------------------------------------------------------------------ Bloch sums, eigh
+    def _bloch(self) -> tuple[ComplexArray, ComplexArray]:
+        if "bloch" not in self._cache:
+            if self._hamiltonians is not None and self.settings.method == "kubo":
+                self._cache["bloch"] = self._hamiltonians
+            elif self._hamiltonians is not None:  # fd stack: H at k first, no derivatives
+                H = self._hamiltonians[0][: len(self.k)]
+                dH = self.model.hamiltonian_and_derivatives(self.k, self.directions)[1]
+                self._cache["bloch"] = (H, dH)
+            else:
+                self._cache["bloch"] = self.model.hamiltonian_and_derivatives(
+                    self.k, self.directions)
+        return self._cache["bloch"]
+
+    @property
+    def hamiltonian(self) -> ComplexArray:
+        """H(k) (Nk, N, N)."""
+        return self._bloch()[0]
+
+    def derivative(self, a: int) -> ComplexArray:
+        """∂_aH (Nk, N, N) for a direction of :attr:`directions`."""
+        return self._bloch()[1][self.directions.index(a)]
+
+    def _eigh(self) -> tuple[FloatArray, ComplexArray]:
+        if "eigh" not in self._cache:
+            self._cache["eigh"] = eigen._eigh(self.hamiltonian)
+        return self._cache["eigh"]
+
+    @staticmethod
+    def _gkey(st: ConnectionSettings | None) -> tuple:
+        if st is None:
+            return (None,)
+        return (None if st.gauge is None else id(st.gauge), st.degen_tol, st.gauge_tol)
+
+    def eigensystem(self, st: ConnectionSettings | None = None) -> Eigensystem:
+        """The eigensystem with the gauge of ``st`` (None: no gauge operator, the base
+        ``degen_tol``), from the one shared diagonalization (kubo) or the fd connection."""
+        key = ("eig", self._gkey(st))
+        if key not in self._cache:
+            s = st or self.settings
+            if self.settings.method == "fd" and st is not None:
+                self._cache[key] = self.connection(st).eig
+            else:
+                G = None if st is None else s.gauge
+                self._cache[key] = eigen.solve(self.hamiltonian, G, degen_tol=s.degen_tol,
+                                         gauge_tol=s.gauge_tol, eigh=self._eigh())
+        return self._cache[key]
+
+    @property
+    def energies(self) -> FloatArray:
+        """ε_mk (Nk, N), ascending."""
+        if self.settings.method == "kubo" or self._hamiltonians is None:
+            return self._eigh()[0]
+        return self.eigensystem().energies
+
+    @property
+    def rows(self) -> int:
+        """Bands m < rows get X (all without ``e_max``; blocks never straddle the cut)."""
+        if "rows" not in self._cache:
+            E = self.energies
+            if self.e_max is None:
+                self._cache["rows"] = E.shape[1]
+            else:  # the block labels alone (no eigenvector work)
+                block = eigen.block_labels(E, self.settings.degen_tol)
+                # rows_below reads energies and blocks only
+                lite = Eigensystem(energies=E, vectors=E, block=block, gauge_values=None,
+                                   group=block)
+                self._cache["rows"] = rows_below(lite, self.e_max)
+        return self._cache["rows"]
+
+    # ------------------------------------------------------------------ matrices
+    def velocity(self, st: ConnectionSettings | None, a: int) -> ComplexArray:
+        """V^a_mn = (U† ∂_aH U)_mn, m < :attr:`rows`, in the basis of ``st``'s gauge (all
+        :attr:`directions` are formed together on first use)."""
+        key = ("V", self._gkey(st), a)
+        if key not in self._cache:
+            U = self.eigensystem(st).vectors
+            V = velocity_matrices(U, self._bloch()[1], self.rows)
+            for b, Vb in zip(self.directions, V, strict=True):
+                self._cache[("V", self._gkey(st), b)] = Vb
+        return self._cache[key]
+
+    def connection(self, st: ConnectionSettings) -> BerryConnection:
+        """Berry connections of all :attr:`directions` (any method; full rows)."""
+        key = ("R", self._gkey(st))
+        if key not in self._cache:
+            self._cache[key] = compute_connection(self.model, self.k, st, self.directions,
+                                                  self._hamiltonians)
+        return self._cache[key]
+
+    def pair_terms(self, st: ConnectionSettings, i: int, j: int) -> FloatArray:
+        """T^{ij}[k, m, n] = −2 Im(R^i_mn R^j_nm) in the gauge of ``st``, rows m < :attr:`rows`
+        (Kubo path without forming R when the model has no position matrix)."""
+        key = ("T", self._gkey(st), i, j)
+        if key in self._cache:
+            return self._cache[key]
+        back = ("T", self._gkey(st), j, i)
+        if back in self._cache:  # T^{ji} = −T^{ij}
+            return -self._cache[back]
+        if st.method == "kubo" and not self.model.uses_position_matrix:
+            # every pair of the context's directions at once: one intra-block connection per
+            # direction, shared by the pairs (berry.kubo_pair_terms_many)
+            eig = self.eigensystem(st)
+            dirs = self.directions
+            V = np.stack([self.velocity(st, a) for a in dirs])
+            pairs = tuple((p, q) for p in range(len(dirs)) for q in range(p + 1, len(dirs)))
+            for (p, q), Tpq in zip(pairs, kubo_pair_terms_many(eig, V, st.gauge, pairs),
+                                   strict=True):
+                self._cache[("T", self._gkey(st), dirs[p], dirs[q])] = Tpq
+            return self.pair_terms(st, i, j)
+        bc = self.connection(st)
+        a, b = self.directions.index(i), self.directions.index(j)
+        T = pair_terms(bc.R[a], bc.R[b])[:, : self.rows]
+        self._cache[key] = T
+        return T
+
+    def spin_diagonal(self, st: ConnectionSettings, op: ComplexArray) -> FloatArray:
+        """s_nn = ⟨u_n|op|u_n⟩ (Nk, N) in the gauge of ``st``. When ``op`` is the gauge operator
+        and every band lies in a degenerate block (Kramers pairs everywhere), these are the
+        gauge values the block rotation already found: no second product."""
+        key = ("s", self._gkey(st), id(op))
+        if key not in self._cache:
+            self._cache[key] = _spin_diagonal(self.eigensystem(st), op, st.gauge)
+        return self._cache[key]
+
+
+def _spin_diagonal(eig: Eigensystem, op: ComplexArray, gauge: ComplexArray | None) -> FloatArray:
+    """s_nn = ⟨u_n|op|u_n⟩ (Nk, N); the gauge values themselves when ``op`` is the gauge
+    operator and every band lies in a degenerate block."""
+    g = eig.gauge_values
+    if g is not None and gauge is not None and (op is gauge or np.array_equal(op, gauge)):
+        if eig.in_block.all():
+            return g
+    return expectation(eig.vectors, op)
+
+
+def union_directions(terms: Sequence[Term]) -> tuple[int, ...]:
+    """Sorted union of the terms' derivative directions."""
+    return tuple(sorted({a for t in terms for a in t.directions}))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class BandKernel:
+    """k (Nk, d) → (energies (Nk, N), X (Nk, N, C)) for a tuple of terms (module docstring).
+
+    Frozen and picklable: calling it on a k-batch is a pure function, so chunks can run on any
+    executor. ``settings``: the base connection settings (method, δ, ``degen_tol``; the terms
+    carry their own gauge-resolved settings).
+    """
+
+    model: LatticeModel
+    terms: tuple[Any, ...]
+    settings: ConnectionSettings
+    e_max: float | None = None
+
+    @property
+    def directions(self) -> tuple[int, ...]:
+        """The Cartesian directions of the Bloch-sum derivatives it needs."""
+        return union_directions(self.terms)
+
+    @property
+    def n_components(self) -> int:
+        """Total number of components C."""
+        return sum(t.n_components for t in self.terms)
+
+    @property
+    def occupations(self) -> tuple[str, ...]:
+        """Occupation weight of every component ("sea" or "surface")."""
+        return tuple(t.occupation for t in self.terms for _ in range(t.n_components))
+
+    def context(self, k: FloatArray, hamiltonians: tuple[ComplexArray, ComplexArray] | None = None
+                ) -> BandContext:
+        """The shared band context of a k-batch."""
+        return BandContext(self.model, k, self.settings, self.directions, hamiltonians,
+                           self.e_max)
+
+    def __call__(
+        self, k: FloatArray, hamiltonians: tuple[ComplexArray, ComplexArray] | None = None,
+    ) -> tuple[FloatArray, FloatArray]:
+        """(energies (Nk, N) eV, X (Nk, N, C)) at validated Cartesian k-points (Nk, d)."""
+        ctx = self.context(k, hamiltonians)
+        E = ctx.energies
+        X = np.zeros(E.shape + (self.n_components,))
+        c = 0
+        for t in self.terms:
+            x = t.evaluate(ctx)
+            X[:, : x.shape[1], c: c + t.n_components] = x
+            c += t.n_components
+        return E, X
+
+
+#: legacy ``what`` → factory(model, i, j, settings, spin_op, eta) of a one-component term;
+#: filled by the records of :mod:`tbspin.observables` when they are imported
+_TERMS: dict[str, Callable[..., Any]] = {}
+
+
+def register_term(what: str, factory: Callable[..., Any]) -> None:
+    """Register the one-component term behind ``Integrand(what=...)`` (done by the records)."""
+    _TERMS[what] = factory
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Integrand:
+    """Band-resolved integrand of one component (the 0.2 interface; module docstring).
+
+    Attributes
+    ----------
+    model : LatticeModel
+    what : {"berry", "proper", "conventional", "smm_omega"}
+    i, j : int
+        Cartesian directions (current i, field j; curvature Ω^{ij}).
+    settings : ConnectionSettings
+        Resolved connection settings (the conventional formula always uses "kubo").
+    spin_op : (N, N) complex array or None
+        Spin (or other) operator l of the spin Hall formulas, units ħ/2.
+    eta : float
+        Broadening (eV) of the conventional Kubo denominators.
+    e_max : float or None
+        Only bands with ε ≤ e_max somewhere in a k-batch get X computed (the others return 0);
+        None: all bands. Set by :func:`with_band_cutoff`.
+    """
+
+    model: LatticeModel
+    what: str
+    i: int
+    j: int
+    settings: ConnectionSettings
+    spin_op: ComplexArray | None = None
+    eta: float = 0.0
+    e_max: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.what not in WHAT:
+            raise ParameterError(f"unknown integrand {self.what!r}; choose one of {WHAT}")
+        if self.what != "berry" and self.spin_op is None:
+            raise ParameterError(f"the {self.what!r} integrand needs a spin operator")
+
+    @functools.cached_property
+    def kernel(self) -> BandKernel:
+        """The equivalent one-term :class:`BandKernel`."""
+        if self.what not in _TERMS:  # the records register on import of tbspin.observables
+            import tbspin.observables  # noqa: F401
+        term = _TERMS[self.what](self.model, self.i, self.j, self.settings, self.spin_op,
+                                 self.eta)
+        return BandKernel(self.model, (term,), self.settings, self.e_max)
+
+    @property
+    def directions(self) -> tuple[int, ...]:
+        """The Cartesian directions (i, j) of the connections and derivatives it needs."""
+        return (self.i, self.j)
+
+    @property
+    def occupations(self) -> tuple[str, ...]:
+        """("sea",): every formula of this interface is a Fermi-sea sum."""
+        return ("sea",)
+
+    def __call__(
+        self, k: FloatArray, hamiltonians: tuple[ComplexArray, ComplexArray] | None = None,
+    ) -> tuple[FloatArray, FloatArray]:
+        """(energies (Nk, N) eV, X (Nk, N)) at validated Cartesian k-points (Nk, d).
+
+        ``hamiltonians``: precomputed Bloch sums of these k (FFT path, :mod:`tbspin.bz.fourier`),
+        in the layout of :func:`tbspin.bands.berry.compute_connection` for :attr:`directions`.
+        """
+        ctx = BandContext(self.model, k, self.settings, self.directions, hamiltonians,
+                          self.e_max)
+        E = ctx.energies
+        X = np.zeros(E.shape)
+        x = self.kernel.terms[0].evaluate(ctx)
+        X[:, : x.shape[1]] = x[..., 0]
+        return E, X
+
+    def pairs(
+        self, k: FloatArray, hamiltonians: tuple[ComplexArray, ComplexArray] | None = None,
+        e_max: float | None = None,
+    ) -> tuple[Eigensystem, FloatArray]:
+        """Gauge-fixed eigensystem and T[k, m, n] = −2 Im(R^i_mn R^j_nm) at k (the band-pair
+        terms of the Berry-connection formulas). With ``e_max`` the rows m < M only."""
+        ctx = BandContext(self.model, k, self.settings, self.directions, hamiltonians, e_max)
+        return ctx.eigensystem(self.settings), ctx.pair_terms(self.settings, self.i, self.j)
+
+
+def with_band_cutoff(kernel: K, efermi: FloatArray, temperature: float = 0.0) -> K:
+    """The kernel with ``e_max`` = max(E_F) (+ ``CUTOFF_KT`` k_B T at T > 0) when it is an
+    :class:`Integrand` or :class:`BandKernel` (the bands above never enter the Fermi sums), else
+    the kernel itself."""
+    if not isinstance(kernel, (Integrand, BandKernel)) or kernel.e_max is not None \
+            or len(efermi) == 0:
+        return kernel
+    from tbspin.units import KB_EV
+
+    e_max = float(np.max(efermi)) + CUTOFF_KT * KB_EV * float(temperature)
+    return dataclasses.replace(kernel, e_max=e_max)

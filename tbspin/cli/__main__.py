@@ -1,0 +1,5 @@
+"""``python -m tbspin.cli``."""
+
+from .app import main
+
+raise SystemExit(main())
