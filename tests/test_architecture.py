@@ -146,7 +146,8 @@ def test_every_integration_path_calls_the_one_fermi_sum(monkeypatch):
     engine.occupation.fermi_sum (counted by a spy; the values are unchanged)."""
     from tbspin.engine import integrate, points
     from tbspin.models import qwz
-    from tbspin.reproduce._mesh import CompositeMesh, integrate as composite
+    from tbspin.reproduce._mesh import CompositeMesh
+    from tbspin.reproduce._mesh import integrate as composite
     from tbspin.sampling import rules
 
     real, calls = occupation.fermi_sum, []
