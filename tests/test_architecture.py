@@ -167,8 +167,9 @@ def test_every_integration_path_calls_the_one_fermi_sum(monkeypatch):
                                                               n_shifts=2, seed=1),
         "adaptive": lambda: tbspin.sampling.adaptive(kern, model, ef, mesh=4, n_shifts=3,
                                                      iterations=1, seed=1),
-        "composite": lambda: composite(model, {"ahc": kern}, CompositeMesh((4, 4), (0.1, 0.1), (0.2, 0.2), (2, 2)), ef,
-                                       0.0, kind="ahc"),
+        "composite": lambda: composite(
+            model, {"ahc": kern}, CompositeMesh((4, 4), (0.1, 0.1), (0.2, 0.2), (2, 2)), ef,
+            0.0, kind="ahc"),
     }
     for name, run in checks.items():
         calls.clear()
