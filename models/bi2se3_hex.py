@@ -38,5 +38,5 @@ def hexagonal_model(kp: KPModel, *, a: float, c: float) -> LatticeModel:
     """The Bi₂Se₃ k·p declaration ``kp`` on the simple hexagonal lattice (a, c in Å)."""
     return regularize_on_lattice(
         kp, lattice=hexagonal_lattice(a, c),
-        metadata=dict(lattice="hexagonal", lattice_constants_angstrom=dict(a=a, c=c)),
+        metadata=dict(regularization_lattice="hexagonal", lattice_constants_angstrom=dict(a=a, c=c)),
     )
