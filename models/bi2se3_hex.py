@@ -9,13 +9,13 @@ rhombohedral (R3̄m, hexagonal c = 28.6 Å for three quintuple layers); its z pe
 long for a regularization grid: with the Liu 2010 parameters a z-spacing above
 √(4M₁/|M₀|) ≈ 9.9 Å inverts the bands at k_z = π/c as well (see :mod:`tbspin.models.bi2se3`),
 and above 3.6 Å the regularized valence band along k_z rises into the gap. The regularization
-lattice therefore keeps the crystal's in-plane hexagonal net and its C₃ (indeed C₆ᵥ × σ_h)
-point group but a short z period, c = 3 Å, as the orthorhombic default.
+lattice therefore keeps the crystal's in-plane hexagonal net (lattice point group D₆h, which
+contains the crystal's C₃) but a short z period, c = 3 Å, as the orthorhombic default.
 
 Regularization (:func:`tbspin.kp_lattice.regularize_on_lattice`): every monomial of the k·p
 polynomial becomes the nearest-shell-first lattice harmonic matching it through its own degree
 (error O(k^{n+2})). The shells used: ±c ẑ and the in-plane nearest neighbours for the linear
-terms; up to the a ± c shell for the quadratic ones; for the cubic warping terms the in-plane
+and quadratic terms (mixed k_∥k_z terms would need the a ± c shell); for the cubic warping terms the in-plane
 shells a and √3 a (in-plane cubics need both). The map commutes with every point operation of
 the lattice, so the C₃ symmetry of the warping terms (and the continuous in-plane symmetry of
 the rest, reduced to C₆) holds exactly on the lattice: E(k) = E(C₃k) to rounding, tested at
