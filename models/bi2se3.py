@@ -197,9 +197,10 @@ def bi2se3(
     a: float = DEFAULT_A,
     c: float = DEFAULT_C,
     warping: bool = False,
+    lattice: str = "square",
     **overrides: Any,
 ) -> LatticeModel:
-    """Bulk Bi₂Se₃ 4-band model (paper's Eq. 10), regularized on an orthorhombic grid.
+    """Bulk Bi₂Se₃ 4-band model (paper's Eq. 10), regularized on a grid or a hexagonal lattice.
 
     Parameters
     ----------
@@ -213,6 +214,11 @@ def bi2se3(
     warping : bool
         Add the hexagonal-warping terms of Liu et al. (2010) with R1 = 50.6, R2 = −113.3 eV Å³
         (module docstring); default off (the paper's Eq. 10).
+    lattice : {"square", "hexagonal"}
+        "square" (default): Kwant finite differences on the orthorhombic grid diag(a, a, c).
+        "hexagonal": lattice harmonics on the neighbour shells of the simple hexagonal lattice
+        a₁ = a x̂, a₂ = a(−½, √3/2, 0), a₃ = c ẑ (:mod:`tbspin.continuum.lattice`), which keeps the C₃
+        symmetry of the warping terms exactly (:mod:`tbspin.models.bi2se3_hex`).
     **overrides : float
         Individual parameters (A0, A2, B0, B2, C0, C1, C2, M0, M1, M2; R1, R2 with warping).
 
@@ -221,6 +227,13 @@ def bi2se3(
     LatticeModel
         With operators ``sx, sy, sz`` (τ0⊗σ) and ``parity`` (τz⊗σ0), ``magnetization`` set.
     """
-    return bi2se3_kp(
+    kp = bi2se3_kp(
         magnetization=magnetization, parameters=parameters, a=a, c=c, warping=warping, **overrides
-    ).lattice_model()
+    )
+    if lattice == "square":
+        return kp.lattice_model()
+    if lattice == "hexagonal":
+        from .bi2se3_hex import hexagonal_model
+
+        return hexagonal_model(kp, a=a, c=c)
+    raise ModelError(f"bi2se3: lattice must be 'square' or 'hexagonal', got {lattice!r}")

@@ -113,6 +113,9 @@ REGISTRY: dict[str, ModelEntry] = {e.name: e for e in (
         (
             _M3,
             Parameter("parameters", "", "parameter set", "choice", ("liu2010", "zhang2009")),
+            Parameter("lattice", "", "regularization lattice (hexagonal keeps the C3 of warping)",
+                      "choice", ("square", "hexagonal")),
+            Parameter("warping", "", "hexagonal-warping terms R1, R2 (Liu 2010)", "bool"),
             Parameter("a", "Å", _A_GRID + " in-plane (Bi2Se3 lattice constant 4.14)"),
             Parameter("c", "Å", _A_GRID + " along z (< 3.6 keeps the continuum gap)"),
             Parameter("A0", "eV Å", "in-plane Dirac velocity term 𝓐 = A0 + A2 k∥²"),

@@ -25,6 +25,7 @@ MOVED = {
     "kpath": "bz.kpath",
     "fourier": "bz.fourier",
     "kp": "continuum.kp",
+    "kp_lattice": "continuum.lattice",
     "eigen": "bands.eigen",
     "berry": "bands.berry",
     "settings": "bands.settings",

@@ -79,6 +79,26 @@ def test_fig1_three_m_directions_distinct_and_sigma_x_negligible(results: dict[s
     assert 1e2 < np.mean([np.mean(np.abs(vals[d][cb])) for d in "xyz"]) < 1e4
 
 
+def test_fig1_warping_curves_converged_and_isotropic(results: dict[str, dict]) -> None:
+    """Issue 25: the warping curves come from tol runs on the C₃-exact hexagonal lattice, with
+    a positive standard error at every E_F (not the composite mesh's n → 2n spread). C₃ about z
+    makes the in-plane tensor isotropic, σ^x_zy = −σ^y_zx (the paper's claim): the two curves
+    agree within 3 combined standard errors at every E_F. In the gap the warped value stays
+    within 25 % of the unwarped one (the converged tol runs give −10 %, docs/reproduction.md)."""
+    rec = results["fig1"]
+    warp = _series(rec, "proper sigma^y_zx, m || z, with warping")
+    iso = _series(rec, "-proper sigma^x_zy, m || z, with warping")
+    assert warp["error_method"] == iso["error_method"] and "tol" in warp["error_method"]
+    assert rec["method"]["warping_curves"]["tol"] > 0
+    v, e = np.asarray(warp["values"]), np.asarray(warp["error"])
+    vi, ei = np.asarray(iso["values"]), np.asarray(iso["error"])
+    assert np.all(e > 0) and np.all(ei > 0)
+    assert np.all(np.abs(v - vi) <= 3 * np.hypot(e, ei))
+    plain = _series(rec, "proper sigma^y_zx, m || z")
+    i = int(np.argmin(np.abs(np.asarray(plain["x"]) - 0.10)))
+    assert abs(v[i] / plain["values"][i] - 1) < 0.25
+
+
 def test_fig2a_rises_with_fermi_energy(results: dict[str, dict]) -> None:
     """Paper, Fig. 2a: the hole-gas σ^z_yx grows with E_F (|σ| here; sign: docs/reproduction.md)."""
     for s in results["fig2a"]["series"]:

@@ -18,6 +18,9 @@ differences on the grid), which gives, per direction i with spacing a_i,
 so the lattice Hamiltonian agrees with the k·p one to O(a²k²) at fixed k. All orbitals sit at the
 origin of the cell, so the "positions" and "cell" Bloch conventions coincide.
 
+The grid has the point group of a box; for k·p terms of lower symmetry (the C₃ hexagonal
+warping of Bi₂Se₃) regularize on another Bravais lattice with :mod:`tbspin.continuum.lattice`.
+
 Input syntax
 ------------
 The Hamiltonian is either a string in :mod:`kwant.continuum` syntax, e.g.
