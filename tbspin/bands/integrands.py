@@ -190,8 +190,18 @@ class BandContext:
         :attr:`directions` are formed together on first use)."""
         key = ("V", self._gkey(st), a)
         if key not in self._cache:
-            U = self.eigensystem(st).vectors
-            V = velocity_matrices(U, self._bloch()[1], self.rows)
+            eig = self.eigensystem(st)
+            if eig.rotations is not None and self.settings.method == "kubo":
+                # the eigh basis rotated inside blocks: rotate eigh's velocity matrices
+                # (O(r N) per block) instead of a new basis change per gauge operator
+                if ("V0", a) not in self._cache:
+                    V0 = velocity_matrices(self._eigh()[1], self._bloch()[1], self.rows)
+                    for b, Vb in zip(self.directions, V0, strict=True):
+                        self._cache[("V0", b)] = Vb
+                self._cache[key] = eigen.rotate_matrix(self._cache[("V0", a)], eig.rotations,
+                                                       self.rows)
+                return self._cache[key]
+            V = velocity_matrices(eig.vectors, self._bloch()[1], self.rows)
             for b, Vb in zip(self.directions, V, strict=True):
                 self._cache[("V", self._gkey(st), b)] = Vb
         return self._cache[key]

@@ -98,26 +98,40 @@ class ConventionalTerm:
         dE2 = (E[:, :r, None] - E[:, None, :]) ** 2 + self.eta**2
         same = eig.block[:, :r, None] == eig.block[:, None, :]
         w = np.where(same, 0.0, 1.0 / np.where(same, 1.0, dE2))
-        # D_a = ∂_aH U (full); with W_l = s_l U, M = W_l† D_i = U† s_l ∂_iH U and the rows of
-        # 2 J^{li} = U_r† (s ∂_iH + ∂_iH s) U are M[:r] + (M[:, :r])† (∂_iH, s Hermitian)
+        # D_a = ∂_aH U; with A_l = (s_l U)†, M^{li} = A_l D_i = U† s_l ∂_iH U and the rows of
+        # 2 J^{li} = U_r† (s ∂_iH + ∂_iH s) U are M[:r] + (M[:, :r])† (∂_iH, s Hermitian).
+        # All blocks in two batched products: D = [∂_aH]_rows U, M = [A_l]_rows [D_a]_cols
+        nk, n = U.shape[:2]
         dirs = sorted({a for _, i, j in self.components for a in (i, j)})
-        D = {a: ctx.derivative(a) @ U for a in dirs}
+        slots = sorted({slot for slot, _, _ in self.components})
+        dH = np.stack([ctx.derivative(a) for a in dirs], axis=1).reshape(nk, len(dirs) * n, n)
+        D = (dH @ U).reshape(nk, len(dirs), n, n).transpose(0, 2, 1, 3)
+        Dcat = np.ascontiguousarray(D).reshape(nk, n, len(dirs) * n)  # [D_a] side by side
+        A = np.empty((nk, len(slots) * n, n), dtype=complex)
+        for c, slot in enumerate(slots):
+            A[:, c * n:(c + 1) * n] = apply_operator(self.spins[slot], U).conj().transpose(0, 2, 1)
+        M = A @ Dcat  # block (l, a): U† s_l ∂_aH U
         Uh = np.ascontiguousarray(U[:, :, :r].transpose(0, 2, 1))
         np.conjugate(Uh, out=Uh)
+        V = Uh @ Dcat  # block a: rows m < r of U† ∂_aH U
         li = sorted({(slot, i) for slot, i, _ in self.components})
         js = sorted({j for _, _, j in self.components})
-        W = {slot: apply_operator(self.spins[slot], U) for slot in {s for s, _ in li}}
-        J2 = []
-        for slot, i in li:
-            M = W[slot].conj().transpose(0, 2, 1) @ D[i]
-            J2.append(M[:, :r] + M[:, :, :r].conj().transpose(0, 2, 1))
+        # P[k, m, c, :] = [Re, Im] of 2 J^{li}_m· for c = (l, i), written in place
+        P = np.empty((nk, r, len(li), 2 * n))
+        for c, (slot, i) in enumerate(li):
+            lo, io = slots.index(slot) * n, dirs.index(i) * n
+            blk = M[:, lo:lo + n, io:io + n]
+            top, left = blk[:, :r], blk[:, :, :r].transpose(0, 2, 1)
+            np.add(top.real, left.real, out=P[:, :, c, :n])
+            np.subtract(top.imag, left.imag, out=P[:, :, c, n:])
         # −2 Im Σ_n J_mn conj(V^j_mn w_mn) = −Im Σ_n (2J)_mn conj(...) for all (l, i) × j at once,
         # one batched real product: Im(a conj(b)) = [Re a, Im a]·[−Im b, Re b]
-        Vw = [(Uh @ D[j]) * w for j in js]
-        P = np.concatenate([np.stack([x.real for x in J2], axis=2),
-                            np.stack([x.imag for x in J2], axis=2)], axis=3)  # (Nk, r, LI, 2N)
-        Q = np.concatenate([np.stack([-v.imag for v in Vw], axis=3),
-                            np.stack([v.real for v in Vw], axis=3)], axis=2)  # (Nk, r, 2N, J)
+        Q = np.empty((nk, r, 2 * n, len(js)))
+        for b, j in enumerate(js):
+            jo = dirs.index(j) * n
+            Vw = V[:, :, jo:jo + n] * w
+            np.negative(Vw.imag, out=Q[:, :, :n, b])
+            Q[:, :, n:, b] = Vw.real
         X = -(P @ Q)  # (Nk, r, LI, J)
         cols = [(li.index((slot, i)), js.index(j)) for slot, i, j in self.components]
         return np.stack([X[:, :, a, b] for a, b in cols], axis=2)
