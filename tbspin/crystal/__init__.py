@@ -15,10 +15,10 @@ Modules
 """
 
 from .basis import OrbitalBasis, OrbitalGroup, basis_of, win_projections
-
+from .breaking import BreakingReport, symmetry_breaking
 from .orbitals import HYBRIDS, ORBITALS, harmonic_matrix, orbital_coefficients, polynomial
 from .representation import OperationRep, represent, site_map, spinor_rotation
-
+from .shapes import TensorShape, ahc_shape, spin_hall_shape, tensor_shape
 from .spacegroup import SpaceGroup, SymOp, space_group
 from .structure import CrystalStructure, read_structure, structure_of, with_structure
 from .symmetrize import (

@@ -31,7 +31,7 @@ from ..errors import ModelError, ParameterError
 from ..symmetry import Violation
 from ..types import ComplexArray, FloatArray, IntArray
 from .basis import OrbitalBasis, basis_of
-from .representation import OperationRep, represent
+from .representation import OperationRep, idealize, represent
 from .spacegroup import SpaceGroup, space_group
 from .structure import structure_of
 
@@ -58,7 +58,8 @@ def group_representations(
                          f"{model.n_orbitals} orbitals")
     if group is None:
         group = space_group(structure_of(model))
-    return group, basis, [represent(basis, op, tol) for op in group.elements()]
+    basis, elements = idealize(basis, group.elements(), tol)
+    return group, basis, [represent(basis, op, tol) for op in elements]
 
 
 def _keys(R: IntArray, B: int) -> IntArray:
@@ -146,17 +147,24 @@ def commutation_error(
     model: LatticeModel, reps: list[OperationRep], basis: OrbitalBasis, k: FloatArray,
 ) -> list[float]:
     """max_k |H(g k) − M H(k) M†| (eV) per operation, H(k) in the "positions" convention with
-    the Wannier centres at the projection sites (module docstring); k Cartesian (Nk, 3)."""
+    the Wannier centres at the projection sites (module docstring); k Cartesian (Nk, 3).
+
+    g k is R_c k computed through the lattice (reduced κ → R⁻ᵀ κ), which equals R_c k when the
+    lattice is exactly symmetric and stays exact when it is symmetric only to the file's digits.
+    """
     m = model.replace(positions=basis.centres, convention="positions")
     k = np.asarray(k, dtype=float)
     Hk = m.hamiltonian(k)
     out = []
+    kappa = k @ np.asarray(model.lattice).T / (2 * np.pi)  # reduced: k·a_i = 2π κ_i
     for rep in reps:
-        Rc = rep.op.cart_rotation
+        # g k through the lattice (κ → R⁻ᵀ κ): exact even when the lattice is symmetric only
+        # to the digits of the input file
+        gk = (kappa @ np.linalg.inv(rep.op.rotation)) @ np.asarray(model.reciprocal)
         if rep.antiunitary:
-            gk, src = -k @ Rc.T, Hk.conj()
+            gk, src = -gk, Hk.conj()
         else:
-            gk, src = k @ Rc.T, Hk
+            src = Hk
         M = rep.matrix
         out.append(float(np.abs(m.hamiltonian(gk) - M[None] @ src @ M.conj().T[None]).max()))
     return out
