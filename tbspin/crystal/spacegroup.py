@@ -152,6 +152,23 @@ def _spglib() -> Any:
     return spglib
 
 
+def _call(name: str, *args: Any, **kwargs: Any) -> Any:
+    """spglib function ``name`` with errors raised (spglib ≥ 2.5: SpglibError), not returned as
+    None with a DeprecationWarning; the module flag is restored afterwards."""
+    spg = _spglib()
+    err = getattr(spg, "error", None)
+    old = getattr(err, "OLD_ERROR_HANDLING", None)
+    if old is not None:
+        err.OLD_ERROR_HANDLING = False
+    try:
+        return getattr(spg, name)(*args, **kwargs)
+    except Exception as exc:  # SpglibError, or ValueError/TypeError on a bad cell
+        raise ModelError(f"spglib {name} failed: {exc}") from None
+    finally:
+        if old is not None:
+            err.OLD_ERROR_HANDLING = old
+
+
 def _ops(structure: CrystalStructure, rotations: IntArray, translations: FloatArray,
          time_reversals: Any) -> tuple[SymOp, ...]:
     A = structure.lattice
@@ -193,20 +210,19 @@ def space_group(
     """
     if not (isinstance(symprec, (int, float)) and 0 < symprec < 1):
         raise ParameterError(f"symprec must be in (0, 1) Å, got {symprec!r}")
-    spg = _spglib()
     cell = (structure.lattice, structure.fractional, structure.species_numbers)
     mag = structure.magmoms
     if mag is not None and np.any(np.abs(mag) > 1e-8):
         if time_reversal:
             raise ParameterError("time_reversal=True: a structure with magnetic moments is not "
                                  "time-reversal symmetric (T is not in its magnetic group)")
-        data = spg.get_magnetic_symmetry_dataset(cell + (mag,), symprec=symprec)
+        data = _call("get_magnetic_symmetry_dataset", cell + (mag,), symprec=symprec)
         if data is None:
             raise ModelError(f"spglib found no magnetic symmetry for {structure.source}")
         ops = _ops(structure, data.rotations, data.translations, data.time_reversals)
-        mtype = spg.get_magnetic_spacegroup_type(data.uni_number)
+        mtype = _call("get_magnetic_spacegroup_type", data.uni_number)
         symbol = str(getattr(mtype, "bns_number", data.uni_number))
-        parent = spg.get_symmetry_dataset(cell, symprec=symprec)
+        parent = _call("get_symmetry_dataset", cell, symprec=symprec)
         n_u = len({tuple(np.round(o.cart_rotation, 6).ravel()) for o in ops
                    if not o.time_reversal})
         n_a = len({tuple(np.round(o.cart_rotation, 6).ravel()) for o in ops if o.time_reversal})
@@ -214,7 +230,7 @@ def space_group(
               f"{'?' if parent is None else parent.pointgroup})")
         return SpaceGroup(operations=ops, time_reversal=False, symbol=f"BNS {symbol}",
                           number=int(data.uni_number), point_group=pg, structure=structure)
-    data = spg.get_symmetry_dataset(cell, symprec=symprec)
+    data = _call("get_symmetry_dataset", cell, symprec=symprec)
     if data is None:
         raise ModelError(f"spglib found no symmetry for {structure.source} (symprec={symprec})")
     ops = _ops(structure, data.rotations, data.translations, np.zeros(len(data.rotations)))
