@@ -18,7 +18,13 @@ import numpy as np
 from ..errors import ParameterError
 from .basis import OrbitalBasis
 from .spacegroup import SpaceGroup
-from .symmetrize import _violation, group_representations, kramers_splitting, operation_image
+from .symmetrize import (
+    _violation,
+    group_representations,
+    kramers_splitting,
+    operation_image,
+    single_blas,
+)
 
 if TYPE_CHECKING:
     from ..model import LatticeModel
@@ -69,6 +75,7 @@ class BreakingReport:
         return "\n".join(lines)
 
 
+@single_blas
 def symmetry_breaking(
     model: LatticeModel, group: SpaceGroup | None = None, basis: OrbitalBasis | None = None,
     *, projections: Sequence[str] | None = None, all_elements: bool = False, n_k: int = 50,

@@ -22,8 +22,9 @@ Violation of an operation: mean and max over all elements of all R of |H_R − (
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import functools
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
@@ -38,8 +39,10 @@ from .structure import structure_of
 if TYPE_CHECKING:
     from ..model import LatticeModel
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 __all__ = ["SymmetrizeReport", "symmetrize", "operation_image", "commutation_error",
-           "group_representations", "kramers_splitting"]
+           "group_representations", "kramers_splitting", "conjugated"]
 
 
 def group_representations(
@@ -60,6 +63,27 @@ def group_representations(
         group = space_group(structure_of(model))
     basis, elements = idealize(basis, group.elements(), tol)
     return group, basis, [represent(basis, op, tol) for op in elements]
+
+
+def single_blas(func: F) -> F:
+    """Run ``func`` with one BLAS thread: its matrices are small (N ≤ 100), and a multi-threaded
+    BLAS on a shared machine spends more time synchronizing than multiplying (measured: 10×)."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..executor import blas_threads
+
+        with blas_threads(1):
+            return func(*args, **kwargs)
+    return cast(F, wrapper)
+
+
+def conjugated(M: ComplexArray, H: ComplexArray) -> ComplexArray:
+    """M H[r] M† for a stack H (n, N, N), as two 2D GEMMs (batched small matmuls are slow under
+    a contended multi-threaded BLAS)."""
+    n, N = H.shape[0], H.shape[1]
+    X = (H.reshape(n * N, N) @ M.conj().T).reshape(n, N, N)
+    Y = M @ X.transpose(1, 0, 2).reshape(N, n * N)
+    return np.ascontiguousarray(Y.reshape(N, n, N).transpose(1, 0, 2))
 
 
 def _keys(R: IntArray, B: int) -> IntArray:
@@ -98,7 +122,7 @@ def operation_image(
     """
     uniq, cls = _shift_classes(rep, site)
     M = rep.matrix
-    Ht = M[None] @ (H.conj() if rep.antiunitary else H) @ M.conj().T[None]
+    Ht = conjugated(M, H.conj() if rep.antiunitary else H)
     targets = _targets(np.asarray(R), rep, uniq)
     allR = np.unique(np.concatenate(targets), axis=0)
     B = int(np.abs(allR).max()) + 1
@@ -143,6 +167,7 @@ def kramers_splitting(E: FloatArray) -> float:
     return float(np.max(E[:, 1:n:2] - E[:, 0:n:2])) if n else 0.0
 
 
+@single_blas
 def commutation_error(
     model: LatticeModel, reps: list[OperationRep], basis: OrbitalBasis, k: FloatArray,
 ) -> list[float]:
@@ -166,7 +191,7 @@ def commutation_error(
         else:
             src = Hk
         M = rep.matrix
-        out.append(float(np.abs(m.hamiltonian(gk) - M[None] @ src @ M.conj().T[None]).max()))
+        out.append(float(np.abs(m.hamiltonian(gk) - conjugated(M, src)).max()))
     return out
 
 
@@ -216,6 +241,7 @@ class SymmetrizeReport:
         ])
 
 
+@single_blas
 def symmetrize(
     model: LatticeModel, group: SpaceGroup | None = None, basis: OrbitalBasis | None = None,
     *, projections: Sequence[str] | None = None, positions: str = "sites", n_k: int = 20,
