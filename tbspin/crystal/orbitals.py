@@ -128,7 +128,7 @@ def basis_index(name: str) -> int:
             from None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tensors(lval: int) -> FloatArray:
     """Frobenius-normalized symmetric tensors (2l+1, 3, ..., 3) of the shell l."""
     names = [n for n in ORBITALS if L_OF[n] == lval]
@@ -201,7 +201,7 @@ def orbital_coefficients(item: str) -> tuple[tuple[str, ...], FloatArray]:
             rowsall = [{n: 1.0} for n in every]
         else:
             raise ParameterError(f"projection {item!r}: l must be -5..3")
-        pick = range(len(every))
+        pick: list[int] = list(range(len(every)))
         if mrpart:
             try:
                 pick = [int(x) - 1 for x in mrpart.split(",")]

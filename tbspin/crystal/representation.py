@@ -73,7 +73,7 @@ def spinor_rotation(cart_rotation: FloatArray) -> ComplexArray:
         return np.eye(2, dtype=complex)
     n = vec / theta
     ns = n[0] * PAULI[0] + n[1] * PAULI[1] + n[2] * PAULI[2]
-    return np.cos(theta / 2) * np.eye(2) - 1j * np.sin(theta / 2) * ns
+    return np.asarray(np.cos(theta / 2) * np.eye(2) - 1j * np.sin(theta / 2) * ns, dtype=complex)
 
 
 def time_reversal_spin(n_spatial: int, spin_order: str | None) -> ComplexArray:
@@ -82,7 +82,8 @@ def time_reversal_spin(n_spatial: int, spin_order: str | None) -> ComplexArray:
         return np.eye(n_spatial, dtype=complex)
     isy = 1j * PAULI[1]
     eye = np.eye(n_spatial)
-    return np.kron(isy, eye) if spin_order == "block" else np.kron(eye, isy)
+    out = np.kron(isy, eye) if spin_order == "block" else np.kron(eye, isy)
+    return np.asarray(out, dtype=complex)
 
 
 def site_map(basis: OrbitalBasis, op: SymOp, tol: float = 0.01) -> tuple[IntArray, IntArray]:

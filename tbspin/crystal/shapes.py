@@ -175,7 +175,7 @@ def tensor_shape(
     for R, anti in ops:
         if anti and time_parity is None:
             continue
-        K = np.ones((1, 1))
+        K: np.ndarray = np.ones((1, 1))
         for kind in kinds:
             K = np.kron(K, R * (np.linalg.det(R) if kind == "axial" else 1.0))
         P += (-1.0 if anti and time_parity == "odd" else 1.0) * K
@@ -185,7 +185,7 @@ def tensor_shape(
         raise ParameterError("the operations do not form a group (the average is not a "
                              "projector): pass the whole point group")
     U, s, _ = np.linalg.svd(P)
-    basis = U[:, s > 0.5].T
+    basis: np.ndarray = U[:, s > 0.5].T
     if len(basis):
         _, _, piv = scipy.linalg.qr(basis, pivoting=True)
         free_idx = np.sort(piv[: len(basis)])

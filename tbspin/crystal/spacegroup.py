@@ -156,7 +156,7 @@ def _call(name: str, *args: Any, **kwargs: Any) -> Any:
     """spglib function ``name`` with errors raised (spglib ≥ 2.5: SpglibError), not returned as
     None with a DeprecationWarning; the module flag is restored afterwards."""
     spg = _spglib()
-    err = getattr(spg, "error", None)
+    err: Any = getattr(spg, "error", None)
     old = getattr(err, "OLD_ERROR_HANDLING", None)
     if old is not None:
         err.OLD_ERROR_HANDLING = False

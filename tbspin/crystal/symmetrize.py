@@ -151,7 +151,8 @@ def _average(R: IntArray, H: ComplexArray, reps: list[OperationRep], site: IntAr
     acc = np.zeros((len(Rset),) + H.shape[1:], dtype=complex)
     for Ri, Hi in images:
         acc += _on(Rset, Ri, Hi, B)
-    return Rset, acc / len(reps), images
+    acc /= len(reps)
+    return Rset, acc, images
 
 
 def _violation(R: IntArray, H: ComplexArray, Ri: IntArray, Hi: ComplexArray) -> Violation:
@@ -161,7 +162,7 @@ def _violation(R: IntArray, H: ComplexArray, Ri: IntArray, Hi: ComplexArray) -> 
     return Violation(mean=float(d.mean()), max=float(d.max()))
 
 
-def kramers_splitting(E: FloatArray) -> float:
+def kramers_splitting(E: np.ndarray) -> float:
     """max over k and pairs of E_{2i+1} − E_{2i} (sorted bands (Nk, N)), eV."""
     n = E.shape[1] - E.shape[1] % 2
     return float(np.max(E[:, 1:n:2] - E[:, 0:n:2])) if n else 0.0
