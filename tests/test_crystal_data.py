@@ -210,3 +210,25 @@ def test_fe_magnetic_ahc_along_the_moment() -> None:
     shc = spin_hall_shape(g)
     assert shc.n_independent == 3
     assert _labels_nonzero(shc) == {"zxy", "zyx", "xyz", "yxz", "xzy", "yzx"}
+
+
+def test_cli_diagnose_symmetry(capsys: pytest.CaptureFixture[str]) -> None:
+    """``tbspin diagnose --symmetry`` on WSe₂: one row per operation of P2_1/m plus T, the
+    Kramers splitting of the fit, the 2/m shape (13 components) and a vanishing AHC vector."""
+    from tbspin import cli
+
+    hr = _folder("wse2_1tp_wanniertools") / "wannier90_hr.dat.tar.gz"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rc = cli.main(["diagnose", "--hr", str(hr), "--spin-order", "block", "--symmetry"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "P2_1/m" in out and "Kramers-pair splitting" in out
+    lines = out.splitlines()
+    first = next(i for i, ln in enumerate(lines) if "mean (meV)" in ln) + 1
+    last = next(i for i, ln in enumerate(lines) if "Kramers-pair splitting" in ln)
+    names = [ln.rsplit(None, 2)[0].strip() for ln in lines[first:last]]
+    assert names[0] == "E" and names[-1] == "T" and len(names) == 5
+    assert "I + t(0.5,0.442,0.18)" in names  # the inversion centre is off the origin
+    assert "13 independent component(s)" in out
+    assert "0 independent component(s) (axial; T parity odd)" in out

@@ -64,7 +64,8 @@ class SymOp:
 
 
 def operation_name(R: FloatArray) -> str:
-    """E, I, C_n(axis), m(normal), S_n(axis) of an orthogonal 3×3 Cartesian matrix."""
+    """E, I, C_n±(axis), m(normal), S_n±(axis) of an orthogonal 3×3 Cartesian matrix (± the sense
+    of the proper part about the axis, whose first non-zero component is positive)."""
     R = np.asarray(R, dtype=float)
     det = float(np.round(np.linalg.det(R)))
     P = det * R
@@ -76,14 +77,20 @@ def operation_name(R: FloatArray) -> str:
     w, v = np.linalg.eig(P)
     axis = np.real(v[:, np.argmin(np.abs(w - 1))])
     axis = axis / np.max(np.abs(axis))
+    axis[np.abs(axis) < 1e-8] = 0.0
     if axis[np.argmax(np.abs(axis) > 1e-6)] < 0:
         axis = -axis
     ax = "(" + ",".join(f"{x:.3g}" for x in axis + 0.0) + ")"
+    # sense of rotation about the axis (+: counter-clockwise looking down the axis)
+    sense = ""
+    if n > 2:
+        vec = np.array([P[2, 1] - P[1, 2], P[0, 2] - P[2, 0], P[1, 0] - P[0, 1]])
+        sense = "+" if vec @ axis > 0 else "-"
     if det > 0:
-        return f"C{n}{ax}"
+        return f"C{n}{sense}{ax}"
     if n == 2:
         return f"m{ax}"
-    return f"S{ {3: 6, 6: 3, 4: 4}.get(n, n) }{ax}".replace(" ", "")
+    return f"S{ {3: 6, 6: 3, 4: 4}.get(n, n) }{sense}{ax}".replace(" ", "")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
