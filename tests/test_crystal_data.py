@@ -232,3 +232,19 @@ def test_cli_diagnose_symmetry(capsys: pytest.CaptureFixture[str]) -> None:
     assert "I + t(0.5,0.442,0.18)" in names  # the inversion centre is off the origin
     assert "13 independent component(s)" in out
     assert "0 independent component(s) (axial; T parity odd)" in out
+
+
+def test_wse2_centres_from_projection_sites() -> None:
+    """No centres file: read_wannier90 puts each WF on the atom of its projection (.win order
+    W: s; d (6 per W), Se: p (3 per Se), block spinors) and does not warn about the origin."""
+    from tbspin.io import read_wannier90
+
+    src = _folder("wse2_1tp_wanniertools")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="no Wannier centres")
+        warnings.filterwarnings("ignore", category=UserWarning)
+        m = read_wannier90(src / "wannier90_hr.dat.tar.gz", spin_order="block")
+    assert "projection sites" in m.metadata["positions_from"]
+    atoms = np.asarray(m.metadata["atoms"]["positions"])
+    per_atom = np.repeat(np.arange(6), [6, 6, 3, 3, 3, 3])
+    np.testing.assert_allclose(m.positions, np.concatenate([atoms[per_atom]] * 2))

@@ -353,3 +353,24 @@ def basis_of(model: LatticeModel, projections: Sequence[str] | None = None) -> O
                          f"projections give {basis.n_states} states"
                          + ("" if order else " (spinors need the model's spin_order)"))
     return basis
+
+
+def projection_centres(
+    win_path: PathLike, lattice: FloatArray, symbols: Sequence[str], positions: FloatArray,
+    spin_order: str | None, n_states: int,
+) -> FloatArray | None:
+    """Wannier centres (n_states, 3) at the sites of a ``.win``'s projections, or None when they
+    cannot be determined (no projections block, species not among the atoms, spinors without
+    ``spin_order``, or a count different from ``n_states``). Used by
+    :func:`tbspin.io.read_wannier90` when no centres file exists."""
+    try:
+        lines, spinors = win_projections(win_path)
+        if spinors and spin_order is None:
+            return None
+        st = CrystalStructure(lattice=lattice, positions=positions, symbols=tuple(symbols),
+                              source=str(win_path))
+        basis = OrbitalBasis.from_projections(lines, st, spin_order=spin_order if spinors else None,
+                                              source=str(win_path))
+    except (ParameterError, ModelError, WannierFormatError):
+        return None
+    return basis.centres if basis.n_states == n_states else None
