@@ -279,8 +279,8 @@ def read_wannier90(
         dropped directions).
     positions : (N, d) array_like, optional
         Orbital positions (Cartesian Å); default: ``_centres.xyz``, else the final centres of
-        ``.wout``, else the diagonal of r_{R=0} from ``_tb.dat``, else the origin (with a
-        warning).
+        ``.wout``, else the diagonal of r_{R=0} from ``_tb.dat``, else the sites of the ``.win``
+        projections (atoms from the ``.win`` or ``POSCAR``), else the origin (with a warning).
     use_ws_distance : bool or "auto"
         Apply the ``_wsvec.dat`` shifts: "auto" when the file exists, True requires it.
     use_position_matrix : bool
