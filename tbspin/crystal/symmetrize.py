@@ -127,11 +127,12 @@ def operation_image(
     allR = np.unique(np.concatenate(targets), axis=0)
     B = int(np.abs(allR).max()) + 1
     keys = _keys(allR, B)
-    out = np.zeros((len(allR),) + H.shape[1:], dtype=complex)
-    for u, Rt in enumerate(targets):
-        mask = cls == u
-        idx = np.searchsorted(keys, _keys(Rt, B))
-        out[idx] += Ht * mask[None]
+    idx = np.stack([np.searchsorted(keys, _keys(Rt, B)) for Rt in targets])  # (classes, NR)
+    N = H.shape[1]
+    # element (r, i, j) goes to row idx[cls[i, j], r]: one scatter, injective for each (i, j)
+    rows = idx[cls[None, :, :], np.arange(len(R))[:, None, None]]
+    out = np.zeros((len(allR), N, N), dtype=complex)
+    out[rows, np.arange(N)[None, :, None], np.arange(N)[None, None, :]] = Ht
     return allR, out
 
 
