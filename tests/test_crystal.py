@@ -19,6 +19,8 @@ Where the expected values come from:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -292,3 +294,26 @@ def test_errors_name_the_problem() -> None:
         symmetrize(bare, projections=["Pt: s"])
     with pytest.raises(ParameterError, match="lattice differs"):
         with_structure(bare, _structure("hcp"))
+
+
+def test_structure_doors_keep_the_fingerprint(tmp_path: Path) -> None:
+    """ase.Atoms, a written POSCAR and a CrystalStructure attach the same structure; the
+    Hamiltonian's fingerprint does not change (the structure is a companion, in metadata)."""
+    from ase.io import write
+
+    from tbspin.crystal import read_structure, structure_of
+
+    st = _structure("hcp")
+    model = LatticeModel(lattice=HEX, R=[[0, 0, 0]], hoppings=[[[0.0]]])
+    a = with_structure(model, st.to_ase())
+    write(tmp_path / "POSCAR", st.to_ase(), format="vasp")
+    b = with_structure(model, tmp_path / "POSCAR")
+    c = with_structure(model, st)
+    assert a.fingerprint() == b.fingerprint() == c.fingerprint() == model.fingerprint()
+    for m in (a, b, c):
+        s = structure_of(m)
+        assert s.symbols == ("Mg", "Mg")
+        np.testing.assert_allclose(s.positions, st.positions, atol=1e-9)
+    assert space_group(read_structure(tmp_path / "POSCAR")).number == 194
+    with pytest.raises(ModelError, match="2 symbols for 1 positions"):
+        CrystalStructure(lattice=HEX, positions=[[0, 0, 0]], symbols=["Mg", "Mg"])
