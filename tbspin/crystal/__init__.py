@@ -3,8 +3,7 @@ symmetry breaking of a fit, and the shapes of linear-response tensors.
 
 Modules
 -------
-:mod:`.structure`       :class:`CrystalStructure` (lattice, atoms, species, moments) and where
-                        a model keeps it (``metadata["atoms"]``)
+:mod:`.structure`       :class:`CrystalStructure` and where a model keeps it (metadata)
 :mod:`.spacegroup`      :func:`space_group` from spglib (magnetic groups with moments)
 :mod:`.orbitals`        Wannier90's real harmonics and hybrids, rotation matrices D(R)
 :mod:`.basis`           :class:`OrbitalBasis` from ``projections`` lines (sites, order, spin)
