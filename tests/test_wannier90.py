@@ -693,9 +693,13 @@ def test_lattice_from_poscar_next_to_the_hr_file(data: Path, bi2se3_hr: Path,
     with pytest.raises(WannierFormatError, match=r"lattice=.*--lattice a1x,a1y,a1z"):
         read_wannier90(tmp_path / "wannier90_hr.dat", spin_order="block")
     (tmp_path / "POSCAR").symlink_to(folder / "POSCAR")
-    with pytest.warns(WannierWarning, match="origin"):
+    with warnings.catch_warnings():  # no centres file: the projection sites (issue 23), no warning
+        warnings.filterwarnings("error", message="no Wannier centres")
         model = read_wannier90(tmp_path / "wannier90_hr.dat", spin_order="block")
+    assert model.metadata["positions_from"].endswith("(projection sites)")
     readme = [[-2.069, -3.583614, 0], [2.069, -3.583614, 0], [0, 2.389075, 9.546667]]
+    bi1 = np.array([0.399, 0.399, 0.697]) @ np.array(readme)  # README atom 1
+    np.testing.assert_allclose(model.positions[:3], [bi1] * 3, atol=1e-9)  # Bi pz, px, py
     np.testing.assert_allclose(model.lattice, readme, atol=1e-9)
     assert model.metadata["lattice_from"] == str(tmp_path / "POSCAR")
     assert model.metadata["atoms"]["symbols"] == ["Bi", "Bi", "Se", "Se", "Se"]

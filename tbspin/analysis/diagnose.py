@@ -329,6 +329,14 @@ def _cmd(args: argparse.Namespace) -> int:
         if win is None:
             raise ParameterError("--inversion needs the .win next to the Hamiltonian file")
         parities = [int(x) for x in win_parities(win, spin_order_of(model))]
+    if args.symmetry:  # crystal symmetry only: per-operation breaking and tensor shapes
+        from tbspin.crystal import ahc_shape, space_group, spin_hall_shape, structure_of, symmetry_breaking
+
+        group = space_group(structure_of(model))
+        print(symmetry_breaking(model, group))
+        print(f"spin Hall σ^l_ij: {spin_hall_shape(group)}")
+        print(f"anomalous Hall (σ_yz, σ_zx, σ_xy): {ahc_shape(group)}")
+        return EXIT_OK
     print(diagnose(model, observable=args.observable, efermi=args.efermi, spin=args.spin,
                    current=args.current, efield=args.efield, formula=args.formula,
                    mesh=args.mesh, n_sample=args.n_sample, n_pairs=args.n_pairs,
@@ -367,4 +375,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "it) [4000]")
     p.add_argument("--inversion", action="store_true",
                    help="also test inversion (parities from the .win projections)")
+    p.add_argument("--symmetry", action="store_true",
+                   help="instead: the crystal's space group (structure and projections from the "
+                        ".win/POSCAR), how far H_R breaks each operation and T (meV), and the "
+                        "shapes of σ^l_ij and of the AHC vector")
     p.set_defaults(func=_cmd)

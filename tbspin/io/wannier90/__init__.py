@@ -30,7 +30,9 @@ Position operator
 -----------------
 ``LatticeModel`` uses the diagonal tight-binding position operator (orbital positions =
 Wannier centres, from ``_centres.xyz``, from the final state in ``.wout``, from the diagonal of
-r_{R=0} in ``_tb.dat``, or from ``positions=``). A model read from ``_tb.dat`` also carries the
+r_{R=0} in ``_tb.dat``, or from ``positions=``; without any of these, the sites of the ``.win``
+projections on the atoms of the ``.win`` or ``POSCAR``,
+:func:`tbspin.crystal.basis.projection_centres`). A model read from ``_tb.dat`` also carries the
 full position matrix (``with_position_matrix``), used by Berry connections only with
 ``use_position_matrix=True``.
 

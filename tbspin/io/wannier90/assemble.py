@@ -171,8 +171,10 @@ def _check_hermiticity(data: Wannier90Data, tol: float) -> float:
 def _positions(
     positions: ArrayLike | None, data: Wannier90Data, main: Path, seed: str, d: int,
     win: Win | None, used: list[tuple[str, Path]],
+    sites: tuple[FloatArray, Win | None, str | None] | None = None,
 ) -> tuple[FloatArray, str]:
-    """Orbital positions (N, d) Cartesian Å and where they came from."""
+    """Orbital positions (N, d) Cartesian Å and where they came from; ``sites`` = (lattice,
+    POSCAR, spin order) for the projection-site fallback."""
     N = data.num_wann
     if positions is not None:
         pos = np.array(positions, dtype=float)
@@ -200,6 +202,17 @@ def _positions(
             raise WannierFormatError("no R = 0 block", path=str(main))
         diag = np.diagonal(data.r[zero[0]], axis1=1, axis2=2).T  # (N, 3)
         return np.real(diag)[:, :d] * data.ndegen[zero[0]], f"{main} (diagonal of r at R=0)"
+    if win is not None and sites is not None and d == 3:
+        # no centres file: the sites of the .win projections (atoms of the .win or POSCAR)
+        from ...crystal.basis import projection_centres
+
+        lat, poscar, order = sites
+        atoms = win if win.atom_positions is not None else poscar
+        if atoms is not None and atoms.atom_positions is not None:
+            pc = projection_centres(win.path, lat, atoms.atom_symbols, atoms.atom_positions,
+                                    order, N)
+            if pc is not None:
+                return pc, f"{win.path} (projection sites)"
     warnings.warn(
         f"no Wannier centres for {main} ({Path(seed).name}_centres.xyz and .wout missing, "
         "positions= not given): all orbitals are put at the origin, so the Bloch phase ignores "
@@ -273,8 +286,8 @@ def read_wannier90(
         dropped directions).
     positions : (N, d) array_like, optional
         Orbital positions (Cartesian Å); default: ``_centres.xyz``, else the final centres of
-        ``.wout``, else the diagonal of r_{R=0} from ``_tb.dat``, else the origin (with a
-        warning).
+        ``.wout``, else the diagonal of r_{R=0} from ``_tb.dat``, else the sites of the ``.win``
+        projections (atoms from the ``.win`` or ``POSCAR``), else the origin (with a warning).
     use_ws_distance : bool or "auto"
         Apply the ``_wsvec.dat`` shifts: "auto" when the file exists, True requires it.
     use_position_matrix : bool
@@ -346,7 +359,8 @@ def read_wannier90(
                 f"direction(s) (R={tuple(int(x) for x in R[extra][0])})", path=str(main))
         R = R[:, :d]
 
-    pos, pos_source = _positions(positions, data, main, seed, d, win, used)
+    pos, pos_source = _positions(positions, data, main, seed, d, win, used,
+                                 sites=(lat, poscar, spin_order))
     operators, mixing = _spin(spin_order, data, H, main, win)
 
     metadata = _metadata(
