@@ -211,6 +211,7 @@ def _declared_spinors(win: Win | None) -> bool | None:
 
 def _spin(
     spin_order: str | None, data: Wannier90Data, H: ComplexArray, main: Path, win: Win | None,
+    R: IntArray,
 ) -> tuple[dict[str, ComplexArray], dict[str, float] | None]:
     """Spin operators for ``spin_order`` (empty without it) and the spin-mixing numbers."""
     if spin_order is None:
@@ -227,7 +228,7 @@ def _spin(
             f"spin_order={spin_order!r} was given, but {win.path} does not set spinors = .true. "
             "(Wannier90's default is .false.): are these spinor Wannier functions?",
             SpinOrderWarning, stacklevel=3)
-    given, other = check_spin_order(H, spin_order, source=str(main), stacklevel=4,
+    given, other = check_spin_order(H, spin_order, R=R, source=str(main), stacklevel=4,
                                     judge_spinors=declared is None)
     alt = "block" if spin_order == "interleaved" else "interleaved"
     return spin_operators(N, spin_order), {spin_order: given, alt: other}
@@ -340,7 +341,7 @@ def read_wannier90(
         R = R[:, :d]
 
     pos, pos_source = _positions(positions, data, main, seed, d, win, used)
-    operators, mixing = _spin(spin_order, data, H, main, win)
+    operators, mixing = _spin(spin_order, data, H, main, win, R)
 
     metadata = _metadata(
         data, used, spin_order, mixing, win, poscar,
