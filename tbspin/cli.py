@@ -27,6 +27,7 @@ import argparse
 import functools
 import importlib
 import logging
+import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -47,6 +48,8 @@ log = logging.getLogger("tbspin")
 
 #: exit status of ``tbspin``
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: exit status after SIGTERM (128 + 15), handled like Ctrl-C: checkpoints are saved first
+EXIT_TERMINATED = 143
 
 EPILOG = """\
 conventions: energies eV, lengths Å, k in 1/Å; spin operators in units of ħ/2.
@@ -56,7 +59,8 @@ See docs/conventions.md.
 
 exit status: 0 success; 1 the computation failed (bad input file, model error, missing
 optional dependency, output that could not be written — the message says which);
-2 usage error (bad option or parameter value, named in the message); 130 interrupted (Ctrl-C).
+2 usage error (bad option or parameter value, named in the message); 130 interrupted (Ctrl-C);
+143 terminated (SIGTERM). Both save the checkpoint first (--checkpoint) and say what it holds.
 """
 
 FORMULA_HELP = (
@@ -144,7 +148,23 @@ def load_model(args: argparse.Namespace) -> LatticeModel:
             kw["lattice"] = np.array(vals).reshape(d, d)
         kw.update({k: parse_value(v) for k, v in params.items()})
         return LatticeModel.from_wannier90(args.hr, **kw)
+    for option, value in (("--lattice", getattr(args, "lattice", None)),
+                          ("--spin-order", getattr(args, "spin_order", None))):
+        if value:
+            raise ParameterError(
+                f"{option} applies to Wannier90 files (--hr) only; built-in models carry their "
+                f"own lattice and spinor order (drop {option}, or set model parameters with "
+                "--param)")
     return registry.build(args.model or "bi2se3", params)
+
+
+def model_record(args: argparse.Namespace) -> dict[str, object]:
+    """Where the model of this command line came from (for the result's run record)."""
+    params = parse_params(getattr(args, "param", None))
+    if getattr(args, "hr", None):
+        return {"hr": str(Path(args.hr).resolve()), "spin_order": args.spin_order,
+                "lattice": args.lattice, "param": params}
+    return {"model": args.model or "bi2se3", "param": params}
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
@@ -178,7 +198,13 @@ def _add_integration_args(p: argparse.ArgumentParser) -> None:
                    help="converge to this relative standard error (randomly shifted meshes + "
                         "adaptive refinement, starting from --mesh); prints value ± error")
     p.add_argument("--budget", type=float, default=None, metavar="SECONDS",
-                   help="wall-time budget of a --tol run (then a warning says what was reached)")
+                   help="wall-time budget of a --tol run (then a warning says what was "
+                        "reached) [none]")
+    p.add_argument("--budget-k", type=int, default=None, metavar="N",
+                   help="largest number of k-point evaluations of a --tol run [20000000]")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the random mesh shifts of a --tol run [drawn at random; the "
+                        "seed used is written to the result file, extras.sampling.seed]")
     p.add_argument("--symmetrize", action="store_true",
                    help="restore time reversal (and inversion, from the .win projections when "
                         "available) broken by the Wannier fit before computing")
@@ -190,7 +216,10 @@ def _add_integration_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, default=0.0, help="temperature in K [0]")
     p.add_argument("--out", type=Path, default=None,
                    help="write OUT.json, OUT.npz and OUT.png (a directory gets a default name); "
-                        "checked for writability before computing")
+                        "checked for writability before computing; existing files are not "
+                        "overwritten without --force [no files]")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite existing result files of --out")
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="checkpoint file: partial sums (with --tol: the completed passes) are "
                         "saved there and a rerun resumes (with --converge: one file "
@@ -217,18 +246,45 @@ def _check_unit(unit: str | None, kind: str, model: LatticeModel) -> None:
                              f"{', '.join(repr(u) for u in avail)}")
 
 
-def _symmetrize(args: argparse.Namespace, model: LatticeModel) -> LatticeModel:
+def _symmetrize(args: argparse.Namespace, model: LatticeModel
+                ) -> tuple[LatticeModel, dict[str, object] | bool]:
     """--symmetrize: time reversal, and inversion when the parities are known (.win projections
-    or a "parity" operator); the report goes to stderr."""
+    or a "parity" operator); the report goes to stderr and into the run record."""
     if not getattr(args, "symmetrize", False):
-        return model
+        return model, False
+    note = None
     try:
         sym, report = model.symmetrized(time_reversal=True, inversion=True)
     except TbspinError as exc:
-        print(f"tbspin: inversion not restored ({exc}); time reversal only", file=sys.stderr)
+        note = f"inversion not restored ({exc}); time reversal only"
+        print(f"tbspin: {note}", file=sys.stderr)
         sym, report = model.symmetrized(time_reversal=True)
     print(report, file=sys.stderr)
-    return sym
+    return sym, {"requested": True, "applied": list(report.applied), "report": str(report),
+                 "note": note, "fingerprint_before": model.fingerprint()}
+
+
+def _check_cli_options(args: argparse.Namespace) -> None:
+    """Options that would be ignored together are refused, naming both (usage errors)."""
+    if args.tol is not None and args.converge:
+        raise ParameterError("--tol and --converge both choose the k-sampling: --converge "
+                             "repeats fixed meshes, --tol converges to an error bar; give one")
+    if args.tol is None:
+        for option, value in (("--budget", args.budget), ("--budget-k", args.budget_k),
+                              ("--seed", args.seed)):
+            if value is not None:
+                raise ParameterError(f"{option} only acts in a --tol run; add --tol (e.g. "
+                                     f"--tol 0.02) or drop {option}")
+    elif args.shift is not None:
+        raise ParameterError("--shift has no effect with --tol (its meshes are randomly "
+                             "shifted; --seed fixes them); drop one of them")
+
+
+def _record(args: argparse.Namespace, symmetrize: dict[str, object] | bool) -> dict[str, object]:
+    from .runinfo import run_record
+
+    return run_record(getattr(args, "argv", sys.argv[1:]), model=model_record(args),
+                      symmetrize=symmetrize)
 
 
 # ---------------------------------------------------------------------- commands
@@ -241,19 +297,21 @@ def cmd_shc(args: argparse.Namespace) -> int:
         raise ParameterError(f"--eta is the broadening of the conventional Kubo formula; it has "
                              f"no effect with --formula {args.formula} (drop it or use "
                              "--formula conventional)")
-    model = _symmetrize(args, load_model(args))
+    _check_cli_options(args)
+    model, sym = _symmetrize(args, load_model(args))
     _check_unit(args.unit, "shc", model)
     compute = functools.partial(
         spin_hall, model, efermi=args.efermi, shift=args.shift, spin=args.spin,
         current=args.current, formula=args.formula, method=args.method,
         gauge=args.gauge, temperature=args.temperature, eta=args.eta,
         progress=not args.no_progress, efield=args.efield, tol=args.tol, budget=args.budget,
+        seed=args.seed, budget_k=args.budget_k,
     )
     stem = output_stem(args.out, f"shc_{model.name}_{args.spin}{args.current}{args.efield}")
     with parallel_options(args.workers, args.scheduler) as par:
         run_conductivity(functools.partial(compute, **par), mesh=args.mesh,
                          converge=args.converge, checkpoint=args.checkpoint, unit=args.unit,
-                         stem=stem)
+                         stem=stem, record=_record(args, sym), force=args.force)
     return EXIT_OK
 
 
@@ -262,18 +320,20 @@ def cmd_ahc(args: argparse.Namespace) -> int:
     from .jobs import output_stem, parallel_options, run_conductivity
     from .observables import anomalous_hall
 
-    model = _symmetrize(args, load_model(args))
+    _check_cli_options(args)
+    model, sym = _symmetrize(args, load_model(args))
     _check_unit(args.unit, "ahc", model)
     compute = functools.partial(
         anomalous_hall, model, efermi=args.efermi, shift=args.shift, component=args.component,
         method=args.method, gauge=args.gauge, temperature=args.temperature,
-        progress=not args.no_progress, tol=args.tol, budget=args.budget,
+        progress=not args.no_progress, tol=args.tol, budget=args.budget, seed=args.seed,
+        budget_k=args.budget_k,
     )
     stem = output_stem(args.out, f"ahc_{model.name}_{args.component}")
     with parallel_options(args.workers, args.scheduler) as par:
         run_conductivity(functools.partial(compute, **par), mesh=args.mesh,
                          converge=args.converge, checkpoint=args.checkpoint, unit=args.unit,
-                         stem=stem)
+                         stem=stem, record=_record(args, sym), force=args.force)
     return EXIT_OK
 
 
@@ -300,7 +360,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """``tbspin demo``."""
     from .jobs import run_demo
 
-    run_demo(args.out, args.mesh, progress=not args.no_progress)
+    run_demo(args.out, args.mesh, progress=not args.no_progress, force=args.force)
     return EXIT_OK
 
 
@@ -332,7 +392,10 @@ def add_slab_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--sweep-layers", type=int, nargs=2, default=None, metavar=("A", "B"),
                    help="also sweep N from A to B > A: gap vs N figure (log scale)")
     p.add_argument("--no-progress", action="store_true", help="hide the sweeps' progress bars")
-    p.add_argument("--out", type=Path, default=Path("results/slab"), help="output folder")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder; existing files in it are not overwritten without "
+                        "--force [results/slab, or results/slab-N when that holds a run]")
+    p.add_argument("--force", action="store_true", help="overwrite existing files in --out")
     return p
 
 
@@ -361,7 +424,7 @@ def run_slab(args: argparse.Namespace | Sequence[str]) -> SlabJobResult:
         magnetic_top=args.magnetic_top, gate_field=_slab_gate_field(args), path=args.path,
         npoints=args.npoints, kmax=args.kmax, sweep_mz=args.sweep_mz,
         sweep_layers=args.sweep_layers, out=args.out,
-        progress=False if args.no_progress else None,
+        progress=False if args.no_progress else None, force=args.force,
     )
 
 
@@ -433,6 +496,7 @@ def add_demo_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="results", help="output directory [results]")
     p.add_argument("--mesh", type=int, default=60, help="k-points per direction [60]")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--force", action="store_true", help="overwrite earlier demo files in --out")
     p.set_defaults(func=cmd_demo)
 
 
@@ -495,7 +559,11 @@ def _one_line_warning(message: Warning | str, category: type[Warning], filename:
 
 def _exit_status(exc: BaseException) -> int:
     """2 for a bad option or parameter value (ParameterError, or a plain ValueError raised while
-    checking a value), 1 for a failed computation (any other TbspinError, OSError)."""
+    checking a value), 1 for a failed computation (any other TbspinError, OSError, or an error
+    whose class says so with ``cli_exit_status``, e.g. no surface states in a valid slab)."""
+    status = getattr(exc, "cli_exit_status", None)
+    if isinstance(status, int):
+        return status
     if isinstance(exc, ParameterError):
         return EXIT_USAGE
     if isinstance(exc, TbspinError) or isinstance(exc, OSError):
@@ -507,25 +575,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tbspin`` command; returns the exit status (see :data:`EPILOG`)."""
     parser = build_parser()
     args = parser.parse_args(argv)  # usage errors exit with 2 through argparse
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     old_show = warnings.showwarning
     warnings.showwarning = _one_line_warning
+    terminated: list[int] = []
+    old_term = _on_sigterm(terminated)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default", DeprecationWarning)
             warnings.filterwarnings("ignore", category=DeprecationWarning,
                                     module=r"(kwant|pythtb|ase|matplotlib)\b")
             return args.func(args)
-    except KeyboardInterrupt:
-        print("tbspin: interrupted (Ctrl-C)", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        how = "terminated (SIGTERM)" if terminated else "interrupted (Ctrl-C)"
+        detail = f": {exc}" if str(exc) else ": nothing was saved (no --checkpoint)"
+        print(f"tbspin: {how}{detail}", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     except (TbspinError, ValueError, OSError) as exc:  # one line, no traceback
         kind = "output error" if isinstance(exc, OutputError) else "error"
         print(f"tbspin: {kind}: {exc}", file=sys.stderr)
         return _exit_status(exc)
     finally:
         warnings.showwarning = old_show
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+def _on_sigterm(flag: list[int]) -> Callable[..., object] | int | None:
+    """Make SIGTERM raise KeyboardInterrupt (so checkpoints are saved as on Ctrl-C) and note it
+    in ``flag``; returns the previous handler (None when not on the main thread)."""
+    def handler(signum: int, frame: object) -> None:
+        flag.append(signum)
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave SIGTERM alone
+        return None
 
 
 if __name__ == "__main__":  # pragma: no cover
@@ -533,4 +621,4 @@ if __name__ == "__main__":  # pragma: no cover
 
 
 __all__ = ["main", "build_parser", "parse_energies", "parse_params", "run_slab", "SUBCOMMANDS",
-           "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED"]
+           "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_TERMINATED"]

@@ -38,6 +38,7 @@ from .integrate import (
 )
 from .kmesh import Mesh, make_mesh
 from .model import LatticeModel, axis_index
+from .options import DEFAULT_BUDGET_K, check_eta, check_sampling, warn_long_run
 from .results import ConductivityResult, model_provenance
 from .sampling import GENERIC_SHIFT, SampledIntegral, converge
 from .settings import ConnectionSettings, positive_number, resolve_connection, spin_operator
@@ -154,6 +155,7 @@ def _converged(
     integrand: Integrand, ef: FloatArray, *, kind: str, mesh: MeshSpec, temperature: float,
     tol: float, abs_floor: float, budget: float | None, seed: int | None, workers: int | None,
     checkpoint: PathLike | None = None, key: dict[str, JsonValue] | None = None,
+    budget_k: int = DEFAULT_BUDGET_K,
 ) -> tuple[SampledIntegral, dict[str, object]]:
     """The integral to ``tol`` by :func:`tbspin.sampling.converge` (randomized shifted meshes and
     adaptive refinement); ``abs_floor`` is in the canonical unit of the result."""
@@ -164,22 +166,23 @@ def _converged(
     factor = abs(units.conversion_factor(kind, model.n_periodic)[0])
     r = converge(integrand, model, ef, tol=tol, abs_floor=floor / factor, budget_seconds=secs,
                  mesh=mesh, seed=seed, temperature=temperature, workers=workers,
-                 checkpoint=checkpoint, key=key)
+                 checkpoint=checkpoint, key=key, budget_k=budget_k)
     info: dict[str, object] = dict(
-        sampling=dict(method=r.method, tol=tol, abs_floor=floor, budget_seconds=secs, seed=seed,
-                      n_k=r.n_k, n_shifts=r.n_shifts, converged=r.converged, confirmed=r.confirmed,
-                      mesh=r.mesh,
+        sampling=dict(method=r.method, tol=tol, abs_floor=floor, budget_seconds=secs,
+                      budget_k=budget_k, start_mesh=list(np.atleast_1d(mesh)), seed=r.seed,
+                      seed_given=seed, n_k=r.n_k, n_shifts=r.n_shifts, converged=r.converged,
+                      confirmed=r.confirmed, mesh=r.mesh,
                       refinement=r.refinement, history=r.history))
     return r, info
 
 
 def _conductivity(
     integrand: Integrand, *, kind: str, label: str, formula: str, efermi: ArrayLike,
-    mesh: MeshSpec, shift: ShiftSpec | None, temperature: float, eta: float,
+    mesh: MeshSpec | None, shift: ShiftSpec | None, temperature: float, eta: float,
     chunk_size: int | None, progress: bool | None, checkpoint: PathLike | None,
     executor: object | None, workers: int | None = None, backend: str = "auto",
     client: object | None = None, tol: float | None = None, abs_floor: float = 0.0,
-    budget: float | None = None, seed: int | None = None,
+    budget: float | None = None, seed: int | None = None, budget_k: int | None = None,
 ) -> ConductivityResult:
     """Validate the integration arguments, integrate, and wrap with units and provenance.
 
@@ -187,6 +190,8 @@ def _conductivity(
     number of k-points, convergence history in ``extras["sampling"]``); else one uniform mesh.
     """
     model, st = integrand.model, integrand.settings
+    mesh, k_budget = check_sampling(tol=tol, mesh=mesh, shift=shift, budget=budget,
+                                    budget_k=budget_k, seed=seed)
     ef = _efermi(efermi)
     T = positive_number(temperature, "temperature", allow_zero=True)
     extras: dict[str, object] = {}
@@ -201,7 +206,7 @@ def _conductivity(
         r, samp = _converged(integrand, ef, kind=kind, mesh=mesh, temperature=T, tol=tol,
                              abs_floor=abs_floor, budget=budget, seed=seed,
                              workers=1 if backend == "serial" else workers,
-                             checkpoint=checkpoint, key=base_key)
+                             checkpoint=checkpoint, key=base_key, budget_k=k_budget)
         return ConductivityResult(
             kind=kind, label=label, efermi=ef, raw=r.values, dim=model.n_periodic,
             formula=formula, method=st.method, gauge=st.gauge_description, mesh=r.mesh,
@@ -216,6 +221,7 @@ def _conductivity(
     kmesh = make_mesh(model, mesh, shift)
     plan = Plan(mesh=kmesh, chunk_size=_chunk(chunk_size, model, st.method, kmesh), efermi=ef,
                 temperature=T)
+    warn_long_run(integrand, kmesh, workers, stacklevel=4)
     key = dict(base_key, mesh=list(plan.mesh.n), shift=list(plan.mesh.shift),
                chunk_size=plan.chunk_size)
     raw, info = integrate(model, integrand, plan, key=key, checkpoint=checkpoint,
@@ -271,13 +277,14 @@ def berry_curvature_kernel(
 
 
 def anomalous_hall(
-    model: LatticeModel, *, efermi: ArrayLike, mesh: MeshSpec, shift: ShiftSpec | None = None,
-    component: str | Sequence[Direction] = "xy", method: str = "kubo", gauge: GaugeSpec = None,
+    model: LatticeModel, *, efermi: ArrayLike, mesh: MeshSpec | None = None,
+    shift: ShiftSpec | None = None, component: str | Sequence[Direction] = "xy",
+    method: str = "kubo", gauge: GaugeSpec = None,
     temperature: float = 0.0, chunk_size: int | None = None, progress: bool | None = None,
     checkpoint: PathLike | None = None, executor: object | None = None,
     workers: int | None = None, backend: str = "auto", client: object | None = None,
     tol: float | None = None, abs_floor: float = 0.0, budget: float | None = None,
-    seed: int | None = None, **conn_kw: float,
+    seed: int | None = None, budget_k: int | None = None, **conn_kw: float,
 ) -> ConductivityResult:
     """Anomalous Hall conductivity σ_ij(E_F) = −(e²/ħ) ∫ d^pk/(2π)^p Σ_m f_m Ω^{ij}_m.
 
@@ -288,9 +295,11 @@ def anomalous_hall(
         Fermi energies (eV, finite); all are computed in one pass.
     mesh : int or sequence of int
         Uniform full-BZ mesh (points per periodic direction, ≥ 2); with ``tol`` the starting
-        base mesh.
+        base mesh (default :data:`tbspin.options.DEFAULT_TOL_MESH` = 8; required without
+        ``tol``).
     shift : float or sequence, optional
-        Mesh shift in units of the mesh step (default Γ-centred; ignored with ``tol``).
+        Mesh shift in units of the mesh step (default Γ-centred; refused with ``tol``, whose
+        meshes are randomly shifted).
     component : str
         "xy" gives σ_xy (current x, field y).
     method : {"kubo", "fd"}
@@ -319,17 +328,23 @@ def anomalous_hall(
     client : dask.distributed.Client, optional
         Run the chunks on this dask cluster.
     tol : float, optional
-        Converge on request: randomly shifted meshes (randomized lattice rule) with adaptive
-        refinement of the dominant k-cells (:func:`tbspin.sampling.converge`) until the standard
-        error is ≤ max(tol·|value|, abs_floor) at every E_F, or the budget is used up (then a
+        Relative target, 0 < tol < 1. Converge on request: randomly shifted meshes
+        (randomized lattice rule) with adaptive refinement of the dominant k-cells
+        (:func:`tbspin.sampling.converge`) until the standard error is
+        ≤ max(tol·|value|, abs_floor) at every E_F, or the budget is used up (then a
         ConvergenceWarning). The result carries ``errors``; ``extras["sampling"]`` holds the
         number of k-points, the convergence history and whether ``tol`` was reached.
     abs_floor : float
         Absolute error target for values near zero, in the canonical unit of the result.
     budget : float, optional
-        Wall-time budget (s) of a ``tol`` run (default: only a 2e7 k-point budget).
+        Wall-time budget (s) of a ``tol`` run (refused without ``tol``).
     seed : int, optional
-        Seed of the random shifts of a ``tol`` run.
+        Seed of the random shifts of a ``tol`` run (refused without ``tol``). Without it a seed
+        is drawn; the one used is recorded in ``extras["sampling"]["seed"]`` and reruns the
+        same result.
+    budget_k : int, optional
+        Largest number of k-point evaluations of a ``tol`` run (default
+        :data:`tbspin.options.DEFAULT_BUDGET_K` = 2e7; refused without ``tol``).
     **conn_kw
         ``delta``, ``degen_tol``, ``gauge_tol`` (:func:`tbspin.berry.berry_connection`;
         ``degen_tol`` defaults to the model's degeneracy scale, :mod:`tbspin.settings`).
@@ -348,7 +363,7 @@ def anomalous_hall(
         formula="berry", efermi=efermi, mesh=mesh, shift=shift, temperature=temperature,
         eta=0.0, chunk_size=chunk_size, progress=progress, checkpoint=checkpoint,
         executor=executor, workers=workers, backend=backend, client=client, tol=tol,
-        abs_floor=abs_floor, budget=budget, seed=seed,
+        abs_floor=abs_floor, budget=budget, seed=seed, budget_k=budget_k,
     )
 
 
@@ -363,6 +378,7 @@ def _shc_integrand(
         raise ParameterError(f"'current' and 'efield' must differ, got {current!r} and {efield!r}")
     _check_directions(model, i, j)
     eta = positive_number(eta, "eta", allow_zero=True)
+    check_eta(eta, formula)
     spin_op, slabel = spin_operator(model, spin)
     st = _settings(model, method, gauge, spin, conn_kw)
     if formula == "conventional":
@@ -371,14 +387,15 @@ def _shc_integrand(
 
 
 def spin_hall(
-    model: LatticeModel, *, efermi: ArrayLike, mesh: MeshSpec, spin: SpinSpec = "z",
+    model: LatticeModel, *, efermi: ArrayLike, mesh: MeshSpec | None = None, spin: SpinSpec = "z",
     current: Direction = "x", efield: Direction | None = None, formula: str = "proper",
     method: str = "kubo", gauge: GaugeSpec = None, temperature: float = 0.0, eta: float = 0.0,
     shift: ShiftSpec | None = None, chunk_size: int | None = None, progress: bool | None = None,
     checkpoint: PathLike | None = None, executor: object | None = None,
     workers: int | None = None, backend: str = "auto", client: object | None = None,
     field: Direction | None = None, tol: float | None = None, abs_floor: float = 0.0,
-    budget: float | None = None, seed: int | None = None, **conn_kw: float,
+    budget: float | None = None, seed: int | None = None, budget_k: int | None = None,
+    **conn_kw: float,
 ) -> ConductivityResult:
     """Spin Hall conductivity σ^l_ij(E_F): spin l, current i, field j (J^l_i = σ^l_ij E_j).
 
@@ -389,7 +406,8 @@ def spin_hall(
     efermi : float or array
         Fermi energies (eV).
     mesh : int or sequence of int
-        Uniform full-BZ mesh (≥ 2 points per periodic direction).
+        Uniform full-BZ mesh (≥ 2 points per periodic direction); optional with ``tol`` (the
+        starting base mesh, default 8).
     spin : "x", "y", "z", a 3-vector, or an operator name of the model
         Spin component l (an operator name lets you use e.g. a J_z operator you attached).
     current, efield : "x", "y", "z"
@@ -407,13 +425,14 @@ def spin_hall(
     temperature : float
         Fermi–Dirac temperature (K).
     eta : float
-        Broadening (eV, ≥ 0) of the conventional Kubo denominators.
+        Broadening (eV, ≥ 0) of the conventional Kubo denominators (``eta != 0`` with another
+        formula is refused).
     shift : float or sequence, optional
         Mesh shift in units of the mesh step. Default: Γ-centred, except for the proper formula,
         whose integrand spikes on high-symmetry k (near-degenerate occupied pairs weighted by
         s_nn − s_mm): there a generic irrational shift (:data:`tbspin.sampling.GENERIC_SHIFT`),
         recorded in ``extras["shift_default"]``.
-    tol, abs_floor, budget, seed
+    tol, abs_floor, budget, seed, budget_k
         Converge on request with an error bar, as in :func:`anomalous_hall` (``abs_floor`` in
         the canonical unit of the result).
     chunk_size, progress, checkpoint, executor, workers, backend, client, **conn_kw
@@ -435,6 +454,7 @@ def spin_hall(
         shift=shift, temperature=temperature, eta=integrand.eta, chunk_size=chunk_size,
         progress=progress, checkpoint=checkpoint, executor=executor, workers=workers,
         backend=backend, client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
+        budget_k=budget_k,
     )
 
 
