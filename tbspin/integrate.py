@@ -44,7 +44,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .errors import ArgumentError, ParameterError
-from .executor import ChunkPool
+from .executor import ChunkPool, one_blas_thread
 from .fourier import MeshFourier, displaced_mesh, whole_lines
 from .integrands import with_band_cutoff
 from .kmesh import Mesh
@@ -304,7 +304,8 @@ def integrate(
         if pool.backend != "serial" and (len(todo) > 1 or client is not None):
             executor = pool
     parts: Iterable[tuple[int, FloatArray]] = (
-        map(task, todo) if executor is None else executor.map(task, todo)  # type: ignore[attr-defined]
+        one_blas_thread(map(task, todo)) if executor is None
+        else executor.map(task, todo)  # type: ignore[attr-defined]
     )
     t0 = time.perf_counter()
     last_save = None

@@ -393,7 +393,9 @@ def _evaluate_tree(
 
     parts: Iterable[tuple[IntArray, IntArray, FloatArray]]
     if workers == 1 or len(jobs) < 2:
-        parts = map(chunk, jobs)
+        from .executor import one_blas_thread
+
+        parts = one_blas_thread(map(chunk, jobs))
     else:
         from .executor import ChunkPool
 

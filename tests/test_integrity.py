@@ -9,7 +9,9 @@ a ``CheckpointError`` naming the file.
 from __future__ import annotations
 
 import json
+import os
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +19,16 @@ import pytest
 import tbspin
 from tbspin.errors import CheckpointError
 from tbspin.models import bhz, qwz
+
+DATA = Path(os.environ.get("TBSPIN_SHARED_DATA",
+                           Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+
+
+@pytest.fixture(scope="module")
+def data() -> Path:
+    if not DATA.is_dir():
+        pytest.skip(f"real Wannier90 data folder {DATA} is absent (see its README)")
+    return DATA
 
 
 def _flip_lowest_bit(x: float) -> float:
@@ -80,3 +92,28 @@ def test_chunk_checkpoint_with_a_changed_partial_sum_is_refused(tmp_path) -> Non
     np.savez(ck, **stored)
     with pytest.raises(CheckpointError, match=r"run\.npz.*sha256.*delete"):
         tbspin.anomalous_hall(qwz(), **kw)
+
+
+# ---------------------------------------------------------------- item 6: workers 1 vs 2
+def test_workers_one_and_two_are_bit_identical(data) -> None:
+    """Issue 26 item 6: ``workers=1`` ran its chunks with the default (multithreaded) BLAS,
+    ``workers=2`` with one BLAS thread per worker; multithreaded GEMMs of the Bloch sums sum in
+    another order, so the Pt tol run below differed in the last digits (raw bytes bcf187dd… vs
+    c95688dd… before the fix). Every chunk now runs with one BLAS thread."""
+    import warnings
+
+    from tbspin.errors import ConvergenceWarning
+    from tbspin.io import read_wannier90
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs at least 2 cores (a multithreaded BLAS) to tell the orders apart")
+    pt = read_wannier90(data / "pt_wanniertools" / "wannier90_hr.dat.tar.gz", spin_order="block")
+    kw = dict(efermi=[11.3158], spin="z", current="x", efield="y", progress=False)
+    uniform = [tbspin.spin_hall(pt, mesh=10, workers=w, **kw) for w in (1, 2)]
+    assert uniform[0].raw.tobytes() == uniform[1].raw.tobytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # a small budget_k keeps it short
+        tol = [tbspin.spin_hall(pt, mesh=4, tol=0.3, seed=2, budget_k=6000, workers=w, **kw)
+               for w in (1, 2)]
+    assert tol[0].raw.tobytes() == tol[1].raw.tobytes()
+    assert tol[0].raw_errors.tobytes() == tol[1].raw_errors.tobytes()
