@@ -328,7 +328,11 @@ def _cmd(args: argparse.Namespace) -> int:
         win = source_file(model, "win")
         if win is None:
             raise ParameterError("--inversion needs the .win next to the Hamiltonian file")
-        parities = [int(x) for x in win_parities(win, spin_order_of(model))]
+        # the .win may have no atoms block (the species are then in the POSCAR beside it,
+        # which the reader put in metadata["atoms"])
+        atoms = model.metadata.get("atoms")
+        species = atoms.get("symbols") if isinstance(atoms, dict) else None
+        parities = [int(x) for x in win_parities(win, spin_order_of(model), species=species)]
     print(diagnose(model, observable=args.observable, efermi=args.efermi, spin=args.spin,
                    current=args.current, efield=args.efield, formula=args.formula,
                    mesh=args.mesh, n_sample=args.n_sample, n_pairs=args.n_pairs,

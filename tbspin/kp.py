@@ -36,7 +36,7 @@ import numpy as np
 import sympy
 
 from .bands import band_gap, band_inversions, check_band_inversions, trim_points, z2_parity
-from .errors import ModelError, RegularizationWarning
+from .errors import ModelError, ParameterError, RegularizationWarning
 from .kmesh import as_kpoints
 from .model import SPIN_NAMES, LatticeModel
 
@@ -290,7 +290,12 @@ class KPModel:
             raise ModelError(f"no value for parameter(s) {missing} of k·p model {self.name!r}")
         out = {}
         for key, val in vals.items():
-            v = complex(val)
+            try:
+                v = complex(val)
+            except (TypeError, ValueError):
+                raise ParameterError(
+                    f"parameter {key!r} of k·p model {self.name!r} must be a number, got "
+                    f"{val!r}") from None
             if not np.isfinite(v):
                 raise ModelError(f"parameter {key!r} = {val!r} is not finite")
             out[self._symbols[key]] = v.real if v.imag == 0 else v

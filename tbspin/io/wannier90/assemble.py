@@ -150,7 +150,15 @@ def _check_hermiticity(data: Wannier90Data, tol: float) -> float:
         raise WannierFormatError(
             f"R={Rv} is listed but -R is not: the Hamiltonian cannot be Hermitian",
             path=str(data.path), line=line)
-    where = (f"|H_R[m,n] - conj(H_-R[n,m])| = {worst:.3e} eV at R={Rv}, m={m + 1}, n={n + 1}")
+    N = data.num_wann
+    partner = ""
+    if data.entry_line.size and Rv is not None:  # the lines of both elements compared
+        line = int(data.entry_line[b, m * N + n])
+        minus = np.nonzero(np.all(data.R == -np.array(Rv), axis=1))[0]
+        if minus.size:
+            partner = f" (line {line}) vs line {int(data.entry_line[minus[0], n * N + m])}"
+    where = (f"|H_R[m,n] - conj(H_-R[n,m])| = {worst:.3e} eV at R={Rv}, m={m + 1}, "
+             f"n={n + 1}{partner}")
     if worst > tol:
         raise WannierFormatError(f"Hamiltonian is not Hermitian: {where} "
                                  f"(hermitian_tol={tol:g} eV)", path=str(data.path), line=line)
