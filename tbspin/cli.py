@@ -51,17 +51,27 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 #: exit status after SIGTERM (128 + 15), handled like Ctrl-C: checkpoints are saved first
 EXIT_TERMINATED = 143
 
-EPILOG = """\
+_SPIN_CONVENTIONS = """\
 conventions: energies eV, lengths Å, k in 1/Å; spin operators in units of ħ/2.
 σ^l_ij: spin l, current i, electric field j (J^l_i = σ^l_ij E_j). 3D results in (ħ/2e) S/m
 (also (ħ/e) S/cm), 2D in e/8π. AHC: S/cm (3D), e²/h (2D), σ_xy = −(e²/ħ)∫Ω^xy.
 See docs/conventions.md.
+"""
+_AHC_CONVENTIONS = """\
+conventions: energies eV, lengths Å, k in 1/Å. σ_ij: current i, electric field j,
+σ_xy = −(e²/ħ)∫ d^pk/(2π)^p Σ f Ω^xy; S/cm (3D, also S/m), e²/h (2D, also S).
+See docs/conventions.md.
+"""
+EPILOG = _SPIN_CONVENTIONS + """
 
 exit status: 0 success; 1 the computation failed (bad input file, model error, missing
 optional dependency, output that could not be written — the message says which);
 2 usage error (bad option or parameter value, named in the message); 130 interrupted (Ctrl-C);
 143 terminated (SIGTERM). Both save the checkpoint first (--checkpoint) and say what it holds.
 """
+_EXIT = EPILOG[len(_SPIN_CONVENTIONS):]
+#: the epilog of ``tbspin ahc``: no spin conventions
+AHC_EPILOG = _AHC_CONVENTIONS + _EXIT
 
 FORMULA_HELP = (
     "proper: conserved spin current of Liu, Cullen & Culcer, PRB 108, 195434 (2023), Eq. 2 "
@@ -174,29 +184,34 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                         "parameters and units) [bi2se3]")
     g.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="model parameter, repeatable (vectors as 0,0,0.001; units in "
-                        "`tbspin models -v`)")
-    g.add_argument("--hr", metavar="PATH", help="Wannier90 seedname_hr.dat or _tb.dat (or prefix)")
+                        "`tbspin models -v`) [the model's literature values]")
+    g.add_argument("--hr", metavar="PATH",
+                   help="Wannier90 seedname_hr.dat or _tb.dat (or prefix) [none: --model]")
     g.add_argument("--spin-order", choices=["block", "interleaved"],
                    help="spinor order of the Wannier functions: block = all ↑ then all ↓ "
-                        "(VASP5, WannierTools); interleaved = ↑↓ per orbital (QE, VASP6)")
+                        "(VASP5, WannierTools); interleaved = ↑↓ per orbital (QE, VASP6) "
+                        "[none: no spin operators]")
     g.add_argument("--lattice", metavar="A1x,A1y,...,A3z",
                    help="lattice vectors as rows (Å; 9 numbers, or 4 in 2D) if no .win/_tb.dat "
-                        "is next to the hr file")
+                        "is next to the hr file [from .win, _tb.dat or POSCAR]")
 
 
-def _add_integration_args(p: argparse.ArgumentParser) -> None:
+def _add_integration_args(p: argparse.ArgumentParser, kind: str = "shc") -> None:
     p.add_argument("--efermi", type=parse_energies, default=np.array([0.0]), help=EFERMI_HELP)
     p.add_argument("--mesh", type=int, nargs="+", default=[40],
                    help="k-points per periodic direction (one or one per direction) [40]")
     p.add_argument("--converge", type=int, nargs="+", default=None, metavar="N",
                    help="convergence study: repeat on the meshes N1 N2 ... (points per "
-                        "direction) and print the values with the relative change per step")
+                        "direction) and print the values with the relative change per step "
+                        "[none: one mesh]")
     p.add_argument("--shift", type=float, nargs="+", default=None,
-                   help="mesh shift in units of the mesh step [0; generic irrational shift for "
-                        "the proper spin current]")
+                   help="mesh shift in units of the mesh step " + (
+                       "[0; generic irrational shift for the proper spin current]"
+                       if kind == "shc" else "[0: Γ-centred]"))
     p.add_argument("--tol", type=float, default=None,
-                   help="converge to this relative standard error (randomly shifted meshes + "
-                        "adaptive refinement, starting from --mesh); prints value ± error")
+                   help="converge to this relative standard error, 0 < TOL < 1 (randomly "
+                        "shifted meshes + adaptive refinement, starting from --mesh); prints "
+                        "value ± error [none: one uniform mesh]")
     p.add_argument("--budget", type=float, default=None, metavar="SECONDS",
                    help="wall-time budget of a --tol run (then a warning says what was "
                         "reached) [none]")
@@ -209,10 +224,14 @@ def _add_integration_args(p: argparse.ArgumentParser) -> None:
                    help="restore time reversal (and inversion, from the .win projections when "
                         "available) broken by the Wannier fit before computing")
     p.add_argument("--method", choices=["kubo", "fd"], default="kubo",
-                   help="Berry connection: sum over states (kubo) or finite differences (fd)")
+                   help="Berry connection: sum over states (kubo) or finite differences (fd) "
+                        "[kubo]")
     p.add_argument("--gauge", default=None,
                    help="gauge operator inside degenerate bands: x, y, z, none or an operator "
-                        "name [default: magnetization direction, else the spin component]")
+                        "name " + ("[magnetization direction, else the spin component]"
+                                   if kind == "shc" else
+                                   "(the AHC of whole filled blocks does not depend on it) "
+                                   "[magnetization direction, else s_z for spinors]"))
     p.add_argument("--temperature", type=float, default=0.0, help="temperature in K [0]")
     p.add_argument("--out", type=Path, default=None,
                    help="write OUT.json, OUT.npz and OUT.png (a directory gets a default name); "
@@ -223,14 +242,15 @@ def _add_integration_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="checkpoint file: partial sums (with --tol: the completed passes) are "
                         "saved there and a rerun resumes (with --converge: one file "
-                        "CHECKPOINT.meshN per mesh)")
+                        "CHECKPOINT.meshN per mesh) [none]")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="k-chunks computed concurrently on this machine [all cores, or "
-                        "$TBSPIN_WORKERS]; the result does not depend on it")
+                   help="k-chunks computed concurrently on this machine; the result does not "
+                        "depend on it [all cores, or $TBSPIN_WORKERS]")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run the k-chunks on a dask.distributed cluster (e.g. tcp://host:8786; "
-                        "start it with `dask scheduler` and `dask worker ADDRESS`)")
+                        "start it with `dask scheduler` and `dask worker ADDRESS`) [none: this "
+                        "machine]")
 
 
 def _check_unit(unit: str | None, kind: str, model: LatticeModel) -> None:
@@ -388,9 +408,10 @@ def add_slab_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--kmax", type=float, default=None,
                    help="zoom the path on Γ: |k| <= KMAX (1/Å) [0.15 for 3D bulks]")
     p.add_argument("--sweep-mz", type=float, nargs=3, default=None, metavar=("A", "B", "N"),
-                   help="also sweep m_z from A to B (eV) in N >= 2 steps: gap vs m_z figure")
+                   help="also sweep m_z from A to B (eV) in N >= 2 steps: gap vs m_z figure "
+                        "[no sweep]")
     p.add_argument("--sweep-layers", type=int, nargs=2, default=None, metavar=("A", "B"),
-                   help="also sweep N from A to B > A: gap vs N figure (log scale)")
+                   help="also sweep N from A to B > A: gap vs N figure (log scale) [no sweep]")
     p.add_argument("--no-progress", action="store_true", help="hide the sweeps' progress bars")
     p.add_argument("--out", type=Path, default=None,
                    help="output folder; existing files in it are not overwritten without "
@@ -437,10 +458,20 @@ def cmd_slab(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- parser
 def _sub(
-    sub: argparse._SubParsersAction, name: str, *, help: str, description: str
+    sub: argparse._SubParsersAction, name: str, *, help: str, description: str,
+    epilog: str = EPILOG,
 ) -> argparse.ArgumentParser:
-    return sub.add_parser(name, help=help, description=description, epilog=EPILOG,
+    return sub.add_parser(name, help=help, description=description, epilog=epilog,
                           formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _unit_choices(kind: str) -> str:
+    """The --unit values of a result kind, for 3D and 2D models (listed in --help)."""
+    from . import units
+
+    d3, d2 = (", ".join(repr(u) for u in units.available_units(kind, d)) for d in (3, 2))
+    c3, c2 = (units.conversion_factor(kind, d)[1] for d in (3, 2))
+    return f"3D models {d3}; 2D models {d2} [{c3} in 3D, {c2} in 2D]"
 
 
 def add_shc_parser(sub: argparse._SubParsersAction) -> None:
@@ -457,9 +488,9 @@ def add_shc_parser(sub: argparse._SubParsersAction) -> None:
                    help=FORMULA_HELP)
     p.add_argument("--eta", type=float, default=0.0,
                    help="Kubo broadening (eV); only with --formula conventional [0]")
-    p.add_argument("--unit", default=None,
-                   help="output unit of the table, JSON (values_in_requested_unit) and figure, "
-                        "e.g. '(hbar/e) S/cm' or e/2pi")
+    p.add_argument("--unit", default=None, metavar="UNIT",
+                   help="output unit of the table, JSON (values_in_requested_unit) and figure: "
+                        + _unit_choices("shc"))
     _add_integration_args(p)
     p.set_defaults(func=cmd_shc)
 
@@ -467,12 +498,13 @@ def add_shc_parser(sub: argparse._SubParsersAction) -> None:
 def add_ahc_parser(sub: argparse._SubParsersAction) -> None:
     """``tbspin ahc``."""
     p = _sub(sub, "ahc", help="anomalous Hall conductivity vs Fermi energy",
-             description="Anomalous Hall conductivity σ_ij = −(e²/ħ)∫ f Ω^ij.")
+             description="Anomalous Hall conductivity σ_ij = −(e²/ħ)∫ f Ω^ij.",
+             epilog=AHC_EPILOG)
     _add_model_args(p)
     p.add_argument("--component", default="xy", help="σ_ij, e.g. xy [xy]")
-    p.add_argument("--unit", default=None,
-                   help="output unit of the table, JSON and figure, e.g. S/m or S")
-    _add_integration_args(p)
+    p.add_argument("--unit", default=None, metavar="UNIT",
+                   help="output unit of the table, JSON and figure: " + _unit_choices("ahc"))
+    _add_integration_args(p, kind="ahc")
     p.set_defaults(func=cmd_ahc)
 
 

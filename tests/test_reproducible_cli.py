@@ -232,3 +232,42 @@ def test_slab_without_surface_states_is_a_failure_not_a_usage_error(tmp_path, ca
     assert rc == cli.EXIT_FAILURE
     assert "no pair of both surface states" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()  # no empty folder left behind
+
+
+# ---------------------------------------------------------------- item 8: help
+def _subparsers() -> dict:
+    import argparse
+
+    return {a.dest: a for a in cli.build_parser()._actions
+            if isinstance(a, argparse._SubParsersAction)}["command"].choices
+
+
+def test_every_option_shows_its_default() -> None:
+    """0.2 showed no default for --tol, --budget, --method, slab --out and others."""
+    import argparse
+    import re
+
+    missing = []
+    for name, sp in _subparsers().items():
+        for a in sp._actions:
+            if (not a.option_strings or a.help == argparse.SUPPRESS
+                    or isinstance(a, (argparse._HelpAction, argparse._StoreTrueAction))):
+                continue
+            if not re.search(r"\[[^\]]+\]\s*$", a.help or ""):
+                missing.append(f"{name} {a.option_strings[0]}")
+    assert missing == []
+
+
+def test_unit_values_are_listed_and_ahc_help_does_not_talk_about_spin_hall() -> None:
+    from tbspin import units
+
+    sub = _subparsers()
+    shc, ahc = sub["shc"].format_help(), sub["ahc"].format_help()
+    for kind, text in (("shc", shc), ("ahc", ahc)):
+        flat = " ".join(text.split())
+        for d in (2, 3):
+            for u in units.available_units(kind, d):
+                assert repr(u) in flat, (kind, u)
+    for spin_words in ("σ^l_ij", "(ħ/2e)", "proper spin current", "spin component]"):
+        assert spin_words not in " ".join(ahc.split()), spin_words
+    assert "σ^l_ij" in shc
