@@ -312,8 +312,8 @@ def _run_demo(out: Path, mesh: int, files: list[Path], *, progress: bool,
     def png(path: Path) -> None:
         plt.close(plot_conductivities(
             results, save=path,
-            title=f"Bi$_2$Se$_3$ (4-band, regularized), $m_z$ = 1 meV: proper vs conventional "
-                  f"$\\sigma^y_{{zx}}$, mesh {mesh}$^3$"))
+            title=f"Bi$_2$Se$_3$ (4-band, regularized), $m_z$ = 1 meV\n"
+                  f"proper vs conventional $\\sigma^y_{{zx}}$, mesh {mesh}$^3$"))
 
     write_or_fallback(files[2], png, "figure")
     echo(f"wrote {files[0]}, {files[1].name}, {files[2].name}")

@@ -271,3 +271,35 @@ def test_unit_values_are_listed_and_ahc_help_does_not_talk_about_spin_hall() -> 
     for spin_words in ("σ^l_ij", "(ħ/2e)", "proper spin current", "spin component]"):
         assert spin_words not in " ".join(ahc.split()), spin_words
     assert "σ^l_ij" in shc
+
+
+# ---------------------------------------------------------------- item 8: figure titles
+def test_conductivity_figure_names_material_eta_and_sampling(tmp_path) -> None:
+    """0.2 titled Wannier plots "wannier90: conventional" (no material, no η) and a tol plot
+    "mesh 16x16x16" although it used random shifts, with an unlabelled error band."""
+    import matplotlib.pyplot as plt
+
+    from tbspin.io.wannier90 import write_hr
+    from tbspin.plotting import plot_conductivity
+
+    folder = tmp_path / "km_material"
+    folder.mkdir()
+    km = kane_mele(lambda_r=0.0)
+    write_hr(km, folder / "wannier90_hr.dat")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w90 = tbspin.io.read_wannier90(folder / "wannier90_hr.dat", lattice=km.lattice,
+                                       positions=km.positions, spin_order="interleaved")
+    conv = tbspin.spin_hall(w90, efermi=[0.0, 0.5], mesh=6, formula="conventional", eta=0.05,
+                            progress=False)
+    fig = plot_conductivity(conv)
+    title = fig.axes[0].get_title()
+    assert "km_material/wannier90_hr.dat" in title and "0.05 eV" in title and "mesh 6x6" in title
+    plt.close(fig)
+    tol = tbspin.spin_hall(km, efermi=[0.0, 0.5], tol=0.05, seed=1, progress=False)
+    fig = plot_conductivity(tol)
+    ax = fig.axes[0]
+    n_k = tol.extras["sampling"]["n_k"]
+    assert f"{n_k} k-points (random shifts)" in ax.get_title() and "mesh" not in ax.get_title()
+    assert any("2σ" in t.get_text() for t in ax.get_legend().get_texts())
+    plt.close(fig)
