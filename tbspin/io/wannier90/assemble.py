@@ -266,8 +266,9 @@ def read_wannier90(
     spin_order : {"interleaved", "block"}, optional
         Spinor order of the Wannier functions (:mod:`tbspin.spin`); attaches ``sx, sy, sz``
         (units of ħ/2). Required for any spin observable. A :class:`tbspin.spin.SpinOrderWarning`
-        says when the other order separates spin clearly better, or when the file shows no sign
-        of spinors.
+        says when the other order separates spin clearly better (spin mixing, or for magnets the
+        on-site pairing of the spin partners), when neither measure can verify the order, or
+        when the file shows no sign of spinors.
     lattice : (d, d) array_like, optional
         Lattice vectors (rows, Å). Needed when neither ``_tb.dat``, ``.win`` (``unit_cell_cart``)
         nor a ``POSCAR`` next to the file gives them; if a side file has a lattice too, both must
