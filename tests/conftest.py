@@ -20,7 +20,10 @@ os.environ.setdefault("TBSPIN_WORKERS", "1")
 
 
 def _fallback_files() -> set[str]:
-    return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("tbspin-fallback-")}
+    """This process's fallback files (named ``tbspin-fallback-<pid>-...``): other runs on a
+    shared machine may leave their own."""
+    mine = f"tbspin-fallback-{os.getpid()}-"
+    return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith(mine)}
 
 
 def pytest_sessionstart(session) -> None:
