@@ -132,7 +132,7 @@ def test_sigterm_saves_the_checkpoint_and_exits_143(tmp_path) -> None:
     ck = tmp_path / "run.npz"
     env = dict(os.environ, PYTHONPATH=str(ROOT), TBSPIN_WORKERS="1")
     cmd = [sys.executable, "-m", "tbspin.cli", "shc", "--model", "kane_mele", "--efermi", "0",
-           "--mesh", "700", "--no-progress", "--checkpoint", str(ck)]
+           "--mesh", "1000", "--no-progress", "--checkpoint", str(ck)]
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not ck.exists() and time.time() < deadline and proc.poll() is None:
