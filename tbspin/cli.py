@@ -181,7 +181,8 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model (one of --model or --hr)")
     g.add_argument("--model", default=None,
                    help="built-in model name (`tbspin models -v` lists them with their "
-                        "parameters and units) [bi2se3]")
+                        "parameters and units; the k·p ones need Kwant: pip install "
+                        "'tbspin[kwant]') [bi2se3, a k·p model]")
     g.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="model parameter, repeatable (vectors as 0,0,0.001; units in "
                         "`tbspin models -v`) [the model's literature values]")
