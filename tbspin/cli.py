@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .cli_support import AHC_CONVENTIONS, check_cli_options, on_sigterm, record, unit_choices
 from .errors import OutputError, ParameterError, TbspinError
 from .model import LatticeModel
 
@@ -57,11 +58,6 @@ conventions: energies eV, lengths Å, k in 1/Å; spin operators in units of ħ/2
 (also (ħ/e) S/cm), 2D in e/8π. AHC: S/cm (3D), e²/h (2D), σ_xy = −(e²/ħ)∫Ω^xy.
 See docs/conventions.md.
 """
-_AHC_CONVENTIONS = """\
-conventions: energies eV, lengths Å, k in 1/Å. σ_ij: current i, electric field j,
-σ_xy = −(e²/ħ)∫ d^pk/(2π)^p Σ f Ω^xy; S/cm (3D, also S/m), e²/h (2D, also S).
-See docs/conventions.md.
-"""
 EPILOG = _SPIN_CONVENTIONS + """
 
 exit status: 0 success; 1 the computation failed (bad input file, model error, missing
@@ -71,7 +67,7 @@ optional dependency, output that could not be written — the message says which
 """
 _EXIT = EPILOG[len(_SPIN_CONVENTIONS):]
 #: the epilog of ``tbspin ahc``: no spin conventions
-AHC_EPILOG = _AHC_CONVENTIONS + _EXIT
+AHC_EPILOG = AHC_CONVENTIONS + _EXIT
 
 FORMULA_HELP = (
     "proper: conserved spin current of Liu, Cullen & Culcer, PRB 108, 195434 (2023), Eq. 2 "
@@ -166,15 +162,6 @@ def load_model(args: argparse.Namespace) -> LatticeModel:
                 f"own lattice and spinor order (drop {option}, or set model parameters with "
                 "--param)")
     return registry.build(args.model or "bi2se3", params)
-
-
-def model_record(args: argparse.Namespace) -> dict[str, object]:
-    """Where the model of this command line came from (for the result's run record)."""
-    params = parse_params(getattr(args, "param", None))
-    if getattr(args, "hr", None):
-        return {"hr": str(Path(args.hr).resolve()), "spin_order": args.spin_order,
-                "lattice": args.lattice, "param": params}
-    return {"model": args.model or "bi2se3", "param": params}
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
@@ -285,29 +272,6 @@ def _symmetrize(args: argparse.Namespace, model: LatticeModel
                  "note": note, "fingerprint_before": model.fingerprint()}
 
 
-def _check_cli_options(args: argparse.Namespace) -> None:
-    """Options that would be ignored together are refused, naming both (usage errors)."""
-    if args.tol is not None and args.converge:
-        raise ParameterError("--tol and --converge both choose the k-sampling: --converge "
-                             "repeats fixed meshes, --tol converges to an error bar; give one")
-    if args.tol is None:
-        for option, value in (("--budget", args.budget), ("--budget-k", args.budget_k),
-                              ("--seed", args.seed)):
-            if value is not None:
-                raise ParameterError(f"{option} only acts in a --tol run; add --tol (e.g. "
-                                     f"--tol 0.02) or drop {option}")
-    elif args.shift is not None:
-        raise ParameterError("--shift has no effect with --tol (its meshes are randomly "
-                             "shifted; --seed fixes them); drop one of them")
-
-
-def _record(args: argparse.Namespace, symmetrize: dict[str, object] | bool) -> dict[str, object]:
-    from .runinfo import run_record
-
-    return run_record(getattr(args, "argv", sys.argv[1:]), model=model_record(args),
-                      symmetrize=symmetrize)
-
-
 # ---------------------------------------------------------------------- commands
 def cmd_shc(args: argparse.Namespace) -> int:
     """``tbspin shc``."""
@@ -318,7 +282,7 @@ def cmd_shc(args: argparse.Namespace) -> int:
         raise ParameterError(f"--eta is the broadening of the conventional Kubo formula; it has "
                              f"no effect with --formula {args.formula} (drop it or use "
                              "--formula conventional)")
-    _check_cli_options(args)
+    check_cli_options(args)
     model, sym = _symmetrize(args, load_model(args))
     _check_unit(args.unit, "shc", model)
     compute = functools.partial(
@@ -332,7 +296,7 @@ def cmd_shc(args: argparse.Namespace) -> int:
     with parallel_options(args.workers, args.scheduler) as par:
         run_conductivity(functools.partial(compute, **par), mesh=args.mesh,
                          converge=args.converge, checkpoint=args.checkpoint, unit=args.unit,
-                         stem=stem, record=_record(args, sym), force=args.force)
+                         stem=stem, record=record(args, sym), force=args.force)
     return EXIT_OK
 
 
@@ -341,7 +305,7 @@ def cmd_ahc(args: argparse.Namespace) -> int:
     from .jobs import output_stem, parallel_options, run_conductivity
     from .observables import anomalous_hall
 
-    _check_cli_options(args)
+    check_cli_options(args)
     model, sym = _symmetrize(args, load_model(args))
     _check_unit(args.unit, "ahc", model)
     compute = functools.partial(
@@ -354,7 +318,7 @@ def cmd_ahc(args: argparse.Namespace) -> int:
     with parallel_options(args.workers, args.scheduler) as par:
         run_conductivity(functools.partial(compute, **par), mesh=args.mesh,
                          converge=args.converge, checkpoint=args.checkpoint, unit=args.unit,
-                         stem=stem, record=_record(args, sym), force=args.force)
+                         stem=stem, record=record(args, sym), force=args.force)
     return EXIT_OK
 
 
@@ -466,15 +430,6 @@ def _sub(
                           formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
-def _unit_choices(kind: str) -> str:
-    """The --unit values of a result kind, for 3D and 2D models (listed in --help)."""
-    from . import units
-
-    d3, d2 = (", ".join(repr(u) for u in units.available_units(kind, d)) for d in (3, 2))
-    c3, c2 = (units.conversion_factor(kind, d)[1] for d in (3, 2))
-    return f"3D models {d3}; 2D models {d2} [{c3} in 3D, {c2} in 2D]"
-
-
 def add_shc_parser(sub: argparse._SubParsersAction) -> None:
     """``tbspin shc``."""
     p = _sub(sub, "shc", help="spin Hall conductivity σ^l_ij vs Fermi energy",
@@ -491,7 +446,7 @@ def add_shc_parser(sub: argparse._SubParsersAction) -> None:
                    help="Kubo broadening (eV); only with --formula conventional [0]")
     p.add_argument("--unit", default=None, metavar="UNIT",
                    help="output unit of the table, JSON (values_in_requested_unit) and figure: "
-                        + _unit_choices("shc"))
+                        + unit_choices("shc"))
     _add_integration_args(p)
     p.set_defaults(func=cmd_shc)
 
@@ -504,7 +459,7 @@ def add_ahc_parser(sub: argparse._SubParsersAction) -> None:
     _add_model_args(p)
     p.add_argument("--component", default="xy", help="σ_ij, e.g. xy [xy]")
     p.add_argument("--unit", default=None, metavar="UNIT",
-                   help="output unit of the table, JSON and figure: " + _unit_choices("ahc"))
+                   help="output unit of the table, JSON and figure: " + unit_choices("ahc"))
     _add_integration_args(p, kind="ahc")
     p.set_defaults(func=cmd_ahc)
 
@@ -614,7 +569,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     old_show = warnings.showwarning
     warnings.showwarning = _one_line_warning
     terminated: list[int] = []
-    old_term = _on_sigterm(terminated)
+    old_term = on_sigterm(terminated)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default", DeprecationWarning)
@@ -634,19 +589,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.showwarning = old_show
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
-
-
-def _on_sigterm(flag: list[int]) -> Callable[..., object] | int | None:
-    """Make SIGTERM raise KeyboardInterrupt (so checkpoints are saved as on Ctrl-C) and note it
-    in ``flag``; returns the previous handler (None when not on the main thread)."""
-    def handler(signum: int, frame: object) -> None:
-        flag.append(signum)
-        raise KeyboardInterrupt
-
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave SIGTERM alone
-        return None
 
 
 if __name__ == "__main__":  # pragma: no cover
