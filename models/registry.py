@@ -288,4 +288,7 @@ def build(name: str, params: Mapping[str, object] | None = None) -> LatticeModel
     """
     entry = get(name)
     kw = {key: convert_value(entry, key, val) for key, val in (params or {}).items()}
-    return entry.constructor(**kw)
+    model = entry.constructor(**kw)
+    if kw:  # the overrides travel with the model into every result's provenance
+        model = model.replace(metadata=dict(model.metadata, overrides=kw))
+    return model

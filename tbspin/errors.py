@@ -73,3 +73,7 @@ class ConvergenceWarning(TbspinWarning):
 
 class RegularizationWarning(TbspinWarning):
     """A lattice regularization changed the physics (e.g. band inversions away from Γ)."""
+
+
+class LongRunWarning(TbspinWarning):
+    """A run is estimated to take very long (the message gives the estimate and the way out)."""

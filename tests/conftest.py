@@ -17,3 +17,23 @@ settings.load_profile("tbspin")
 # the engine's default is every core (tbspin.engine.executor.default_workers); the suite runs serially
 # (deterministic call counts, no oversubscription) unless a test asks for workers explicitly
 os.environ.setdefault("TBSPIN_WORKERS", "1")
+
+
+def _fallback_files() -> set[str]:
+    """This process's fallback files (named ``tbspin-fallback-<pid>-...``): other runs on a
+    shared machine may leave their own."""
+    mine = f"tbspin-fallback-{os.getpid()}-"
+    return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith(mine)}
+
+
+def pytest_sessionstart(session) -> None:
+    session.config._tbspin_fallbacks = _fallback_files()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Issue 26 item 7: the suite leaves no ``tbspin-fallback-*`` files in the system's
+    temporary folder (tests that provoke a fallback redirect it below ``tmp_path``)."""
+    left = _fallback_files() - getattr(session.config, "_tbspin_fallbacks", set())
+    if left:
+        session.exitstatus = 1
+        print(f"\ntests left fallback files in {tempfile.gettempdir()}: {sorted(left)}")

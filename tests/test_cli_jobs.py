@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -116,12 +117,21 @@ def test_unwritable_folder_fails_before_computing(tmp_path, monkeypatch):
 
 
 def test_write_failure_at_the_end_goes_to_a_fallback_file(tmp_path, capsys, monkeypatch):
-    """The folder vanishes (replaced by a file) while computing: the result is saved elsewhere."""
+    """The folder vanishes (replaced by a file) while computing: the result is saved elsewhere
+    (here a temporary folder inside tmp_path: the test leaves no tbspin-fallback-* files in the
+    system's temporary folder, issue 26 item 7)."""
+    import shutil
+    import tempfile
+
+    fallback_dir = tmp_path / "tmp"
+    fallback_dir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(fallback_dir))
     out = tmp_path / "gone"
     real = tbspin.observables.spin_hall
 
     def compute_then_break_folder(*a, **k):
         res = real(*a, **k)
+        shutil.rmtree(out)  # the folder (holding the run's lock file) is replaced by a file
         out.write_text("now a file")
         return res
 
@@ -131,6 +141,7 @@ def test_write_failure_at_the_end_goes_to_a_fallback_file(tmp_path, capsys, monk
     assert "saved it to" in err
     fallback = err.split("saved it to ")[1].split(" instead")[0]
     assert json.loads(open(fallback).read())["model"]
+    assert Path(fallback).parent == fallback_dir
 
 
 # ---------------------------------------------------------------- item 12: figures

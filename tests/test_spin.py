@@ -21,9 +21,11 @@ import pytest
 from tbspin.errors import ParameterError
 from tbspin.model.spin import (
     SPIN_ORDERS,
+    WRONG_ORDER_RATIO,
     SpinOrderWarning,
     check_spin_order,
     diagnose_spin_order,
+    onsite_pairing,
     operator_order,
     order_permutation,
     reorder,
@@ -182,3 +184,58 @@ def test_spin_order_on_a_spinless_file(data: Path) -> None:
     with pytest.warns(SpinOrderWarning, match="no sign of spinors"):
         read_wannier90(data / "graphene_wanniertools" / "Graphene_hr.dat", lattice=lat,
                        positions=np.zeros((2, 3)), spin_order="interleaved")
+
+
+FE_LATTICE = [[1.435, 1.435, -1.435], [-1.435, 1.435, 1.435], [1.435, -1.435, 1.435]]
+
+
+def test_magnetic_fe_wrong_order_is_flagged_by_the_onsite_pairing(data: Path) -> None:
+    """Issue 26 item 1: bcc Fe (block order, shared/data/README.md) read as 'interleaved' gave
+    an SHC of −23611.6 instead of −2753.1 without a word: the mixing measure (0.221 / 0.322)
+    cannot tell the orders of a magnet apart. The on-site pairing measure can (module docstring
+    of tbspin.model.spin: 0.503 right, 1.057 wrong); the right order loads silently."""
+    from tbspin.io import read_wannier90
+
+    path = data / "fe_wanniertools" / "wannier90_hr.dat.tar.gz"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpinOrderWarning)
+        right = read_wannier90(path, spin_order="block", lattice=FE_LATTICE,
+                               positions=np.zeros((16, 3)))  # README: all WFs at the origin
+    mixing = right.metadata["spin_mixing"]
+    assert mixing["interleaved"] / mixing["block"] < WRONG_ORDER_RATIO  # the old test is blind
+    with pytest.warns(SpinOrderWarning, match=r"spin_order='interleaved' looks wrong.*probably "
+                                              r"'block'.*on-site energies") as rec:
+        read_wannier90(path, spin_order="interleaved", lattice=FE_LATTICE,
+                       positions=np.zeros((16, 3)))
+    said = [re.search(r"\(([\d.]+)x less", str(w.message)) for w in rec]
+    assert float(next(m for m in said if m).group(1)) >= WRONG_ORDER_RATIO
+
+
+def test_onsite_pairing_independent_computation() -> None:
+    """π = rms(ε↑ − ε↓)/std(ε), computed by hand for four on-site energies."""
+    onsite = np.diag([1.0, 3.0, 1.5, 3.0])  # interleaved pairs (1, 3), (1.5, 3); block (1, 1.5), (3, 3)
+    e = np.array([1.0, 3.0, 1.5, 3.0])
+    assert onsite_pairing(onsite, "interleaved") == pytest.approx(
+        np.sqrt((2.0 ** 2 + 1.5 ** 2) / 2) / e.std())
+    assert onsite_pairing(onsite, "block") == pytest.approx(np.sqrt(0.5 ** 2 / 2) / e.std())
+    assert onsite_pairing(np.eye(4), "block") is None  # nothing to compare, never NaN
+
+
+def test_unverifiable_order_warns() -> None:
+    """Neither measure separates the orders: the load-time warning says so (before: silence).
+
+    Four states, equal on-site energies (no pairing to compare) and a hopping that couples the
+    interleaved partners (0, 1), (2, 3) exactly as strongly as the block partners (0, 2), (1, 3):
+    both orders mix spin equally (and weakly, so the basis looks like spinors)."""
+    t, a = 1.0, 0.1
+    hop = t * np.eye(4)
+    for i, j in ((0, 1), (2, 3), (0, 2), (1, 3)):
+        hop[i, j] = hop[j, i] = a
+    h = np.stack([np.eye(4), hop, hop.T])
+    R = np.array([[0, 0, 0], [1, 0, 0], [-1, 0, 0]])
+    diag = diagnose_spin_order(h, R)
+    assert diag.mixing["block"] == pytest.approx(diag.mixing["interleaved"])
+    assert diag.likely is None and diag.pairing is None and diag.spinor_like
+    for order in SPIN_ORDERS:
+        with pytest.warns(SpinOrderWarning, match=f"spin_order='{order}' could not be verified"):
+            check_spin_order(h, order, R=R)

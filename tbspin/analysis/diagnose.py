@@ -328,7 +328,11 @@ def _cmd(args: argparse.Namespace) -> int:
         win = source_file(model, "win")
         if win is None:
             raise ParameterError("--inversion needs the .win next to the Hamiltonian file")
-        parities = [int(x) for x in win_parities(win, spin_order_of(model))]
+        # the .win may have no atoms block (the species are then in the POSCAR beside it,
+        # which the reader put in metadata["atoms"])
+        atoms = model.metadata.get("atoms")
+        species = atoms.get("symbols") if isinstance(atoms, dict) else None
+        parities = [int(x) for x in win_parities(win, spin_order_of(model), species=species)]
     if args.symmetry:  # crystal symmetry only: per-operation breaking and tensor shapes
         from tbspin.crystal import ahc_shape, space_group, spin_hall_shape, structure_of, symmetry_breaking
 

@@ -27,6 +27,7 @@ import argparse
 import functools
 import importlib
 import logging
+import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tbspin.cli.support import AHC_CONVENTIONS, check_cli_options, on_sigterm, record, unit_choices
 from tbspin.errors import OutputError, ParameterError, TbspinError
 from tbspin.model.lattice import LatticeModel
 
@@ -47,17 +49,25 @@ log = logging.getLogger("tbspin")
 
 #: exit status of ``tbspin``
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: exit status after SIGTERM (128 + 15), handled like Ctrl-C: checkpoints are saved first
+EXIT_TERMINATED = 143
 
-EPILOG = """\
+_SPIN_CONVENTIONS = """\
 conventions: energies eV, lengths Å, k in 1/Å; spin operators in units of ħ/2.
 σ^l_ij: spin l, current i, electric field j (J^l_i = σ^l_ij E_j). 3D results in (ħ/2e) S/m
 (also (ħ/e) S/cm), 2D in e/8π. AHC: S/cm (3D), e²/h (2D), σ_xy = −(e²/ħ)∫Ω^xy.
 See docs/conventions.md.
+"""
+EPILOG = _SPIN_CONVENTIONS + """
 
 exit status: 0 success; 1 the computation failed (bad input file, model error, missing
 optional dependency, output that could not be written — the message says which);
-2 usage error (bad option or parameter value, named in the message); 130 interrupted (Ctrl-C).
+2 usage error (bad option or parameter value, named in the message); 130 interrupted (Ctrl-C);
+143 terminated (SIGTERM). Both save the checkpoint first (--checkpoint) and say what it holds.
 """
+_EXIT = EPILOG[len(_SPIN_CONVENTIONS):]
+#: the epilog of ``tbspin ahc``: no spin conventions
+AHC_EPILOG = AHC_CONVENTIONS + _EXIT
 
 FORMULA_HELP = (
     "proper: conserved spin current of Liu, Cullen & Culcer, PRB 108, 195434 (2023), Eq. 2 "
@@ -144,6 +154,13 @@ def load_model(args: argparse.Namespace) -> LatticeModel:
             kw["lattice"] = np.array(vals).reshape(d, d)
         kw.update({k: parse_value(v) for k, v in params.items()})
         return LatticeModel.from_wannier90(args.hr, **kw)
+    for option, value in (("--lattice", getattr(args, "lattice", None)),
+                          ("--spin-order", getattr(args, "spin_order", None))):
+        if value:
+            raise ParameterError(
+                f"{option} applies to Wannier90 files (--hr) only; built-in models carry their "
+                f"own lattice and spinor order (drop {option}, or set model parameters with "
+                "--param)")
     return registry.build(args.model or "bi2se3", params)
 
 
@@ -151,57 +168,77 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model (one of --model or --hr)")
     g.add_argument("--model", default=None,
                    help="built-in model name (`tbspin models -v` lists them with their "
-                        "parameters and units) [bi2se3]")
+                        "parameters and units; the k·p ones need Kwant: pip install "
+                        "'tbspin[kwant]') [bi2se3, a k·p model]")
     g.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="model parameter, repeatable (vectors as 0,0,0.001; units in "
-                        "`tbspin models -v`)")
-    g.add_argument("--hr", metavar="PATH", help="Wannier90 seedname_hr.dat or _tb.dat (or prefix)")
+                        "`tbspin models -v`) [the model's literature values]")
+    g.add_argument("--hr", metavar="PATH",
+                   help="Wannier90 seedname_hr.dat or _tb.dat (or prefix) [none: --model]")
     g.add_argument("--spin-order", choices=["block", "interleaved"],
                    help="spinor order of the Wannier functions: block = all ↑ then all ↓ "
-                        "(VASP5, WannierTools); interleaved = ↑↓ per orbital (QE, VASP6)")
+                        "(VASP5, WannierTools); interleaved = ↑↓ per orbital (QE, VASP6) "
+                        "[none: no spin operators]")
     g.add_argument("--lattice", metavar="A1x,A1y,...,A3z",
                    help="lattice vectors as rows (Å; 9 numbers, or 4 in 2D) if no .win/_tb.dat "
-                        "is next to the hr file")
+                        "is next to the hr file [from .win, _tb.dat or POSCAR]")
 
 
-def _add_integration_args(p: argparse.ArgumentParser) -> None:
+def _add_integration_args(p: argparse.ArgumentParser, kind: str = "shc") -> None:
     p.add_argument("--efermi", type=parse_energies, default=np.array([0.0]), help=EFERMI_HELP)
     p.add_argument("--mesh", type=int, nargs="+", default=[40],
                    help="k-points per periodic direction (one or one per direction) [40]")
     p.add_argument("--converge", type=int, nargs="+", default=None, metavar="N",
                    help="convergence study: repeat on the meshes N1 N2 ... (points per "
-                        "direction) and print the values with the relative change per step")
+                        "direction) and print the values with the relative change per step "
+                        "[none: one mesh]")
     p.add_argument("--shift", type=float, nargs="+", default=None,
-                   help="mesh shift in units of the mesh step [0; generic irrational shift for "
-                        "the proper spin current]")
+                   help="mesh shift in units of the mesh step " + (
+                       "[0; generic irrational shift for the proper spin current]"
+                       if kind == "shc" else "[0: Γ-centred]"))
     p.add_argument("--tol", type=float, default=None,
-                   help="converge to this relative standard error (randomly shifted meshes + "
-                        "adaptive refinement, starting from --mesh); prints value ± error")
+                   help="converge to this relative standard error, 0 < TOL < 1 (randomly "
+                        "shifted meshes + adaptive refinement, starting from --mesh); prints "
+                        "value ± error [none: one uniform mesh]")
     p.add_argument("--budget", type=float, default=None, metavar="SECONDS",
-                   help="wall-time budget of a --tol run (then a warning says what was reached)")
+                   help="wall-time budget of a --tol run (then a warning says what was "
+                        "reached) [none]")
+    p.add_argument("--budget-k", type=int, default=None, metavar="N",
+                   help="largest number of k-point evaluations of a --tol run [20000000]")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the random mesh shifts of a --tol run [drawn at random; the "
+                        "seed used is written to the result file, extras.sampling.seed]")
     p.add_argument("--symmetrize", action="store_true",
                    help="restore time reversal (and inversion, from the .win projections when "
                         "available) broken by the Wannier fit before computing")
     p.add_argument("--method", choices=["kubo", "fd"], default="kubo",
-                   help="Berry connection: sum over states (kubo) or finite differences (fd)")
+                   help="Berry connection: sum over states (kubo) or finite differences (fd) "
+                        "[kubo]")
     p.add_argument("--gauge", default=None,
                    help="gauge operator inside degenerate bands: x, y, z, none or an operator "
-                        "name [default: magnetization direction, else the spin component]")
+                        "name " + ("[magnetization direction, else the spin component]"
+                                   if kind == "shc" else
+                                   "(the AHC of whole filled blocks does not depend on it) "
+                                   "[magnetization direction, else s_z for spinors]"))
     p.add_argument("--temperature", type=float, default=0.0, help="temperature in K [0]")
     p.add_argument("--out", type=Path, default=None,
                    help="write OUT.json, OUT.npz and OUT.png (a directory gets a default name); "
-                        "checked for writability before computing")
+                        "checked for writability before computing; existing files are not "
+                        "overwritten without --force [no files]")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite existing result files of --out")
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="checkpoint file: partial sums (with --tol: the completed passes) are "
                         "saved there and a rerun resumes (with --converge: one file "
-                        "CHECKPOINT.meshN per mesh)")
+                        "CHECKPOINT.meshN per mesh) [none]")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="k-chunks computed concurrently on this machine [all cores, or "
-                        "$TBSPIN_WORKERS]; the result does not depend on it")
+                   help="k-chunks computed concurrently on this machine; the result does not "
+                        "depend on it [all cores, or $TBSPIN_WORKERS]")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run the k-chunks on a dask.distributed cluster (e.g. tcp://host:8786; "
-                        "start it with `dask scheduler` and `dask worker ADDRESS`)")
+                        "start it with `dask scheduler` and `dask worker ADDRESS`) [none: this "
+                        "machine]")
 
 
 def _check_unit(unit: str | None, kind: str, model: LatticeModel) -> None:
@@ -217,18 +254,22 @@ def _check_unit(unit: str | None, kind: str, model: LatticeModel) -> None:
                              f"{', '.join(repr(u) for u in avail)}")
 
 
-def _symmetrize(args: argparse.Namespace, model: LatticeModel) -> LatticeModel:
+def _symmetrize(args: argparse.Namespace, model: LatticeModel
+                ) -> tuple[LatticeModel, dict[str, object] | bool]:
     """--symmetrize: time reversal, and inversion when the parities are known (.win projections
-    or a "parity" operator); the report goes to stderr."""
+    or a "parity" operator); the report goes to stderr and into the run record."""
     if not getattr(args, "symmetrize", False):
-        return model
+        return model, False
+    note = None
     try:
         sym, report = model.symmetrized(time_reversal=True, inversion=True)
     except TbspinError as exc:
-        print(f"tbspin: inversion not restored ({exc}); time reversal only", file=sys.stderr)
+        note = f"inversion not restored ({exc}); time reversal only"
+        print(f"tbspin: {note}", file=sys.stderr)
         sym, report = model.symmetrized(time_reversal=True)
     print(report, file=sys.stderr)
-    return sym
+    return sym, {"requested": True, "applied": list(report.applied), "report": str(report),
+                 "note": note, "fingerprint_before": model.fingerprint()}
 
 
 # ---------------------------------------------------------------------- commands
@@ -241,19 +282,21 @@ def cmd_shc(args: argparse.Namespace) -> int:
         raise ParameterError(f"--eta is the broadening of the conventional Kubo formula; it has "
                              f"no effect with --formula {args.formula} (drop it or use "
                              "--formula conventional)")
-    model = _symmetrize(args, load_model(args))
+    check_cli_options(args)
+    model, sym = _symmetrize(args, load_model(args))
     _check_unit(args.unit, "shc", model)
     compute = functools.partial(
         spin_hall, model, efermi=args.efermi, shift=args.shift, spin=args.spin,
         current=args.current, formula=args.formula, method=args.method,
         gauge=args.gauge, temperature=args.temperature, eta=args.eta,
         progress=not args.no_progress, efield=args.efield, tol=args.tol, budget=args.budget,
+        seed=args.seed, budget_k=args.budget_k,
     )
     stem = output_stem(args.out, f"shc_{model.name}_{args.spin}{args.current}{args.efield}")
     with parallel_options(args.workers, args.scheduler) as par:
         run_conductivity(functools.partial(compute, **par), mesh=args.mesh,
                          converge=args.converge, checkpoint=args.checkpoint, unit=args.unit,
-                         stem=stem)
+                         stem=stem, record=record(args, sym), force=args.force)
     return EXIT_OK
 
 
@@ -262,18 +305,20 @@ def cmd_ahc(args: argparse.Namespace) -> int:
     from tbspin.cli.jobs import output_stem, parallel_options, run_conductivity
     from tbspin.observables import anomalous_hall
 
-    model = _symmetrize(args, load_model(args))
+    check_cli_options(args)
+    model, sym = _symmetrize(args, load_model(args))
     _check_unit(args.unit, "ahc", model)
     compute = functools.partial(
         anomalous_hall, model, efermi=args.efermi, shift=args.shift, component=args.component,
         method=args.method, gauge=args.gauge, temperature=args.temperature,
-        progress=not args.no_progress, tol=args.tol, budget=args.budget,
+        progress=not args.no_progress, tol=args.tol, budget=args.budget, seed=args.seed,
+        budget_k=args.budget_k,
     )
     stem = output_stem(args.out, f"ahc_{model.name}_{args.component}")
     with parallel_options(args.workers, args.scheduler) as par:
         run_conductivity(functools.partial(compute, **par), mesh=args.mesh,
                          converge=args.converge, checkpoint=args.checkpoint, unit=args.unit,
-                         stem=stem)
+                         stem=stem, record=record(args, sym), force=args.force)
     return EXIT_OK
 
 
@@ -300,7 +345,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """``tbspin demo``."""
     from tbspin.cli.jobs import run_demo
 
-    run_demo(args.out, args.mesh, progress=not args.no_progress)
+    run_demo(args.out, args.mesh, progress=not args.no_progress, force=args.force)
     return EXIT_OK
 
 
@@ -328,11 +373,15 @@ def add_slab_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--kmax", type=float, default=None,
                    help="zoom the path on Γ: |k| <= KMAX (1/Å) [0.15 for 3D bulks]")
     p.add_argument("--sweep-mz", type=float, nargs=3, default=None, metavar=("A", "B", "N"),
-                   help="also sweep m_z from A to B (eV) in N >= 2 steps: gap vs m_z figure")
+                   help="also sweep m_z from A to B (eV) in N >= 2 steps: gap vs m_z figure "
+                        "[no sweep]")
     p.add_argument("--sweep-layers", type=int, nargs=2, default=None, metavar=("A", "B"),
-                   help="also sweep N from A to B > A: gap vs N figure (log scale)")
+                   help="also sweep N from A to B > A: gap vs N figure (log scale) [no sweep]")
     p.add_argument("--no-progress", action="store_true", help="hide the sweeps' progress bars")
-    p.add_argument("--out", type=Path, default=Path("results/slab"), help="output folder")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder; existing files in it are not overwritten without "
+                        "--force [results/slab, or results/slab-N when that holds a run]")
+    p.add_argument("--force", action="store_true", help="overwrite existing files in --out")
     return p
 
 
@@ -361,7 +410,7 @@ def run_slab(args: argparse.Namespace | Sequence[str]) -> SlabJobResult:
         magnetic_top=args.magnetic_top, gate_field=_slab_gate_field(args), path=args.path,
         npoints=args.npoints, kmax=args.kmax, sweep_mz=args.sweep_mz,
         sweep_layers=args.sweep_layers, out=args.out,
-        progress=False if args.no_progress else None,
+        progress=False if args.no_progress else None, force=args.force,
     )
 
 
@@ -374,9 +423,10 @@ def cmd_slab(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- parser
 def _sub(
-    sub: argparse._SubParsersAction, name: str, *, help: str, description: str
+    sub: argparse._SubParsersAction, name: str, *, help: str, description: str,
+    epilog: str = EPILOG,
 ) -> argparse.ArgumentParser:
-    return sub.add_parser(name, help=help, description=description, epilog=EPILOG,
+    return sub.add_parser(name, help=help, description=description, epilog=epilog,
                           formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
@@ -394,9 +444,9 @@ def add_shc_parser(sub: argparse._SubParsersAction) -> None:
                    help=FORMULA_HELP)
     p.add_argument("--eta", type=float, default=0.0,
                    help="Kubo broadening (eV); only with --formula conventional [0]")
-    p.add_argument("--unit", default=None,
-                   help="output unit of the table, JSON (values_in_requested_unit) and figure, "
-                        "e.g. '(hbar/e) S/cm' or e/2pi")
+    p.add_argument("--unit", default=None, metavar="UNIT",
+                   help="output unit of the table, JSON (values_in_requested_unit) and figure: "
+                        + unit_choices("shc"))
     _add_integration_args(p)
     p.set_defaults(func=cmd_shc)
 
@@ -404,12 +454,13 @@ def add_shc_parser(sub: argparse._SubParsersAction) -> None:
 def add_ahc_parser(sub: argparse._SubParsersAction) -> None:
     """``tbspin ahc``."""
     p = _sub(sub, "ahc", help="anomalous Hall conductivity vs Fermi energy",
-             description="Anomalous Hall conductivity σ_ij = −(e²/ħ)∫ f Ω^ij.")
+             description="Anomalous Hall conductivity σ_ij = −(e²/ħ)∫ f Ω^ij.",
+             epilog=AHC_EPILOG)
     _add_model_args(p)
     p.add_argument("--component", default="xy", help="σ_ij, e.g. xy [xy]")
-    p.add_argument("--unit", default=None,
-                   help="output unit of the table, JSON and figure, e.g. S/m or S")
-    _add_integration_args(p)
+    p.add_argument("--unit", default=None, metavar="UNIT",
+                   help="output unit of the table, JSON and figure: " + unit_choices("ahc"))
+    _add_integration_args(p, kind="ahc")
     p.set_defaults(func=cmd_ahc)
 
 
@@ -433,6 +484,7 @@ def add_demo_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="results", help="output directory [results]")
     p.add_argument("--mesh", type=int, default=60, help="k-points per direction [60]")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--force", action="store_true", help="overwrite earlier demo files in --out")
     p.set_defaults(func=cmd_demo)
 
 
@@ -495,7 +547,11 @@ def _one_line_warning(message: Warning | str, category: type[Warning], filename:
 
 def _exit_status(exc: BaseException) -> int:
     """2 for a bad option or parameter value (ParameterError, or a plain ValueError raised while
-    checking a value), 1 for a failed computation (any other TbspinError, OSError)."""
+    checking a value), 1 for a failed computation (any other TbspinError, OSError, or an error
+    whose class says so with ``cli_exit_status``, e.g. no surface states in a valid slab)."""
+    status = getattr(exc, "cli_exit_status", None)
+    if isinstance(status, int):
+        return status
     if isinstance(exc, ParameterError):
         return EXIT_USAGE
     if isinstance(exc, TbspinError) or isinstance(exc, OSError):
@@ -507,25 +563,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tbspin`` command; returns the exit status (see :data:`EPILOG`)."""
     parser = build_parser()
     args = parser.parse_args(argv)  # usage errors exit with 2 through argparse
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     old_show = warnings.showwarning
     warnings.showwarning = _one_line_warning
+    terminated: list[int] = []
+    old_term = on_sigterm(terminated)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default", DeprecationWarning)
             warnings.filterwarnings("ignore", category=DeprecationWarning,
                                     module=r"(kwant|pythtb|ase|matplotlib)\b")
             return args.func(args)
-    except KeyboardInterrupt:
-        print("tbspin: interrupted (Ctrl-C)", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        how = "terminated (SIGTERM)" if terminated else "interrupted (Ctrl-C)"
+        detail = f": {exc}" if str(exc) else ": nothing was saved (no --checkpoint)"
+        print(f"tbspin: {how}{detail}", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     except (TbspinError, ValueError, OSError) as exc:  # one line, no traceback
         kind = "output error" if isinstance(exc, OutputError) else "error"
         print(f"tbspin: {kind}: {exc}", file=sys.stderr)
         return _exit_status(exc)
     finally:
         warnings.showwarning = old_show
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
 
 
 if __name__ == "__main__":  # pragma: no cover
@@ -533,4 +596,4 @@ if __name__ == "__main__":  # pragma: no cover
 
 
 __all__ = ["main", "build_parser", "parse_energies", "parse_params", "run_slab", "SUBCOMMANDS",
-           "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED"]
+           "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_TERMINATED"]

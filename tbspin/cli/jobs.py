@@ -191,13 +191,39 @@ def run_conductivity(
     unit: str | None = None,
     stem: Path | None = None,
     echo: Callable[[str], object] = print,
+    record: dict[str, object] | None = None,
+    force: bool = False,
 ) -> ConductivityResult:
     """One conductivity calculation, or a mesh study when ``converge`` is given; print and write.
 
     ``unit`` changes the printed table, the figure and adds ``values_in_requested_unit`` to the
     JSON. With ``converge`` and ``checkpoint`` every mesh N gets its own checkpoint file
-    ``<checkpoint>.meshN``. Every output path is checked before computing.
+    ``<checkpoint>.meshN``. Every output path is checked before computing; existing result
+    files are refused unless ``force`` and the stem is locked while the run computes and writes
+    (:mod:`tbspin.cli.outputs`). ``record`` (:func:`tbspin.cli.runinfo.run_record`) goes into the
+    result's ``extras["run"]``.
     """
+    from tbspin.cli.outputs import output_lock, refuse_existing
+
+    if stem is None:
+        return _run_conductivity(compute, mesh=mesh, converge=converge, checkpoint=checkpoint,
+                                 unit=unit, stem=None, echo=echo, record=record)
+    outputs = [stem.with_suffix(s) for s in (".json", ".npz", ".png")]
+    if converge:
+        outputs.append(Path(f"{stem}_convergence.txt"))
+    for t in outputs:
+        check_writable(t, "--out")
+    with output_lock(stem):
+        refuse_existing(outputs, force)
+        return _run_conductivity(compute, mesh=mesh, converge=converge, checkpoint=checkpoint,
+                                 unit=unit, stem=stem, echo=echo, record=record)
+
+
+def _run_conductivity(
+    compute: Callable[..., ConductivityResult], *, mesh: Sequence[int],
+    converge: Sequence[int] | None, checkpoint: PathLike | None, unit: str | None,
+    stem: Path | None, echo: Callable[[str], object], record: dict[str, object] | None,
+) -> ConductivityResult:
     from tbspin.io.atomic import atomic_write
     from tbspin.results.convergence import mesh_study
 
@@ -229,6 +255,8 @@ def run_conductivity(
         if isinstance(samp, dict):  # --tol: how the error bar was reached
             echo(f"# {samp['method']} sampling to tol={samp['tol']}: {samp['n_k']} k-points, "
                  f"final base mesh {'x'.join(map(str, res.mesh))}, converged: {samp['converged']}")
+    if record is not None:
+        res.extras["run"] = record
     if stem is not None:
         files = _write_result(res, stem, unit)
         echo("wrote " + ", ".join(str(f) for f in files))
@@ -237,16 +265,30 @@ def run_conductivity(
 
 # ---------------------------------------------------------------------- demo
 def run_demo(out: PathLike, mesh: int, *, progress: bool = True,
-             echo: Callable[[str], object] = print) -> dict[str, ConductivityResult]:
-    """The main job: proper vs conventional σ^y_zx of regularized Bi₂Se₃ with m = 1 meV ∥ z."""
-    from tbspin.models import bi2se3
-    from tbspin.observables import spin_hall
+             echo: Callable[[str], object] = print, force: bool = False
+             ) -> dict[str, ConductivityResult]:
+    """The main job: proper vs conventional σ^y_zx of regularized Bi₂Se₃ with m = 1 meV ∥ z.
+
+    Existing demo files in ``out`` are not overwritten unless ``force``."""
+    from tbspin.cli.outputs import refuse_existing
 
     out = Path(out)
     files = [out / "demo_bi2se3_shc_proper.json", out / "demo_bi2se3_shc_conventional.json",
              out / "demo_bi2se3_shc.png"]
     for f in files:
         check_writable(f, "--out")
+    refuse_existing(files, force)
+    from tbspin.cli.outputs import output_lock
+
+    with output_lock(out / "demo_bi2se3_shc"):
+        return _run_demo(out, mesh, files, progress=progress, echo=echo)
+
+
+def _run_demo(out: Path, mesh: int, files: list[Path], *, progress: bool,
+              echo: Callable[[str], object]) -> dict[str, ConductivityResult]:
+    from tbspin.models import bi2se3
+    from tbspin.observables import spin_hall
+
     model = bi2se3(magnetization=(0.0, 0.0, 1e-3))
     echo(str(model))
     echo("proper spin Hall conductivity sigma^y_zx of Bi2Se3 (Liu 2010 parameters, m = 1 meV ∥ z)")
@@ -270,8 +312,8 @@ def run_demo(out: PathLike, mesh: int, *, progress: bool = True,
     def png(path: Path) -> None:
         plt.close(plot_conductivities(
             results, save=path,
-            title=f"Bi$_2$Se$_3$ (4-band, regularized), $m_z$ = 1 meV: proper vs conventional "
-                  f"$\\sigma^y_{{zx}}$, mesh {mesh}$^3$"))
+            title=f"Bi$_2$Se$_3$ (4-band, regularized), $m_z$ = 1 meV\n"
+                  f"proper vs conventional $\\sigma^y_{{zx}}$, mesh {mesh}$^3$"))
 
     write_or_fallback(files[2], png, "figure")
     echo(f"wrote {files[0]}, {files[1].name}, {files[2].name}")
@@ -343,14 +385,54 @@ def run_slab(
     kmax: float | None = None,
     sweep_mz: Sequence[float] | None = None,
     sweep_layers: Sequence[int] | None = None,
-    out: PathLike = "results/slab",
+    out: PathLike | None = None,
     progress: bool | None = None,
+    force: bool = False,
 ) -> SlabJobResult:
     """The slab job: bands coloured by surface weight, the surface gap at Γ and optional sweeps.
 
     Figures (``slab_bands.png``, ``gap_vs_mz.png``, ``gap_vs_layers.png``) and ``summary.txt``
-    go to ``out``. Options are those of ``tbspin slab`` (``gate_field`` in MV/m, ``m`` in eV).
+    go to ``out`` (default: ``results/slab``, or the next free ``results/slab-N`` when that
+    holds an earlier run). Existing files in ``out`` are not overwritten unless ``force``; the
+    folder is locked while the job writes it (:mod:`tbspin.cli.outputs`). Options are those of
+    ``tbspin slab`` (``gate_field`` in MV/m, ``m`` in eV).
     """
+    from tbspin.cli.outputs import free_folder, output_lock, refuse_existing
+
+    _check_slab_options(n_layers, surface_layers, magnetic_top, sweep_mz, sweep_layers, npoints)
+    out_dir = free_folder(DEFAULT_SLAB_OUT) if out is None else Path(out)
+    planned = _slab_files(out_dir, sweep_mz, sweep_layers)
+    for f in planned:
+        check_writable(f, "--out")
+    with output_lock(out_dir, folder=True):
+        refuse_existing(planned, force)
+        return _run_slab(bulk, direction=direction, n_layers=n_layers,
+                         surface_layers=surface_layers, n_occupied=n_occupied, m=m,
+                         magnetic_top=magnetic_top, gate_field=gate_field, path=path,
+                         npoints=npoints, kmax=kmax, sweep_mz=sweep_mz,
+                         sweep_layers=sweep_layers, out_dir=out_dir, progress=progress)
+
+
+#: default output folder of the slab job (a new ``-N`` folder when it holds an earlier run)
+DEFAULT_SLAB_OUT = Path("results/slab")
+
+
+def _slab_files(out_dir: Path, sweep_mz: Sequence[float] | None,
+                sweep_layers: Sequence[int] | None) -> list[Path]:
+    planned = [out_dir / "slab_bands.png", out_dir / "summary.txt"]
+    if sweep_mz is not None:
+        planned.append(out_dir / "gap_vs_mz.png")
+    if sweep_layers is not None:
+        planned.append(out_dir / "gap_vs_layers.png")
+    return planned
+
+
+def _run_slab(
+    bulk: LatticeModel, *, direction: int | None, n_layers: int, surface_layers: int,
+    n_occupied: float | None, m: ArrayLike, magnetic_top: int | None, gate_field: float,
+    path: str | None, npoints: int, kmax: float | None, sweep_mz: Sequence[float] | None,
+    sweep_layers: Sequence[int] | None, out_dir: Path, progress: bool | None,
+) -> SlabJobResult:
     import matplotlib.pyplot as plt
 
     from tbspin.cli.plotting import plot_gap_vs_magnetization, plot_gap_vs_thickness, plot_slab_bands
@@ -367,14 +449,7 @@ def run_slab(
     direction = bulk.dim - 1 if direction is None else int(direction)
     if not 0 <= direction < bulk.dim:
         raise ParameterError(f"--direction {direction}: a lattice-vector index 0..{bulk.dim - 1}")
-    out_dir = Path(out)
-    planned = [out_dir / "slab_bands.png", out_dir / "summary.txt"]
-    if sweep_mz is not None:
-        planned.append(out_dir / "gap_vs_mz.png")
-    if sweep_layers is not None:
-        planned.append(out_dir / "gap_vs_layers.png")
-    for f in planned:
-        check_writable(f, "--out")
+    planned = _slab_files(out_dir, sweep_mz, sweep_layers)
 
     N = int(n_layers)
     mv = np.asarray(m, dtype=float)

@@ -60,7 +60,7 @@ def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float],
 
 def _physical_ticks(kp: KPath) -> list[str]:
     """Tick labels of a k-path: a zoomed point ("0.14·M") becomes its distance from Γ and the
-    point it heads to (e.g. "0.15 Å⁻¹→M")."""
+    point it heads to, on two lines ("0.15 Å⁻¹" over "toward M")."""
     out = []
     for x, label in zip(kp.special_x, kp.labels, strict=True):
         if "·" not in label:
@@ -68,7 +68,7 @@ def _physical_ticks(kp: KPath) -> list[str]:
             continue
         i = int(np.argmin(np.abs(kp.x - x)))
         kabs = float(np.linalg.norm(kp.k[i]))
-        out.append(f"{kabs:.2g} Å$^{{-1}}$→{label.split('·', 1)[1]}")
+        out.append(f"{kabs:.2g} Å$^{{-1}}$\ntoward {label.split('·', 1)[1]}")
     return out
 
 
@@ -200,14 +200,35 @@ def plot_conductivity(
     result: ConductivityResult, *, unit: str | None = None, ax: Axes | None = None,
     save: str | Path | None = None,
 ) -> Figure:
-    """One conductivity against Fermi energy."""
-    mesh = "x".join(map(str, result.mesh))
+    """One conductivity against Fermi energy, titled with the material or model (and its file),
+    the formula, η of the conventional formula and the sampling (mesh, or the k-points of a
+    ``tol`` run's random shifts)."""
     quantity = _tex_label(result.label)
     formula = getattr(result, "formula", "")
     words = {"berry": "Berry-curvature", "smm_omega": r"$\Sigma_m s_{mm}\Omega_m$"}
     what = f"{words.get(formula, formula)} {quantity}" if formula else quantity
+    if formula == "conventional":
+        what += rf", $\eta$ = {result.eta:g} eV"
     return plot_conductivities({formula or result.label: result}, unit=unit, ax=ax, save=save,
-                               title=f"{result.model}: {what}, mesh {mesh}")
+                               title=f"{_model_title(result)}\n{what}, {_sampling_words(result)}")
+
+
+def _model_title(result: ConductivityResult) -> str:
+    """The model name, with the folder and file of a Wannier90 model (the material)."""
+    source = result.provenance.get("source") if isinstance(result.provenance, dict) else None
+    files = source.get("files") if isinstance(source, dict) else None
+    if files and isinstance(files[0], dict) and files[0].get("path"):
+        f = Path(str(files[0]["path"]))
+        return f"{result.model}: {f.parent.name}/{f.name}"
+    return result.model
+
+
+def _sampling_words(result: ConductivityResult) -> str:
+    """"mesh 16x16x16", or "364 k-points (random shifts), tol 0.05" for a ``tol`` run."""
+    samp = result.extras.get("sampling") if isinstance(result.extras, dict) else None
+    if isinstance(samp, dict) and "n_k" in samp:
+        return f"{samp['n_k']} k-points (random shifts), tol {samp.get('tol', '?'):g}"
+    return f"mesh {'x'.join(map(str, result.mesh))}"
 
 
 def plot_conductivities(
@@ -221,19 +242,22 @@ def plot_conductivities(
     first = next(iter(results.values()))
     unit = unit or first.unit
     fig, ax = _figure_and_axes(ax, (5.5, 3.8), constrained_layout=True)
+    bands = False
     for label, r in results.items():
         vals = r.to(unit)
         (line,) = ax.plot(r.efermi, vals, "-o", ms=2.5, label=label)
         errs = getattr(r, "errors_to", lambda _u: None)(unit)
         if errs is not None:
+            bands = True
             ax.fill_between(r.efermi, vals - 2 * errs, vals + 2 * errs, color=line.get_color(),
-                            alpha=0.25, lw=0)
+                            alpha=0.25, lw=0, label=f"{label} ± 2σ" if len(results) > 1
+                            else "± 2σ (standard error of the random shifts)")
     ax.axhline(0, color="0.7", lw=0.8)
     ax.set_xlabel("$E_F$ (eV)")
     ax.set_ylabel(f"{_tex_label(first.label)} ({_tex_unit(unit)})")
-    ax.set_title(title or first.model, fontsize=10)
-    if len(results) > 1:
-        ax.legend()
+    ax.set_title(title or first.model, fontsize=9)
+    if len(results) > 1 or bands:
+        ax.legend(fontsize=8)
     if save:
         save_figure(fig, save, dpi=130)
     return fig

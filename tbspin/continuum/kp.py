@@ -40,7 +40,7 @@ import sympy
 
 from tbspin.bz.kmesh import as_kpoints
 from tbspin.bz.spectrum import band_gap, band_inversions, check_band_inversions, trim_points, z2_parity
-from tbspin.errors import ModelError, RegularizationWarning
+from tbspin.errors import ModelError, ParameterError, RegularizationWarning
 from tbspin.model.lattice import SPIN_NAMES, LatticeModel
 
 __all__ = [
@@ -293,7 +293,12 @@ class KPModel:
             raise ModelError(f"no value for parameter(s) {missing} of k·p model {self.name!r}")
         out = {}
         for key, val in vals.items():
-            v = complex(val)
+            try:
+                v = complex(val)
+            except (TypeError, ValueError):
+                raise ParameterError(
+                    f"parameter {key!r} of k·p model {self.name!r} must be a number, got "
+                    f"{val!r}") from None
             if not np.isfinite(v):
                 raise ModelError(f"parameter {key!r} = {val!r} is not finite")
             out[self._symbols[key]] = v.real if v.imag == 0 else v

@@ -7,11 +7,14 @@ A checkpoint is an ``.npz`` file (written atomically) holding
   (:meth:`tbspin.LatticeModel.fingerprint`), mesh, shift, formula, spin operator, directions,
   connection settings (method, δ, tolerances, gauge matrix), E_F, T, η and the chunk size;
 * ``acc``: the partial sums Σ f X over the chunks done, one per Fermi energy;
-* ``done``: one flag per chunk (chunks may finish in any order on a parallel executor).
+* ``done``: one flag per chunk (chunks may finish in any order on a parallel executor);
+* ``sha256``: SHA-256 of the payload (format, key, ``acc`` and ``done`` bytes).
 
 Resuming needs an identical key: any difference refuses to resume with a
 :class:`tbspin.errors.CheckpointError` naming the file and the differing inputs. Unreadable or
-foreign files raise the same error with the fix (delete the file or choose another path).
+foreign files raise the same error with the fix (delete the file or choose another path), and
+so does a file whose payload does not match its stored checksum (a flipped bit in a partial sum
+would otherwise change the result silently).
 
 Converged (``tol``) runs go through steps — one randomized or adaptive pass per base mesh
 (:func:`tbspin.sampling.converge`) — whose results are small. Their checkpoint is a *step
@@ -37,11 +40,11 @@ import numpy as np
 from tbspin.errors import CheckpointError, OutputError
 from tbspin.types import ArrayLike, FloatArray, PathLike
 
-FORMAT = "tbspin-checkpoint/2"
-_KEYS = ("format", "key", "acc", "done")
+FORMAT = "tbspin-checkpoint/3"
+_KEYS = ("format", "key", "acc", "done", "sha256")
 JsonValue = str | int | float | bool | None | list | dict
 
-STEPS_FORMAT = "tbspin-steps/1"
+STEPS_FORMAT = "tbspin-steps/2"
 
 __all__ = ["CheckpointState", "load_checkpoint", "save_checkpoint", "array_digest",
            "check_writable", "FORMAT", "StepJournal", "STEPS_FORMAT"]
@@ -91,6 +94,28 @@ def _text(key: dict[str, JsonValue]) -> str:
 def _short(v: JsonValue) -> str:
     t = json.dumps(v, default=str)
     return t if len(t) <= 40 else t[:37] + "..."
+
+
+def _npz_checksum(fmt: str, key_text: str, acc: np.ndarray, done: np.ndarray) -> str:
+    """SHA-256 of a checkpoint's payload (dtype, shape and bytes of each array)."""
+    h = hashlib.sha256(f"{fmt}\n{key_text}\n".encode())
+    for a in (np.asarray(acc, dtype=float), np.asarray(done, dtype=bool)):
+        h.update(array_digest(a).encode())
+    return h.hexdigest()
+
+
+def _json_checksum(payload: dict[str, JsonValue]) -> str:
+    """SHA-256 of the canonical JSON text of a step journal's payload (without its checksum).
+
+    Floats round-trip exactly through JSON, so the text rebuilt from a read journal is the one
+    that was written."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _bad_checksum(p: Path) -> CheckpointError:
+    return CheckpointError(
+        f"{p} is corrupted: its payload does not match its stored sha256 checksum (a changed "
+        f"or damaged file would change the result silently); refusing to resume. {_fix(p)}")
 
 
 def _fix(path: Path) -> str:
@@ -144,7 +169,8 @@ def load_checkpoint(
                     f"{_fix(p)}"
                 )
             fmt, stored = str(z["format"]), str(z["key"])
-            acc, done = np.array(z["acc"], dtype=float), np.array(z["done"], dtype=bool)
+            acc, done = np.array(z["acc"]), np.array(z["done"])
+            checksum = str(z["sha256"])
     except CheckpointError:
         raise
     except (OSError, ValueError, EOFError, KeyError, TypeError, zipfile.BadZipFile) as exc:
@@ -153,6 +179,9 @@ def load_checkpoint(
         ) from None
     if fmt != FORMAT:
         raise CheckpointError(f"{p} has checkpoint format {fmt!r}, expected {FORMAT!r}; {_fix(p)}")
+    if acc.dtype != np.float64 or done.dtype != np.bool_ or \
+            _npz_checksum(fmt, stored, acc, done) != checksum:
+        raise _bad_checksum(p)
     try:
         old_key = json.loads(stored)
     except ValueError:
@@ -168,8 +197,11 @@ def save_checkpoint(path: PathLike, key: dict[str, JsonValue], state: Checkpoint
     """Write ``state`` for the calculation ``key`` atomically (parent folders created)."""
     from tbspin.io.atomic import atomic_savez
 
-    return atomic_savez(path, format=np.array(FORMAT), key=np.array(_text(key)), acc=state.acc,
-                        done=state.done)
+    text = _text(key)
+    acc = np.asarray(state.acc, dtype=float)
+    done = np.asarray(state.done, dtype=bool)
+    return atomic_savez(path, format=np.array(FORMAT), key=np.array(text), acc=acc, done=done,
+                        sha256=np.array(_npz_checksum(FORMAT, text, acc, done)))
 
 
 @dataclasses.dataclass
@@ -222,6 +254,9 @@ class StepJournal:
             fmt = data.get("format") if isinstance(data, dict) else None
             raise CheckpointError(f"{p} has checkpoint format {fmt!r}, expected "
                                   f"{STEPS_FORMAT!r}; {_fix(p)}")
+        stored_sum = data.pop("sha256", None)
+        if stored_sum != _json_checksum(data):
+            raise _bad_checksum(p)
         _refuse_other_key(p, data.get("key"), key)
         steps = data.get("steps")
         if not isinstance(steps, list) or not isinstance(data.get("entropy"), int):
@@ -247,7 +282,9 @@ class StepJournal:
         """Write the journal atomically."""
         from tbspin.io.atomic import atomic_write
 
-        atomic_write(self.path, json.dumps({"format": STEPS_FORMAT,
-                                            "key": json.loads(_text(self.key)),
-                                            "entropy": self.entropy, "steps": self.steps}))
+        payload: dict[str, JsonValue] = json.loads(json.dumps(
+            {"format": STEPS_FORMAT, "key": json.loads(_text(self.key)), "entropy": self.entropy,
+             "steps": self.steps}, default=str))
+        payload["sha256"] = _json_checksum(payload)
+        atomic_write(self.path, json.dumps(payload))
 

@@ -69,7 +69,7 @@ from concurrent.futures import (
     ThreadPoolExecutor,
     wait,
 )
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -80,11 +80,14 @@ __all__ = [
     "ChunkPool",
     "OrderedSum",
     "blas_threads",
+    "one_blas_thread",
     "default_workers",
     "resolve_backend",
     "run_chunks",
     "sum_chunks",
 ]
+
+_T = TypeVar("_T")
 
 BACKENDS = ("auto", "serial", "threads", "processes", "dask")
 #: a partial result: a number, an array, or a (nested) tuple/list/dict of them
@@ -201,6 +204,14 @@ def _openblas_handles() -> list[tuple[Callable[[int], None], Callable[[], int]]]
     return handles
 
 
+def one_blas_thread(items: Iterable[_T]) -> Iterator[_T]:
+    """Iterate ``items`` (lazily computed chunks) with one BLAS thread, like every worker of a
+    parallel run: multithreaded BLAS (OpenBLAS with 2 threads) sums in another order, which
+    changed the last digits with ``workers=1`` vs ``2`` (issue 26 item 6)."""
+    with blas_threads(1):
+        yield from items
+
+
 @contextlib.contextmanager
 def blas_threads(n: int) -> Iterator[None]:
     """Limit the BLAS/OpenMP thread pools of this process to ``n`` threads inside the block."""
@@ -314,8 +325,9 @@ def iter_chunks(
     nw = _workers(workers)
     kind = resolve_backend(backend, nw, len(idx), client)
     if kind == "serial":
-        for i in idx:
-            yield i, task_fn(payload, i)
+        # one BLAS thread, as each worker of the parallel backends: multithreaded BLAS sums in
+        # another order, and the result must not depend on the worker count (bit for bit)
+        yield from one_blas_thread((i, task_fn(payload, i)) for i in idx)
         return
     if kind == "dask":
         yield from _iter_dask(task_fn, idx, payload, nw, client)

@@ -44,7 +44,7 @@ from tbspin.engine.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from tbspin.engine.executor import ChunkPool
+from tbspin.engine.executor import ChunkPool, one_blas_thread
 from tbspin.engine.occupation import fermi_sum
 from tbspin.engine.points import FourierPlans, Kernel, MeshPoints, evaluate_batch, sum_batch
 from tbspin.errors import ArgumentError, ParameterError
@@ -286,7 +286,8 @@ def integrate(
         if pool.backend != "serial" and (len(todo) > 1 or client is not None):
             executor = pool
     parts: Iterable[tuple[int, FloatArray]] = (
-        map(task, todo) if executor is None else executor.map(task, todo)  # type: ignore[attr-defined]
+        one_blas_thread(map(task, todo)) if executor is None
+        else executor.map(task, todo)  # type: ignore[attr-defined]
     )
     t0 = time.perf_counter()
     last_save = None

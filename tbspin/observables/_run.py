@@ -22,6 +22,7 @@ from tbspin.engine.checkpoint import JsonValue, array_digest
 from tbspin.engine.integrate import Plan, default_chunk_size, integrate
 from tbspin.errors import ArgumentError, ParameterError
 from tbspin.model.lattice import LatticeModel, axis_index
+from tbspin.observables._options import DEFAULT_BUDGET_K, check_sampling, warn_long_run
 from tbspin.results.conductivity import ConductivityResult, model_provenance
 from tbspin.sampling import GENERIC_SHIFT, SampledIntegral, converge
 from tbspin.types import ArrayLike, Direction, FloatArray, GaugeSpec, MeshSpec, PathLike, ShiftSpec, SpinSpec
@@ -138,6 +139,7 @@ def _converged(
     integrand: Integrand | BandKernel, ef: FloatArray, *, kind: str, mesh: MeshSpec, temperature: float,
     tol: float, abs_floor: float, budget: float | None, seed: int | None, workers: int | None,
     checkpoint: PathLike | None = None, key: dict[str, JsonValue] | None = None,
+    budget_k: int = DEFAULT_BUDGET_K,
 ) -> tuple[SampledIntegral, dict[str, object]]:
     """The integral to ``tol`` by :func:`tbspin.sampling.converge` (randomized shifted meshes and
     adaptive refinement); ``abs_floor`` is in the canonical unit of the result."""
@@ -148,22 +150,23 @@ def _converged(
     factor = abs(units.conversion_factor(kind, model.n_periodic)[0])
     r = converge(integrand, model, ef, tol=tol, abs_floor=floor / factor, budget_seconds=secs,
                  mesh=mesh, seed=seed, temperature=temperature, workers=workers,
-                 checkpoint=checkpoint, key=key)
+                 checkpoint=checkpoint, key=key, budget_k=budget_k)
     info: dict[str, object] = dict(
-        sampling=dict(method=r.method, tol=tol, abs_floor=floor, budget_seconds=secs, seed=seed,
-                      n_k=r.n_k, n_shifts=r.n_shifts, converged=r.converged, confirmed=r.confirmed,
-                      mesh=r.mesh,
+        sampling=dict(method=r.method, tol=tol, abs_floor=floor, budget_seconds=secs,
+                      budget_k=budget_k, start_mesh=list(np.atleast_1d(mesh)), seed=r.seed,
+                      seed_given=seed, n_k=r.n_k, n_shifts=r.n_shifts, converged=r.converged,
+                      confirmed=r.confirmed, mesh=r.mesh, components=r.n_components,
                       refinement=r.refinement, history=r.history))
     return r, info
 
 
 def _conductivity(
     integrand: Integrand | BandKernel, *, kind: str, label: str, formula: str, efermi: ArrayLike,
-    mesh: MeshSpec, shift: ShiftSpec | None, temperature: float, eta: float,
+    mesh: MeshSpec | None, shift: ShiftSpec | None, temperature: float, eta: float,
     chunk_size: int | None, progress: bool | None, checkpoint: PathLike | None,
     executor: object | None, workers: int | None = None, backend: str = "auto",
     client: object | None = None, tol: float | None = None, abs_floor: float = 0.0,
-    budget: float | None = None, seed: int | None = None,
+    budget: float | None = None, seed: int | None = None, budget_k: int | None = None,
     components: Sequence[Sequence[int]] | None = None, indices: Sequence[str] | None = None,
     gauge: str | None = None,
 ) -> ConductivityResult:
@@ -175,6 +178,8 @@ def _conductivity(
     ``components`` (index tuples in the order of ``indices``).
     """
     model, st = integrand.model, integrand.settings
+    mesh, k_budget = check_sampling(tol=tol, mesh=mesh, shift=shift, budget=budget,
+                                    budget_k=budget_k, seed=seed)
     ef = _efermi(efermi)
     T = positive_number(temperature, "temperature", allow_zero=True)
     extras: dict[str, object] = {}
@@ -192,7 +197,7 @@ def _conductivity(
         r, samp = _converged(integrand, ef, kind=kind, mesh=mesh, temperature=T, tol=tol,
                              abs_floor=abs_floor, budget=budget, seed=seed,
                              workers=1 if backend == "serial" else workers,
-                             checkpoint=checkpoint, key=base_key)
+                             checkpoint=checkpoint, key=base_key, budget_k=k_budget)
         shape = (len(ef), len(comps)) if comps is not None else (len(ef),)
         return ConductivityResult(
             kind=kind, label=label, efermi=ef, raw=r.values.reshape(shape), dim=model.n_periodic,
@@ -208,6 +213,7 @@ def _conductivity(
     kmesh = make_mesh(model, mesh, shift)
     plan = Plan(mesh=kmesh, chunk_size=_chunk(chunk_size, model, st.method, kmesh), efermi=ef,
                 temperature=T)
+    warn_long_run(integrand, kmesh, workers, stacklevel=4)
     key = dict(base_key, mesh=list(plan.mesh.n), shift=list(plan.mesh.shift),
                chunk_size=plan.chunk_size)
     raw, info = integrate(model, integrand, plan, key=key, checkpoint=checkpoint,

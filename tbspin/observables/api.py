@@ -39,6 +39,7 @@ from tbspin.engine.integrate import ChunkTask, Plan, fourier_plans, occupied_sum
 from tbspin.errors import ParameterError
 from tbspin.model.lattice import LatticeModel, axis_index
 from tbspin.observables import base
+from tbspin.observables._options import check_eta
 from tbspin.observables._run import _check_directions, _chunk, _conductivity, _efield, _pair, _settings
 from tbspin.results.conductivity import ConductivityResult
 from tbspin.types import (
@@ -99,13 +100,14 @@ def berry_curvature_kernel(
 
 
 def anomalous_hall(
-    model: LatticeModel, *, efermi: ArrayLike, mesh: MeshSpec, shift: ShiftSpec | None = None,
-    component: str | Sequence[Direction] = "xy", method: str = "kubo", gauge: GaugeSpec = None,
+    model: LatticeModel, *, efermi: ArrayLike, mesh: MeshSpec | None = None,
+    shift: ShiftSpec | None = None, component: str | Sequence[Direction] = "xy",
+    method: str = "kubo", gauge: GaugeSpec = None,
     temperature: float = 0.0, chunk_size: int | None = None, progress: bool | None = None,
     checkpoint: PathLike | None = None, executor: object | None = None,
     workers: int | None = None, backend: str = "auto", client: object | None = None,
     tol: float | None = None, abs_floor: float = 0.0, budget: float | None = None,
-    seed: int | None = None, **conn_kw: float,
+    seed: int | None = None, budget_k: int | None = None, **conn_kw: float,
 ) -> ConductivityResult:
     """Anomalous Hall conductivity σ_ij(E_F) = −(e²/ħ) ∫ d^pk/(2π)^p Σ_m f_m Ω^{ij}_m.
 
@@ -116,9 +118,11 @@ def anomalous_hall(
         Fermi energies (eV, finite); all are computed in one pass.
     mesh : int or sequence of int
         Uniform full-BZ mesh (points per periodic direction, ≥ 2); with ``tol`` the starting
-        base mesh.
+        base mesh (default :data:`tbspin.observables._options.DEFAULT_TOL_MESH` = 8; required without
+        ``tol``).
     shift : float or sequence, optional
-        Mesh shift in units of the mesh step (default Γ-centred; ignored with ``tol``).
+        Mesh shift in units of the mesh step (default Γ-centred; refused with ``tol``, whose
+        meshes are randomly shifted).
     component : str
         "xy" gives σ_xy (current x, field y); "all" the pseudovector components σ_yz, σ_zx,
         σ_xy (those of the periodic directions) from one pass (:func:`compute`).
@@ -148,17 +152,23 @@ def anomalous_hall(
     client : dask.distributed.Client, optional
         Run the chunks on this dask cluster.
     tol : float, optional
-        Converge on request: randomly shifted meshes (randomized lattice rule) with adaptive
-        refinement of the dominant k-cells (:func:`tbspin.sampling.converge`) until the standard
-        error is ≤ max(tol·|value|, abs_floor) at every E_F, or the budget is used up (then a
+        Relative target, 0 < tol < 1. Converge on request: randomly shifted meshes
+        (randomized lattice rule) with adaptive refinement of the dominant k-cells
+        (:func:`tbspin.sampling.converge`) until the standard error is
+        ≤ max(tol·|value|, abs_floor) at every E_F, or the budget is used up (then a
         ConvergenceWarning). The result carries ``errors``; ``extras["sampling"]`` holds the
         number of k-points, the convergence history and whether ``tol`` was reached.
     abs_floor : float
         Absolute error target for values near zero, in the canonical unit of the result.
     budget : float, optional
-        Wall-time budget (s) of a ``tol`` run (default: only a 2e7 k-point budget).
+        Wall-time budget (s) of a ``tol`` run (refused without ``tol``).
     seed : int, optional
-        Seed of the random shifts of a ``tol`` run.
+        Seed of the random shifts of a ``tol`` run (refused without ``tol``). Without it a seed
+        is drawn; the one used is recorded in ``extras["sampling"]["seed"]`` and reruns the
+        same result.
+    budget_k : int, optional
+        Largest number of k-point evaluations of a ``tol`` run (default
+        :data:`tbspin.observables._options.DEFAULT_BUDGET_K` = 2e7; refused without ``tol``).
     **conn_kw
         ``delta``, ``degen_tol``, ``gauge_tol`` (:func:`tbspin.bands.berry.berry_connection`;
         ``degen_tol`` defaults to the model's degeneracy scale, :mod:`tbspin.bands.settings`).
@@ -176,7 +186,7 @@ def anomalous_hall(
             temperature=temperature, shift=shift, chunk_size=chunk_size, progress=progress,
             checkpoint=checkpoint, executor=executor, workers=workers, backend=backend,
             client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
-            **conn_kw)  # type: ignore[arg-type]
+            budget_k=budget_k, **conn_kw)  # type: ignore[arg-type]
     i, j = _pair(component)
     _check_directions(model, i, j)
     st = _settings(model, method, gauge, None, conn_kw)
@@ -185,7 +195,7 @@ def anomalous_hall(
         formula="berry", efermi=efermi, mesh=mesh, shift=shift, temperature=temperature,
         eta=0.0, chunk_size=chunk_size, progress=progress, checkpoint=checkpoint,
         executor=executor, workers=workers, backend=backend, client=client, tol=tol,
-        abs_floor=abs_floor, budget=budget, seed=seed,
+        abs_floor=abs_floor, budget=budget, seed=seed, budget_k=budget_k,
     )
 
 
@@ -202,6 +212,7 @@ def _shc_integrand(
                              f"and {efield!r}")
     _check_directions(model, i, j)
     eta = positive_number(eta, "eta", allow_zero=True)
+    check_eta(eta, formula)
     spin_op, slabel = spin_operator(model, spin)
     st = _settings(model, method, gauge, spin, conn_kw)
     if formula == "conventional":
@@ -210,15 +221,15 @@ def _shc_integrand(
 
 
 def spin_hall(
-    model: LatticeModel, *, efermi: ArrayLike, mesh: MeshSpec, spin: SpinSpec = "z",
+    model: LatticeModel, *, efermi: ArrayLike, mesh: MeshSpec | None = None, spin: SpinSpec = "z",
     current: Direction = "x", efield: Direction | None = None, formula: str = "proper",
     method: str = "kubo", gauge: GaugeSpec = None, temperature: float = 0.0, eta: float = 0.0,
     shift: ShiftSpec | None = None, chunk_size: int | None = None, progress: bool | None = None,
     checkpoint: PathLike | None = None, executor: object | None = None,
     workers: int | None = None, backend: str = "auto", client: object | None = None,
     field: Direction | None = None, tol: float | None = None, abs_floor: float = 0.0,
-    budget: float | None = None, seed: int | None = None, components: object = None,
-    **conn_kw: float,
+    budget: float | None = None, seed: int | None = None, budget_k: int | None = None,
+    components: object = None, **conn_kw: float,
 ) -> ConductivityResult:
     """Spin Hall conductivity σ^l_ij(E_F): spin l, current i, field j (J^l_i = σ^l_ij E_j).
 
@@ -229,7 +240,8 @@ def spin_hall(
     efermi : float or array
         Fermi energies (eV).
     mesh : int or sequence of int
-        Uniform full-BZ mesh (≥ 2 points per periodic direction).
+        Uniform full-BZ mesh (≥ 2 points per periodic direction); optional with ``tol`` (the
+        starting base mesh, default 8).
     spin : "x", "y", "z", "all", a 3-vector, or an operator name of the model
         Spin component l (an operator name lets you use e.g. a J_z operator you attached).
     current, efield : "x", "y", "z" or "all"
@@ -251,13 +263,14 @@ def spin_hall(
     temperature : float
         Fermi–Dirac temperature (K).
     eta : float
-        Broadening (eV, ≥ 0) of the conventional Kubo denominators.
+        Broadening (eV, ≥ 0) of the conventional Kubo denominators (``eta != 0`` with another
+        formula is refused).
     shift : float or sequence, optional
         Mesh shift in units of the mesh step. Default: Γ-centred, except for the proper formula,
         whose integrand spikes on high-symmetry k (near-degenerate occupied pairs weighted by
         s_nn − s_mm): there a generic irrational shift (:data:`tbspin.sampling.GENERIC_SHIFT`),
         recorded in ``extras["shift_default"]``.
-    tol, abs_floor, budget, seed
+    tol, abs_floor, budget, seed, budget_k
         Converge on request with an error bar, as in :func:`anomalous_hall` (``abs_floor`` in
         the canonical unit of the result).
     chunk_size, progress, checkpoint, executor, workers, backend, client, **conn_kw
@@ -288,7 +301,7 @@ def spin_hall(
             method=method, gauge=gauge, eta=eta, temperature=temperature, shift=shift,
             chunk_size=chunk_size, progress=progress, checkpoint=checkpoint, executor=executor,
             workers=workers, backend=backend, client=client, tol=tol, abs_floor=abs_floor,
-            budget=budget, seed=seed, **conn_kw)  # type: ignore[arg-type]
+            budget=budget, seed=seed, budget_k=budget_k, **conn_kw)  # type: ignore[arg-type]
     integrand, label = _shc_integrand(
         model, spin=spin, current=current, efield=efield, formula=formula,
         method=method, gauge=gauge, eta=eta, conn_kw=conn_kw)
@@ -297,6 +310,7 @@ def spin_hall(
         shift=shift, temperature=temperature, eta=integrand.eta, chunk_size=chunk_size,
         progress=progress, checkpoint=checkpoint, executor=executor, workers=workers,
         backend=backend, client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
+        budget_k=budget_k,
     )
 
 
@@ -322,15 +336,15 @@ def _spin_slots(
 
 
 def compute(
-    model: LatticeModel, observable: str, *, efermi: ArrayLike, mesh: MeshSpec,
+    model: LatticeModel, observable: str, *, efermi: ArrayLike, mesh: MeshSpec | None = None,
     components: object = "all", formula: str | None = None, method: str = "kubo",
     gauge: GaugeSpec = None, eta: float = 0.0, temperature: float = 0.0,
     shift: ShiftSpec | None = None, chunk_size: int | None = None,
     progress: bool | None = None, checkpoint: PathLike | None = None,
     executor: object | None = None, workers: int | None = None, backend: str = "auto",
     client: object | None = None, tol: float | None = None, abs_floor: float = 0.0,
-    budget: float | None = None, seed: int | None = None, options: dict | None = None,
-    **conn_kw: float,
+    budget: float | None = None, seed: int | None = None, budget_k: int | None = None,
+    options: dict | None = None, **conn_kw: float,
 ) -> ConductivityResult:
     """Any registered observable, many components from one eigensystem per k-point.
 
@@ -340,7 +354,7 @@ def compute(
     observable : str
         A record name (:func:`tbspin.observables.available`: "ahc", "shc", "spin_density", …).
     efermi, mesh, shift, temperature, chunk_size, progress, checkpoint, executor, workers, \
-backend, client, tol, abs_floor, budget, seed, **conn_kw
+backend, client, tol, abs_floor, budget, seed, budget_k, **conn_kw
         As in :func:`spin_hall`. With ``tol`` every component converges to ``tol`` × the largest
         |component| at its E_F, or ``abs_floor`` (module docstring).
     components : "all", str or sequence
@@ -366,6 +380,8 @@ backend, client, tol, abs_floor, budget, seed, **conn_kw
         raise ParameterError(f"{rec.name}: 'formula' must be one of {rec.formulas}, got {formula!r}")
     comps = rec.components(model, components)
     eta = positive_number(eta, "eta", allow_zero=True)
+    if rec.name == "shc":
+        check_eta(eta, formula)
     if not rec.uses_gauge:
         gauge = "none" if gauge is None else gauge
     if "spin" in rec.indices:
@@ -382,7 +398,7 @@ backend, client, tol, abs_floor, budget, seed, **conn_kw
         mesh=mesh, shift=shift, temperature=temperature, eta=eta, chunk_size=chunk_size,
         progress=progress, checkpoint=checkpoint, executor=executor, workers=workers,
         backend=backend, client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
-        components=comps, indices=rec.indices, gauge=desc,
+        budget_k=budget_k, components=comps, indices=rec.indices, gauge=desc,
     )
 
 

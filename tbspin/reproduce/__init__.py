@@ -72,7 +72,8 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("name", choices=[*REGISTRY, "all"], help="which reproduction ('all' for every one)")
     p.add_argument("--quick", action="store_true",
                    help="small meshes (< 1 min each; for tests), not converged")
-    p.add_argument("--out", default="results/reproduce", type=Path, help="output folder")
+    p.add_argument("--out", default="results/reproduce", type=Path,
+                   help="output folder [results/reproduce]")
     p.set_defaults(func=main)
     return p
 

@@ -203,7 +203,7 @@ def _plot(path: Path, series: list[Series], edges: dict[str, dict[str, float]], 
     import matplotlib.pyplot as plt
 
     colors = {"x": "tab:blue", "y": "tab:orange", "z": "tab:green"}
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5.2), sharey=False)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 6.6), sharey=False)
     top = max(e["valence_top_eV"] for e in edges.values())
     bottom = min(e["conduction_bottom_eV"] for e in edges.values())
     for ax, formula in zip(axes, ("proper", "conventional"), strict=True):
@@ -234,7 +234,13 @@ def _plot(path: Path, series: list[Series], edges: dict[str, dict[str, float]], 
         ax.set_ylabel(rf"{formula} $\sigma$  " + UNIT_TEX)
         ax.set_title(f"Bi$_2$Se$_3$ bulk, |m| = 1 meV: {formula}")
         ax.axhline(0, color="k", lw=0.6)
-        ax.legend(loc="upper left", fontsize=9)
+        from matplotlib.patches import Patch
+
+        handles, _ = ax.get_legend_handles_labels()
+        handles.append(Patch(color="0.5", alpha=0.25, lw=0, label="error: mesh n→2n spread"))
+        # below the axes: inside, it hid the warping curve (issue 26)
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3,
+                  fontsize=9, frameon=False)
     fig.suptitle(f"Liu, Cullen & Culcer PRB 108, 195434, Fig. 1 (tbspin; T = {T:g} K; "
                  "bands: error = mesh n→2n spread; warping: tol standard error)", fontsize=12)
     fig.tight_layout()

@@ -179,9 +179,12 @@ def _plot(path: Path, table: list[TableRow], series: list[Series], hyb: float) -
     gap = np.array([t["surface_gap_eV"] for t in table]) * 1e3
     ax.plot(mz, gap, "o-", color="tab:purple", label="slab surface gap at Γ")
     ax.plot(mz, 2 * mz, "k:", label=r"$2|m_z|$ (surface Dirac model)")
-    for m, g, t in zip(mz, gap, table, strict=True):
+    for i, (m, g, t) in enumerate(zip(mz, gap, table, strict=True)):
+        last = i == len(mz) - 1  # inside the frame: left of the last point, right of the others
         ax.annotate(rf"$\sigma_{{xy}}$ = {t['slab_sigma_xy_e2_over_h']:+.3f} $e^2/h$", (m, g),
-                    textcoords="offset points", xytext=(-10, 10), ha="right", fontsize=10)
+                    textcoords="offset points", xytext=(-12 if last else 12, -12 if last else -4),
+                    ha="right" if last else "left", va="center", fontsize=10)
+    ax.margins(x=0.08, y=0.1)
     ax.set_xlabel(r"$m_z$ on every layer (meV)")
     ax.set_ylabel("surface gap (meV)")
     ax.set_title(f"Bi$_2$Se$_3$ film, m ∥ z on all layers (hybridization {hyb * 1e3:.2f} meV)")

@@ -34,16 +34,19 @@ def model_provenance(model: LatticeModel, settings: dict[str, Any] | None = None
     """What a result says about its model: name, fingerprint, parameters, source (+ settings).
 
     ``parameters`` is ``model.metadata["parameters"]`` when present, otherwise the scalar and
-    small entries of ``metadata`` (catalogue models store their parameters there directly).
+    small entries of ``metadata`` (catalogue models store their parameters there directly);
+    ``overrides`` the parameters changed from a catalogue preset (``--param``), when any.
     """
     md = dict(model.metadata)
     params = md.get("parameters")
     if params is None:
-        params = {k: v for k, v in md.items() if k not in ("source", "position_matrix")
+        params = {k: v for k, v in md.items() if k not in ("source", "position_matrix", "overrides")
                   and (np.ndim(v) == 0 or np.size(v) <= 64)}
     out = {"name": model.name, "fingerprint": model.fingerprint(),
            "parameters": jsonable(params), "source": jsonable(md.get("source")),
            "magnetization": jsonable(model.magnetization)}
+    if md.get("overrides"):  # catalogue parameters changed from the preset (registry.build)
+        out["overrides"] = jsonable(md["overrides"])
     if settings is not None:
         out["settings"] = jsonable(settings)
     return out
@@ -246,6 +249,8 @@ class ConductivityResult:
         if par:
             parts.append(", ".join(f"{k}={v}" for k, v in par.items()) if isinstance(par, dict)
                          else f"parameters {par}")
+        if p.get("overrides"):
+            parts.append("changed: " + ", ".join(f"{k}={v}" for k, v in p["overrides"].items()))
         if p.get("magnetization") is not None:
             parts.append(f"magnetization {p['magnetization']} eV")
         if p.get("source"):

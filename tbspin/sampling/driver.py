@@ -141,7 +141,14 @@ def converge(
     ef = _efermi(efermi)
     C = components(kernel)
     n = np.array(_mesh(model, mesh))
+    if int(np.prod(n)) * n_shifts > budget_k:
+        raise ParameterError(
+            f"budget_k={budget_k} k-points is less than the first pass ({n_shifts} shifts of "
+            f"the {'x'.join(map(str, n))} starting mesh = {int(np.prod(n)) * n_shifts} "
+            "k-points); raise budget_k (CLI --budget-k) or start from a smaller mesh")
     journal = None
+    # the root seed actually used (drawn when not given) is returned: result.seed reruns it
+    root = seed if seed is not None else int(np.random.default_rng().integers(2**63))
     if checkpoint is not None:
         if key is None:
             raise ParameterError("converge: a checkpoint needs the calculation's 'key'")
@@ -149,10 +156,9 @@ def converge(
                                       n_shifts=n_shifts, growth=growth, max_growth=max_growth,
                                       budget_k=budget_k, seed=seed, temperature=temperature,
                                       **adaptive_kw))
-        root = seed if seed is not None else int(np.random.default_rng().integers(2**63))
         journal = StepJournal.open(checkpoint, run, root)
-        seed = journal.entropy
-    rng = np.random.default_rng(seed)
+        root = journal.entropy
+    rng = np.random.default_rng(root)
     t0 = time.perf_counter()
     steps = 0  # index of the next step in the journal
 
@@ -266,7 +272,8 @@ def converge(
         # out of budget: report the estimate built on the most k-points (a choice that does not
         # look at the values or errors, so it adds no selection bias), not merely the last one
         result = best
-    result = dataclasses.replace(result, n_k=total, history=history, converged=bool(ok))
+    result = dataclasses.replace(result, n_k=total, history=history, converged=bool(ok),
+                                 seed=int(root))
     if ok and result.confirmed is False:
         warnings.warn(
             f"BZ integral reached tol={tol:g} on the pass that decided to stop; the confirmation "
@@ -277,7 +284,8 @@ def converge(
         warnings.warn(
             f"BZ integral not converged to tol={tol:g}: largest relative standard error "
             f"{rel:.2g} after {total} k-points ({time.perf_counter() - t0:.0f} s, base mesh "
-            f"{result.mesh}); raise budget_k/budget_seconds or loosen tol",
+            f"{result.mesh}, k-point budget {budget_k}); raise the budgets (budget_k=, CLI "
+            "--budget-k; budget=, CLI --budget) or loosen tol",
             ConvergenceWarning, stacklevel=2)
     return result
 

@@ -17,7 +17,7 @@ from scipy.stats import t as student_t
 from tbspin.bands.integrands import with_band_cutoff
 from tbspin.bz.fourier import whole_lines
 from tbspin.bz.kmesh import Mesh
-from tbspin.engine.executor import ChunkPool
+from tbspin.engine.executor import ChunkPool, one_blas_thread
 from tbspin.engine.integrate import default_chunk_size, fourier_plans
 from tbspin.engine.occupation import fermi_sum
 from tbspin.engine.points import BatchTask, CellPoints, Kernel, MeshPoints, cell_meshes
@@ -100,6 +100,9 @@ class SampledIntegral:
         when that pass is reported alone because the new shifts did not fit in the time budget
         (a warning says so).
     refinement : dict {subdivision s: number of leaf cells of 1/s of a base cell per direction}
+    seed : int or None
+        For :func:`converge`: the root seed of the random shifts actually used (drawn when none
+        was given); passing it as ``seed`` reruns the same result.
     n_components : int
         C tensor components per Fermi energy (a :class:`tbspin.bands.integrands.BandKernel`): ``values``,
         ``errors`` and the sample columns are then (nE·C,), E_F-major; the tolerance applies to
@@ -118,6 +121,7 @@ class SampledIntegral:
     refinement: dict[int, int] = dataclasses.field(default_factory=dict)
     confirmed: bool | None = None
     n_components: int = 1
+    seed: int | None = None
 
     @property
     def n_shifts(self) -> int:
@@ -291,7 +295,8 @@ def _evaluate_tree(
     task = BatchTask(kernel, cells, efermi, temperature)
     out = np.zeros((M * C if per_cell else M, ne))
     jobs = range(cells.n_chunks)
-    parts: Iterable[Any] = (map(task, jobs) if workers == 1 or cells.n_chunks < 2
+    # one BLAS thread per chunk on every path: the sums do not depend on the worker count
+    parts: Iterable[Any] = (one_blas_thread(map(task, jobs)) if workers == 1 or cells.n_chunks < 2
                             else ChunkPool(workers, backend="threads").map(task, jobs))
     for _, (labels, sums) in parts:  # in chunk order whatever the worker count
         out[labels] += sums.reshape(len(labels), ne)

@@ -19,7 +19,12 @@ __all__ = ["SurfaceGap", "NoSurfaceStatesError", "surface_gap", "find_dirac_poin
 
 
 class NoSurfaceStatesError(ParameterError):
-    """No pair of surface states was found (the message says which parameter to change)."""
+    """No pair of surface states was found (the message says which parameter to change).
+
+    A ``ParameterError`` for callers, but on the command line a failed computation (exit 1),
+    not a usage error: the options were valid, the physics found no surface states."""
+
+    cli_exit_status = 1
 
 
 @dataclasses.dataclass(frozen=True)

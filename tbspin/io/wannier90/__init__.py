@@ -18,7 +18,9 @@ same orbital order: VASP 5, WannierTools examples); the file does not say which.
 model has no spin operators and every spin observable raises :class:`tbspin.ModelError`.
 :mod:`tbspin.model.spin` owns the orders; the reader warns (:class:`SpinOrderWarning`) when the
 spin-mixing measure says the other order is clearly right (Bi₂Se₃, Pt, GaAs: right/wrong
-0.112/0.393, 0.036/0.254, 0.020/0.375), when the ``.win`` does not declare spinors, or (without a
+0.112/0.393, 0.036/0.254, 0.020/0.375) or, for magnets where that measure is blurred (bcc Fe), the
+on-site pairing measure does (0.503/1.057); when neither can tell the orders apart it says the
+order could not be verified; also when the ``.win`` does not declare spinors, or (without a
 ``.win``) when the hoppings show no sign of spinors; an odd ``num_wann`` refuses ``spin_order``.
 
 Lattice

@@ -157,7 +157,15 @@ def _check_hermiticity(data: Wannier90Data, tol: float) -> float:
         raise WannierFormatError(
             f"R={Rv} is listed but -R is not: the Hamiltonian cannot be Hermitian",
             path=str(data.path), line=line)
-    where = (f"|H_R[m,n] - conj(H_-R[n,m])| = {worst:.3e} eV at R={Rv}, m={m + 1}, n={n + 1}")
+    N = data.num_wann
+    partner = ""
+    if data.entry_line.size and Rv is not None:  # the lines of both elements compared
+        line = int(data.entry_line[b, m * N + n])
+        minus = np.nonzero(np.all(data.R == -np.array(Rv), axis=1))[0]
+        if minus.size:
+            partner = f" (line {line}) vs line {int(data.entry_line[minus[0], n * N + m])}"
+    where = (f"|H_R[m,n] - conj(H_-R[n,m])| = {worst:.3e} eV at R={Rv}, m={m + 1}, "
+             f"n={n + 1}{partner}")
     if worst > tol:
         raise WannierFormatError(f"Hamiltonian is not Hermitian: {where} "
                                  f"(hermitian_tol={tol:g} eV)", path=str(data.path), line=line)
@@ -231,6 +239,7 @@ def _declared_spinors(win: Win | None) -> bool | None:
 
 def _spin(
     spin_order: str | None, data: Wannier90Data, H: ComplexArray, main: Path, win: Win | None,
+    R: IntArray,
 ) -> tuple[dict[str, ComplexArray], dict[str, float] | None]:
     """Spin operators for ``spin_order`` (empty without it) and the spin-mixing numbers."""
     if spin_order is None:
@@ -247,7 +256,7 @@ def _spin(
             f"spin_order={spin_order!r} was given, but {win.path} does not set spinors = .true. "
             "(Wannier90's default is .false.): are these spinor Wannier functions?",
             SpinOrderWarning, stacklevel=3)
-    given, other = check_spin_order(H, spin_order, source=str(main), stacklevel=4,
+    given, other = check_spin_order(H, spin_order, R=R, source=str(main), stacklevel=4,
                                     judge_spinors=declared is None)
     alt = "block" if spin_order == "interleaved" else "interleaved"
     return spin_operators(N, spin_order), {spin_order: given, alt: other}
@@ -277,8 +286,9 @@ def read_wannier90(
     spin_order : {"interleaved", "block"}, optional
         Spinor order of the Wannier functions (:mod:`tbspin.model.spin`); attaches ``sx, sy, sz``
         (units of ħ/2). Required for any spin observable. A :class:`tbspin.model.spin.SpinOrderWarning`
-        says when the other order separates spin clearly better, or when the file shows no sign
-        of spinors.
+        says when the other order separates spin clearly better (spin mixing, or for magnets the
+        on-site pairing of the spin partners), when neither measure can verify the order, or
+        when the file shows no sign of spinors.
     lattice : (d, d) array_like, optional
         Lattice vectors (rows, Å). Needed when neither ``_tb.dat``, ``.win`` (``unit_cell_cart``)
         nor a ``POSCAR`` next to the file gives them; if a side file has a lattice too, both must
@@ -361,7 +371,7 @@ def read_wannier90(
 
     pos, pos_source = _positions(positions, data, main, seed, d, win, used,
                                  sites=(lat, poscar, spin_order))
-    operators, mixing = _spin(spin_order, data, H, main, win)
+    operators, mixing = _spin(spin_order, data, H, main, win, R)
 
     metadata = _metadata(
         data, used, spin_order, mixing, win, poscar,

@@ -57,6 +57,9 @@ class Wannier90Data:
         ``<m,0|r_a|n,R>`` in Å from ``_tb.dat``, divided by ``ndegen``.
     block_line : (NR,) int array
         1-based line of the first entry of each R block (for messages).
+    entry_line : (NR, N*N) int array
+        1-based line of the Hamiltonian entry H_R[m, n] at ``[R index, m*N + n]`` (messages
+        name the line of the offending element, whatever the order inside a block).
     """
 
     path: Path
@@ -68,6 +71,7 @@ class Wannier90Data:
     lattice: FloatArray | None = None
     r: ComplexArray | None = None
     block_line: IntArray = field(default_factory=lambda: np.zeros(0, int))
+    entry_line: IntArray = field(default_factory=lambda: np.zeros((0, 0), int))
 
 
 def _sizes_and_weights(
@@ -140,8 +144,11 @@ def read_hr(path: PathLike) -> Wannier90Data:
     vals = (arr[:, 5] + 1j * arr[:, 6]).reshape(nrpts, N * N) / ndegen[:, None]
     H = np.zeros((nrpts, N * N), dtype=complex)
     np.put_along_axis(H, flat, vals, axis=1)
+    entry = np.zeros((nrpts, N * N), dtype=int)
+    np.put_along_axis(entry, flat, linenos.reshape(nrpts, N * N), axis=1)
     return Wannier90Data(path=path, header=lines[0].strip(), num_wann=N, R=R, ndegen=ndegen,
-                         H=H.reshape(nrpts, N, N), block_line=linenos[:: N * N].copy())
+                         H=H.reshape(nrpts, N, N), block_line=linenos[:: N * N].copy(),
+                         entry_line=entry)
 
 
 def read_tb(path: PathLike) -> Wannier90Data:
@@ -215,8 +222,10 @@ def read_tb(path: PathLike) -> Wannier90Data:
         M = np.zeros((nrpts, nn, vals.shape[1]), dtype=complex)
         np.put_along_axis(M, flat[:, :, None], vals.reshape(nrpts, nn, -1), axis=1)
         M /= ndegen[:, None, None]
-        out.append((R, M, linenos[head]))
-    (R, MH, block_line), (R2, Mr, _) = out
+        entry = np.zeros((nrpts, nn), dtype=int)
+        np.put_along_axis(entry, flat, linenos[data].reshape(nrpts, nn), axis=1)
+        out.append((R, M, linenos[head], entry))
+    (R, MH, block_line, entry_line), (R2, Mr, _, _) = out
     if not np.array_equal(R, R2):
         b = int(np.nonzero(np.any(R != R2, axis=1))[0][0])
         raise WannierFormatError(
@@ -226,4 +235,5 @@ def read_tb(path: PathLike) -> Wannier90Data:
     H = MH[:, :, 0].reshape(nrpts, N, N)
     r = Mr.reshape(nrpts, N, N, 3).transpose(0, 3, 1, 2).copy()
     return Wannier90Data(path=path, header=lines[0].strip(), num_wann=N, R=R, ndegen=ndegen,
-                         H=H, lattice=lattice, r=r, block_line=block_line)
+                         H=H, lattice=lattice, r=r, block_line=block_line,
+                         entry_line=entry_line)

@@ -31,10 +31,16 @@ def _uncompress(raw: bytes, path: Path) -> bytes:
     import gzip
     import io
     import tarfile
+    import zlib
 
     name = path.name.lower()
     try:
         if name.endswith((".tar.gz", ".tgz", ".tar")):
+            if name.endswith((".tar.gz", ".tgz")):
+                # the whole gzip stream first: its CRC and length are checked only at the end,
+                # which reading one tar member never reaches (a damaged archive then gave
+                # garbled lines and a parse error about their content)
+                raw = gzip.decompress(raw)
             with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
                 members = [m for m in tar.getmembers() if m.isfile()]
                 if len(members) != 1:
@@ -45,8 +51,10 @@ def _uncompress(raw: bytes, path: Path) -> bytes:
                 assert handle is not None  # a regular file member
                 return handle.read()
         return gzip.decompress(raw)
-    except (OSError, EOFError, tarfile.TarError) as exc:
-        raise WannierFormatError(f"cannot uncompress ({exc})", path=str(path)) from None
+    except (OSError, EOFError, tarfile.TarError, zlib.error) as exc:
+        raise WannierFormatError(f"cannot uncompress: the archive is damaged or not a "
+                                 f"{'tar.gz' if '.t' in name else 'gzip'} file "
+                                 f"({type(exc).__name__}: {exc})", path=str(path)) from None
 
 
 def read_text_lines(path: Path) -> list[str]:

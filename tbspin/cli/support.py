@@ -1,0 +1,80 @@
+"""Helpers of the command line kept out of :mod:`tbspin.cli.app` (which only parses): options that
+would be ignored together, the run record of a command line, the ``--unit`` choices for the help,
+and SIGTERM handled like Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from tbspin.errors import ParameterError
+
+__all__ = ["AHC_CONVENTIONS", "model_record", "check_cli_options", "record", "unit_choices",
+           "on_sigterm"]
+
+#: the conventions part of ``tbspin ahc --help`` (no spin Hall conventions)
+AHC_CONVENTIONS = """\
+conventions: energies eV, lengths Å, k in 1/Å. σ_ij: current i, electric field j,
+σ_xy = −(e²/ħ)∫ d^pk/(2π)^p Σ f Ω^xy; S/cm (3D, also S/m), e²/h (2D, also S).
+See docs/conventions.md.
+"""
+
+
+def model_record(args: argparse.Namespace) -> dict[str, object]:
+    """Where the model of this command line came from (for the result's run record)."""
+    from tbspin.cli.app import parse_params
+
+    params = parse_params(getattr(args, "param", None))
+    if getattr(args, "hr", None):
+        return {"hr": str(Path(args.hr).resolve()), "spin_order": args.spin_order,
+                "lattice": args.lattice, "param": params}
+    return {"model": args.model or "bi2se3", "param": params}
+
+
+def check_cli_options(args: argparse.Namespace) -> None:
+    """Options that would be ignored together are refused, naming both (usage errors)."""
+    if args.tol is not None and args.converge:
+        raise ParameterError("--tol and --converge both choose the k-sampling: --converge "
+                             "repeats fixed meshes, --tol converges to an error bar; give one")
+    if args.tol is None:
+        for option, value in (("--budget", args.budget), ("--budget-k", args.budget_k),
+                              ("--seed", args.seed)):
+            if value is not None:
+                raise ParameterError(f"{option} only acts in a --tol run; add --tol (e.g. "
+                                     f"--tol 0.02) or drop {option}")
+    elif args.shift is not None:
+        raise ParameterError("--shift has no effect with --tol (its meshes are randomly "
+                             "shifted; --seed fixes them); drop one of them")
+
+
+def record(args: argparse.Namespace, symmetrize: dict[str, object] | bool) -> dict[str, object]:
+    """The run record (:func:`tbspin.cli.runinfo.run_record`) of parsed command-line arguments."""
+    from tbspin.cli.runinfo import run_record
+
+    return run_record(getattr(args, "argv", sys.argv[1:]), model=model_record(args),
+                      symmetrize=symmetrize)
+
+
+def unit_choices(kind: str) -> str:
+    """The --unit values of a result kind, for 3D and 2D models (listed in --help)."""
+    from tbspin import units
+
+    d3, d2 = (", ".join(repr(u) for u in units.available_units(kind, d)) for d in (3, 2))
+    c3, c2 = (units.conversion_factor(kind, d)[1] for d in (3, 2))
+    return f"3D models {d3}; 2D models {d2} [{c3} in 3D, {c2} in 2D]"
+
+
+def on_sigterm(flag: list[int]) -> Callable[..., object] | int | None:
+    """Make SIGTERM raise KeyboardInterrupt (so checkpoints are saved as on Ctrl-C) and note it
+    in ``flag``; returns the previous handler (None when not on the main thread)."""
+    def handler(signum: int, frame: object) -> None:
+        flag.append(signum)
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave SIGTERM alone
+        return None
