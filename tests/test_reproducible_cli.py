@@ -204,7 +204,7 @@ def test_huge_mesh_gets_a_run_time_estimate(monkeypatch) -> None:
     """--mesh 100000 on a 2D model (1e10 k-points) used to start a days-long run silently; the
     estimate times the integrand on 64 k-points (an independent bound: even 1 µs per k-point
     is 1e4 s > LONG_RUN_SECONDS)."""
-    import tbspin.observables as obs
+    import tbspin.observables._run as obs
 
     def no_integration(*a, **k):
         raise RuntimeError("integration started")

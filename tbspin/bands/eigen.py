@@ -37,8 +37,8 @@ class Eigensystem:
     gauge_values : (Nk, N) float array or None; ⟨u_n|G|u_n⟩ after gauge fixing, for bands in
         degenerate blocks (0 for the others)
     group : (Nk, N) int array; bands degenerate in both ε and g (parallel-transport sub-blocks)
-    rotations : list or None; when the gauge was fixed on a given eigh output (``solve(...,
-        eigh=...)``), the block rotations W with vectors = eigh's vectors · W, as
+    rotations : list or None; when the gauge was fixed on a given eigh output (``eigh=`` of
+        :func:`solve`), the block rotations W with vectors = eigh's vectors · W, as
         (k indices, band indices (nb, s), W (nk, nb, s, s)) per block structure
         (:func:`rotate_matrix` applies them to a matrix in eigh's basis)
     """

@@ -436,9 +436,10 @@ def add_shc_parser(sub: argparse._SubParsersAction) -> None:
              description="Spin Hall conductivity σ^l_ij (spin l, current i, electric field j) "
                          "over the full BZ.\n" + FORMULA_HELP)
     _add_model_args(p)
-    p.add_argument("--spin", default="z", help="spin component l: x, y, z or an operator name [z]")
-    p.add_argument("--current", default="x", choices=list("xyz"), help="current direction i [x]")
-    p.add_argument("--efield", "--field", dest="efield", default="y", choices=list("xyz"),
+    p.add_argument("--spin", default="z", help="spin component l: x, y, z, all or an operator name; "
+                   "any 'all' computes those tensor components from one pass [z]")
+    p.add_argument("--current", default="x", choices=[*"xyz", "all"], help="current direction i [x]")
+    p.add_argument("--efield", "--field", dest="efield", default="y", choices=[*"xyz", "all"],
                    help="electric-field direction j (--field is an alias) [y]")
     p.add_argument("--formula", default="proper", choices=["proper", "conventional", "smm_omega"],
                    help=FORMULA_HELP)
@@ -513,7 +514,7 @@ def _optional(module: str) -> Callable[[argparse._SubParsersAction], None] | Non
 #: the subcommands: ``add_parser(subparsers)`` functions, or module names of optional ones
 SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None] | str, ...] = (
     add_shc_parser, add_ahc_parser, add_slab_parser, add_models_parser, add_demo_parser,
-    "tbspin.reproduce", "tbspin.analysis.diagnose",
+    "tbspin.reproduce", "tbspin.analysis.diagnose", "tbspin.cli.compute",
 )
 
 

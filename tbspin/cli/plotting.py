@@ -183,11 +183,12 @@ def _finish(fig: Figure, ax: Axes, xlabel: str, ylabel: str, save: str | Path | 
 
 
 def _tex_label(label: str) -> str:
-    """"sigma^y_zx" → σ^y_zx in mathtext; "sigma_xy" → σ_xy."""
-    body = label.removeprefix("sigma")
+    """"sigma^y_zx" → σ^y_zx in mathtext; "sigma_xy" → σ_xy; "chi^y_x" → χ^y_x."""
+    sym = r"\chi" if label.startswith("chi") else r"\sigma"
+    body = label.removeprefix("sigma").removeprefix("chi")
     sup, _, sub = body.partition("_")
     sup = sup.removeprefix("^")
-    return rf"$\sigma^{{{sup}}}_{{{sub}}}$" if sup else rf"$\sigma_{{{sub}}}$"
+    return rf"${sym}^{{{sup}}}_{{{sub}}}$" if sup else rf"${sym}_{{{sub}}}$"
 
 
 def _tex_unit(unit: str) -> str:
@@ -203,6 +204,16 @@ def plot_conductivity(
     """One conductivity against Fermi energy, titled with the material or model (and its file),
     the formula, η of the conventional formula and the sampling (mesh, or the k-points of a
     ``tol`` run's random shifts)."""
+    if result.components is not None:  # a tensor: one curve per non-zero component
+        parts = result.split(nonzero=True) or result.split()
+        words = {"berry": "Berry-curvature", "smm_omega": r"$\Sigma_m s_{mm}\Omega_m$"}
+        what = f"{words.get(result.formula, result.formula)} {result.kind} tensor"
+        if result.formula == "conventional":
+            what += rf", $\eta$ = {result.eta:g} eV"
+        return plot_conductivities({_tex_label(k): v for k, v in parts.items()}, unit=unit,
+                                   ax=ax, save=save, title=f"{_model_title(result)}\n{what}, "
+                                   f"{len(parts)} non-zero components, {_sampling_words(result)}",
+                                   ylabel="components")
     quantity = _tex_label(result.label)
     formula = getattr(result, "formula", "")
     words = {"berry": "Berry-curvature", "smm_omega": r"$\Sigma_m s_{mm}\Omega_m$"}
@@ -233,7 +244,7 @@ def _sampling_words(result: ConductivityResult) -> str:
 
 def plot_conductivities(
     results: Mapping[str, ConductivityResult], *, unit: str | None = None, ax: Axes | None = None,
-    save: str | Path | None = None, title: str | None = None,
+    save: str | Path | None = None, title: str | None = None, ylabel: str | None = None,
 ) -> Figure:
     """Several conductivities (same quantity and unit) against Fermi energy, one curve each.
 
@@ -254,7 +265,7 @@ def plot_conductivities(
                             else "± 2σ (standard error of the random shifts)")
     ax.axhline(0, color="0.7", lw=0.8)
     ax.set_xlabel("$E_F$ (eV)")
-    ax.set_ylabel(f"{_tex_label(first.label)} ({_tex_unit(unit)})")
+    ax.set_ylabel(f"{ylabel or _tex_label(first.label)} ({_tex_unit(unit)})")
     ax.set_title(title or first.model, fontsize=9)
     if len(results) > 1 or bands:
         ax.legend(fontsize=8)

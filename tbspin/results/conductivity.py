@@ -30,6 +30,14 @@ if TYPE_CHECKING:
 __all__ = ["ConductivityResult", "model_provenance"]
 
 
+def _component_label(kind: str, indices: list[str], idx: list[int]) -> str:
+    """"sigma^z_xy"-style label: the spin index up, the others down."""
+    up = "".join("xyz"[a] for a, n in zip(idx, indices, strict=True) if n == "spin")
+    down = "".join("xyz"[a] for a, n in zip(idx, indices, strict=True) if n != "spin")
+    sym = "chi" if kind == "spin_density" else "sigma"
+    return f"{sym}{'^' + up if up else ''}{'_' + down if down else ''}"
+
+
 def model_provenance(model: LatticeModel, settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a result says about its model: name, fingerprint, parameters, source (+ settings).
 
@@ -199,6 +207,24 @@ class ConductivityResult:
             raise ParameterError(f"component {index!r} was not computed; have "
                                  f"{[''.join('xyz'[a] for a in c) for c in self.components]}")
         return self.to(unit or self.unit)[:, self.components.index(idx)]
+
+    def split(self, *, nonzero: bool = False) -> dict[str, ConductivityResult]:
+        """One single-component result per column of a many-component result, keyed by the
+        component label ("sigma^z_xy"); ``nonzero`` drops the columns that are zero to round-off
+        (≤ 1e-9 × the largest |value|). A single-component result gives itself."""
+        if self.components is None:
+            return {self.label: self}
+        scale = float(np.max(np.abs(self.raw))) if self.raw.size else 0.0
+        out = {}
+        for c, idx in enumerate(self.components):
+            col = self.raw[:, c]
+            if nonzero and not np.max(np.abs(col)) > 1e-9 * scale:
+                continue
+            label = _component_label(self.kind, self.indices or [], idx)
+            err = None if self.raw_errors is None else np.asarray(self.raw_errors)[:, c]
+            out[label] = dataclasses.replace(self, label=label, raw=col, raw_errors=err,
+                                             components=None, indices=None)
+        return out
 
     def table(self, unit: str | None = None) -> str:
         """Plain-text table of E_F and the values (one column per component)."""
