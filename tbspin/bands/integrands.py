@@ -206,6 +206,19 @@ class BandContext:
                 self._cache[("V", self._gkey(st), b)] = Vb
         return self._cache[key]
 
+    def kubo_weights(self, eta: float = 0.0) -> FloatArray:
+        """w[k, m, n] = 1/((ε_m − ε_n)² + η²) between different degenerate blocks, 0 inside a
+        block (the trace over a block needs no gauge), rows m < :attr:`rows`; the energy
+        denominators of the Kubo formulas (conventional spin Hall, intrinsic spin density)."""
+        key = ("w", float(eta))
+        if key not in self._cache:
+            eig = self.eigensystem(None)
+            E, r = eig.energies, self.rows
+            dE2 = (E[:, :r, None] - E[:, None, :]) ** 2 + eta**2
+            same = eig.block[:, :r, None] == eig.block[:, None, :]
+            self._cache[key] = np.where(same, 0.0, 1.0 / np.where(same, 1.0, dE2))
+        return self._cache[key]
+
     def connection(self, st: ConnectionSettings) -> BerryConnection:
         """Berry connections of all :attr:`directions` (any method; full rows)."""
         key = ("R", self._gkey(st))

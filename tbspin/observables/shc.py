@@ -93,11 +93,8 @@ class ConventionalTerm:
 
     def evaluate(self, ctx: BandContext) -> FloatArray:
         eig = ctx.eigensystem(None)
-        E, r = eig.energies, ctx.rows
-        U = eig.vectors
-        dE2 = (E[:, :r, None] - E[:, None, :]) ** 2 + self.eta**2
-        same = eig.block[:, :r, None] == eig.block[:, None, :]
-        w = np.where(same, 0.0, 1.0 / np.where(same, 1.0, dE2))
+        r, U = ctx.rows, eig.vectors
+        w = ctx.kubo_weights(self.eta)
         # D_a = ∂_aH U; with A_l = (s_l U)†, M^{li} = A_l D_i = U† s_l ∂_iH U and the rows of
         # 2 J^{li} = U_r† (s ∂_iH + ∂_iH s) U are M[:r] + (M[:, :r])† (∂_iH, s Hermitian).
         # All blocks in two batched products: D = [∂_aH]_rows U, M = [A_l]_rows [D_a]_cols

@@ -73,9 +73,7 @@ class SpinDensityTerm:
         Uh = np.ascontiguousarray(U[:, :, :r].transpose(0, 2, 1).conj())
         out = np.zeros((len(E), r, len(self.components)))
         if self.formula == "intrinsic":
-            same = eig.block[:, :r, None] == eig.block[:, None, :]
-            dE2 = (E[:, :r, None] - E[:, None, :]) ** 2 + self.eta**2
-            w = np.where(same, 0.0, 1.0 / np.where(same, 1.0, dE2))
+            w = ctx.kubo_weights(self.eta)
         A: dict[int, ComplexArray] = {}
         for c, (a, j) in enumerate(self.components):
             if a not in A:
