@@ -260,12 +260,13 @@ def kubo_pair_terms(
 
 def kubo_pair_terms_many(
     eig: eigen.Eigensystem, V: ComplexArray, G: ComplexArray | None,
-    pairs: tuple[tuple[int, int], ...],
+    pairs: tuple[tuple[int, int], ...], gaps: tuple[FloatArray, np.ndarray] | None = None,
 ) -> list[FloatArray]:
     """:func:`kubo_pair_terms` for several pairs (a, b) of the directions stacked in ``V``
     (ndir, Nk, M, N): the gaps and the intra-block connection of every direction are computed
-    once for all pairs (a whole tensor needs the three pairs of three directions)."""
-    inv, same = _inverse_gaps(eig, V.shape[2])
+    once for all pairs (a whole tensor needs the three pairs of three directions). ``gaps``:
+    :func:`_inverse_gaps` of these rows, when already known (they do not depend on the gauge)."""
+    inv, same = _inverse_gaps(eig, V.shape[2]) if gaps is None else gaps
     inv2 = -2.0 * inv * inv
     parts = _intra_block(eig, V, G, inv, same)
     out = []

@@ -42,6 +42,7 @@ import numpy as np
 from tbspin.bands import eigen
 from tbspin.bands.berry import (
     BerryConnection,
+    _inverse_gaps,
     compute_connection,
     kubo_pair_terms_many,
     rows_below,
@@ -243,8 +244,11 @@ class BandContext:
             dirs = self.directions
             V = np.stack([self.velocity(st, a) for a in dirs])
             pairs = tuple((p, q) for p in range(len(dirs)) for q in range(p + 1, len(dirs)))
-            for (p, q), Tpq in zip(pairs, kubo_pair_terms_many(eig, V, st.gauge, pairs),
-                                   strict=True):
+            gkey = ("gaps", st.degen_tol)  # 1/(ε_n − ε_m) between blocks: gauge-independent
+            if gkey not in self._cache:
+                self._cache[gkey] = _inverse_gaps(eig, self.rows)
+            terms = kubo_pair_terms_many(eig, V, st.gauge, pairs, self._cache[gkey])
+            for (p, q), Tpq in zip(pairs, terms, strict=True):
                 self._cache[("T", self._gkey(st), dirs[p], dirs[q])] = Tpq
             return self.pair_terms(st, i, j)
         bc = self.connection(st)
