@@ -146,20 +146,38 @@ def irreducible_mesh(group: SpaceGroup | Sequence[SymOp], n: Sequence[int],
         raise ParameterError(f"irreducible meshes need 3 positive divisions, got {n!r}")
     s = np.broadcast_to(np.asarray(shift, dtype=float), (3,)).copy()
     N = int(np.prod(nn))
-    j = np.stack(np.unravel_index(np.arange(N), tuple(nn)), axis=1).astype(float)
-    kappa = (j + s) / nn
     actions = k_actions(group)
-    images = np.empty((len(actions), N), dtype=np.int64)
-    for a, Q in enumerate(actions):
-        x = (kappa @ Q) * nn - s
-        r = np.round(x)
-        if np.abs(x - r).max() > _ON_MESH:
+    # κ' = κ Q is linear: the image of j = (j+s)/n is x' = Σ_a (j_a + s_a) n_b/n_a Q_ab − s_b,
+    # a sum of one table per direction a (n_a × 3 entries): the mesh is invariant when every
+    # entry of the sum is an integer, i.e. when the table entries are integers up to one common
+    # offset per b (checked on the tables, then the images are integer sums over the grid)
+    grids = [np.arange(m) for m in nn]
+    rep = np.arange(N, dtype=np.int64)
+    for Q in actions:
+        tables = [np.outer(grids[a] + s[a], Q[a] * nn / nn[a]) for a in range(3)]  # (n_a, 3)
+        off = sum(t[0] for t in tables) - s  # image of j = 0
+        steps = [t - t[0] for t in tables]
+        ints = [np.round(t) for t in steps]
+        bad = max(float(np.abs(t - r).max()) for t, r in zip(steps, ints, strict=True))
+        if bad > _ON_MESH or np.abs(off - np.round(off)).max() > _ON_MESH:
             raise ParameterError(
                 f"the mesh {tuple(int(v) for v in nn)} with shift {tuple(s.tolist())} is not "
                 f"mapped onto itself by the point operation κ ↦ κ·{Q.tolist()}: use a Γ-centred "
                 "mesh (shift 0) with divisions the group keeps (equal ones for cubic groups)")
-        images[a] = np.ravel_multi_index(tuple(np.mod(r, nn).astype(np.int64).T), tuple(nn))
-    rep = images.min(axis=0)
+        o = np.round(off).astype(np.int64)
+        # image index, accumulated direction by direction on the broadcast grid (C order)
+        idx = np.zeros((1, 1, 1), dtype=np.int64)
+        coord = [np.zeros((1, 1, 1), dtype=np.int64) for _ in range(3)]
+        for a in range(3):
+            shape = [1, 1, 1]
+            shape[a] = int(nn[a])
+            for b in range(3):
+                coord[b] = coord[b] + ints[a][:, b].astype(np.int64).reshape(shape)
+        for b in range(3):
+            idx = idx * nn[b] + np.mod(coord[b] + o[b], nn[b])
+        np.minimum(rep, idx.reshape(-1), out=rep)
+    j = np.stack(np.unravel_index(np.arange(N), tuple(nn)), axis=1).astype(float)
+    kappa = (j + s) / nn
     index, star, weights = np.unique(rep, return_inverse=True, return_counts=True)
     return IrreducibleMesh(n=tuple(int(v) for v in nn), shift=tuple(float(v) for v in s),
                            index=index, points=kappa[index], weights=weights,
@@ -258,26 +276,22 @@ def gauge_covariance(reps: Sequence[OperationRep], gauges: Sequence[ComplexArray
     return worst, name
 
 
-def rebuild_tensor(group: SpaceGroup | Sequence[tuple[FloatArray, bool]], wedge_sum: FloatArray,
-                   kinds: Sequence[str], *, time_odd: bool) -> FloatArray:
+def rebuild_tensor(projector: FloatArray, wedge_sum: FloatArray) -> FloatArray:
     """P applied to the wedge sum (module docstring): the full-mesh tensor.
 
     Parameters
     ----------
-    group : SpaceGroup or sequence of (R_c, antiunitary)
+    projector : (3^n, 3^n) float array
+        P = :attr:`tbspin.crystal.shapes.TensorShape.projector` of the group with the
+        observable's index kinds (spin axial; current, field polar) and T parity.
     wedge_sum : (..., 3, …, 3) float array
-        Σ_wedge w_k S(k) with one trailing axis of length 3 per index (leading axes: e.g. E_F).
-    kinds : sequence of {"polar", "axial"}
-    time_odd : bool
-        The observable's T parity (sign of the antiunitary elements).
+        Σ_wedge w_k S(k) with n trailing axes of length 3 (leading axes: e.g. E_F).
     """
-    from tbspin.crystal.shapes import tensor_shape
-
-    shape = tensor_shape(group, kinds, time_parity="odd" if time_odd else "even")
+    P = np.asarray(projector, dtype=float)
     t = np.asarray(wedge_sum, dtype=float)
-    n = len(shape.kinds)
-    if t.shape[t.ndim - n:] != (3,) * n:
-        raise ParameterError(f"wedge_sum must end in {n} axes of length 3, got {t.shape}")
+    n = int(round(np.log(P.shape[0]) / np.log(3)))
+    if P.shape != (3 ** n, 3 ** n) or t.shape[t.ndim - n:] != (3,) * n:
+        raise ParameterError(f"wedge_sum must end in {n} axes of length 3 for a "
+                             f"{P.shape} projector, got {t.shape}")
     lead = t.shape[:t.ndim - n]
-    flat = t.reshape(lead + (3 ** n,))
-    return (flat @ shape.projector.T).reshape(t.shape)
+    return (t.reshape(lead + (3 ** n,)) @ P.T).reshape(t.shape)

@@ -69,7 +69,10 @@ class Wedge:
     record : Observable
     formula : str
     kernel_components : tuple of index tuples
-        The components the kernel computes (every one not vanishing identically), in order.
+        The components the kernel computes, in order: those the projector P reads to give the
+        requested ones (for σ^l_ij of a cubic crystal the 6 with ε_lij ≠ 0).
+    projector : (3^n, 3^n) float array
+        P of :func:`tbspin.crystal.shapes.tensor_shape` with the observable's kinds and T parity.
     info : dict
         The checks' numbers (recorded in ``result.extras["symmetry"]``).
     """
@@ -78,11 +81,8 @@ class Wedge:
     record: Observable
     formula: str
     kernel_components: tuple[tuple[int, ...], ...]
+    projector: FloatArray
     info: dict[str, object]
-
-    @property
-    def time_odd(self) -> bool:
-        return self.record.is_time_odd(self.formula)
 
     def integrate(self, kernel: BandKernel, mesh: Mesh, efermi: FloatArray, temperature: float,
                   requested: Sequence[Sequence[int]], *, chunk_size: int,
@@ -107,15 +107,13 @@ class Wedge:
         dense = np.zeros((len(efermi),) + (3,) * rank)
         for c, comp in enumerate(self.kernel_components):
             dense[(slice(None),) + tuple(comp)] = wedge[:, c]
-        kinds = ["axial" if ax else "polar" for ax in self.record.axial]
-        full = rebuild_tensor(self.group, dense, kinds, time_odd=self.time_odd)
+        full = rebuild_tensor(self.projector, dense)
         raw = np.stack([full[(slice(None),) + tuple(c)] for c in requested], axis=1)
         info: dict[str, object] = {
             "seconds": time.perf_counter() - t0, "n_k": irr.size, "n_k_full_mesh": irr.full_size,
             "chunk_size": chunk_size, "resumed_chunks": 0, "fft": 0,
             "symmetry": dict(self.info, n_irreducible=irr.size, n_full=irr.full_size,
-                             k_actions=irr.n_actions, reduce_seconds=t_reduce,
-                             wedge_forbidden_part=float(np.abs(dense - full).max()))}
+                             k_actions=irr.n_actions, reduce_seconds=t_reduce)}
         return raw, info
 
 
@@ -146,11 +144,15 @@ def _covariance_info(model: LatticeModel, reps: Sequence[OperationRep], seed: in
 
 def prepare_wedge(
     model: LatticeModel, record: Observable, formula: str, symmetry: object,
-    kernel_components: Sequence[Sequence[int]],
+    components: Sequence[Sequence[int]], requested: Sequence[Sequence[int]],
     spins: Sequence[tuple[object, ConnectionSettings] | None] = (),
     options: dict | None = None,
 ) -> Wedge | None:
     """The checked :class:`Wedge` of a run, or None for ``symmetry`` None/"none".
+
+    ``components``: every component the record can compute (those not vanishing
+    identically); ``requested``: the ones the result holds; ``spins``: (operator, gauge
+    settings) per spin component of ``components``.
 
     Raises
     ------
@@ -198,6 +200,18 @@ def prepare_wedge(
                 "the wedge would not equal the full mesh; run without 'symmetry' or use a "
                 "trace formula (conventional)")
         info["gauge_residual"] = res
-    return Wedge(group=group, record=record, formula=formula,
-                 kernel_components=tuple(tuple(int(a) for a in c) for c in kernel_components),
-                 info=info)
+    from tbspin.crystal.shapes import tensor_shape
+
+    kinds = ["axial" if ax else "polar" for ax in record.axial]
+    P = tensor_shape(group, kinds, time_parity="odd" if record.is_time_odd(formula) else "even"
+                     ).projector
+    dims = (3,) * len(kinds)
+    rows = [int(np.ravel_multi_index(tuple(c), dims)) for c in requested]
+    read = np.abs(P[rows]).max(axis=0) > 1e-12  # columns P reads for the requested rows
+    needed = tuple(tuple(int(a) for a in c) for c in components
+                   if read[np.ravel_multi_index(tuple(c), dims)])
+    if not needed:  # every requested component vanishes by symmetry: compute one anyway
+        needed = (tuple(int(a) for a in components[0]),)
+    info["kernel_components"] = len(needed)
+    return Wedge(group=group, record=record, formula=formula, kernel_components=needed,
+                 projector=P, info=info)

@@ -414,11 +414,13 @@ backend, client, tol, abs_floor, budget, seed, budget_k, **conn_kw
         desc = st.gauge_description
     kernel_comps = comps
     wedge = None
-    if symmetry is not None:
-        kernel_comps = rec.components(model, "all")
+    if symmetry is not None:  # the components the group average needs, all gauges resolved
+        every = rec.components(model, "all")
         if "spin" in rec.indices:
-            spins, desc = _spin_slots(model, kernel_comps, method, gauge, dict(conn_kw), formula)
-        wedge = prepare_wedge(model, rec, formula, symmetry, kernel_comps, spins, options)
+            spins, desc = _spin_slots(model, every, method, gauge, dict(conn_kw), formula)
+        wedge = prepare_wedge(model, rec, formula, symmetry, every, comps, spins, options)
+        if wedge is not None:
+            kernel_comps = wedge.kernel_components
     term = rec.term(model, kernel_comps, formula=formula, settings=st, spins=spins, eta=eta,
                     **(options or {}))
     kernel = BandKernel(model, (term,), st)
