@@ -50,7 +50,7 @@ from tbspin.types import ComplexArray, FloatArray, IntArray
 if TYPE_CHECKING:
     from tbspin.model.lattice import LatticeModel
 
-__all__ = ["IrreducibleMesh", "irreducible_mesh", "k_actions", "axial_matrix",
+__all__ = ["IrreducibleMesh", "irreducible_mesh", "k_actions", "generators", "axial_matrix",
            "model_covariance", "gauge_covariance", "rebuild_tensor"]
 
 #: a mapped mesh coordinate farther than this from an integer: the mesh is not invariant
@@ -182,6 +182,38 @@ def irreducible_mesh(group: SpaceGroup | Sequence[SymOp], n: Sequence[int],
     return IrreducibleMesh(n=tuple(int(v) for v in nn), shift=tuple(float(v) for v in s),
                            index=index, points=kappa[index], weights=weights,
                            star=star.reshape(-1), n_actions=len(actions))
+
+
+def generators(elements: Sequence[SymOp]) -> list[SymOp]:
+    """A generating set of the point group of ``elements`` (operations (R, antiunitary) up to
+    lattice translations), chosen greedily in the given order: a model that commutes with
+    these commutes with all (H(gh k) = M_g M_h H(k) (M_g M_h)†), and so do spin and gauge
+    operators."""
+    def key(R: np.ndarray, tr: bool) -> tuple[bool, bytes]:
+        return bool(tr), np.asarray(R, dtype=np.int64).tobytes()
+
+    gens: list[SymOp] = []
+    span = {key(np.eye(3), False)}
+    for op in elements:
+        if key(op.rotation, op.time_reversal) in span:
+            continue
+        gens.append(op)
+        # closure of the span under the new generating set (products of (R, T) pairs)
+        mats = {key(np.eye(3), False): (np.eye(3, dtype=np.int64), False)}
+        frontier = list(mats.values())
+        while frontier:
+            nxt = []
+            for R, tr in frontier:
+                for g in gens:
+                    P = R @ np.asarray(g.rotation, dtype=np.int64)
+                    t = tr != g.time_reversal
+                    kk = key(P, t)
+                    if kk not in mats:
+                        mats[kk] = (P, t)
+                        nxt.append((P, t))
+            frontier = nxt
+        span = set(mats)
+    return gens
 
 
 def axial_matrix(op: SymOp) -> FloatArray:

@@ -232,14 +232,14 @@ def _conductivity(
         if not isinstance(integrand, BandKernel) or comps is None:
             raise ArgumentError("a wedge run needs a whole-tensor BandKernel and its components")
         kmesh = make_mesh(model, mesh, 0.0 if shift is None else shift)
-        raw, info = wedge.integrate(integrand, kmesh, ef, T, comps,
-                                    chunk_size=_chunk(chunk_size, model, st.method, kmesh),
-                                    workers=workers, backend=backend)
+        wraw, winfo = wedge.integrate(integrand, kmesh, ef, T, comps,
+                                      chunk_size=_chunk(chunk_size, model, st.method, kmesh),
+                                      workers=workers, backend=backend)
         return ConductivityResult(
-            kind=kind, label=label, efermi=ef, raw=raw, dim=model.n_periodic, formula=formula,
+            kind=kind, label=label, efermi=ef, raw=wraw, dim=model.n_periodic, formula=formula,
             method=st.method, gauge=gauge, mesh=kmesh.n, shift=kmesh.shift, temperature=T,
             eta=float(eta), model=model.name, version=__version__,
-            extras=dict(info, position_operator=_position_operator(model), **st.extras()),
+            extras=dict(winfo, position_operator=_position_operator(model), **st.extras()),
             fingerprint=model.fingerprint(), provenance=model_provenance(model, st.record()),
             components=comps, indices=idx)
     shift = _default_shift(model, formula, shift, extras)

@@ -10,7 +10,8 @@ and field polar, antiunitary elements with the observable's T parity). The resul
 full-mesh sum on the same mesh to rounding when
 
 * the model commutes with every element in its own Bloch convention and its spin operators
-  rotate as axial vectors (checked on random k: :func:`tbspin.crystal.wedge.model_covariance`;
+  rotate as axial vectors (checked on random k for a generating set of the group, which
+  implies every element: :func:`tbspin.crystal.wedge.model_covariance`;
   a fit that breaks the symmetry is refused — symmetrize it with :func:`tbspin.crystal.symmetrize`);
 * the integrand is a trace over degenerate blocks (conventional SHC, AHC, spin density), or
   its basis inside the blocks follows the operations: the proper and s_mm Ω formulas fix that
@@ -32,13 +33,15 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from tbspin.bands.integrands import BandKernel, with_band_cutoff
 from tbspin.bands.settings import ConnectionSettings
 from tbspin.bz.kmesh import Mesh
+from tbspin.crystal.basis import OrbitalBasis
 from tbspin.crystal.representation import OperationRep
 from tbspin.crystal.spacegroup import SpaceGroup
 from tbspin.crystal.wedge import gauge_covariance, irreducible_mesh, model_covariance, rebuild_tensor
@@ -99,10 +102,13 @@ class Wedge:
                          temperature)
         todo = range(points.n_chunks)
         pool = ChunkPool(workers, backend)
-        parts = (pool.map(task, todo) if pool.backend != "serial" and points.n_chunks > 1
-                 else one_blas_thread(map(task, todo)))
-        acc = sum(part for _, part in parts)
-        wedge = np.asarray(acc) / (irr.full_size * model.cell_measure)  # (n_E, C)
+        parts: Iterable[Any] = (pool.map(task, todo)
+                                if pool.backend != "serial" and points.n_chunks > 1
+                                else one_blas_thread(map(task, todo)))
+        acc = np.zeros((len(efermi), len(self.kernel_components)))
+        for _, part in parts:  # in chunk order: the same fold for any worker count
+            acc = acc + np.asarray(part)
+        wedge = acc / (irr.full_size * model.cell_measure)  # (n_E, C)
         rank = len(self.record.indices)
         dense = np.zeros((len(efermi),) + (3,) * rank)
         for c, comp in enumerate(self.kernel_components):
@@ -117,16 +123,21 @@ class Wedge:
         return raw, info
 
 
-def _group(model: LatticeModel, symmetry: object) -> SpaceGroup:
+def _group(model: LatticeModel, symmetry: object) -> tuple[SpaceGroup, OrbitalBasis | None]:
+    """(group, basis or None = the model's projections) of a ``symmetry`` argument."""
     from tbspin.crystal.spacegroup import space_group
     from tbspin.crystal.structure import structure_of
 
     if isinstance(symmetry, SpaceGroup):
-        return symmetry
+        return symmetry, None
+    if (isinstance(symmetry, tuple) and len(symmetry) == 2 and isinstance(symmetry[0], SpaceGroup)
+            and isinstance(symmetry[1], OrbitalBasis)):
+        return symmetry[0], symmetry[1]
     if isinstance(symmetry, str) and symmetry == "auto":
-        return space_group(structure_of(model))
+        return space_group(structure_of(model)), None
     raise ParameterError(f"'symmetry' must be None, 'auto' (the space group of the model's "
-                         f"crystal structure) or a tbspin.crystal.SpaceGroup, got {symmetry!r}")
+                         f"crystal structure), a tbspin.crystal.SpaceGroup or a (SpaceGroup, "
+                         f"OrbitalBasis) pair, got {symmetry!r}")
 
 
 def _covariance_info(model: LatticeModel, reps: Sequence[OperationRep], seed: int = 0
@@ -176,9 +187,10 @@ def prepare_wedge(
                          "tbspin.crystal.symmetrize does not symmetrize; run without 'symmetry'")
     from tbspin.crystal.symmetrize import group_representations
 
-    group = _group(model, symmetry)
-    group, _, reps = group_representations(model, group)
-    info: dict[str, object] = {"group": str(group), "elements": len(reps),
+    group, basis = _group(model, symmetry)
+    group, _, reps = group_representations(model, group, basis, generators_only=True)
+    info: dict[str, object] = {"group": str(group), "elements": group.order,
+                               "generators_checked": [r.op.name for r in reps],
                                **_covariance_info(model, reps)}
     if formula not in TRACE_FORMULAS:
         gauges: list[np.ndarray | None] = [None, None, None]

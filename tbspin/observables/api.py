@@ -378,9 +378,10 @@ backend, client, tol, abs_floor, budget, seed, budget_k, **conn_kw
         Connection method, gauge operator (per spin component by default), Kubo broadening.
     options : dict, optional
         Record-specific options (e.g. ``projector`` of the spin density).
-    symmetry : None, "auto" or SpaceGroup
-        "auto" (the space group of the model's crystal structure, grey with T unless magnetic)
-        or a :class:`tbspin.crystal.SpaceGroup`: integrate over the irreducible points of the
+    symmetry : None, "auto", SpaceGroup or (SpaceGroup, OrbitalBasis)
+        "auto" (the space group of the model's crystal structure, grey with T unless magnetic),
+        a :class:`tbspin.crystal.SpaceGroup` (basis from the model's ``.win`` projections) or
+        a group with its :class:`tbspin.crystal.OrbitalBasis`: integrate over the irreducible points of the
         mesh (Γ-centred unless ``shift`` is given, and the group must keep it) with star
         weights and rebuild the tensor with the point group
         (:mod:`tbspin.observables._wedge`); equal to the full mesh to rounding on a model that
