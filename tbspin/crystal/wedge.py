@@ -146,42 +146,62 @@ def irreducible_mesh(group: SpaceGroup | Sequence[SymOp], n: Sequence[int],
         raise ParameterError(f"irreducible meshes need 3 positive divisions, got {n!r}")
     s = np.broadcast_to(np.asarray(shift, dtype=float), (3,)).copy()
     N = int(np.prod(nn))
-    actions = k_actions(group)
-    # κ' = κ Q is linear: the image of j = (j+s)/n is x' = Σ_a (j_a + s_a) n_b/n_a Q_ab − s_b,
-    # a sum of one table per direction a (n_a × 3 entries): the mesh is invariant when every
-    # entry of the sum is an integer, i.e. when the table entries are integers up to one common
-    # offset per b (checked on the tables, then the images are integer sums over the grid)
-    grids = [np.arange(m) for m in nn]
-    rep = np.arange(N, dtype=np.int64)
-    for Q in actions:
-        tables = [np.outer(grids[a] + s[a], Q[a] * nn / nn[a]) for a in range(3)]  # (n_a, 3)
-        off = sum(t[0] for t in tables) - s  # image of j = 0
-        steps = [t - t[0] for t in tables]
-        ints = [np.round(t) for t in steps]
-        bad = max(float(np.abs(t - r).max()) for t, r in zip(steps, ints, strict=True))
-        if bad > _ON_MESH or np.abs(off - np.round(off)).max() > _ON_MESH:
-            raise ParameterError(
-                f"the mesh {tuple(int(v) for v in nn)} with shift {tuple(s.tolist())} is not "
-                f"mapped onto itself by the point operation κ ↦ κ·{Q.tolist()}: use a Γ-centred "
-                "mesh (shift 0) with divisions the group keeps (equal ones for cubic groups)")
-        o = np.round(off).astype(np.int64)
-        # image index, accumulated direction by direction on the broadcast grid (C order)
-        idx = np.zeros((1, 1, 1), dtype=np.int64)
-        coord = [np.zeros((1, 1, 1), dtype=np.int64) for _ in range(3)]
-        for a in range(3):
-            shape = [1, 1, 1]
-            shape[a] = int(nn[a])
-            for b in range(3):
-                coord[b] = coord[b] + ints[a][:, b].astype(np.int64).reshape(shape)
-        for b in range(3):
-            idx = idx * nn[b] + np.mod(coord[b] + o[b], nn[b])
-        np.minimum(rep, idx.reshape(-1), out=rep)
-    j = np.stack(np.unravel_index(np.arange(N), tuple(nn)), axis=1).astype(float)
+    n_actions = len(k_actions(group))
+    # the stars are the connected components of the graph "p — g p" over a generating set
+    # (every element is a product of generators): one image table per generator
+    images = [_image_index(Q, nn, s) for Q in k_actions(generators(_elements(group)))]
+    import scipy.sparse
+    import scipy.sparse.csgraph
+
+    rows = np.concatenate([np.arange(N)] * len(images)) if images else np.zeros(0, np.int64)
+    cols = np.concatenate(images) if images else np.zeros(0, np.int64)
+    graph = scipy.sparse.coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)),
+                                    shape=(N, N))
+    _, label = scipy.sparse.csgraph.connected_components(graph, directed=True,
+                                                         connection="weak")
+    # representative of a star: its smallest mesh index (the first occurrence of its label)
+    _, first, star, weights = np.unique(label, return_index=True, return_inverse=True,
+                                        return_counts=True)
+    order = np.argsort(first)  # stars in mesh order of their representatives
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    index, weights, star = first[order], weights[order], rank[star.reshape(-1)]
+    j = np.stack(np.unravel_index(index, tuple(nn)), axis=1).astype(float)
     kappa = (j + s) / nn
-    index, star, weights = np.unique(rep, return_inverse=True, return_counts=True)
     return IrreducibleMesh(n=tuple(int(v) for v in nn), shift=tuple(float(v) for v in s),
-                           index=index, points=kappa[index], weights=weights,
-                           star=star.reshape(-1), n_actions=len(actions))
+                           index=index, points=kappa, weights=weights, star=star,
+                           n_actions=n_actions)
+
+
+def _image_index(Q: IntArray, nn: IntArray, s: FloatArray) -> IntArray:
+    """Mesh index of the image κ Q of every mesh point κ = (j + s)/n (C order).
+
+    κ' = κ Q is linear: x'_b = Σ_a (j_a + s_a) (n_b/n_a) Q_ab − s_b is one table per direction
+    a (n_a × 3 entries) summed over the grid; the mesh is invariant when the steps of every
+    table and the image of j = 0 are integers (checked), and the image indices are then integer
+    sums on the broadcast grid.
+    """
+    tables = [np.outer(np.arange(nn[a]) + s[a], Q[a] * nn / nn[a]) for a in range(3)]
+    off = sum(t[0] for t in tables) - s
+    steps = [t - t[0] for t in tables]
+    ints = [np.round(t) for t in steps]
+    bad = max(float(np.abs(t - r).max()) for t, r in zip(steps, ints, strict=True))
+    if bad > _ON_MESH or np.abs(off - np.round(off)).max() > _ON_MESH:
+        raise ParameterError(
+            f"the mesh {tuple(int(v) for v in nn)} with shift {tuple(s.tolist())} is not "
+            f"mapped onto itself by the point operation κ ↦ κ·{Q.tolist()}: use a Γ-centred "
+            "mesh (shift 0) with divisions the group keeps (equal ones for cubic groups)")
+    o = np.round(off).astype(np.int64)
+    coord = [np.zeros((1, 1, 1), dtype=np.int64) for _ in range(3)]
+    for a in range(3):
+        shape = [1, 1, 1]
+        shape[a] = int(nn[a])
+        for b in range(3):
+            coord[b] = coord[b] + ints[a][:, b].astype(np.int64).reshape(shape)
+    idx = np.zeros((1, 1, 1), dtype=np.int64)
+    for b in range(3):
+        idx = idx * nn[b] + np.mod(coord[b] + o[b], nn[b])
+    return np.broadcast_to(idx, tuple(int(v) for v in nn)).reshape(-1)
 
 
 def generators(elements: Sequence[SymOp]) -> list[SymOp]:
