@@ -11,6 +11,7 @@ Modules
 :mod:`.symmetrize`      :func:`symmetrize` (group average of H_R) and its report
 :mod:`.breaking`        :func:`symmetry_breaking`: per operation, how far a fit breaks it
 :mod:`.shapes`          :func:`tensor_shape`: vanishing and related components of σ^l_ij, AHC
+:mod:`.wedge`           :func:`irreducible_mesh` (stars, weights), tensor rebuild, covariance
 """
 
 from tbspin.crystal.basis import OrbitalBasis, OrbitalGroup, basis_of, win_projections
@@ -28,6 +29,7 @@ from tbspin.crystal.symmetrize import (
     operation_image,
     symmetrize,
 )
+from tbspin.crystal.wedge import IrreducibleMesh, irreducible_mesh, rebuild_tensor
 
 __all__ = [
     "CrystalStructure", "read_structure", "structure_of", "with_structure",
@@ -39,4 +41,5 @@ __all__ = [
     "group_representations", "kramers_splitting",
     "BreakingReport", "symmetry_breaking",
     "TensorShape", "tensor_shape", "spin_hall_shape", "ahc_shape",
+    "IrreducibleMesh", "irreducible_mesh", "rebuild_tensor",
 ]

@@ -138,9 +138,12 @@ class SpaceGroup:
     def point_operations(self) -> list[tuple[FloatArray, bool]]:
         """The distinct (R_c, antiunitary) pairs of the (magnetic) point group."""
         seen: list[tuple[FloatArray, bool]] = []
+        keys: set[tuple[bool, bytes]] = set()
         for op in self.elements():
-            if not any(tr == op.time_reversal and np.allclose(R, op.cart_rotation, atol=1e-6)
-                       for R, tr in seen):
+            # the integer fractional rotation identifies the point operation exactly
+            key = (op.time_reversal, np.asarray(op.rotation, dtype=np.int64).tobytes())
+            if key not in keys:
+                keys.add(key)
                 seen.append((op.cart_rotation, op.time_reversal))
         return seen
 

@@ -48,9 +48,12 @@ __all__ = ["SymmetrizeReport", "symmetrize", "operation_image", "commutation_err
 def group_representations(
     model: LatticeModel, group: SpaceGroup | None = None, basis: OrbitalBasis | None = None,
     *, projections: Sequence[str] | None = None, tol: float = 0.01,
+    generators_only: bool = False,
 ) -> tuple[SpaceGroup, OrbitalBasis, list[OperationRep]]:
     """The group (default: spglib on the model's structure), basis (default: the model's
-    projections) and the representation of every element on the basis."""
+    projections) and the representation of every element on the basis (with
+    ``generators_only``: of a generating set, :func:`tbspin.crystal.wedge.generators` —
+    enough to check that a model commutes with the whole group)."""
     if model.dim != 3:
         raise ModelError(f"crystal symmetrization needs a 3D model; {model.name!r} is "
                          f"{model.dim}D")
@@ -62,6 +65,10 @@ def group_representations(
     if group is None:
         group = space_group(structure_of(model))
     basis, elements = idealize(basis, group.elements(), tol)
+    if generators_only:
+        from tbspin.crystal.wedge import generators
+
+        elements = generators(elements)
     return group, basis, [represent(basis, op, tol) for op in elements]
 
 

@@ -23,6 +23,7 @@ from tbspin.engine.integrate import Plan, default_chunk_size, integrate
 from tbspin.errors import ArgumentError, ParameterError
 from tbspin.model.lattice import LatticeModel, axis_index
 from tbspin.observables._options import DEFAULT_BUDGET_K, check_sampling, warn_long_run
+from tbspin.observables._wedge import Wedge
 from tbspin.results.conductivity import ConductivityResult, model_provenance
 from tbspin.sampling import GENERIC_SHIFT, SampledIntegral, converge
 from tbspin.types import ArrayLike, Direction, FloatArray, GaugeSpec, MeshSpec, PathLike, ShiftSpec, SpinSpec
@@ -135,6 +136,19 @@ def _run_key(integrand: Integrand | BandKernel, *, kind: str, label: str, formul
                 temperature=temperature, eta=eta)
 
 
+def _check_wedge_options(*, tol: float | None, checkpoint: PathLike | None,
+                         executor: object | None, client: object | None,
+                         progress: bool | None) -> None:
+    """The options an irreducible-wedge run refuses (:mod:`tbspin.observables._wedge`)."""
+    given = [name for name, v in (("tol", tol), ("checkpoint", checkpoint),
+                                  ("executor", executor), ("client", client)) if v is not None]
+    if progress:
+        given.append("progress")
+    if given:
+        raise ParameterError(f"'symmetry' (irreducible-wedge integrals) does not support "
+                             f"{given} yet: run without 'symmetry' for them")
+
+
 def _converged(
     integrand: Integrand | BandKernel, ef: FloatArray, *, kind: str, mesh: MeshSpec, temperature: float,
     tol: float, abs_floor: float, budget: float | None, seed: int | None, workers: int | None,
@@ -168,14 +182,16 @@ def _conductivity(
     client: object | None = None, tol: float | None = None, abs_floor: float = 0.0,
     budget: float | None = None, seed: int | None = None, budget_k: int | None = None,
     components: Sequence[Sequence[int]] | None = None, indices: Sequence[str] | None = None,
-    gauge: str | None = None,
+    gauge: str | None = None, wedge: Wedge | None = None,
 ) -> ConductivityResult:
     """Validate the integration arguments, integrate, and wrap with units and provenance.
 
     With ``tol`` the integral goes through :func:`tbspin.sampling.converge` (value ± error,
     number of k-points, convergence history in ``extras["sampling"]``); else one uniform mesh.
     A :class:`tbspin.bands.integrands.BandKernel` of C components gives ``raw`` (n_E, C) with its
-    ``components`` (index tuples in the order of ``indices``).
+    ``components`` (index tuples in the order of ``indices``). With ``wedge`` the kernel computes
+    ``wedge.kernel_components`` on the irreducible points of the (Γ-centred by default) mesh and
+    the result holds ``components`` of the rebuilt tensor (:mod:`tbspin.observables._wedge`).
     """
     model, st = integrand.model, integrand.settings
     mesh, k_budget = check_sampling(tol=tol, mesh=mesh, shift=shift, budget=budget,
@@ -188,6 +204,9 @@ def _conductivity(
     comps = None if components is None else [list(c) for c in components]
     idx = None if indices is None else list(indices)
     gauge = st.gauge_description if gauge is None else gauge
+    if wedge is not None:
+        _check_wedge_options(tol=tol, checkpoint=checkpoint, executor=executor, client=client,
+                             progress=progress)
     if tol is not None:
         if executor is not None or client is not None:
             raise ParameterError("'tol' runs do not support 'executor' or 'client' yet (they run "
@@ -209,6 +228,20 @@ def _conductivity(
             fingerprint=model.fingerprint(), provenance=model_provenance(model, st.record()),
             raw_errors=r.errors.reshape(shape), components=comps, indices=idx,
         )
+    if wedge is not None:
+        if not isinstance(integrand, BandKernel) or comps is None:
+            raise ArgumentError("a wedge run needs a whole-tensor BandKernel and its components")
+        kmesh = make_mesh(model, mesh, 0.0 if shift is None else shift)
+        wraw, winfo = wedge.integrate(integrand, kmesh, ef, T, comps,
+                                      chunk_size=_chunk(chunk_size, model, st.method, kmesh),
+                                      workers=workers, backend=backend)
+        return ConductivityResult(
+            kind=kind, label=label, efermi=ef, raw=wraw, dim=model.n_periodic, formula=formula,
+            method=st.method, gauge=gauge, mesh=kmesh.n, shift=kmesh.shift, temperature=T,
+            eta=float(eta), model=model.name, version=__version__,
+            extras=dict(winfo, position_operator=_position_operator(model), **st.extras()),
+            fingerprint=model.fingerprint(), provenance=model_provenance(model, st.record()),
+            components=comps, indices=idx)
     shift = _default_shift(model, formula, shift, extras)
     kmesh = make_mesh(model, mesh, shift)
     plan = Plan(mesh=kmesh, chunk_size=_chunk(chunk_size, model, st.method, kmesh), efermi=ef,

@@ -41,6 +41,7 @@ from tbspin.model.lattice import LatticeModel, axis_index
 from tbspin.observables import base
 from tbspin.observables._options import check_eta
 from tbspin.observables._run import _check_directions, _chunk, _conductivity, _efield, _pair, _settings
+from tbspin.observables._wedge import prepare_wedge
 from tbspin.results.conductivity import ConductivityResult
 from tbspin.types import (
     ArrayLike,
@@ -107,7 +108,8 @@ def anomalous_hall(
     checkpoint: PathLike | None = None, executor: object | None = None,
     workers: int | None = None, backend: str = "auto", client: object | None = None,
     tol: float | None = None, abs_floor: float = 0.0, budget: float | None = None,
-    seed: int | None = None, budget_k: int | None = None, **conn_kw: float,
+    seed: int | None = None, budget_k: int | None = None, symmetry: object = None,
+    **conn_kw: float,
 ) -> ConductivityResult:
     """Anomalous Hall conductivity σ_ij(E_F) = −(e²/ħ) ∫ d^pk/(2π)^p Σ_m f_m Ω^{ij}_m.
 
@@ -169,6 +171,9 @@ def anomalous_hall(
     budget_k : int, optional
         Largest number of k-point evaluations of a ``tol`` run (default
         :data:`tbspin.observables._options.DEFAULT_BUDGET_K` = 2e7; refused without ``tol``).
+    symmetry : None, "auto" or SpaceGroup
+        Irreducible-wedge integral with the tensor rebuilt by the point group (antiunitary
+        elements with the AHC's odd T parity), as in :func:`compute`.
     **conn_kw
         ``delta``, ``degen_tol``, ``gauge_tol`` (:func:`tbspin.bands.berry.berry_connection`;
         ``degen_tol`` defaults to the model's degeneracy scale, :mod:`tbspin.bands.settings`).
@@ -179,14 +184,15 @@ def anomalous_hall(
         Values in S/cm (3D) or e²/h (2D); ``.to("S/m")`` etc. for other units; ``errors``
         (1σ) with ``tol``, else None.
     """
-    if isinstance(component, str) and component == "all":
-        comps = [c for c in ((1, 2), (2, 0), (0, 1)) if max(c) < model.dim]
+    if (isinstance(component, str) and component == "all") or symmetry is not None:
+        comps = ([c for c in ((1, 2), (2, 0), (0, 1)) if max(c) < model.dim]
+                 if isinstance(component, str) and component == "all" else [_pair(component)])
         return compute(
             model, "ahc", efermi=efermi, mesh=mesh, components=comps, method=method, gauge=gauge,
             temperature=temperature, shift=shift, chunk_size=chunk_size, progress=progress,
             checkpoint=checkpoint, executor=executor, workers=workers, backend=backend,
             client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
-            budget_k=budget_k, **conn_kw)  # type: ignore[arg-type]
+            budget_k=budget_k, symmetry=symmetry, **conn_kw)  # type: ignore[arg-type]
     i, j = _pair(component)
     _check_directions(model, i, j)
     st = _settings(model, method, gauge, None, conn_kw)
@@ -229,7 +235,7 @@ def spin_hall(
     workers: int | None = None, backend: str = "auto", client: object | None = None,
     field: Direction | None = None, tol: float | None = None, abs_floor: float = 0.0,
     budget: float | None = None, seed: int | None = None, budget_k: int | None = None,
-    components: object = None, **conn_kw: float,
+    components: object = None, symmetry: object = None, **conn_kw: float,
 ) -> ConductivityResult:
     """Spin Hall conductivity σ^l_ij(E_F): spin l, current i, field j (J^l_i = σ^l_ij E_j).
 
@@ -277,6 +283,9 @@ def spin_hall(
         As in :func:`anomalous_hall`.
     field : deprecated
         Old name of ``efield`` (DeprecationWarning).
+    symmetry : None, "auto" or SpaceGroup
+        Irreducible-wedge integral with the tensor rebuilt by the point group, as in
+        :func:`compute` (``spin`` must then be an axis or "all").
 
     Returns
     -------
@@ -285,7 +294,8 @@ def spin_hall(
         (1σ) with ``tol``, else None.
     """
     efield = _efield(efield, field)
-    if components is not None or "all" in [x for x in (spin, current, efield) if isinstance(x, str)]:
+    if components is not None or symmetry is not None or \
+            "all" in [x for x in (spin, current, efield) if isinstance(x, str)]:
         if components is None:
             antisym = formula in ("proper", "smm_omega")
             ls = _axes(spin, 3, "spin")
@@ -301,7 +311,8 @@ def spin_hall(
             method=method, gauge=gauge, eta=eta, temperature=temperature, shift=shift,
             chunk_size=chunk_size, progress=progress, checkpoint=checkpoint, executor=executor,
             workers=workers, backend=backend, client=client, tol=tol, abs_floor=abs_floor,
-            budget=budget, seed=seed, budget_k=budget_k, **conn_kw)  # type: ignore[arg-type]
+            budget=budget, seed=seed, budget_k=budget_k, symmetry=symmetry,
+            **conn_kw)  # type: ignore[arg-type]
     integrand, label = _shc_integrand(
         model, spin=spin, current=current, efield=efield, formula=formula,
         method=method, gauge=gauge, eta=eta, conn_kw=conn_kw)
@@ -344,7 +355,7 @@ def compute(
     executor: object | None = None, workers: int | None = None, backend: str = "auto",
     client: object | None = None, tol: float | None = None, abs_floor: float = 0.0,
     budget: float | None = None, seed: int | None = None, budget_k: int | None = None,
-    options: dict | None = None, **conn_kw: float,
+    options: dict | None = None, symmetry: object = None, **conn_kw: float,
 ) -> ConductivityResult:
     """Any registered observable, many components from one eigensystem per k-point.
 
@@ -367,6 +378,18 @@ backend, client, tol, abs_floor, budget, seed, budget_k, **conn_kw
         Connection method, gauge operator (per spin component by default), Kubo broadening.
     options : dict, optional
         Record-specific options (e.g. ``projector`` of the spin density).
+    symmetry : None, "auto", SpaceGroup or (SpaceGroup, OrbitalBasis)
+        "auto" (the space group of the model's crystal structure, grey with T unless magnetic),
+        a :class:`tbspin.crystal.SpaceGroup` (basis from the model's ``.win`` projections) or
+        a group with its :class:`tbspin.crystal.OrbitalBasis`: integrate over the irreducible points of the
+        mesh (Γ-centred unless ``shift`` is given, and the group must keep it) with star
+        weights and rebuild the tensor with the point group
+        (:mod:`tbspin.observables._wedge`); equal to the full mesh to rounding on a model that
+        commutes with the group (checked; symmetrize a fit first with
+        :func:`tbspin.crystal.symmetrize`). The proper formula is accepted when its gauge
+        operators follow the group (s_l under cubic groups); refused otherwise.
+        ``extras["symmetry"]`` records the group, the number of irreducible points and the
+        checks. None (default): the full mesh.
 
     Returns
     -------
@@ -390,7 +413,16 @@ backend, client, tol, abs_floor, budget, seed, budget_k, **conn_kw
     else:
         spins, st = (), _settings(model, method, gauge, None, dict(conn_kw))
         desc = st.gauge_description
-    term = rec.term(model, comps, formula=formula, settings=st, spins=spins, eta=eta,
+    kernel_comps = comps
+    wedge = None
+    if symmetry is not None:  # the components the group average needs, all gauges resolved
+        every = rec.components(model, "all")
+        if "spin" in rec.indices:
+            spins, desc = _spin_slots(model, every, method, gauge, dict(conn_kw), formula)
+        wedge = prepare_wedge(model, rec, formula, symmetry, every, comps, spins, options)
+        if wedge is not None:
+            kernel_comps = wedge.kernel_components
+    term = rec.term(model, kernel_comps, formula=formula, settings=st, spins=spins, eta=eta,
                     **(options or {}))
     kernel = BandKernel(model, (term,), st)
     return _conductivity(
@@ -398,7 +430,7 @@ backend, client, tol, abs_floor, budget, seed, budget_k, **conn_kw
         mesh=mesh, shift=shift, temperature=temperature, eta=eta, chunk_size=chunk_size,
         progress=progress, checkpoint=checkpoint, executor=executor, workers=workers,
         backend=backend, client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
-        budget_k=budget_k, components=comps, indices=rec.indices, gauge=desc,
+        budget_k=budget_k, components=comps, indices=rec.indices, gauge=desc, wedge=wedge,
     )
 
 

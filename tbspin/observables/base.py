@@ -72,6 +72,9 @@ class Observable:
     uses_gauge : bool
         False when every formula is a trace over degenerate blocks (no gauge operator is
         resolved for it, and none is recorded).
+    time_even_formulas : tuple of str
+        Formulas whose T parity is even although ``time_odd`` is True (the Fermi-surface spin
+        density): :meth:`is_time_odd`.
     """
 
     name: str
@@ -88,6 +91,11 @@ class Observable:
     antisymmetric: tuple[int, ...] = ()
     doc: str = ""
     uses_gauge: bool = True
+    time_even_formulas: tuple[str, ...] = ()
+
+    def is_time_odd(self, formula: str) -> bool:
+        """The T parity of the response computed with ``formula`` (symmetry needs it)."""
+        return self.time_odd and formula not in self.time_even_formulas
 
     def components(self, model: LatticeModel, spec: object = "all") -> tuple[tuple[int, ...], ...]:
         """The requested components, validated against ``model`` (:func:`parse_components`)."""

@@ -122,6 +122,7 @@ RECORD = register(Observable(
            1: {"hbar/2 per V": 1.0}},
     canonical={3: "hbar/2 per (A^2 V)", 2: "hbar/2 per (A V)", 1: "hbar/2 per V"},
     formulas=FORMULAS, term=_term, doc=__doc__ or "", uses_gauge=False,
+    time_even_formulas=("fermi_surface",),
 ))
 __all__ = ["RECORD", "SpinDensityTerm", "FORMULAS"]
 
