@@ -86,6 +86,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="record option, e.g. gamma=0.01 (spin_density Fermi-surface broadening, "
                         "eV); repeat for several [none]")
     p.add_argument("--unit", default=None, metavar="UNIT",
-                   help="output unit (the record's unit table; canonical by default)")
+                   help="output unit (the record's unit table) [its canonical unit]")
     _add_integration_args(p)
     p.set_defaults(func=cmd_compute)
