@@ -5,6 +5,8 @@ Cases (one Fermi energy unless stated, workers as given, default 1):
 
 * ``bi20``   — Bi₂Se₃ ``_hr.dat`` (30 WF, block spinors), proper σ^y_zx at 4.4195 eV, 20³
   (8 sub-meshes of 10³);
+* ``bi32``   — the same at 32³ (8 sub-meshes of 16³);
+* ``pt32``   — Pt ``_hr.dat`` (18 WF), conventional σ^z_xy, η = 0.05 eV, 81 E_F, 32³;
 * ``bi24t``  — the same model, whole proper SHC tensor (18 components), 81 E_F, 24³;
 * ``pt21``   — Pt ``_hr.dat`` (18 WF), conventional σ^z_xy, η = 0.05 eV, 81 E_F, 21³
   (M = 10 sub-meshes of 10³: 0.95 × the k-points);
@@ -38,6 +40,11 @@ def _cases() -> dict[str, tuple[str, object]]:
     return {
         "bi20": ("bi2se3", dict(fn="shc", spin="y", current="z", efield="x", mesh=20,
                                 efermi=FERMI["bi2se3"], formula="proper")),
+        "bi32": ("bi2se3", dict(fn="shc", spin="y", current="z", efield="x", mesh=32,
+                                efermi=FERMI["bi2se3"], formula="proper")),
+        "pt32": ("pt", dict(fn="shc", spin="z", current="x", efield="y", mesh=32,
+                            efermi=FERMI["pt"] + np.linspace(-0.4, 0.4, 81),
+                            formula="conventional", eta=0.05)),
         "bi24t": ("bi2se3", dict(fn="shc", spin="all", current="all", efield="all", mesh=24,
                                  efermi=FERMI["bi2se3"] + np.linspace(-0.4, 0.4, 81),
                                  formula="proper")),
