@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 import sys
+import types
 import warnings
 from collections.abc import Sequence
 
@@ -303,7 +304,8 @@ def _sub_meshes(
 def _caller_level() -> int:
     """The ``stacklevel`` of a warning issued here that points at the first frame outside
     tbspin (the user's call, however many public functions it went through)."""
-    level, frame = 2, sys._getframe(2)
+    frame: types.FrameType | None = sys._getframe(2)
+    level = 2
     while frame is not None and frame.f_globals.get("__name__", "").startswith("tbspin."):
         level, frame = level + 1, frame.f_back
     return level
