@@ -197,7 +197,7 @@ def test_spin_hall_depends_on_magnetization_direction():
     # the C4 rotation: the Γ-centred one (shift=0; the proper formula's default is a generic shift)
     def shc(m, gauge=None, spin="y", current="z", efield="x"):
         res = tbspin.spin_hall(bi2se3(magnetization=m), efermi=[0.0, 0.4], mesh=24, spin=spin,
-                               current=current, efield=efield, gauge=gauge, shift=0.0)
+                               current=current, efield=efield, gauge=gauge, shift=0.0, errors=False)
         assert res.unit == "(hbar/2e) S/m"
         return res.values
 

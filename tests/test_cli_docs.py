@@ -68,7 +68,7 @@ def test_readme_starts_with_the_two_commands():
 def test_cli_shc_on_builtin_model_writes_files(tmp_path, capsys):
     """`tbspin shc` on the BHZ model: quantized value in the gap (exact: 4 e/8π), files written."""
     rc = cli.main(["shc", "--model", "bhz", "--param", "M=-0.05", "--efermi=-0.01:0.01:3",
-                   "--mesh", "60", "--out", str(tmp_path / "bhz"), "--no-progress"])
+                   "--mesh", "60", "--out", str(tmp_path / "bhz"), "--no-progress", "--no-errors"])
     assert rc == 0
     out = capsys.readouterr().out
     assert "sigma^z_xy" in out
@@ -79,10 +79,16 @@ def test_cli_shc_on_builtin_model_writes_files(tmp_path, capsys):
 
 
 def test_cli_ahc_haldane_matches_api(capsys):
-    rc = cli.main(["ahc", "--model", "haldane", "--efermi", "0", "--mesh", "48", "--no-progress"])
+    rc = cli.main(["ahc", "--model", "haldane", "--efermi", "0", "--mesh", "48", "--no-progress",
+                   "--seed", "5"])
     assert rc == 0
-    api = tbspin.anomalous_hall(tbspin.models.haldane(), efermi=[0.0], mesh=48).values[0]
-    assert f"{api:.8g}" in capsys.readouterr().out
+    api = tbspin.anomalous_hall(tbspin.models.haldane(), efermi=[0.0], mesh=48, seed=5)
+    assert f"{api.values[0]:.8g}  {api.errors[0]:16.3g}" in capsys.readouterr().out
+    rc = cli.main(["ahc", "--model", "haldane", "--efermi", "0", "--mesh", "48", "--no-progress",
+                   "--no-errors"])
+    assert rc == 0
+    api = tbspin.anomalous_hall(tbspin.models.haldane(), efermi=[0.0], mesh=48, errors=False)
+    assert f"{api.values[0]:.8g}" in capsys.readouterr().out
 
 
 def test_cli_errors_are_one_line(capsys):
@@ -138,7 +144,8 @@ def test_cli_shc_on_imported_hr_file(tmp_path, capsys, order):
     write_hr(model, path)
     rc = cli.main(["shc", "--hr", str(path), "--spin-order", order,
                    "--lattice", ",".join(map(str, lat3.ravel())), "--efermi", "0",
-                   "--mesh", "72", "72", "--out", str(tmp_path / "r"), "--no-progress"])
+                   "--mesh", "72", "72", "--out", str(tmp_path / "r"), "--no-progress",
+                   "--no-errors"])
     assert rc == 0
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["dim"] == 2 and data["unit"] == "e/8pi"
@@ -152,14 +159,15 @@ def test_convergence_study_table(tmp_path, capsys):
     from tbspin.results.convergence import mesh_study
 
     rc = cli.main(["shc", "--model", "bhz", "--param", "M=-0.05", "--efermi", "0",
-                   "--converge", "16", "32", "64", "--out", str(tmp_path / "c"), "--no-progress"])
+                   "--converge", "16", "32", "64", "--out", str(tmp_path / "c"), "--no-progress",
+                   "--no-errors"])
     assert rc == 0
     text = (tmp_path / "c_convergence.txt").read_text()
     assert "16x16" in text and "64x64" in text and text in capsys.readouterr().out
     import functools
 
     table = mesh_study(functools.partial(tbspin.spin_hall, tbspin.models.bhz(M=-0.05),
-                                         efermi=[0.0]), [16, 32, 64])
+                                         efermi=[0.0], errors=False), [16, 32, 64])
     ch = table.relative_changes[:, 0]
     assert ch[1] < ch[0]
     assert abs(abs(table.values[-1, 0]) - 4.0) < 1e-4

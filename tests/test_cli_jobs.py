@@ -85,7 +85,7 @@ def test_unit_changes_json_and_figure_or_is_rejected(tmp_path, capsys, monkeypat
 def test_checkpoint_under_converge_is_honoured(tmp_path, capsys):
     ck = tmp_path / "ck.npz"
     assert cli.main(["shc", "--model", "kane_mele", "--efermi", "0", "--converge", "6", "8",
-                     "--checkpoint", str(ck), "--no-progress"]) == 0
+                     "--checkpoint", str(ck), "--no-progress", "--no-errors"]) == 0
     assert (tmp_path / "ck.npz.mesh6").exists() and (tmp_path / "ck.npz.mesh8").exists()
     capsys.readouterr()
 

@@ -18,13 +18,13 @@ def test_shc_all_components_from_the_cli_equal_the_api(tmp_path, capsys):
     out = tmp_path / "km"
     rc = main(["shc", "--model", "kane_mele", "--spin", "all", "--current", "all", "--efield",
                "all", "--efermi=-0.5:0.5:3", "--mesh", "12", "--out", str(out), "--no-progress",
-               "--workers", "1"])
+               "--workers", "1", "--no-errors"])
     assert rc == 0
     text = capsys.readouterr().out
     assert "zxy" in text and "components: indices ['spin', 'current', 'field']" in text
     d = json.loads(out.with_suffix(".json").read_text())
     ref = tbspin.spin_hall(kane_mele(), efermi=np.linspace(-0.5, 0.5, 3), mesh=12, spin="all",
-                           current="all", efield="all", workers=1, progress=False)
+                           current="all", efield="all", workers=1, progress=False, errors=False)
     assert d["components"] == ref.components and d["indices"] == ["spin", "current", "field"]
     np.testing.assert_allclose(np.array(d["values"]), ref.values, rtol=1e-12, atol=1e-12)
     assert out.with_suffix(".png").stat().st_size > 0
@@ -40,9 +40,10 @@ def test_compute_subcommand_lists_the_registry_and_runs_a_record(tmp_path, capsy
     for name in tbspin.observables.available():
         assert name in helptext
     rc = main(["compute", "ahc", "--model", "haldane", "--efermi", "0", "--mesh", "12",
-               "--no-progress", "--workers", "1"])
+               "--no-progress", "--workers", "1", "--no-errors"])
     assert rc == 0
-    ref = tbspin.compute(tbspin.models.haldane(), "ahc", efermi=[0.0], mesh=12, workers=1)
+    ref = tbspin.compute(tbspin.models.haldane(), "ahc", efermi=[0.0], mesh=12, workers=1,
+                         errors=False)
     text = capsys.readouterr().out
     assert f"{ref.values[0, 0]:14.6g}".strip() in text
 

@@ -133,7 +133,7 @@ def test_sigterm_saves_the_checkpoint_and_exits_143(tmp_path) -> None:
     ck = tmp_path / "run.npz"
     env = dict(os.environ, PYTHONPATH=str(ROOT), TBSPIN_WORKERS="1")
     cmd = [sys.executable, "-m", "tbspin.cli.app", "shc", "--model", "kane_mele", "--efermi", "0",
-           "--mesh", "1000", "--no-progress", "--checkpoint", str(ck)]
+           "--mesh", "1000", "--no-progress", "--checkpoint", str(ck), "--no-errors"]
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not ck.exists() and time.time() < deadline and proc.poll() is None:
@@ -152,7 +152,9 @@ def test_sigterm_saves_the_checkpoint_and_exits_143(tmp_path) -> None:
     (dict(mesh=8, eta=0.01), "'eta'.*conventional"),
     (dict(mesh=8, budget=10.0), "'budget'.*without 'tol'"),
     (dict(mesh=8, budget_k=1000), "'budget_k'.*without 'tol'"),
-    (dict(mesh=8, seed=3), "'seed'.*without 'tol'"),
+    (dict(mesh=8, seed=3, errors=False), "'seed'.*errors=False and no 'tol'"),
+    (dict(mesh=8, shift=0.5), "'shift'.*errors=False"),
+    (dict(mesh=8, tol=0.05, errors=False), "errors=False.*'tol'"),
     (dict(mesh=8, tol=5), "'tol'.*\\(0, 1\\)"),
     (dict(mesh=8, tol=0.0), "'tol'.*\\(0, 1\\)"),
     (dict(mesh=8, tol=0.05, shift=0.5), "'shift'.*'tol'"),
@@ -177,7 +179,9 @@ def test_tol_without_mesh_starts_from_the_default_mesh() -> None:
     (["--mesh", "6", "--lattice", "1,0,0,1"], "--lattice applies to Wannier90"),
     (["--mesh", "6", "--budget", "10"], "--budget only acts"),
     (["--mesh", "6", "--budget-k", "1000"], "--budget-k only acts"),
-    (["--mesh", "6", "--seed", "1"], "--seed only acts"),
+    (["--mesh", "6", "--no-errors", "--seed", "1"], "no effect with --no-errors"),
+    (["--mesh", "6", "--shift", "0.5"], "--shift fixes one plain mesh"),
+    (["--mesh", "6", "--tol", "0.1", "--no-errors"], "--no-errors and --tol"),
 ])
 def test_cli_refuses_options_that_would_be_ignored(extra, words, capsys) -> None:
     assert cli.main(["ahc", "--model", "kane_mele", "--efermi", "0", "--no-progress",
@@ -212,7 +216,8 @@ def test_huge_mesh_gets_a_run_time_estimate(monkeypatch) -> None:
     monkeypatch.setattr(obs, "integrate", no_integration)
     with pytest.warns(LongRunWarning, match=r"1e\+10 k-points: this run will take about"):
         with pytest.raises(RuntimeError, match="integration started"):
-            tbspin.spin_hall(kane_mele(), efermi=0.0, mesh=100000, progress=False, workers=1)
+            tbspin.spin_hall(kane_mele(), efermi=0.0, mesh=100000, progress=False, workers=1,
+                             errors=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error", LongRunWarning)
         assert options.warn_long_run(None, make_mesh(kane_mele(), 40)) is None  # not timed

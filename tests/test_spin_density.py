@@ -38,7 +38,7 @@ def test_intrinsic_spin_density_matches_the_two_band_closed_form():
     model = qwz_spin(-1.0)
     n = 24
     r = tbspin.compute(model, "spin_density", efermi=[0.0], mesh=n, formula="intrinsic",
-                       workers=1)
+                       workers=1, errors=False)
     k = mesh_points(n)
     kx, ky = k.T
     d = np.stack([np.sin(kx), np.sin(ky), -1.0 + np.cos(kx) + np.cos(ky)], axis=1)
@@ -74,7 +74,7 @@ def test_fermi_surface_spin_density_matches_the_edelstein_closed_form():
     model = rashba_lattice(C, alpha, a)
     n, ef = 96, np.array([0.15])
     r = tbspin.compute(model, "spin_density", efermi=ef, mesh=n, formula="fermi_surface",
-                       temperature=T, shift=0.5, workers=1, options={"gamma": gamma})
+                       temperature=T, shift=0.5, workers=1, options={"gamma": gamma}, errors=False)
     k = mesh_points(n, 0.5) / a
     kx, ky = k.T
     e0 = C * (4 - 2 * np.cos(kx * a) - 2 * np.cos(ky * a)) / a**2
@@ -105,11 +105,11 @@ def test_spin_density_projector_resolves_the_response():
     model = qwz_spin(-1.0)
     P0 = np.diag([1.0, 0.0]).astype(complex)
     kw = dict(efermi=[0.0], mesh=12, formula="intrinsic", workers=1)
-    full = tbspin.compute(model, "spin_density", **kw)
-    parts = [tbspin.compute(model, "spin_density", options={"projector": P}, **kw)
+    full = tbspin.compute(model, "spin_density", **kw, errors=False)
+    parts = [tbspin.compute(model, "spin_density", options={"projector": P}, **kw, errors=False)
              for P in (P0, np.eye(2) - P0)]
     np.testing.assert_allclose(parts[0].values + parts[1].values, full.values, atol=1e-13)
     with pytest.raises(tbspin.errors.ParameterError, match="projector"):
-        tbspin.compute(model, "spin_density", options={"projector": np.eye(3)}, **kw)
+        tbspin.compute(model, "spin_density", options={"projector": np.eye(3)}, **kw, errors=False)
     with pytest.raises(tbspin.errors.ParameterError, match="temperature"):
-        tbspin.compute(model, "spin_density", efermi=[0.0], mesh=8, formula="fermi_surface")
+        tbspin.compute(model, "spin_density", efermi=[0.0], mesh=8, formula="fermi_surface", errors=False)

@@ -36,7 +36,8 @@ def test_symmetrized_pt_tensor_has_the_cubic_shape(pt):
     shape = spin_hall_shape(space_group(structure_of(sym)))
     assert shape.n_independent == 1  # σ^l_ij ∝ ε_lij (Seemann et al., PRB 92, 155138 (2015))
     kw = dict(efermi=[11.3158], mesh=6, spin="all", current="all", efield="all",
-              formula="conventional", eta=0.05, shift=0.0, workers=1, progress=False)
+              formula="conventional", eta=0.05, shift=0.0, workers=1, progress=False,
+              errors=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", tbspin.errors.GaugeWarning)
         T = tbspin.spin_hall(sym, **kw).tensor()[0]

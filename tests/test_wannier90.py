@@ -319,7 +319,7 @@ def test_spin_order_round_trip_gives_same_spin_hall(tmp_path: Path) -> None:
 
     km = _kane_mele(lso=0.1)
     kw = dict(efermi=0.0, mesh=24, spin="z", current="x", efield="y")
-    ref = spin_hall(km, **kw).values[0]
+    ref = spin_hall(km, **kw, errors=False).values[0]
     # independent value: s_z-conserving QSH insulator with spin Chern number 1,
     # σ^z_xy = ±e/2π = ±4 (e/8π)
     assert abs(abs(ref) - 4.0) < 0.02
@@ -332,7 +332,7 @@ def test_spin_order_round_trip_gives_same_spin_hall(tmp_path: Path) -> None:
                                   spin_order=order)
         for s in ("sx", "sy", "sz"):
             np.testing.assert_array_equal(back.operators[s], m.operators[s])
-        val = spin_hall(back, **kw).values[0]
+        val = spin_hall(back, **kw, errors=False).values[0]
         assert abs(val - ref) < 1e-10 * max(1.0, abs(ref))
 
 
@@ -561,7 +561,7 @@ def test_ahc_vanishes_for_real_silicon_hoppings(data: Path) -> None:
     # shift 1/2: the mesh is closed under k -> -k and avoids the symmetry lines where Si bands
     # are degenerate (there the lead's per-band curvature of nearly degenerate pairs reaches
     # ±1e11 Å² and cancels only to ~1e-3 Å²; reported, not hidden: see the module report)
-    res = anomalous_hall(si, efermi=[5.0, 6.5, 7.0], mesh=4, shift=0.5)
+    res = anomalous_hall(si, efermi=[5.0, 6.5, 7.0], mesh=4, shift=0.5, errors=False)
     _, omega = berry_curvature(si, np.array([[0.1, 0.23, -0.31]]))
     assert np.max(np.abs(omega)) > 1e-3  # the integrand itself is not zero
     assert np.max(np.abs(res.values)) < 1e-8
@@ -584,12 +584,12 @@ def test_spin_hall_on_real_spinors_both_orders(gaas_tb: Path, tmp_path: Path) ->
     # relative at η = 0 on this 3³ mesh, 1e-10 with η = 0.01 eV)
     kw = dict(efermi=7.9366, mesh=3, spin="z", current="x", efield="y",
               formula="conventional", eta=0.01)
-    a = spin_hall(inter, **kw).values[0]
-    b = spin_hall(back, **kw).values[0]
+    a = spin_hall(inter, **kw, errors=False).values[0]
+    b = spin_hall(back, **kw, errors=False).values[0]
     assert np.isfinite(a) and abs(a) > 0
     assert abs(a - b) < 1e-8 * abs(a)
     # the file round trip itself is exact: same result as the in-memory block model
-    assert spin_hall(blk, **kw).values[0] == b
+    assert spin_hall(blk, **kw, errors=False).values[0] == b
 
 
 def test_wout_centres_sit_on_the_atoms(data: Path, bi2se3_hr: Path, tmp_path: Path) -> None:
@@ -635,7 +635,7 @@ def test_full_position_matrix_from_tb_dat_in_berry_connection(data: Path) -> Non
     for model, label in ((diag, "diagonal"), (full, "full")):
         E = np.linalg.eigvalsh(model.hamiltonian(tbspin.make_mesh(model, 6).cartesian(model)))
         ef = np.linspace(E.min() + 0.5, E.max() - 0.5, 5)
-        r = tbspin.anomalous_hall(model, efermi=ef, mesh=6)
+        r = tbspin.anomalous_hall(model, efermi=ef, mesh=6, errors=False)
         assert np.max(np.abs(r.values)) < 1e-6  # S/cm
         assert label in r.extras["position_operator"]
 

@@ -144,7 +144,7 @@ def test_magnet_wedge_equals_full_mesh_with_antiunitary_elements() -> None:
     model, sym = _random_magnet()
     ef = [-1.0, 0.0, 1.5]
     for name, formula, kw in [("ahc", None, {}), ("shc", "conventional", {"eta": 0.01})]:
-        full = tbspin.compute(model, name, efermi=ef, mesh=6, formula=formula, progress=False,
+        full = tbspin.compute(model, name, errors=False, efermi=ef, mesh=6, formula=formula, progress=False,
                               **kw)
         wedge = tbspin.compute(model, name, efermi=ef, mesh=6, formula=formula, progress=False,
                                symmetry=sym, **kw)
@@ -170,7 +170,7 @@ def test_polar_crystal_edelstein_wedge_equals_full_mesh() -> None:
     st = CrystalStructure(lattice=HEX, positions=frac @ HEX, symbols=["Zn", "Zn", "O", "O"])
     model, sym = _random_symmetrized(st, ["Zn: s", "O: s"], seed=2)
     assert sym[0].number == 186
-    kw = dict(efermi=[-0.5, 0.5], mesh=(6, 6, 4), formula="fermi_surface", temperature=3000.0,
+    kw = dict(errors=False, efermi=[-0.5, 0.5], mesh=(6, 6, 4), formula="fermi_surface", temperature=3000.0,
               progress=False)
     full = tbspin.compute(model, "spin_density", **kw).tensor()
     wedge = tbspin.compute(model, "spin_density", symmetry=sym, **kw).tensor()
@@ -207,7 +207,7 @@ def pt_sym() -> LatticeModel:
 def test_pt_conventional_tensor_wedge_equals_full_mesh(pt_sym: LatticeModel, eta: float) -> None:
     """Acceptance 1 on 8³: all 27 components of the conventional SHC at three E_F from 29
     irreducible points equal the full 512-point mesh to 1e-10; the tensor is ∝ ε_lij."""
-    kw = dict(efermi=PT_EF, mesh=8, formula="conventional", eta=eta, progress=False)
+    kw = dict(errors=False, efermi=PT_EF, mesh=8, formula="conventional", eta=eta, progress=False)
     full = tbspin.compute(pt_sym, "shc", shift=0.0, **kw).tensor()
     res = tbspin.compute(pt_sym, "shc", symmetry="auto", **kw)
     assert res.extras["symmetry"]["n_irreducible"] == 29
@@ -221,7 +221,7 @@ def test_pt_conventional_tensor_wedge_equals_full_mesh(pt_sym: LatticeModel, eta
 
 def test_pt_single_component_and_spin_hall_entry(pt_sym: LatticeModel) -> None:
     """spin_hall(symmetry="auto") for σ^z_xy equals the full-mesh single component."""
-    kw = dict(efermi=PT_EF, mesh=8, formula="conventional", eta=0.0, progress=False)
+    kw = dict(errors=False, efermi=PT_EF, mesh=8, formula="conventional", eta=0.0, progress=False)
     one = tbspin.spin_hall(pt_sym, spin="z", current="x", efield="y", **kw)
     wedge = tbspin.spin_hall(pt_sym, spin="z", current="x", efield="y", symmetry="auto", **kw)
     assert wedge.components == [[2, 0, 1]]
@@ -231,7 +231,7 @@ def test_pt_single_component_and_spin_hall_entry(pt_sym: LatticeModel) -> None:
 def test_pt_proper_tensor_wedge_equals_full_mesh(pt_sym: LatticeModel) -> None:
     """The proper formula (gauge s_l per component) on 7³: no mesh point where s_l fails to
     lift a Kramers degeneracy (X and L are not on odd meshes), so wedge = full to 1e-10."""
-    kw = dict(efermi=PT_EF, mesh=7, formula="proper", progress=False)
+    kw = dict(errors=False, efermi=PT_EF, mesh=7, formula="proper", progress=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error", tbspin.errors.GaugeWarning)
         full = tbspin.compute(pt_sym, "shc", shift=0.0, **kw).tensor()

@@ -66,10 +66,10 @@ gap = (E[:, 1].max(), E[:, 2].min())
 print(f"gap: [{gap[0]:.4f}, {gap[1]:.4f}] eV")
 
 formulas = ("proper", "conventional", "smm_omega")
-# (shift=0.0: the formulas are compared point by point on ONE mesh; the proper formula alone
-# would otherwise default to a generic shift, see spin_hall)
+# (errors=False, shift=0.0: the formulas are compared point by point on ONE plain mesh; by
+# default the mesh's k-points would be randomly shifted sub-meshes with an error bar)
 res0 = {f: tbspin.spin_hall(model, spin="z", current="x", efield="y", efermi=efermi, mesh=mesh,
-                            shift=0.0, formula=f) for f in formulas}
+                            shift=0.0, formula=f, errors=False) for f in formulas}
 print("unit:", res0["proper"].unit, "| gauge:", res0["proper"].gauge)
 i0 = np.argmin(np.abs(efermi))
 for f in formulas:
@@ -102,7 +102,7 @@ plt.close(fig)
 
 # %%
 probe = np.array([-0.2, -0.1, 0.0, 0.12])  # valence band, gap, conduction band (off band edges)
-kw = dict(spin="z", current="x", efield="y", efermi=probe, mesh=mesh, shift=0.0)
+kw = dict(spin="z", current="x", efield="y", efermi=probe, mesh=mesh, shift=0.0, errors=False)
 gauge_z = tbspin.spin_hall(model, gauge="z", **kw).values
 gauge_x = tbspin.spin_hall(model, gauge="x", **kw).values
 m_small = 1e-5
@@ -153,7 +153,7 @@ print(f"at Γ: splitting {abs(Eg[1] - Eg[0]):.1e} eV (Kramers theorem)")
 
 tol = dict(degen_tol=1e-6)
 res1 = {f: tbspin.spin_hall(mix, spin="z", current="x", efield="y", efermi=efermi, mesh=mesh,
-                            shift=0.5, formula=f, **tol) for f in formulas}
+                            shift=0.5, formula=f, errors=False, **tol) for f in formulas}
 k_half = tbspin.make_mesh(mix, mesh, shift=0.5).cartesian(mix)
 e_half = np.linalg.eigvalsh(mix.hamiltonian(k_half))
 min_split = np.abs(e_half[:, 1::2] - e_half[:, 0::2]).min()
@@ -161,18 +161,18 @@ print(f"smallest pair splitting on the shifted mesh: {min_split * 1e6:.1f} μeV"
 for f in formulas:
     print(f"  {f:13s} σ^z_xy(E_F = 0) = {res1[f].values[i0]:.6f} e/8π")
 # conventional: converged with the mesh (80 vs 120)
-conv120 = tbspin.spin_hall(mix, efermi=[0.0], mesh=120, shift=0.5,
+conv120 = tbspin.spin_hall(mix, efermi=[0.0], mesh=120, shift=0.5, errors=False,
                            formula="conventional", **tol).values[0]
 print(f"  conventional at mesh 120: {conv120:.6f} e/8π")
 # proper with an in-plane m ∥ x (gauge x): still zero (m_x keeps ⟨s_z⟩ = 0)
 kubo_mix_mx = tbspin.spin_hall(mix.with_zeeman([m_small, 0, 0]), efermi=[0.0], mesh=mesh,
-                               shift=0.5, **tol).values[0]
+                               shift=0.5, errors=False, **tol).values[0]
 print(f"  proper, m ∥ x = 10 μeV: {kubo_mix_mx:.2e} e/8π")
 # the unshifted mesh puts one degenerate k-point on Γ: its contribution falls as 1/N²
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", tbspin.GaugeWarning)
     gamma_art = {n: tbspin.spin_hall(mix, efermi=[0.0], mesh=n, shift=0.0, gauge="z",
-                                         **tol).values[0]
+                                     errors=False, **tol).values[0]
                  for n in (40, 80)}
 print("  unshifted mesh, gauge z (Γ point only):", gamma_art,
       f"ratio {gamma_art[40] / gamma_art[80]:.3f}")

@@ -36,7 +36,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tbspin.cli.support import AHC_CONVENTIONS, check_cli_options, on_sigterm, record, unit_choices
+from tbspin.cli.support import (
+    AHC_CONVENTIONS,
+    check_cli_options,
+    check_unit,
+    on_sigterm,
+    record,
+    unit_choices,
+)
 from tbspin.errors import OutputError, ParameterError, TbspinError
 from tbspin.model.lattice import LatticeModel
 
@@ -206,8 +213,11 @@ def _add_integration_args(p: argparse.ArgumentParser, kind: str = "shc") -> None
     p.add_argument("--budget-k", type=int, default=None, metavar="N",
                    help="largest number of k-point evaluations of a --tol run [20000000]")
     p.add_argument("--seed", type=int, default=None,
-                   help="seed of the random mesh shifts of a --tol run [drawn at random; the "
-                        "seed used is written to the result file, extras.sampling.seed]")
+                   help="seed of the random shifts (of the sub-meshes, or of a --tol run) "
+                        "[drawn; the seed used is written to the result, extras.sampling.seed]")
+    p.add_argument("--no-errors", action="store_true",
+                   help="one plain mesh without an error bar (default: the mesh's k-points as "
+                        "8-16 randomly shifted sub-meshes give value ± error at the same cost)")
     p.add_argument("--symmetrize", action="store_true",
                    help="restore time reversal (and inversion, from the .win projections when "
                         "available) broken by the Wannier fit before computing")
@@ -241,19 +251,6 @@ def _add_integration_args(p: argparse.ArgumentParser, kind: str = "shc") -> None
                         "machine]")
 
 
-def _check_unit(unit: str | None, kind: str, model: LatticeModel) -> None:
-    """--unit must be a unit of this result (checked before computing)."""
-    if unit is None:
-        return
-    from tbspin import units
-
-    dim = len(model.periodic)
-    avail = units.available_units(kind, dim)
-    if unit not in avail:
-        raise ParameterError(f"--unit {unit!r} is not a unit of this result; use one of "
-                             f"{', '.join(repr(u) for u in avail)}")
-
-
 def _symmetrize(args: argparse.Namespace, model: LatticeModel
                 ) -> tuple[LatticeModel, dict[str, object] | bool]:
     """--symmetrize: time reversal, and inversion when the parities are known (.win projections
@@ -284,13 +281,13 @@ def cmd_shc(args: argparse.Namespace) -> int:
                              "--formula conventional)")
     check_cli_options(args)
     model, sym = _symmetrize(args, load_model(args))
-    _check_unit(args.unit, "shc", model)
+    check_unit(args.unit, "shc", model)
     compute = functools.partial(
         spin_hall, model, efermi=args.efermi, shift=args.shift, spin=args.spin,
         current=args.current, formula=args.formula, method=args.method,
         gauge=args.gauge, temperature=args.temperature, eta=args.eta,
         progress=not args.no_progress, efield=args.efield, tol=args.tol, budget=args.budget,
-        seed=args.seed, budget_k=args.budget_k,
+        seed=args.seed, budget_k=args.budget_k, errors=not args.no_errors,
     )
     stem = output_stem(args.out, f"shc_{model.name}_{args.spin}{args.current}{args.efield}")
     with parallel_options(args.workers, args.scheduler) as par:
@@ -307,12 +304,12 @@ def cmd_ahc(args: argparse.Namespace) -> int:
 
     check_cli_options(args)
     model, sym = _symmetrize(args, load_model(args))
-    _check_unit(args.unit, "ahc", model)
+    check_unit(args.unit, "ahc", model)
     compute = functools.partial(
         anomalous_hall, model, efermi=args.efermi, shift=args.shift, component=args.component,
         method=args.method, gauge=args.gauge, temperature=args.temperature,
         progress=not args.no_progress, tol=args.tol, budget=args.budget, seed=args.seed,
-        budget_k=args.budget_k,
+        budget_k=args.budget_k, errors=not args.no_errors,
     )
     stem = output_stem(args.out, f"ahc_{model.name}_{args.component}")
     with parallel_options(args.workers, args.scheduler) as par:

@@ -9,15 +9,8 @@ from __future__ import annotations
 import argparse
 import functools
 
-from tbspin.cli.app import (
-    EXIT_OK,
-    _add_integration_args,
-    _add_model_args,
-    _check_unit,
-    _symmetrize,
-    load_model,
-)
-from tbspin.cli.support import check_cli_options, record
+from tbspin.cli.app import EXIT_OK, _add_integration_args, _add_model_args, _symmetrize, load_model
+from tbspin.cli.support import check_cli_options, check_unit, record
 from tbspin.errors import ParameterError
 
 __all__ = ["add_parser", "cmd_compute"]
@@ -45,12 +38,12 @@ def cmd_compute(args: argparse.Namespace) -> int:
                              "use --tol (every component gets an error bar) or --mesh")
     check_cli_options(args)
     model, sym = _symmetrize(args, load_model(args))
-    _check_unit(args.unit, rec.kind, model)
+    check_unit(args.unit, rec.kind, model)
     run = functools.partial(
         compute, model, args.observable, efermi=args.efermi, shift=args.shift,
         components=args.components, formula=args.formula, method=args.method, gauge=args.gauge,
         temperature=args.temperature, eta=args.eta, progress=not args.no_progress, tol=args.tol,
-        budget=args.budget, seed=args.seed, budget_k=args.budget_k,
+        budget=args.budget, seed=args.seed, budget_k=args.budget_k, errors=not args.no_errors,
         options=dict(args.option or ()),
     )
     stem = output_stem(args.out, f"{rec.name}_{model.name}")

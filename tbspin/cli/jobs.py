@@ -252,7 +252,7 @@ def _run_conductivity(
         res = compute(mesh=list(mesh), checkpoint=checkpoint)
         echo(res.table(unit or res.unit))
         samp = res.extras.get("sampling")
-        if isinstance(samp, dict):  # --tol: how the error bar was reached
+        if isinstance(samp, dict) and "tol" in samp:  # --tol: how the error bar was reached
             echo(f"# {samp['method']} sampling to tol={samp['tol']}: {samp['n_k']} k-points, "
                  f"final base mesh {'x'.join(map(str, res.mesh))}, converged: {samp['converged']}")
     if record is not None:

@@ -235,8 +235,12 @@ def _model_title(result: ConductivityResult) -> str:
 
 
 def _sampling_words(result: ConductivityResult) -> str:
-    """"mesh 16x16x16", or "364 k-points (random shifts), tol 0.05" for a ``tol`` run."""
+    """"mesh 16x16x16 (8 shifted 8x8x8 sub-meshes)", "mesh 16x16x16" (``errors=False``), or
+    "364 k-points (random shifts), tol 0.05" for a ``tol`` run."""
     samp = result.extras.get("sampling") if isinstance(result.extras, dict) else None
+    if isinstance(samp, dict) and "sub_mesh" in samp:
+        return (f"mesh {'x'.join(map(str, result.mesh))} ({samp['n_sub']} shifted "
+                f"{'x'.join(map(str, samp['sub_mesh']))} sub-meshes)")
     if isinstance(samp, dict) and "n_k" in samp:
         return f"{samp['n_k']} k-points (random shifts), tol {samp.get('tol', '?'):g}"
     return f"mesh {'x'.join(map(str, result.mesh))}"
@@ -248,7 +252,7 @@ def plot_conductivities(
 ) -> Figure:
     """Several conductivities (same quantity and unit) against Fermi energy, one curve each.
 
-    Results that carry error estimates (``tol=`` runs) get a shaded ± 2σ band.
+    Results that carry error estimates (the default, and ``tol=`` runs) get a shaded ± 2σ band.
     """
     first = next(iter(results.values()))
     unit = unit or first.unit

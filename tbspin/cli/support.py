@@ -9,11 +9,15 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tbspin.errors import ParameterError
 
-__all__ = ["AHC_CONVENTIONS", "model_record", "check_cli_options", "record", "unit_choices",
-           "on_sigterm"]
+if TYPE_CHECKING:  # pragma: no cover
+    from tbspin.model.lattice import LatticeModel
+
+__all__ = ["AHC_CONVENTIONS", "model_record", "check_cli_options", "check_unit", "record",
+           "unit_choices", "on_sigterm"]
 
 #: the conventions part of ``tbspin ahc --help`` (no spin Hall conventions)
 AHC_CONVENTIONS = """\
@@ -39,15 +43,41 @@ def check_cli_options(args: argparse.Namespace) -> None:
     if args.tol is not None and args.converge:
         raise ParameterError("--tol and --converge both choose the k-sampling: --converge "
                              "repeats fixed meshes, --tol converges to an error bar; give one")
+    no_errors = getattr(args, "no_errors", False)
     if args.tol is None:
-        for option, value in (("--budget", args.budget), ("--budget-k", args.budget_k),
-                              ("--seed", args.seed)):
+        for option, value in (("--budget", args.budget), ("--budget-k", args.budget_k)):
             if value is not None:
                 raise ParameterError(f"{option} only acts in a --tol run; add --tol (e.g. "
                                      f"--tol 0.02) or drop {option}")
+        if args.seed is not None and no_errors:
+            raise ParameterError("--seed fixes the random shifts of the error estimate; it has "
+                                 "no effect with --no-errors (drop one of them)")
+        if args.shift is not None and not no_errors:
+            raise ParameterError("--shift fixes one plain mesh, but the default error estimate "
+                                 "uses randomly shifted sub-meshes: add --no-errors or drop "
+                                 "--shift")
+        if args.checkpoint is not None and not no_errors:
+            raise ParameterError("--checkpoint resumes one plain mesh: add --no-errors (older "
+                                 "checkpoints of uniform runs resume that way), or use --tol "
+                                 "for a converged run with error bars and a step journal")
+    elif no_errors:
+        raise ParameterError("--no-errors and --tol: a --tol run is its error bar; drop one")
     elif args.shift is not None:
         raise ParameterError("--shift has no effect with --tol (its meshes are randomly "
                              "shifted; --seed fixes them); drop one of them")
+
+
+def check_unit(unit: str | None, kind: str, model: LatticeModel) -> None:
+    """--unit must be a unit of this result (checked before computing)."""
+    if unit is None:
+        return
+    from tbspin import units
+
+    dim = len(model.periodic)
+    avail = units.available_units(kind, dim)
+    if unit not in avail:
+        raise ParameterError(f"--unit {unit!r} is not a unit of this result; use one of "
+                             f"{', '.join(repr(u) for u in avail)}")
 
 
 def record(args: argparse.Namespace, symmetrize: dict[str, object] | bool) -> dict[str, object]:

@@ -5,9 +5,13 @@ result or is refused with a :class:`~tbspin.errors.ParameterError` naming it:
 
 * ``tol`` is a relative standard error, 0 < tol < 1 (``tol=5`` used to be accepted and did
   nothing useful);
-* ``budget`` (seconds), ``budget_k`` (k-points) and ``seed`` only act in a ``tol`` run; without
+* ``budget`` (seconds) and ``budget_k`` (k-points) only act in a ``tol`` run; without
   ``tol`` they are refused, and so is an explicit ``shift`` with ``tol`` (its meshes are
   randomly shifted);
+* ``errors`` (default True): a run without ``tol`` splits the mesh's k-points into randomly
+  shifted sub-meshes for an error bar (:mod:`tbspin.sampling.submesh`); ``seed`` (its shifts)
+  acts there and is refused with ``errors=False`` and no ``tol``; an explicit ``shift`` fixes
+  one plain mesh and needs ``errors=False``;
 * ``mesh`` may be omitted in a ``tol`` run: the starting base mesh is then
   :data:`DEFAULT_TOL_MESH` points per periodic direction (the convergence loop enlarges it as
   the error requires); without ``tol`` it is required;
@@ -50,7 +54,7 @@ PROBE_K = 64
 
 def check_sampling(
     *, tol: float | None, mesh: MeshSpec | None, shift: ShiftSpec | None,
-    budget: float | None, budget_k: int | None, seed: int | None,
+    budget: float | None, budget_k: int | None, seed: int | None, errors: bool = True,
 ) -> tuple[MeshSpec, int]:
     """Validate the sampling keywords together (module docstring).
 
@@ -67,16 +71,28 @@ def check_sampling(
     """
     if tol is None:
         for name, value, what in (("budget", budget, "wall-time budget (s)"),
-                                  ("budget_k", budget_k, "k-point budget"),
-                                  ("seed", seed, "seed of the random shifts")):
+                                  ("budget_k", budget_k, "k-point budget")):
             if value is not None:
                 raise ParameterError(
                     f"'{name}' is the {what} of a converged run and has no effect without "
                     f"'tol'; give tol= (e.g. tol=0.02) or drop {name}")
+        if seed is not None and not errors:
+            raise ParameterError(
+                "'seed' is the seed of the random shifts of an error estimate and has no "
+                "effect with errors=False and no 'tol'; drop seed, or drop errors=False")
+        if errors and shift is not None:
+            raise ParameterError(
+                "'shift' fixes one plain mesh, but the default error estimate uses randomly "
+                "shifted sub-meshes: give errors=False with shift (CLI --no-errors), or drop "
+                "shift")
         if mesh is None:
             raise ParameterError("'mesh' is required (points per periodic direction, e.g. "
                                  "mesh=40), unless 'tol' asks for a converged run")
+        _check_seed(seed)
         return mesh, DEFAULT_BUDGET_K
+    if not errors:
+        raise ParameterError("errors=False asks for a plain mesh without an error bar, but a "
+                             "'tol' run is its error bar; drop one of them")
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 < float(tol) < 1:
         raise ParameterError(
             f"'tol' is a relative standard error and must lie in (0, 1), e.g. tol=0.02 for 2%; "
@@ -89,10 +105,14 @@ def check_sampling(
         budget_k = DEFAULT_BUDGET_K
     elif isinstance(budget_k, bool) or not isinstance(budget_k, numbers.Integral) or budget_k < 1:
         raise ParameterError(f"'budget_k' must be a positive integer (k-points), got {budget_k!r}")
+    _check_seed(seed)
+    return (DEFAULT_TOL_MESH if mesh is None else mesh), int(budget_k)
+
+
+def _check_seed(seed: int | None) -> None:
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
                              or seed < 0):
         raise ParameterError(f"'seed' must be a non-negative integer, got {seed!r}")
-    return (DEFAULT_TOL_MESH if mesh is None else mesh), int(budget_k)
 
 
 def check_eta(eta: float, formula: str) -> None:

@@ -9,6 +9,8 @@ one-component :class:`tbspin.bands.integrands.Integrand` (the 0.2 interface) or 
 from __future__ import annotations
 
 import numbers
+import sys
+import types
 import warnings
 from collections.abc import Sequence
 
@@ -20,12 +22,13 @@ from tbspin.bands.settings import ConnectionSettings, positive_number, resolve_c
 from tbspin.bz.kmesh import Mesh, make_mesh
 from tbspin.engine.checkpoint import JsonValue, array_digest
 from tbspin.engine.integrate import Plan, default_chunk_size, integrate
-from tbspin.errors import ArgumentError, ParameterError
+from tbspin.errors import ArgumentError, ConvergenceWarning, ParameterError
 from tbspin.model.lattice import LatticeModel, axis_index
 from tbspin.observables._options import DEFAULT_BUDGET_K, check_sampling, warn_long_run
 from tbspin.observables._wedge import Wedge
 from tbspin.results.conductivity import ConductivityResult, model_provenance
 from tbspin.sampling import GENERIC_SHIFT, SampledIntegral, converge
+from tbspin.sampling.submesh import REL_WARN, submesh_integral, unconverged
 from tbspin.types import ArrayLike, Direction, FloatArray, GaugeSpec, MeshSpec, PathLike, ShiftSpec, SpinSpec
 
 from .. import units
@@ -182,20 +185,24 @@ def _conductivity(
     client: object | None = None, tol: float | None = None, abs_floor: float = 0.0,
     budget: float | None = None, seed: int | None = None, budget_k: int | None = None,
     components: Sequence[Sequence[int]] | None = None, indices: Sequence[str] | None = None,
-    gauge: str | None = None, wedge: Wedge | None = None,
+    gauge: str | None = None, wedge: Wedge | None = None, errors: bool = True,
 ) -> ConductivityResult:
     """Validate the integration arguments, integrate, and wrap with units and provenance.
 
     With ``tol`` the integral goes through :func:`tbspin.sampling.converge` (value ± error,
-    number of k-points, convergence history in ``extras["sampling"]``); else one uniform mesh.
+    number of k-points, convergence history in ``extras["sampling"]``); else the mesh's
+    k-points as randomly shifted sub-meshes (:func:`_sub_meshes`, value ± error, a
+    ConvergenceWarning when not converged), or with ``errors=False`` one uniform mesh.
     A :class:`tbspin.bands.integrands.BandKernel` of C components gives ``raw`` (n_E, C) with its
     ``components`` (index tuples in the order of ``indices``). With ``wedge`` the kernel computes
     ``wedge.kernel_components`` on the irreducible points of the (Γ-centred by default) mesh and
     the result holds ``components`` of the rebuilt tensor (:mod:`tbspin.observables._wedge`).
     """
     model, st = integrand.model, integrand.settings
+    if not isinstance(errors, (bool, np.bool_)):
+        raise ParameterError(f"'errors' must be True or False, got {errors!r}")
     mesh, k_budget = check_sampling(tol=tol, mesh=mesh, shift=shift, budget=budget,
-                                    budget_k=budget_k, seed=seed)
+                                    budget_k=budget_k, seed=seed, errors=bool(errors))
     ef = _efermi(efermi)
     T = positive_number(temperature, "temperature", allow_zero=True)
     extras: dict[str, object] = {}
@@ -224,7 +231,8 @@ def _conductivity(
             shift=(0.0,) * len(r.mesh), temperature=T, eta=float(eta), model=model.name,
             version=__version__,
             extras=dict(samp, position_operator=_position_operator(model), **st.extras(),
-                        shift_default="random (M shifts of the randomized lattice rule)"),
+                        shift_default="random (M shifts of the randomized lattice rule)",
+                        errors=f"converged run (tol={tol:g}): spread of randomly shifted meshes"),
             fingerprint=model.fingerprint(), provenance=model_provenance(model, st.record()),
             raw_errors=r.errors.reshape(shape), components=comps, indices=idx,
         )
@@ -239,9 +247,24 @@ def _conductivity(
             kind=kind, label=label, efermi=ef, raw=wraw, dim=model.n_periodic, formula=formula,
             method=st.method, gauge=gauge, mesh=kmesh.n, shift=kmesh.shift, temperature=T,
             eta=float(eta), model=model.name, version=__version__,
-            extras=dict(winfo, position_operator=_position_operator(model), **st.extras()),
+            extras=dict(winfo, position_operator=_position_operator(model), **st.extras(),
+                        errors="not estimated (irreducible wedge: one symmetric "
+                               "Γ-centred mesh; tol= gives error bars)"),
             fingerprint=model.fingerprint(), provenance=model_provenance(model, st.record()),
             components=comps, indices=idx)
+    if errors and model.n_periodic > 0:
+        if checkpoint is not None:
+            raise ParameterError(
+                "'checkpoint' resumes one plain mesh: give errors=False with it (CLI "
+                "--no-errors; checkpoints written by earlier uniform runs resume that way), or "
+                "tol= (CLI --tol) for a converged run with error bars and a step journal")
+        return _sub_meshes(integrand, ef, kind=kind, label=label, formula=formula, mesh=mesh,
+                           temperature=T, eta=eta, chunk_size=chunk_size, seed=seed,
+                           comps=comps, idx=idx, gauge=gauge, workers=workers,
+                           run_kw=dict(progress=progress, executor=executor, workers=workers,
+                                       backend=backend, client=client))
+    extras["errors"] = ("not estimated (errors=False: one plain mesh)" if model.n_periodic
+                        else "none: no periodic direction (one k-point, exact)")
     shift = _default_shift(model, formula, shift, extras)
     kmesh = make_mesh(model, mesh, shift)
     plan = Plan(mesh=kmesh, chunk_size=_chunk(chunk_size, model, st.method, kmesh), efermi=ef,
@@ -262,3 +285,62 @@ def _conductivity(
     )
 
 
+
+
+def _sub_meshes(
+    integrand: Integrand | BandKernel, ef: FloatArray, *, kind: str, label: str, formula: str,
+    mesh: MeshSpec, temperature: float, eta: float, chunk_size: int | None, seed: int | None,
+    comps: list[list[int]] | None, idx: list[str] | None, gauge: str, workers: int | None,
+    run_kw: dict[str, object],
+) -> ConductivityResult:
+    """The default uniform run: the k-points of ``mesh`` as randomly shifted sub-meshes
+    (:mod:`tbspin.sampling.submesh`), value ± Student-t error, and a ConvergenceWarning naming
+    the fixes when the estimate is not converged."""
+    model, st = integrand.model, integrand.settings
+    kmesh = make_mesh(model, mesh, 0.0)
+    if chunk_size is not None:
+        chunk_size = _chunk(chunk_size, model, st.method)
+    warn_long_run(integrand, kmesh, workers, stacklevel=5)
+    r = submesh_integral(model, integrand, kmesh.n, ef, temperature, seed=seed,
+                         chunk_size=chunk_size, method=st.method, label=label, **run_kw)
+    shape = (len(ef), len(comps)) if comps is not None else (len(ef),)
+    sub = "x".join(map(str, r.mesh))
+    why = unconverged(r.samples, r.values, r.errors, r.n_components)
+    hist = r.history[0]
+    samp = dict(method=r.method, mesh=list(kmesh.n), sub_mesh=list(r.mesh), n_sub=r.n_shifts,
+                n_k=r.n_k, seed=r.seed, seed_given=seed, shifts=hist["shifts"],
+                seconds=hist["seconds"], fft_sub_meshes=hist["fft_sub_meshes"],
+                rel_warn=REL_WARN, unconverged=why, samples=r.samples.tolist())
+    res = ConductivityResult(
+        kind=kind, label=label, efermi=ef, raw=r.values.reshape(shape), dim=model.n_periodic,
+        formula=formula, method=st.method, gauge=gauge, mesh=kmesh.n,
+        shift=(0.0,) * len(kmesh.n), temperature=temperature, eta=float(eta), model=model.name,
+        version=__version__,
+        extras=dict(sampling=samp, position_operator=_position_operator(model), **st.extras(),
+                    n_k=r.n_k, seconds=hist["seconds"],
+                    errors=(f"{r.n_shifts} randomly shifted {sub} sub-meshes ({r.n_k} k-points, "
+                            f"seed {r.seed}); Student-t standard error (1 sigma)"),
+                    shift_default=f"random: each of the {r.n_shifts} sub-meshes its own shift"),
+        fingerprint=model.fingerprint(), provenance=model_provenance(model, st.record()),
+        raw_errors=r.errors.reshape(shape), components=comps, indices=idx,
+    )
+    if why:
+        n = "x".join(map(str, kmesh.n))
+        warnings.warn(
+            f"{label} on mesh {n} is not converged: {'; '.join(why)}. Fixes: tol= (e.g. "
+            "tol=0.05, CLI --tol) converges to a target error; or a larger mesh; or, when the "
+            "Wannier fit breaks a symmetry of the crystal, symmetrize the model first "
+            "(tbspin.crystal.symmetrize, model.symmetrized(), CLI --symmetrize). "
+            f"Seed {r.seed} reruns this estimate", ConvergenceWarning,
+            stacklevel=_caller_level())
+    return res
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of a warning issued here that points at the first frame outside
+    tbspin (the user's call, however many public functions it went through)."""
+    frame: types.FrameType | None = sys._getframe(2)
+    level = 2
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("tbspin."):
+        level, frame = level + 1, frame.f_back
+    return level

@@ -108,7 +108,7 @@ def anomalous_hall(
     checkpoint: PathLike | None = None, executor: object | None = None,
     workers: int | None = None, backend: str = "auto", client: object | None = None,
     tol: float | None = None, abs_floor: float = 0.0, budget: float | None = None,
-    seed: int | None = None, budget_k: int | None = None, symmetry: object = None,
+    seed: int | None = None, budget_k: int | None = None, symmetry: object = None, errors: bool = True,
     **conn_kw: float,
 ) -> ConductivityResult:
     """Anomalous Hall conductivity σ_ij(E_F) = −(e²/ħ) ∫ d^pk/(2π)^p Σ_m f_m Ω^{ij}_m.
@@ -121,10 +121,11 @@ def anomalous_hall(
     mesh : int or sequence of int
         Uniform full-BZ mesh (points per periodic direction, ≥ 2); with ``tol`` the starting
         base mesh (default :data:`tbspin.observables._options.DEFAULT_TOL_MESH` = 8; required without
-        ``tol``).
+        ``tol``). By default its k-points are evaluated as M randomly shifted sub-meshes of the
+        same total size for an error bar (``errors``).
     shift : float or sequence, optional
-        Mesh shift in units of the mesh step (default Γ-centred; refused with ``tol``, whose
-        meshes are randomly shifted).
+        Shift of a plain mesh (``errors=False``) in units of the mesh step (default Γ-centred;
+        refused with ``tol`` or the default error estimate, whose meshes are randomly shifted).
     component : str
         "xy" gives σ_xy (current x, field y); "all" the pseudovector components σ_yz, σ_zx,
         σ_xy (those of the periodic directions) from one pass (:func:`compute`).
@@ -165,15 +166,23 @@ def anomalous_hall(
     budget : float, optional
         Wall-time budget (s) of a ``tol`` run (refused without ``tol``).
     seed : int, optional
-        Seed of the random shifts of a ``tol`` run (refused without ``tol``). Without it a seed
-        is drawn; the one used is recorded in ``extras["sampling"]["seed"]`` and reruns the
-        same result.
+        Seed of the random shifts (of a ``tol`` run or of the default error estimate; refused
+        with ``errors=False`` and no ``tol``). Without it a seed is drawn; the one used is
+        recorded in ``extras["sampling"]["seed"]`` and reruns the same result.
     budget_k : int, optional
         Largest number of k-point evaluations of a ``tol`` run (default
         :data:`tbspin.observables._options.DEFAULT_BUDGET_K` = 2e7; refused without ``tol``).
     symmetry : None, "auto" or SpaceGroup
         Irreducible-wedge integral with the tensor rebuilt by the point group (antiunitary
         elements with the AHC's odd T parity), as in :func:`compute`.
+    errors : bool
+        Without ``tol``: True (default) evaluates the mesh's k-points as M randomly shifted
+        sub-meshes (:func:`tbspin.sampling.submesh.split_mesh`: M = 8 of (n/2)³ for an even 3D
+        mesh; the same total number of k-points, so the same cost) and returns value ± the
+        Student-t standard error of the M estimates, with a
+        :class:`~tbspin.errors.ConvergenceWarning` when the relative error exceeds 10 % or one
+        sub-mesh lies far from the others. False: one plain (Γ-centred or ``shift``-ed) mesh,
+        no error bar (``extras["errors"]`` says so); needed with ``checkpoint``.
     **conn_kw
         ``delta``, ``degen_tol``, ``gauge_tol`` (:func:`tbspin.bands.berry.berry_connection`;
         ``degen_tol`` defaults to the model's degeneracy scale, :mod:`tbspin.bands.settings`).
@@ -182,7 +191,7 @@ def anomalous_hall(
     -------
     ConductivityResult
         Values in S/cm (3D) or e²/h (2D); ``.to("S/m")`` etc. for other units; ``errors``
-        (1σ) with ``tol``, else None.
+        (1σ), None with ``errors=False``.
     """
     if (isinstance(component, str) and component == "all") or symmetry is not None:
         comps = ([c for c in ((1, 2), (2, 0), (0, 1)) if max(c) < model.dim]
@@ -192,7 +201,7 @@ def anomalous_hall(
             temperature=temperature, shift=shift, chunk_size=chunk_size, progress=progress,
             checkpoint=checkpoint, executor=executor, workers=workers, backend=backend,
             client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
-            budget_k=budget_k, symmetry=symmetry, **conn_kw)  # type: ignore[arg-type]
+            budget_k=budget_k, symmetry=symmetry, errors=errors, **conn_kw)  # type: ignore[arg-type]
     i, j = _pair(component)
     _check_directions(model, i, j)
     st = _settings(model, method, gauge, None, conn_kw)
@@ -201,7 +210,7 @@ def anomalous_hall(
         formula="berry", efermi=efermi, mesh=mesh, shift=shift, temperature=temperature,
         eta=0.0, chunk_size=chunk_size, progress=progress, checkpoint=checkpoint,
         executor=executor, workers=workers, backend=backend, client=client, tol=tol,
-        abs_floor=abs_floor, budget=budget, seed=seed, budget_k=budget_k,
+        abs_floor=abs_floor, budget=budget, seed=seed, budget_k=budget_k, errors=errors,
     )
 
 
@@ -235,7 +244,7 @@ def spin_hall(
     workers: int | None = None, backend: str = "auto", client: object | None = None,
     field: Direction | None = None, tol: float | None = None, abs_floor: float = 0.0,
     budget: float | None = None, seed: int | None = None, budget_k: int | None = None,
-    components: object = None, symmetry: object = None, **conn_kw: float,
+    components: object = None, symmetry: object = None, errors: bool = True, **conn_kw: float,
 ) -> ConductivityResult:
     """Spin Hall conductivity σ^l_ij(E_F): spin l, current i, field j (J^l_i = σ^l_ij E_j).
 
@@ -272,13 +281,14 @@ def spin_hall(
         Broadening (eV, ≥ 0) of the conventional Kubo denominators (``eta != 0`` with another
         formula is refused).
     shift : float or sequence, optional
-        Mesh shift in units of the mesh step. Default: Γ-centred, except for the proper formula,
+        Shift of a plain mesh (``errors=False``) in units of the mesh step. Default: Γ-centred,
+        except for the proper formula,
         whose integrand spikes on high-symmetry k (near-degenerate occupied pairs weighted by
         s_nn − s_mm): there a generic irrational shift (:data:`tbspin.sampling.GENERIC_SHIFT`),
         recorded in ``extras["shift_default"]``.
-    tol, abs_floor, budget, seed, budget_k
-        Converge on request with an error bar, as in :func:`anomalous_hall` (``abs_floor`` in
-        the canonical unit of the result).
+    tol, abs_floor, budget, seed, budget_k, errors
+        Converge on request with an error bar, or the default error bar of one mesh, as in
+        :func:`anomalous_hall` (``abs_floor`` in the canonical unit of the result).
     chunk_size, progress, checkpoint, executor, workers, backend, client, **conn_kw
         As in :func:`anomalous_hall`.
     field : deprecated
@@ -291,7 +301,7 @@ def spin_hall(
     -------
     ConductivityResult
         Values in (ħ/2e) S/m (3D) or e/8π (2D); ``.to("(hbar/e) S/cm")`` in 3D; ``errors``
-        (1σ) with ``tol``, else None.
+        (1σ), None with ``errors=False``.
     """
     efield = _efield(efield, field)
     if components is not None or symmetry is not None or \
@@ -311,7 +321,7 @@ def spin_hall(
             method=method, gauge=gauge, eta=eta, temperature=temperature, shift=shift,
             chunk_size=chunk_size, progress=progress, checkpoint=checkpoint, executor=executor,
             workers=workers, backend=backend, client=client, tol=tol, abs_floor=abs_floor,
-            budget=budget, seed=seed, budget_k=budget_k, symmetry=symmetry,
+            budget=budget, seed=seed, budget_k=budget_k, symmetry=symmetry, errors=errors,
             **conn_kw)  # type: ignore[arg-type]
     integrand, label = _shc_integrand(
         model, spin=spin, current=current, efield=efield, formula=formula,
@@ -321,7 +331,7 @@ def spin_hall(
         shift=shift, temperature=temperature, eta=integrand.eta, chunk_size=chunk_size,
         progress=progress, checkpoint=checkpoint, executor=executor, workers=workers,
         backend=backend, client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
-        budget_k=budget_k,
+        budget_k=budget_k, errors=errors,
     )
 
 
@@ -355,7 +365,7 @@ def compute(
     executor: object | None = None, workers: int | None = None, backend: str = "auto",
     client: object | None = None, tol: float | None = None, abs_floor: float = 0.0,
     budget: float | None = None, seed: int | None = None, budget_k: int | None = None,
-    options: dict | None = None, symmetry: object = None, **conn_kw: float,
+    options: dict | None = None, symmetry: object = None, errors: bool = True, **conn_kw: float,
 ) -> ConductivityResult:
     """Any registered observable, many components from one eigensystem per k-point.
 
@@ -365,7 +375,7 @@ def compute(
     observable : str
         A record name (:func:`tbspin.observables.available`: "ahc", "shc", "spin_density", …).
     efermi, mesh, shift, temperature, chunk_size, progress, checkpoint, executor, workers, \
-backend, client, tol, abs_floor, budget, seed, budget_k, **conn_kw
+backend, client, tol, abs_floor, budget, seed, budget_k, errors, **conn_kw
         As in :func:`spin_hall`. With ``tol`` every component converges to ``tol`` × the largest
         |component| at its E_F, or ``abs_floor`` (module docstring).
     components : "all", str or sequence
@@ -430,7 +440,7 @@ backend, client, tol, abs_floor, budget, seed, budget_k, **conn_kw
         mesh=mesh, shift=shift, temperature=temperature, eta=eta, chunk_size=chunk_size,
         progress=progress, checkpoint=checkpoint, executor=executor, workers=workers,
         backend=backend, client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
-        budget_k=budget_k, components=comps, indices=rec.indices, gauge=desc, wedge=wedge,
+        budget_k=budget_k, components=comps, indices=rec.indices, gauge=desc, wedge=wedge, errors=errors,
     )
 
 

@@ -95,8 +95,10 @@ class ConductivityResult:
     run_id : str
         Unique id of the computation (shared by the JSON and NPZ files of this result).
     raw_errors : (nE,) array or None
-        Standard error (1σ) of ``raw`` when it was estimated (``tol=`` runs: spread of randomly
-        shifted meshes, :mod:`tbspin.sampling`), else None. :attr:`errors` / :meth:`errors_to`
+        Standard error (1σ) of ``raw`` when it was estimated (by default: the spread of
+        randomly shifted sub-meshes, :mod:`tbspin.sampling.submesh`; ``tol=`` runs: of
+        randomly shifted meshes, :mod:`tbspin.sampling`), None with ``errors=False``
+        (``extras["errors"]`` says how). :attr:`errors` / :meth:`errors_to`
         give it in a unit.
     components : list of index lists, optional
         For a many-component run (a whole tensor from one pass): the Cartesian indices
@@ -235,7 +237,7 @@ class ConductivityResult:
         lines = [f"# {self.label} of {self.model} ({self.formula}, {self.method}); gauge: {self.gauge}",
                  f"# model: {self.describe_model()}",
                  f"# mesh {'x'.join(map(str, self.mesh))}, T = {self.temperature} K, "
-                 f"eta = {self.eta} eV; run {self.run_id}",
+                 f"eta = {self.eta} eV; run {self.run_id}", *self._errors_note(),
                  f"{'E_F (eV)':>12s}  {self.label + ' (' + unit + ')':>28s}"]
         errs = self.errors_to(unit)
         if errs is None:
@@ -254,7 +256,7 @@ class ConductivityResult:
                 f"# model: {self.describe_model()}",
                 f"# components: indices {self.indices}, unit {unit}; mesh "
                 f"{'x'.join(map(str, self.mesh))}, T = {self.temperature} K, eta = {self.eta} eV; "
-                f"run {self.run_id}",
+                f"run {self.run_id}", *self._errors_note(),
                 f"{'E_F (eV)':>12s}" + "".join(f"  {n:>14s}" + ("" if errs is None else
                                                                  f"  {'err':>9s}")
                                                for n in names)]
@@ -266,6 +268,11 @@ class ConductivityResult:
                     row += f"  {errs[a, c]:9.2g}"
             head.append(row)
         return "\n".join(head)
+
+    def _errors_note(self) -> list[str]:
+        """The table line saying how the error column was obtained (or that there is none)."""
+        note = self.extras.get("errors")
+        return [] if note is None else [f"# errors: {note}"]
 
     def describe_model(self) -> str:
         """One line: model name, parameters, source and fingerprint (for headers and titles)."""

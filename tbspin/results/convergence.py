@@ -59,13 +59,23 @@ class ConvergenceTable:
     def to_text(self) -> str:
         """Plain-text table: one row per Fermi energy, value per mesh and the last change."""
         r0 = self.results[0]
-        head = [f"{'E_F (eV)':>10s}"] + [f"{'x'.join(map(str, m)):>16s}" for m in self.meshes]
+        errs = [r.errors_to(self.unit) for r in self.results]
+        with_err = all(e is not None for e in errs)
+        w = 26 if with_err else 16
+        head = [f"{'E_F (eV)':>10s}"] + [f"{'x'.join(map(str, m)):>{w}s}" for m in self.meshes]
         head.append(f"{'last change':>12s}")
         lines = [f"# {r0.label} of {r0.model} ({r0.formula}, {r0.method}) in {self.unit}",
-                 f"# gauge: {r0.gauge}", " ".join(head)]
+                 f"# gauge: {r0.gauge}"]
+        if with_err:
+            lines.append("# value ± standard error (1 sigma) of each mesh's randomly shifted "
+                         "sub-meshes")
+        lines.append(" ".join(head))
         last = self.relative_changes[-1] if len(self.meshes) > 1 else np.full(len(self.efermi), np.nan)
         for i, e in enumerate(self.efermi):
-            row = [f"{e:10.4f}"] + [f"{v:16.6g}" for v in self.values[:, i]] + [f"{last[i]:12.2e}"]
+            cells = [f"{v:16.6g}" if not with_err else f"{v:16.6g} ± {d[i]:<7.2g}"
+                     for v, d in zip(self.values[:, i], errs if with_err else self.values,
+                                     strict=True)]
+            row = [f"{e:10.4f}"] + cells + [f"{last[i]:12.2e}"]
             lines.append(" ".join(row))
         return "\n".join(lines)
 

@@ -1,0 +1,104 @@
+"""Issue 27 acceptance 3: the default error bar (the mesh's k-points as M randomly shifted
+sub-meshes) costs what the plain mesh (``errors=False``) costs.
+
+Cases (one Fermi energy unless stated, workers as given, default 1):
+
+* ``bi20``   — Bi₂Se₃ ``_hr.dat`` (30 WF, block spinors), proper σ^y_zx at 4.4195 eV, 20³
+  (8 sub-meshes of 10³);
+* ``bi32``   — the same at 32³ (8 sub-meshes of 16³);
+* ``pt32``   — Pt ``_hr.dat`` (18 WF), conventional σ^z_xy, η = 0.05 eV, 81 E_F, 32³;
+* ``bi24t``  — the same model, whole proper SHC tensor (18 components), 81 E_F, 24³;
+* ``pt21``   — Pt ``_hr.dat`` (18 WF), conventional σ^z_xy, η = 0.05 eV, 81 E_F, 21³
+  (M = 10 sub-meshes of 10³: 0.95 × the k-points);
+* ``haldane`` — Haldane σ_xy, 2D, 240² (M = 9 of 80²);
+* ``bhz``    — BHZ proper σ^z_xy, 2D, 128² (M = 16 of 32²).
+
+Per case, in rounds (each round times the plain mesh and the default once, interleaved: the
+shared VM drifts within minutes), the cost ratio default / plain is the median of the per-round
+ratios; the medians of the times are printed too.
+
+Run:  .venv/bin/python benchmarks/bench_default_errors.py [--cases bi20 haldane] [--repeat 5]
+Target (issue 27): default ≤ 1.1 × plain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import warnings
+
+import common  # noqa: F401  (first: one BLAS thread per process before numpy loads)
+import numpy as np
+from common import FERMI, load, median_ratio, paired_times, wannier_model
+
+import tbspin
+from tbspin.models import bhz, haldane
+
+
+def _cases() -> dict[str, tuple[str, object]]:
+    return {
+        "bi20": ("bi2se3", dict(fn="shc", spin="y", current="z", efield="x", mesh=20,
+                                efermi=FERMI["bi2se3"], formula="proper")),
+        "bi32": ("bi2se3", dict(fn="shc", spin="y", current="z", efield="x", mesh=32,
+                                efermi=FERMI["bi2se3"], formula="proper")),
+        "pt32": ("pt", dict(fn="shc", spin="z", current="x", efield="y", mesh=32,
+                            efermi=FERMI["pt"] + np.linspace(-0.4, 0.4, 81),
+                            formula="conventional", eta=0.05)),
+        "bi24t": ("bi2se3", dict(fn="shc", spin="all", current="all", efield="all", mesh=24,
+                                 efermi=FERMI["bi2se3"] + np.linspace(-0.4, 0.4, 81),
+                                 formula="proper")),
+        "pt21": ("pt", dict(fn="shc", spin="z", current="x", efield="y", mesh=21,
+                            efermi=FERMI["pt"] + np.linspace(-0.4, 0.4, 81),
+                            formula="conventional", eta=0.05)),
+        "haldane": ("haldane", dict(fn="ahc", mesh=240, efermi=0.0)),
+        "bhz": ("bhz", dict(fn="shc", spin="z", current="x", efield="y", mesh=128, efermi=0.0,
+                            formula="proper")),
+    }
+
+
+def _model(name: str) -> tbspin.LatticeModel:
+    if name == "haldane":
+        return haldane(t2=0.1, phi=np.pi / 2)
+    if name == "bhz":
+        return bhz(M=-0.1)
+    return wannier_model(name)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", nargs="+", default=list(_cases()))
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=1)
+    args = ap.parse_args()
+    cases = _cases()
+    out = {}
+    for name in args.cases:
+        model_name, kw = cases[name]
+        kw = dict(kw)  # type: ignore[arg-type]
+        model = _model(model_name)
+        fn = tbspin.spin_hall if kw.pop("fn") == "shc" else tbspin.anomalous_hall
+
+        def run(errors: bool, fn=fn, model=model, kw=kw):  # type: ignore[no-untyped-def]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return fn(model, workers=args.workers, progress=False, errors=errors, **kw)
+
+        run(False)  # warm-up: caches of the model (Bloch sums, degeneracy scale)
+        times, res = paired_times({"plain": lambda: run(False), "default": lambda: run(True)},
+                                  repeat=args.repeat)
+        ratio = median_ratio(times, "default", "plain")
+        r = res["default"]
+        samp = r.extras["sampling"]  # type: ignore[attr-defined]
+        out[name] = dict(plain_s=statistics.median(times["plain"]),
+                         default_s=statistics.median(times["default"]), ratio=ratio,
+                         n_sub=samp["n_sub"], sub_mesh=samp["sub_mesh"], n_k=samp["n_k"],
+                         plain_n_k=int(np.prod(r.mesh)), load=load())  # type: ignore[attr-defined]
+        print(f"{name:8s} plain {out[name]['plain_s']:7.2f} s  default {out[name]['default_s']:7.2f}"
+              f" s  ratio {ratio:5.3f}  ({samp['n_sub']} x {samp['sub_mesh']}, {samp['n_k']} of "
+              f"{out[name]['plain_n_k']} k-points; load {out[name]['load']})", flush=True)
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
