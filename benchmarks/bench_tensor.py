@@ -6,7 +6,8 @@ Cases (81 Fermi energies, ±0.4 eV around the DFT E_F):
 * ``bi24``  — Bi₂Se₃ ``_hr.dat`` (30 WF), 24³, proper formula (gauge s_l per spin component);
   single = σ^z_xy.
 
-Per case and worker count (1 and all cores), in rounds (each round times the single component
+One plain mesh per run (errors=False: the same points for every call). Per case and worker
+count (1 and all cores), in rounds (each round times the single component
 and the whole tensor once, interleaved: the shared VM drifts within minutes), the cost ratio
 tensor / single is the median of the per-round ratios. Once per case, the tensor is compared with
 every single-component run the public API accepts (27 for the conventional formula, the 18 with
@@ -49,7 +50,7 @@ def main() -> None:
         key, mesh, formula, eta = CASES[name]
         model = wannier_model(key)
         ef = FERMI[key] + np.linspace(-0.4, 0.4, 81)
-        kw = dict(efermi=ef, mesh=mesh, formula=formula, eta=eta, progress=False)
+        kw = dict(efermi=ef, mesh=mesh, formula=formula, eta=eta, progress=False, errors=False)
         allw = default_workers()
         for workers in sorted({1, allw}):
             calls = {
