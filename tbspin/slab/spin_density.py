@@ -22,15 +22,17 @@ import dataclasses
 
 import numpy as np
 
+from tbspin import units
 from tbspin.bands.integrands import BandContext, BandKernel
 from tbspin.bands.settings import resolve_connection
 from tbspin.engine.points import BatchTask, WeightedPoints
 from tbspin.errors import ParameterError
+from tbspin.observables.ahc import BerryCurvatureTerm
 from tbspin.slab.build import Slab
 from tbspin.types import ArrayLike, FloatArray
 
 __all__ = ["LayerSpinDensityTerm", "layer_spin_density_kernel", "graded_points",
-           "layer_spin_density"]
+           "layer_spin_density", "SlabResponse"]
 
 _AXES = {"x": 0, "y": 1, "z": 2}
 
@@ -70,8 +72,8 @@ class LayerSpinDensityTerm:
 
 
 def layer_spin_density_kernel(slab: Slab, spin: str, field: str, *, eta: float = 0.0,
-                              e_max: float | None = None) -> BandKernel:
-    """Kernel k → (energies, X (Nk, M, N_layers)) of the intrinsic χ^spin_field per layer.
+                              e_max: float | None = None, hall: bool = False) -> BandKernel:
+    """Kernel k → (energies, X (Nk, M, N_layers [+ 1])) of the intrinsic χ^spin_field per layer.
 
     Parameters
     ----------
@@ -83,6 +85,9 @@ def layer_spin_density_kernel(slab: Slab, spin: str, field: str, *, eta: float =
         Kubo broadening of the energy denominators (eV), as the record.
     e_max : float, optional
         Only bands below it get X (set it above the largest E_F to save work).
+    hall : bool
+        Append the Berry curvature Ω^{xy} (the AHC record's term) as a last component, from
+        the same eigensystem.
     """
     if spin not in _AXES or field not in _AXES:
         raise ParameterError(f"spin and field must be 'x', 'y' or 'z', got {spin!r}, {field!r}")
@@ -104,8 +109,11 @@ def layer_spin_density_kernel(slab: Slab, spin: str, field: str, *, eta: float =
                              "a projector per layer instead")
     del n
     st = resolve_connection(model, gauge="none")
-    term = LayerSpinDensityTerm(s, j, np.asarray(lay), slab.n_layers, float(eta))
-    return BandKernel(model, (term,), st, e_max)
+    terms: tuple[object, ...] = (LayerSpinDensityTerm(s, j, np.asarray(lay), slab.n_layers,
+                                                      float(eta)),)
+    if hall:
+        terms += (BerryCurvatureTerm(((0, 1),), st),)
+    return BandKernel(model, terms, st, e_max)
 
 
 def graded_points(nodes: int, crowding: float, p: int = 2) -> tuple[FloatArray, FloatArray]:
@@ -130,18 +138,81 @@ def graded_points(nodes: int, crowding: float, p: int = 2) -> tuple[FloatArray, 
     return grid, w
 
 
+@dataclasses.dataclass(frozen=True)
+class SlabResponse:
+    """Intrinsic spin density per layer and the slab's Hall conductance, at each E_F."""
+
+    efermi: FloatArray  #: (n_E,) eV
+    chi: FloatArray  #: (n_E, N_layers) χ^spin_field per layer, (ħ/2)/(Å V)
+    sigma_xy: FloatArray  #: (n_E,) e²/h (tbspin's AHC sign: −C for filled Chern bands)
+    spin: str
+    field: str
+
+    def top(self) -> FloatArray:
+        """χ summed over the upper half of the layers (the top surface), (n_E,)."""
+        n = self.chi.shape[1]
+        return self.chi[:, n - n // 2:].sum(axis=1)
+
+
 def layer_spin_density(slab: Slab, efermi: ArrayLike, *, spin: str = "y", field: str = "y",
                        nodes: int = 48, crowding: float = 40.0, temperature: float = 0.0,
-                       chunk: int = 400) -> FloatArray:
-    """Intrinsic χ^spin_field of every layer, (n_E, N_layers), in (ħ/2)/(Å V), on
-    :func:`graded_points` (the surface-gap integrand lives within ~ m/ħv of Γ)."""
+                       chunk: int = 400) -> SlabResponse:
+    """Intrinsic χ^spin_field of every layer and σ_xy of the slab on :func:`graded_points`
+    (the surface-gap integrands live within ~ m/ħv of Γ), one diagonalization per k-point.
+
+    Returns
+    -------
+    SlabResponse
+        χ in (ħ/2)/(Å V) per layer (spin per Å² of surface per V/Å of field), σ_xy in e²/h.
+    """
     ef = np.atleast_1d(np.asarray(efermi, dtype=float))
-    if not np.all(np.isfinite(ef)):
-        raise ParameterError(f"efermi must be finite, got {efermi!r}")
-    kernel = layer_spin_density_kernel(slab, spin, field,
-                                       e_max=float(ef.max()) + 40 * 8.617e-5 * temperature + 0.05)
-    pts, w = graded_points(nodes, crowding, slab.model.n_periodic)
+    if not np.all(np.isfinite(ef)) or ef.ndim != 1:
+        raise ParameterError(f"efermi must be finite numbers, got {efermi!r}")
+    if not (np.isfinite(temperature) and temperature >= 0):
+        raise ParameterError(f"temperature must be >= 0 (K), got {temperature!r}")
+    if slab.model.n_periodic != 2:
+        raise ParameterError("layer_spin_density needs a slab with 2 periodic directions")
+    e_max = float(ef.max()) + 40 * units.KB_EV * temperature + 0.05
+    kernel = layer_spin_density_kernel(slab, spin, field, e_max=e_max, hall=True)
+    pts, w = graded_points(nodes, crowding, 2)
     points = WeightedPoints(slab.model, pts, w, chunk)
     task = BatchTask(kernel, points, ef, temperature)
-    total = sum(task(c)[1] for c in range(points.n_chunks))
-    return np.asarray(total) / slab.model.cell_measure
+    total = np.asarray(sum(task(c)[1] for c in range(points.n_chunks))) / slab.model.cell_measure
+    # the AHC record's 2D unit: σ_xy = −(e²/ħ) I = −2π I e²/h
+    return SlabResponse(ef, total[:, :-1], -2.0 * np.pi * total[:, -1], spin, field)
+
+
+def surface_cone(slab: Slab, dirac_energy: float, gap: float, k0: float = 0.03
+                 ) -> tuple[float, float]:
+    """Velocity v (eV Å) and in-plane spin polarization ξ of the top-surface Dirac cone.
+
+    From the four slab states nearest ``dirac_energy`` at k = k0 x̂ (the two gapped cones,
+    ε = ε_D ± √(v²k0² + (gap/2)²)): v from their splitting, and ξ = |⟨s_∥⟩| / (v k0 / Δ) of
+    the upper state most localized in the top half (Δ = half the splitting; a fully polarized
+    Dirac spinor has ξ = 1). The massive Dirac relation χ = −ξ σ_xy / (2π v) uses both.
+    """
+    if not (np.isfinite(k0) and k0 > 0):
+        raise ParameterError(f"surface_cone: k0 must be > 0 (1/Å), got {k0!r}")
+    model = slab.model
+    k = np.zeros((1, model.dim))
+    k[0, 0] = k0
+    E, U = np.linalg.eigh(model.hamiltonian(k))
+    E, U = E[0], U[0]
+    near = np.argsort(np.abs(E - dirac_energy))[:4]
+    up = sorted(i for i in near if E[i] > dirac_energy)
+    lo = [i for i in near if E[i] <= dirac_energy]
+    if len(up) != 2 or len(lo) != 2:
+        raise ParameterError("surface_cone: no gapped pair of surface cones around "
+                             f"{dirac_energy:.4f} eV at k0 = {k0} 1/Å")
+    half = 0.5 * (E[up].mean() - E[lo].mean())
+    v = float(np.sqrt(max(half**2 - (0.5 * gap) ** 2, 0.0)) / k0)
+    n = slab.n_layers
+    top = np.diag((slab.layer_of_orbital >= n - n // 2).astype(float))
+    sub = U[:, up]
+    w, c = np.linalg.eigh(sub.conj().T @ top @ sub)
+    psi = sub @ c[:, -1]
+    s_par = np.array([np.vdot(psi, model.operators[f"s{a}"] @ psi).real for a in "xy"])
+    xi = float(np.linalg.norm(s_par) / (v * k0 / half)) if v > 0 else float("nan")
+    if not np.isfinite(xi):
+        raise ParameterError("surface_cone: the surface cone has no velocity at this k0")
+    return v, xi
