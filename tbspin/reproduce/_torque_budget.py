@@ -106,14 +106,17 @@ class FilmBudget:
     profile: FloatArray  #: χ per layer at mid-gap (fine mesh)
 
 
-def film_budget(slab: object, layers: int, grid: FloatArray, st: BudgetSettings) -> FilmBudget:
-    """χ_top and σ_xy of one film on the grid plus its mid-gap E_F, on two meshes."""
+def film_budget(slab: object, slab0: object, layers: int, grid: FloatArray, st: BudgetSettings
+                ) -> FilmBudget:
+    """χ_top and σ_xy of one film on the grid plus its mid-gap E_F, on two meshes; the cone's
+    v and ξ from the same film without magnetization (``slab0``)."""
     from tbspin.slab import surface_gap
     from tbspin.slab.spin_density import layer_spin_density, surface_cone
 
     g = surface_gap(slab)  # type: ignore[arg-type]
     ef = np.concatenate([[g.dirac_energy], grid])
-    v, xi = surface_cone(slab, g.dirac_energy, g.gap)  # type: ignore[arg-type]
+    g0 = surface_gap(slab0)  # type: ignore[arg-type]
+    v, xi = surface_cone(slab0, g0.dirac_energy, g0.gap)  # type: ignore[arg-type]
     res = [layer_spin_density(slab, ef, spin="y", field="y", nodes=n, crowding=st.crowding,  # type: ignore[arg-type]
                               temperature=st.temperature) for n in st.nodes]
     return FilmBudget(layers, g.dirac_energy, g.gap, v, xi, ef,

@@ -74,6 +74,12 @@ class TableRow(TypedDict):
     chern_diagnostics: dict[str, object]
     bulk_proper_sigma_y_zx: float
     bulk_proper_sigma_y_zx_error: float
+    chi_top: float
+    chi_top_error: float
+    surface_velocity_eV_A: float
+    surface_spin_polarization: float
+    relation_ratio: float
+    sigma_DL: float
 
 
 SETTINGS = {
@@ -97,6 +103,7 @@ def _slab(layers: int, mz: float) -> Slab:
 def run(out: Path, quick: bool = False) -> dict[str, object]:
     """Surface gap, slab Hall conductance and bulk σ^y_zx for m ∥ z; writes torque.json/png."""
     from tbspin.slab import surface_gap
+    from tbspin.slab.spin_density import layer_spin_density, surface_cone
 
     timer = Timer()
     out = prepare_output(out)
@@ -104,7 +111,9 @@ def run(out: Path, quick: bool = False) -> dict[str, object]:
     f1 = FIG1_SETTINGS[bool(quick)]
     coarse = CompositeMesh.make(f1.n, SHIFT, f1.box, f1.refine, 3)
     meshes = (coarse, coarse.doubled())
-    hyb = surface_gap(_slab(st.layers, 0.0))
+    slab0 = _slab(st.layers, 0.0)
+    hyb = surface_gap(slab0)
+    v, xi = surface_cone(slab0, hyb.dirac_energy, hyb.gap)  # the cone at m = 0
     table: list[TableRow] = []
     rows: list[ConvergenceRow] = []
     bulk_curves: dict[float, tuple[np.ndarray, list[np.ndarray]]] = {}
@@ -120,7 +129,18 @@ def run(out: Path, quick: bool = False) -> dict[str, object]:
         vals = [integrate(model, kern, m, energies, f1.temperature)["p"] for m in meshes]
         bulk_curves[mz] = (energies, vals)
         i0 = int(np.argmin(np.abs(energies - ef)))
+        sd = [layer_spin_density(slab, [ef], nodes=n, crowding=BUDGET[bool(quick)].crowding)
+              for n in BUDGET[bool(quick)].nodes]
+        chi, sxy = float(sd[1].top()[0]), float(sd[1].sigma_xy[0])
+        nb = BUDGET[bool(quick)].nodes
+        rows.append(ConvergenceRow(f"chi_top mid-gap, m_z = {mz * 1e3:g} meV",
+                                   f"Γ-crowded mesh {nb[0]}^2 -> {nb[1]}^2",
+                                   float(sd[0].top()[0]), chi, "hbar/2 per (A V)"))
         table.append({
+            "chi_top": chi, "chi_top_error": abs(chi - float(sd[0].top()[0])),
+            "surface_velocity_eV_A": v, "surface_spin_polarization": xi,
+            "relation_ratio": chi * 2 * np.pi * v / (-0.5 * sxy),
+            "sigma_DL": float(dampinglike_efficiency(chi, mz)),
             "m_z_eV": mz, "surface_gap_eV": g.gap, "two_m_z_eV": 2 * mz,
             "gap_over_2mz": g.gap / (2 * mz), "mid_gap_energy_eV": ef,
             "surface_state_energies_eV": g.energies.tolist(), "in_bulk_gap": g.in_bulk_gap,
@@ -179,11 +199,14 @@ def run(out: Path, quick: bool = False) -> dict[str, object]:
 def _print_table(table: list[TableRow], hyb: float) -> None:
     print(f"torque: hybridization gap at m = 0: {hyb * 1e3:.3f} meV")
     print(f"  {'m_z (meV)':>9s} {'gap (meV)':>10s} {'2|m_z|':>8s} {'C':>8s} {'sigma_xy (e2/h)':>16s} "
-          f"{'bulk sigma^y_zx ((hbar/2e) S/m)':>32s}")
+          f"{'bulk sigma^y_zx ((hbar/2e) S/m)':>32s} {'chi_top':>9s} {'ratio':>7s} {'xi':>6s} "
+          f"{'sigma_DL':>8s}")
     for t in table:
         print(f"  {t['m_z_eV'] * 1e3:9.1f} {t['surface_gap_eV'] * 1e3:10.3f} {t['two_m_z_eV'] * 1e3:8.1f} "
               f"{t['chern_number']:8.4f} {t['slab_sigma_xy_e2_over_h']:16.4f} "
-              f"{t['bulk_proper_sigma_y_zx']:24.1f} ± {t['bulk_proper_sigma_y_zx_error']:.1f}")
+              f"{t['bulk_proper_sigma_y_zx']:24.1f} ± {t['bulk_proper_sigma_y_zx_error']:.1f} "
+              f"{t['chi_top']:9.5f} {t['relation_ratio']:7.3f} {t['surface_spin_polarization']:6.3f} "
+              f"{t['sigma_DL']:8.1f}")
 
 
 def _plot(path: Path, table: list[TableRow], series: list[Series], hyb: float,
@@ -236,7 +259,7 @@ def _budget(quick: bool, meshes: tuple[CompositeMesh, CompositeMesh], temperatur
     vtop, cbot = bulk_edges(model)
     kern = {"p": shc_kernel(model, spin="y", current="z", efield="x")}
     bulk = [integrate(model, kern, m, grid, temperature)["p"] for m in meshes]
-    films = [film_budget(_slab(n, st.m_z), n, grid, st) for n in st.layers]
+    films = [film_budget(_slab(n, st.m_z), _slab(n, 0.0), n, grid, st) for n in st.layers]
     mesh_step = f"Γ-crowded mesh {st.nodes[0]}^2 -> {st.nodes[1]}^2"
     series = [Series.from_pair("bulk proper sigma^y_zx (fieldlike)", grid, bulk[0], bulk[1],
                                x_name="E_F", x_unit="eV", unit=UNIT, m_z=st.m_z)]

@@ -182,14 +182,19 @@ def layer_spin_density(slab: Slab, efermi: ArrayLike, *, spin: str = "y", field:
     return SlabResponse(ef, total[:, :-1], -2.0 * np.pi * total[:, -1], spin, field)
 
 
-def surface_cone(slab: Slab, dirac_energy: float, gap: float, k0: float = 0.03
+def surface_cone(slab: Slab, dirac_energy: float, gap: float, k0: float = 0.01
                  ) -> tuple[float, float]:
     """Velocity v (eV Å) and in-plane spin polarization ξ of the top-surface Dirac cone.
 
-    From the four slab states nearest ``dirac_energy`` at k = k0 x̂ (the two gapped cones,
-    ε = ε_D ± √(v²k0² + (gap/2)²)): v from their splitting, and ξ = |⟨s_∥⟩| / (v k0 / Δ) of
-    the upper state most localized in the top half (Δ = half the splitting; a fully polarized
-    Dirac spinor has ξ = 1). The massive Dirac relation χ = −ξ σ_xy / (2π v) uses both.
+    Give it the film *without* magnetization (its ``gap`` is then the hybridization gap of the
+    two surfaces): with m_z ≳ 10 meV the upper cone of Bi₂Se₃ runs into the bulk subbands and
+    the splitting no longer measures v. At k = k0 x̂ the two cones sit at
+    ε = ε_D + Dk0² ± Δ, Δ = √(v²k0² + (gap/2)²). The
+    pair above and the pair below ε_D with the largest weight in the outer quarter of the layers
+    (the surface states, not the bulk subbands that the upper cone meets) give Δ and v;
+    ξ = |⟨s_∥⟩| / (v k0 / Δ) of the lower state most localized in the top half (a fully
+    polarized Dirac spinor has ξ = 1; the lower cone lies deep in the bulk gap). The massive
+    Dirac relation of the top surface reads χ = −ξ σ_xy^top / (2π v) with both.
     """
     if not (np.isfinite(k0) and k0 > 0):
         raise ParameterError(f"surface_cone: k0 must be > 0 (1/Å), got {k0!r}")
@@ -198,21 +203,25 @@ def surface_cone(slab: Slab, dirac_energy: float, gap: float, k0: float = 0.03
     k[0, 0] = k0
     E, U = np.linalg.eigh(model.hamiltonian(k))
     E, U = E[0], U[0]
-    near = np.argsort(np.abs(E - dirac_energy))[:4]
-    up = sorted(i for i in near if E[i] > dirac_energy)
-    lo = [i for i in near if E[i] <= dirac_energy]
-    if len(up) != 2 or len(lo) != 2:
-        raise ParameterError("surface_cone: no gapped pair of surface cones around "
-                             f"{dirac_energy:.4f} eV at k0 = {k0} 1/Å")
+    n, lay = slab.n_layers, slab.layer_of_orbital
+    outer = (lay < max(n // 4, 1)) | (lay >= n - max(n // 4, 1))
+    weight = np.sum(np.abs(U[outer]) ** 2, axis=0)
+    window = np.abs(E - dirac_energy) < 0.25
+    pairs = []
+    for side in (E > dirac_energy, E <= dirac_energy):
+        idx = np.nonzero(side & window)[0]
+        if len(idx) < 2:
+            raise ParameterError("surface_cone: no gapped pair of surface cones around "
+                                 f"{dirac_energy:.4f} eV at k0 = {k0} 1/Å")
+        pairs.append(sorted(idx[np.argsort(weight[idx])[-2:]]))
+    up, lo = pairs
     half = 0.5 * (E[up].mean() - E[lo].mean())
     v = float(np.sqrt(max(half**2 - (0.5 * gap) ** 2, 0.0)) / k0)
-    n = slab.n_layers
-    top = np.diag((slab.layer_of_orbital >= n - n // 2).astype(float))
-    sub = U[:, up]
-    w, c = np.linalg.eigh(sub.conj().T @ top @ sub)
+    if v <= 0:
+        raise ParameterError("surface_cone: the surface cone has no velocity at this k0")
+    top = np.diag((lay >= n - n // 2).astype(float))
+    sub = U[:, lo]
+    c = np.linalg.eigh(sub.conj().T @ top @ sub)[1]
     psi = sub @ c[:, -1]
     s_par = np.array([np.vdot(psi, model.operators[f"s{a}"] @ psi).real for a in "xy"])
-    xi = float(np.linalg.norm(s_par) / (v * k0 / half)) if v > 0 else float("nan")
-    if not np.isfinite(xi):
-        raise ParameterError("surface_cone: the surface cone has no velocity at this k0")
-    return v, xi
+    return v, float(np.linalg.norm(s_par) / (v * k0 / half))
