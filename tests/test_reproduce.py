@@ -149,8 +149,9 @@ def test_torque_budget_surface_dampinglike_vs_bulk_fieldlike(results: dict[str, 
     (H = v(σ_x k_y − σ_y k_x), tests/test_torque_budget.py): its sign, and |ratio| ≤ ξ with the
     in-gap Fermi sea reaching at least half of it, closer to −ξ at smaller m_z (within 20 % at
     10 meV); in the surface gap χ_top is flat like σ_xy, and it shrinks where σ_xy leaves its
-    plateau (E_F in the surface valence band). The region verdicts are the paper's statements: dampinglike (surface) dominates in the surface gap,
-    the bulk's fieldlike σ^y_zx in the conduction band."""
+    plateau (E_F in the surface valence band). The region verdicts are the paper's statements:
+    dampinglike (surface) dominates in the surface gap, the bulk's fieldlike σ^y_zx in the
+    conduction band."""
     b = results["torque"]["torque_budget"]
     films = b["films"]
     assert len(films) >= 2
