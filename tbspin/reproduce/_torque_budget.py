@@ -66,7 +66,7 @@ class BudgetSettings:
 BUDGET = {
     False: BudgetSettings(layers=(12, 16, 20, 30, 40), m_z=0.02, efermi=(0.14, 0.42, 0.01),
                           nodes=(32, 48), crowding=40.0, temperature=30.0),
-    True: BudgetSettings(layers=(16, 24), m_z=0.02, efermi=(0.16, 0.40, 0.02),
+    True: BudgetSettings(layers=(16, 20), m_z=0.02, efermi=(0.15, 0.41, 0.02),
                          nodes=(16, 24), crowding=40.0, temperature=30.0),
 }
 

@@ -300,18 +300,26 @@ def _budget(quick: bool, meshes: tuple[CompositeMesh, CompositeMesh], temperatur
         "thickness", "layers (c = 3 A)", UNIT, meta={"m_z": st.m_z}))
     ref = films[-1]
     lo, hi = ref.dirac_energy - ref.surface_gap / 2, ref.dirac_energy + ref.surface_gap / 2
-    dl_ref = dampinglike_efficiency(ref.chi_top[1][1:], st.m_z)
+    dl_ref = [dampinglike_efficiency(c[1:], st.m_z) for c in ref.chi_top]
+    dl_err = np.abs(dl_ref[1] - dl_ref[0])
+    fl_err = np.abs(bulk[1] - bulk[0])
     where: dict[str, dict[str, Any]] = {}
-    for e, d, b in zip(grid, dl_ref, bulk[1], strict=True):
+    for e, d, de, b, be in zip(grid, dl_ref[1], dl_err, bulk[1], fl_err, strict=True):
         key = region(float(e), (lo, hi), (vtop, cbot))
-        w = where.setdefault(key, {"efermi_eV": [], "sigma_DL": [], "sigma_FL": []})
-        for name, val in (("efermi_eV", e), ("sigma_DL", d), ("sigma_FL", b)):
+        w = where.setdefault(key, {"efermi_eV": [], "sigma_DL": [], "sigma_DL_error": [],
+                                   "sigma_FL": [], "verdict": []})
+        for name, val in (("efermi_eV", e), ("sigma_DL", d), ("sigma_DL_error", de),
+                          ("sigma_FL", b)):
             w[name].append(float(val))
+        # decided only when the mesh errors cannot swap the order
+        w["verdict"].append("dampinglike" if abs(d) - de > abs(b) + be else
+                            "fieldlike" if abs(d) + de < abs(b) - be else "undecided")
     for w in where.values():
-        ratio = np.abs(np.asarray(w["sigma_DL"])) / np.abs(np.asarray(w["sigma_FL"]))
-        w["dampinglike_over_fieldlike"] = ratio.tolist()
-        w["dominant"] = ("dampinglike (surface)" if np.all(ratio > 1) else
-                         "fieldlike (bulk)" if np.all(ratio < 1) else "mixed")
+        v = w["verdict"]
+        w["dominant"] = ("dampinglike (surface)" if all(x == "dampinglike" for x in v) else
+                         "fieldlike (bulk)" if all(x == "fieldlike" for x in v) else
+                         ", ".join(f"{v.count(x)} {x}" for x in ("dampinglike", "fieldlike",
+                                                                 "undecided") if x in v))
     record: dict[str, Any] = {
         "magnetization": f"m_z = {st.m_z} eV exchange on every layer (uniform, m || z)",
         "units": {
