@@ -12,7 +12,12 @@ compute, on the same regularized model (:func:`tbspin.models.bi2se3_kp`):
 * the slab's Hall conductance with E_F at mid-gap: σ_xy = −C e²/h from the Chern number C of the
   occupied slab bands (:mod:`tbspin.reproduce._chern`; |C| = 1 for a film magnetized on both
   surfaces: ½ + ½ from the two gapped Dirac cones);
-* the bulk proper σ^y_zx (same machinery as fig1) at the same E_F window and the same m_z.
+* the bulk proper σ^y_zx (same machinery as fig1) at the same E_F window and the same m_z;
+* the top surface's intrinsic spin density χ_top (layer-resolved, :mod:`tbspin.slab.spin_density`)
+  and the massive Dirac relation χ_top = −ξ σ_xy^top/(2πv) for every m_z;
+* the torque budget (:mod:`tbspin.reproduce._torque_budget`, units and conversions there):
+  dampinglike σ_DL = 2(e²/ħ) m_z χ_top against the bulk's fieldlike σ^y_zx, both in (ħ/2e) S/m,
+  vs E_F (surface gap, bulk gap, conduction band) and vs film thickness.
 """
 
 from __future__ import annotations
