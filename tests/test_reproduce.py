@@ -145,7 +145,7 @@ def test_torque_budget_surface_dampinglike_vs_bulk_fieldlike(results: dict[str, 
     Sources of the expectations: inversion (uniform m keeps P; the spin density is odd under it,
     so the layer sum vanishes; exact up to rounding); the Chern number of the gapped film (σ_xy
     = −e²/h from the Kubo sum on the Γ-crowded mesh, within the 2 % the quick mesh resolves);
-    the massive Dirac relation χ_top = −ξ σ_xy^top/(2πv) of the top cone
+    the massive Dirac relation χ_top = +ξ σ_xy^top/(2πv) of the top cone
     (H = v(σ_x k_y − σ_y k_x), tests/test_torque_budget.py): its sign, and |ratio| ≤ ξ with the
     in-gap Fermi sea reaching at least half of it, closer to −ξ at smaller m_z (within 20 % at
     10 meV); in the surface gap χ_top is flat like σ_xy, and it shrinks where σ_xy leaves its

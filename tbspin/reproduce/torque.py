@@ -14,7 +14,7 @@ compute, on the same regularized model (:func:`tbspin.models.bi2se3_kp`):
   surfaces: ½ + ½ from the two gapped Dirac cones);
 * the bulk proper σ^y_zx (same machinery as fig1) at the same E_F window and the same m_z;
 * the top surface's intrinsic spin density χ_top (layer-resolved, :mod:`tbspin.slab.spin_density`)
-  and the massive Dirac relation χ_top = −ξ σ_xy^top/(2πv) for every m_z;
+  and the massive Dirac relation of the top cone, χ_top = +ξ σ_xy^top/(2πv), for every m_z;
 * the torque budget (:mod:`tbspin.reproduce._torque_budget`, units and conversions there):
   dampinglike σ_DL = 2(e²/ħ) m_z χ_top against the bulk's fieldlike σ^y_zx, both in (ħ/2e) S/m,
   vs E_F (surface gap, bulk gap, conduction band) and vs film thickness.
@@ -335,9 +335,11 @@ def _budget(quick: bool, meshes: tuple[CompositeMesh, CompositeMesh], temperatur
             "sigma_FL": "(hbar/2e) S/m: bulk proper sigma^y_zx (paper Eq. 2)",
             "ql": f"1 QL = {QL_ANGSTROM} A; model layer c = {DEFAULT_C} A"},
         "chi_top": "sum of chi^y_y over the top half of the layers (intrinsic, Fermi sea)",
-        "relation": "massive Dirac surface: chi = -xi sigma_xy^surface / (2 pi v) (top surface: "
-                    "H = v(sigma_x k_y - sigma_y k_x), s^y = -dH/dk_x / v); relation_ratio = "
-                    "chi_top 2 pi v / (-sigma_xy/2), expected -xi",
+        "relation": "massive Dirac cone H = v(k_x sigma_y - k_y sigma_x) + m sigma_z: chi = "
+                    "-sigma_xy / (2 pi v); the top surface has the opposite helicity "
+                    "(s^y = -dH/dk_x / v) and spin polarization xi: chi_top = +xi sigma_xy^top "
+                    "/ (2 pi v), sigma_xy^top = sigma_xy / 2; relation_ratio = chi_top 2 pi v "
+                    "/ (-sigma_xy/2), expected -xi",
         "bulk_band_edges_eV": {"valence_top": vtop, "conduction_bottom": cbot},
         "settings": dataclasses.asdict(st),
         "films": film_rows,

@@ -194,7 +194,8 @@ def surface_cone(slab: Slab, dirac_energy: float, gap: float, k0: float = 0.01
     (the surface states, not the bulk subbands that the upper cone meets) give Δ and v;
     ξ = |⟨s_∥⟩| / (v k0 / Δ) of the lower state most localized in the top half (a fully
     polarized Dirac spinor has ξ = 1; the lower cone lies deep in the bulk gap). The massive
-    Dirac relation of the top surface reads χ = −ξ σ_xy^top / (2π v) with both.
+    Dirac relation of the top surface (helicity H = v(σ_x k_y − σ_y k_x)) reads
+    χ_top = +ξ σ_xy^top / (2π v) with both.
     """
     if not (np.isfinite(k0) and k0 > 0):
         raise ParameterError(f"surface_cone: k0 must be > 0 (1/Å), got {k0!r}")
