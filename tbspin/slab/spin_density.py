@@ -101,13 +101,11 @@ def layer_spin_density_kernel(slab: Slab, spin: str, field: str, *, eta: float =
         raise ParameterError(f"field direction {field!r} is not periodic in this slab "
                              f"(periodic: {model.periodic})")
     s = np.asarray(model.operators[key], dtype=complex)
-    n = slab.orbitals_per_layer
     lay = slab.layer_of_orbital
     off = np.abs(s) * (lay[:, None] != lay[None, :])
     if np.max(off, initial=0.0) > 1e-12:
         raise ParameterError(f"{key} couples different layers; use the spin_density record with "
                              "a projector per layer instead")
-    del n
     st = resolve_connection(model, gauge="none")
     terms: tuple[object, ...] = (LayerSpinDensityTerm(s, j, np.asarray(lay), slab.n_layers,
                                                       float(eta)),)
