@@ -9,7 +9,8 @@ Each reproduction is a module with ``run(out: Path, quick: bool) -> dict`` that 
 * ``fig2a``  — σ^z_yx of the GaAs hole gas vs E_F at F_z = 1, 2 MV/m;
 * ``fig2b``  — σ^z_yx vs F_z for GaAs, InAs, InSb, Ge, with the Rashba coefficient;
 * ``torque`` — Bi₂Se₃ film magnetized ∥ z: surface gap, quantized Hall conductance of the
-  slab, bulk proper σ^y_zx in the same energy window.
+  slab, bulk proper σ^y_zx in the same energy window, and the torque budget (surface spin
+  density, dampinglike, vs bulk proper spin current, fieldlike) vs E_F and thickness.
 
 Wiring into a CLI: ``add_parser(subparsers)`` adds the ``reproduce`` sub-command and
 ``main(args)`` runs it.
@@ -29,7 +30,7 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "fig1": ("fig1", "Bi2Se3 bulk sigma^y_zx vs E_F, m || x, y, z (paper Fig. 1)"),
     "fig2a": ("fig2a", "GaAs hole gas sigma^z_yx vs E_F, F_z = 1, 2 MV/m (paper Fig. 2a)"),
     "fig2b": ("fig2b", "hole gases sigma^z_yx vs F_z, GaAs/InAs/InSb/Ge (paper Fig. 2b)"),
-    "torque": ("torque", "Bi2Se3 film, m || z: surface gap, QAH of the slab, bulk sigma^y_zx"),
+    "torque": ("torque", "Bi2Se3 film, m || z: surface gap, QAH, bulk sigma^y_zx, torque budget"),
 }
 
 
