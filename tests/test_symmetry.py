@@ -156,3 +156,18 @@ def test_random_time_reversal_breaking_is_removed() -> None:
     assert rep.band_shift_max < 4 * n * np.abs(pert).max()
     assert good.metadata["symmetrized"] == ("time reversal", "inversion")
     assert n == 4 and again.n_orbitals == n
+
+
+def test_default_symmetrization_restores_inversion_where_the_data_allow():
+    """Issue 26 (7): model.symmetrized() restores T and, where the data allow, P. The 4-band
+    Bi₂Se₃ model carries a 'parity' operator: both are applied (P exact: the violation after is
+    round-off). A spinful model without parities: T only, and the report says why."""
+    from tbspin.models import bi2se3, kane_mele
+
+    with_par, rep = bi2se3(magnetization=(0, 0, 0.01)).symmetrized()
+    assert rep.applied == ("time reversal", "inversion") and not rep.notes
+    assert rep.after["inversion"].max < 1e-12
+    km, rep2 = kane_mele().symmetrized()
+    assert rep2.applied == ("time reversal",)
+    assert rep2.notes and "inversion not restored" in rep2.notes[0]
+    assert "note: inversion not restored" in str(rep2)

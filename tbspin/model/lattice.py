@@ -480,8 +480,11 @@ class LatticeModel:
         return self.replace(R=R, hoppings=H)
 
     def symmetrized(self, **kwargs: Any) -> tuple[LatticeModel, SymmetryReport]:
-        """Time reversal / inversion restored, with a report (:func:`tbspin.symmetry.operations.symmetrized`,
-        keywords ``time_reversal``, ``inversion``, ``center``, ``efermi``, ...)."""
+        """(model, report): time reversal and — where the data allow (a ``parity`` operator or the
+        ``.win`` projections) — inversion restored (:func:`tbspin.symmetry.operations.symmetrized`;
+        keywords ``time_reversal``, ``inversion``, ``center``, ``efermi``, ...; what was not
+        restored and why is in ``report.notes``). The whole space group:
+        :func:`tbspin.crystal.symmetrize`."""
         from tbspin.symmetry.operations import symmetrized
 
         return symmetrized(self, **kwargs)

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from tbspin.errors import ModelError, ParameterError, WannierFormatError
+from tbspin.errors import ModelError, ParameterError, TbspinError, WannierFormatError
 from tbspin.model.lattice import LatticeModel
 from tbspin.types import ArrayLike, ComplexArray, FloatArray, IntArray, PathLike
 
@@ -87,6 +87,8 @@ class SymmetryReport:
         Largest change of an orbital position (Å) made to keep the positions symmetric.
     n_k : int
         Size of the random k sample.
+    notes : tuple of str
+        What was not done and why (e.g. inversion without orbital parities).
     """
 
     applied: tuple[str, ...]
@@ -100,9 +102,11 @@ class SymmetryReport:
     n_k: int
     efermi: float | None = None
     window: float = 0.5
+    notes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         lines = [f"symmetrized: {', '.join(self.applied) or 'nothing'}"]
+        lines += [f"  note: {n}" for n in self.notes]
         for name in self.before:
             lines.append(f"  {name:15s} violation before: {self.before[name]}")
             lines.append(f"  {'':15s} violation after:  {self.after[name]}")
@@ -360,7 +364,7 @@ def symmetrized(
     model: LatticeModel,
     *,
     time_reversal: bool = True,
-    inversion: bool | Sequence[int] | PathLike | None = None,
+    inversion: bool | Sequence[int] | PathLike | None = "auto",
     center: ArrayLike | None = None,
     efermi: float | None = None,
     window: float = 0.5,
@@ -375,11 +379,13 @@ def symmetrized(
     model : LatticeModel
     time_reversal : bool
         Apply H_R → ½ (H_R + Θ H_R* Θ†) (needs spin-½ operators).
-    inversion : None, False, sequence of ±1, or path of a ``.win``
+    inversion : "auto" (default), None, False, True, sequence of ±1, or path of a ``.win``
         Orbital parities (−1)^l (N values), or the ``.win`` whose projections give them
         (:func:`win_parities`, spinor order from the model's metadata); None/False
         skips inversion. True takes the parities from the model's ``"parity"`` operator
-        (diagonal ±1, e.g. the 4-band Bi₂Se₃ model) or the ``.win`` it was read with.
+        (diagonal ±1, e.g. the 4-band Bi₂Se₃ model) or the ``.win`` it was read with, and
+        raises when there is neither; "auto" does the same where the data allow and otherwise
+        restores time reversal only, saying why in ``report.notes``.
     center : (d,) array_like, optional
         Inversion centre (Cartesian Å), default the origin.
     efermi, window : float
@@ -404,10 +410,21 @@ def symmetrized(
     if time_reversal:
         theta = time_reversal_matrix(model)
         before["time reversal"] = violation(H, time_reversal_image(model, theta))
-    par = _parities(model, inversion)
+    notes: list[str] = []
     perm = L = None
-    if par is not None:
+    if isinstance(inversion, str) and inversion == "auto":
+        try:  # where the data allow (parity operator or .win projections, matching sites)
+            par = _parities(model, True)
+            if par is not None:
+                perm, L = inversion_map(model, center=center, tol=position_tol)
+        except (TbspinError, OSError) as exc:
+            par, perm, L = None, None, None
+            notes.append(f"inversion not restored: {exc}")
+    else:
+        par = _parities(model, inversion)
+    if par is not None and perm is None:
         perm, L = inversion_map(model, center=center, tol=position_tol)
+    if par is not None and perm is not None and L is not None:
         Rall = _inversion_targets(R, L)
         Hall = np.zeros((len(Rall),) + H.shape[1:], dtype=complex)
         Hall[_r_index(Rall, R)] = H
@@ -449,7 +466,7 @@ def symmetrized(
         band_shift_max=float(np.max(np.abs(E1 - E0))), band_shift_near_ef=near,
         kramers_splitting_before=_pair_split(E0), kramers_splitting_after=_pair_split(E1),
         position_shift=float(np.max(np.linalg.norm(pos - model.positions, axis=1))),
-        n_k=n_k, efermi=efermi, window=window,
+        n_k=n_k, efermi=efermi, window=window, notes=tuple(notes),
     )
     return new, report
 
