@@ -393,6 +393,11 @@ class Integrand:
         return (self.i, self.j)
 
     @property
+    def n_components(self) -> int:
+        """One component (the 0.2 interface); X is returned as (Nk, N)."""
+        return 1
+
+    @property
     def occupations(self) -> tuple[str, ...]:
         """("sea",): every formula of this interface is a Fermi-sea sum."""
         return ("sea",)

@@ -35,7 +35,7 @@ from tbspin.model.lattice import LatticeModel, axis_index
 
 from .. import units
 
-__all__ = ["Observable", "register", "get", "available", "parse_components", "component_label"]
+__all__ = ["Observable", "register", "get", "available", "parse_components"]
 
 #: registry: name → record
 _REGISTRY: dict[str, Observable] = {}
@@ -164,11 +164,3 @@ def parse_components(record: Observable, model: LatticeModel, spec: object = "al
     if len(set(comps)) != len(comps):
         raise ParameterError(f"{record.name}: repeated components in {spec!r}")
     return tuple(comps)
-
-
-def component_label(record: Observable, c: Sequence[int]) -> str:
-    """"sigma^z_xy"-style label of a component (spin index up, the others down)."""
-    up = "".join("xyz"[a] for a, ax in zip(c, record.axial, strict=True) if ax)
-    down = "".join("xyz"[a] for a, ax in zip(c, record.axial, strict=True) if not ax)
-    sym = {"ahc": "sigma", "shc": "sigma", "spin_density": "chi"}.get(record.kind, record.kind)
-    return f"{sym}{'^' + up if up else ''}{'_' + down if down else ''}"

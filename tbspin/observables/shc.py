@@ -99,24 +99,30 @@ class ConventionalTerm:
         # 2 J^{li} = U_r† (s ∂_iH + ∂_iH s) U are M[:r] + (M[:, :r])† (∂_iH, s Hermitian).
         # All blocks in two batched products: D = [∂_aH]_rows U, M = [A_l]_rows [D_a]_cols
         nk, n = U.shape[:2]
-        dirs = sorted({a for _, i, j in self.components for a in (i, j)})
+        cur = sorted({i for _, i, _ in self.components})
+        fld = sorted({j for _, _, j in self.components})
+        dirs = sorted(set(cur) | set(fld))
         slots = sorted({slot for slot, _, _ in self.components})
         dH = np.stack([ctx.derivative(a) for a in dirs], axis=1).reshape(nk, len(dirs) * n, n)
-        D = (dH @ U).reshape(nk, len(dirs), n, n).transpose(0, 2, 1, 3)
-        Dcat = np.ascontiguousarray(D).reshape(nk, n, len(dirs) * n)  # [D_a] side by side
+        D = (dH @ U).reshape(nk, len(dirs), n, n)  # D[k, a] = ∂_aH U
+
+        def side_by_side(axes: list[int]) -> ComplexArray:  # [D_a for a in axes] as columns
+            sel = D[:, [dirs.index(a) for a in axes]].transpose(0, 2, 1, 3)
+            return np.ascontiguousarray(sel).reshape(nk, n, len(axes) * n)
+
         A = np.empty((nk, len(slots) * n, n), dtype=complex)
         for c, slot in enumerate(slots):
             A[:, c * n:(c + 1) * n] = apply_operator(self.spins[slot], U).conj().transpose(0, 2, 1)
-        M = A @ Dcat  # block (l, a): U† s_l ∂_aH U
+        M = A @ side_by_side(cur)  # block (l, i): U† s_l ∂_iH U (currents only)
         Uh = np.ascontiguousarray(U[:, :, :r].transpose(0, 2, 1))
         np.conjugate(Uh, out=Uh)
-        V = Uh @ Dcat  # block a: rows m < r of U† ∂_aH U
+        V = Uh @ side_by_side(fld)  # block j: rows m < r of U† ∂_jH U (fields only)
         li = sorted({(slot, i) for slot, i, _ in self.components})
-        js = sorted({j for _, _, j in self.components})
+        js = fld
         # P[k, m, c, :] = [Re, Im] of 2 J^{li}_m· for c = (l, i), written in place
         P = np.empty((nk, r, len(li), 2 * n))
         for c, (slot, i) in enumerate(li):
-            lo, io = slots.index(slot) * n, dirs.index(i) * n
+            lo, io = slots.index(slot) * n, cur.index(i) * n
             blk = M[:, lo:lo + n, io:io + n]
             top, left = blk[:, :r], blk[:, :, :r].transpose(0, 2, 1)
             np.add(top.real, left.real, out=P[:, :, c, :n])
@@ -125,7 +131,7 @@ class ConventionalTerm:
         # one batched real product: Im(a conj(b)) = [Re a, Im a]·[−Im b, Re b]
         Q = np.empty((nk, r, 2 * n, len(js)))
         for b, j in enumerate(js):
-            jo = dirs.index(j) * n
+            jo = fld.index(j) * n
             Vw = V[:, :, jo:jo + n] * w
             np.negative(Vw.imag, out=Q[:, :, :n, b])
             Q[:, :, n:, b] = Vw.real

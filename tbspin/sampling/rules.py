@@ -384,5 +384,5 @@ def _worst(v: FloatArray, e: FloatArray, tol: float | None, abs_floor: float,
 
 def components(kernel: Kernel) -> int:
     """Tensor components C a kernel returns per band (1 for single-component kernels)."""
-    return int(getattr(kernel, "n_components", 1)) if not hasattr(kernel, "what") else 1
+    return int(getattr(kernel, "n_components", 1))
 
