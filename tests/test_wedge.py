@@ -262,16 +262,19 @@ def test_proper_integrand_is_gauge_covariant(pt_sym: LatticeModel) -> None:
                        symmetry="auto", progress=False)
 
 
-def test_unsymmetrized_fit_and_options_are_refused(pt_sym: LatticeModel) -> None:
-    """The raw Pt fit breaks Oh (Kramers pairs split by 0.15 eV): refused; and so are tol,
-    checkpoints, a bad symmetry value and a non-invariant spin-density projector."""
+def test_unsymmetrized_fit_and_options_are_refused(pt_sym: LatticeModel, tmp_path) -> None:
+    """The raw Pt fit breaks Oh (Kramers pairs split by 0.15 eV): refused; and so are
+    checkpoints of a wedge run (a tol run with symmetry takes them: star averages,
+    tests/test_star_average.py), a bad symmetry value and a non-invariant spin-density
+    projector."""
     raw = _read("pt_wanniertools")
     with pytest.raises(ModelError, match="symmetrize it first"):
         tbspin.compute(raw, "shc", efermi=PT_EF, mesh=4, formula="conventional",
                        symmetry="auto", progress=False)
-    with pytest.raises(ParameterError, match="tol"):
-        tbspin.compute(pt_sym, "shc", efermi=PT_EF, formula="conventional", tol=0.1,
-                       symmetry="auto", progress=False)
+    with pytest.raises(ParameterError, match="checkpoint"):
+        tbspin.compute(pt_sym, "shc", efermi=PT_EF, mesh=4, formula="conventional",
+                       errors=False, checkpoint=tmp_path / "c.json", symmetry="auto",
+                       progress=False)
     with pytest.raises(ParameterError, match="'symmetry' must be"):
         tbspin.compute(pt_sym, "shc", efermi=PT_EF, mesh=4, symmetry="yes", progress=False)
     P = np.eye(pt_sym.n_orbitals)

@@ -288,13 +288,30 @@ class BandKernel:
 
     Frozen and picklable: calling it on a k-batch is a pure function, so chunks can run on any
     executor. ``settings``: the base connection settings (method, δ, ``degen_tol``; the terms
-    carry their own gauge-resolved settings).
+    carry their own gauge-resolved settings). ``mix``: an optional fixed real matrix
+    (C, C_terms) applied to the terms' components at every k — X = X_terms · mixᵀ (the
+    star average of a symmetric crystal, :mod:`tbspin.observables._wedge`); its components
+    must share one occupation.
     """
 
     model: LatticeModel
     terms: tuple[Any, ...]
     settings: ConnectionSettings
     e_max: float | None = None
+    mix: FloatArray | None = None
+
+    def __post_init__(self) -> None:
+        if self.mix is None:
+            return
+        mix = np.asarray(self.mix, dtype=float)
+        c_terms = sum(t.n_components for t in self.terms)
+        if mix.ndim != 2 or mix.shape[1] != c_terms or mix.shape[0] < 1:
+            raise ParameterError(f"BandKernel 'mix' must have shape (C, {c_terms}), got "
+                                 f"{mix.shape}")
+        if len({t.occupation for t in self.terms}) > 1:
+            raise ParameterError("BandKernel 'mix' combines terms of different occupations")
+        mix.setflags(write=False)
+        object.__setattr__(self, "mix", mix)
 
     @property
     def directions(self) -> tuple[int, ...]:
@@ -303,12 +320,16 @@ class BandKernel:
 
     @property
     def n_components(self) -> int:
-        """Total number of components C."""
+        """Total number of components C (the rows of ``mix`` when given)."""
+        if self.mix is not None:
+            return int(self.mix.shape[0])
         return sum(t.n_components for t in self.terms)
 
     @property
     def occupations(self) -> tuple[str, ...]:
         """Occupation weight of every component ("sea" or "surface")."""
+        if self.mix is not None:
+            return (self.terms[0].occupation,) * int(self.mix.shape[0])
         return tuple(t.occupation for t in self.terms for _ in range(t.n_components))
 
     def context(self, k: FloatArray, hamiltonians: tuple[ComplexArray, ComplexArray] | None = None
@@ -323,12 +344,14 @@ class BandKernel:
         """(energies (Nk, N) eV, X (Nk, N, C)) at validated Cartesian k-points (Nk, d)."""
         ctx = self.context(k, hamiltonians)
         E = ctx.energies
-        X = np.zeros(E.shape + (self.n_components,))
+        X = np.zeros(E.shape + (sum(t.n_components for t in self.terms),))
         c = 0
         for t in self.terms:
             x = t.evaluate(ctx)
             X[:, : x.shape[1], c: c + t.n_components] = x
             c += t.n_components
+        if self.mix is not None:
+            X = X @ self.mix.T
         return E, X
 
 

@@ -8,6 +8,7 @@ one-component :class:`tbspin.bands.integrands.Integrand` (the 0.2 interface) or 
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import sys
 import types
@@ -133,8 +134,10 @@ def _run_key(integrand: Integrand | BandKernel, *, kind: str, label: str, formul
         sts = [s[1].key() for s in spins if isinstance(s, tuple)]
         terms.append(dict(type=type(t).__name__, components=[list(c) for c in t.components],
                           spin_operators=[array_digest(o) for o in ops], gauges=sts))
+    mix: dict[str, JsonValue] = ({} if integrand.mix is None
+                                 else {"mix": array_digest(integrand.mix)})
     return dict(model=integrand.model.fingerprint(), kind=kind, label=label, formula=formula,
-                components=[list(c) for c in components or ()], terms=terms,
+                components=[list(c) for c in components or ()], terms=terms, **mix,
                 connection=integrand.settings.key(), efermi=array_digest(ef),
                 temperature=temperature, eta=eta)
 
@@ -142,8 +145,11 @@ def _run_key(integrand: Integrand | BandKernel, *, kind: str, label: str, formul
 def _check_wedge_options(*, tol: float | None, checkpoint: PathLike | None,
                          executor: object | None, client: object | None,
                          progress: bool | None) -> None:
-    """The options an irreducible-wedge run refuses (:mod:`tbspin.observables._wedge`)."""
-    given = [name for name, v in (("tol", tol), ("checkpoint", checkpoint),
+    """The options an irreducible-wedge run refuses (:mod:`tbspin.observables._wedge`); a
+    ``tol`` run with ``symmetry`` (star averages at random k) takes the options of tol runs."""
+    if tol is not None:
+        return
+    given = [name for name, v in (("checkpoint", checkpoint),
                                   ("executor", executor), ("client", client)) if v is not None]
     if progress:
         given.append("progress")
@@ -206,6 +212,12 @@ def _conductivity(
     ef = _efermi(efermi)
     T = positive_number(temperature, "temperature", allow_zero=True)
     extras: dict[str, object] = {}
+    stars = None
+    if wedge is not None and tol is not None:  # star averages: the kernel returns P·X per k
+        if not isinstance(integrand, BandKernel) or components is None:
+            raise ArgumentError("a symmetric tol run needs a whole-tensor BandKernel")
+        integrand = dataclasses.replace(integrand, mix=wedge.star_matrix(components))
+        stars = dict(wedge.info, mode="star average at every sampled k (tol run)")
     base_key = _run_key(integrand, kind=kind, label=label, formula=formula, ef=ef,
                         temperature=T, eta=eta, components=components)
     comps = None if components is None else [list(c) for c in components]
@@ -231,6 +243,7 @@ def _conductivity(
             shift=(0.0,) * len(r.mesh), temperature=T, eta=float(eta), model=model.name,
             version=__version__,
             extras=dict(samp, position_operator=_position_operator(model), **st.extras(),
+                        **({} if stars is None else {"symmetry": stars}),
                         shift_default="random (M shifts of the randomized lattice rule)",
                         errors=f"converged run (tol={tol:g}): spread of randomly shifted meshes"),
             fingerprint=model.fingerprint(), provenance=model_provenance(model, st.record()),

@@ -122,6 +122,15 @@ class Wedge:
                              k_actions=irr.n_actions, reduce_seconds=t_reduce)}
         return raw, info
 
+    def star_matrix(self, requested: Sequence[Sequence[int]]) -> FloatArray:
+        """(len(requested), len(kernel_components)): the rows of P for the requested components
+        read on the kernel's — the star average of the integrand at one k (module docstring,
+        "tol runs")."""
+        dims = (3,) * len(self.record.indices)
+        rows = [int(np.ravel_multi_index(tuple(c), dims)) for c in requested]
+        cols = [int(np.ravel_multi_index(tuple(c), dims)) for c in self.kernel_components]
+        return np.ascontiguousarray(self.projector[np.ix_(rows, cols)])
+
 
 def _group(model: LatticeModel, symmetry: object) -> tuple[SpaceGroup, OrbitalBasis | None]:
     """(group, basis or None = the model's projections) of a ``symmetry`` argument."""
@@ -157,9 +166,13 @@ def prepare_wedge(
     model: LatticeModel, record: Observable, formula: str, symmetry: object,
     components: Sequence[Sequence[int]], requested: Sequence[Sequence[int]],
     spins: Sequence[tuple[object, ConnectionSettings] | None] = (),
-    options: dict | None = None,
+    options: dict | None = None, stars: bool = False,
 ) -> Wedge | None:
     """The checked :class:`Wedge` of a run, or None for ``symmetry`` None/"none".
+
+    With ``stars`` (a ``tol`` run: star averages at random k, no mesh reduction) a gauge that
+    does not follow every element is not refused: P is the average over the elements it does
+    follow (a subgroup; ``info["star_elements"]`` names how many).
 
     ``components``: every component the record can compute (those not vanishing
     identically); ``requested``: the ones the result holds; ``spins``: (operator, gauge
@@ -203,7 +216,18 @@ def prepare_wedge(
                     "blocks and parallel transport (gauge 'none') does not follow the group's "
                     "operations; use the default gauge (s_l per spin component)")
             gauges[slot] = np.asarray(s[1].gauge)
+        if stars:  # only the spin components the star average of the requested ones reads
+            read = _spin_slots_read(record, formula, group, requested)
+            gauges = [g if slot in read else None for slot, g in enumerate(gauges)]
         res, worst = gauge_covariance(reps, gauges)
+        if not res < COVARIANCE_TOL and stars:
+            point_ops, names = _covariant_elements(model, group, basis, gauges)
+            info.update(gauge_residual=0.0, star_elements=len(point_ops),
+                        star_subgroup=names, star_note=(
+                            f"the gauge operators do not follow element {worst}: star average "
+                            f"over the {len(point_ops)} elements they follow"))
+            return _finish(model, record, formula, group, point_ops, components, requested,
+                           info)
         if not res < COVARIANCE_TOL:
             raise ModelError(
                 f"symmetry: the {formula!r} formula depends on the basis inside degenerate "
@@ -212,12 +236,49 @@ def prepare_wedge(
                 "the wedge would not equal the full mesh; run without 'symmetry' or use a "
                 "trace formula (conventional)")
         info["gauge_residual"] = res
+    return _finish(model, record, formula, group, group, components, requested, info)
+
+
+def _projector(record: Observable, formula: str, averaged: object) -> FloatArray:
+    """P of the record's index kinds and T parity averaged over a group or point operations."""
     from tbspin.crystal.shapes import tensor_shape
 
     kinds = ["axial" if ax else "polar" for ax in record.axial]
-    P = tensor_shape(group, kinds, time_parity="odd" if record.is_time_odd(formula) else "even"
-                     ).projector
-    dims = (3,) * len(kinds)
+    return tensor_shape(averaged, kinds,  # type: ignore[arg-type]
+                        time_parity="odd" if record.is_time_odd(formula) else "even").projector
+
+
+def _spin_slots_read(record: Observable, formula: str, group: SpaceGroup,
+                     requested: Sequence[Sequence[int]]) -> set[int]:
+    """The spin directions of the components the group average of ``requested`` reads."""
+    P = _projector(record, formula, group)
+    dims = (3,) * len(record.indices)
+    rows = [int(np.ravel_multi_index(tuple(c), dims)) for c in requested]
+    pos = record.indices.index("spin")
+    cols = np.nonzero(np.abs(P[rows]).max(axis=0) > 1e-12)[0]
+    return {int(np.unravel_index(int(c), dims)[pos]) for c in cols}
+
+
+def _covariant_elements(model: LatticeModel, group: SpaceGroup, basis: OrbitalBasis | None,
+                        gauges: Sequence[np.ndarray | None]
+                        ) -> tuple[list[tuple[FloatArray, bool]], list[str]]:
+    """The point operations (R, antiunitary) of the elements whose action maps the gauge
+    operators onto each other (a subgroup: the property survives products), and their names."""
+    from tbspin.crystal.symmetrize import group_representations
+
+    _, _, reps = group_representations(model, group, basis)
+    keep = [r for r in reps if gauge_covariance([r], gauges)[0] < COVARIANCE_TOL]
+    return ([(np.asarray(r.op.cart_rotation, float), bool(r.antiunitary)) for r in keep],
+            [r.op.name for r in keep])
+
+
+def _finish(model: LatticeModel, record: Observable, formula: str, group: SpaceGroup,
+            averaged: object, components: Sequence[Sequence[int]],
+            requested: Sequence[Sequence[int]], info: dict[str, object]) -> Wedge:
+    """The :class:`Wedge` with P averaged over ``averaged`` (the group or a list of point
+    operations) and the components P reads for the requested ones."""
+    P = _projector(record, formula, averaged)
+    dims = (3,) * len(record.indices)
     rows = [int(np.ravel_multi_index(tuple(c), dims)) for c in requested]
     read = np.abs(P[rows]).max(axis=0) > 1e-12  # columns P reads for the requested rows
     needed = tuple(tuple(int(a) for a in c) for c in components

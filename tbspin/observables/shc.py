@@ -146,7 +146,9 @@ def _term(model: LatticeModel, components: tuple[tuple[int, ...], ...], *, formu
     """``components`` (slot, i, j) with ``spins[slot]`` = (operator, gauge settings)."""
     comps = tuple((int(c[0]), int(c[1]), int(c[2])) for c in components)
     if formula == "conventional":
-        return ConventionalTerm(tuple(op for op, _ in spins), comps, float(eta))
+        # slots of spin components not asked for are None (never read by the term)
+        return ConventionalTerm(tuple(None if s is None else s[0] for s in spins),
+                                comps, float(eta))
     return BerrySpinTerm(spins, comps, smm=formula == "smm_omega")
 
 
