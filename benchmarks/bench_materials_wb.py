@@ -5,9 +5,10 @@ back by tbspin (its H(k) must equal the model's to 1e-12 eV at 50 random k) and 
 so both codes integrate the same file. Parts (``--parts``):
 
 * ``pt-shc``     symmetrized Pt (Fm-3m + T, :func:`tbspin.crystal.symmetrize`): conventional spin
-  Hall tensor σ^l_ij, η → 0, on a Γ-centred n³ mesh, full mesh in both codes (no symmetry);
-  then the convergence of σ^z_xy with the mesh (tbspin's irreducible wedge, WannierBerri with
-  its point group) against Guo et al., PRL 100, 096401 (2008): ≈ 2200 (ħ/e) S/cm.
+  Hall tensor σ^l_ij, η → 0, on a Γ-centred n³ mesh, full mesh in both codes (no symmetry).
+* ``pt-conv``    the convergence of symmetrized Pt's σ^z_xy at E_F with the mesh (tbspin's
+  irreducible wedge, WannierBerri with its point group, ``--conv-meshes``) against Guo et al.,
+  PRL 100, 096401 (2008): ≈ 2200 (ħ/e) S/cm.
 * ``fe-ahc``     Fe: AHC vector on the same mesh in both codes (WannierBerri ``adpt_num_iter=0``),
   against Yao et al., PRL 92, 037204 (2004): 751 S/cm computed (their all-electron value,
   the one a Wannier interpolation of a DFT calculation reproduces), 1032 S/cm measured.
@@ -15,6 +16,10 @@ so both codes integrate the same file. Parts (``--parts``):
   its "p" and "d" functions by 1–2 eV, which the inversion centre at the atom forbids), so
   :func:`~tbspin.crystal.symmetrize` with "Fe: p;d" would move bands by eV; the script prints the
   fit's inversion violation and compares the raw fit (written and read back all the same).
+* ``fe-conv``    tbspin's converged Fe σ_xy at E_F: a ``tol`` run (randomized shifted meshes
+  with adaptive refinement, one worker, ``--fe-tol``, ``--fe-budget`` seconds) and plain meshes
+  (``--fe-conv-meshes``); WannierBerri's own adaptive refinement is not run (its refinement
+  splits whole FFT blocks of the coarse grid; a dense uniform Fe mesh takes it > 5 min here).
 * ``bi2se3-shc`` symmetrized Bi₂Se₃ (R-3m + T; Wannier centres on the atoms, passed to
   WannierBerri as ``wannier_centers_cart``): conventional spin Hall tensor, same mesh.
 * ``pt-timing``  issue 23's yardstick: symmetrized Pt, same mesh, one core/worker each, the whole
@@ -48,8 +53,9 @@ Times exclude reading the file and building tbspin's model; WannierBerri's inclu
 ``Grid`` (with a point group: the irreducible K-points). The machine is shared: each row carries
 the 1-minute load average.
 
-Run:  .venv/bin/python benchmarks/bench_materials_wb.py [--parts pt-shc fe-ahc bi2se3-shc pt-timing]
-      [--pt-mesh 48] [--fe-mesh 64] [--bi-mesh 30] [--venv /tmp/...] [--json out.jsonl]
+Run:  .venv/bin/python benchmarks/bench_materials_wb.py [--parts pt-shc fe-ahc bi2se3-shc
+      pt-timing pt-conv fe-conv] [--pt-mesh 48] [--fe-mesh 64] [--conv-meshes 48 64 96 128]
+      [--bi-mesh 30] [--venv /tmp/...] [--json out.jsonl]
 """
 
 from __future__ import annotations
@@ -82,7 +88,7 @@ HERE = Path(__file__).resolve().parent
 SHC_UNIT, AHC_UNIT = "(hbar/e) S/cm", "S/cm"
 GUO_PT = 2200.0       # (ħ/e) S/cm, Guo et al., PRL 100, 096401 (2008), Pt at E_F
 YAO_FE = (751.0, 1032.0)  # S/cm, Yao et al., PRL 92, 037204 (2004): computed, measured
-PARTS = ("pt-shc", "fe-ahc", "bi2se3-shc", "pt-timing")
+PARTS = ("pt-shc", "fe-ahc", "bi2se3-shc", "pt-timing", "pt-conv", "fe-conv")
 FE_STRUCTURE = dict(positions=[[0.0, 0.0, 0.0]], symbols=["Fe"], magmoms=[[0.0, 0.0, 2.2]])
 
 
@@ -220,6 +226,36 @@ def part_same_mesh(py: Path, name: str, quantity: str, n: int, nkfft: int, tmp: 
     return original, model
 
 
+def fe_conv(args: argparse.Namespace, out: list[dict]) -> None:
+    """tbspin's converged AHC of the raw Fe fit: a ``tol`` run and plain meshes, one worker."""
+    model, how = prepared_model("fe")
+    ef = np.array([FERMI["fe"]])
+    print(f"\n== Fe σ_xy at E_F, converged (tbspin, 1 worker; {how})", flush=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t0 = time.perf_counter()
+        res = tbspin.anomalous_hall(model, efermi=ef, tol=args.fe_tol, budget=args.fe_budget,
+                                    seed=24, workers=1, progress=False)
+        secs = time.perf_counter() - t0
+    samp = res.extras.get("sampling", {})
+    err = res.errors_to(AHC_UNIT)
+    value = float(res.to(AHC_UNIT)[0])
+    warned = [str(w.message).splitlines()[0] for w in caught
+              if w.category.__name__ == "ConvergenceWarning"]
+    print(f"   tol={args.fe_tol}: σ_xy = {value:.1f} ± {float(err[0]) if err is not None else 0:.1f} "
+          f"S/cm, {samp.get('n_k', samp.get('n_points', '?'))} k-points, {secs:.0f} s "
+          f"(load {load()}){'; ' + warned[0] if warned else ''}", flush=True)
+    out.append(dict(part="fe-tol", tol=args.fe_tol, value=value,
+                    error=None if err is None else float(err[0]), seconds=secs,
+                    sampling={k: v for k, v in samp.items() if k != "history"}, load=load()))
+    for n in args.fe_conv_meshes:
+        tb = run_tb(model, "ahc", n, ef)
+        v = float(tb["values"][0][2])
+        print(f"   {n}^3 plain mesh: σ_xy = {v:.1f} S/cm ({tb['time']:.0f} s, load {tb['load']}); "
+              f"vs Yao computed {(abs(v) - YAO_FE[0]) / YAO_FE[0]:+.1%}", flush=True)
+        out.append(dict(part="fe-mesh", mesh=n, value=v, seconds=tb["time"], load=tb["load"]))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS)
@@ -231,8 +267,11 @@ def main() -> None:
     ap.add_argument("--bi-nkfft", type=int, default=15)
     ap.add_argument("--timing-nkfft", type=int, nargs="+", default=[8, 16],
                     help="WannierBerri FFT grids with its point group (each divides --pt-mesh)")
-    ap.add_argument("--conv-meshes", type=int, nargs="+", default=[48, 64, 96, 128],
+    ap.add_argument("--conv-meshes", type=int, nargs="*", default=[48, 64, 96, 128],
                     help="meshes of the Pt convergence series (wedge / point group)")
+    ap.add_argument("--fe-tol", type=float, default=0.02)
+    ap.add_argument("--fe-budget", type=float, default=240.0)
+    ap.add_argument("--fe-conv-meshes", type=int, nargs="*", default=[96, 128])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--venv", type=Path,
                     default=Path(tempfile.gettempdir()) / "tbspin-wannierberri-venv")
@@ -260,7 +299,7 @@ def main() -> None:
         if "bi2se3-shc" in args.parts:
             part_same_mesh(py, "bi2se3", "shc", args.bi_mesh, args.bi_nkfft, tmp, zxy,
                            "Bi₂Se₃ conventional σ^z_xy", rows)
-        if "pt-timing" in args.parts or ("pt-shc" in args.parts and args.conv_meshes):
+        if "pt-timing" in args.parts or "pt-conv" in args.parts:
             if pt_model is None or pt_sym is None or pt_path is None:
                 pt_model, _ = prepared_model("pt")
                 pt_path, pt_sym, _ = write_and_read(pt_model, tmp, "pt")
@@ -296,7 +335,7 @@ def main() -> None:
                              tb_load=tb["load"], ratio=ratio, wb=float(best["values"][10][zxy]),
                              tbspin=float(tb["values"][10][zxy]), rel_diff=head,
                              max_rel_diff_all=full, n_irreducible=tb["n_points"]))
-        if "pt-shc" in args.parts and args.conv_meshes:
+        if "pt-conv" in args.parts:
             print("\n== Pt conventional σ^z_xy at E_F against the mesh (tbspin wedge; WannierBerri "
                   f"point group, NKFFT 8) vs Guo et al. 2008 ≈ {GUO_PT:.0f} {SHC_UNIT}", flush=True)
             ef = np.array([FERMI["pt"]])
@@ -311,6 +350,8 @@ def main() -> None:
                       f"{(v_tb - GUO_PT) / GUO_PT:+.1%}", flush=True)
                 rows.append(dict(part="pt-convergence", mesh=n, tbspin=float(v_tb), wb=float(v_wb),
                                  tb_s=tb["time"], wb_s=wb["time"], nkfft=g, load=tb["load"]))
+        if "fe-conv" in args.parts:
+            fe_conv(args, rows)
     if args.json:
         with open(args.json, "a") as fh:
             for r in rows:
