@@ -14,8 +14,9 @@ so both codes integrate the same file. Parts (``--parts``):
   term, as here), 1032 S/cm measured (the total of real samples). The sign: the AHC is odd in
   the magnetization M = −g μ_B S/ħ; the script prints Σ⟨σ_z⟩ of the occupied states, whose sign
   gives M's direction in the fit (Yao et al.: M ∥ +z, σ_xy > 0).
-  **Not symmetrized**: the shared Fe fit is no atom-centred p + d basis (the on-site block couples
-  its "p" and "d" functions by 1–2 eV, which the inversion centre at the atom forbids), so
+  **Not symmetrized**: the shared Fe fit is no atom-centred p + d basis (its on-site block couples
+  the "p" functions to the "d" ones by up to 1.3 eV and among themselves by up to 2 eV, which the
+  inversion centre and the cubic site at the atom forbid), so
   :func:`~tbspin.crystal.symmetrize` with "Fe: p;d" would move bands by eV; the script prints the
   fit's inversion violation and compares the raw fit (written and read back all the same).
 * ``fe-conv``    tbspin's converged Fe σ_xy at E_F: a ``tol`` run (randomized shifted meshes
@@ -25,7 +26,8 @@ so both codes integrate the same file. Parts (``--parts``):
 * ``bi2se3-shc`` symmetrized Bi₂Se₃ (R-3m + T; Wannier centres on the atoms, passed to
   WannierBerri as ``wannier_centers_cart``): conventional spin Hall tensor, same mesh.
 * ``pt-timing``  issue 23's yardstick: symmetrized Pt, same mesh, one core/worker each, the whole
-  conventional tensor: tbspin's irreducible wedge (``compute(..., symmetry=wedge)``) against
+  conventional tensor: tbspin's irreducible wedge (``compute(..., symmetry=(group, basis))`` of
+  the symmetrized model: the written file carries no structure or projections) against
   WannierBerri with its point group set from the structure (``System.set_structure`` +
   ``set_pointgroup_from_structure``, then ``run(use_irred_kpt=True, symmetrize=True)``, its
   defaults), on each FFT grid given (its fastest is the yardstick); both times, both values.
