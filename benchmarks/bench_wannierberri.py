@@ -46,14 +46,15 @@ QUANTITIES = {"fe-ahc": ("fe", "ahc"), "pt-shc": ("pt", "shc")}
 def ensure_venv(venv: Path) -> Path:
     """Create ``venv`` with WannierBerri (+ numba, ray) unless it exists; return its python."""
     py = venv / "bin" / "python"
-    if py.exists() and subprocess.run([py, "-c", "import wannierberri, numba, ray"],
+    if py.exists() and subprocess.run([py, "-c", "import wannierberri, numba, ray, spglib"],
                                       capture_output=True).returncode == 0:
         return py
     print(f"installing WannierBerri into {venv} (once) ...", flush=True)
     subprocess.run([sys.executable, "-m", "pip", "index", "versions", "wannierberri"], check=True,
                    capture_output=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([py, "-m", "pip", "install", "-q", "wannierberri", "numba", "ray"], check=True)
+    subprocess.run([py, "-m", "pip", "install", "-q", "wannierberri", "numba", "ray",
+                    "spglib"], check=True)
     return py
 
 
