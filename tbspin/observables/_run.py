@@ -156,7 +156,7 @@ def _converged(
     integrand: Integrand | BandKernel, ef: FloatArray, *, kind: str, mesh: MeshSpec, temperature: float,
     tol: float, abs_floor: float, budget: float | None, seed: int | None, workers: int | None,
     checkpoint: PathLike | None = None, key: dict[str, JsonValue] | None = None,
-    budget_k: int = DEFAULT_BUDGET_K,
+    budget_k: int = DEFAULT_BUDGET_K, client: object | None = None,
 ) -> tuple[SampledIntegral, dict[str, object]]:
     """The integral to ``tol`` by :func:`tbspin.sampling.converge` (randomized shifted meshes and
     adaptive refinement); ``abs_floor`` is in the canonical unit of the result."""
@@ -167,13 +167,14 @@ def _converged(
     factor = abs(units.conversion_factor(kind, model.n_periodic)[0])
     r = converge(integrand, model, ef, tol=tol, abs_floor=floor / factor, budget_seconds=secs,
                  mesh=mesh, seed=seed, temperature=temperature, workers=workers,
-                 checkpoint=checkpoint, key=key, budget_k=budget_k)
+                 checkpoint=checkpoint, key=key, budget_k=budget_k, client=client)
     info: dict[str, object] = dict(
         sampling=dict(method=r.method, tol=tol, abs_floor=floor, budget_seconds=secs,
                       budget_k=budget_k, start_mesh=list(np.atleast_1d(mesh)), seed=r.seed,
                       seed_given=seed, n_k=r.n_k, n_shifts=r.n_shifts, converged=r.converged,
                       confirmed=r.confirmed, mesh=r.mesh, components=r.n_components,
-                      refinement=r.refinement, history=r.history))
+                      refinement=r.refinement, history=r.history,
+                      **({} if r.resume is None else {"resume": r.resume})))
     return r, info
 
 
@@ -215,15 +216,18 @@ def _conductivity(
         _check_wedge_options(tol=tol, checkpoint=checkpoint, executor=executor, client=client,
                              progress=progress)
     if tol is not None:
-        if executor is not None or client is not None:
-            raise ParameterError("'tol' runs do not support 'executor' or 'client' yet (they run "
-                                 "on 'workers' threads of this machine)")
-        if backend not in ("auto", "threads", "serial"):
-            raise ParameterError(f"'tol' runs use threads; backend={backend!r} is not supported")
+        if executor is not None:
+            raise ParameterError("'tol' runs do not take an 'executor': they run on 'workers' "
+                                 "threads of this machine or on a dask 'client'")
+        if backend not in ("auto", "threads", "serial") and not (backend == "dask" and client):
+            raise ParameterError(f"'tol' runs use threads or a dask 'client'; backend={backend!r}"
+                                 " is not supported" + (" without client=" if backend == "dask"
+                                                        else ""))
         r, samp = _converged(integrand, ef, kind=kind, mesh=mesh, temperature=T, tol=tol,
                              abs_floor=abs_floor, budget=budget, seed=seed,
                              workers=1 if backend == "serial" else workers,
-                             checkpoint=checkpoint, key=base_key, budget_k=k_budget)
+                             checkpoint=checkpoint, key=base_key, budget_k=k_budget,
+                             client=client)
         shape = (len(ef), len(comps)) if comps is not None else (len(ef),)
         return ConductivityResult(
             kind=kind, label=label, efermi=ef, raw=r.values.reshape(shape), dim=model.n_periodic,

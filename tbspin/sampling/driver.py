@@ -14,6 +14,7 @@ import numpy as np
 from scipy.fft import next_fast_len
 
 from tbspin.engine.checkpoint import JsonValue, StepJournal
+from tbspin.engine.chunk_log import ChunkLog, ChunkRunner
 from tbspin.errors import ConvergenceWarning, ParameterError
 from tbspin.model.lattice import LatticeModel
 from tbspin.sampling.rules import (
@@ -87,6 +88,7 @@ def converge(
     workers: int | None = 1,
     checkpoint: PathLike | None = None,
     key: dict[str, JsonValue] | None = None,
+    client: object = None,
     **adaptive_kw: Any,
 ) -> SampledIntegral:
     """Enlarge / refine until every standard error ≤ max(tol·|value|, abs_floor), or the budget
@@ -126,11 +128,18 @@ def converge(
         Threads evaluating the k-chunks (None: all cores); the result does not depend on it.
     checkpoint : path, optional
         Step journal (:class:`tbspin.engine.checkpoint.StepJournal`): every completed step (one pass
-        per base mesh) is saved there; repeating the call replays the saved steps and goes on
-        from the first one missing, to the result of an uninterrupted run (with ``seed=None``
-        the drawn root seed is kept in the file). Needs ``key``, everything else that
-        determines the result (model, integrand, E_F, T; the engine's key). A wall-time budget
-        counts the replayed steps' recorded time.
+        per base mesh) is saved there, and inside a step every finished chunk is appended to
+        the chunk log ``<checkpoint>.chunks`` (:mod:`tbspin.engine.chunk_log`); repeating the
+        call replays the saved steps, then the logged chunks of the interrupted step, and
+        computes only the rest, to the result of an uninterrupted run (with ``seed=None``
+        the drawn root seed is kept in the file): a killed run loses at most the chunks in
+        flight (one per worker). Needs ``key``, everything else that determines the result
+        (model, integrand, E_F, T; the engine's key). A wall-time budget counts the replayed
+        steps' recorded time (not the replayed chunks'). ``result.resume`` counts what was
+        replayed and computed.
+    client : dask.distributed.Client, optional
+        Run the chunks on this cluster (instead of ``workers`` threads); the same result as
+        local threads for the same seed (chunks folded in chunk order).
     **adaptive_kw
         ``iterations``, ``factor``, ``variance_share``, ``max_cells`` of :func:`adaptive`.
     """
@@ -147,6 +156,7 @@ def converge(
             f"the {'x'.join(map(str, n))} starting mesh = {int(np.prod(n)) * n_shifts} "
             "k-points); raise budget_k (CLI --budget-k) or start from a smaller mesh")
     journal = None
+    log: ChunkLog | None = None
     # the root seed actually used (drawn when not given) is returned: result.seed reruns it
     root = seed if seed is not None else int(np.random.default_rng().integers(2**63))
     if checkpoint is not None:
@@ -158,6 +168,9 @@ def converge(
                                       **adaptive_kw))
         journal = StepJournal.open(checkpoint, run, root)
         root = journal.entropy
+        log = ChunkLog.open(f"{journal.path}.chunks", run, root, step=len(journal.steps))
+    runner = ChunkRunner(workers, client, log)
+    replayed_steps = 0
     rng = np.random.default_rng(root)
     t0 = time.perf_counter()
     steps = 0  # index of the next step in the journal
@@ -165,24 +178,31 @@ def converge(
     def step(name: str, run_pass: Callable[..., SampledIntegral], **kw: Any) -> SampledIntegral:
         """One pass, replayed from the journal when it holds the same call (then the budget
         clock is moved back by the recorded time), else computed and recorded."""
-        nonlocal t0, steps
+        nonlocal t0, steps, replayed_steps
         index, steps = steps, steps + 1
-        if journal is None:
-            return run_pass(kernel, model, ef, temperature=temperature, workers=workers, **kw)
+        if journal is None or log is None:
+            return run_pass(kernel, model, ef, temperature=temperature, workers=workers,
+                            runner=runner, **kw)
         call = json.dumps(dict({k: v for k, v in kw.items() if k != "budget_seconds"},
                                pass_=name), sort_keys=True, default=_plain)
         saved = journal.replay(index, call)
         if saved is not None:
             t0 -= float(saved["seconds"])  # type: ignore[arg-type]
+            replayed_steps += 1
             return _from_json(saved["result"])  # type: ignore[arg-type]
+        if log.step != index:
+            log.restart(index)
         t = time.perf_counter()
         try:
-            out = run_pass(kernel, model, ef, temperature=temperature, workers=workers, **kw)
+            out = run_pass(kernel, model, ef, temperature=temperature, workers=workers,
+                           runner=runner, **kw)
         except KeyboardInterrupt:
             raise KeyboardInterrupt(
                 f"interrupted in step {index + 1}; checkpoint {journal.path} holds the {index} "
-                "completed steps (repeat the same call to resume)") from None
+                f"completed steps and {log.path} the finished chunks of step {index + 1} "
+                "(repeat the same call to resume)") from None
         journal.record(index, call, time.perf_counter() - t, _to_json(out))
+        log.restart(index + 1)
         return out
 
     total = 0
@@ -272,8 +292,11 @@ def converge(
         # out of budget: report the estimate built on the most k-points (a choice that does not
         # look at the values or errors, so it adds no selection bias), not merely the last one
         result = best
+    resume = None if log is None else dict(steps_replayed=replayed_steps,
+                                           chunks_replayed=log.replayed,
+                                           chunks_computed=log.computed)
     result = dataclasses.replace(result, n_k=total, history=history, converged=bool(ok),
-                                 seed=int(root))
+                                 seed=int(root), resume=resume)
     if ok and result.confirmed is False:
         warnings.warn(
             f"BZ integral reached tol={tol:g} on the pass that decided to stop; the confirmation "

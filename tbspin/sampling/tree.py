@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from tbspin.engine.chunk_log import ChunkRunner
 from tbspin.model.lattice import LatticeModel
 from tbspin.sampling.rules import (
     CHECK_GROWTH,
@@ -52,6 +53,7 @@ def adaptive(
     seed: int | None = None,
     temperature: float = 0.0,
     workers: int | None = 1,
+    runner: ChunkRunner | None = None,
 ) -> SampledIntegral:
     """Adaptive refinement of the cells that carry the variance (module doc).
 
@@ -61,7 +63,7 @@ def adaptive(
 
     Parameters
     ----------
-    kernel, model, efermi, mesh, n_shifts, seed, temperature, workers
+    kernel, model, efermi, mesh, n_shifts, seed, temperature, workers, runner
         As in :func:`randomized_mesh` (``mesh`` is the base grid).
     iterations : int
         Largest number of refinement rounds.
@@ -105,7 +107,7 @@ def adaptive(
     origin = (_grid(n) - 0.5) * size
     t0 = time.perf_counter()
     A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature,
-                               workers=workers, base=(n, -0.5))  # (M, C, nE)
+                               workers=workers, base=(n, -0.5), runner=runner)  # (M, C, nE)
     nk = len(origin) * n_shifts
     history: list[dict] = []
     children = _grid([factor] * p) / factor  # (f^p, p)
@@ -174,7 +176,7 @@ def adaptive(
             co = (origin[chosen, None, :] + children[None] * size[chosen, None, :]).reshape(-1, p)
             cs = np.repeat(size[chosen] / factor, len(children), axis=0)
             An = _evaluate_tree(kernel, model, co, cs, shifts, ef, temperature,
-                               workers=workers, base=(n, -0.5))
+                               workers=workers, base=(n, -0.5), runner=runner)
             A_try = np.concatenate([A[:, keep], An], axis=1)
             nk += new_cost
             rounds += 1
@@ -192,7 +194,7 @@ def adaptive(
         shared = _worst(v, e, tol, abs_floor, C)
         shifts = rng.random((n_shifts, p))
         A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature,
-                               workers=workers, base=(n, -0.5))
+                               workers=workers, base=(n, -0.5), runner=runner)
         nk += len(origin) * n_shifts
         v, e = record(0)
         aim = history[-1]["aim"] = _aim(shared, _worst(v, e, tol, abs_floor, C), n_shifts)
@@ -214,7 +216,7 @@ def adaptive(
             # rule on a noisy error estimate favours estimates that missed a spike)
             shifts = rng.random((n_shifts, p))
             A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature,
-                               workers=workers, base=(n, -0.5))
+                               workers=workers, base=(n, -0.5), runner=runner)
             nk += len(origin) * n_shifts
             v, e = record(0)
             # a miss: further rounds are judged against this unbiased estimate
