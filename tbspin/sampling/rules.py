@@ -23,6 +23,7 @@ from tbspin.engine.occupation import fermi_sum
 from tbspin.engine.points import BatchTask, CellPoints, Kernel, MeshPoints, cell_meshes
 from tbspin.errors import ParameterError
 from tbspin.model.lattice import LatticeModel
+from tbspin.sampling.targets import Goal
 from tbspin.types import ArrayLike, FloatArray, IntArray, MeshSpec
 
 #: a fixed generic shift (fractional parts of √2, √3, √5 − 2): no mesh point on a rational k
@@ -385,12 +386,10 @@ def _targets(v: FloatArray, tol: float | None, abs_floor: float, groups: int = 1
     """Error target of every value: max(tol·|value|, abs_floor) (tol 1 if None); for a tensor
     (``groups`` = C components per E_F, E_F-major) tol·(largest |component| at that E_F) for
     every component: the largest component converges to tol, the others to the same absolute
-    error (components that vanish by symmetry never hold a run back)."""
-    t = 1.0 if tol is None else tol
+    error (components that vanish by symmetry never hold a run back). The one-tolerance case of
+    :class:`tbspin.sampling.targets.Goal`."""
     a = np.abs(v)
-    if groups > 1:
-        a = np.repeat(a.reshape(-1, groups).max(axis=1), groups)
-    return np.maximum(t * a, abs_floor)
+    return Goal.build(tol, abs_floor, np.zeros(a.size // groups), groups).targets(a)
 
 
 def _worst(v: FloatArray, e: FloatArray, tol: float | None, abs_floor: float,
