@@ -36,8 +36,8 @@ from tbspin.sampling import (
     shc_kernel,
 )
 from tbspin.sampling.driver import _confirming_mesh
-from tbspin.sampling.targets import Goal
 from tbspin.sampling.rules import _tree_stats
+from tbspin.sampling.targets import Goal
 
 SHC_2D = units.conversion_factor("shc", 2)[0]  # raw → e/8π
 
