@@ -93,7 +93,7 @@ def main() -> None:
     row = dict(mesh=args.mesh, eigh_per_k=eigh, single_per_k=total, tensor_per_k=tens,
                rest_exponent=p, per_k_100=t100, load=load(),
                hours={n: K_TOTAL * t100 / n / 3600 for n in WORKERS})
-    print(f"eigh per k: " + ", ".join(f"N={n}: {t * 1e6:.1f} us" for n, t in eigh.items()))
+    print("eigh per k: " + ", ".join(f"N={n}: {t * 1e6:.1f} us" for n, t in eigh.items()))
     for name, n in (("pt", 18), ("bi2se3", 30)):
         print(f"{name} ({n} bands) proper sigma^z_xy: {total[name] * 1e6:.1f} us per k "
               f"(eigh {eigh[n] * 1e6:.1f} us); whole proper tensor {tens[name] * 1e6:.1f} us per k")

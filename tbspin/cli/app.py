@@ -226,7 +226,8 @@ def _add_integration_args(p: argparse.ArgumentParser, kind: str = "shc") -> None
     p.add_argument("--force", action="store_true",
                    help="overwrite existing result files of --out")
     p.add_argument("--checkpoint", type=Path, default=None,
-                   help="checkpoint file: partial sums (with --tol: the completed passes) are "
+                   help="checkpoint file: partial sums (with --tol: the completed passes, and "
+                        "the finished chunks of the pass in progress in CHECKPOINT.chunks) are "
                         "saved there and a rerun resumes (with --converge: one file "
                         "CHECKPOINT.meshN per mesh) [none]")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
