@@ -164,6 +164,7 @@ def test_killed_tol_run_resumes_inside_its_pass(tmp_path: Path, monkeypatch: pyt
     resume = res.extras["sampling"]["resume"]
     assert resume["steps_replayed"] == step and resume["chunks_replayed"] == kept
     assert resume["chunks_computed"] == len(calls)
+    assert ck.exists() and not log.exists()  # complete: every pass in the step journal
     lost = started + len(calls) - n_ref  # chunks computed twice: in flight at the kill
     assert 0 <= lost <= workers, (started, len(calls), n_ref)
 

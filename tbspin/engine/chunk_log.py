@@ -19,7 +19,8 @@ computes only the missing ones: a killed run loses at most the chunks that were 
 per worker). The partials are folded in chunk order whatever their origin (:func:`run_ordered`),
 so the result is the uninterrupted run's bit for bit. A torn last line (a kill during a write)
 is dropped; a damaged line before it is refused with a :class:`~tbspin.errors.CheckpointError`.
-When a pass completes, the step journal is saved and the log restarts empty for the next pass.
+When a pass completes, the step journal is saved and the log restarts empty for the next pass;
+when the run completes, the log file is removed.
 
 The runner also carries the execution: local threads or a ``dask.distributed`` client
 (:func:`tbspin.engine.executor.iter_chunks`), chunks arriving in any order and folded in order.
@@ -174,6 +175,11 @@ class ChunkLog:
         self.step = step
         self._records = {}
         self._rewrite()
+
+    def discard(self) -> None:
+        """The run is complete (every pass in the step journal): remove the log file."""
+        self._records = {}
+        self.path.unlink(missing_ok=True)
 
     def _rewrite(self) -> None:
         """Header and the valid records, written atomically."""

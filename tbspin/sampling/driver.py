@@ -306,6 +306,8 @@ def converge(
         # out of budget: report the estimate built on the most k-points (a choice that does not
         # look at the values or errors, so it adds no selection bias), not merely the last one
         result = best
+    if log is not None:
+        log.discard()  # every pass is in the step journal
     resume = None if log is None else dict(steps_replayed=replayed_steps,
                                            chunks_replayed=log.replayed,
                                            chunks_computed=log.computed)
