@@ -197,6 +197,36 @@ def test_chunk_log_refuses_a_damaged_record_and_ignores_another_run(tmp_path: Pa
         ChunkLog.open(path, {"model": "a"}, 7, step=2)
 
 
+def test_tensor_subsets_resume_in_another_process_and_conventional_subsets_run(
+        tmp_path: Path) -> None:
+    """A tol run of a subset of the spin components (σ^z_xy, σ^z_yx: the x and y spin slots
+    unused) checkpointed by one process is read back by another: every pass replayed, nothing
+    computed, the same values (before: the run key held the digest of a None slot, a pointer
+    that changes from process to process, and the rerun was refused as "a different
+    calculation"). The conventional formula accepts such subsets too (before: TypeError) and
+    gives the columns of the full call (1e-12 of the largest component)."""
+    kw = dict(efermi=[0.0], components=["zxy", "zyx"], formula="proper", mesh=8, tol=0.05,
+              seed=1, workers=1, progress=False)
+    ck = tmp_path / "sub.json"
+    code = ("import tbspin; from tbspin.models import bhz; "
+            f"tbspin.compute(bhz(M=-0.02), 'shc', checkpoint={str(ck)!r}, **{kw!r})")
+    env = dict(os.environ, TBSPIN_WORKERS="1", PYTHONPATH=str(Path(tbspin.__file__).parents[1]))
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+    again = tbspin.compute(bhz(M=-0.02), "shc", checkpoint=ck, **kw)
+    fresh = tbspin.compute(bhz(M=-0.02), "shc", **kw)
+    resume = again.extras["sampling"]["resume"]
+    assert resume["steps_replayed"] == len(json.loads(ck.read_text())["steps"]) > 0
+    assert resume["chunks_computed"] == 0
+    np.testing.assert_allclose(again.raw, fresh.raw, rtol=1e-12, atol=0)
+
+    model = kane_mele(magnetization=M_EXCHANGE)
+    ckw = dict(efermi=[0.0, 0.3], formula="conventional", mesh=8, errors=False, workers=1)
+    sub = tbspin.compute(model, "shc", components=["zxy", "xxy"], **ckw)
+    full = tbspin.compute(model, "shc", components=["zxy", "xxy", "yxy"], **ckw)
+    np.testing.assert_allclose(sub.raw, full.raw[:, :2], rtol=0,
+                               atol=1e-12 * np.abs(full.raw).max())
+
+
 # ---------------------------------------------------------------------- (c) targets
 def test_per_component_tolerances_and_headline_fermi_energy() -> None:
     """One tol = 0.02 for the tensor converges every component to 2 % of the largest

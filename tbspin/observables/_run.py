@@ -134,7 +134,10 @@ def _run_key(integrand: Integrand | BandKernel, *, kind: str, label: str, formul
         ops = [s[0] if isinstance(s, tuple) else s for s in spins]
         sts = [s[1].key() for s in spins if isinstance(s, tuple)]
         terms.append(dict(type=type(t).__name__, components=[list(c) for c in t.components],
-                          spin_operators=[array_digest(o) for o in ops], gauges=sts))
+                          # a slot the components do not use is None (its digest would be
+                          # that of a pointer: another key in every process)
+                          spin_operators=[None if o is None else array_digest(o) for o in ops],
+                          gauges=sts))
     return dict(model=integrand.model.fingerprint(), kind=kind, label=label, formula=formula,
                 components=[list(c) for c in components or ()], terms=terms,
                 connection=integrand.settings.key(), efermi=array_digest(ef),
