@@ -264,8 +264,9 @@ def run_ordered(task: Callable[[int], Partial], n_chunks: int, runner: ChunkRunn
     backend = ("dask" if runner.client is not None
                else "serial" if workers == 1 or len(todo) < 2 else "threads")
     following = 0
-    for j, part in iter_chunks(_call_task, todo, payload=task, workers=workers, backend=backend,
-                               client=runner.client):
+    arriving = (iter_chunks(_call_task, todo, payload=task, workers=workers, backend=backend,
+                            client=runner.client) if todo else iter(()))  # (all replayed)
+    for j, part in arriving:
         if log is not None:
             log.append(call, j, part)  # type: ignore[arg-type]
         buffer[j] = part
