@@ -37,6 +37,7 @@ from tbspin.sampling import (
 )
 from tbspin.sampling.driver import _confirming_mesh
 from tbspin.sampling.rules import _tree_stats
+from tbspin.sampling.targets import Goal
 
 SHC_2D = units.conversion_factor("shc", 2)[0]  # raw → e/8π
 
@@ -292,6 +293,11 @@ def test_confirmation_pass_on_new_shifts_or_flagged_when_the_budget_has_no_room(
     assert clock["t"] <= 0.15
 
 
+def _goal(tol: float) -> Goal:
+    """One relative tolerance for one value at one E_F (the targets of converge's private steps)."""
+    return Goal.build(tol, 0.0, np.zeros(1), 1)
+
+
 def test_confirming_pass_is_sized_by_what_the_pooled_estimate_needs() -> None:
     """Pooled with equal weights, errors e_A and e_B give ½√(e_A² + e_B²); the confirming mesh is
     planned (N^(−1/2)) for target/√2: N_B/N_A = r²/(2 − r²) with r = e_A/target, between
@@ -301,11 +307,11 @@ def test_confirming_pass_is_sized_by_what_the_pooled_estimate_needs() -> None:
                                samples=np.ones((16, 1)), n_k=16 * int(np.prod(mesh)), mesh=mesh,
                                method="uniform")
 
-    assert tuple(_confirming_mesh(result(0.05), 0.05, 0.0)) == (50, 50, 50)  # r = 1
-    assert tuple(_confirming_mesh(result(0.045), 0.05, 0.0)) == (44, 44, 44)  # q = 0.68: 43.98
+    assert tuple(_confirming_mesh(result(0.05), _goal(0.05))) == (50, 50, 50)  # r = 1
+    assert tuple(_confirming_mesh(result(0.045), _goal(0.05))) == (44, 44, 44)  # q = 0.68: 43.98
     assert MIN_CONFIRM == 0.5  # r = 0.5: q = 1/7 → 1/2, 50 · 0.794 = 39.7 → 40
-    assert tuple(_confirming_mesh(result(0.025), 0.05, 0.0)) == (40, 40, 40)
-    assert tuple(_confirming_mesh(result(1e-4, (8, 8)), 0.05, 0.0)) == (6, 6)
+    assert tuple(_confirming_mesh(result(0.025), _goal(0.05))) == (40, 40, 40)
+    assert tuple(_confirming_mesh(result(1e-4, (8, 8)), _goal(0.05))) == (6, 6)
 
 
 def test_refinement_that_falls_slower_than_uniform_is_dropped() -> None:
@@ -379,13 +385,13 @@ def test_next_base_mesh_is_sized_by_the_error() -> None:
                                method="uniform", history=[dict(n_k_final=m * n**3)])
 
     n = np.array([10, 10, 10])
-    nxt = _next_mesh(n, result(0.04, 10), 0.02, 0.0, 1.5, 3.0, 16)  # 4 × 1.3 more points
+    nxt = _next_mesh(n, result(0.04, 10), _goal(0.02), 1.5, 3.0, 16)  # 4 × 1.3 more points
     assert np.all(nxt == np.ceil(10 * (4 * SAFETY_POINTS) ** (1 / 3)))
     # a pooled estimate of 32 shifts stands for twice the points: the next 16-shift pass doubles
-    assert np.all(_next_mesh(n, result(0.04, 10, 32), 0.02, 0.0, 1.5, 3.0, 16)
+    assert np.all(_next_mesh(n, result(0.04, 10, 32), _goal(0.02), 1.5, 3.0, 16)
                   == np.ceil(10 * (8 * SAFETY_POINTS) ** (1 / 3)))
-    assert np.all(_next_mesh(n, result(0.021, 10), 0.02, 0.0, 1.5, 3.0, 16) == 15)  # ≥ growth
-    assert np.all(_next_mesh(n, result(1.0, 10), 0.02, 0.0, 1.5, 3.0, 16) == 30)  # ≤ max_growth
+    assert np.all(_next_mesh(n, result(0.021, 10), _goal(0.02), 1.5, 3.0, 16) == 15)  # ≥ growth
+    assert np.all(_next_mesh(n, result(1.0, 10), _goal(0.02), 1.5, 3.0, 16) == 30)  # ≤ max_growth
 
 
 def test_fft_bloch_sums_of_the_shifted_meshes_equal_the_direct_sums(monkeypatch) -> None:

@@ -41,6 +41,8 @@ from tbspin.cli.support import (
     check_cli_options,
     check_unit,
     on_sigterm,
+    parse_energies,
+    parse_tol,
     record,
     unit_choices,
 )
@@ -90,24 +92,6 @@ EFERMI_HELP = (
 
 
 # ---------------------------------------------------------------------- helpers
-def parse_energies(text: str) -> np.ndarray:
-    """Parse ``"a:b:n"`` (n points from a to b), ``"e1,e2,..."`` or a single number (eV)."""
-    bad = argparse.ArgumentTypeError(
-        f"--efermi {text!r}: use START:STOP:N, a comma-separated list, or one number (eV)")
-    parts = text.split(":") if ":" in text else [x for x in text.split(",") if x.strip()]
-    try:
-        nums = [float(x) for x in parts]
-    except ValueError:
-        raise bad from None
-    if ":" in text:
-        if len(nums) != 3 or nums[2] != int(nums[2]) or nums[2] < 1:
-            raise bad
-        return np.linspace(nums[0], nums[1], int(nums[2]))
-    if not nums:
-        raise bad
-    return np.array(nums, dtype=float)
-
-
 def parse_value(text: str) -> float | list[float] | str:
     """Values of ``--param`` for Wannier90 readers: numbers, comma-separated vectors, strings."""
     parts = text.split(",")
@@ -203,10 +187,14 @@ def _add_integration_args(p: argparse.ArgumentParser, kind: str = "shc") -> None
                    help="mesh shift in units of the mesh step " + (
                        "[0; generic irrational shift for the proper spin current]"
                        if kind == "shc" else "[0: Γ-centred]"))
-    p.add_argument("--tol", type=float, default=None,
-                   help="converge to this relative standard error, 0 < TOL < 1 (randomly "
-                        "shifted meshes + adaptive refinement, starting from --mesh); prints "
-                        "value ± error [none: one uniform mesh]")
+    p.add_argument("--tol", type=parse_tol, default=None,
+                   help="converge to this relative standard error, 0 < TOL < 1, or one per "
+                        "component (0.02,0.05,...) (randomly shifted meshes + adaptive "
+                        "refinement, starting from --mesh); prints value ± error [none: one "
+                        "uniform mesh]")
+    p.add_argument("--converge-at", type=parse_energies, default=None, metavar="EF",
+                   help="with --tol: judge convergence only at these of the --efermi values "
+                        "(the others get the final mesh's error bars) [all]")
     p.add_argument("--budget", type=float, default=None, metavar="SECONDS",
                    help="wall-time budget of a --tol run (then a warning says what was "
                         "reached) [none]")
@@ -238,7 +226,8 @@ def _add_integration_args(p: argparse.ArgumentParser, kind: str = "shc") -> None
     p.add_argument("--force", action="store_true",
                    help="overwrite existing result files of --out")
     p.add_argument("--checkpoint", type=Path, default=None,
-                   help="checkpoint file: partial sums (with --tol: the completed passes) are "
+                   help="checkpoint file: partial sums (with --tol: the completed passes, and "
+                        "the finished chunks of the pass in progress in CHECKPOINT.chunks) are "
                         "saved there and a rerun resumes (with --converge: one file "
                         "CHECKPOINT.meshN per mesh) [none]")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -288,6 +277,7 @@ def cmd_shc(args: argparse.Namespace) -> int:
         gauge=args.gauge, temperature=args.temperature, eta=args.eta,
         progress=not args.no_progress, efield=args.efield, tol=args.tol, budget=args.budget,
         seed=args.seed, budget_k=args.budget_k, errors=not args.no_errors,
+        converge_at=args.converge_at,
     )
     stem = output_stem(args.out, f"shc_{model.name}_{args.spin}{args.current}{args.efield}")
     with parallel_options(args.workers, args.scheduler) as par:
@@ -309,7 +299,7 @@ def cmd_ahc(args: argparse.Namespace) -> int:
         anomalous_hall, model, efermi=args.efermi, shift=args.shift, component=args.component,
         method=args.method, gauge=args.gauge, temperature=args.temperature,
         progress=not args.no_progress, tol=args.tol, budget=args.budget, seed=args.seed,
-        budget_k=args.budget_k, errors=not args.no_errors,
+        budget_k=args.budget_k, errors=not args.no_errors, converge_at=args.converge_at,
     )
     stem = output_stem(args.out, f"ahc_{model.name}_{args.component}")
     with parallel_options(args.workers, args.scheduler) as par:

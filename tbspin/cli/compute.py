@@ -44,7 +44,7 @@ def cmd_compute(args: argparse.Namespace) -> int:
         components=args.components, formula=args.formula, method=args.method, gauge=args.gauge,
         temperature=args.temperature, eta=args.eta, progress=not args.no_progress, tol=args.tol,
         budget=args.budget, seed=args.seed, budget_k=args.budget_k, errors=not args.no_errors,
-        options=dict(args.option or ()),
+        options=dict(args.option or ()), converge_at=args.converge_at,
     )
     stem = output_stem(args.out, f"{rec.name}_{model.name}")
     with parallel_options(args.workers, args.scheduler) as par:

@@ -242,7 +242,8 @@ def _sampling_words(result: ConductivityResult) -> str:
         return (f"mesh {'x'.join(map(str, result.mesh))} ({samp['n_sub']} shifted "
                 f"{'x'.join(map(str, samp['sub_mesh']))} sub-meshes)")
     if isinstance(samp, dict) and "n_k" in samp:
-        return f"{samp['n_k']} k-points (random shifts), tol {samp.get('tol', '?'):g}"
+        tol = samp.get("tol", "?")
+        return f"{samp['n_k']} k-points (random shifts), tol {tol if isinstance(tol, str) else tol}"
     return f"mesh {'x'.join(map(str, result.mesh))}"
 
 

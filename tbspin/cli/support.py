@@ -11,13 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from tbspin.errors import ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
     from tbspin.model.lattice import LatticeModel
 
-__all__ = ["AHC_CONVENTIONS", "model_record", "check_cli_options", "check_unit", "record",
-           "unit_choices", "on_sigterm"]
+__all__ = ["AHC_CONVENTIONS", "parse_energies", "parse_tol", "model_record", "check_cli_options",
+           "check_unit", "record", "unit_choices", "on_sigterm"]
 
 #: the conventions part of ``tbspin ahc --help`` (no spin Hall conventions)
 AHC_CONVENTIONS = """\
@@ -25,6 +27,36 @@ conventions: energies eV, lengths Å, k in 1/Å. σ_ij: current i, electric fiel
 σ_xy = −(e²/ħ)∫ d^pk/(2π)^p Σ f Ω^xy; S/cm (3D, also S/m), e²/h (2D, also S).
 See docs/conventions.md.
 """
+
+
+def parse_energies(text: str) -> np.ndarray:
+    """Parse ``"a:b:n"`` (n points from a to b), ``"e1,e2,..."`` or a single number (eV)."""
+    bad = argparse.ArgumentTypeError(
+        f"--efermi {text!r}: use START:STOP:N, a comma-separated list, or one number (eV)")
+    parts = text.split(":") if ":" in text else [x for x in text.split(",") if x.strip()]
+    try:
+        nums = [float(x) for x in parts]
+    except ValueError:
+        raise bad from None
+    if ":" in text:
+        if len(nums) != 3 or nums[2] != int(nums[2]) or nums[2] < 1:
+            raise bad
+        return np.linspace(nums[0], nums[1], int(nums[2]))
+    if not nums:
+        raise bad
+    return np.array(nums, dtype=float)
+
+
+def parse_tol(text: str) -> float | list[float]:
+    """``--tol``: one relative tolerance, or one per component (``"0.02,0.05,0.05"``)."""
+    try:
+        nums = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        nums = []
+    if not nums:
+        raise argparse.ArgumentTypeError(
+            f"--tol {text!r}: use one number (e.g. 0.02) or one per component (0.02,0.05,...)")
+    return nums[0] if len(nums) == 1 and "," not in text else nums
 
 
 def model_record(args: argparse.Namespace) -> dict[str, object]:
@@ -45,7 +77,8 @@ def check_cli_options(args: argparse.Namespace) -> None:
                              "repeats fixed meshes, --tol converges to an error bar; give one")
     no_errors = getattr(args, "no_errors", False)
     if args.tol is None:
-        for option, value in (("--budget", args.budget), ("--budget-k", args.budget_k)):
+        for option, value in (("--budget", args.budget), ("--budget-k", args.budget_k),
+                              ("--converge-at", getattr(args, "converge_at", None))):
             if value is not None:
                 raise ParameterError(f"{option} only acts in a --tol run; add --tol (e.g. "
                                      f"--tol 0.02) or drop {option}")

@@ -23,7 +23,9 @@ every step): the key, the root seed of the run's random shifts, and per complete
 (mesh, shifts' seed, tolerances) and its result. A resumed run replays the same calls: a step
 whose call matches the journal's is read back instead of computed (floats round-trip exactly
 through JSON), the first that differs (e.g. a wall-time budget that now plans another mesh) and
-all after it are computed afresh. A step interrupted midway is computed again.
+all after it are computed afresh. Inside the step in progress, every finished chunk is appended
+to the chunk log ``<journal>.chunks`` (:mod:`tbspin.engine.chunk_log`): a step interrupted
+midway reads its finished chunks back and computes only the others.
 """
 
 from __future__ import annotations

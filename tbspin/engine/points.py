@@ -192,6 +192,16 @@ class CellPoints:
     def n_chunks(self) -> int:
         return len(self.jobs)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (shipped to dask workers): the lock is not sent."""
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def _group(self, m: IntArray, c: IntArray) -> IntArray:
         return m * len(self.origin) + c if self.per_cell else m
 

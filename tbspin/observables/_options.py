@@ -3,8 +3,8 @@
 Every keyword of :func:`tbspin.anomalous_hall` and :func:`tbspin.spin_hall` either changes the
 result or is refused with a :class:`~tbspin.errors.ParameterError` naming it:
 
-* ``tol`` is a relative standard error, 0 < tol < 1 (``tol=5`` used to be accepted and did
-  nothing useful);
+* ``tol`` is a relative standard error, 0 < tol < 1, or one per component (``tol=5`` used
+  to be accepted and did nothing useful);
 * ``budget`` (seconds) and ``budget_k`` (k-points) only act in a ``tol`` run; without
   ``tol`` they are refused, and so is an explicit ``shift`` with ``tol`` (its meshes are
   randomly shifted);
@@ -30,11 +30,14 @@ import time
 import warnings
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from tbspin.errors import LongRunWarning, ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
     from tbspin.bands.integrands import BandKernel, Integrand
     from tbspin.bz.kmesh import Mesh
+    from tbspin.sampling.targets import TolSpec
     from tbspin.types import MeshSpec, ShiftSpec
 
 __all__ = ["DEFAULT_TOL_MESH", "DEFAULT_BUDGET_K", "ESTIMATE_ABOVE_K", "LONG_RUN_SECONDS",
@@ -53,7 +56,7 @@ PROBE_K = 64
 
 
 def check_sampling(
-    *, tol: float | None, mesh: MeshSpec | None, shift: ShiftSpec | None,
+    *, tol: TolSpec | None, mesh: MeshSpec | None, shift: ShiftSpec | None,
     budget: float | None, budget_k: int | None, seed: int | None, errors: bool = True,
 ) -> tuple[MeshSpec, int]:
     """Validate the sampling keywords together (module docstring).
@@ -93,10 +96,12 @@ def check_sampling(
     if not errors:
         raise ParameterError("errors=False asks for a plain mesh without an error bar, but a "
                              "'tol' run is its error bar; drop one of them")
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 < float(tol) < 1:
+    values = tol if isinstance(tol, (list, tuple, np.ndarray)) and np.ndim(tol) == 1 else [tol]
+    if len(values) == 0 or any(isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Real)
+                               or not 0 < float(t) < 1 for t in values):
         raise ParameterError(
-            f"'tol' is a relative standard error and must lie in (0, 1), e.g. tol=0.02 for 2%; "
-            f"got {tol!r}")
+            f"'tol' is a relative standard error and must lie in (0, 1), e.g. tol=0.02 for 2% "
+            f"(or one such number per component); got {tol!r}")
     if shift is not None:
         raise ParameterError(
             "'shift' has no effect with 'tol': a converged run uses randomly shifted meshes "

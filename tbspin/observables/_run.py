@@ -29,7 +29,9 @@ from tbspin.observables._options import DEFAULT_BUDGET_K, check_sampling, warn_l
 from tbspin.observables._wedge import Wedge
 from tbspin.results.conductivity import ConductivityResult, model_provenance
 from tbspin.sampling import GENERIC_SHIFT, SampledIntegral, converge
+from tbspin.sampling.rules import components as n_components
 from tbspin.sampling.submesh import REL_WARN, submesh_integral, unconverged
+from tbspin.sampling.targets import Goal, TolSpec
 from tbspin.types import ArrayLike, Direction, FloatArray, GaugeSpec, MeshSpec, PathLike, ShiftSpec, SpinSpec
 
 from .. import units
@@ -133,7 +135,10 @@ def _run_key(integrand: Integrand | BandKernel, *, kind: str, label: str, formul
         ops = [s[0] if isinstance(s, tuple) else s for s in spins]
         sts = [s[1].key() for s in spins if isinstance(s, tuple)]
         terms.append(dict(type=type(t).__name__, components=[list(c) for c in t.components],
-                          spin_operators=[array_digest(o) for o in ops], gauges=sts))
+                          # a slot the components do not use is None (its digest would be
+                          # that of a pointer: another key in every process)
+                          spin_operators=[None if o is None else array_digest(o) for o in ops],
+                          gauges=sts))
     mix: dict[str, JsonValue] = ({} if integrand.mix is None
                                  else {"mix": array_digest(integrand.mix)})
     return dict(model=integrand.model.fingerprint(), kind=kind, label=label, formula=formula,
@@ -142,7 +147,7 @@ def _run_key(integrand: Integrand | BandKernel, *, kind: str, label: str, formul
                 temperature=temperature, eta=eta)
 
 
-def _check_wedge_options(*, tol: float | None, checkpoint: PathLike | None,
+def _check_wedge_options(*, tol: TolSpec | None, checkpoint: PathLike | None,
                          executor: object | None, client: object | None,
                          progress: bool | None) -> None:
     """The options an irreducible-wedge run refuses (:mod:`tbspin.observables._wedge`); a
@@ -160,27 +165,44 @@ def _check_wedge_options(*, tol: float | None, checkpoint: PathLike | None,
 
 def _converged(
     integrand: Integrand | BandKernel, ef: FloatArray, *, kind: str, mesh: MeshSpec, temperature: float,
-    tol: float, abs_floor: float, budget: float | None, seed: int | None, workers: int | None,
-    checkpoint: PathLike | None = None, key: dict[str, JsonValue] | None = None,
-    budget_k: int = DEFAULT_BUDGET_K,
+    tol: TolSpec, abs_floor: TolSpec, budget: float | None, seed: int | None,
+    workers: int | None, checkpoint: PathLike | None = None,
+    key: dict[str, JsonValue] | None = None, budget_k: int = DEFAULT_BUDGET_K,
+    client: object | None = None, converge_at: ArrayLike | None = None,
 ) -> tuple[SampledIntegral, dict[str, object]]:
     """The integral to ``tol`` by :func:`tbspin.sampling.converge` (randomized shifted meshes and
     adaptive refinement); ``abs_floor`` is in the canonical unit of the result."""
     model = integrand.model
-    tol = positive_number(tol, "tol")
-    floor = positive_number(abs_floor, "abs_floor", allow_zero=True)
+    goal = Goal.build(tol, abs_floor, ef, n_components(integrand), converge_at)  # validates
+    floor = goal.floor if goal.floor.size > 1 else float(goal.floor[0])
+    tol_ = goal.tol if goal.per_component else float(goal.tol[0])
     secs = None if budget is None else positive_number(budget, "budget")
     factor = abs(units.conversion_factor(kind, model.n_periodic)[0])
-    r = converge(integrand, model, ef, tol=tol, abs_floor=floor / factor, budget_seconds=secs,
+    r = converge(integrand, model, ef, tol=tol_, abs_floor=floor / factor, budget_seconds=secs,
                  mesh=mesh, seed=seed, temperature=temperature, workers=workers,
-                 checkpoint=checkpoint, key=key, budget_k=budget_k)
+                 checkpoint=checkpoint, key=key, budget_k=budget_k, client=client,
+                 converge_at=converge_at)
+    rec = goal.record()
     info: dict[str, object] = dict(
-        sampling=dict(method=r.method, tol=tol, abs_floor=floor, budget_seconds=secs,
+        sampling=dict(method=r.method, tol=rec["tol"], abs_floor=rec["abs_floor"],
+                      converge_at=None if converge_at is None else
+                      ef[goal.judged].tolist(), budget_seconds=secs,
                       budget_k=budget_k, start_mesh=list(np.atleast_1d(mesh)), seed=r.seed,
                       seed_given=seed, n_k=r.n_k, n_shifts=r.n_shifts, converged=r.converged,
                       confirmed=r.confirmed, mesh=r.mesh, components=r.n_components,
-                      refinement=r.refinement, history=r.history))
+                      refinement=r.refinement, history=r.history,
+                      **({} if r.resume is None else {"resume": r.resume})))
     return r, info
+
+
+def _tol_text(samp: dict[str, object]) -> str:
+    """'tol=0.02' or 'tol=[0.02, 0.05] per component', '... at E_F = [...] eV'."""
+    info = samp["sampling"]
+    assert isinstance(info, dict)
+    tol = info["tol"]
+    text = f"tol={tol} per component" if isinstance(tol, list) else f"tol={tol:g}"
+    return text if info.get("converge_at") is None else \
+        f"{text} at E_F = {info['converge_at']} eV"
 
 
 def _conductivity(
@@ -188,10 +210,11 @@ def _conductivity(
     mesh: MeshSpec | None, shift: ShiftSpec | None, temperature: float, eta: float,
     chunk_size: int | None, progress: bool | None, checkpoint: PathLike | None,
     executor: object | None, workers: int | None = None, backend: str = "auto",
-    client: object | None = None, tol: float | None = None, abs_floor: float = 0.0,
+    client: object | None = None, tol: TolSpec | None = None, abs_floor: TolSpec = 0.0,
     budget: float | None = None, seed: int | None = None, budget_k: int | None = None,
     components: Sequence[Sequence[int]] | None = None, indices: Sequence[str] | None = None,
     gauge: str | None = None, wedge: Wedge | None = None, errors: bool = True,
+    converge_at: ArrayLike | None = None,
 ) -> ConductivityResult:
     """Validate the integration arguments, integrate, and wrap with units and provenance.
 
@@ -223,19 +246,25 @@ def _conductivity(
     comps = None if components is None else [list(c) for c in components]
     idx = None if indices is None else list(indices)
     gauge = st.gauge_description if gauge is None else gauge
+    if converge_at is not None and tol is None:
+        raise ParameterError("'converge_at' says at which E_F a converged run is judged and "
+                             "has no effect without 'tol'; give tol= or drop converge_at")
     if wedge is not None:
         _check_wedge_options(tol=tol, checkpoint=checkpoint, executor=executor, client=client,
                              progress=progress)
     if tol is not None:
-        if executor is not None or client is not None:
-            raise ParameterError("'tol' runs do not support 'executor' or 'client' yet (they run "
-                                 "on 'workers' threads of this machine)")
-        if backend not in ("auto", "threads", "serial"):
-            raise ParameterError(f"'tol' runs use threads; backend={backend!r} is not supported")
+        if executor is not None:
+            raise ParameterError("'tol' runs do not take an 'executor': they run on 'workers' "
+                                 "threads of this machine or on a dask 'client'")
+        if backend not in ("auto", "threads", "serial") and not (backend == "dask" and client):
+            raise ParameterError(f"'tol' runs use threads or a dask 'client'; backend={backend!r}"
+                                 " is not supported" + (" without client=" if backend == "dask"
+                                                        else ""))
         r, samp = _converged(integrand, ef, kind=kind, mesh=mesh, temperature=T, tol=tol,
                              abs_floor=abs_floor, budget=budget, seed=seed,
                              workers=1 if backend == "serial" else workers,
-                             checkpoint=checkpoint, key=base_key, budget_k=k_budget)
+                             checkpoint=checkpoint, key=base_key, budget_k=k_budget,
+                             client=client, converge_at=converge_at)
         shape = (len(ef), len(comps)) if comps is not None else (len(ef),)
         return ConductivityResult(
             kind=kind, label=label, efermi=ef, raw=r.values.reshape(shape), dim=model.n_periodic,
@@ -245,7 +274,8 @@ def _conductivity(
             extras=dict(samp, position_operator=_position_operator(model), **st.extras(),
                         **({} if stars is None else {"symmetry": stars}),
                         shift_default="random (M shifts of the randomized lattice rule)",
-                        errors=f"converged run (tol={tol:g}): spread of randomly shifted meshes"),
+                        errors=f"converged run ({_tol_text(samp)}): spread of randomly "
+                               "shifted meshes"),
             fingerprint=model.fingerprint(), provenance=model_provenance(model, st.record()),
             raw_errors=r.errors.reshape(shape), components=comps, indices=idx,
         )

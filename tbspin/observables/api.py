@@ -43,6 +43,7 @@ from tbspin.observables._options import check_eta
 from tbspin.observables._run import _check_directions, _chunk, _conductivity, _efield, _pair, _settings
 from tbspin.observables._wedge import prepare_wedge
 from tbspin.results.conductivity import ConductivityResult
+from tbspin.sampling.targets import TolSpec
 from tbspin.types import (
     ArrayLike,
     Direction,
@@ -107,9 +108,9 @@ def anomalous_hall(
     temperature: float = 0.0, chunk_size: int | None = None, progress: bool | None = None,
     checkpoint: PathLike | None = None, executor: object | None = None,
     workers: int | None = None, backend: str = "auto", client: object | None = None,
-    tol: float | None = None, abs_floor: float = 0.0, budget: float | None = None,
+    tol: TolSpec | None = None, abs_floor: TolSpec = 0.0, budget: float | None = None,
     seed: int | None = None, budget_k: int | None = None, symmetry: object = None, errors: bool = True,
-    **conn_kw: float,
+    converge_at: ArrayLike | None = None, **conn_kw: float,
 ) -> ConductivityResult:
     """Anomalous Hall conductivity σ_ij(E_F) = −(e²/ħ) ∫ d^pk/(2π)^p Σ_m f_m Ω^{ij}_m.
 
@@ -154,15 +155,25 @@ def anomalous_hall(
         How the chunks run (:mod:`tbspin.engine.executor`); "auto": threads, or dask with a client.
     client : dask.distributed.Client, optional
         Run the chunks on this dask cluster.
-    tol : float, optional
+    tol : float or sequence, optional
         Relative target, 0 < tol < 1. Converge on request: randomly shifted meshes
         (randomized lattice rule) with adaptive refinement of the dominant k-cells
         (:func:`tbspin.sampling.converge`) until the standard error is
         ≤ max(tol·|value|, abs_floor) at every E_F, or the budget is used up (then a
         ConvergenceWarning). The result carries ``errors``; ``extras["sampling"]`` holds the
-        number of k-points, the convergence history and whether ``tol`` was reached.
-    abs_floor : float
-        Absolute error target for values near zero, in the canonical unit of the result.
+        number of k-points, the convergence history and whether ``tol`` was reached. With
+        several components: one number (every component to tol × the largest at its E_F) or
+        one per component (each to tol_c × max(|its value|, abs_floor_c);
+        :class:`tbspin.sampling.targets.Goal`). A ``tol`` run takes ``client`` (dask) and
+        ``checkpoint`` (resumes inside the interrupted pass).
+    abs_floor : float or sequence
+        Absolute error target for values near zero, in the canonical unit of the result (with
+        a per-component ``tol``: the size below which a component counts as vanishing); one
+        number or one per component.
+    converge_at : float or sequence, optional
+        With ``tol``: the Fermi energies (eV, among ``efermi``) at which convergence is judged
+        (default: all); the others are carried along with the error bars of the final mesh
+        (e.g. a curve around a headline E_F). Refused without ``tol``.
     budget : float, optional
         Wall-time budget (s) of a ``tol`` run (refused without ``tol``).
     seed : int, optional
@@ -201,6 +212,7 @@ def anomalous_hall(
             temperature=temperature, shift=shift, chunk_size=chunk_size, progress=progress,
             checkpoint=checkpoint, executor=executor, workers=workers, backend=backend,
             client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
+        converge_at=converge_at,
             budget_k=budget_k, symmetry=symmetry, errors=errors, **conn_kw)  # type: ignore[arg-type]
     i, j = _pair(component)
     _check_directions(model, i, j)
@@ -210,7 +222,8 @@ def anomalous_hall(
         formula="berry", efermi=efermi, mesh=mesh, shift=shift, temperature=temperature,
         eta=0.0, chunk_size=chunk_size, progress=progress, checkpoint=checkpoint,
         executor=executor, workers=workers, backend=backend, client=client, tol=tol,
-        abs_floor=abs_floor, budget=budget, seed=seed, budget_k=budget_k, errors=errors,
+        abs_floor=abs_floor, budget=budget, seed=seed,
+        converge_at=converge_at, budget_k=budget_k, errors=errors,
     )
 
 
@@ -242,9 +255,10 @@ def spin_hall(
     shift: ShiftSpec | None = None, chunk_size: int | None = None, progress: bool | None = None,
     checkpoint: PathLike | None = None, executor: object | None = None,
     workers: int | None = None, backend: str = "auto", client: object | None = None,
-    field: Direction | None = None, tol: float | None = None, abs_floor: float = 0.0,
+    field: Direction | None = None, tol: TolSpec | None = None, abs_floor: TolSpec = 0.0,
     budget: float | None = None, seed: int | None = None, budget_k: int | None = None,
-    components: object = None, symmetry: object = None, errors: bool = True, **conn_kw: float,
+    components: object = None, symmetry: object = None, errors: bool = True,
+    converge_at: ArrayLike | None = None, **conn_kw: float,
 ) -> ConductivityResult:
     """Spin Hall conductivity σ^l_ij(E_F): spin l, current i, field j (J^l_i = σ^l_ij E_j).
 
@@ -286,7 +300,7 @@ def spin_hall(
         whose integrand spikes on high-symmetry k (near-degenerate occupied pairs weighted by
         s_nn − s_mm): there a generic irrational shift (:data:`tbspin.sampling.GENERIC_SHIFT`),
         recorded in ``extras["shift_default"]``.
-    tol, abs_floor, budget, seed, budget_k, errors
+    tol, abs_floor, converge_at, budget, seed, budget_k, errors
         Converge on request with an error bar, or the default error bar of one mesh, as in
         :func:`anomalous_hall` (``abs_floor`` in the canonical unit of the result).
     chunk_size, progress, checkpoint, executor, workers, backend, client, **conn_kw
@@ -321,6 +335,7 @@ def spin_hall(
             method=method, gauge=gauge, eta=eta, temperature=temperature, shift=shift,
             chunk_size=chunk_size, progress=progress, checkpoint=checkpoint, executor=executor,
             workers=workers, backend=backend, client=client, tol=tol, abs_floor=abs_floor,
+            converge_at=converge_at,
             budget=budget, seed=seed, budget_k=budget_k, symmetry=symmetry, errors=errors,
             **conn_kw)  # type: ignore[arg-type]
     integrand, label = _shc_integrand(
@@ -331,6 +346,7 @@ def spin_hall(
         shift=shift, temperature=temperature, eta=integrand.eta, chunk_size=chunk_size,
         progress=progress, checkpoint=checkpoint, executor=executor, workers=workers,
         backend=backend, client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
+        converge_at=converge_at,
         budget_k=budget_k, errors=errors,
     )
 
@@ -363,9 +379,10 @@ def compute(
     shift: ShiftSpec | None = None, chunk_size: int | None = None,
     progress: bool | None = None, checkpoint: PathLike | None = None,
     executor: object | None = None, workers: int | None = None, backend: str = "auto",
-    client: object | None = None, tol: float | None = None, abs_floor: float = 0.0,
+    client: object | None = None, tol: TolSpec | None = None, abs_floor: TolSpec = 0.0,
     budget: float | None = None, seed: int | None = None, budget_k: int | None = None,
-    options: dict | None = None, symmetry: object = None, errors: bool = True, **conn_kw: float,
+    options: dict | None = None, symmetry: object = None, errors: bool = True,
+    converge_at: ArrayLike | None = None, **conn_kw: float,
 ) -> ConductivityResult:
     """Any registered observable, many components from one eigensystem per k-point.
 
@@ -375,9 +392,11 @@ def compute(
     observable : str
         A record name (:func:`tbspin.observables.available`: "ahc", "shc", "spin_density", …).
     efermi, mesh, shift, temperature, chunk_size, progress, checkpoint, executor, workers, \
-backend, client, tol, abs_floor, budget, seed, budget_k, errors, **conn_kw
+backend, client, tol, abs_floor, converge_at, budget, seed, budget_k, errors, **conn_kw
         As in :func:`spin_hall`. With ``tol`` every component converges to ``tol`` × the largest
-        |component| at its E_F, or ``abs_floor`` (module docstring).
+        |component| at its E_F, or ``abs_floor`` (module docstring); with one ``tol`` per
+        component (in the order of ``components``) each to its own tol_c × max(|value|,
+        abs_floor_c).
     components : "all", str or sequence
         Index tuples in the order of the record's ``indices`` ("zxy" = σ^z_xy); "all": every
         component that does not vanish identically
@@ -447,6 +466,7 @@ backend, client, tol, abs_floor, budget, seed, budget_k, errors, **conn_kw
         mesh=mesh, shift=shift, temperature=temperature, eta=eta, chunk_size=chunk_size,
         progress=progress, checkpoint=checkpoint, executor=executor, workers=workers,
         backend=backend, client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
+        converge_at=converge_at,
         budget_k=budget_k, components=comps, indices=rec.indices, gauge=desc, wedge=wedge, errors=errors,
     )
 

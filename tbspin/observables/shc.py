@@ -78,7 +78,7 @@ class ConventionalTerm:
     V^j once per j, whatever the number of components.
     """
 
-    spins: tuple[ComplexArray, ...]
+    spins: tuple[ComplexArray, ...]  # (None at a spin component that no component uses)
     components: tuple[tuple[int, int, int], ...]
     eta: float = 0.0
     occupation: str = "sea"
@@ -143,12 +143,13 @@ class ConventionalTerm:
 def _term(model: LatticeModel, components: tuple[tuple[int, ...], ...], *, formula: str,
           spins: tuple[tuple[ComplexArray, ConnectionSettings], ...], eta: float = 0.0,
           **_: object) -> BerrySpinTerm | ConventionalTerm:
-    """``components`` (slot, i, j) with ``spins[slot]`` = (operator, gauge settings)."""
+    """``components`` (slot, i, j) with ``spins[slot]`` = (operator, gauge settings), None for a
+    spin component that no requested component uses."""
     comps = tuple((int(c[0]), int(c[1]), int(c[2])) for c in components)
     if formula == "conventional":
-        # slots of spin components not asked for are None (never read by the term)
-        return ConventionalTerm(tuple(None if s is None else s[0] for s in spins),
-                                comps, float(eta))
+        # slots of spin components not requested are None (the term never reads them)
+        return ConventionalTerm(tuple(None if s is None else s[0] for s in spins), comps,
+                                float(eta))
     return BerrySpinTerm(spins, comps, smm=formula == "smm_omega")
 
 

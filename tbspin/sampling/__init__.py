@@ -30,8 +30,11 @@ Adaptive refinement
     the map (no selection bias: the estimate is again unbiased).
 Convergence on request
     :func:`converge` refines (adaptive) and grows the base mesh until the standard error is
-    ≤ max(tol·|value|, abs_floor) at every Fermi energy, or a budget of k-points / seconds is
-    used up (then a :class:`~tbspin.errors.ConvergenceWarning` states what was reached).
+    ≤ max(tol·|value|, abs_floor) at every Fermi energy (or per-component targets at chosen
+    Fermi energies: :mod:`tbspin.sampling.targets`), or a budget of k-points / seconds is
+    used up (then a :class:`~tbspin.errors.ConvergenceWarning` states what was reached). Its
+    chunks run on threads or a dask client, and with a checkpoint a killed run resumes inside
+    its pass (:mod:`tbspin.engine.chunk_log`).
     Refinement is kept only while it pays: a randomized rule on a uniformly finer mesh lowers
     the error at least like N^(−1/2), so rounds whose errors fall slower (integrands whose
     spikes are spread over the whole BZ, e.g. the near-degenerate occupied pairs of a 30-band

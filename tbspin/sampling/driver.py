@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 import time
 import warnings
 from collections.abc import Callable
@@ -14,6 +15,7 @@ import numpy as np
 from scipy.fft import next_fast_len
 
 from tbspin.engine.checkpoint import JsonValue, StepJournal
+from tbspin.engine.chunk_log import ChunkLog, ChunkRunner
 from tbspin.errors import ConvergenceWarning, ParameterError
 from tbspin.model.lattice import LatticeModel
 from tbspin.sampling.rules import (
@@ -27,23 +29,23 @@ from tbspin.sampling.rules import (
     _efermi,
     _mesh,
     _stats,
-    _worst,
     components,
     randomized_mesh,
 )
+from tbspin.sampling.targets import Goal, TolSpec
 from tbspin.sampling.tree import adaptive
 from tbspin.types import ArrayLike, IntArray, MeshSpec, PathLike
 
 __all__ = ["converge"]
 
 
-def _next_mesh(n: IntArray, result: SampledIntegral, tol: float, abs_floor: float,
+def _next_mesh(n: IntArray, result: SampledIntegral, goal: Goal,
                growth: float, max_growth: float, n_shifts: int) -> IntArray:
     """Base mesh whose pass of ``n_shifts`` shifts is predicted to reach the tolerance: the
     points behind the estimate (whatever its number of shifts, e.g. a pooled one) times
     (error / target)² (the N^(−1/2) rate of a randomized rule at worst) × ``SAFETY_POINTS``,
     per direction between ``growth`` and ``max_growth`` times the last mesh."""
-    ratio = _worst(result.values, result.errors, tol, abs_floor, result.n_components)
+    ratio = goal.worst(result.values, result.errors)
     points = _final_points(result) * SAFETY_POINTS * min(ratio, 1e6) ** 2
     scale = (points / (int(np.prod(n)) * n_shifts)) ** (1.0 / len(n))
     scale = min(max(scale, growth), max_growth)
@@ -73,8 +75,9 @@ def converge(
     model: LatticeModel,
     efermi: ArrayLike,
     *,
-    tol: float = 0.02,
-    abs_floor: float = 0.0,
+    tol: TolSpec = 0.02,
+    abs_floor: TolSpec = 0.0,
+    converge_at: ArrayLike | None = None,
     budget_k: int = 20_000_000,
     budget_seconds: float | None = None,
     mesh: MeshSpec = 8,
@@ -87,17 +90,25 @@ def converge(
     workers: int | None = 1,
     checkpoint: PathLike | None = None,
     key: dict[str, JsonValue] | None = None,
+    client: object = None,
     **adaptive_kw: Any,
 ) -> SampledIntegral:
-    """Enlarge / refine until every standard error ≤ max(tol·|value|, abs_floor), or the budget
-    is used up (then a ConvergenceWarning says what was reached).
+    """Enlarge / refine until every standard error meets its target, or the budget is used up
+    (then a ConvergenceWarning says what was reached).
 
     Parameters
     ----------
-    tol : float
-        Relative target of the standard error (0.02 = 2%).
-    abs_floor : float
-        Absolute target for values near zero (same units as the values, i.e. the raw integral).
+    tol : float or sequence
+        Relative target of the standard error (0.02 = 2%): one number, every component to
+        max(tol·|largest component at its E_F|, abs_floor); or one per component, component c to
+        tol_c·max(|its value|, abs_floor_c) (:class:`tbspin.sampling.targets.Goal`).
+    abs_floor : float or sequence
+        Absolute target for values near zero (same units as the values, i.e. the raw integral);
+        with a per-component ``tol`` the size below which a component counts as vanishing.
+        One number or one per component.
+    converge_at : float or sequence, optional
+        Fermi energies (eV, among ``efermi``) at which convergence is judged (default: all);
+        the others come with the error bars of the final mesh.
     budget_k : int
         Largest number of k-point evaluations in total.
     budget_seconds : float, optional
@@ -126,20 +137,32 @@ def converge(
         Threads evaluating the k-chunks (None: all cores); the result does not depend on it.
     checkpoint : path, optional
         Step journal (:class:`tbspin.engine.checkpoint.StepJournal`): every completed step (one pass
-        per base mesh) is saved there; repeating the call replays the saved steps and goes on
-        from the first one missing, to the result of an uninterrupted run (with ``seed=None``
-        the drawn root seed is kept in the file). Needs ``key``, everything else that
-        determines the result (model, integrand, E_F, T; the engine's key). A wall-time budget
-        counts the replayed steps' recorded time.
+        per base mesh) is saved there, and inside a step every finished chunk is appended to
+        the chunk log ``<checkpoint>.chunks`` (:mod:`tbspin.engine.chunk_log`); repeating the
+        call replays the saved steps, then the logged chunks of the interrupted step, and
+        computes only the rest, to the result of an uninterrupted run (with ``seed=None``
+        the drawn root seed is kept in the file): a killed run loses at most the chunks in
+        flight (one per worker). Needs ``key``, everything else that determines the result
+        (model, integrand, E_F, T; the engine's key). A wall-time budget counts the replayed
+        steps' recorded time (not the replayed chunks'). ``result.resume`` counts what was
+        replayed and computed.
+    client : dask.distributed.Client, optional
+        Run the chunks on this cluster (instead of ``workers`` threads); the same result as
+        local threads for the same seed (chunks folded in chunk order).
     **adaptive_kw
         ``iterations``, ``factor``, ``variance_share``, ``max_cells`` of :func:`adaptive`.
     """
     if method not in ("adaptive", "uniform"):
         raise ParameterError(f"'method' must be 'adaptive' or 'uniform', got {method!r}")
-    if not tol > 0:
-        raise ParameterError(f"'tol' must be positive, got {tol}")
     ef = _efermi(efermi)
     C = components(kernel)
+    goal = Goal.build(tol, abs_floor, ef, C, converge_at)
+    # tol/abs_floor as the steps' calls record them (numbers or lists, JSON)
+    tol_ = _plain_spec(tol)
+    floor_ = _plain_spec(abs_floor)
+    target_kw: dict[str, Any] = dict(tol=tol_, abs_floor=floor_)
+    if converge_at is not None:
+        target_kw["converge_at"] = np.atleast_1d(np.asarray(converge_at, float)).tolist()
     n = np.array(_mesh(model, mesh))
     if int(np.prod(n)) * n_shifts > budget_k:
         raise ParameterError(
@@ -147,17 +170,21 @@ def converge(
             f"the {'x'.join(map(str, n))} starting mesh = {int(np.prod(n)) * n_shifts} "
             "k-points); raise budget_k (CLI --budget-k) or start from a smaller mesh")
     journal = None
+    log: ChunkLog | None = None
     # the root seed actually used (drawn when not given) is returned: result.seed reruns it
     root = seed if seed is not None else int(np.random.default_rng().integers(2**63))
     if checkpoint is not None:
         if key is None:
             raise ParameterError("converge: a checkpoint needs the calculation's 'key'")
-        run = dict(key, sampling=dict(method=method, tol=tol, abs_floor=abs_floor, mesh=n.tolist(),
+        run = dict(key, sampling=dict(method=method, **target_kw, mesh=n.tolist(),
                                       n_shifts=n_shifts, growth=growth, max_growth=max_growth,
                                       budget_k=budget_k, seed=seed, temperature=temperature,
                                       **adaptive_kw))
         journal = StepJournal.open(checkpoint, run, root)
         root = journal.entropy
+        log = ChunkLog.open(f"{journal.path}.chunks", run, root, step=len(journal.steps))
+    runner = ChunkRunner(workers, client, log)
+    replayed_steps = 0
     rng = np.random.default_rng(root)
     t0 = time.perf_counter()
     steps = 0  # index of the next step in the journal
@@ -165,24 +192,31 @@ def converge(
     def step(name: str, run_pass: Callable[..., SampledIntegral], **kw: Any) -> SampledIntegral:
         """One pass, replayed from the journal when it holds the same call (then the budget
         clock is moved back by the recorded time), else computed and recorded."""
-        nonlocal t0, steps
+        nonlocal t0, steps, replayed_steps
         index, steps = steps, steps + 1
-        if journal is None:
-            return run_pass(kernel, model, ef, temperature=temperature, workers=workers, **kw)
+        if journal is None or log is None:
+            return run_pass(kernel, model, ef, temperature=temperature, workers=workers,
+                            runner=runner, **kw)
         call = json.dumps(dict({k: v for k, v in kw.items() if k != "budget_seconds"},
                                pass_=name), sort_keys=True, default=_plain)
         saved = journal.replay(index, call)
         if saved is not None:
             t0 -= float(saved["seconds"])  # type: ignore[arg-type]
+            replayed_steps += 1
             return _from_json(saved["result"])  # type: ignore[arg-type]
+        if log.step != index:
+            log.restart(index)
         t = time.perf_counter()
         try:
-            out = run_pass(kernel, model, ef, temperature=temperature, workers=workers, **kw)
+            out = run_pass(kernel, model, ef, temperature=temperature, workers=workers,
+                           runner=runner, **kw)
         except KeyboardInterrupt:
             raise KeyboardInterrupt(
                 f"interrupted in step {index + 1}; checkpoint {journal.path} holds the {index} "
-                "completed steps (repeat the same call to resume)") from None
+                f"completed steps and {log.path} the finished chunks of step {index + 1} "
+                "(repeat the same call to resume)") from None
         journal.record(index, call, time.perf_counter() - t, _to_json(out))
+        log.restart(index + 1)
         return out
 
     total = 0
@@ -210,7 +244,7 @@ def converge(
             # the next base mesh is sized by the error so far, then cut to what the budgets
             # leave; it must use more k-points than the best estimate so far
             previous = n
-            n = _fast_mesh(_next_mesh(n, result, tol, abs_floor, growth, max(growth, max_growth),
+            n = _fast_mesh(_next_mesh(n, result, goal, growth, max(growth, max_growth),
                                       n_shifts), above=previous)
             fit = room() // n_shifts
             if np.prod(n) > fit:
@@ -226,13 +260,13 @@ def converge(
         else:
             secs = None if budget_seconds is None else budget_seconds - (time.perf_counter() - t0)
             result = step("adaptive", adaptive, mesh=tuple(n), n_shifts=n_shifts,
-                          tol=tol, abs_floor=abs_floor, budget_k=budget_k - total,
+                          **target_kw, budget_k=budget_k - total,
                           budget_seconds=secs, seed=sub_seed, **adaptive_kw)
         total += result.n_k
         last = (result.n_k, time.perf_counter() - t0 - start)
         for h in result.history:
             history.append(dict(h, n_k=total - result.n_k + h["n_k"], seconds=start + h["seconds"]))
-        ok = _worst(result.values, result.errors, tol, abs_floor, C) <= 1.0
+        ok = goal.worst(result.values, result.errors) <= 1.0
         if ok and result.confirmed is None:
             # the pass that decided to stop is not reported alone (a stopping rule on a noisy
             # error estimate favours estimates that missed a spike): M new shifts of a mesh
@@ -243,7 +277,7 @@ def converge(
             # on the spiky BHZ integrand (tests/test_sampling.py) from 0.94 to 0.91 and 0.89
             # (300 runs of tol=0.05): the deciding pass must meet tol by itself.
             unrefined = set(result.refinement) <= {1}
-            n_conf = (_confirming_mesh(result, tol, abs_floor) if unrefined
+            n_conf = (_confirming_mesh(result, goal) if unrefined
                       else np.array(result.mesh))
             if int(np.prod(n_conf)) * n_shifts > room():
                 result = dataclasses.replace(result, confirmed=False)
@@ -258,7 +292,7 @@ def converge(
                 history.append(dict(conf.history[-1], n_k=total,
                                     seconds=start + conf.history[-1]["seconds"]))
                 result = dataclasses.replace(conf, confirmed=True)
-                ok = _worst(result.values, result.errors, tol, abs_floor, C) <= 1.0
+                ok = goal.worst(result.values, result.errors) <= 1.0
         if best is None or _final_points(result) >= _final_points(best):
             best = result
         if ok:
@@ -272,22 +306,36 @@ def converge(
         # out of budget: report the estimate built on the most k-points (a choice that does not
         # look at the values or errors, so it adds no selection bias), not merely the last one
         result = best
+    if log is not None:
+        log.discard()  # every pass is in the step journal
+    resume = None if log is None else dict(steps_replayed=replayed_steps,
+                                           chunks_replayed=log.replayed,
+                                           chunks_computed=log.computed)
     result = dataclasses.replace(result, n_k=total, history=history, converged=bool(ok),
-                                 seed=int(root))
+                                 seed=int(root), resume=resume)
     if ok and result.confirmed is False:
         warnings.warn(
-            f"BZ integral reached tol={tol:g} on the pass that decided to stop; the confirmation "
+            f"BZ integral reached {goal.describe()} on the pass that decided to stop; the confirmation "
             "pass on new shifts did not fit in the time budget (result.confirmed is False)",
             ConvergenceWarning, stacklevel=2)
     if not ok:
-        rel = np.max(result.errors / np.maximum(np.abs(result.values), 1e-300))
+        cols = goal.columns(len(result.values))
+        rel = np.max(result.errors[cols] / np.maximum(np.abs(result.values[cols]), 1e-300))
         warnings.warn(
-            f"BZ integral not converged to tol={tol:g}: largest relative standard error "
-            f"{rel:.2g} after {total} k-points ({time.perf_counter() - t0:.0f} s, base mesh "
+            f"BZ integral not converged to {goal.describe()}: largest relative standard error "
+            f"{rel:.2g} (largest error / target {goal.worst(result.values, result.errors):.2g})"
+            f" after {total} k-points ({time.perf_counter() - t0:.0f} s, base mesh "
             f"{result.mesh}, k-point budget {budget_k}); raise the budgets (budget_k=, CLI "
             "--budget-k; budget=, CLI --budget) or loosen tol",
             ConvergenceWarning, stacklevel=2)
     return result
+
+
+def _plain_spec(x: TolSpec) -> float | list[float]:
+    """A tolerance or floor as JSON: a float, or a list of floats (validated by Goal)."""
+    if isinstance(x, (numbers.Real, np.generic)) or np.ndim(x) == 0:
+        return float(x)  # type: ignore[arg-type]
+    return [float(v) for v in x]  # type: ignore[union-attr]
 
 
 def _plain(obj: object) -> JsonValue:
@@ -327,7 +375,7 @@ def _from_json(d: dict[str, Any]) -> SampledIntegral:
         confirmed=d["confirmed"], n_components=int(d.get("n_components", 1)))
 
 
-def _confirming_mesh(result: SampledIntegral, tol: float, abs_floor: float) -> IntArray:
+def _confirming_mesh(result: SampledIntegral, goal: Goal) -> IntArray:
     """Base mesh of the confirming pass pooled with an unrefined pass that met the tolerance.
 
     Pooled with equal weights, two passes of errors e_A (deciding) and e_B (confirming) give
@@ -340,7 +388,7 @@ def _confirming_mesh(result: SampledIntegral, tol: float, abs_floor: float) -> I
     confirmed by half of its points instead of all of them.
     """
     n = np.array(result.mesh)
-    r = min(_worst(result.values, result.errors, tol, abs_floor, result.n_components), 1.0)
+    r = min(goal.worst(result.values, result.errors), 1.0)
     q = min(max(r**2 / (2.0 - r**2), MIN_CONFIRM), 1.0)
     want = n * q ** (1.0 / len(n))
     out = np.array([next_fast_len(int(np.ceil(x - 1e-9))) for x in want])

@@ -17,12 +17,13 @@ from scipy.stats import t as student_t
 from tbspin.bands.integrands import with_band_cutoff
 from tbspin.bz.fourier import whole_lines
 from tbspin.bz.kmesh import Mesh
-from tbspin.engine.executor import ChunkPool, one_blas_thread
+from tbspin.engine.chunk_log import ChunkRunner, call_fingerprint, run_ordered
 from tbspin.engine.integrate import default_chunk_size, fourier_plans
 from tbspin.engine.occupation import fermi_sum
 from tbspin.engine.points import BatchTask, CellPoints, Kernel, MeshPoints, cell_meshes
 from tbspin.errors import ParameterError
 from tbspin.model.lattice import LatticeModel
+from tbspin.sampling.targets import Goal
 from tbspin.types import ArrayLike, FloatArray, IntArray, MeshSpec
 
 #: a fixed generic shift (fractional parts of √2, √3, √5 − 2): no mesh point on a rational k
@@ -100,6 +101,10 @@ class SampledIntegral:
         when that pass is reported alone because the new shifts did not fit in the time budget
         (a warning says so).
     refinement : dict {subdivision s: number of leaf cells of 1/s of a base cell per direction}
+    resume : dict or None
+        For :func:`converge` with a checkpoint: ``steps_replayed`` (passes read back from the
+        step journal), ``chunks_replayed`` (chunks of the interrupted pass read back from the
+        chunk log) and ``chunks_computed`` (chunks computed and logged by this call).
     seed : int or None
         For :func:`converge`: the root seed of the random shifts actually used (drawn when none
         was given); passing it as ``seed`` reruns the same result.
@@ -122,6 +127,7 @@ class SampledIntegral:
     confirmed: bool | None = None
     n_components: int = 1
     seed: int | None = None
+    resume: dict[str, int] | None = None
 
     @property
     def n_shifts(self) -> int:
@@ -222,6 +228,7 @@ def randomized_mesh(
     seed: int | None = None,
     temperature: float = 0.0,
     workers: int | None = 1,
+    runner: ChunkRunner | None = None,
 ) -> SampledIntegral:
     """Randomized lattice rule: M uniform meshes with random shifts; mean ± std/√M (module doc).
 
@@ -241,6 +248,9 @@ def randomized_mesh(
     temperature : float (K)
     workers : int, optional
         Threads evaluating the k-chunks (None: all cores); the result does not depend on it.
+    runner : ChunkRunner, optional
+        Instead of ``workers``: a dask client and/or a chunk log
+        (:class:`tbspin.engine.chunk_log.ChunkRunner`); the result does not depend on it.
     """
     ef = _efermi(efermi)
     n = _mesh(model, mesh)
@@ -250,7 +260,7 @@ def randomized_mesh(
     t0 = time.perf_counter()
     size = np.tile(1.0 / np.array(n, float), (int(np.prod(n)), 1))
     samples = _evaluate_tree(kernel, model, _grid(n) * size, size, shifts, ef, temperature,
-                             per_cell=False, workers=workers, base=(n, 0.0))
+                             per_cell=False, workers=workers, base=(n, 0.0), runner=runner)
     values, errors = _stats(samples)
     nk = int(np.prod(n)) * len(shifts)
     hist = [dict(n_k=nk, n_k_final=nk, mesh=n, refined_cells=0, max_factor=1, values=values,
@@ -271,6 +281,7 @@ def _evaluate_tree(
     per_cell: bool = True,
     workers: int | None = 1,
     base: tuple[Sequence[int], float] | None = None,
+    runner: ChunkRunner | None = None,
 ) -> FloatArray:
     """Contributions of leaf cells [origin, origin + size) (reduced coordinates), one point
     origin + u·size per shift u: A[m, c, e] (``per_cell``) or their sums over cells [m, e].
@@ -284,6 +295,8 @@ def _evaluate_tree(
     engine's cost rule prefers them (:func:`tbspin.engine.integrate.fourier_plans`; kernels that
     are :class:`tbspin.bands.integrands.Integrand` or :class:`tbspin.bands.integrands.BandKernel`
     only) and at least half of the grid is present. Same values as the direct sums to 1e-12.
+    ``runner`` (instead of ``workers``) runs the chunks on a dask client and/or logs them for a
+    resume inside the pass (:mod:`tbspin.engine.chunk_log`).
     """
     kernel = with_band_cutoff(kernel, efermi, temperature)
     M, C = len(shifts), len(origin)
@@ -294,10 +307,15 @@ def _evaluate_tree(
     cells = CellPoints(model, origin, size, shifts, points, per_cell, fft)
     task = BatchTask(kernel, cells, efermi, temperature)
     out = np.zeros((M * C if per_cell else M, ne))
-    jobs = range(cells.n_chunks)
-    # one BLAS thread per chunk on every path: the sums do not depend on the worker count
-    parts: Iterable[Any] = (one_blas_thread(map(task, jobs)) if workers == 1 or cells.n_chunks < 2
-                            else ChunkPool(workers, backend="threads").map(task, jobs))
+    runner = runner or ChunkRunner(workers)
+    call = None
+    if runner.log is not None:  # what determines the partials (the run key does the rest)
+        call = call_fingerprint(origin, size, shifts, efermi, float(temperature), per_cell,
+                                points, cells.n_chunks, None if base is None else
+                                [list(map(int, base[0])), float(base[1])])
+    # one BLAS thread per chunk on every path (the sums do not depend on the worker count or
+    # the backend); logged chunks of an interrupted pass are read back
+    parts: Iterable[Any] = run_ordered(task, cells.n_chunks, runner, call)
     for _, (labels, sums) in parts:  # in chunk order whatever the worker count
         out[labels] += sums.reshape(len(labels), ne)
     return out.reshape((M, C, ne) if per_cell else (M, ne))
@@ -368,12 +386,10 @@ def _targets(v: FloatArray, tol: float | None, abs_floor: float, groups: int = 1
     """Error target of every value: max(tol·|value|, abs_floor) (tol 1 if None); for a tensor
     (``groups`` = C components per E_F, E_F-major) tol·(largest |component| at that E_F) for
     every component: the largest component converges to tol, the others to the same absolute
-    error (components that vanish by symmetry never hold a run back)."""
-    t = 1.0 if tol is None else tol
+    error (components that vanish by symmetry never hold a run back). The one-tolerance case of
+    :class:`tbspin.sampling.targets.Goal`."""
     a = np.abs(v)
-    if groups > 1:
-        a = np.repeat(a.reshape(-1, groups).max(axis=1), groups)
-    return np.maximum(t * a, abs_floor)
+    return Goal.build(tol, abs_floor, np.zeros(a.size // groups), groups).targets(a)
 
 
 def _worst(v: FloatArray, e: FloatArray, tol: float | None, abs_floor: float,

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from tbspin.engine.chunk_log import ChunkRunner
 from tbspin.model.lattice import LatticeModel
 from tbspin.sampling.rules import (
     CHECK_GROWTH,
@@ -23,11 +24,10 @@ from tbspin.sampling.rules import (
     _grid,
     _mesh,
     _stats,
-    _targets,
     _tree_stats,
-    _worst,
     components,
 )
+from tbspin.sampling.targets import Goal, TolSpec
 from tbspin.types import ArrayLike, FloatArray, MeshSpec
 
 __all__ = ["adaptive"]
@@ -45,13 +45,15 @@ def adaptive(
     variance_share: float = 0.8,
     max_cells: float = 0.02,
     fresh: bool = True,
-    tol: float | None = None,
-    abs_floor: float = 0.0,
+    tol: TolSpec | None = None,
+    abs_floor: TolSpec = 0.0,
+    converge_at: ArrayLike | None = None,
     budget_k: int | None = None,
     budget_seconds: float | None = None,
     seed: int | None = None,
     temperature: float = 0.0,
     workers: int | None = 1,
+    runner: ChunkRunner | None = None,
 ) -> SampledIntegral:
     """Adaptive refinement of the cells that carry the variance (module doc).
 
@@ -61,7 +63,7 @@ def adaptive(
 
     Parameters
     ----------
-    kernel, model, efermi, mesh, n_shifts, seed, temperature, workers
+    kernel, model, efermi, mesh, n_shifts, seed, temperature, workers, runner
         As in :func:`randomized_mesh` (``mesh`` is the base grid).
     iterations : int
         Largest number of refinement rounds.
@@ -83,8 +85,13 @@ def adaptive(
         rounds — unless its (error/target)² × points exceeds that of the previous unbiased
         estimate: refinement then loses to a uniformly finer mesh, and stops (history note
         ``DROPPED``; :func:`converge` refines no later base mesh).
-    tol, abs_floor : float, optional
-        Stop once every error ≤ max(tol·|value|, abs_floor).
+    tol, abs_floor : float or sequence, optional
+        Stop once every error meets its target: max(tol·|largest component|, abs_floor), or
+        with one tol per component tol_c·max(|value|, abs_floor_c)
+        (:class:`tbspin.sampling.targets.Goal`).
+    converge_at : float or sequence, optional
+        Only these Fermi energies (eV, among ``efermi``) are judged; refinement follows their
+        variance.
     budget_k : int, optional
         Stop refining before the evaluated k-points would exceed this.
     budget_seconds : float, optional
@@ -95,6 +102,8 @@ def adaptive(
     """
     ef = _efermi(efermi)
     C = components(kernel)
+    goal = Goal.build(tol, abs_floor, ef, C, converge_at)
+    cols = goal.columns(len(ef) * C)  # the judged columns steer the refinement
     n = _mesh(model, mesh)
     p = len(n)
     rng = np.random.default_rng(seed)
@@ -105,7 +114,7 @@ def adaptive(
     origin = (_grid(n) - 0.5) * size
     t0 = time.perf_counter()
     A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature,
-                               workers=workers, base=(n, -0.5))  # (M, C, nE)
+                               workers=workers, base=(n, -0.5), runner=runner)  # (M, C, nE)
     nk = len(origin) * n_shifts
     history: list[dict] = []
     children = _grid([factor] * p) / factor  # (f^p, p)
@@ -123,10 +132,10 @@ def adaptive(
     # work-normalized variance (error/target)² × points of the last unbiased estimate: a fresh
     # pass over a refined map must lower it, else refinement loses to finer uniform meshes
     checked = len(origin) * n_shifts
-    cost = _worst(v, e, tol, abs_floor, C) ** 2 * checked
+    cost = goal.worst(v, e) ** 2 * checked
 
     def done(v: FloatArray, e: FloatArray, safety: float = 1.0) -> bool:
-        return tol is not None and bool(np.all(e <= safety * _targets(v, tol, abs_floor, C)))
+        return tol is not None and goal.done(v, e, safety)
 
     def affordable(points: int) -> bool:
         """Whether ``points`` more evaluations fit in the time budget, at the rate so far."""
@@ -147,7 +156,7 @@ def adaptive(
             varT = np.maximum((dT**2).sum(axis=0), 1e-300)
             # each cell's share of Var(total), Cov(A_c, T)/Var(T): sums to 1 over the cells and,
             # unlike a cell's own variance, knows the cancellations between cells of a lattice rule
-            score = (np.einsum("mce,me->ce", A - A.mean(axis=0), dT) / varT).sum(axis=1)
+            score = (np.einsum("mce,me->ce", A - A.mean(axis=0), dT) / varT)[:, cols].sum(axis=1)
             score = np.maximum(score, 0.0)
             if not score.sum() > 0:
                 break
@@ -174,7 +183,7 @@ def adaptive(
             co = (origin[chosen, None, :] + children[None] * size[chosen, None, :]).reshape(-1, p)
             cs = np.repeat(size[chosen] / factor, len(children), axis=0)
             An = _evaluate_tree(kernel, model, co, cs, shifts, ef, temperature,
-                               workers=workers, base=(n, -0.5))
+                               workers=workers, base=(n, -0.5), runner=runner)
             A_try = np.concatenate([A[:, keep], An], axis=1)
             nk += new_cost
             rounds += 1
@@ -189,18 +198,18 @@ def adaptive(
             break
         # the final estimate comes from new shifts (no selection bias); if it misses the
         # tolerance its samples guide the next refinement rounds
-        shared = _worst(v, e, tol, abs_floor, C)
+        shared = goal.worst(v, e)
         shifts = rng.random((n_shifts, p))
         A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature,
-                               workers=workers, base=(n, -0.5))
+                               workers=workers, base=(n, -0.5), runner=runner)
         nk += len(origin) * n_shifts
         v, e = record(0)
-        aim = history[-1]["aim"] = _aim(shared, _worst(v, e, tol, abs_floor, C), n_shifts)
+        aim = history[-1]["aim"] = _aim(shared, goal.worst(v, e), n_shifts)
         if not affordable(0):
             break
         if tol is not None and not done(v, e):
             checked, previous = len(origin) * n_shifts, cost
-            cost = _worst(v, e, tol, abs_floor, C) ** 2 * checked
+            cost = goal.worst(v, e) ** 2 * checked
             if cost > previous:
                 # the error fell slower than N^(−1/2), the worst rate of a uniformly finer
                 # randomized mesh: this fresh estimate stands, converge() grows the base mesh
@@ -214,12 +223,12 @@ def adaptive(
             # rule on a noisy error estimate favours estimates that missed a spike)
             shifts = rng.random((n_shifts, p))
             A = _evaluate_tree(kernel, model, origin, size, shifts, ef, temperature,
-                               workers=workers, base=(n, -0.5))
+                               workers=workers, base=(n, -0.5), runner=runner)
             nk += len(origin) * n_shifts
             v, e = record(0)
             # a miss: further rounds are judged against this unbiased estimate
             checked = len(origin) * n_shifts
-            cost = _worst(v, e, tol, abs_floor, C) ** 2 * checked
+            cost = goal.worst(v, e) ** 2 * checked
     lv, cnt = np.unique(np.round(1 / (size[:, 0] * n[0])).astype(int), return_counts=True)
     return SampledIntegral(efermi=ef, values=v, errors=e, samples=A.sum(axis=1), n_k=nk, mesh=n,
                            method="adaptive", history=history, confirmed=confirmed,
