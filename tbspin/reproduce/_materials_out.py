@@ -82,7 +82,8 @@ def plot_material(path: Path, rec: Mapping[str, Any]) -> Path:
         ax.set_title(sym)
         ax.set_xlabel("E − E_F (eV)")
         ax.set_ylabel(unit)
-        ax.legend(fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
     for ax in axes.ravel()[len(labels):]:
         ax.set_visible(False)
     fig.suptitle(f"{rec['name']} ({rec.get('status', '')}): curves ± 1σ, points: tol runs at E_F")
