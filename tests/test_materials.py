@@ -197,7 +197,7 @@ def test_budget_exhaustion_warns_and_writes_a_partial_table(tmp_path: Path,
 def _character_count(group: object, antisymmetric: bool) -> int:
     """Independent T-even components of σ^l_ij by character theory (module docstring)."""
     total, n = 0.0, 0
-    for R, anti in group.point_operations():  # type: ignore[attr-defined]
+    for R, _anti in group.point_operations():  # type: ignore[attr-defined]
         chi, chi2 = np.trace(R), np.trace(R @ R)
         pair = (chi**2 - chi2) / 2 if antisymmetric else chi**2
         # antiunitary elements act with the T parity (+1 for the T-even response)

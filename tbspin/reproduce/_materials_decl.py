@@ -72,6 +72,9 @@ class Material:
         Periodic in x, y only (mesh (N, N); sheet conductance).
     ahc : bool
         Time reversal broken: the AHC vector too.
+    n_occupied : int or None
+        Insulators: number of bands below the gap; the band edges of the (symmetrized) model
+        are reported to say whether E_F lies in the gap.
     literature : mapping
         Literature values quoted in the table (label → text).
     """
@@ -97,6 +100,7 @@ class Material:
     full: Discretization
     quick: Discretization
     exchange: tuple[float, float, float] | None = None
+    n_occupied: int | None = None  #: insulators: bands below the gap (band edges reported)
 
     @property
     def shc_unit(self) -> str:
@@ -152,7 +156,7 @@ MATERIALS: dict[str, Material] = {
                     "in the gap": "not quantized in 3D; the paper's Bi2Se3 model gives a "
                                   "finite proper σ^y_zx in the bulk gap"},
         full=Discretization(start_mesh=12, budget_k=1_500_000, curve_mesh=20, curve_points=41),
-        quick=_QUICK),
+        quick=_QUICK, n_occupied=18),
     "wse2": Material(
         key="wse2", name="1T'-WSe2", kind="2D quantum spin Hall insulator (P2_1/m), 28 Å slab "
         "cell, W s d + Se p", folder="wse2_1tp_wanniertools", hr="wannier90_hr.dat.tar.gz",
@@ -165,7 +169,7 @@ MATERIALS: dict[str, Material] = {
                                               "with SOC in 1T'-WSe2: expect a value near, "
                                               "not at, 2"},
         full=Discretization(start_mesh=24, budget_k=1_000_000, curve_mesh=48, curve_points=41),
-        quick=_QUICK),
+        quick=_QUICK, n_occupied=28),  # counted: 28 bands below −2.96 eV (not 36)
 }
 
 

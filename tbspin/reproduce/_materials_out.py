@@ -133,6 +133,15 @@ def _markdown(records: Sequence[Mapping[str, Any]], settings: Mapping[str, Any])
                 f"{1e3 * sym.get('kramers_splitting_before_eV', 0):.4g} → "
                 f"{1e3 * sym.get('kramers_splitting_after_eV', 0):.3g} meV"
                 + (f" — {sym['reason']}" if sym.get("reason") else ""))
+        if rec.get("band_edges"):
+            be = rec["band_edges"]
+            lines.append(f"band edges ({be['n_occupied']} bands below, {be['mesh']}-point mesh): "
+                         f"{be['valence_max_eV']:.4f} … {be['conduction_min_eV']:.4f} eV; E_F in "
+                         f"the gap: {be['efermi_in_gap']}")
+        if rec.get("slab_thickness_A"):
+            lines.append(f"2D: sheet conductance (σ_2D = σ_3D × c, c = "
+                         f"{rec['slab_thickness_A']:.4g} Å); a QSH insulator with conserved s_z "
+                         "has |σ^z_xy| = 2 e/4π")
         lines += ["", "| observable | formula | component | value ± error | unit | target | met |",
                   "|---|---|---|---|---|---|---|"]
         for e in rec.get("entries", []):
@@ -173,7 +182,7 @@ def write_table(out: Path, records: Sequence[Mapping[str, Any]],
             "inputs_sha256", "symmetry", "structure", "spin_order", "settings", "seed",
             "tol_runs", "entries", "ratios", "k_points", "seconds", "warnings",
             "slab_thickness_A", "literature", "headline", "why_headline",
-            "tensor_symmetry_residual") if k in rec} for rec in records],
+            "tensor_symmetry_residual", "band_edges") if k in rec} for rec in records],
     }
     atomic_write(out / "materials.json", json.dumps(jsonable(summary), indent=1,
                                                     ensure_ascii=False))

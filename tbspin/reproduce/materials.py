@@ -133,6 +133,21 @@ def symmetry_step(mat: Material, model: Any) -> tuple[Any, Any, dict[str, object
     return new, group, info
 
 
+def band_edges(model: Any, n_occupied: int, n: int = 24, chunk: int = 2000
+               ) -> dict[str, float]:
+    """Valence maximum and conduction minimum (eV) of ``model`` on a Γ-centred n^p mesh."""
+    p = model.n_periodic
+    g = np.arange(n) / n
+    kred = np.stack(np.meshgrid(*([g] * p), indexing="ij"), -1).reshape(-1, p)
+    k = kred @ np.asarray(model.reciprocal)[:p]
+    vb, cb = -np.inf, np.inf
+    for s in range(0, len(k), chunk):
+        E = np.linalg.eigvalsh(model.hamiltonian(k[s:s + chunk]))
+        vb, cb = max(vb, float(E[:, n_occupied - 1].max())), min(cb, float(E[:, n_occupied].min()))
+    return {"n_occupied": n_occupied, "valence_max_eV": vb, "conduction_min_eV": cb,
+            "gap_eV": cb - vb, "mesh": n}
+
+
 # ---------------------------------------------------------------------- components
 def _label(obs: str, idx: Sequence[int]) -> str:
     return "".join(_XYZ[i] for i in idx)
@@ -299,6 +314,10 @@ def compute_material(mat: Material, data: Path, *, quick: bool, budget: Budget,
         "literature": dict(mat.literature), "settings": dataclasses.asdict(st),
         "quick": quick, "seed": SEED, "periodic_dimensions": dim,
         "entries": [], "tol_runs": {}, "curves": {}, "warnings": [], "k_points": 0}
+    if mat.n_occupied is not None:
+        edges = band_edges(model, mat.n_occupied, 8 if quick else 24)
+        edges["efermi_in_gap"] = edges["valence_max_eV"] < mat.efermi < edges["conduction_min_eV"]
+        rec["band_edges"] = edges
     if dim == 2:
         area = float(np.linalg.norm(np.cross(model.lattice[0], model.lattice[1])))
         rec["slab_thickness_A"] = float(abs(np.linalg.det(model.lattice))) / area
