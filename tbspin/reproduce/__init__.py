@@ -89,13 +89,14 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, type=Path,
                    help="output folder [results/reproduce; materials: results/materials]")
     g = p.add_argument_group("materials table only")
-    g.add_argument("--only", default=None, help="comma-separated materials: pt,fe,bi2se3,wse2")
+    g.add_argument("--only", default=None, help="comma-separated materials: pt,fe,bi2se3,wse2 [all]")
     g.add_argument("--budget-seconds", type=float, default=None,
                    help="wall-time budget of the whole table (s); when it ends: "
-                        "ConvergenceWarning and the partial table")
+                        "ConvergenceWarning and the partial table [no budget]")
     g.add_argument("--scheduler", default=None,
-                   help="dask scheduler address (tcp://host:8786): the runs use its workers")
-    g.add_argument("--workers", type=int, default=None, help="local workers per run")
+                   help="dask scheduler address (tcp://host:8786): the runs use its workers "
+                        "[none: local]")
+    g.add_argument("--workers", type=int, default=None, help="local workers per run [all cores]")
     g.add_argument("--data", type=Path, default=None,
                    help="folder of the Wannier90 fits [../shared/data of the repository]")
     p.set_defaults(func=main)
