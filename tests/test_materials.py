@@ -1,0 +1,245 @@
+"""The materials table (issue 24 part B): ``tbspin reproduce materials --quick`` on Pt and Fe.
+
+Where the expected values come from:
+
+* Checksums: recomputed in the test with :mod:`hashlib` from the files themselves.
+* Tensor shapes: the components a run computes must lie in the support of the shape of the
+  material's group (Pt: σ^l_ij ∝ ε_lij, m-3m; Fe m ∥ z: only σ^z_xy = −σ^z_yx, σ^x_yz = −σ^y_xz,
+  σ^x_zy = −σ^y_zx and the AHC σ_xy, Seemann et al., PRB 92, 155138 (2015), as in
+  tests/test_crystal_data.py). The number of independent components of the proper tensor
+  (antisymmetric in current and field) is checked against character theory computed here:
+  n = 1/|G| Σ_g χ_axial(g) χ_Λ²(g), with χ_axial = det R tr R and the antisymmetric square
+  χ_Λ²(R) = (tr(R)² − tr(R²))/2 of the polar representation; the conventional one with the full
+  square tr(R)².
+* Resume: a rerun must not call :func:`tbspin.reproduce.materials.compute_material` (a
+  monkeypatched counter) and must keep each material's run id.
+* Budget: a budget that ends before the first run gives a ConvergenceWarning and a partial table.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tbspin.errors import ConvergenceWarning, ParameterError
+
+_ROOT = Path(__file__).resolve().parents[1]
+DATA = next((p for p in (_ROOT.parent / "shared" / "data", _ROOT.parents[1] / "shared" / "data")
+             if p.is_dir()), _ROOT.parent / "shared" / "data")
+EPS = {"xyz", "yzx", "zxy", "xzy", "zyx", "yxz"}  # the support of ε_lij
+FE_SHC = {"zxy", "zyx", "xyz", "yxz", "xzy", "yzx"}
+
+
+def _need_data() -> None:
+    for name in ("pt_wanniertools", "fe_wanniertools"):
+        if not (DATA / name).is_dir():
+            pytest.skip(f"real Wannier90 data folder {DATA / name} is absent "
+                        "(see ../shared/data/README.md)")
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The quick table of Pt and Fe through the CLI entry point."""
+    _need_data()
+    from tbspin.reproduce import main
+
+    out = tmp_path_factory.mktemp("materials")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # quick: loose, not converged
+        rc = main(["materials", "--only", "pt,fe", "--quick", "--out", str(out), "--workers", "1",
+                   "--data", str(DATA)])
+    assert rc == 0
+    return out
+
+
+def test_quick_table_writes_every_file_with_matching_checksums(table: Path) -> None:
+    """MD, CSV, JSON and one PNG per material; the JSON's input and output checksums equal the
+    SHA-256 of the files; the CSV holds the JSON's entries."""
+    for name in ("materials.md", "materials.csv", "materials.json", "pt.png", "fe.png",
+                 "pt.json", "fe.json"):
+        assert (table / name).is_file() and (table / name).stat().st_size > 0, name
+    assert (table / "pt.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads((table / "materials.json").read_text(encoding="utf-8"))
+    for rel, digest in summary["outputs_sha256"].items():
+        assert _sha(table / rel) == digest, rel
+    assert {"pt.png", "fe.png", "materials.csv"} <= set(summary["outputs_sha256"])
+    mats = {m["key"]: m for m in summary["materials"]}
+    assert set(mats) == {"pt", "fe"}
+    for m in mats.values():
+        assert m["inputs_sha256"], m["key"]
+        for path, digest in m["inputs_sha256"].items():
+            assert _sha(Path(path)) == digest
+        assert m["k_points"] > 0 and m["seconds"] > 0
+        assert m["settings"]["headline_tol"] > 0 and m["run_id"]
+    assert "Fm-3m" in mats["pt"]["symmetry"]["group"] and mats["pt"]["symmetry"]["applied"]
+    assert mats["pt"]["symmetry"]["kramers_splitting_after_eV"] < 1e-9
+    assert mats["pt"]["symmetry"]["kramers_splitting_before_eV"] > 0.05  # the fit splits pairs
+    assert mats["fe"]["symmetry"]["magnetic"] and "reason" in mats["fe"]["symmetry"]
+    with open(table / "materials.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    n_entries = sum(len(m["entries"]) for m in mats.values())
+    assert len(rows) == n_entries
+    pt_rows = [r for r in rows if r["material"] == "Pt"]
+    for r in pt_rows:
+        e = next(e for e in mats["pt"]["entries"] if e["formula"] == r["formula"])
+        assert float(r["value"]) == pytest.approx(e["value"], rel=1e-12)
+        assert float(r["error"]) == pytest.approx(e["error"], rel=1e-12)
+    md = (table / "materials.md").read_text(encoding="utf-8")
+    assert "## Pt" in md and "## Fe" in md and "σ^z_xy (headline)" in md
+
+
+def test_components_respect_the_tensor_shape(table: Path) -> None:
+    """Pt: one independent σ^z_xy per formula, the runs compute only ε_lij components; Fe m ∥ z:
+    AHC only σ_xy, SHC only the three allowed pairs; forbidden components are absent."""
+    summary = json.loads((table / "materials.json").read_text(encoding="utf-8"))
+    mats = {m["key"]: m for m in summary["materials"]}
+    pt = mats["pt"]
+    assert sorted((e["formula"], e["component"]) for e in pt["entries"]) == [
+        ("conventional", "zxy"), ("proper", "zxy")]
+    for key in ("shc:proper", "shc:conventional"):
+        assert set(pt["tol_runs"][key]["components_computed"]) == EPS
+    fe = mats["fe"]
+    assert fe["tol_runs"]["ahc:berry"]["components_computed"] == ["xy"]
+    for key in ("shc:proper", "shc:conventional"):
+        assert set(fe["tol_runs"][key]["components_computed"]) == FE_SHC
+    conv = sorted(e["component"] for e in fe["entries"] if e["formula"] == "conventional")
+    prop = sorted(e["component"] for e in fe["entries"] if e["formula"] == "proper")
+    assert len(conv) == 3 and len(prop) == 2 and set(conv) | set(prop) <= FE_SHC
+    assert [e["component"] for e in fe["entries"] if e["observable"] == "ahc"] == ["xy"]
+    for m in (pt, fe):
+        ratios = {r["component"]: r for r in m["ratios"]}
+        for e in m["entries"]:
+            if e["formula"] == "proper" and e["component"] in ratios:
+                c = next(x for x in m["entries"] if x["formula"] == "conventional"
+                         and x["component"] == e["component"])
+                assert ratios[e["component"]]["ratio"] == pytest.approx(e["value"] / c["value"])
+
+
+def test_rerun_reads_finished_materials_back(table: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A complete material is not recomputed (counter), keeps its run id; an incomplete one is."""
+    from tbspin.reproduce import materials
+
+    before = {m["key"]: m for m in json.loads(
+        (table / "materials.json").read_text(encoding="utf-8"))["materials"]}
+    calls: list[str] = []
+    real = materials.compute_material
+
+    def counted(mat, *args, **kw):  # type: ignore[no-untyped-def]
+        calls.append(mat.key)
+        return real(mat, *args, **kw)
+
+    monkeypatch.setattr(materials, "compute_material", counted)
+    # mark Fe complete, Pt partial: Fe must be read back, Pt recomputed
+    for key, status in (("fe", "complete"), ("pt", "partial")):
+        rec = json.loads((table / f"{key}.json").read_text(encoding="utf-8"))
+        rec["status"] = status
+        (table / f"{key}.json").write_text(json.dumps(rec), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        after = materials.run_table(table, only="pt,fe", quick=True, workers=1, data=DATA)
+    assert calls == ["pt"]
+    mats = {m["key"]: m for m in after["materials"]}
+    assert mats["fe"]["run_id"] == before["fe"]["run_id"] and mats["fe"]["reused"]
+    assert mats["pt"]["run_id"] != before["pt"]["run_id"]
+    for rel, digest in after["outputs_sha256"].items():
+        assert _sha(table / rel) == digest
+
+
+def test_budget_exhaustion_warns_and_writes_a_partial_table(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The budget ends after the first ``tol`` run (a Budget that is exhausted once it has
+    handed out one share): ConvergenceWarning, Pt partial with the proper entry only, Fe not
+    run, and the table files written. A budget that ends before anything ran: both not run."""
+    _need_data()
+    from tbspin.reproduce import materials
+
+    class OneRun(materials.Budget):
+        shares = 0
+
+        def share(self, runs_left: int) -> float | None:
+            self.shares += 1
+            return 60.0
+
+        @property
+        def exhausted(self) -> bool:
+            return self.shares >= 1
+
+    monkeypatch.setattr(materials, "Budget", OneRun)
+    with pytest.warns(ConvergenceWarning, match="not complete"):
+        s = materials.run_table(tmp_path, only="pt,fe", quick=True, budget_seconds=60,
+                                workers=1, data=DATA)
+    mats = {m["key"]: m for m in s["materials"]}
+    assert mats["pt"]["status"] == "partial"
+    assert [(e["formula"], e["component"]) for e in mats["pt"]["entries"]] == [("proper", "zxy")]
+    assert any("not run, budget exhausted" in w for w in mats["pt"]["warnings"])
+    assert mats["fe"]["status"] == "not run"
+    for name in ("materials.md", "materials.csv", "materials.json", "pt.json", "pt.png"):
+        assert (tmp_path / name).is_file()
+    assert "partial" in (tmp_path / "materials.md").read_text(encoding="utf-8")
+    monkeypatch.undo()
+    with pytest.warns(ConvergenceWarning, match="not complete"):
+        s = materials.run_table(tmp_path / "none", only="fe", quick=True, budget_seconds=1e-9,
+                                data=DATA)
+    assert s["materials"][0]["status"] in ("not run", "partial")
+    assert s["materials"][0]["entries"] == []
+
+
+def _character_count(group: object, antisymmetric: bool) -> int:
+    """Independent T-even components of σ^l_ij by character theory (module docstring)."""
+    total, n = 0.0, 0
+    for R, _anti in group.point_operations():  # type: ignore[attr-defined]
+        chi, chi2 = np.trace(R), np.trace(R @ R)
+        pair = (chi**2 - chi2) / 2 if antisymmetric else chi**2
+        # antiunitary elements act with the T parity (+1 for the T-even response)
+        total += np.linalg.det(R) * chi * pair
+        n += 1
+    return int(round(total / n))
+
+
+@pytest.mark.parametrize("folder", ["pt_wanniertools", "bi2se3_wanniertools",
+                                    "wse2_1tp_wanniertools"])
+def test_independent_components_match_character_theory(folder: str) -> None:
+    """Representatives per formula = character count (proper: antisymmetric square)."""
+    from tbspin.crystal import read_structure, space_group, spin_hall_shape
+    from tbspin.reproduce.materials import independent
+
+    src = DATA / folder
+    if not src.is_dir():
+        pytest.skip(f"real Wannier90 data folder {src} is absent (see ../shared/data/README.md)")
+    st = read_structure(src / ("POSCAR" if folder.startswith("bi2se3") else "wannier90.win"))
+    g = space_group(st)
+    P = spin_hall_shape(g).projector
+    for anti in (False, True):
+        reps, comps = independent(P, 3, antisymmetric=anti, in_plane=False)
+        assert len(reps) == _character_count(g, anti), (folder, anti)
+        assert set(reps) <= set(comps)
+        if anti:
+            assert all(c[1] != c[2] for c in reps)
+    reps, _ = independent(P, 3, antisymmetric=False, in_plane=False, prefer=(1, 2, 0))
+    if folder.startswith("bi2se3"):
+        assert reps[0] == (1, 2, 0)  # the headline σ^y_zx is chosen as a representative
+
+
+def test_bad_options_are_refused() -> None:
+    """Unknown material, table options with a paper figure, non-positive budget: clear errors."""
+    from tbspin.reproduce import main
+    from tbspin.reproduce._materials_decl import select
+    from tbspin.reproduce.materials import Budget
+
+    with pytest.raises(ParameterError, match="unknown material"):
+        select("pt,gold")
+    with pytest.raises(ParameterError, match="only for 'tbspin reproduce materials'"):
+        main(["fig1", "--only", "pt"])
+    with pytest.raises(ParameterError, match="budget_seconds"):
+        Budget(0)
+    assert [m.key for m in select(None)] == ["pt", "fe", "bi2se3", "wse2"]
