@@ -151,7 +151,8 @@ def _group(model: LatticeModel, symmetry: object) -> tuple[SpaceGroup, OrbitalBa
 
 def _covariance_info(model: LatticeModel, reps: Sequence[OperationRep], seed: int = 0
                      ) -> dict[str, object]:
-    k = np.random.default_rng(seed).random((4, 3)) @ np.asarray(model.reciprocal)
+    per = list(model.periodic)
+    k = np.random.default_rng(seed).random((4, len(per))) @ np.asarray(model.reciprocal)[per]
     dh, ds, worst = model_covariance(model, reps, k)
     if max(dh, ds) > COVARIANCE_TOL:
         raise ModelError(
@@ -188,9 +189,10 @@ def prepare_wedge(
     """
     if symmetry is None or (isinstance(symmetry, str) and symmetry.lower() == "none"):
         return None
-    if model.dim != 3 or model.n_periodic != 3:
+    if model.dim != 3 or (model.n_periodic != 3 and not stars):
         raise ModelError(f"symmetry: irreducible-wedge integrals need a 3D crystal; "
-                         f"{model.name!r} has {model.n_periodic} periodic directions")
+                         f"{model.name!r} has {model.n_periodic} periodic directions (a tol "
+                         "run takes a slab: star averages)")
     bad = sorted(set(options or {}) & set(_NON_INVARIANT_OPTIONS))
     if bad:
         raise ParameterError(f"symmetry: option(s) {bad} may break the crystal's symmetry; "
@@ -202,6 +204,13 @@ def prepare_wedge(
 
     group, basis = _group(model, symmetry)
     group, _, reps = group_representations(model, group, basis, generators_only=True)
+    if model.n_periodic != 3:  # a slab: every element must keep the plane of its k-points
+        plane = np.asarray(model.reciprocal)[list(model.periodic)]
+        for R, _anti in group.point_operations():
+            img = plane @ np.asarray(R).T
+            if np.linalg.matrix_rank(np.vstack([plane, img]), tol=1e-8) > len(plane):
+                raise ModelError(f"symmetry: an element of {group} takes k out of the periodic "
+                                 f"plane of {model.name!r}; run without 'symmetry'")
     info: dict[str, object] = {"group": str(group), "elements": group.order,
                                "generators_checked": [r.op.name for r in reps],
                                **_covariance_info(model, reps)}

@@ -198,32 +198,36 @@ def independent(projector: np.ndarray, rank: int, *, antisymmetric: bool, in_pla
 class Tolerance:
     """What a ``tol`` run is asked for, and the per-component targets of the table."""
 
-    tol: float  #: passed to the run
-    abs_floor: float  #: passed to the run (canonical unit of the result)
+    tol: list[float]  #: passed to the run: one relative target per computed component
+    abs_floor: list[float]  #: passed to the run (canonical unit): floor on |value| per component
     targets: dict[str, float]  #: relative target per component label
     floor: float  #: absolute target (table unit)
     note: str
 
 
 def run_tolerance(mat: Material, observable: str, labels: Sequence[str], quick: bool,
-                  canonical_per_table_unit: float) -> Tolerance:
+                  canonical_per_table_unit: float, computed: Sequence[str] | None = None
+                  ) -> Tolerance:
     """THE place where the tolerance of a ``tol`` run is decided (one per run).
 
     The table asks the headline component for ``headline_tol`` (2 %) and every other one for
-    ``other_tol`` (5 %), or the material's absolute ``floor`` when it vanishes. Today's engine
-    takes one ``tol`` per run, applied as ``tol`` × the largest |component| at E_F: the run gets
-    the headline's tolerance when the headline is in it, else ``other_tol``; the floor is passed
-    as ``abs_floor``. Each component is then checked against its own target (``met`` in the
-    table). With per-component tolerances in the engine, pass ``targets`` here instead.
+    ``other_tol`` (5 %), or the material's absolute ``floor`` (table unit) when it vanishes:
+    error ≤ max(target × |value|, floor). The engine's per-component rule is error ≤ tol_c ×
+    max(|value|, abs_floor_c), so tol_c = target and abs_floor_c = floor / target (canonical
+    unit). ``computed``: labels of the components the run computes, in order (default
+    ``labels``); components beyond the representatives (a raw, unsymmetrized fit computes every
+    allowed one) get ``other_tol``.
     """
     st = mat.settings(quick)
     head_obs, head = mat.headline
     targets = {lab: (st.headline_tol if (observable == head_obs and lab == head)
                      else st.other_tol) for lab in labels}
-    tol = min(targets.values()) if targets else st.other_tol
-    return Tolerance(tol=tol, abs_floor=mat.floor * canonical_per_table_unit, targets=targets,
-                     floor=mat.floor, note="one tol per run (headline's if present) × the "
-                     "largest |component|, abs_floor = the material's floor")
+    order = list(labels if computed is None else computed)
+    tol = [targets.get(lab, st.other_tol) for lab in order]
+    floor = [mat.floor * canonical_per_table_unit / t for t in tol]
+    return Tolerance(tol=tol, abs_floor=floor, targets=targets, floor=mat.floor,
+                     note="per component: error <= max(target x |value|, floor); "
+                          "headline 2 %, others 5 %")
 
 
 # ---------------------------------------------------------------------- budget
@@ -328,7 +332,12 @@ def compute_material(mat: Material, data: Path, *, quick: bool, budget: Budget,
         unit = _unit(mat, obs)
         per_unit = _factor(kind, dim) / _factor(kind, dim, unit)
         labels = [_label(obs, c) for c in run["reps"]]
-        tl = run_tolerance(mat, obs, labels, quick, abs(per_unit))
+        # a symmetrized fit: only the representatives, each the star average of its orbit at
+        # every sampled k (compute(..., symmetry=group)); a raw fit: every allowed component
+        stars = bool(sym.get("applied"))
+        comps = run["reps"] if stars else run["comps"]
+        tl = run_tolerance(mat, obs, labels, quick, abs(per_unit),
+                           computed=[_label(obs, c) for c in comps])
         if budget.exhausted:
             complete = False
             rec["warnings"].append(f"{obs} {formula}: not run, budget exhausted")
@@ -337,9 +346,10 @@ def compute_material(mat: Material, data: Path, *, quick: bool, budget: Budget,
         t1 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
-            r = _call(model, run, [mat.efermi], mesh=st.start_mesh, tol=tl.tol,
-                      abs_floor=tl.abs_floor, budget=secs, budget_k=st.budget_k, seed=SEED,
-                      client=client, workers=workers)
+            r = _call(model, dict(run, comps=comps), [mat.efermi], mesh=st.start_mesh,
+                      tol=tl.tol, abs_floor=tl.abs_floor, budget=secs, budget_k=st.budget_k,
+                      seed=SEED, client=client, workers=workers,
+                      symmetry=group if stars else None)
         samp = r.extras.get("sampling", {})
         rec["warnings"] += [f"{obs} {formula}: {w.message}" for w in caught]
         converged = bool(samp.get("converged", False))
@@ -350,7 +360,9 @@ def compute_material(mat: Material, data: Path, *, quick: bool, budget: Budget,
             "policy": tl.note, "budget_seconds": secs, "budget_k": st.budget_k,
             "n_k": samp.get("n_k"), "mesh": samp.get("mesh"), "converged": converged,
             "confirmed": samp.get("confirmed"), "seconds": round(time.perf_counter() - t1, 2),
-            "components_computed": [_label(obs, c) for c in run["comps"]],
+            "components_computed": [_label(obs, c) for c in comps],
+            "star_average": (dict(r.extras.get("symmetry", {}), group=str(group))
+                             if stars else None),
             "gauge": r.gauge, "shape": run["shape"], "run_id": r.run_id}
         vals, errs = r.to(unit)[0], r.errors_to(unit)
         errs = np.zeros_like(vals) if errs is None else errs[0]
@@ -364,7 +376,8 @@ def compute_material(mat: Material, data: Path, *, quick: bool, budget: Budget,
                 "target_relative": tl.targets[lab], "target_absolute": target,
                 "met": bool(e <= target), "headline": (obs, lab) == tuple(mat.headline)})
         rec["tensor_symmetry_residual"] = rec.get("tensor_symmetry_residual", {})
-        rec["tensor_symmetry_residual"][f"{obs}:{formula}"] = _residual(r, run, unit, group)
+        rec["tensor_symmetry_residual"][f"{obs}:{formula}"] = (
+            None if stars else _residual(r, run, unit, group))  # star runs are symmetric
         if budget.exhausted:
             continue
         ef = mat.efermi + np.linspace(-st.window, st.window, st.curve_points)
