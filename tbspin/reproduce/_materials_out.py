@@ -28,7 +28,7 @@ CSV_COLUMNS = ("material", "observable", "formula", "component", "value", "error
 
 
 def _sha(path: Path) -> str:
-    from tbspin.reproduce.materials import sha256
+    from tbspin.io.wannier90.text import sha256
 
     return sha256(path)
 

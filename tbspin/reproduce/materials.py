@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from tbspin.errors import ConvergenceWarning, ParameterError
+from tbspin.io.wannier90.text import sha256
 from tbspin.reproduce._materials_decl import AHC_UNIT_3D, MAX_BAND_SHIFT, Material, select
 
 __all__ = ["run_table", "run_tolerance", "load_material", "symmetry_step", "independent",
@@ -63,15 +64,6 @@ def data_folder(data: Path | str | None = None) -> Path:
             return c
     raise OutputError(f"data folder with the Wannier90 fits not found (looked in "
                       f"{[str(c) for c in cands]}); pass data=... (CLI --data)")
-
-
-def sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def load_material(mat: Material, data: Path) -> tuple[Any, dict[str, str]]:
