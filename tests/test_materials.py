@@ -132,7 +132,8 @@ def test_components_respect_the_tensor_shape(table: Path) -> None:
 
 
 def test_rerun_reads_finished_materials_back(table: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A complete material is not recomputed (counter), keeps its run id; an incomplete one is."""
+    """A complete material is not recomputed (counter), keeps its run id; an incomplete one is,
+    and its tol runs replay the passes saved in ``journals/`` by the first call."""
     from tbspin.reproduce import materials
 
     before = {m["key"]: m for m in json.loads(
@@ -157,6 +158,12 @@ def test_rerun_reads_finished_materials_back(table: Path, monkeypatch: pytest.Mo
     mats = {m["key"]: m for m in after["materials"]}
     assert mats["fe"]["run_id"] == before["fe"]["run_id"] and mats["fe"]["reused"]
     assert mats["pt"]["run_id"] != before["pt"]["run_id"]
+    # the recomputed Pt replays its tol runs from the journals of the first call
+    for key in ("shc:proper", "shc:conventional"):
+        resume = mats["pt"]["tol_runs"][key]["resume"]
+        assert resume["steps_replayed"] >= 1, resume
+    assert {p.name for p in (table / "journals").glob("pt-*.json")} == {
+        "pt-shc-proper.json", "pt-shc-conventional.json"}
     for rel, digest in after["outputs_sha256"].items():
         assert _sha(table / rel) == digest
 

@@ -293,9 +293,12 @@ def _call(model: Any, run: dict[str, Any], efermi: Any, **kw: Any) -> Any:
 
 def compute_material(mat: Material, data: Path, *, quick: bool, budget: Budget,
                      runs_after: int = 0, client: object | None = None,
-                     workers: int | None = None) -> dict[str, Any]:
+                     workers: int | None = None, journals: Path | None = None
+                     ) -> dict[str, Any]:
     """The table record of one material (module docstring); ``runs_after``: ``tol`` runs of
-    the materials still to come (they share the budget)."""
+    the materials still to come (they share the budget); ``journals``: folder of the ``tol``
+    runs' checkpoints (``<key>-<observable>-<formula>.json`` and its chunk log), so a killed or
+    budget-stopped table goes on from its last finished chunk when run again."""
     t0 = time.perf_counter()
     st = mat.settings(quick)
     model, inputs = load_material(mat, data)
@@ -341,7 +344,9 @@ def compute_material(mat: Material, data: Path, *, quick: bool, budget: Budget,
             r = _call(model, dict(run, comps=comps), [mat.efermi], mesh=st.start_mesh,
                       tol=tl.tol, abs_floor=tl.abs_floor, budget=secs, budget_k=st.budget_k,
                       seed=SEED, client=client, workers=workers,
-                      symmetry=group if stars else None)
+                      symmetry=group if stars else None,
+                      checkpoint=None if journals is None
+                      else journals / f"{mat.key}-{obs}-{formula}.json")
         samp = r.extras.get("sampling", {})
         rec["warnings"] += [f"{obs} {formula}: {w.message}" for w in caught]
         converged = bool(samp.get("converged", False))
@@ -352,6 +357,7 @@ def compute_material(mat: Material, data: Path, *, quick: bool, budget: Budget,
             "policy": tl.note, "budget_seconds": secs, "budget_k": st.budget_k,
             "n_k": samp.get("n_k"), "mesh": samp.get("mesh"), "converged": converged,
             "confirmed": samp.get("confirmed"), "seconds": round(time.perf_counter() - t1, 2),
+            "resume": samp.get("resume"),
             "components_computed": [_label(obs, c) for c in comps],
             "star_average": (dict(r.extras.get("symmetry", {}), group=str(group))
                              if stars else None),
@@ -465,7 +471,9 @@ def run_table(out: Path | str = "results/materials", *, only: str | None = None,
     ----------
     out : path
         Output folder: ``materials.md``, ``materials.csv``, ``materials.json`` (provenance),
-        ``<key>.json`` (one record per material, the resume unit) and ``<key>.png``.
+        ``<key>.json`` (one record per material: a complete one is read back) and
+        ``<key>.png``; ``journals/`` holds the checkpoints of the ``tol`` runs (a killed or
+        budget-stopped run goes on from its last finished chunk on the next call).
     only : str, optional
         Comma-separated keys (pt, fe, bi2se3, wse2); default all.
     quick : bool
@@ -508,9 +516,11 @@ def run_table(out: Path | str = "results/materials", *, only: str | None = None,
                                    "status": "not run", "entries": [], "ratios": [],
                                    "settings_key": key, "warnings": ["budget exhausted"]}
         else:
+            journals = out / "journals"
+            journals.mkdir(exist_ok=True)
             rec = compute_material(mat, folder, quick=quick, budget=budget,
                                    runs_after=sum(n_runs[i + 1:]), client=client,
-                                   workers=workers)
+                                   workers=workers, journals=journals)
             rec["settings_key"] = key
         records.append(rec)
         write_material(out, rec)
