@@ -263,11 +263,9 @@ def cmd_shc(args: argparse.Namespace) -> int:
     """``tbspin shc``."""
     from tbspin.cli.jobs import output_stem, parallel_options, run_conductivity
     from tbspin.observables import spin_hall
+    from tbspin.observables._options import check_eta
 
-    if args.eta != 0.0 and args.formula != "conventional":
-        raise ParameterError(f"--eta is the broadening of the conventional Kubo formula; it has "
-                             f"no effect with --formula {args.formula} (drop it or use "
-                             "--formula conventional)")
+    check_eta(args.eta, args.formula, cli=True)  # before the model is read
     check_cli_options(args)
     model, sym = _symmetrize(args, load_model(args))
     check_unit(args.unit, "shc", model)

@@ -120,12 +120,16 @@ def _check_seed(seed: int | None) -> None:
         raise ParameterError(f"'seed' must be a non-negative integer, got {seed!r}")
 
 
-def check_eta(eta: float, formula: str) -> None:
-    """``eta`` acts only in the conventional Kubo formula: refuse ``eta != 0`` elsewhere."""
+def check_eta(eta: float, formula: str, *, cli: bool = False) -> None:
+    """``eta`` acts only in the conventional Kubo formula: refuse ``eta != 0`` elsewhere
+    (``cli``: the message names the command-line options)."""
     if formula != "conventional" and eta != 0:
+        eta_name, given, fix = (("--eta", f"--formula {formula}", "--formula conventional")
+                                if cli else ("'eta'", f"formula={formula!r}",
+                                             "formula='conventional'"))
         raise ParameterError(
-            f"'eta' is the broadening of the conventional Kubo formula and has no effect with "
-            f"formula={formula!r}; drop eta or use formula='conventional'")
+            f"{eta_name} is the broadening of the conventional Kubo formula and has no effect "
+            f"with {given}; drop it or use {fix}")
 
 
 def estimate_seconds(integrand: Integrand | BandKernel, mesh: Mesh, workers: int | None = None) -> float:

@@ -30,6 +30,7 @@ from tbspin.observables._wedge import Wedge
 from tbspin.results.conductivity import ConductivityResult, model_provenance
 from tbspin.sampling import GENERIC_SHIFT, SampledIntegral, converge
 from tbspin.sampling.rules import components as n_components
+from tbspin.sampling.rules import fermi_energies as _efermi
 from tbspin.sampling.submesh import REL_WARN, submesh_integral, unconverged
 from tbspin.sampling.targets import Goal, TolSpec
 from tbspin.types import ArrayLike, Direction, FloatArray, GaugeSpec, MeshSpec, PathLike, ShiftSpec, SpinSpec
@@ -66,17 +67,6 @@ def _efield(efield: Direction | None, field: Direction | None, default: Directio
         return field
     return default if efield is None else efield
 
-
-def _efermi(efermi: ArrayLike) -> FloatArray:
-    try:
-        arr = np.atleast_1d(np.asarray(efermi, dtype=float))
-    except (TypeError, ValueError):
-        raise ParameterError(f"'efermi' must be numbers (eV), got {efermi!r}") from None
-    if arr.ndim != 1 or arr.size == 0:
-        raise ParameterError("'efermi' must be a number or a non-empty 1D array of energies (eV)")
-    if not np.all(np.isfinite(arr)):
-        raise ParameterError("'efermi' contains NaN or Inf")
-    return arr
 
 
 def _chunk(chunk_size: int | None, model: LatticeModel, method: str,

@@ -195,11 +195,21 @@ def _mesh(model: LatticeModel, mesh: MeshSpec) -> tuple[int, ...]:
     return tuple(int(x) for x in arr)
 
 
-def _efermi(efermi: ArrayLike) -> FloatArray:
-    arr = np.atleast_1d(np.asarray(efermi, dtype=float))
-    if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
-        raise ParameterError("'efermi' must be a finite number or 1D array of energies (eV)")
+def fermi_energies(efermi: ArrayLike) -> FloatArray:
+    """``efermi`` as a non-empty 1D float array of finite energies (eV), else ParameterError
+    (the one check of every integration path)."""
+    try:
+        arr = np.atleast_1d(np.asarray(efermi, dtype=float))
+    except (TypeError, ValueError):
+        raise ParameterError(f"'efermi' must be numbers (eV), got {efermi!r}") from None
+    if arr.ndim != 1 or arr.size == 0:
+        raise ParameterError("'efermi' must be a number or a non-empty 1D array of energies (eV)")
+    if not np.all(np.isfinite(arr)):
+        raise ParameterError("'efermi' contains NaN or Inf")
     return arr
+
+
+_efermi = fermi_energies  # the name the sampling modules use
 
 
 def _stats(samples: FloatArray) -> tuple[FloatArray, FloatArray]:
