@@ -24,7 +24,7 @@ from test_wedge import HEX, _random_magnet, _random_symmetrized
 import tbspin
 from tbspin.bands.integrands import BandKernel
 from tbspin.crystal import CrystalStructure
-from tbspin.errors import ParameterError
+from tbspin.errors import ModelError, ParameterError
 from tbspin.observables import base
 from tbspin.observables._wedge import prepare_wedge
 from tbspin.observables.api import _settings, _spin_slots
@@ -113,3 +113,43 @@ def test_mix_shape_is_checked() -> None:
     plain, *_ = _kernels(model, "ahc", "berry", sym, [(0, 1)])
     with pytest.raises(ParameterError, match="mix"):
         BandKernel(model, plain.terms, plain.settings, mix=np.ones((1, 2)))
+
+
+def _slab(lattice: np.ndarray, symbols: list[str]) -> tuple:
+    """A random symmetrized s model on ``lattice`` (atoms in the z = 0 plane), its hoppings
+    along a3 dropped: a 2D-periodic model that keeps every element mapping z to ±z."""
+    st = CrystalStructure(lattice=lattice, positions=[[0, 0, 0]], symbols=symbols)
+    model, sym = _random_symmetrized(st, [f"{symbols[0]}: s;p"], seed=8)
+    keep = np.asarray(model.R)[:, 2] == 0
+    slab = model.replace(R=np.asarray(model.R)[keep], hoppings=np.asarray(model.hoppings)[keep],
+                         periodic=(0, 1))
+    return slab, sym
+
+
+def test_slab_star_average() -> None:
+    """A tetragonal slab (P4/mmm + T, periodic in x, y): every element keeps the k-plane, so a
+    tol run star-averages (the identity of the first test, band by band, on in-plane k);
+    a cubic group, whose C₃ takes k out of the plane, is refused."""
+    slab, sym = _slab(np.diag([3.0, 3.0, 5.0]), ["Po"])
+    assert slab.n_periodic == 2
+    requested = [(2, 0, 1)]
+    plain, star, every, wedge = _kernels(slab, "shc", "conventional", sym, requested, eta=0.02)
+    rng = np.random.default_rng(5)
+    k = rng.random((3, 2)) @ np.asarray(slab.reciprocal)[:2]
+    E, Xs = star(k)
+    acc = np.zeros_like(Xs)
+    ops = sym[0].point_operations()
+    for R, anti in ops:
+        _, Xg = plain((-1.0 if anti else 1.0) * k @ np.asarray(R).T)
+        acc += Xg[:, :, [every.index(c) for c in requested]]
+    acc /= len(ops)
+    assert np.abs(acc).max() > 1e-3
+    assert np.abs(Xs - acc).max() < 1e-9 * np.abs(acc).max()
+    run = tbspin.compute(slab, "shc", efermi=0.2, formula="conventional", eta=0.02,
+                         components=requested, tol=0.1, mesh=6, seed=2, symmetry=sym,
+                         progress=False)
+    assert run.extras["symmetry"]["mode"].startswith("star average")
+    cubic, csym = _slab(np.eye(3) * 3.0, ["Po"])
+    with pytest.raises(ModelError, match="out of the periodic plane"):
+        tbspin.compute(cubic, "shc", efermi=0.2, formula="conventional", components=requested,
+                       tol=0.1, mesh=6, symmetry=csym, progress=False)
