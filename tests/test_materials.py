@@ -256,3 +256,56 @@ def test_bad_options_are_refused() -> None:
     with pytest.raises(ParameterError, match="budget_seconds"):
         Budget(0)
     assert [m.key for m in select(None)] == ["pt", "fe", "bi2se3", "wse2"]
+
+
+def test_killed_table_resumes_to_the_same_entries(table: Path, tmp_path: Path) -> None:
+    """SIGKILL a table (quick Pt) once its first tol run has saved a pass or a chunk, run it again:
+    the entries (values, errors, k-points of every tol run) equal those of the uninterrupted
+    quick table of the ``table`` fixture (same seed), and the rerun replayed the journal."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tbspin.reproduce import materials
+
+    out = tmp_path / "killed"
+    code = ("import warnings; warnings.simplefilter('ignore'); from tbspin.reproduce import main; "
+            f"main(['materials', '--only', 'pt', '--quick', '--out', {str(out)!r}, "
+            f"'--workers', '1', '--data', {str(DATA)!r}])")
+    env = dict(os.environ, TBSPIN_WORKERS="1", PYTHONPATH=str(_ROOT))
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+    journal = out / "journals" / "pt-shc-proper.json"
+    chunks = journal.with_name(journal.name + ".chunks")
+
+    def saved() -> bool:  # a finished pass in the journal, or a finished chunk in its log
+        try:
+            if chunks.is_file() and chunks.read_bytes().count(b"\n") >= 2:  # header + 1
+                return True
+            return journal.is_file() and len(json.loads(journal.read_text())["steps"]) >= 1
+        except (OSError, ValueError, KeyError):
+            return False
+
+    deadline = time.monotonic() + 120
+    while not saved() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    killed = proc.poll() is None
+    if killed:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert killed, "the quick table finished before its first pass was journaled"
+    assert not (out / "pt.json").is_file()  # killed before the material was recorded
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        again = materials.run_table(out, only="pt", quick=True, workers=1, data=DATA)
+    pt = next(m for m in again["materials"] if m["key"] == "pt")
+    ref = json.loads((table / "pt.json").read_text(encoding="utf-8"))
+    resume = pt["tol_runs"]["shc:proper"]["resume"]
+    assert resume["steps_replayed"] + resume["chunks_replayed"] >= 1, resume
+    for a, b in zip(pt["entries"], ref["entries"], strict=True):
+        assert (a["formula"], a["component"]) == (b["formula"], b["component"])
+        assert a["value"] == pytest.approx(b["value"], rel=1e-12, abs=1e-12)
+        assert a["error"] == pytest.approx(b["error"], rel=1e-12, abs=1e-12)
+    for key, run in pt["tol_runs"].items():
+        assert run["n_k"] == ref["tol_runs"][key]["n_k"]
