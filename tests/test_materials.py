@@ -14,6 +14,8 @@ Where the expected values come from:
 * Resume: a rerun must not call :func:`tbspin.reproduce.materials.compute_material` (a
   monkeypatched counter) and must keep each material's run id.
 * Budget: a budget that ends before the first run gives a ConvergenceWarning and a partial table.
+* Kill: a table SIGKILLed after its first chunk record must, run again, equal the uninterrupted
+  quick table of the same seed (values and errors to 1e-12, the same k-points per run).
 """
 
 from __future__ import annotations
