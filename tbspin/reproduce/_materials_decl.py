@@ -156,7 +156,7 @@ MATERIALS: dict[str, Material] = {
         literature={"proper σ^y_zx (tbspin 0.2, unsymmetrized hr file)": "−417 ± 15 (ħ/e) S/cm",
                     "in the gap": "not quantized in 3D; the paper's Bi2Se3 model gives a "
                                   "finite proper σ^y_zx in the bulk gap"},
-        full=Discretization(start_mesh=12, budget_k=1_500_000, curve_mesh=20, curve_points=41),
+        full=Discretization(start_mesh=12, budget_k=6_000_000, curve_mesh=20, curve_points=41),
         quick=_QUICK, n_occupied=18),
     "wse2": Material(
         key="wse2", name="1T'-WSe2", kind="2D quantum spin Hall insulator (P2_1/m), 28 Å slab "
@@ -169,7 +169,7 @@ MATERIALS: dict[str, Material] = {
         literature={"QSH with conserved s_z": "|σ^z_xy| = 2 e/4π (e/2π); s_z is not conserved "
                                               "with SOC in 1T'-WSe2: expect a value near, "
                                               "not at, 2"},
-        full=Discretization(start_mesh=24, budget_k=1_000_000, curve_mesh=48, curve_points=41),
+        full=Discretization(start_mesh=24, budget_k=2_000_000, curve_mesh=48, curve_points=41),
         quick=_QUICK, n_occupied=28),  # counted: 28 bands below −2.96 eV (not 36)
 }
 

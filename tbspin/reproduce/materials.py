@@ -472,8 +472,9 @@ def run_table(out: Path | str = "results/materials", *, only: str | None = None,
     out : path
         Output folder: ``materials.md``, ``materials.csv``, ``materials.json`` (provenance),
         ``<key>.json`` (one record per material: a complete one is read back) and
-        ``<key>.png``; ``journals/`` holds the checkpoints of the ``tol`` runs (a killed or
-        budget-stopped run goes on from its last finished chunk on the next call).
+        ``<key>.png``; ``journals/<settings>/`` holds the checkpoints of the ``tol`` runs (a
+        killed or budget-stopped run goes on from its last finished chunk on the next call with
+        the same inputs and settings).
     only : str, optional
         Comma-separated keys (pt, fe, bi2se3, wse2); default all.
     quick : bool
@@ -516,8 +517,8 @@ def run_table(out: Path | str = "results/materials", *, only: str | None = None,
                                    "status": "not run", "entries": [], "ratios": [],
                                    "settings_key": key, "warnings": ["budget exhausted"]}
         else:
-            journals = out / "journals"
-            journals.mkdir(exist_ok=True)
+            journals = out / "journals" / key[:16]  # other settings: other journals
+            journals.mkdir(parents=True, exist_ok=True)
             rec = compute_material(mat, folder, quick=quick, budget=budget,
                                    runs_after=sum(n_runs[i + 1:]), client=client,
                                    workers=workers, journals=journals)
