@@ -53,3 +53,36 @@ def test_compute_refuses_converge_for_a_tensor(capsys):
                "--no-progress"])
     assert rc == 2
     assert "--converge" in capsys.readouterr().err
+
+
+def test_compute_with_the_crystal_group_from_the_cli(tmp_path):
+    """``tbspin compute shc --hr pt --symmetrize --symmetry auto --tol``: the Pt fit is averaged
+    over Fm-3m + T and the tol run star-averages (extras record it); its value agrees with the
+    API's star run of the same symmetrized model and seed to round-off."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    hr = root.parent / "shared" / "data" / "pt_wanniertools" / "wannier90_hr.dat.tar.gz"
+    if not hr.is_file():
+        pytest.skip(f"real Wannier90 data {hr} is absent (see ../shared/data/README.md)")
+    out = tmp_path / "pt"
+    rc = main(["compute", "shc", "--hr", str(hr), "--spin-order", "block", "--symmetrize",
+               "--symmetry", "auto", "--components", "zxy", "--formula", "conventional",
+               "--efermi", "11.3158", "--tol", "0.2", "--mesh", "4", "--seed", "3",
+               "--out", str(out), "--no-progress", "--workers", "1"])
+    assert rc == 0
+    d = json.loads(out.with_suffix(".json").read_text())
+    assert d["extras"]["symmetry"]["mode"].startswith("star average")
+    assert d["extras"]["symmetry"]["kernel_components"] == 6
+    import warnings
+
+    from tbspin.crystal import symmetrize
+    from tbspin.io import read_wannier90
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sym, _ = symmetrize(read_wannier90(hr, spin_order="block"))
+        ref = tbspin.compute(sym, "shc", efermi=11.3158, components="zxy",
+                             formula="conventional", tol=0.2, mesh=4, seed=3, symmetry="auto",
+                             workers=1, progress=False)
+    np.testing.assert_allclose(np.array(d["values"]).ravel(), ref.values.ravel(), rtol=1e-10)

@@ -12,6 +12,7 @@ import functools
 from tbspin.cli.app import EXIT_OK, _add_integration_args, _add_model_args, _symmetrize, load_model
 from tbspin.cli.support import check_cli_options, check_unit, record
 from tbspin.errors import ParameterError
+from tbspin.model.lattice import LatticeModel
 
 __all__ = ["add_parser", "cmd_compute"]
 
@@ -37,7 +38,10 @@ def cmd_compute(args: argparse.Namespace) -> int:
         raise ParameterError("--converge repeats one component on several meshes; for a tensor "
                              "use --tol (every component gets an error bar) or --mesh")
     check_cli_options(args)
-    model, sym = _symmetrize(args, load_model(args))
+    if args.symmetry == "auto" and args.symmetrize:
+        model, sym = _crystal_symmetrize(load_model(args))
+    else:
+        model, sym = _symmetrize(args, load_model(args))
     check_unit(args.unit, rec.kind, model)
     run = functools.partial(
         compute, model, args.observable, efermi=args.efermi, shift=args.shift,
@@ -45,6 +49,7 @@ def cmd_compute(args: argparse.Namespace) -> int:
         temperature=args.temperature, eta=args.eta, progress=not args.no_progress, tol=args.tol,
         budget=args.budget, seed=args.seed, budget_k=args.budget_k, errors=not args.no_errors,
         options=dict(args.option or ()), converge_at=args.converge_at,
+        symmetry=None if args.symmetry == "none" else args.symmetry,
     )
     stem = output_stem(args.out, f"{rec.name}_{model.name}")
     with parallel_options(args.workers, args.scheduler) as par:
@@ -52,6 +57,21 @@ def cmd_compute(args: argparse.Namespace) -> int:
                          checkpoint=args.checkpoint, unit=args.unit, stem=stem,
                          record=record(args, sym), force=args.force)
     return EXIT_OK
+
+
+def _crystal_symmetrize(model: LatticeModel) -> tuple[LatticeModel, dict[str, object] | bool]:
+    """--symmetrize with --symmetry auto: H_R averaged over the whole (magnetic) space group of
+    the model's structure (:func:`tbspin.crystal.symmetrize`), so that the model commutes with
+    the group the wedge or the star average uses; the report goes to stderr and the record."""
+    import sys
+
+    from tbspin.crystal import symmetrize
+
+    new, report = symmetrize(model)
+    print(report, file=sys.stderr)
+    return new, {"requested": True, "applied": ["space group"], "report": str(report),
+                 "note": "whole space group (--symmetry auto)",
+                 "fingerprint_before": model.fingerprint()}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -80,5 +100,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "eV); repeat for several [none]")
     p.add_argument("--unit", default=None, metavar="UNIT",
                    help="output unit (the record's unit table) [its canonical unit]")
+    p.add_argument("--symmetry", choices=("none", "auto"), default="none",
+                   help="'auto': the crystal's (magnetic) space group from the model's structure "
+                        "(.win/POSCAR): with --mesh an irreducible-wedge integral, with --tol a "
+                        "star average at every sampled k; the model must commute with the "
+                        "group: with --symmetrize the whole group is restored first [none]")
     _add_integration_args(p)
     p.set_defaults(func=cmd_compute)
