@@ -155,15 +155,14 @@ def _check_wedge_options(*, tol: TolSpec | None, checkpoint: PathLike | None,
 
 def _converged(
     integrand: Integrand | BandKernel, ef: FloatArray, *, kind: str, mesh: MeshSpec, temperature: float,
-    tol: TolSpec, abs_floor: TolSpec, budget: float | None, seed: int | None,
+    goal: Goal, budget: float | None, seed: int | None,
     workers: int | None, checkpoint: PathLike | None = None,
     key: dict[str, JsonValue] | None = None, budget_k: int = DEFAULT_BUDGET_K,
     client: object | None = None, converge_at: ArrayLike | None = None,
 ) -> tuple[SampledIntegral, dict[str, object]]:
-    """The integral to ``tol`` by :func:`tbspin.sampling.converge` (randomized shifted meshes and
-    adaptive refinement); ``abs_floor`` is in the canonical unit of the result."""
+    """The integral to the validated ``goal`` by :func:`tbspin.sampling.converge` (randomized
+    shifted meshes and adaptive refinement); its floor is in the canonical unit of the result."""
     model = integrand.model
-    goal = Goal.build(tol, abs_floor, ef, n_components(integrand), converge_at)  # validates
     floor = goal.floor if goal.floor.size > 1 else float(goal.floor[0])
     tol_ = goal.tol if goal.per_component else float(goal.tol[0])
     secs = None if budget is None else positive_number(budget, "budget")
@@ -239,10 +238,13 @@ def _conductivity(
     if converge_at is not None and tol is None:
         raise ParameterError("'converge_at' says at which E_F a converged run is judged and "
                              "has no effect without 'tol'; give tol= or drop converge_at")
+    # the one validation of tol / abs_floor / converge_at, with the run's number of components
+    goal = None if tol is None else Goal.build(tol, abs_floor, ef, n_components(integrand),
+                                               converge_at)
     if wedge is not None:
         _check_wedge_options(tol=tol, checkpoint=checkpoint, executor=executor, client=client,
                              progress=progress)
-    if tol is not None:
+    if goal is not None:
         if executor is not None:
             raise ParameterError("'tol' runs do not take an 'executor': they run on 'workers' "
                                  "threads of this machine or on a dask 'client'")
@@ -250,8 +252,8 @@ def _conductivity(
             raise ParameterError(f"'tol' runs use threads or a dask 'client'; backend={backend!r}"
                                  " is not supported" + (" without client=" if backend == "dask"
                                                         else ""))
-        r, samp = _converged(integrand, ef, kind=kind, mesh=mesh, temperature=T, tol=tol,
-                             abs_floor=abs_floor, budget=budget, seed=seed,
+        r, samp = _converged(integrand, ef, kind=kind, mesh=mesh, temperature=T, goal=goal,
+                             budget=budget, seed=seed,
                              workers=1 if backend == "serial" else workers,
                              checkpoint=checkpoint, key=base_key, budget_k=k_budget,
                              client=client, converge_at=converge_at)

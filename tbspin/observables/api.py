@@ -212,8 +212,8 @@ def anomalous_hall(
             temperature=temperature, shift=shift, chunk_size=chunk_size, progress=progress,
             checkpoint=checkpoint, executor=executor, workers=workers, backend=backend,
             client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
-        converge_at=converge_at,
-            budget_k=budget_k, symmetry=symmetry, errors=errors, **conn_kw)  # type: ignore[arg-type]
+            converge_at=converge_at, budget_k=budget_k, symmetry=symmetry, errors=errors,
+            **conn_kw)  # type: ignore[arg-type]
     i, j = _pair(component)
     _check_directions(model, i, j)
     st = _settings(model, method, gauge, None, conn_kw)
@@ -222,8 +222,8 @@ def anomalous_hall(
         formula="berry", efermi=efermi, mesh=mesh, shift=shift, temperature=temperature,
         eta=0.0, chunk_size=chunk_size, progress=progress, checkpoint=checkpoint,
         executor=executor, workers=workers, backend=backend, client=client, tol=tol,
-        abs_floor=abs_floor, budget=budget, seed=seed,
-        converge_at=converge_at, budget_k=budget_k, errors=errors,
+        abs_floor=abs_floor, budget=budget, seed=seed, converge_at=converge_at,
+        budget_k=budget_k, errors=errors,
     )
 
 
@@ -335,8 +335,8 @@ def spin_hall(
             method=method, gauge=gauge, eta=eta, temperature=temperature, shift=shift,
             chunk_size=chunk_size, progress=progress, checkpoint=checkpoint, executor=executor,
             workers=workers, backend=backend, client=client, tol=tol, abs_floor=abs_floor,
-            converge_at=converge_at,
-            budget=budget, seed=seed, budget_k=budget_k, symmetry=symmetry, errors=errors,
+            converge_at=converge_at, budget=budget, seed=seed, budget_k=budget_k,
+            symmetry=symmetry, errors=errors,
             **conn_kw)  # type: ignore[arg-type]
     integrand, label = _shc_integrand(
         model, spin=spin, current=current, efield=efield, formula=formula,
@@ -346,8 +346,7 @@ def spin_hall(
         shift=shift, temperature=temperature, eta=integrand.eta, chunk_size=chunk_size,
         progress=progress, checkpoint=checkpoint, executor=executor, workers=workers,
         backend=backend, client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
-        converge_at=converge_at,
-        budget_k=budget_k, errors=errors,
+        converge_at=converge_at, budget_k=budget_k, errors=errors,
     )
 
 
@@ -466,8 +465,8 @@ backend, client, tol, abs_floor, converge_at, budget, seed, budget_k, errors, **
         mesh=mesh, shift=shift, temperature=temperature, eta=eta, chunk_size=chunk_size,
         progress=progress, checkpoint=checkpoint, executor=executor, workers=workers,
         backend=backend, client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
-        converge_at=converge_at,
-        budget_k=budget_k, components=comps, indices=rec.indices, gauge=desc, wedge=wedge, errors=errors,
+        converge_at=converge_at, budget_k=budget_k, components=comps, indices=rec.indices,
+        gauge=desc, wedge=wedge, errors=errors,
     )
 
 
