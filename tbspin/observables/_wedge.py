@@ -126,10 +126,14 @@ class Wedge:
         """(len(requested), len(kernel_components)): the rows of P for the requested components
         read on the kernel's — the star average of the integrand at one k (module docstring,
         "tol runs")."""
-        dims = (3,) * len(self.record.indices)
-        rows = [int(np.ravel_multi_index(tuple(c), dims)) for c in requested]
-        cols = [int(np.ravel_multi_index(tuple(c), dims)) for c in self.kernel_components]
+        rank = len(self.record.indices)
+        rows, cols = _flat(requested, rank), _flat(self.kernel_components, rank)
         return np.ascontiguousarray(self.projector[np.ix_(rows, cols)])
+
+
+def _flat(components: Sequence[Sequence[int]], rank: int) -> list[int]:
+    """Row indices of tensor components in the flattened 3^rank layout of the projector."""
+    return [int(np.ravel_multi_index(tuple(c), (3,) * rank)) for c in components]
 
 
 def _group(model: LatticeModel, symmetry: object) -> tuple[SpaceGroup, OrbitalBasis | None]:
@@ -230,13 +234,12 @@ def prepare_wedge(
             gauges = [g if slot in read else None for slot, g in enumerate(gauges)]
         res, worst = gauge_covariance(reps, gauges)
         if not res < COVARIANCE_TOL and stars:
-            point_ops, names = _covariant_elements(model, group, basis, gauges)
-            info.update(gauge_residual=0.0, star_elements=len(point_ops),
+            point_ops, names, kept = _covariant_elements(model, group, basis, gauges)
+            info.update(gauge_residual=kept, star_elements=len(point_ops),
                         star_subgroup=names, star_note=(
                             f"the gauge operators do not follow element {worst}: star average "
                             f"over the {len(point_ops)} elements they follow"))
-            return _finish(model, record, formula, group, point_ops, components, requested,
-                           info)
+            return _finish(record, formula, group, point_ops, components, requested, info)
         if not res < COVARIANCE_TOL:
             raise ModelError(
                 f"symmetry: the {formula!r} formula depends on the basis inside degenerate "
@@ -245,7 +248,7 @@ def prepare_wedge(
                 "the wedge would not equal the full mesh; run without 'symmetry' or use a "
                 "trace formula (conventional)")
         info["gauge_residual"] = res
-    return _finish(model, record, formula, group, group, components, requested, info)
+    return _finish(record, formula, group, group, components, requested, info)
 
 
 def _projector(record: Observable, formula: str, averaged: object) -> FloatArray:
@@ -262,36 +265,36 @@ def _spin_slots_read(record: Observable, formula: str, group: SpaceGroup,
     """The spin directions of the components the group average of ``requested`` reads."""
     P = _projector(record, formula, group)
     dims = (3,) * len(record.indices)
-    rows = [int(np.ravel_multi_index(tuple(c), dims)) for c in requested]
     pos = record.indices.index("spin")
-    cols = np.nonzero(np.abs(P[rows]).max(axis=0) > 1e-12)[0]
+    cols = np.nonzero(np.abs(P[_flat(requested, len(dims))]).max(axis=0) > 1e-12)[0]
     return {int(np.unravel_index(int(c), dims)[pos]) for c in cols}
 
 
 def _covariant_elements(model: LatticeModel, group: SpaceGroup, basis: OrbitalBasis | None,
                         gauges: Sequence[np.ndarray | None]
-                        ) -> tuple[list[tuple[FloatArray, bool]], list[str]]:
+                        ) -> tuple[list[tuple[FloatArray, bool]], list[str], float]:
     """The point operations (R, antiunitary) of the elements whose action maps the gauge
-    operators onto each other (a subgroup: the property survives products), and their names."""
+    operators onto each other (a subgroup: the property survives products), their names, and
+    the largest gauge residual among them."""
     from tbspin.crystal.symmetrize import group_representations
 
     _, _, reps = group_representations(model, group, basis)
-    keep = [r for r in reps if gauge_covariance([r], gauges)[0] < COVARIANCE_TOL]
-    return ([(np.asarray(r.op.cart_rotation, float), bool(r.antiunitary)) for r in keep],
-            [r.op.name for r in keep])
+    res = [gauge_covariance([r], gauges)[0] for r in reps]
+    keep = [(r, x) for r, x in zip(reps, res, strict=True) if x < COVARIANCE_TOL]
+    return ([(np.asarray(r.op.cart_rotation, float), bool(r.antiunitary)) for r, _ in keep],
+            [r.op.name for r, _ in keep], max(x for _, x in keep))
 
 
-def _finish(model: LatticeModel, record: Observable, formula: str, group: SpaceGroup,
-            averaged: object, components: Sequence[Sequence[int]],
-            requested: Sequence[Sequence[int]], info: dict[str, object]) -> Wedge:
+def _finish(record: Observable, formula: str, group: SpaceGroup, averaged: object,
+            components: Sequence[Sequence[int]], requested: Sequence[Sequence[int]],
+            info: dict[str, object]) -> Wedge:
     """The :class:`Wedge` with P averaged over ``averaged`` (the group or a list of point
     operations) and the components P reads for the requested ones."""
     P = _projector(record, formula, averaged)
-    dims = (3,) * len(record.indices)
-    rows = [int(np.ravel_multi_index(tuple(c), dims)) for c in requested]
-    read = np.abs(P[rows]).max(axis=0) > 1e-12  # columns P reads for the requested rows
-    needed = tuple(tuple(int(a) for a in c) for c in components
-                   if read[np.ravel_multi_index(tuple(c), dims)])
+    rank = len(record.indices)
+    read = np.abs(P[_flat(requested, rank)]).max(axis=0) > 1e-12  # columns P reads
+    needed = tuple(tuple(int(a) for a in c) for c, i in zip(components, _flat(components, rank),
+                                                              strict=True) if read[i])
     if not needed:  # every requested component vanishes by symmetry: compute one anyway
         needed = (tuple(int(a) for a in components[0]),)
     info["kernel_components"] = len(needed)
