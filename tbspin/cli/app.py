@@ -243,9 +243,19 @@ def _add_integration_args(p: argparse.ArgumentParser, kind: str = "shc") -> None
 def _symmetrize(args: argparse.Namespace, model: LatticeModel
                 ) -> tuple[LatticeModel, dict[str, object] | bool]:
     """--symmetrize: time reversal, and inversion when the parities are known (.win projections
-    or a "parity" operator); the report goes to stderr and into the run record."""
+    or a "parity" operator); with --symmetry auto the whole (magnetic) space group of the
+    model's structure (tbspin.crystal.symmetrize). The report goes to stderr and into the run
+    record."""
     if not getattr(args, "symmetrize", False):
         return model, False
+    if getattr(args, "symmetry", "none") == "auto":  # the wedge / star average need the group
+        from tbspin.crystal import symmetrize
+
+        new, crystal = symmetrize(model)
+        print(crystal, file=sys.stderr)
+        return new, {"requested": True, "applied": ["space group"], "report": str(crystal),
+                     "note": "whole space group (--symmetry auto)",
+                     "fingerprint_before": model.fingerprint()}
     note = None
     try:
         sym, report = model.symmetrized(time_reversal=True, inversion=True)

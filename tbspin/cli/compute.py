@@ -12,7 +12,6 @@ import functools
 from tbspin.cli.app import EXIT_OK, _add_integration_args, _add_model_args, _symmetrize, load_model
 from tbspin.cli.support import check_cli_options, check_unit, record
 from tbspin.errors import ParameterError
-from tbspin.model.lattice import LatticeModel
 
 __all__ = ["add_parser", "cmd_compute"]
 
@@ -38,10 +37,7 @@ def cmd_compute(args: argparse.Namespace) -> int:
         raise ParameterError("--converge repeats one component on several meshes; for a tensor "
                              "use --tol (every component gets an error bar) or --mesh")
     check_cli_options(args)
-    if args.symmetry == "auto" and args.symmetrize:
-        model, sym = _crystal_symmetrize(load_model(args))
-    else:
-        model, sym = _symmetrize(args, load_model(args))
+    model, sym = _symmetrize(args, load_model(args))
     check_unit(args.unit, rec.kind, model)
     run = functools.partial(
         compute, model, args.observable, efermi=args.efermi, shift=args.shift,
@@ -57,21 +53,6 @@ def cmd_compute(args: argparse.Namespace) -> int:
                          checkpoint=args.checkpoint, unit=args.unit, stem=stem,
                          record=record(args, sym), force=args.force)
     return EXIT_OK
-
-
-def _crystal_symmetrize(model: LatticeModel) -> tuple[LatticeModel, dict[str, object] | bool]:
-    """--symmetrize with --symmetry auto: H_R averaged over the whole (magnetic) space group of
-    the model's structure (:func:`tbspin.crystal.symmetrize`), so that the model commutes with
-    the group the wedge or the star average uses; the report goes to stderr and the record."""
-    import sys
-
-    from tbspin.crystal import symmetrize
-
-    new, report = symmetrize(model)
-    print(report, file=sys.stderr)
-    return new, {"requested": True, "applied": ["space group"], "report": str(report),
-                 "note": "whole space group (--symmetry auto)",
-                 "fingerprint_before": model.fingerprint()}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
