@@ -432,12 +432,14 @@ def test_3d_units_from_stacked_layers():
     c = 7.0
     q = _stacked(qwz(-1.0), c)
     chern = tbspin.chern_number(qwz(-1.0), bands=1, mesh=60)
-    r = tbspin.anomalous_hall(q, efermi=[0.0], mesh=(60, 60, 2))
+    # one plain mesh (errors=False): the exact value holds for the Γ-centred 60² mesh, not for
+    # every randomly shifted sub-mesh of the default error estimate (1.5e-9 seen)
+    r = tbspin.anomalous_hall(q, efermi=[0.0], mesh=(60, 60, 2), errors=False)
     assert r.unit == "S/cm"
     expected = -chern * sc.e**2 / sc.h / (c * 1e-8)
     assert r.values[0] == pytest.approx(expected, rel=1e-9)
     b = _stacked(bhz_doubled(-1.0), c)
-    s = tbspin.spin_hall(b, efermi=[0.0], mesh=(60, 60, 2))
+    s = tbspin.spin_hall(b, efermi=[0.0], mesh=(60, 60, 2), errors=False)
     assert s.unit == "(hbar/2e) S/m"
     sign = np.sign(s.values[0])
     assert s.values[0] == pytest.approx(sign * sc.e**2 / (np.pi * sc.hbar * c * 1e-10), rel=1e-6)
