@@ -248,3 +248,43 @@ def test_local_pools_keep_a_bounded_window_of_submitted_chunks(monkeypatch) -> N
 def _square(payload: object, i: int) -> np.ndarray:
     time.sleep(0.0005)
     return np.array(float(i * i))
+
+
+class _CountingClient:
+    """A dask client whose ``submit`` calls are counted (everything else passed through)."""
+
+    def __init__(self, client: object) -> None:
+        self._client = client
+        self.submitted = 0
+
+    def submit(self, *args: object, **kwargs: object) -> object:
+        self.submitted += 1
+        return self._client.submit(*args, **kwargs)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._client, name)
+
+
+def test_dask_keeps_a_bounded_window_of_submitted_chunks() -> None:
+    """On a dask cluster at most IN_FLIGHT × (cluster threads) chunks are in flight: before, all
+    chunks were mapped at once (5 × 10⁵ futures on the scheduler for a 10⁸-point run). The
+    partials still come back complete and in chunk order."""
+    distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed")
+    n = 60
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        counting = _CountingClient(client)
+        ahead = []
+        seen = 0
+
+        def on_result(i: int, part: object) -> None:
+            nonlocal seen
+            seen += 1
+            ahead.append(counting.submitted - seen)
+
+        parts = run_chunks(_square, n, payload=None, client=counting, on_result=on_result)
+    assert [int(p) for p in parts] == [i * i for i in range(n)]
+    assert counting.submitted == n
+    assert max(ahead) <= executor.IN_FLIGHT * 1
+    assert min(ahead[: n - executor.IN_FLIGHT]) >= 1  # the window is kept full, not drained

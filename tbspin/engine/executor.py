@@ -414,18 +414,53 @@ def _scatter(client: Any, payload: Any) -> Any:
 
 def _iter_dask(task_fn: TaskFn, idx: list[int], payload: Any, workers: int,
                client: object) -> Iterator[tuple[int, Partial]]:
+    """Chunks on a dask cluster through a sliding window of IN_FLIGHT × the cluster's threads.
+
+    Not every chunk at once: 5 × 10⁵ futures would sit on the scheduler (its memory and
+    bookkeeping grow with them, ~3 ms of overhead per task measured on a LocalCluster) and their
+    results would pile up here. The window is re-read from the scheduler every ``window``
+    completions, so workers that join later (a batch queue granting jobs) are kept busy.
+    Results are gathered with their completion (``as_completed(..., with_results=True)``:
+    3.3 instead of 8.4 ms per trivial task on a 2-worker LocalCluster compared with one round
+    trip per ``fut.result()``).
+    """
     distributed = _dask()
     with _dask_client(client, workers) as cl:
         shipped = _scatter(cl, payload)
-        futures = cl.map(_run_on_dask, idx, task_fn=task_fn, payload=shipped, pure=False)
-        order = {f.key: i for f, i in zip(futures, idx)}
+        todo = iter(idx)
+        live: dict[str, tuple[int, Any]] = {}
+
+        def window() -> int:
+            return IN_FLIGHT * max(1, sum(cl.nthreads().values()))
+
+        def submit() -> Any:
+            i = next(todo, None)
+            if i is None:
+                return None
+            fut = cl.submit(_run_on_dask, i, task_fn=task_fn, payload=shipped, pure=False)
+            live[fut.key] = (i, fut)
+            return fut
+
+        size = window()
+        first = [f for f in (submit() for _ in range(size)) if f is not None]
+        stream = distributed.as_completed(first, with_results=True)
+        done = 0
         try:
-            # results gathered with their completion (not one round trip per fut.result()):
-            # 3.3 instead of 8.4 ms per trivial task on a 2-worker LocalCluster (loaded VM)
-            for fut, part in distributed.as_completed(futures, with_results=True):
-                yield order[fut.key], part
+            for fut, part in stream:
+                i = live.pop(fut.key)[0]
+                done += 1
+                if done % size == 0:
+                    size = window()
+                while len(live) < size:
+                    nxt = submit()
+                    if nxt is None:
+                        break
+                    stream.add(nxt)
+                yield i, part
         finally:
-            cl.cancel(futures)
+            stream.clear()
+            if live:
+                cl.cancel([f for _, f in live.values()])
 
 
 def run_chunks(
