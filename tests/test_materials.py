@@ -168,6 +168,15 @@ def test_rerun_reads_finished_materials_back(table: Path, monkeypatch: pytest.Mo
         "pt-shc-proper.json", "pt-shc-conventional.json"}
     for rel, digest in after["outputs_sha256"].items():
         assert _sha(table / rel) == digest
+    # a call for one material extends the table: Pt stays in it, from the earlier call
+    calls.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        one = materials.run_table(table, only="fe", quick=True, workers=1, data=DATA)
+    assert calls == []
+    assert [m["key"] for m in one["materials"]] == ["pt", "fe"]
+    assert one["materials"][0]["from_earlier_call"] and "from_earlier_call" not in one["materials"][1]
+    assert "from an earlier call" in (table / "materials.md").read_text(encoding="utf-8")
 
 
 def test_budget_exhaustion_warns_and_writes_a_partial_table(tmp_path: Path,

@@ -122,8 +122,10 @@ def _markdown(records: Sequence[Mapping[str, Any]], settings: Mapping[str, Any])
     for rec in records:
         sym = rec.get("symmetry", {})
         lines += [f"## {rec['name']} — {rec.get('kind', '')}", "",
-                  f"status: **{rec.get('status')}**" + (" (read back, not recomputed)"
-                                                        if rec.get("reused") else "")
+                  f"status: **{rec.get('status')}**"
+                  + (" (from an earlier call: not selected in this one)"
+                     if rec.get("from_earlier_call") else
+                     " (read back, not recomputed)" if rec.get("reused") else "")
                   + f"; E_F = {rec.get('efermi_eV')} eV; k-points {rec.get('k_points', 0):,};"
                   f" {rec.get('seconds', 0)} s"]
         if sym:
@@ -178,7 +180,8 @@ def write_table(out: Path, records: Sequence[Mapping[str, Any]],
         "settings": st,
         "outputs_sha256": {f: _sha(out / f) for f in files},
         "materials": [{k: rec.get(k) for k in (
-            "key", "name", "kind", "status", "reused", "run_id", "settings_key", "efermi_eV",
+            "key", "name", "kind", "status", "reused", "from_earlier_call", "run_id",
+            "settings_key", "efermi_eV",
             "inputs_sha256", "symmetry", "structure", "spin_order", "settings", "seed",
             "tol_runs", "entries", "ratios", "k_points", "seconds", "warnings",
             "slab_thickness_A", "literature", "headline", "why_headline",

@@ -448,7 +448,10 @@ def _settings_key(mat: Material, quick: bool, inputs: dict[str, str] | None) -> 
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _finished(out: Path, mat: Material, key: str) -> dict[str, Any] | None:
+def _on_disk(out: Path, mat: Material, key: str, *, complete: bool = True
+             ) -> dict[str, Any] | None:
+    """The material's record in ``out`` if it was made with these inputs and settings (and,
+    with ``complete``, finished)."""
     path = out / f"{mat.key}.json"
     if not path.is_file():
         return None
@@ -456,9 +459,14 @@ def _finished(out: Path, mat: Material, key: str) -> dict[str, Any] | None:
         rec = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if rec.get("status") == "complete" and rec.get("settings_key") == key:
-        return dict(rec)
-    return None
+    if rec.get("settings_key") != key or (complete and rec.get("status") != "complete"):
+        return None
+    return dict(rec)
+
+
+def _key_of(mat: Material, folder: Path, quick: bool) -> str:
+    files = [folder / mat.folder / f for f in (mat.hr, *mat.side_files)]
+    return _settings_key(mat, quick, {str(f): sha256(f) for f in files if f.is_file()})
 
 
 def run_table(out: Path | str = "results/materials", *, only: str | None = None,
@@ -504,10 +512,8 @@ def run_table(out: Path | str = "results/materials", *, only: str | None = None,
     records: list[dict[str, Any]] = []
     n_runs = [2 + int(m.ahc) for m in mats]
     for i, mat in enumerate(mats):
-        files = [folder / mat.folder / f for f in (mat.hr, *mat.side_files)]
-        inputs = {str(f): sha256(f) for f in files if f.is_file()}
-        key = _settings_key(mat, quick, inputs)
-        done = _finished(out, mat, key)
+        key = _key_of(mat, folder, quick)
+        done = _on_disk(out, mat, key)
         if done is not None:
             done["reused"] = True
             records.append(done)
@@ -526,6 +532,7 @@ def run_table(out: Path | str = "results/materials", *, only: str | None = None,
         records.append(rec)
         write_material(out, rec)
         write_table(out, records, _table_settings(only, quick, budget_seconds, workers, client))
+    records = _with_earlier(out, records, mats, folder, quick)
     summary = write_table(out, records, _table_settings(only, quick, budget_seconds, workers,
                                                         client))
     unfinished = [r["name"] for r in records if r.get("status") != "complete"]
@@ -534,6 +541,27 @@ def run_table(out: Path | str = "results/materials", *, only: str | None = None,
                       f"tolerance not reached); the partial table is in {out}",
                       ConvergenceWarning, stacklevel=2)
     return summary
+
+
+def _with_earlier(out: Path, records: list[dict[str, Any]], mats: list[Material],
+                  folder: Path, quick: bool) -> list[dict[str, Any]]:
+    """This call's records plus those of the materials it did not select that an earlier call
+    with the same inputs and settings left in ``out`` (complete or not, marked
+    ``"from_earlier_call"``), in table order: ``--only bi2se3`` extends the table, it does not
+    shrink it to one material."""
+    mine = {r["key"]: r for r in records}
+    chosen = {m.key for m in mats}
+    table = []
+    for mat in select(None):
+        if mat.key in chosen:
+            table.append(mine[mat.key])
+            continue
+        rec = _on_disk(out, mat, _key_of(mat, folder, quick), complete=False)
+        if rec is not None:
+            rec["reused"] = True
+            rec["from_earlier_call"] = True
+            table.append(rec)
+    return table
 
 
 def _table_settings(only: str | None, quick: bool, budget_seconds: float | None,
