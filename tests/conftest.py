@@ -5,12 +5,14 @@ cache is disabled in pyproject.toml (``-p no:cacheprovider``); tests write only 
 """
 
 import os
+import shutil
 import tempfile
 
 from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
-set_hypothesis_home_dir(tempfile.mkdtemp(prefix="tbspin-hypothesis-"))
+_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="tbspin-hypothesis-")  # removed at session end
+set_hypothesis_home_dir(_HYPOTHESIS_HOME)
 settings.register_profile("tbspin", database=None)
 settings.load_profile("tbspin")
 
@@ -33,6 +35,7 @@ def pytest_sessionstart(session) -> None:
 def pytest_sessionfinish(session, exitstatus) -> None:
     """Issue 26 item 7: the suite leaves no ``tbspin-fallback-*`` files in the system's
     temporary folder (tests that provoke a fallback redirect it below ``tmp_path``)."""
+    shutil.rmtree(_HYPOTHESIS_HOME, ignore_errors=True)  # one per run piled up in /tmp
     left = _fallback_files() - getattr(session.config, "_tbspin_fallbacks", set())
     if left:
         session.exitstatus = 1
