@@ -8,8 +8,10 @@ N_R · N² per k-point and per matrix (H and each ∂H/∂k_a). On a uniform mes
 
 so along the *last* periodic direction the sum over R_p is a discrete Fourier transform of
 length n_p: hoppings are folded onto R_p mod n_p (exact: exp(2πi j R/n) depends on R mod n only,
-so a mesh smaller than the R-range folds instead of aliasing incorrectly), multiplied by the shift
-phase exp(2πi s_p R_p / n_p) *before* folding, and transformed along each line of k-points:
+so a mesh smaller than the R-range folds instead of aliasing incorrectly), with the shift phase
+exp(2πi s_p R_p / n_p) — a phase per residue, applied to the line phases, when every residue
+holds one R_p (n_p above the span of R_p; the table is then the same for every shift,
+:mod:`tbspin.bz.family`), else multiplied in *before* folding — and transformed along each line of k-points:
 with few residues (≤ :data:`DFT_RESIDUES`, every Wannier fit we have: 9–17) as one matrix
 product (n_p × N_res phases) @ (N_res × N² entries), which costs N_res per entry whatever the
 factorization of n_p; with more, by an FFT of the zero-padded line (log n_p per entry; slow for
@@ -45,7 +47,7 @@ from tbspin.model.lattice import LatticeModel, axis_index
 from tbspin.types import ComplexArray, Direction, FloatArray, IntArray
 
 __all__ = ["FourierChunk", "MeshFourier", "displaced_mesh", "mesh_hamiltonian_chunks",
-           "whole_lines"]
+           "shifted_line_phases", "whole_lines"]
 
 #: default budget (bytes) of the FFT arrays of one chunk; the kernels after it need a few times more
 CHUNK_BUDGET = 8 * 2**20
@@ -145,9 +147,16 @@ class MeshFourier:
         Rcart = model.R @ model.lattice  # (NR, d)
         nlast, slast = self.n[-1], self.shift[-1]
 
-        # weights of H and of each derivative; shift phase of the FFT direction before folding
+        # weights of H and of each derivative; the shift phase of the FFT direction is a phase
+        # per residue when each residue holds one R_p (n_p above the span of R_p: it then goes
+        # into the line phases below and the table does not depend on the shift, which lets
+        # tbspin.bz.family share it between shifted meshes), else it is applied before folding
         w = np.concatenate([np.ones((len(Rp), 1)), 1j * Rcart[:, dirs]], axis=1)  # (NR, 1+nd)
-        w = w * np.exp(2j * np.pi * slast * Rp[:, -1] / nlast)[:, None]
+        values = np.unique(Rp[:, -1])
+        #: whether each residue R_p mod n_p holds a single R_p (module docstring)
+        self.unique_residues = len(values) == len(np.unique(np.mod(values, nlast)))
+        if not self.unique_residues:
+            w = w * np.exp(2j * np.pi * slast * Rp[:, -1] / nlast)[:, None]
         # leading directions: "outer" (all but the last two) and "inner" (the one before last);
         # the table is dense in (outer R, inner R) so a plane of lines costs two small products
         outer, out_of = np.unique(Rp[:, :-2], axis=0, return_inverse=True)
@@ -167,6 +176,11 @@ class MeshFourier:
         # reduced mod n_p first: exact integer arithmetic, phases accurate for any n_p)
         jr = np.mod(np.outer(np.arange(nlast), residues), nlast)
         self._line_phases: ComplexArray = np.exp(2j * np.pi * jr / nlast)  # (n_p, N_res)
+        #: the R_p of each residue (residue order) when they are unique, else None
+        self.residue_r: IntArray | None = None
+        if self.unique_residues:
+            self.residue_r = values[np.argsort(np.mod(values, nlast), kind="stable")]
+            self._line_phases = shifted_line_phases(self._line_phases, self.residue_r, slast, nlast)
 
         self.positions_phase = model.convention == "positions" and bool(
             np.ptp(model.positions, axis=0).any())
@@ -330,6 +344,12 @@ class MeshFourier:
         Z[:, :, self.residues] = C.reshape(last - first, nd1, nres, n, n).transpose(1, 0, 2, 3, 4)
         F = scipy.fft.ifft(Z, axis=2, norm="forward", overwrite_x=True, workers=self.fft_workers)
         return F.reshape(nd1, (last - first) * L, n, n)
+
+
+def shifted_line_phases(phases: ComplexArray, r: IntArray, shift: float, n: int) -> ComplexArray:
+    """Line phases e^{2πi j ρ/n} (n, N_res) times the shift phase e^{2πi s R_p(ρ)/n} of each
+    residue's one R_p (``r``, residue order): the mesh shift along the transformed direction."""
+    return phases * np.exp(2j * np.pi * shift * r / n)[None]
 
 
 def displaced_mesh(model: LatticeModel, mesh: Mesh, dk: FloatArray) -> Mesh:
