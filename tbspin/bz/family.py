@@ -42,7 +42,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from tbspin.bz.fourier import PLANE_BUDGET, PLANE_GROUP, MeshFourier, shifted_line_phases
+from tbspin.bz.fourier import PLANE_BUDGET, PLANE_GROUP, MeshFourier, residue_phase
 from tbspin.bz.kmesh import Mesh
 from tbspin.errors import ParameterError
 from tbspin.model.lattice import LatticeModel
@@ -181,8 +181,8 @@ class _Member(MeshFourier):
         assert base.residue_r is not None  # a shared family
         unshifted = np.exp(2j * np.pi * np.mod(np.outer(np.arange(family.n[-1]), base.residues),
                                                 family.n[-1]) / family.n[-1])
-        self._line_phases = shifted_line_phases(unshifted, base.residue_r, self.shift[-1],
-                                                family.n[-1])
+        self._residue_phase = residue_phase(base.residue_r, self.shift[-1], family.n[-1])
+        self._line_phases = unshifted * self._residue_phase[None]
 
     @property
     def table(self) -> ComplexArray:

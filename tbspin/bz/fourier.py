@@ -47,7 +47,7 @@ from tbspin.model.lattice import LatticeModel, axis_index
 from tbspin.types import ComplexArray, Direction, FloatArray, IntArray
 
 __all__ = ["FourierChunk", "MeshFourier", "displaced_mesh", "mesh_hamiltonian_chunks",
-           "shifted_line_phases", "whole_lines"]
+           "residue_phase", "whole_lines"]
 
 #: default budget (bytes) of the FFT arrays of one chunk; the kernels after it need a few times more
 CHUNK_BUDGET = 8 * 2**20
@@ -178,9 +178,12 @@ class MeshFourier:
         self._line_phases: ComplexArray = np.exp(2j * np.pi * jr / nlast)  # (n_p, N_res)
         #: the R_p of each residue (residue order) when they are unique, else None
         self.residue_r: IntArray | None = None
+        #: the shift phase e^{2πi s_p R_p(ρ)/n_p} per residue (unique residues), else None
+        self._residue_phase: ComplexArray | None = None
         if self.unique_residues:
             self.residue_r = values[np.argsort(np.mod(values, nlast), kind="stable")]
-            self._line_phases = shifted_line_phases(self._line_phases, self.residue_r, slast, nlast)
+            self._residue_phase = residue_phase(self.residue_r, slast, nlast)
+            self._line_phases = self._line_phases * self._residue_phase[None]
 
         self.positions_phase = model.convention == "positions" and bool(
             np.ptp(model.positions, axis=0).any())
@@ -341,15 +344,18 @@ class MeshFourier:
             Ct = C.reshape(last - first, nd1, nres, n * n).transpose(1, 0, 2, 3)
             return np.matmul(self._line_phases, Ct).reshape(nd1, (last - first) * L, n, n)
         Z = np.zeros((nd1, last - first, L, n, n), dtype=complex)
-        Z[:, :, self.residues] = C.reshape(last - first, nd1, nres, n, n).transpose(1, 0, 2, 3, 4)
+        Cr = C.reshape(last - first, nd1, nres, n, n).transpose(1, 0, 2, 3, 4)
+        if self._residue_phase is not None:  # the shift along the line, per residue
+            Cr = Cr * self._residue_phase[:, None, None]
+        Z[:, :, self.residues] = Cr
         F = scipy.fft.ifft(Z, axis=2, norm="forward", overwrite_x=True, workers=self.fft_workers)
         return F.reshape(nd1, (last - first) * L, n, n)
 
 
-def shifted_line_phases(phases: ComplexArray, r: IntArray, shift: float, n: int) -> ComplexArray:
-    """Line phases e^{2πi j ρ/n} (n, N_res) times the shift phase e^{2πi s R_p(ρ)/n} of each
-    residue's one R_p (``r``, residue order): the mesh shift along the transformed direction."""
-    return phases * np.exp(2j * np.pi * shift * r / n)[None]
+def residue_phase(r: IntArray, shift: float, n: int) -> ComplexArray:
+    """The shift phase e^{2πi s R_p(ρ)/n} of each residue's one R_p (``r``, residue order): the
+    mesh shift s along the transformed direction of length n, a phase per residue."""
+    return np.exp(2j * np.pi * shift * r / n)
 
 
 def displaced_mesh(model: LatticeModel, mesh: Mesh, dk: FloatArray) -> Mesh:
