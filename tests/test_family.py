@@ -52,18 +52,24 @@ def _assert_close(a, b, tol=TOL):
 
 
 # ---------------------------------------------------------------------- Bloch sums
-@pytest.mark.parametrize("dim, n, shared", [(3, (4, 5, 7), True), (3, (4, 5, 6), False),
-                                            (2, (5, 8), True), (1, (9,), True)])
-def test_members_equal_their_own_mesh_and_the_direct_sum(dim, n, shared) -> None:
+@pytest.mark.parametrize("dim, n, table", [(3, (4, 5, 7), "folded"), (3, (4, 5, 6), "unfolded"),
+                                           (3, (4, 5, 6), "per shift"), (2, (5, 8), "folded"),
+                                           (1, (9,), "folded"), (2, (5, 4), "unfolded")])
+def test_members_equal_their_own_mesh_and_the_direct_sum(dim, n, table, monkeypatch) -> None:
     """Member m of a family returns what MeshFourier(model, Mesh(n, u_m)) returns (to 1e-13 of
-    max |H|: same arithmetic), and both the direct sum (1e-12). Reach 3: R_p spans 6, so a last
-    length 7 shares one table (each residue one R_p), 6 does not; orbitals at random positions
-    (the positions convention's phases)."""
+    max |H|), and both the direct sum (1e-12). Reach 3: R_p spans 6 (7 values), so a last
+    length 7 shares one table of residues (each residue one R_p); below, the shared table has a
+    column per R_p value ("unfolded"), or, when the values exceed DFT_RESIDUES (forced here),
+    each member keeps its own table; orbitals at random positions (the positions convention's
+    phases)."""
     model = random_model(dim=dim, reach=3, seed=11)
     assert np.ptp(model.positions, axis=0).any()
     shifts = draw_shifts(4, 3, dim)
+    if table == "per shift":
+        monkeypatch.setattr(family_mod, "DFT_RESIDUES", 6)
     fam = MeshFamily(model, n, shifts)
-    assert fam.shared is shared
+    assert fam.shared is (table != "per shift")
+    assert fam._base.fold is (table != "unfolded")
     size = int(np.prod(n))
     for m, u in enumerate(shifts):
         mesh = Mesh(n=n, shift=tuple(u))
@@ -117,7 +123,8 @@ def test_plane_cache_stays_within_the_budget_of_one_mesh(monkeypatch) -> None:
             assert all(v.nbytes <= 3 * row for v in small._cache.values())
 
 
-def test_unshared_members_drop_their_tables_after_their_last_unit() -> None:
+def test_unshared_members_drop_their_tables_after_their_last_unit(monkeypatch) -> None:
+    monkeypatch.setattr(family_mod, "DFT_RESIDUES", 0)
     model = random_model(dim=3, reach=3, seed=3)
     kern = berry_curvature_kernel(model, component="xy")
     shifts = draw_shifts(2, 3, 3)
@@ -195,13 +202,18 @@ def bi2se3_positions(tmp_path_factory: pytest.TempPathFactory):
     return model
 
 
-@pytest.mark.parametrize("n", [(4, 3, 10), (4, 3, 6)], ids=["shared", "per-shift"])
-def test_bi2se3_family_equals_separate_sub_mesh_runs(bi2se3_positions, n) -> None:
+@pytest.mark.parametrize("n, table", [((4, 3, 10), "folded"), ((4, 3, 6), "unfolded"),
+                                      ((4, 3, 6), "per shift")])
+def test_bi2se3_family_equals_separate_sub_mesh_runs(bi2se3_positions, n, table,
+                                                     monkeypatch) -> None:
     """Proper σ^y_zx of the Bi₂Se₃ fit (30 WF, Wannier centres, Kramers-pair gauge fixing: the
     formula most sensitive to rounding in H) at two E_F on 8 shifted sub-meshes: the family run
     equals 8 separate engine runs with the same shifts to 1e-12 of the largest sum, for a last
-    length above the span of R_z (10 > 8: one shared table) and below it (6: a table per
-    shift); two thread workers give the same bits as one."""
+    length above the span of R_z (10 > 8: one table of residues), below it (6: one table with
+    a column per R_z) and with a table per shift (forced); two thread workers give the same
+    bits as one."""
+    if table == "per shift":
+        monkeypatch.setattr(family_mod, "DFT_RESIDUES", 0)
     model = bi2se3_positions
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -211,7 +223,9 @@ def test_bi2se3_family_equals_separate_sub_mesh_runs(bi2se3_positions, n) -> Non
     cs = default_chunk_size(model, "kubo", mesh=Mesh(n=n, shift=(0.0,) * 3))
     new, info = integrate_family(model, kern, n, shifts, ef, 0.0, chunk_size=cs, progress=False)
     assert info["fft"] == 1
-    assert MeshFamily(model, n, shifts[:1]).shared is (n[-1] > 8)
+    fam = MeshFamily(model, n, shifts[:1])
+    assert (fam.shared, fam._base.fold) == {"folded": (True, True), "unfolded": (True, False),
+                                            "per shift": (False, True)}[table]
     _assert_close(new, _separate_runs(model, kern, n, shifts, ef, cs))
     two, _ = integrate_family(model, kern, n, shifts, ef, 0.0, chunk_size=cs, progress=False,
                               workers=2, backend="threads")

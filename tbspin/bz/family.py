@@ -42,7 +42,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from tbspin.bz.fourier import PLANE_BUDGET, PLANE_GROUP, MeshFourier, residue_phase
+from tbspin.bz.fourier import DFT_RESIDUES, PLANE_BUDGET, PLANE_GROUP, MeshFourier, residue_phase
 from tbspin.bz.kmesh import Mesh
 from tbspin.errors import ParameterError
 from tbspin.model.lattice import LatticeModel
@@ -54,6 +54,9 @@ __all__ = ["MeshFamily"]
 #: for a block of members within PLANE_BUDGET bytes (:meth:`MeshFamily._blocking`): ≤ 64 MB as
 #: for one mesh (:mod:`tbspin.bz.fourier`), whatever the mesh and the number of shifts
 CACHED_GROUPS = 2
+
+
+UNFOLDED_COLUMNS = True
 
 
 class MeshFamily:
@@ -97,6 +100,9 @@ class MeshFamily:
         self.shifts = u
         dirs = None if directions is None else tuple(directions)
         base = MeshFourier(model, Mesh(n=n, shift=(0.0,) * len(n)), dirs)
+        if not base.unique_residues and UNFOLDED_COLUMNS and \
+                len(np.unique(model.R[:, list(model.periodic)][:, -1])) <= DFT_RESIDUES:
+            base = MeshFourier(model, Mesh(n=n, shift=(0.0,) * len(n)), dirs, fold=False)
         self.shared = base.unique_residues
         self._base = base
         self._cache: collections.OrderedDict[tuple[int, int], ComplexArray] = collections.OrderedDict()

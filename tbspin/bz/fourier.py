@@ -111,6 +111,11 @@ class MeshFourier:
         Cartesian directions a of the derivatives ∂H/∂k_a (default: all d of the model).
     fft_workers : int
         Threads of :func:`scipy.fft.ifft` (1: parallelism belongs to :mod:`tbspin.engine.executor`).
+    fold : bool
+        True (default): the columns of the table are the residues R_p mod n_p. False: the
+        distinct R_p themselves (more columns when n_p is below the span of R_p, but each holds
+        one R_p, so the table does not depend on the shift: :mod:`tbspin.bz.family`); lines are
+        then always one product over the columns.
 
     Notes
     -----
@@ -125,6 +130,7 @@ class MeshFourier:
         directions: Iterable[Direction] | None = None,
         *,
         fft_workers: int = 1,
+        fold: bool = True,
     ) -> None:
         p = model.n_periodic
         if len(mesh.n) != p:
@@ -153,15 +159,17 @@ class MeshFourier:
         # tbspin.bz.family share it between shifted meshes), else it is applied before folding
         w = np.concatenate([np.ones((len(Rp), 1)), 1j * Rcart[:, dirs]], axis=1)  # (NR, 1+nd)
         values = np.unique(Rp[:, -1])
-        #: whether each residue R_p mod n_p holds a single R_p (module docstring)
-        self.unique_residues = len(values) == len(np.unique(np.mod(values, nlast)))
+        self.fold = bool(fold)
+        #: whether each column (residue R_p mod n_p, or R_p unfolded) holds a single R_p
+        self.unique_residues = not fold or len(values) == len(np.unique(np.mod(values, nlast)))
         if not self.unique_residues:
             w = w * np.exp(2j * np.pi * slast * Rp[:, -1] / nlast)[:, None]
         # leading directions: "outer" (all but the last two) and "inner" (the one before last);
         # the table is dense in (outer R, inner R) so a plane of lines costs two small products
         outer, out_of = np.unique(Rp[:, :-2], axis=0, return_inverse=True)
         inner, in_of = np.unique(Rp[:, -2] if p > 1 else np.zeros(len(Rp), int), return_inverse=True)
-        residues, res_of = np.unique(np.mod(Rp[:, -1], nlast), return_inverse=True)
+        residues, res_of = np.unique(np.mod(Rp[:, -1], nlast) if fold else Rp[:, -1],
+                                     return_inverse=True)
         # the dense table is built lazily from these (a pickled plan ships only the hoppings)
         self._where = (out_of.reshape(-1), in_of.reshape(-1), res_of.reshape(-1))
         self._weights: ComplexArray = w
@@ -171,7 +179,7 @@ class MeshFourier:
         self._lock = threading.Lock()
         self.outer: IntArray = outer  # (N_outer, p − 2) distinct R components before the inner one
         self.inner: IntArray = inner.reshape(-1)  # (N_inner,) distinct R_{p−1} (zero when p = 1)
-        self.residues: IntArray = residues  # (N_res,) distinct R_p mod n_p
+        self.residues: IntArray = residues  # (N_res,) distinct R_p mod n_p (unfolded: R_p)
         # e^{2πi j ρ/n_p} for the points j of a line and the residues ρ (the product j·ρ is
         # reduced mod n_p first: exact integer arithmetic, phases accurate for any n_p)
         jr = np.mod(np.outer(np.arange(nlast), residues), nlast)
@@ -181,7 +189,8 @@ class MeshFourier:
         #: the shift phase e^{2πi s_p R_p(ρ)/n_p} per residue (unique residues), else None
         self._residue_phase: ComplexArray | None = None
         if self.unique_residues:
-            self.residue_r = values[np.argsort(np.mod(values, nlast), kind="stable")]
+            self.residue_r = values[np.argsort(np.mod(values, nlast), kind="stable")] if fold \
+                else values
             self._residue_phase = residue_phase(self.residue_r, slast, nlast)
             self._line_phases = self._line_phases * self._residue_phase[None]
 
@@ -338,7 +347,7 @@ class MeshFourier:
                 C[lo - first: hi - first] = np.exp(2j * np.pi * np.outer(kin, self.inner)) @ b
             else:
                 C[:] = b
-        if nres <= DFT_RESIDUES:
+        if nres <= DFT_RESIDUES or not self.fold:
             # Σ_ρ e^{2πi j ρ/L} C_ρ as one product over the residues, out in its final layout
             # (the inner (N_res, N²) blocks of the transposed view are contiguous: no copy)
             Ct = C.reshape(last - first, nd1, nres, n * n).transpose(1, 0, 2, 3)
