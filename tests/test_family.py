@@ -260,3 +260,16 @@ def test_2d_lattice_model_default_equals_separate_runs_by_direct_and_fft_sums() 
     for j in (0, len(points.jobs) - 1):
         for a, b in zip(task(j)[1], back(j)[1]):
             np.testing.assert_array_equal(a, b)
+
+
+def test_finite_difference_connection_family_equals_separate_runs() -> None:
+    """method="fd": H at k and at k ± δ e_a come from 1 + 2·2 families (the displaced meshes
+    are shifted families too); the family run equals the separate runs (1e-12)."""
+    model = bhz(M=-0.1)
+    kern = spin_hall_kernel(model, spin="z", current="x", efield="y", method="fd")
+    shifts = draw_shifts(6, 8, 2)
+    ef = np.array([0.0, 0.4])
+    new, info = integrate_family(model, kern, (9, 7), shifts, ef, 0.0, chunk_size=30,
+                                 progress=False, fft="always")
+    assert info["fft"] == 1
+    _assert_close(new, _separate_runs(model, kern, (9, 7), shifts, ef, 30, fft="always"))

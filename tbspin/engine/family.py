@@ -10,10 +10,11 @@ its chunk window, and a kernel call per mesh even when a mesh is much smaller th
 the meshes are one point set (:class:`FamilyPoints`):
 
 * *units*: each mesh is cut as a plain run cuts it (chunks of ``chunk_size`` points, whole FFT
-  lines), and with 3D FFT sums additionally at plane boundaries (a unit reads one plane);
-* *order*: with 3D FFT sums plane-major, (plane, mesh, start), so the plane sums of all M meshes
-  computed in one product (:class:`tbspin.bz.family.MeshFamily`) are used while cached;
-  otherwise mesh-major;
+  lines), and with 3D FFT sums on a shared table additionally at plane boundaries (a unit
+  reads one plane);
+* *order*: then plane-major, (plane, mesh, start), so the plane sums of all M meshes computed
+  in one product (:class:`tbspin.bz.family.MeshFamily`) are used while cached; otherwise
+  mesh-major (a member with a table of its own drops it after its last unit);
 * *jobs*: consecutive units packed up to ``chunk_size`` points, one kernel call per job (one
   eigensystem per k: the kernel does not see where a unit ends), one Fermi sum
   (:func:`tbspin.engine.occupation.fermi_sum`) per unit;
