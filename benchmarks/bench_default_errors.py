@@ -15,7 +15,9 @@ Cases (one Fermi energy unless stated, workers as given, default 1):
 
 Per case, in rounds (each round times the plain mesh and the default once, interleaved: the
 shared VM drifts within minutes), the cost ratio default / plain is the median of the per-round
-ratios; the medians of the times are printed too.
+ratios, of the wall times and of this process's CPU times (with the default workers = 1 every
+chunk runs in this process; on an oversubscribed machine the CPU time is the steadier measure);
+the medians of the times are printed too.
 
 Run:  .venv/bin/python benchmarks/bench_default_errors.py [--cases bi20 haldane] [--repeat 5]
 Target (issue 27): default ≤ 1.1 × plain.
@@ -85,18 +87,24 @@ def main() -> None:
                 return fn(model, workers=args.workers, progress=False, errors=errors, **kw)
 
         run(False)  # warm-up: caches of the model (Bloch sums, degeneracy scale)
+        cpu: dict[str, list[float]] = {}
         times, res = paired_times({"plain": lambda: run(False), "default": lambda: run(True)},
-                                  repeat=args.repeat)
+                                  repeat=args.repeat, cpu=cpu)
         ratio = median_ratio(times, "default", "plain")
+        cpu_ratio = median_ratio(cpu, "default", "plain")
         r = res["default"]
         samp = r.extras["sampling"]  # type: ignore[attr-defined]
         out[name] = dict(plain_s=statistics.median(times["plain"]),
                          default_s=statistics.median(times["default"]), ratio=ratio,
+                         plain_cpu_s=statistics.median(cpu["plain"]),
+                         default_cpu_s=statistics.median(cpu["default"]), cpu_ratio=cpu_ratio,
                          n_sub=samp["n_sub"], sub_mesh=samp["sub_mesh"], n_k=samp["n_k"],
                          plain_n_k=int(np.prod(r.mesh)), load=load())  # type: ignore[attr-defined]
         print(f"{name:8s} plain {out[name]['plain_s']:7.2f} s  default {out[name]['default_s']:7.2f}"
-              f" s  ratio {ratio:5.3f}  ({samp['n_sub']} x {samp['sub_mesh']}, {samp['n_k']} of "
-              f"{out[name]['plain_n_k']} k-points; load {out[name]['load']})", flush=True)
+              f" s  ratio {ratio:5.3f}  cpu {out[name]['plain_cpu_s']:7.2f} / "
+              f"{out[name]['default_cpu_s']:7.2f} s = {cpu_ratio:5.3f}  ({samp['n_sub']} x "
+              f"{samp['sub_mesh']}, {samp['n_k']} of {out[name]['plain_n_k']} k-points; load "
+              f"{out[name]['load']})", flush=True)
     print(json.dumps(out, indent=1))
 
 

@@ -93,21 +93,27 @@ def eigh_floor_runner(model: tbspin.LatticeModel, mesh: int, workers: int = 1
     return lambda: run_chunks(_eigh_task, len(Hs), payload=Hs, workers=workers, backend="threads")
 
 
-def paired_times(calls: dict[str, Callable[[], object]], repeat: int = 3
+def paired_times(calls: dict[str, Callable[[], object]], repeat: int = 3,
+                 cpu: dict[str, list[float]] | None = None
                  ) -> tuple[dict[str, list[float]], dict[str, object]]:
     """Wall times of every call, interleaved: each round runs all calls once, in order.
 
     On a shared VM whose speed drifts by tens of percent within minutes, a ratio of two
     calls is best taken within a round (the median of the per-round ratios), not as the ratio
     of two medians timed minutes apart. Returns the times per call and its last result.
+    ``cpu``: a dict that receives the CPU seconds of this process per call as well (with
+    workers = 1 every chunk runs in this process: the measure other jobs on an oversubscribed
+    machine disturb least).
     """
     times: dict[str, list[float]] = {name: [] for name in calls}
     out: dict[str, object] = {}
     for _ in range(repeat):
         for name, fn in calls.items():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             out[name] = fn()
             times[name].append(time.perf_counter() - t0)
+            if cpu is not None:
+                cpu.setdefault(name, []).append(time.process_time() - c0)
     return times, out
 
 

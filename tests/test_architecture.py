@@ -142,9 +142,9 @@ def test_every_module_is_at_most_600_lines():
 
 
 def test_every_integration_path_calls_the_one_fermi_sum(monkeypatch):
-    """Uniform mesh, randomized mesh, adaptive tree and composite mesh: each reaches
-    engine.occupation.fermi_sum (counted by a spy; the values are unchanged)."""
-    from tbspin.engine import integrate, points
+    """Uniform mesh (default: its sub-mesh family), randomized mesh, adaptive tree and composite
+    mesh: each reaches engine.occupation.fermi_sum (counted by a spy; the values are unchanged)."""
+    from tbspin.engine import family, integrate, points
     from tbspin.models import qwz
     from tbspin.reproduce._mesh import CompositeMesh
     from tbspin.reproduce._mesh import integrate as composite
@@ -156,7 +156,7 @@ def test_every_integration_path_calls_the_one_fermi_sum(monkeypatch):
         calls.append(1)
         return real(*a, **k)
 
-    for mod in (occupation, integrate, points, rules):
+    for mod in (occupation, integrate, points, family, rules):
         monkeypatch.setattr(mod, "fermi_sum", spy)
     model = qwz()
     kern = tbspin.sampling.ahc_kernel(model)

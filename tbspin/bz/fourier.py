@@ -8,8 +8,10 @@ N_R · N² per k-point and per matrix (H and each ∂H/∂k_a). On a uniform mes
 
 so along the *last* periodic direction the sum over R_p is a discrete Fourier transform of
 length n_p: hoppings are folded onto R_p mod n_p (exact: exp(2πi j R/n) depends on R mod n only,
-so a mesh smaller than the R-range folds instead of aliasing incorrectly), multiplied by the shift
-phase exp(2πi s_p R_p / n_p) *before* folding, and transformed along each line of k-points:
+so a mesh smaller than the R-range folds instead of aliasing incorrectly), with the shift phase
+exp(2πi s_p R_p / n_p) — a phase per residue, applied to the line phases, when every residue
+holds one R_p (n_p above the span of R_p; the table is then the same for every shift,
+:mod:`tbspin.bz.family`), else multiplied in *before* folding — and transformed along each line of k-points:
 with few residues (≤ :data:`DFT_RESIDUES`, every Wannier fit we have: 9–17) as one matrix
 product (n_p × N_res phases) @ (N_res × N² entries), which costs N_res per entry whatever the
 factorization of n_p; with more, by an FFT of the zero-padded line (log n_p per entry; slow for
@@ -45,7 +47,7 @@ from tbspin.model.lattice import LatticeModel, axis_index
 from tbspin.types import ComplexArray, Direction, FloatArray, IntArray
 
 __all__ = ["FourierChunk", "MeshFourier", "displaced_mesh", "mesh_hamiltonian_chunks",
-           "whole_lines"]
+           "residue_phase", "whole_lines"]
 
 #: default budget (bytes) of the FFT arrays of one chunk; the kernels after it need a few times more
 CHUNK_BUDGET = 8 * 2**20
@@ -109,6 +111,11 @@ class MeshFourier:
         Cartesian directions a of the derivatives ∂H/∂k_a (default: all d of the model).
     fft_workers : int
         Threads of :func:`scipy.fft.ifft` (1: parallelism belongs to :mod:`tbspin.engine.executor`).
+    fold : bool
+        True (default): the columns of the table are the residues R_p mod n_p. False: the
+        distinct R_p themselves (more columns when n_p is below the span of R_p, but each holds
+        one R_p, so the table does not depend on the shift: :mod:`tbspin.bz.family`); lines are
+        then always one product over the columns.
 
     Notes
     -----
@@ -123,6 +130,7 @@ class MeshFourier:
         directions: Iterable[Direction] | None = None,
         *,
         fft_workers: int = 1,
+        fold: bool = True,
     ) -> None:
         p = model.n_periodic
         if len(mesh.n) != p:
@@ -145,14 +153,23 @@ class MeshFourier:
         Rcart = model.R @ model.lattice  # (NR, d)
         nlast, slast = self.n[-1], self.shift[-1]
 
-        # weights of H and of each derivative; shift phase of the FFT direction before folding
+        # weights of H and of each derivative; the shift phase of the FFT direction is a phase
+        # per residue when each residue holds one R_p (n_p above the span of R_p: it then goes
+        # into the line phases below and the table does not depend on the shift, which lets
+        # tbspin.bz.family share it between shifted meshes), else it is applied before folding
         w = np.concatenate([np.ones((len(Rp), 1)), 1j * Rcart[:, dirs]], axis=1)  # (NR, 1+nd)
-        w = w * np.exp(2j * np.pi * slast * Rp[:, -1] / nlast)[:, None]
+        values = np.unique(Rp[:, -1])
+        self.fold = bool(fold)
+        #: whether each column (residue R_p mod n_p, or R_p unfolded) holds a single R_p
+        self.unique_residues = not fold or len(values) == len(np.unique(np.mod(values, nlast)))
+        if not self.unique_residues:
+            w = w * np.exp(2j * np.pi * slast * Rp[:, -1] / nlast)[:, None]
         # leading directions: "outer" (all but the last two) and "inner" (the one before last);
         # the table is dense in (outer R, inner R) so a plane of lines costs two small products
         outer, out_of = np.unique(Rp[:, :-2], axis=0, return_inverse=True)
         inner, in_of = np.unique(Rp[:, -2] if p > 1 else np.zeros(len(Rp), int), return_inverse=True)
-        residues, res_of = np.unique(np.mod(Rp[:, -1], nlast), return_inverse=True)
+        residues, res_of = np.unique(np.mod(Rp[:, -1], nlast) if fold else Rp[:, -1],
+                                     return_inverse=True)
         # the dense table is built lazily from these (a pickled plan ships only the hoppings)
         self._where = (out_of.reshape(-1), in_of.reshape(-1), res_of.reshape(-1))
         self._weights: ComplexArray = w
@@ -162,11 +179,20 @@ class MeshFourier:
         self._lock = threading.Lock()
         self.outer: IntArray = outer  # (N_outer, p − 2) distinct R components before the inner one
         self.inner: IntArray = inner.reshape(-1)  # (N_inner,) distinct R_{p−1} (zero when p = 1)
-        self.residues: IntArray = residues  # (N_res,) distinct R_p mod n_p
+        self.residues: IntArray = residues  # (N_res,) distinct R_p mod n_p (unfolded: R_p)
         # e^{2πi j ρ/n_p} for the points j of a line and the residues ρ (the product j·ρ is
         # reduced mod n_p first: exact integer arithmetic, phases accurate for any n_p)
         jr = np.mod(np.outer(np.arange(nlast), residues), nlast)
         self._line_phases: ComplexArray = np.exp(2j * np.pi * jr / nlast)  # (n_p, N_res)
+        #: the R_p of each residue (residue order) when they are unique, else None
+        self.residue_r: IntArray | None = None
+        #: the shift phase e^{2πi s_p R_p(ρ)/n_p} per residue (unique residues), else None
+        self._residue_phase: ComplexArray | None = None
+        if self.unique_residues:
+            self.residue_r = values[np.argsort(np.mod(values, nlast), kind="stable")] if fold \
+                else values
+            self._residue_phase = residue_phase(self.residue_r, slast, nlast)
+            self._line_phases = self._line_phases * self._residue_phase[None]
 
         self.positions_phase = model.convention == "positions" and bool(
             np.ptp(model.positions, axis=0).any())
@@ -321,15 +347,24 @@ class MeshFourier:
                 C[lo - first: hi - first] = np.exp(2j * np.pi * np.outer(kin, self.inner)) @ b
             else:
                 C[:] = b
-        if nres <= DFT_RESIDUES:
+        if nres <= DFT_RESIDUES or not self.fold:
             # Σ_ρ e^{2πi j ρ/L} C_ρ as one product over the residues, out in its final layout
             # (the inner (N_res, N²) blocks of the transposed view are contiguous: no copy)
             Ct = C.reshape(last - first, nd1, nres, n * n).transpose(1, 0, 2, 3)
             return np.matmul(self._line_phases, Ct).reshape(nd1, (last - first) * L, n, n)
         Z = np.zeros((nd1, last - first, L, n, n), dtype=complex)
-        Z[:, :, self.residues] = C.reshape(last - first, nd1, nres, n, n).transpose(1, 0, 2, 3, 4)
+        Cr = C.reshape(last - first, nd1, nres, n, n).transpose(1, 0, 2, 3, 4)
+        if self._residue_phase is not None:  # the shift along the line, per residue
+            Cr = Cr * self._residue_phase[:, None, None]
+        Z[:, :, self.residues] = Cr
         F = scipy.fft.ifft(Z, axis=2, norm="forward", overwrite_x=True, workers=self.fft_workers)
         return F.reshape(nd1, (last - first) * L, n, n)
+
+
+def residue_phase(r: IntArray, shift: float, n: int) -> ComplexArray:
+    """The shift phase e^{2πi s R_p(ρ)/n} of each residue's one R_p (``r``, residue order): the
+    mesh shift s along the transformed direction of length n, a phase per residue."""
+    return np.exp(2j * np.pi * shift * r / n)
 
 
 def displaced_mesh(model: LatticeModel, mesh: Mesh, dk: FloatArray) -> Mesh:

@@ -34,7 +34,8 @@ import numpy as np
 from scipy.stats import t as student_t
 
 from tbspin.bz.kmesh import Mesh
-from tbspin.engine.integrate import Plan, default_chunk_size, integrate
+from tbspin.engine.family import integrate_family
+from tbspin.engine.integrate import default_chunk_size
 from tbspin.errors import ParameterError
 from tbspin.model.lattice import LatticeModel
 from tbspin.sampling.rules import Kernel, SampledIntegral, _stats, components
@@ -147,8 +148,9 @@ def submesh_integral(
     label: str = "", **run_kw: Any,
 ) -> SampledIntegral:
     """The integral over the k-points of mesh ``n`` as M randomly shifted sub-meshes
-    (:func:`split_mesh`), each one uniform mesh through the engine
-    (:func:`tbspin.engine.integrate.integrate`: FFT Bloch sums, chunks, any backend).
+    (:func:`split_mesh`), all in one engine run (:func:`tbspin.engine.family.integrate_family`:
+    one FFT table and the plane sums of all shifts in one product, chunks, any backend); each
+    sub-mesh's sum is that of its own uniform-mesh run to rounding.
 
     Parameters
     ----------
@@ -161,14 +163,14 @@ def submesh_integral(
     seed : int or None
         Root seed of the shifts (drawn when None; the one used is ``result.seed``).
     chunk_size : int or None
-        k-points per chunk (None: the engine's default for each sub-mesh).
+        k-points per chunk (None: the engine's default for the sub-mesh size).
     method : str
         Connection method (sizes the default chunks).
     label : str
-        Progress-bar label (each sub-mesh adds "m/M").
+        Progress-bar label (one bar over the chunks of all sub-meshes).
     **run_kw
-        ``progress``, ``executor``, ``workers``, ``backend``, ``client`` of
-        :func:`tbspin.engine.integrate.integrate`.
+        ``progress``, ``executor``, ``workers``, ``backend``, ``client``, ``fft`` of
+        :func:`tbspin.engine.family.integrate_family`.
 
     Returns
     -------
@@ -180,16 +182,12 @@ def submesh_integral(
     root = int(np.random.default_rng().integers(2**63)) if seed is None else int(seed)
     shifts = draw_shifts(root, m, len(s))
     t0 = time.perf_counter()
-    rows, fft = [], 0
-    for i, u in enumerate(shifts):
-        mesh = Mesh(n=s, shift=tuple(float(x) for x in u))
-        size = default_chunk_size(model, method, mesh=mesh) if chunk_size is None else chunk_size
-        plan = Plan(mesh=mesh, chunk_size=size, efermi=efermi, temperature=temperature)
-        raw, info = integrate(model, kernel, plan, label=f"{label} {i + 1}/{m}".strip(),
-                              **run_kw)
-        rows.append(np.asarray(raw, float).ravel())
-        fft += int(info["fft"])
-    samples = np.array(rows)
+    mesh = Mesh(n=s, shift=(0.0,) * len(s))
+    size = default_chunk_size(model, method, mesh=mesh) if chunk_size is None else chunk_size
+    raw, info = integrate_family(model, kernel, s, shifts, efermi, temperature, chunk_size=size,
+                                 label=label, **run_kw)
+    samples = raw.reshape(m, -1)
+    fft = m * int(info["fft"])
     values, errors = _stats(samples)
     nk = m * int(np.prod(s))
     hist = [dict(n_k=nk, n_k_final=nk, mesh=s, refined_cells=0, max_factor=1, values=values,
