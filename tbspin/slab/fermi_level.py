@@ -113,16 +113,17 @@ def film_response(slab: Slab, efermi: ArrayLike, e_ref: float, *, spin: str = "y
     if not (np.isfinite(floor) and floor >= 0):
         raise ParameterError(f"film_response: floor must be >= 0, got {floor!r}")
     ef = np.atleast_1d(np.asarray(efermi, dtype=float))
+    e_max = max(float(ef.max()), float(e_ref)) + N_TAIL * units.KB_EV * temperature + 0.05
+    kernel = layer_spin_density_kernel(slab, spin, field, e_max=e_max, hall=True,
+                                       edelstein=edelstein, gamma=gamma)
     coarse, fine = (layer_spin_density(slab, np.r_[e_ref, ef], spin=spin, field=field, nodes=n,
-                                       crowding=crowding, temperature=temperature) for n in nodes)
+                                       crowding=crowding, temperature=temperature, kernel=kernel)
+                    for n in nodes)
     L = slab.n_layers
     # the kernel's raw Hall component is I = −σ_xy/(2π) (σ_xy in e²/h)
     ref = np.concatenate([fine.chi[0], np.zeros(L), [-fine.sigma_xy[0] / (2 * np.pi)]])
     ref_err = np.abs(ref - np.concatenate([coarse.chi[0], np.zeros(L),
                                            [-coarse.sigma_xy[0] / (2 * np.pi)]]))
-    e_max = max(float(ef.max()), float(e_ref)) + N_TAIL * units.KB_EV * temperature + 0.05
-    kernel = layer_spin_density_kernel(slab, spin, field, e_max=e_max, hall=True,
-                                       edelstein=edelstein, gamma=gamma)
     top = _top(L)
     judge = np.zeros((2, 2 * L + 1))
     judge[0, :L], judge[1, L:2 * L] = top, top

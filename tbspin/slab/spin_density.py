@@ -194,9 +194,13 @@ class SlabResponse:
 
 def layer_spin_density(slab: Slab, efermi: ArrayLike, *, spin: str = "y", field: str = "y",
                        nodes: int = 48, crowding: float = 40.0, temperature: float = 0.0,
-                       chunk: int = 400) -> SlabResponse:
+                       chunk: int = 400, kernel: BandKernel | None = None) -> SlabResponse:
     """Intrinsic χ^spin_field of every layer and σ_xy of the slab on :func:`graded_points`
     (the surface-gap integrands live within ~ m/ħv of Γ), one diagonalization per k-point.
+
+    ``kernel``: a :func:`layer_spin_density_kernel` of this slab built with ``hall=True``
+    (e.g. with an Edelstein term too: its first N_layers components are taken as χ, its last as
+    Ω^{xy}); by default the one of ``spin``, ``field``.
 
     Returns
     -------
@@ -211,13 +215,14 @@ def layer_spin_density(slab: Slab, efermi: ArrayLike, *, spin: str = "y", field:
     if slab.model.n_periodic != 2:
         raise ParameterError("layer_spin_density needs a slab with 2 periodic directions")
     e_max = float(ef.max()) + 40 * units.KB_EV * temperature + 0.05
-    kernel = layer_spin_density_kernel(slab, spin, field, e_max=e_max, hall=True)
+    if kernel is None:
+        kernel = layer_spin_density_kernel(slab, spin, field, e_max=e_max, hall=True)
     pts, w = graded_points(nodes, crowding, 2)
     points = WeightedPoints(slab.model, pts, w, chunk)
     task = BatchTask(kernel, points, ef, temperature)
     total = np.asarray(sum(task(c)[1] for c in range(points.n_chunks))) / slab.model.cell_measure
     # the AHC record's 2D unit: σ_xy = −(e²/ħ) I = −2π I e²/h
-    return SlabResponse(ef, total[:, :-1], -2.0 * np.pi * total[:, -1], spin, field)
+    return SlabResponse(ef, total[:, :slab.n_layers], -2.0 * np.pi * total[:, -1], spin, field)
 
 
 def surface_cone(slab: Slab, dirac_energy: float, gap: float, k0: float = 0.01
