@@ -24,6 +24,15 @@ Units and conversions
 * The bulk proper spin Hall conductivity σ^y_zx (paper Eq. 2, spin y flowing along z for E ∥ x)
   is already a spin current per field in (ħ/2e) S/m: the *fieldlike* torque efficiency
   σ_FL = σ^y_zx, independent of thickness.
+* The top surface's Fermi-surface (T-even, Edelstein) spin density is ⊥ E (χ^x_y for E ∥ ŷ):
+  a *fieldlike* torque, σ_FL,surf = 2 (e²/ħ) m_z χ^x_y,top × 10¹⁰, the same conversion; it
+  scales as 1/Γ (Γ = ``gamma``, τ = ħ/2Γ; derivation in :mod:`tbspin.slab.fermi_level`).
+
+On the E_F grid χ_top is the graded mesh's mid-gap value (converged to ≤ 0.03 %) plus the
+difference on a Γ box holding every state between mid-gap and E_F
+(:func:`tbspin.slab.fermi_level.film_response`, :mod:`tbspin.sampling.fermi_box`): mean ±
+Student-t standard error of 8 shifted box meshes, refined towards max(2 % |σ_DL|, 20 (ħ/2e)
+S/m) (5 % for σ_FL,surf) within a k budget per film.
 """
 
 from __future__ import annotations
