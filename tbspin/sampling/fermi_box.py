@@ -28,7 +28,9 @@ and the box gets all the points. A Fermi-surface (−∂f/∂ε) integrand vanis
   quantities is ≤ max(rel · |value|, floor) or the point budget ends (``converged`` False).
   One eigensystem per k for every E_F, E_ref and component (:class:`tbspin.engine.points.BatchTask`
   with the shift as group label).
-* **Error bar** of I(E_F): the box's standard error plus the reference's stated error.
+* **Error bar** of I(E_F): the box's standard error plus the reference's stated error (a signed
+  vector, e.g. a two-mesh difference, so that it maps onto sums of components such as a
+  surface's layers).
 
 Units: as the engine's integrals, ∫ d²k/(2π)² = (1/A_cell) ∫ d²t over reduced coordinates t,
 A_cell = ``model.cell_measure``; X in the kernel's units.
@@ -173,7 +175,7 @@ class FermiBoxResult:
     errors: FloatArray  #: (nE, C): box standard error + reference error
     box: FloatArray  #: (nE, C) the box integral alone
     samples: FloatArray  #: (M, nE, C) the box estimates of the M shifted meshes
-    reference_error: FloatArray  #: (C,)
+    reference_error: FloatArray  #: (C,) signed (e.g. fine − coarse mesh)
     half_width: float  #: κ (reduced)
     half_width_k: tuple[float, float]  #: κ |b_i| (1/Å)
     n: int  #: points per direction of each shifted mesh
@@ -185,16 +187,17 @@ class FermiBoxResult:
 
     def linear(self, matrix: ArrayLike) -> tuple[FloatArray, FloatArray]:
         """Values and standard errors of q = matrix · components, (nE, Q) each: the box error from
-        the samples of q (correlations kept), plus |matrix| · reference error (bounded)."""
+        the samples of q (correlations kept), plus |matrix · reference_error|."""
         A = np.atleast_2d(np.asarray(matrix, dtype=float))
         return self.values @ A.T, _linear_error(self.samples, A, self.reference_error)
 
 
 def _linear_error(samples: FloatArray, A: FloatArray, ref_err: FloatArray) -> FloatArray:
-    """Standard error (nE, Q) of q = A · components from the M box samples, plus |A| · ref_err."""
+    """Standard error (nE, Q) of q = A · components from the M box samples, plus |A · ref_err|
+    (the reference's signed error vector, e.g. a two-mesh difference, maps linearly)."""
     q = samples @ A.T
     _, err = _stats(q.reshape(len(q), -1))
-    return err.reshape(q.shape[1:]) + np.abs(A) @ ref_err
+    return err.reshape(q.shape[1:]) + np.abs(A @ ref_err)
 
 
 def fermi_box(kernel: Kernel, model: LatticeModel, efermi: ArrayLike, e_ref: float,
@@ -219,7 +222,9 @@ def fermi_box(kernel: Kernel, model: LatticeModel, efermi: ArrayLike, e_ref: flo
     temperature : float
         K (> 0 with Fermi-surface components).
     reference, reference_error : (C,)
-        I(E_ref) and its error (Fermi-surface components: ignored).
+        I(E_ref) and its error, signed (e.g. the fine − coarse mesh difference: the error of a
+        judged q = A·components is then |A · reference_error|); Fermi-surface components:
+        ignored.
     judge : (Q, C), optional
         Judged quantities q = judge · components (default: every component).
     rel, floor : float or (Q,)
@@ -302,7 +307,7 @@ def fermi_box(kernel: Kernel, model: LatticeModel, efermi: ArrayLike, e_ref: flo
             break
         n *= 2
     _, err = _stats(samples.reshape(n_shifts, -1))
-    err = err.reshape(len(ef), C) + ref_err
+    err = err.reshape(len(ef), C) + np.abs(ref_err)
     # the edge: the largest difference integrand there times the box area, relative to the box
     area = (2.0 * half) ** 2 * area_unit
     edge_q = np.abs(edge_val @ A.T).max(axis=0) * area  # (nE, Q)

@@ -122,8 +122,8 @@ def film_response(slab: Slab, efermi: ArrayLike, e_ref: float, *, spin: str = "y
     L = slab.n_layers
     # the kernel's raw Hall component is I = −σ_xy/(2π) (σ_xy in e²/h)
     ref = np.concatenate([fine.chi[0], np.zeros(L), [-fine.sigma_xy[0] / (2 * np.pi)]])
-    ref_err = np.abs(ref - np.concatenate([coarse.chi[0], np.zeros(L),
-                                           [-coarse.sigma_xy[0] / (2 * np.pi)]]))
+    ref_err = ref - np.concatenate([coarse.chi[0], np.zeros(L),
+                                    [-coarse.sigma_xy[0] / (2 * np.pi)]])  # signed: fine − coarse
     top = _top(L)
     judge = np.zeros((2, 2 * L + 1))
     judge[0, :L], judge[1, L:2 * L] = top, top
