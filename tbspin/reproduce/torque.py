@@ -432,7 +432,8 @@ def _plot_budget(cx: Any, dx: Any, series: list[Series], budget: dict[str, Any])
                  f" (Edelstein: Γ = {budget['edelstein_gamma_eV'] * 1e3:g} meV)")
     cx.set_yscale("symlog", linthresh=1000.0)
     y0, y1 = cx.get_ylim()
-    cx.set_ylim(y0, 30 * y1)  # room for the legend above the curves
+    cx.set_ylim(y0, 1e3 * y1)  # room for the legend above the curves
+    cx.set_yticks([t for t in (-1e5, -1e4, -1e3, 0.0, 1e3, 1e4) if y0 <= t <= y1])
     cx.legend(fontsize=9, loc="upper left", ncol=2)
     n = np.array([f["layers"] for f in films], float)
     dl = np.array([f["mid_gap"]["sigma_DL"] for f in films])
