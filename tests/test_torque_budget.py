@@ -169,3 +169,15 @@ def test_surface_cone_velocity_matches_the_surface_state_theory():
     assert 0.5 < xi <= 1.0
     with pytest.raises(tbspin.errors.ParameterError, match="k0"):
         surface_cone(slab, g.dirac_energy, g.gap, k0=-1.0)
+
+
+def test_budget_verdict_needs_separated_error_bars():
+    """The per-E_F verdict names the largest of |σ_DL|, |σ_FL,surf|, |σ_FL,bulk| only when its
+    value minus its error exceeds every other value plus its error (signs do not matter: the
+    torques are perpendicular components or of unknown relative sign)."""
+    from tbspin.reproduce._torque_budget import verdict
+
+    assert verdict((-2500.0, 20.0), (-10.0, 1.0), (1560.0, 15.0)) == "dampinglike (surface)"
+    assert verdict((-400.0, 20.0), (-8000.0, 300.0), (1600.0, 15.0)) == "fieldlike (surface Edelstein)"
+    assert verdict((300.0, 20.0), (-50.0, 10.0), (1600.0, 15.0)) == "fieldlike (bulk)"
+    assert verdict((-1580.0, 20.0), (-10.0, 1.0), (1560.0, 15.0)) == "undecided"

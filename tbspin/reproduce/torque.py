@@ -37,12 +37,14 @@ from tbspin.reproduce._kernels import shc_kernel
 from tbspin.reproduce._mesh import CompositeMesh, integrate
 from tbspin.reproduce._torque_budget import (
     BUDGET,
+    ERROR_BY_BOX,
     QL_ANGSTROM,
     SIGMA_DL_PER_EV_CHI,
     bulk_edges,
     dampinglike_efficiency,
     film_budget,
     region,
+    verdict,
 )
 from tbspin.reproduce.fig1 import SETTINGS as FIG1_SETTINGS
 from tbspin.reproduce.fig1 import SHIFT, UNIT, UNIT_TEX
@@ -271,14 +273,23 @@ def _budget(quick: bool, meshes: tuple[CompositeMesh, CompositeMesh], temperatur
     rows: list[ConvergenceRow] = []
     film_rows: list[dict[str, Any]] = []
     for f in films:
-        dl = [dampinglike_efficiency(c, st.m_z) for c in f.chi_top]
-        series.append(Series.from_pair(f"surface dampinglike sigma_DL, {f.layers} layers", grid,
-                                       dl[0][1:], dl[1][1:], x_name="E_F", x_unit="eV", unit=UNIT,
-                                       layers=f.layers))
-        series.append(Series.from_pair(f"slab sigma_xy, {f.layers} layers", grid,
-                                       f.sigma_xy[0][1:], f.sigma_xy[1][1:], x_name="E_F",
-                                       x_unit="eV", unit="e^2/h", layers=f.layers))
+        r = f.response
+        dl, dl_err = (dampinglike_efficiency(x, st.m_z) for x in (r.chi_top, r.chi_top_error))
+        fs, fs_err = (dampinglike_efficiency(x, st.m_z) for x in (r.chi_fs_top, r.chi_fs_top_error))
+        graded = [dampinglike_efficiency(c, st.m_z) for c in f.chi_top]
+        series.append(Series(f"surface dampinglike sigma_DL, {f.layers} layers", grid, dl, dl_err,
+                             "E_F", "eV", UNIT, ERROR_BY_BOX, meta={"layers": f.layers}))
+        series.append(Series(f"surface fieldlike sigma_FL (Edelstein), {f.layers} layers", grid,
+                             fs, fs_err, "E_F", "eV", UNIT, ERROR_BY_BOX,
+                             meta={"layers": f.layers, "gamma_eV": st.gamma}))
+        series.append(Series.from_pair(f"surface dampinglike sigma_DL, graded mesh only, "
+                                       f"{f.layers} layers", grid, graded[0][1:], graded[1][1:],
+                                       x_name="E_F", x_unit="eV", unit=UNIT, layers=f.layers))
+        series.append(Series(f"slab sigma_xy, {f.layers} layers", grid, r.sigma_xy,
+                             r.sigma_xy_error, "E_F", "eV", "e^2/h", ERROR_BY_BOX,
+                             meta={"layers": f.layers}))
         chi0, s0 = float(f.chi_top[1][0]), float(f.sigma_xy[1][0])
+        b = r.box
         film_rows.append({
             "layers": f.layers, "thickness_angstrom": f.layers * DEFAULT_C,
             "ql_equivalents": f.layers * DEFAULT_C / QL_ANGSTROM,
@@ -289,9 +300,17 @@ def _budget(quick: bool, meshes: tuple[CompositeMesh, CompositeMesh], temperatur
                 "chi_total": float(np.sum(f.profile)),
                 "sigma_xy_e2_over_h": s0,
                 "relation_ratio": chi0 * 2 * np.pi * f.velocity / (-0.5 * s0),
-                "sigma_DL": float(dl[1][0]), "sigma_DL_error": float(abs(dl[1][0] - dl[0][0])),
+                "sigma_DL": float(graded[1][0]),
+                "sigma_DL_error": float(abs(graded[1][0] - graded[0][0])),
                 "sigma_FL_bulk": float(np.interp(f.dirac_energy, grid, bulk[1]))},
             "chi_per_layer_mid_gap": f.profile.tolist(),
+            "box": {"half_width_reduced": b.half_width, "half_width_inv_angstrom": b.half_width_k,
+                    "mesh_per_shift": b.n, "shifts": len(b.samples), "k_points": b.points,
+                    "converged": b.converged, "boundary_ratio": b.boundary_ratio,
+                    "tail_bound": b.tail_bound,
+                    "rounds": [{"n": n, "worst_error_over_target": w} for n, w in b.history],
+                    "reference_eV": r.e_ref,
+                    "chi_total_max": float(np.max(np.abs(r.chi.sum(axis=1))))},
         })
         rows.append(ConvergenceRow(f"chi_top mid-gap, {f.layers} layers", mesh_step,
                                    float(f.chi_top[0][0]), chi0, "hbar/2 per (A V)"))
@@ -305,26 +324,36 @@ def _budget(quick: bool, meshes: tuple[CompositeMesh, CompositeMesh], temperatur
         "thickness", "layers (c = 3 A)", UNIT, meta={"m_z": st.m_z}))
     ref = films[-1]
     lo, hi = ref.dirac_energy - ref.surface_gap / 2, ref.dirac_energy + ref.surface_gap / 2
-    dl_ref = [dampinglike_efficiency(c[1:], st.m_z) for c in ref.chi_top]
-    dl_err = np.abs(dl_ref[1] - dl_ref[0])
+    rr = ref.response
+    dl_ref = dampinglike_efficiency(rr.chi_top, st.m_z)
+    dl_err = dampinglike_efficiency(rr.chi_top_error, st.m_z)
+    fs_ref = dampinglike_efficiency(rr.chi_fs_top, st.m_z)
+    fs_err = dampinglike_efficiency(rr.chi_fs_top_error, st.m_z)
     fl_err = np.abs(bulk[1] - bulk[0])
     where: dict[str, dict[str, Any]] = {}
-    for e, d, de, b, be in zip(grid, dl_ref[1], dl_err, bulk[1], fl_err, strict=True):
+    for i, e in enumerate(grid):
         key = region(float(e), (lo, hi), (vtop, cbot))
         w = where.setdefault(key, {"efermi_eV": [], "sigma_DL": [], "sigma_DL_error": [],
-                                   "sigma_FL": [], "verdict": []})
+                                   "sigma_FL_surface": [], "sigma_FL_surface_error": [],
+                                   "sigma_FL": [], "sigma_FL_error": [], "verdict": [],
+                                   "verdict_with_edelstein": []})
+        d, de, b, be = dl_ref[i], dl_err[i], bulk[1][i], fl_err[i]
         for name, val in (("efermi_eV", e), ("sigma_DL", d), ("sigma_DL_error", de),
-                          ("sigma_FL", b)):
+                          ("sigma_FL_surface", fs_ref[i]), ("sigma_FL_surface_error", fs_err[i]),
+                          ("sigma_FL", b), ("sigma_FL_error", be)):
             w[name].append(float(val))
-        # decided only when the mesh errors cannot swap the order
+        # intrinsic surface vs bulk, decided only when the errors cannot swap the order
         w["verdict"].append("dampinglike" if abs(d) - de > abs(b) + be else
                             "fieldlike" if abs(d) + de < abs(b) - be else "undecided")
+        w["verdict_with_edelstein"].append(verdict((d, de), (fs_ref[i], fs_err[i]), (b, be)))
     for w in where.values():
         v = w["verdict"]
         w["dominant"] = ("dampinglike (surface)" if all(x == "dampinglike" for x in v) else
                          "fieldlike (bulk)" if all(x == "fieldlike" for x in v) else
                          ", ".join(f"{v.count(x)} {x}" for x in ("dampinglike", "fieldlike",
                                                                  "undecided") if x in v))
+        ve = w["verdict_with_edelstein"]
+        w["dominant_with_edelstein"] = ", ".join(f"{ve.count(x)} {x}" for x in dict.fromkeys(ve))
     record: dict[str, Any] = {
         "magnetization": f"m_z = {st.m_z} eV exchange on every layer (uniform, m || z)",
         "units": {
@@ -333,6 +362,9 @@ def _budget(quick: bool, meshes: tuple[CompositeMesh, CompositeMesh], temperatur
                         "m_z chi E written as a spin current (hbar/2e) sigma E",
             "sigma_DL_per_eV_per_chi": SIGMA_DL_PER_EV_CHI,
             "sigma_FL": "(hbar/2e) S/m: bulk proper sigma^y_zx (paper Eq. 2)",
+            "sigma_FL_surface": "(hbar/2e) S/m: 2 (e^2/hbar) m_z chi^x_y,top of the Fermi-surface "
+                                "(Edelstein, T-even) spin density, delta S perpendicular to E: "
+                                "fieldlike; proportional to 1/Gamma",
             "ql": f"1 QL = {QL_ANGSTROM} A; model layer c = {DEFAULT_C} A"},
         "chi_top": "sum of chi^y_y over the top half of the layers (intrinsic, Fermi sea)",
         "relation": "massive Dirac cone H = v(k_x sigma_y - k_y sigma_x) + m sigma_z: chi = "
@@ -344,6 +376,12 @@ def _budget(quick: bool, meshes: tuple[CompositeMesh, CompositeMesh], temperatur
         "settings": dataclasses.asdict(st),
         "films": film_rows,
         "regions_thickest_film": where,
+        "edelstein_gamma_eV": st.gamma,
+        "method_on_grid": "chi_top(E_F) = chi_top(mid-gap, graded mesh) + Gamma-box difference "
+                          "(tbspin.sampling.fermi_box); Edelstein part on the same box points; "
+                          f"targets: sigma_DL error <= max({st.rel:g} |sigma_DL|, {st.floor:g}), "
+                          f"sigma_FL,surf error <= max({st.rel_fs:g} |sigma_FL,surf|, {st.floor:g}) "
+                          f"(hbar/2e) S/m or the box budget of {st.box_points} k-points",
         "temperature_K": st.temperature,
     }
     return record, series, rows
@@ -358,7 +396,11 @@ def _print_budget(b: dict[str, Any]) -> None:
               f"{m['relation_ratio']:8.4f} {f['surface_spin_polarization']:6.3f} "
               f"{m['sigma_DL']:9.1f} ± {m['sigma_DL_error']:.1f} {m['sigma_FL_bulk']:9.1f}")
     for key, w in b["regions_thickest_film"].items():
-        print(f"  {key:16s}: {w['dominant']}")
+        print(f"  {key:16s}: {w['dominant']}; with the Edelstein part: "
+              f"{w['dominant_with_edelstein']}")
+    for f in b["films"]:
+        print(f"  {f['layers']} layers: box half-width {f['box']['half_width_inv_angstrom'][0]:.4f} "
+              f"1/A, {f['box']['k_points']} k-points, converged {f['box']['converged']}")
 
 
 def _plot_budget(cx: Any, dx: Any, series: list[Series], budget: dict[str, Any]) -> None:
@@ -373,6 +415,10 @@ def _plot_budget(cx: Any, dx: Any, series: list[Series], budget: dict[str, Any])
         cx.plot(s.x, s.values, "o-", ms=3, color=col, lw=1.6,
                 label=f"dampinglike: top surface, {f['layers']} layers")
         cx.fill_between(s.x, s.values - s.error, s.values + s.error, color=col, alpha=0.2, lw=0)
+        e = next(x for x in series
+                 if x.label == f"surface fieldlike sigma_FL (Edelstein), {f['layers']} layers")
+        cx.plot(e.x, e.values, "--", color=col, lw=1.2,
+                label=f"fieldlike: top-surface Edelstein, {f['layers']} layers")
     ref = films[-1]
     lo = ref["dirac_energy_eV"] - ref["surface_gap_eV"] / 2
     cx.axvspan(lo, lo + ref["surface_gap_eV"], color="tab:purple", alpha=0.15,
@@ -382,9 +428,12 @@ def _plot_budget(cx: Any, dx: Any, series: list[Series], budget: dict[str, Any])
     cx.axhline(0, color="k", lw=0.6)
     cx.set_xlabel(r"$E_F$ (eV)")
     cx.set_ylabel("torque efficiency " + UNIT_TEX)
-    cx.set_title(rf"torque budget, $m_z$ = {budget['settings']['m_z'] * 1e3:g} meV on every layer")
+    cx.set_title(rf"torque budget, $m_z$ = {budget['settings']['m_z'] * 1e3:g} meV on every layer"
+                 f" (Edelstein: Γ = {budget['edelstein_gamma_eV'] * 1e3:g} meV)")
+    cx.set_yscale("symlog", linthresh=1000.0)
     y0, y1 = cx.get_ylim()
-    cx.set_ylim(y0, y1 + 0.6 * (y1 - y0))  # room for the legend above the curves
+    cx.set_ylim(y0, 1e3 * y1)  # room for the legend above the curves
+    cx.set_yticks([t for t in (-1e5, -1e4, -1e3, 0.0, 1e3, 1e4) if y0 <= t <= y1])
     cx.legend(fontsize=9, loc="upper left", ncol=2)
     n = np.array([f["layers"] for f in films], float)
     dl = np.array([f["mid_gap"]["sigma_DL"] for f in films])

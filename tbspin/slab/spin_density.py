@@ -28,8 +28,9 @@ from tbspin.bands.settings import resolve_connection
 from tbspin.engine.points import BatchTask, WeightedPoints
 from tbspin.errors import ParameterError
 from tbspin.observables.ahc import BerryCurvatureTerm
+from tbspin.observables.spin_density import FORMULAS
 from tbspin.slab.build import Slab
-from tbspin.types import ArrayLike, FloatArray
+from tbspin.types import ArrayLike, ComplexArray, FloatArray
 
 __all__ = ["LayerSpinDensityTerm", "layer_spin_density_kernel", "graded_points",
            "layer_spin_density", "SlabResponse"]
@@ -39,14 +40,27 @@ _AXES = {"x": 0, "y": 1, "z": 2}
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class LayerSpinDensityTerm:
-    """Intrinsic χ^a_j of every layer (components: layers in order, for one (a, j))."""
+    """χ^a_j of every layer (components: layers in order, for one (a, j)), either formula of the
+    record: ``"intrinsic"`` (Fermi sea, T-odd) or ``"fermi_surface"`` (−∂f/∂ε, T-even, ∝ 1/Γ:
+    the Edelstein part, ``gamma`` in eV)."""
 
     spin: np.ndarray  #: (M, M) slab spin operator s^a (block-diagonal in the layers)
     field: int  #: Cartesian field direction j
     layer_of_orbital: np.ndarray  #: (M,) layer index of every slab orbital
     n_layers: int
     eta: float = 0.0
-    occupation: str = "sea"
+    formula: str = "intrinsic"
+    gamma: float = 0.01
+
+    def __post_init__(self) -> None:
+        if self.formula not in FORMULAS:
+            raise ParameterError(f"formula must be one of {FORMULAS}, got {self.formula!r}")
+        if not (np.isfinite(self.gamma) and self.gamma > 0):
+            raise ParameterError(f"gamma must be a positive broadening (eV), got {self.gamma!r}")
+
+    @property
+    def occupation(self) -> str:
+        return "sea" if self.formula == "intrinsic" else "surface"
 
     @property
     def directions(self) -> tuple[int, ...]:
@@ -60,20 +74,48 @@ class LayerSpinDensityTerm:
         eig = ctx.eigensystem(None)
         E, r, U = eig.energies, ctx.rows, eig.vectors
         same = eig.block[:, :r, None] == eig.block[:, None, :]
-        dE2 = (E[:, :r, None] - E[:, None, :]) ** 2 + self.eta**2
-        w = np.where(same, 0.0, 1.0 / np.where(same, 1.0, dE2))  # (Nk, r, M)
+        if self.formula == "intrinsic":
+            dE2 = (E[:, :r, None] - E[:, None, :]) ** 2 + self.eta**2
+            w = np.where(same, 0.0, 1.0 / np.where(same, 1.0, dE2))  # (Nk, r, M)
+        else:  # Σ_{n∈D(m)}: the trace over the degenerate block of m
+            w = same.astype(float)
         V = ctx.velocity(None, self.field)  # (Nk, r, M): V_mn, m < r
         Y = (self.spin @ U) @ (V.conj() * w).transpose(0, 2, 1)  # (Nk, M_orb, r)
-        Z = (U[:, :, :r].conj() * Y).imag  # Im U*_im Y_im
+        P = U[:, :, :r].conj() * Y  # U*_im Y_im: Σ_{i∈l} is Σ_n (A_l)_mn V_nm w_mn
+        # intrinsic: −2 Im Σ_n A_mn V_nm w_mn; Fermi surface: Re Σ_{n∈D(m)} A_mn V_nm / (−2Γ)
+        Z = -2.0 * P.imag if self.formula == "intrinsic" else P.real / (-2.0 * self.gamma)
         out = np.zeros((len(E), r, self.n_layers))
         for layer in range(self.n_layers):  # a loop over layers, on whole k-batches
-            out[:, :, layer] = -2.0 * Z[:, self.layer_of_orbital == layer, :].sum(axis=1)
+            out[:, :, layer] = Z[:, self.layer_of_orbital == layer, :].sum(axis=1)
         return out
 
 
+def _layer_spin(slab: Slab, spin: str) -> ComplexArray:
+    """The slab's spin operator s^spin, checked block-diagonal in the layers."""
+    if spin not in _AXES:
+        raise ParameterError(f"spin must be 'x', 'y' or 'z', got {spin!r}")
+    key = f"s{spin}"
+    if key not in slab.model.operators:
+        raise ParameterError(f"the slab model has no spin operator {key!r}: build the slab with "
+                             "operators={'sx': …, 'sy': …, 'sz': …}")
+    s = np.asarray(slab.model.operators[key], dtype=complex)
+    lay = slab.layer_of_orbital
+    off = np.abs(s) * (lay[:, None] != lay[None, :])
+    if np.max(off, initial=0.0) > 1e-12:
+        raise ParameterError(f"{key} couples different layers; use the spin_density record with "
+                             "a projector per layer instead")
+    return s
+
+
 def layer_spin_density_kernel(slab: Slab, spin: str, field: str, *, eta: float = 0.0,
-                              e_max: float | None = None, hall: bool = False) -> BandKernel:
-    """Kernel k → (energies, X (Nk, M, N_layers [+ 1])) of the intrinsic χ^spin_field per layer.
+                              e_max: float | None = None, hall: bool = False,
+                              edelstein: str | None = None, gamma: float = 0.01) -> BandKernel:
+    """Kernel k → (energies, X (Nk, M, C)) of χ^spin_field per layer, all layers from one product
+    per k-point and term.
+
+    Components, in order: the intrinsic χ^spin_field of the N layers; with ``edelstein`` the
+    Fermi-surface χ^edelstein_field of the N layers (occupation −∂f/∂ε); with ``hall`` the Berry
+    curvature Ω^{xy}. One eigensystem per k for all of them.
 
     Parameters
     ----------
@@ -88,27 +130,25 @@ def layer_spin_density_kernel(slab: Slab, spin: str, field: str, *, eta: float =
     hall : bool
         Append the Berry curvature Ω^{xy} (the AHC record's term) as a last component, from
         the same eigensystem.
+    edelstein : {"x", "y", "z"}, optional
+        Spin component of the Fermi-surface (T-even, ∝ 1/Γ) term, same field direction.
+    gamma : float
+        Its broadening Γ (eV), τ = ħ/2Γ.
     """
-    if spin not in _AXES or field not in _AXES:
-        raise ParameterError(f"spin and field must be 'x', 'y' or 'z', got {spin!r}, {field!r}")
+    if field not in _AXES:
+        raise ParameterError(f"field must be 'x', 'y' or 'z', got {field!r}")
     model = slab.model
-    key = f"s{spin}"
-    if key not in model.operators:
-        raise ParameterError(f"the slab model has no spin operator {key!r}: build the slab with "
-                             "operators={'sx': …, 'sy': …, 'sz': …}")
     j = _AXES[field]
     if j not in model.periodic:
         raise ParameterError(f"field direction {field!r} is not periodic in this slab "
                              f"(periodic: {model.periodic})")
-    s = np.asarray(model.operators[key], dtype=complex)
-    lay = slab.layer_of_orbital
-    off = np.abs(s) * (lay[:, None] != lay[None, :])
-    if np.max(off, initial=0.0) > 1e-12:
-        raise ParameterError(f"{key} couples different layers; use the spin_density record with "
-                             "a projector per layer instead")
+    lay = np.asarray(slab.layer_of_orbital)
     st = resolve_connection(model, gauge="none")
-    terms: tuple[object, ...] = (LayerSpinDensityTerm(s, j, np.asarray(lay), slab.n_layers,
-                                                      float(eta)),)
+    terms: tuple[object, ...] = (LayerSpinDensityTerm(_layer_spin(slab, spin), j, lay,
+                                                      slab.n_layers, float(eta)),)
+    if edelstein is not None:
+        terms += (LayerSpinDensityTerm(_layer_spin(slab, edelstein), j, lay, slab.n_layers,
+                                       formula="fermi_surface", gamma=float(gamma)),)
     if hall:
         terms += (BerryCurvatureTerm(((0, 1),), st),)
     return BandKernel(model, terms, st, e_max)
@@ -154,9 +194,13 @@ class SlabResponse:
 
 def layer_spin_density(slab: Slab, efermi: ArrayLike, *, spin: str = "y", field: str = "y",
                        nodes: int = 48, crowding: float = 40.0, temperature: float = 0.0,
-                       chunk: int = 400) -> SlabResponse:
+                       chunk: int = 400, kernel: BandKernel | None = None) -> SlabResponse:
     """Intrinsic χ^spin_field of every layer and σ_xy of the slab on :func:`graded_points`
     (the surface-gap integrands live within ~ m/ħv of Γ), one diagonalization per k-point.
+
+    ``kernel``: a :func:`layer_spin_density_kernel` of this slab built with ``hall=True``
+    (e.g. with an Edelstein term too: its first N_layers components are taken as χ, its last as
+    Ω^{xy}); by default the one of ``spin``, ``field``.
 
     Returns
     -------
@@ -171,13 +215,14 @@ def layer_spin_density(slab: Slab, efermi: ArrayLike, *, spin: str = "y", field:
     if slab.model.n_periodic != 2:
         raise ParameterError("layer_spin_density needs a slab with 2 periodic directions")
     e_max = float(ef.max()) + 40 * units.KB_EV * temperature + 0.05
-    kernel = layer_spin_density_kernel(slab, spin, field, e_max=e_max, hall=True)
+    if kernel is None:
+        kernel = layer_spin_density_kernel(slab, spin, field, e_max=e_max, hall=True)
     pts, w = graded_points(nodes, crowding, 2)
     points = WeightedPoints(slab.model, pts, w, chunk)
     task = BatchTask(kernel, points, ef, temperature)
     total = np.asarray(sum(task(c)[1] for c in range(points.n_chunks))) / slab.model.cell_measure
     # the AHC record's 2D unit: σ_xy = −(e²/ħ) I = −2π I e²/h
-    return SlabResponse(ef, total[:, :-1], -2.0 * np.pi * total[:, -1], spin, field)
+    return SlabResponse(ef, total[:, :slab.n_layers], -2.0 * np.pi * total[:, -1], spin, field)
 
 
 def surface_cone(slab: Slab, dirac_energy: float, gap: float, k0: float = 0.01
