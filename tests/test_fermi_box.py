@@ -113,6 +113,11 @@ def test_edelstein_of_a_massive_dirac_cone():
         assert r.values[i, 0] == pytest.approx(pocket, rel=0.01)
     np.testing.assert_allclose(runs[1].values[:, 2:], 0.5 * r.values[:, 2:], rtol=1e-12)
     np.testing.assert_allclose(runs[1].values[:, :2], r.values[:, :2], rtol=1e-12)
+    # chunks on two threads (one BLAS thread each), summed in chunk order: the same bits
+    two = fb.fermi_box(dirac_kernel(model, G), model, ef, 0.0, T, 0.0, 0.0, rel=1e-3,
+                       max_points=100_000, workers=2)
+    np.testing.assert_array_equal(two.values, r.values)
+    np.testing.assert_array_equal(two.errors, r.errors)
 
 
 def test_box_refuses_a_window_at_the_zone_boundary_and_grows_to_hold_the_window(monkeypatch):

@@ -43,6 +43,7 @@ import dataclasses
 import numpy as np
 
 from tbspin import units
+from tbspin.engine.executor import ChunkPool
 from tbspin.engine.occupation import fermi_sum
 from tbspin.engine.points import Batch, BatchTask, Kernel
 from tbspin.errors import ParameterError
@@ -205,7 +206,7 @@ def fermi_box(kernel: Kernel, model: LatticeModel, efermi: ArrayLike, e_ref: flo
               judge: ArrayLike | None = None, rel: ArrayLike = 0.02, floor: ArrayLike = 0.0,
               n_start: int = 16, n_shifts: int = 8, max_points: int = 200_000,
               scan: int = 48, n_tail: float = N_TAIL, boundary_tol: float = 1e-6,
-              seed: int = 0) -> FermiBoxResult:
+              seed: int = 0, workers: int | None = None) -> FermiBoxResult:
     """I(E_F) of a 2D kernel in a metal: the reference I(E_ref) plus the Γ-box difference.
 
     Parameters
@@ -235,6 +236,9 @@ def fermi_box(kernel: Kernel, model: LatticeModel, efermi: ArrayLike, e_ref: flo
         :func:`window_box` scan, Fermi tails kept, largest accepted ``boundary_ratio``.
     seed : int
         Of the random shifts.
+    workers : int, optional
+        Chunks evaluated concurrently (default :func:`tbspin.engine.executor.default_workers`;
+        one BLAS thread each; the result does not depend on it: sums in chunk order).
 
     Returns
     -------
@@ -285,13 +289,13 @@ def fermi_box(kernel: Kernel, model: LatticeModel, efermi: ArrayLike, e_ref: flo
                                  "boundary on the box edge: the difference is not confined "
                                  "around Γ (use a full-zone integral)")
     rng = np.random.default_rng(seed)
+    pool = ChunkPool(workers)  # one BLAS thread per worker, results in chunk order
     n = int(n_start)
     while True:
         pts = BoxPoints(model, half, n, rng.random((n_shifts, 2)))
         task = BatchTask(kernel, pts, energies, temperature)
         S = np.zeros((n_shifts, len(energies), C))
-        for c in range(pts.n_chunks):
-            labels, sums = task(c)[1]
+        for _, (labels, sums) in pool.map(task, range(pts.n_chunks)):  # chunk order
             S[labels] += sums
         points += pts.size
         samples = difference(S) * area_unit  # each shift: the box integral

@@ -25,6 +25,7 @@ import numpy as np
 from tbspin import units
 from tbspin.bands.integrands import BandContext, BandKernel
 from tbspin.bands.settings import resolve_connection
+from tbspin.engine.executor import ChunkPool
 from tbspin.engine.points import BatchTask, WeightedPoints
 from tbspin.errors import ParameterError
 from tbspin.observables.ahc import BerryCurvatureTerm
@@ -194,13 +195,16 @@ class SlabResponse:
 
 def layer_spin_density(slab: Slab, efermi: ArrayLike, *, spin: str = "y", field: str = "y",
                        nodes: int = 48, crowding: float = 40.0, temperature: float = 0.0,
-                       chunk: int = 400, kernel: BandKernel | None = None) -> SlabResponse:
+                       chunk: int = 400, kernel: BandKernel | None = None,
+                       workers: int | None = None) -> SlabResponse:
     """Intrinsic χ^spin_field of every layer and σ_xy of the slab on :func:`graded_points`
     (the surface-gap integrands live within ~ m/ħv of Γ), one diagonalization per k-point.
 
     ``kernel``: a :func:`layer_spin_density_kernel` of this slab built with ``hall=True``
     (e.g. with an Edelstein term too: its first N_layers components are taken as χ, its last as
-    Ω^{xy}); by default the one of ``spin``, ``field``.
+    Ω^{xy}); by default the one of ``spin``, ``field``. ``workers``: chunks evaluated
+    concurrently (default :func:`tbspin.engine.executor.default_workers`), one BLAS thread
+    each; the sum runs in chunk order, so the result does not depend on it.
 
     Returns
     -------
@@ -220,7 +224,10 @@ def layer_spin_density(slab: Slab, efermi: ArrayLike, *, spin: str = "y", field:
     pts, w = graded_points(nodes, crowding, 2)
     points = WeightedPoints(slab.model, pts, w, chunk)
     task = BatchTask(kernel, points, ef, temperature)
-    total = np.asarray(sum(task(c)[1] for c in range(points.n_chunks))) / slab.model.cell_measure
+    # chunks on ``workers`` (default: TBSPIN_WORKERS or all cores), one BLAS thread each, summed
+    # in chunk order (the same bits for any worker count)
+    parts = ChunkPool(workers).map(task, range(points.n_chunks))
+    total = np.asarray(sum(p for _, p in parts)) / slab.model.cell_measure
     # the AHC record's 2D unit: σ_xy = −(e²/ħ) I = −2π I e²/h
     return SlabResponse(ef, total[:, :slab.n_layers], -2.0 * np.pi * total[:, -1], spin, field)
 
