@@ -39,6 +39,7 @@ A_cell = ``model.cell_measure``; X in the kernel's units.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, cast
 
 import numpy as np
 
@@ -295,7 +296,8 @@ def fermi_box(kernel: Kernel, model: LatticeModel, efermi: ArrayLike, e_ref: flo
         pts = BoxPoints(model, half, n, rng.random((n_shifts, 2)))
         task = BatchTask(kernel, pts, energies, temperature)
         S = np.zeros((n_shifts, len(energies), C))
-        for _, (labels, sums) in pool.map(task, range(pts.n_chunks)):  # chunk order
+        for item in pool.map(task, range(pts.n_chunks)):  # chunk order
+            labels, sums = cast(tuple[int, Any], item)[1]
             S[labels] += sums
         points += pts.size
         samples = difference(S) * area_unit  # each shift: the box integral

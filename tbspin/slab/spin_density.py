@@ -19,6 +19,7 @@ Units as the record: χ^a_j in (ħ/2)/(Å V) for a slab (2 periodic directions) 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, cast
 
 import numpy as np
 
@@ -227,7 +228,7 @@ def layer_spin_density(slab: Slab, efermi: ArrayLike, *, spin: str = "y", field:
     # chunks on ``workers`` (default: TBSPIN_WORKERS or all cores), one BLAS thread each, summed
     # in chunk order (the same bits for any worker count)
     parts = ChunkPool(workers).map(task, range(points.n_chunks))
-    total = np.asarray(sum(p for _, p in parts)) / slab.model.cell_measure
+    total = np.asarray(sum(cast(tuple[int, Any], p)[1] for p in parts)) / slab.model.cell_measure
     # the AHC record's 2D unit: σ_xy = −(e²/ħ) I = −2π I e²/h
     return SlabResponse(ef, total[:, :slab.n_layers], -2.0 * np.pi * total[:, -1], spin, field)
 
