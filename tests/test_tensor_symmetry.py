@@ -52,3 +52,25 @@ def test_symmetrized_pt_tensor_has_the_cubic_shape(pt):
     np.testing.assert_allclose(T, T[2, 0, 1] * eps, atol=1e-9 * norm)
     # the raw fit breaks O_h: its tensor has a forbidden part well above round-off
     assert shape.forbidden_part(T0) > 1e-6 * np.linalg.norm(T0)
+
+
+def test_hexagonal_spin_hall_shape_matches_a_published_table():
+    """P6₃/mmc (point group 6/mmm) with time reversal: the T-even spin Hall tensor may be
+    non-zero exactly at σ^x_yz, σ^x_zy, σ^y_xz, σ^y_zx, σ^z_xy, σ^z_yx — the "intrinsic, TR-even"
+    column of Table 1 of "Efficient spin-pumping and spin transport across epitaxial
+    Mn₃Sn(0001) noncollinear antiferromagnet/permalloy interfaces", npj Spintronics (2026)
+    (hexagonal D6h, z ∥ [0001]). Computed here from the space group of an hcp structure found by
+    spglib, not from a table."""
+    from tbspin.crystal import CrystalStructure, space_group, spin_hall_shape
+
+    a, c = 3.2, 5.2
+    lattice = np.array([[a, 0, 0], [-a / 2, a * np.sqrt(3) / 2, 0], [0, 0, c]])
+    frac = np.array([[1 / 3, 2 / 3, 0.25], [2 / 3, 1 / 3, 0.75]])
+    group = space_group(CrystalStructure(lattice=lattice, positions=frac @ lattice,
+                                         symbols=["Mg", "Mg"]))
+    assert "6/mmm" in str(group)
+    shape = spin_hall_shape(group)
+    published = {(0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)}
+    allowed = {tuple(int(x) for x in idx) for idx in np.argwhere(~shape.zero)}
+    assert allowed == published
+    assert shape.n_independent == 3
