@@ -43,7 +43,7 @@ from tbspin.bz.kmesh import Mesh
 from tbspin.engine.executor import ChunkPool, one_blas_thread
 from tbspin.engine.integrate import FFT_MODES, _progress_bar, use_fourier
 from tbspin.engine.occupation import fermi_sum
-from tbspin.engine.points import Batch, Kernel, evaluate_batch
+from tbspin.engine.points import Batch, Kernel, LockedPoints, evaluate_batch
 from tbspin.errors import ParameterError
 from tbspin.model.lattice import LatticeModel
 from tbspin.types import ComplexArray, FloatArray
@@ -113,7 +113,7 @@ def family_jobs(n: tuple[int, ...], n_meshes: int, chunk_size: int, planes: bool
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class FamilyPoints:
+class FamilyPoints(LockedPoints):
     """The points of M uniform meshes (``meshes``, one size) in ``jobs`` of segments (pure,
     picklable: ``batch(j)`` depends on j alone), with FFT Bloch sums from ``fourier``."""
 
@@ -130,16 +130,6 @@ class FamilyPoints:
             for m, _, _ in job:
                 left[m] += 1
         object.__setattr__(self, "_left", left)
-        object.__setattr__(self, "_lock", threading.Lock())
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Picklable (processes, dask): the lock is not sent."""
-        state = dict(self.__dict__)
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
         object.__setattr__(self, "_lock", threading.Lock())
 
     @property

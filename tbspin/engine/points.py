@@ -154,7 +154,21 @@ class WeightedPoints:
         return Batch(self.points[s] @ b, weights=self.weights[s])
 
 
-class CellPoints:
+class LockedPoints:
+    """Mixin of point sets that guard their per-mesh bookkeeping with ``self._lock``: pickled
+    (process pools, dask workers) without the lock, with a fresh one on arrival."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        object.__setattr__(self, "_lock", threading.Lock())
+
+
+class CellPoints(LockedPoints):
     """Leaf cells [origin, origin + size) of a randomized tree (reduced coordinates), one point
     origin + u·size per shift u; weight of a point = cell volume / V_cell; group = m·C + c for
     shift m and cell c (or m alone with ``per_cell=False``).
@@ -191,16 +205,6 @@ class CellPoints:
     @property
     def n_chunks(self) -> int:
         return len(self.jobs)
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Picklable (shipped to dask workers): the lock is not sent."""
-        state = dict(self.__dict__)
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     def _group(self, m: IntArray, c: IntArray) -> IntArray:
         return m * len(self.origin) + c if self.per_cell else m
