@@ -1,0 +1,62 @@
+"""Where the proper spin Hall integrand of a symmetrized Wannier fit gets its variance.
+
+Samples the per-k occupied sum of the proper σ^y_zx of symmetrized Bi₂Se₃ (E_F = 4.4195 eV,
+in the gap) at uniformly random k and reports: the share of Σx² carried by the top 1 % of
+points, the smallest gap between occupied bands of different Kramers pairs at those points,
+the share carried by points with such a gap below 30 meV, and the fitted tail exponent α of
+P(|x| > t) ∝ t^(−α) (α ≤ 2: infinite variance, so Monte Carlo error bars converge slower than
+1/√N and are optimistic). Usage: ``python benchmarks/bench_proper_tail.py [--points 20000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+
+from tbspin.reproduce._materials_decl import MATERIALS
+from tbspin.reproduce.materials import data_folder, load_material, symmetry_step
+from tbspin.sampling import shc_kernel
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--points", type=int, default=20000)
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+    warnings.simplefilter("ignore")
+    mat = MATERIALS["bi2se3"]
+    model, _ = load_material(mat, data_folder(None))
+    model, _, _ = symmetry_step(mat, model)
+    kern = shc_kernel(model, spin="y", current="z", efield="x", formula="proper")
+    rng = np.random.default_rng(args.seed)
+    vals, gaps = [], []
+    t0 = time.perf_counter()
+    for _ in range(max(args.points // 500, 1)):
+        k = rng.random((500, 3)) @ np.asarray(model.reciprocal)
+        E, X = kern(k)
+        X = X.reshape(X.shape[0], X.shape[1], -1).sum(axis=2)
+        occ = E[:, :X.shape[1]] < mat.efermi
+        vals.append(np.sum(np.where(occ, X, 0.0), axis=1))
+        d = np.diff(np.sort(np.where(E < mat.efermi, E, np.nan), axis=1), axis=1)
+        gaps.append(np.nanmin(np.where(d < 1e-6, np.inf, d), axis=1))  # skip Kramers partners
+    x, g = np.concatenate(vals), np.concatenate(gaps)
+    a = np.abs(x)
+    top = np.argsort(a)[::-1][: max(len(x) // 100, 1)]
+    small = g < 0.03
+    ts = np.quantile(a, [0.9, 0.99, 0.999])
+    alpha = -np.polyfit(np.log(ts), np.log([np.mean(a > t) for t in ts]), 1)[0]
+    print(f"{len(x)} random k in {time.perf_counter() - t0:.1f} s; per-point mean {x.mean():.4g}, "
+          f"std {x.std():.4g}")
+    print(f"top 1 % of points: {(x[top] ** 2).sum() / (x ** 2).sum():.1%} of sum x^2; median "
+          f"smallest occupied gap {np.median(g[top]) * 1e3:.0f} meV (all points "
+          f"{np.median(g) * 1e3:.0f} meV)")
+    print(f"points with an occupied gap < 30 meV: {small.mean():.2%} of points, "
+          f"{(x[small] ** 2).sum() / (x ** 2).sum():.1%} of sum x^2")
+    print(f"tail exponent alpha = {alpha:.2f} (P(|x| > t) ~ t^-alpha; <= 2: infinite variance)")
+
+
+if __name__ == "__main__":
+    main()
