@@ -18,7 +18,8 @@ from tbspin.errors import ModelError, ParameterError, TbspinWarning
 from tbspin.model.lattice import LatticeModel
 from tbspin.types import ArrayLike
 
-__all__ = ["band_gap", "trim_points", "band_inversions", "check_band_inversions", "z2_parity"]
+__all__ = ["band_energies", "band_gap", "trim_points", "band_inversions", "check_band_inversions",
+           "z2_parity"]
 
 _CHUNK = 20000
 
@@ -37,7 +38,8 @@ def _reduced_to_cart(model: LatticeModel, kred: np.ndarray) -> np.ndarray:
     return kred @ b
 
 
-def _energies(model: LatticeModel, k: np.ndarray) -> np.ndarray:
+def band_energies(model: LatticeModel, k: np.ndarray) -> np.ndarray:
+    """Band energies (eV) of ``model`` at Cartesian k (Nk, dim) → (Nk, N), in chunks."""
     out = np.empty((len(k), model.n_orbitals))
     for s in range(0, len(k), _CHUNK):
         out[s : s + _CHUNK] = np.linalg.eigvalsh(model.hamiltonian(k[s : s + _CHUNK]))
@@ -80,7 +82,7 @@ def band_gap(
     """
     n_occ = _n_occ(model, n_occupied)
     kred = _mesh(model, mesh)
-    E = _energies(model, _reduced_to_cart(model, kred))
+    E = band_energies(model, _reduced_to_cart(model, kred))
     iv, ic = int(np.argmax(E[:, n_occ - 1])), int(np.argmin(E[:, n_occ]))
     kv, kc = kred[iv], kred[ic]
     ev, ec = E[iv, n_occ - 1], E[ic, n_occ]

@@ -41,7 +41,7 @@ from tbspin.bz.family import MeshFamily
 from tbspin.bz.fourier import displaced_mesh
 from tbspin.bz.kmesh import Mesh
 from tbspin.engine.executor import ChunkPool, one_blas_thread
-from tbspin.engine.integrate import FFT_MODES, _progress_bar, use_fourier
+from tbspin.engine.integrate import _progress_bar, plan_recipes
 from tbspin.engine.occupation import fermi_sum
 from tbspin.engine.points import Batch, Kernel, LockedPoints, evaluate_batch
 from tbspin.errors import ParameterError
@@ -58,29 +58,16 @@ FamilyPlans = tuple[MeshFamily, ...]
 
 def family_plans(model: LatticeModel, kernel: Kernel, n: tuple[int, ...], shifts: FloatArray,
                  fft: str = "auto") -> FamilyPlans | None:
-    """FFT plans of the family (:func:`tbspin.engine.integrate.fourier_plans`, one
-    :class:`~tbspin.bz.family.MeshFamily` per plan), or None for direct Bloch sums."""
-    if fft not in FFT_MODES:
-        raise ParameterError(f"'fft' must be one of {FFT_MODES}, got {fft!r}")
-    settings = getattr(kernel, "settings", None)
-    dirs = getattr(kernel, "directions", None)
+    """FFT plans of the family (the plans :func:`tbspin.engine.integrate.plan_recipes` asks
+    for, one :class:`~tbspin.bz.family.MeshFamily` each), or None for direct Bloch sums."""
     mesh = Mesh(n=n, shift=(0.0,) * len(n))
-    if fft == "never" or settings is None or dirs is None:
+    recipes = plan_recipes(model, kernel, mesh, fft)
+    if recipes is None:
         return None
-    if fft == "auto" and not use_fourier(model, mesh):
-        return None
-    if settings.method == "kubo":
-        return (MeshFamily(model, n, shifts, dirs),)
-    plans = [MeshFamily(model, n, shifts, ())]
-    try:
-        for a in dirs:
-            for sign in (1.0, -1.0):
-                dk = np.zeros(model.dim)
-                dk[a] = sign * settings.delta
-                moved = np.asarray(displaced_mesh(model, mesh, dk).shift)  # n·(a·dk)/2π
-                plans.append(MeshFamily(model, n, shifts + moved[None], ()))
-    except ParameterError:  # δ along a non-periodic direction: not a mesh shift
-        return None
+    plans = []
+    for dk, dirs in recipes:
+        moved = 0.0 if dk is None else np.asarray(displaced_mesh(model, mesh, dk).shift)
+        plans.append(MeshFamily(model, n, shifts + np.atleast_1d(moved)[None], dirs))
     return tuple(plans)
 
 

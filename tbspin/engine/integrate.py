@@ -68,7 +68,7 @@ CHECKPOINT_SECONDS = 30.0  # minimum time between two checkpoint writes (after t
 
 
 __all__ = ["occupied_sum", "default_chunk_size", "Plan", "ChunkTask", "integrate",
-           "fourier_plans", "use_fourier", "CHECKPOINT_SECONDS", "FFT_MODES", "MIN_POINTS",
+           "fourier_plans", "plan_recipes", "use_fourier", "CHECKPOINT_SECONDS", "FFT_MODES", "MIN_POINTS",
            "ARRAY_BYTES"]
 
 FFT_MODES = ("auto", "always", "never")
@@ -170,13 +170,16 @@ def use_fourier(model: LatticeModel, mesh: Mesh) -> bool:
     return bool(fft < len(model.R))
 
 
-def fourier_plans(model: LatticeModel, kernel: Kernel, mesh: Mesh, fft: str = "auto"
-                  ) -> FourierPlans | None:
-    """FFT plans for a chunk task, or None for the direct sum.
+def plan_recipes(model: LatticeModel, kernel: Kernel, mesh: Mesh, fft: str = "auto"
+                 ) -> list[tuple[FloatArray | None, tuple[int, ...]]] | None:
+    """Which FFT plans a chunk task needs, or None for the direct Bloch sum: per plan the
+    Cartesian displacement of its points (None: the mesh itself; ±δ e_a for the
+    finite-difference connection) and the directions of ∂H it carries.
 
     ``kernel`` must be an :class:`tbspin.bands.integrands.Integrand` (it has ``settings`` and
     ``directions``); other kernels always use the direct sum. ``fft``: "auto" (cost estimate
-    :func:`use_fourier`), "always" or "never".
+    :func:`use_fourier`), "always" or "never". One decision for :func:`fourier_plans` and
+    :func:`tbspin.engine.family.family_plans`.
     """
     if fft not in FFT_MODES:
         raise ParameterError(f"'fft' must be one of {FFT_MODES}, got {fft!r}")
@@ -187,17 +190,28 @@ def fourier_plans(model: LatticeModel, kernel: Kernel, mesh: Mesh, fft: str = "a
     if fft == "auto" and not use_fourier(model, mesh):
         return None
     if settings.method == "kubo":
-        return (MeshFourier(model, mesh, dirs),)
-    plans = [MeshFourier(model, mesh, ())]
-    try:
-        for a in dirs:
-            for sign in (1.0, -1.0):
-                dk = np.zeros(model.dim)
-                dk[a] = sign * settings.delta
-                plans.append(MeshFourier(model, displaced_mesh(model, mesh, dk), ()))
-    except ParameterError:  # δ along a non-periodic direction: not a mesh shift
+        return [(None, tuple(dirs))]
+    recipes: list[tuple[FloatArray | None, tuple[int, ...]]] = [(None, ())]
+    for a in dirs:
+        for sign in (1.0, -1.0):
+            dk = np.zeros(model.dim)
+            dk[a] = sign * settings.delta
+            try:
+                displaced_mesh(model, mesh, dk)
+            except ParameterError:  # δ along a non-periodic direction: not a mesh shift
+                return None
+            recipes.append((dk, ()))
+    return recipes
+
+
+def fourier_plans(model: LatticeModel, kernel: Kernel, mesh: Mesh, fft: str = "auto"
+                  ) -> FourierPlans | None:
+    """FFT plans for a chunk task (:func:`plan_recipes`), or None for the direct sum."""
+    recipes = plan_recipes(model, kernel, mesh, fft)
+    if recipes is None:
         return None
-    return tuple(plans)
+    return tuple(MeshFourier(model, mesh if dk is None else displaced_mesh(model, mesh, dk), d)
+                 for dk, d in recipes)
 
 
 def _progress_bar(

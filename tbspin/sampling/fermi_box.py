@@ -44,9 +44,10 @@ from typing import Any, cast
 import numpy as np
 
 from tbspin import units
+from tbspin.bz.spectrum import band_energies
 from tbspin.engine.executor import ChunkPool
 from tbspin.engine.occupation import fermi_sum
-from tbspin.engine.points import Batch, BatchTask, Kernel
+from tbspin.engine.points import Batch, BatchTask, Kernel, evaluate_batch
 from tbspin.errors import ParameterError
 from tbspin.model.lattice import LatticeModel
 from tbspin.sampling.rules import _stats, fermi_energies
@@ -58,10 +59,9 @@ __all__ = ["window_box", "BoxPoints", "FermiBoxResult", "fermi_box", "N_TAIL"]
 N_TAIL = 30.0
 
 
-def _energies(model: LatticeModel, t: FloatArray, chunk: int = 2048) -> FloatArray:
-    b = model.reciprocal[list(model.periodic)]
-    return np.concatenate([np.linalg.eigvalsh(model.hamiltonian(t[s: s + chunk] @ b))
-                           for s in range(0, len(t), chunk)])
+def _energies(model: LatticeModel, t: FloatArray) -> FloatArray:
+    """Band energies at reduced in-plane coordinates t (Nk, 2)."""
+    return band_energies(model, t @ model.reciprocal[list(model.periodic)])
 
 
 def _window(efermi: FloatArray, e_ref: float, temperature: float, n_tail: float
@@ -277,7 +277,7 @@ def fermi_box(kernel: Kernel, model: LatticeModel, efermi: ArrayLike, e_ref: flo
     points, history = 0, []
     while True:  # the edge check: no band in W, negligible difference integrand
         t = _edge(half, 8 * scan)
-        E, X = kernel(t @ model.reciprocal[list(model.periodic)])
+        E, X = evaluate_batch(kernel, Batch(t @ model.reciprocal[list(model.periodic)]))
         points += len(t)
         edge_val = difference(fermi_sum(E, X, energies, temperature, per_point=True,
                                         occupation=tuple(occ)))
