@@ -42,7 +42,7 @@ from tbspin import units
 from tbspin.errors import ParameterError
 from tbspin.sampling.fermi_box import N_TAIL, FermiBoxResult, fermi_box
 from tbspin.slab.build import Slab
-from tbspin.slab.spin_density import SlabResponse, layer_spin_density, layer_spin_density_kernel
+from tbspin.slab.spin_density import SlabResponse, layer_spin_density, layer_spin_density_kernel, top_half
 from tbspin.types import ArrayLike, FloatArray
 
 __all__ = ["FilmResponse", "film_response"]
@@ -65,12 +65,6 @@ class FilmResponse:
     sigma_xy_error: FloatArray
     graded: tuple[SlabResponse, SlabResponse]  #: graded meshes (coarse, fine) at E_ref, then E_F
     box: FermiBoxResult
-
-
-def _top(n: int) -> FloatArray:
-    mask = np.zeros(n)
-    mask[n - n // 2:] = 1.0
-    return mask
 
 
 def film_response(slab: Slab, efermi: ArrayLike, e_ref: float, *, spin: str = "y",
@@ -124,7 +118,7 @@ def film_response(slab: Slab, efermi: ArrayLike, e_ref: float, *, spin: str = "y
     ref = np.concatenate([fine.chi[0], np.zeros(L), [-fine.sigma_xy[0] / (2 * np.pi)]])
     ref_err = ref - np.concatenate([coarse.chi[0], np.zeros(L),
                                     [-coarse.sigma_xy[0] / (2 * np.pi)]])  # signed: fine − coarse
-    top = _top(L)
+    top = top_half(L)
     judge = np.zeros((2, 2 * L + 1))
     judge[0, :L], judge[1, L:2 * L] = top, top
     box = fermi_box(kernel, slab.model, ef, float(e_ref), temperature, ref, ref_err,

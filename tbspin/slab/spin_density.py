@@ -178,6 +178,14 @@ def graded_points(nodes: int, crowding: float, p: int = 2) -> tuple[FloatArray, 
     return grid, w
 
 
+def top_half(n_layers: int) -> FloatArray:
+    """Weights (n_layers,) of the top surface's layers: 1 on the upper half (the middle layer of
+    an odd film counts to the bottom), 0 elsewhere — the one definition of "top" here."""
+    mask = np.zeros(n_layers)
+    mask[n_layers - n_layers // 2:] = 1.0
+    return mask
+
+
 @dataclasses.dataclass(frozen=True)
 class SlabResponse:
     """Intrinsic spin density per layer and the slab's Hall conductance, at each E_F."""
@@ -191,7 +199,7 @@ class SlabResponse:
     def top(self) -> FloatArray:
         """χ summed over the upper half of the layers (the top surface), (n_E,)."""
         n = self.chi.shape[1]
-        return self.chi[:, n - n // 2:].sum(axis=1)
+        return self.chi[:, top_half(n) > 0].sum(axis=1)
 
 
 def layer_spin_density(slab: Slab, efermi: ArrayLike, *, spin: str = "y", field: str = "y",
@@ -271,7 +279,7 @@ def surface_cone(slab: Slab, dirac_energy: float, gap: float, k0: float = 0.01
     v = float(np.sqrt(max(half**2 - (0.5 * gap) ** 2, 0.0)) / k0)
     if v <= 0:
         raise ParameterError("surface_cone: the surface cone has no velocity at this k0")
-    top = np.diag((lay >= n - n // 2).astype(float))
+    top = np.diag(top_half(n)[lay])
     sub = U[:, lo]
     c = np.linalg.eigh(sub.conj().T @ top @ sub)[1]
     psi = sub @ c[:, -1]
