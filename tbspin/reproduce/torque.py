@@ -419,6 +419,7 @@ def _plot_budget(cx: Any, dx: Any, series: list[Series], budget: dict[str, Any])
                  if x.label == f"surface fieldlike sigma_FL (Edelstein), {f['layers']} layers")
         cx.plot(e.x, e.values, "--", color=col, lw=1.2,
                 label=f"fieldlike: top-surface Edelstein, {f['layers']} layers")
+        cx.fill_between(e.x, e.values - e.error, e.values + e.error, color=col, alpha=0.12, lw=0)
     ref = films[-1]
     lo = ref["dirac_energy_eV"] - ref["surface_gap_eV"] / 2
     cx.axvspan(lo, lo + ref["surface_gap_eV"], color="tab:purple", alpha=0.15,
@@ -434,7 +435,7 @@ def _plot_budget(cx: Any, dx: Any, series: list[Series], budget: dict[str, Any])
     y0, y1 = cx.get_ylim()
     cx.set_ylim(y0, 1e3 * y1)  # room for the legend above the curves
     cx.set_yticks([t for t in (-1e5, -1e4, -1e3, 0.0, 1e3, 1e4) if y0 <= t <= y1])
-    cx.legend(fontsize=9, loc="upper left", ncol=2)
+    cx.legend(fontsize=8, loc="upper left", ncol=2)
     n = np.array([f["layers"] for f in films], float)
     dl = np.array([f["mid_gap"]["sigma_DL"] for f in films])
     err = np.array([f["mid_gap"]["sigma_DL_error"] for f in films])
