@@ -76,6 +76,8 @@ class BudgetSettings:
     box_start: int = 16  #: first box mesh per direction (per shift) of the Γ-box difference
     box_points: int = 40_000  #: k-point budget of the box per film
     box_scan: int = 32  #: scan points per direction that choose the box
+    box_shifts: int = 8  #: randomly shifted box meshes (the standard error's M)
+    box_seed: int = 0  #: seed of the box shifts (recorded: the run is rerun from the JSON)
     rel: float = 0.02  #: target error of σ_DL (relative) ...
     rel_fs: float = 0.05  #: ... and of σ_FL,surf
     floor: float = 20.0  #: ... or this absolute error, (ħ/2e) S/m
@@ -149,7 +151,8 @@ def film_budget(slab: object, slab0: object, layers: int, grid: FloatArray, st: 
     r = film_response(slab, grid, g.dirac_energy, spin="y", field="y", edelstein="x",  # type: ignore[arg-type]
                       gamma=st.gamma, temperature=st.temperature, nodes=st.nodes,
                       crowding=st.crowding, rel=st.rel, rel_fs=st.rel_fs, floor=floor,
-                      n_start=st.box_start, max_points=st.box_points, scan=st.box_scan)
+                      n_start=st.box_start, max_points=st.box_points, scan=st.box_scan,
+                      n_shifts=st.box_shifts, seed=st.box_seed)
     res = r.graded
     return FilmBudget(layers, g.dirac_energy, g.gap, v, xi, ef,
                       (res[0].top(), res[1].top()), (res[0].sigma_xy, res[1].sigma_xy),
