@@ -169,7 +169,7 @@ MATERIALS: dict[str, Material] = {
         literature={"QSH with conserved s_z": "|σ^z_xy| = 2 e/4π (e/2π); s_z is not conserved "
                                               "with SOC in 1T'-WSe2: expect a value near, "
                                               "not at, 2"},
-        full=Discretization(start_mesh=24, budget_k=2_000_000, curve_mesh=48, curve_points=41),
+        full=Discretization(start_mesh=24, budget_k=6_000_000, curve_mesh=48, curve_points=41),
         quick=_QUICK, n_occupied=28),  # counted: 28 bands below −2.96 eV (not 36)
 }
 
