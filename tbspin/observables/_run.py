@@ -339,10 +339,11 @@ def _sub_meshes(
     r = submesh_integral(model, integrand, kmesh.n, ef, temperature, seed=seed,
                          chunk_size=chunk_size, method=st.method, label=label, **run_kw)
     shape = (len(ef), len(comps)) if comps is not None else (len(ef),)
-    sub = "x".join(map(str, r.mesh))
     why = unconverged(r.samples, r.values, r.errors, r.n_components)
     hist = r.history[0]
-    samp = dict(method=r.method, mesh=list(kmesh.n), sub_mesh=list(r.mesh), n_sub=r.n_shifts,
+    sub = hist["sub_mesh"]
+    samp = dict(method=r.method, mesh=list(kmesh.n), sub_mesh=sub, sub_meshes=hist["sub_meshes"],
+                parts=hist["parts"], n_sub=r.n_shifts,
                 n_k=r.n_k, seed=r.seed, seed_given=seed, shifts=hist["shifts"],
                 seconds=hist["seconds"], fft_sub_meshes=hist["fft_sub_meshes"],
                 rel_warn=REL_WARN, unconverged=why, samples=r.samples.tolist())
