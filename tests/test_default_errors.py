@@ -149,18 +149,22 @@ def test_every_member_is_a_full_zone_grid_and_an_unbiased_estimate() -> None:
 
 
 # ---------------------------------------------------------------------- what the default is
-def test_default_is_the_mean_of_shifted_sub_meshes_with_student_errors() -> None:
-    """Recomputed independently: M uniform meshes with the recorded shifts through the engine,
-    their mean and t_{0.975, M−1}/z_{0.975} · s/√M (scipy's quantiles)."""
+@pytest.mark.parametrize("n, label", [(12, "4x4"), (13, "(4+4+5)x(4+4+5)")])
+def test_default_is_the_mean_of_shifted_sub_meshes_with_student_errors(n: int, label: str
+                                                                       ) -> None:
+    """Recomputed independently: M uniform meshes with the recorded sizes and shifts through
+    the engine, their equal-weight mean and t_{0.975, M−1}/z_{0.975} · s/√M (scipy's
+    quantiles); for 13² the nine members have three sizes and all 169 k-points."""
     h = haldane(t2=0.1, phi=np.pi / 2)
-    r = _quiet(tbspin.anomalous_hall, model=h, efermi=[0.0, -1.5], mesh=12, seed=7,
+    r = _quiet(tbspin.anomalous_hall, model=h, efermi=[0.0, -1.5], mesh=n, seed=7,
                progress=False)
     samp = r.extras["sampling"]
-    sp = split_mesh((12, 12))
+    sp = split_mesh((n, n))
     m = sp.n_sub
-    assert (samp["n_sub"], samp["sub_mesh"], samp["seed"]) == (m, "4x4", 7)
+    assert (samp["n_sub"], samp["sub_mesh"], samp["seed"]) == (m, label, 7)
     assert [tuple(x) for x in samp["sub_meshes"]] == list(sp.sizes)
-    assert samp["n_k"] == 144 and samp["seed_given"] == 7
+    assert samp["n_k"] == n * n and samp["seed_given"] == 7
+    assert ("every combination" in r.extras["errors"]) is ("(" in label)
     kern = berry_curvature_kernel(h, component="xy")
     shifts = draw_shifts(7, m, 2)
     np.testing.assert_array_equal(shifts, samp["shifts"])
