@@ -8,6 +8,7 @@ of before, bit for bit.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -26,7 +27,7 @@ from tbspin import units
 from tbspin.bz.kmesh import Mesh, make_mesh
 from tbspin.engine.integrate import Plan, default_chunk_size, integrate
 from tbspin.errors import ConvergenceWarning, ParameterError
-from tbspin.models import bhz, haldane
+from tbspin.models import bhz, cubic_ti, haldane
 from tbspin.observables import berry_curvature_kernel
 from tbspin.results.conductivity import ConductivityResult
 from tbspin.sampling.submesh import (
@@ -35,6 +36,7 @@ from tbspin.sampling.submesh import (
     OUTLIER_ALPHA,
     draw_shifts,
     split_mesh,
+    submesh_integral,
     unconverged,
 )
 
@@ -51,40 +53,123 @@ def _quiet(call, **kw):
 
 
 # ---------------------------------------------------------------------- the split rule
-@pytest.mark.parametrize("p", [1, 2, 3])
-def test_sub_meshes_hold_the_k_points_of_the_plain_mesh(p: int) -> None:
-    """Same total k-points (so the same cost): within 4 % in 2D/3D and 6 % for tiny 1D meshes,
-    exact for even 3D meshes (M = 8 of (n/2)³), M between 8 and 16 once there are 8 points."""
-    for n in range(2, 65):
-        m, s = split_mesh((n,) * p)
-        total = m * math.prod(s)
-        assert abs(total / n**p - 1) <= (0.06 if p == 1 else 0.04) + 1e-12, (n, m, s)
-        assert all(1 <= x <= n for x in s)
-        if n**p >= MIN_SUB:
-            assert MIN_SUB <= m <= MAX_SUB
-        if p == 3 and n % 2 == 0:
-            assert (m, s) == (8, (n // 2,) * 3)
-    assert split_mesh((40, 40, 1)) [1][2] == 1  # a flat direction stays one point
+def _meshes() -> list[tuple[int, ...]]:
+    """Odd, even, prime, tiny, anisotropic meshes in 1D, 2D, 3D, with flat (n_i = 1) axes."""
+    out: list[tuple[int, ...]] = [(n,) for n in range(2, 70)]
+    out += [(a, b) for a in (1, 2, 3, 4, 5, 7, 8, 12, 13, 16, 17, 31, 64, 127, 128, 240)
+            for b in (1, 2, 3, 5, 7, 11, 12, 24, 37, 50)]
+    out += [(a, b, c) for a in (1, 2, 3, 5, 6, 7, 13) for b in (1, 2, 4, 9, 11)
+            for c in (1, 2, 3, 10, 21, 31)]
+    out += [(n,) * 3 for n in range(2, 42)]
+    return [n for n in out if math.prod(n) >= 2]
+
+
+def test_sub_meshes_tile_the_mesh_exactly() -> None:
+    """Property test over ~1400 meshes: the member sizes add up to exactly the plain mesh's
+    k-points (the same cost), each direction is split into parts of ⌊n_i/k_i⌋ or ⌈n_i/k_i⌉
+    that sum to n_i, the members are every combination of one part per direction (at most 2^p
+    distinct sizes), flat directions stay one point, M is in [MIN_SUB, MAX_SUB] once there are
+    MIN_SUB points (else one member per point), and the split is as even as the mesh allows:
+    the same k on every wide direction whenever each is at least that k (2 in 3D, 3 in 2D, 8
+    in 1D)."""
+    for n in _meshes():
+        sp = split_mesh(n)
+        assert sum(math.prod(s) for s in sp.sizes) == math.prod(n) == sp.n_k, n
+        assert len(sp.sizes) == sp.n_sub == math.prod(len(p) for p in sp.parts)
+        assert len(set(sp.sizes)) <= 2 ** len(n)
+        for x, part in zip(n, sp.parts, strict=True):
+            k = len(part)
+            assert sum(part) == x and set(part) <= {x // k, -(-x // k)}, (n, sp.parts)
+            assert min(part) >= 1 and (x > 1 or part == (1,))
+        assert sorted(sp.sizes) == sorted(itertools.product(*sp.parts))
+        wide = [x for x in n if x > 1]
+        ks = [len(p) for x, p in zip(n, sp.parts, strict=True) if x > 1]
+        if math.prod(n) < MIN_SUB:
+            assert sp.n_sub == math.prod(n) and set(sp.sizes) == {(1,) * len(n)}
+            continue
+        assert MIN_SUB <= sp.n_sub <= MAX_SUB, n
+        even_k = {1: 8, 2: 3, 3: 2}[len(wide)]
+        if min(wide) >= even_k:
+            assert ks == [even_k] * len(wide), (n, sp.parts)
+    assert split_mesh((20, 20, 20)).sizes == ((10, 10, 10),) * 8  # even 3D: 8 of (n/2)³
+    pt = split_mesh((21, 21, 21))
+    assert pt.parts == ((10, 11),) * 3 and pt.label() == "(10+11)x(10+11)x(10+11)"
+    assert split_mesh((12, 12)).label() == "4x4" and split_mesh((40, 40, 1)).label() == \
+        "(13+13+14)x(13+13+14)x1"
     with pytest.raises(ParameterError, match="errors=False"):
         split_mesh((1,))
+    with pytest.raises(ParameterError, match="≥ 1"):
+        split_mesh((4, 0))
+
+
+class _TrigKernel:
+    """X(κ) = Σ_c a_c cos(2π c·κ + φ_c) on one band far below E_F (a trigonometric polynomial
+    in reduced coordinates κ): its zone integral is a_0 (the constant term) / V_cell."""
+
+    def __init__(self, model: tbspin.LatticeModel, freqs, amps, phases) -> None:
+        self.recip_to_red = model.lattice[list(model.periodic)].T / (2 * np.pi)
+        self.freqs, self.amps, self.phases = (np.asarray(x, float) for x in (freqs, amps, phases))
+
+    def __call__(self, k):
+        kap = k @ self.recip_to_red
+        X = np.cos(2 * np.pi * kap @ self.freqs.T + self.phases) @ self.amps
+        return np.full((len(k), 1), -10.0), X[:, None]
+
+
+def test_every_member_is_a_full_zone_grid_and_an_unbiased_estimate() -> None:
+    """Exact integrals of trigonometric polynomials, through the family engine run of the
+    default error bar (9 members of 2 or 3 points per direction for a 7² mesh, 9 members of
+    (2|3)×3×1 for an 8·9·1 mesh of a 3D model). (i) Frequencies below every member's
+    resolution (|c_i| < s_i): each member total is the exact integral for any shift (a member
+    that covered part of the zone, or had unequal weights, would not be). (ii) Frequencies at
+    the members' resolution (c_i = s_i: aliased onto the constant by a grid of s_i points):
+    a member total depends on its shift, and averaged over 600 seeds it is the exact integral
+    within 4 standard errors of that average, member by member (an unshifted member would be
+    off by the full amplitude, 25 standard errors)."""
+    for model, n, c in ((haldane(), (7, 7), 3), (cubic_ti(), (8, 9, 1), 4)):
+        sp = split_mesh(n)
+        p = len(n)
+        ef = np.array([0.0])
+        exact = 0.7 / model.cell_measure
+        fine = np.eye(p)[[i for i, part in enumerate(sp.parts) if min(part) > 1]]
+        low = _TrigKernel(model, np.vstack([np.zeros(p), fine, fine.sum(0)]),
+                          [0.7, 1.3, -0.4, 0.9][:len(fine) + 2], np.arange(len(fine) + 2) * 0.3)
+        r = submesh_integral(model, low, n, ef, 0.0, seed=5, chunk_size=7, progress=False)
+        np.testing.assert_allclose(r.samples[:, 0], exact, rtol=1e-12)
+        hi_freq = np.zeros((2, p))
+        hi_freq[0, 0], hi_freq[1, 1] = 2, c  # aliased by parts of 2 (and of c) points
+        high = _TrigKernel(model, np.vstack([np.zeros(p), hi_freq]), [0.7, 1.0, 1.0], [0, 0.4, 1.1])
+        runs = np.array([submesh_integral(model, high, n, ef, 0.0, seed=s, chunk_size=50,
+                                          progress=False).samples[:, 0] for s in range(600)])
+        spread = runs.std(axis=0, ddof=1)
+        aliased = spread > 1e-9 * abs(exact)
+        assert aliased.any() and not aliased.all()  # the aliased members vary with the shift
+        err = np.abs(runs.mean(axis=0) - exact)
+        assert (err <= 4 * spread / np.sqrt(len(runs)) + 1e-12 * abs(exact)).all(), err / spread
 
 
 # ---------------------------------------------------------------------- what the default is
-def test_default_is_the_mean_of_shifted_sub_meshes_with_student_errors() -> None:
-    """Recomputed independently: M uniform meshes with the recorded shifts through the engine,
-    their mean and t_{0.975, M−1}/z_{0.975} · s/√M (scipy's quantiles)."""
+@pytest.mark.parametrize("n, label", [(12, "4x4"), (13, "(4+4+5)x(4+4+5)")])
+def test_default_is_the_mean_of_shifted_sub_meshes_with_student_errors(n: int, label: str
+                                                                       ) -> None:
+    """Recomputed independently: M uniform meshes with the recorded sizes and shifts through
+    the engine, their equal-weight mean and t_{0.975, M−1}/z_{0.975} · s/√M (scipy's
+    quantiles); for 13² the nine members have three sizes and all 169 k-points."""
     h = haldane(t2=0.1, phi=np.pi / 2)
-    r = _quiet(tbspin.anomalous_hall, model=h, efermi=[0.0, -1.5], mesh=12, seed=7,
+    r = _quiet(tbspin.anomalous_hall, model=h, efermi=[0.0, -1.5], mesh=n, seed=7,
                progress=False)
     samp = r.extras["sampling"]
-    m, s = split_mesh((12, 12))
-    assert (samp["n_sub"], tuple(samp["sub_mesh"]), samp["seed"]) == (m, s, 7)
-    assert samp["n_k"] == m * math.prod(s) and samp["seed_given"] == 7
+    sp = split_mesh((n, n))
+    m = sp.n_sub
+    assert (samp["n_sub"], samp["sub_mesh"], samp["seed"]) == (m, label, 7)
+    assert [tuple(x) for x in samp["sub_meshes"]] == list(sp.sizes)
+    assert samp["n_k"] == n * n and samp["seed_given"] == 7
+    assert ("every combination" in r.extras["errors"]) is ("(" in label)
     kern = berry_curvature_kernel(h, component="xy")
     shifts = draw_shifts(7, m, 2)
     np.testing.assert_array_equal(shifts, samp["shifts"])
     rows = []
-    for u in shifts:
+    for s, u in zip(sp.sizes, shifts, strict=True):
         mesh = Mesh(n=s, shift=tuple(u))
         plan = Plan(mesh=mesh, chunk_size=default_chunk_size(h, "kubo", mesh=mesh),
                     efermi=np.array([0.0, -1.5]), temperature=0.0)

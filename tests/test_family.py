@@ -29,6 +29,7 @@ from tbspin.errors import ParameterError
 from tbspin.models import bhz
 from tbspin.observables import berry_curvature_kernel
 from tbspin.observables.api import spin_hall_kernel
+from tbspin.sampling.rules import _stats
 from tbspin.sampling.submesh import draw_shifts, split_mesh, submesh_integral
 
 TOL = 1e-12
@@ -38,8 +39,9 @@ LAT_BI2SE3 = [[-2.069, -3.583614, 0.0], [2.069, -3.583614, 0.0], [0.0, 2.389075,
 def _separate_runs(model, kernel, n, shifts, ef, chunk_size, fft="auto"):
     """The old default path: one uniform-mesh engine run per sub-mesh."""
     rows = []
-    for u in shifts:
-        plan = Plan(mesh=Mesh(n=tuple(n), shift=tuple(float(x) for x in u)),
+    sizes = [tuple(n)] * len(shifts) if np.ndim(n[0]) == 0 else n
+    for size, u in zip(sizes, shifts, strict=True):
+        plan = Plan(mesh=Mesh(n=tuple(size), shift=tuple(float(x) for x in u)),
                     chunk_size=chunk_size, efermi=ef, temperature=0.0)
         rows.append(np.asarray(integrate(model, kernel, plan, progress=False, fft=fft)[0]))
     return np.array(rows)
@@ -82,6 +84,47 @@ def test_members_equal_their_own_mesh_and_the_direct_sum(dim, n, table, monkeypa
             assert np.abs(H - H0).max() <= 1e-13 * scale and np.abs(dH - dH0).max() <= 1e-13 * scale
             Hd, dHd = model.hamiltonian_and_derivatives(k, own.directions)
             assert np.abs(H - Hd).max() <= TOL * scale and np.abs(dH - dHd).max() <= TOL * scale
+
+
+@pytest.mark.parametrize("n, tables", [((5, 7, 15), "one, R_p columns"),
+                                      ((5, 7, 15), "one per last length"),
+                                      ((5, 7, 9), "one, R_p columns (short lines)"),
+                                      ((5, 7, 9), "per shift"), ((7, 11), "one, R_p columns")])
+def test_members_of_different_sizes_equal_their_own_meshes(n, tables, monkeypatch) -> None:
+    """The sub-meshes of a mesh that does not split evenly ((2|3)×(3|4)×(7|8) for 5·7·15):
+    member m equals MeshFourier(model, Mesh(n_m, u_m)) (1e-13 of max |H|) and the direct sum
+    (1e-12), whether the members share one table with a column per R_p (last lengths 7 and 8
+    both above the span 6 of R_p: the residues of both are unique), one table of residues per
+    last length (forced: fewer DFT_RESIDUES than R_p values), one table with a column per R_p
+    for lines shorter than the span (4 and 5), or a table per member (forced); plane sums of
+    two outer sizes (2 and 3) in their own products; orbitals at random positions."""
+    dim = len(n)
+    model = random_model(dim=dim, reach=3, seed=13)
+    sp = split_mesh(n)
+    assert len(set(sp.sizes)) == 2 ** dim
+    shifts = draw_shifts(8, sp.n_sub, dim)
+    if tables == "one per last length":
+        monkeypatch.setattr(family_mod, "DFT_RESIDUES", 6)
+    if tables == "per shift":
+        monkeypatch.setattr(family_mod, "DFT_RESIDUES", 0)
+    fam = MeshFamily(model, sp.sizes, shifts)
+    assert fam.shared is (tables != "per shift")
+    if fam.shared:
+        assert len(fam._bases) == (2 if tables == "one per last length" else 1)
+        assert all(fam.members[m].table is fam.table_of(m) for m in range(sp.n_sub))
+    for m, (size, u) in enumerate(zip(sp.sizes, shifts, strict=True)):
+        own = MeshFourier(model, Mesh(n=size, shift=tuple(u)))
+        total = int(np.prod(size))
+        for start, stop in ((0, total), (min(size[-1] + 1, total // 2), total - 1)):
+            k, H, dH = fam.members[m].block(start, stop)
+            k0, H0, dH0 = own.block(start, stop)
+            np.testing.assert_array_equal(k, k0)
+            scale = np.abs(H0).max()
+            assert np.abs(H - H0).max() <= 1e-13 * scale and np.abs(dH - dH0).max() <= 1e-13 * scale
+            Hd, dHd = model.hamiltonian_and_derivatives(k, own.directions)
+            assert np.abs(H - Hd).max() <= TOL * scale and np.abs(dH - dHd).max() <= TOL * scale
+    with pytest.raises(ParameterError, match="sizes"):
+        MeshFamily(model, sp.sizes[:-1], shifts)
 
 
 def test_shared_family_has_one_table_and_lines_by_fft_keep_the_shift(monkeypatch) -> None:
@@ -159,7 +202,7 @@ def test_jobs_cover_every_point_once_in_mesh_order(planes: bool) -> None:
     (the plain run's fold); ≤ chunk_size points per job; with planes no segment crosses a plane
     and the jobs go plane by plane."""
     n, m, cs = (6, 5, 4), 3, 28
-    jobs = family_jobs(n, m, cs, planes)
+    jobs = family_jobs([n] * m, cs, planes)
     seen = {i: [] for i in range(m)}
     for job in jobs:
         assert sum(hi - lo for _, lo, hi in job) <= cs
@@ -175,6 +218,29 @@ def test_jobs_cover_every_point_once_in_mesh_order(planes: bool) -> None:
         assert first == sorted(first)
     else:  # units are the plain run's chunks: cs never splits a mesh's chunk
         assert all((hi - lo) == min(cs, 120 - lo) for segs in seen.values() for lo, hi in segs)
+
+
+def test_jobs_of_members_of_different_sizes() -> None:
+    """Members (2|3)×(4|5)×(6|7): every point of every member once, per member in point order,
+    ≤ chunk_size points per job, units whole lines of the member's own length, no unit across
+    a plane, and plane-major order within each outer size (size 2 first, then 3)."""
+    sizes = split_mesh((5, 9, 13)).sizes
+    cs = 70
+    jobs = family_jobs(sizes, cs, True)
+    seen: dict[int, list[tuple[int, int]]] = {i: [] for i in range(len(sizes))}
+    order = []
+    for job in jobs:
+        assert sum(hi - lo for _, lo, hi in job) <= cs
+        for m, lo, hi in job:
+            plane = sizes[m][1] * sizes[m][2]
+            assert lo // plane == (hi - 1) // plane
+            assert lo % sizes[m][2] == 0 and hi % sizes[m][2] == 0
+            seen[m].append((lo, hi))
+            order.append((sizes[m][0], lo // plane))
+    for m, segs in seen.items():
+        assert segs[0][0] == 0 and segs[-1][1] == int(np.prod(sizes[m]))
+        assert all(a[1] == b[0] for a, b in zip(segs, segs[1:]))
+    assert order == sorted(order)
 
 
 # ---------------------------------------------------------------------- old path vs new path
@@ -232,6 +298,50 @@ def test_bi2se3_family_equals_separate_sub_mesh_runs(bi2se3_positions, n, table,
     np.testing.assert_array_equal(two, new)
 
 
+@pytest.mark.parametrize("n, table", [((4, 5, 21), "R_p columns"),
+                                      ((4, 5, 21), "residues per last length"),
+                                      ((4, 5, 7), "R_p columns, short lines"),
+                                      ((4, 5, 7), "per shift")])
+def test_bi2se3_members_of_different_sizes_equal_separate_runs(bi2se3_positions, n, table,
+                                                               monkeypatch) -> None:
+    """Issue 27d: the sub-meshes of an odd mesh have different sizes (2×(2|3)×(10|11) for
+    4·5·21: eight members, four sizes, the same 420 k-points as the plain mesh). Proper σ^y_zx
+    of the Bi₂Se₃ fit (Wannier centres) at two E_F through submesh_integral: each member's
+    sum equals a separate engine run of its own size and shift to 1e-12 of the largest sum,
+    for one shared table with a column per R_z (last lengths 10 and 11 above the span 8),
+    one table of residues per last length (forced), one table with a column per R_z for lines
+    shorter than the span (3 and 4), and a table per member (forced); the mean and Student-t
+    error are those of the members (rules._stats); two thread workers give the same bits."""
+    if table == "residues per last length":
+        monkeypatch.setattr(family_mod, "DFT_RESIDUES", 5)
+    if table == "per shift":
+        monkeypatch.setattr(family_mod, "DFT_RESIDUES", 0)
+    model = bi2se3_positions
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kern = spin_hall_kernel(model, spin="y", current="z", efield="x")
+    sp = split_mesh(n)
+    assert len(set(sp.sizes)) >= 2 and sp.n_k == int(np.prod(n))
+    ef = np.array([4.4195, 4.2])
+    r = submesh_integral(model, kern, n, ef, 0.0, seed=21, chunk_size=None, progress=False)
+    assert r.history[0]["fft_sub_meshes"] == sp.n_sub and r.n_k == int(np.prod(n))
+    assert [tuple(s) for s in r.history[0]["sub_meshes"]] == list(sp.sizes)
+    fam = MeshFamily(model, sp.sizes, draw_shifts(21, sp.n_sub, 3))
+    assert (fam.shared, len(fam._bases), fam._base.fold) == {
+        "R_p columns": (True, 1, False), "residues per last length": (True, 2, True),
+        "R_p columns, short lines": (True, 1, False), "per shift": (False, 0, True)}[table]
+    big = max(sp.sizes, key=lambda s: int(np.prod(s)))
+    cs = default_chunk_size(model, "kubo", mesh=Mesh(n=big, shift=(0.0,) * 3))
+    old = _separate_runs(model, kern, sp.sizes, draw_shifts(21, sp.n_sub, 3), ef, cs)
+    _assert_close(r.samples, old.reshape(sp.n_sub, -1))
+    values, errors = _stats(old.reshape(sp.n_sub, -1))
+    _assert_close(r.values, values)
+    _assert_close(r.errors, errors, 1e-9)
+    two = submesh_integral(model, kern, n, ef, 0.0, seed=21, chunk_size=None, progress=False,
+                           workers=2, backend="threads")
+    np.testing.assert_array_equal(two.samples, r.samples)
+
+
 def test_2d_lattice_model_default_equals_separate_runs_by_direct_and_fft_sums() -> None:
     """BHZ proper σ^z_xy (2D, 4 bands): submesh_integral's samples (one family run) equal the
     separate runs of its sub-meshes with the recorded shifts, with direct Bloch sums (the
@@ -240,20 +350,22 @@ def test_2d_lattice_model_default_equals_separate_runs_by_direct_and_fft_sums() 
     model = bhz(M=-0.1)
     kern = spin_hall_kernel(model, spin="z", current="x", efield="y")
     ef = np.array([0.0, 0.3])
-    m, s = split_mesh((40, 40))
+    split = split_mesh((40, 40))
+    m, s = split.n_sub, split.sizes
     for fft in ("auto", "always"):
         r = submesh_integral(model, kern, (40, 40), ef, 0.0, seed=3, chunk_size=None,
                              progress=False, fft=fft)
         shifts = draw_shifts(3, m, 2)
-        cs = default_chunk_size(model, "kubo", mesh=Mesh(n=s, shift=(0.0, 0.0)))
+        cs = default_chunk_size(model, "kubo", mesh=Mesh(n=max(s), shift=(0.0, 0.0)))
         old = _separate_runs(model, kern, s, shifts, ef, cs, fft=fft)
         _assert_close(r.samples, old.reshape(m, -1))
         assert r.history[0]["fft_sub_meshes"] == (m if fft == "always" else 0)
     import tbspin.engine.family as ef_mod
     from tbspin.bands.integrands import with_band_cutoff
 
-    points = ef_mod.FamilyPoints(model, tuple(Mesh(n=s, shift=tuple(u)) for u in shifts),
-                                 family_jobs(s, m, 500, False),
+    points = ef_mod.FamilyPoints(model, tuple(Mesh(n=n, shift=tuple(u))
+                                              for n, u in zip(s, shifts, strict=True)),
+                                 family_jobs(s, 500, False),
                                  ef_mod.family_plans(model, kern, s, shifts, "always"))
     task = FamilyTask(with_band_cutoff(kern, ef), points, ef, 0.0)
     back = pickle.loads(pickle.dumps(task))

@@ -137,8 +137,8 @@ assert e_gamma[17] < EF0 < e_gamma[18]
 # E_F inside it (exact for a finite mesh: the energies near EF0 are those of mesh states; the
 # 8³ run's k-points are its sub-meshes, recorded with their shifts in extras["sampling"])
 samp = res[8, "proper"].extras["sampling"]
-k_all = np.vstack([tbspin.make_mesh(model, samp["sub_mesh"], tuple(u)).cartesian(model)
-                   for u in samp["shifts"]])
+k_all = np.vstack([tbspin.make_mesh(model, tuple(n), tuple(u)).cartesian(model)
+                   for n, u in zip(samp["sub_meshes"], samp["shifts"], strict=True)])
 E_all = np.linalg.eigvalsh(model.hamiltonian(k_all))
 lo, hi = E_all[:, 17].max(), E_all[:, 18].min()
 inside = (efermi > lo) & (efermi < hi)

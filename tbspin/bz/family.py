@@ -1,6 +1,7 @@
-"""FFT Bloch sums of a *family* of uniform meshes: M meshes of one size that differ only by
-their shifts (the randomly shifted sub-meshes of the default error bar,
-:mod:`tbspin.sampling.submesh`), with the parts that do not depend on the shift computed once.
+"""FFT Bloch sums of a *family* of uniform meshes: M meshes that differ by their shifts and
+possibly by their sizes (the randomly shifted sub-meshes of the default error bar,
+:mod:`tbspin.sampling.submesh`: at most 2^p sizes, ⌊n_i/k⌋ or ⌈n_i/k⌉ per direction), with
+the parts that depend neither on the shift nor on the size computed once.
 
 Mesh m has the points κ = (j + u_m)/n (reduced coordinates, j integer, u_m its shift in units
 of the step). With the notation of :mod:`tbspin.bz.fourier` (outer R components, inner R_{p−1},
@@ -25,19 +26,31 @@ Pt fit). Then
 * the shift phase along the last direction moves into the (n_p × N_res) line phases of each
   mesh, exp(2πi (j ρ mod n_p)/n_p) · exp(2πi u_p R_p(ρ)/n_p).
 
-When some residue holds two R_p (a sub-mesh shorter than the span: the Pt fit's 16 sub-meshes
-of 8·8·9 for a 21³ mesh, R_z from −6 to 6) the shared table gets one column per distinct R_p
-instead of one per residue (``MeshFourier(..., fold=False)``: 13 columns instead of 9 for Pt,
-lines always one product over them), as long as they are at most
-:data:`~tbspin.bz.fourier.DFT_RESIDUES`; measured on Pt 21³, the FFT sums of the 16 sub-meshes
-took 0.28 s of CPU this way against 0.37 s with a table per shift (the plain mesh: 0.13 s).
+Sizes. The table depends on the mesh only through the residues R_p mod n_p: the outer and
+inner R of its rows and columns are the model's. Members of different sizes therefore share
+it too: when every residue of every member's last length holds one R_p, one table of residues
+if all members have the same last length (the table of before, for meshes of one size), else
+one table with a column per distinct R_p (the same columns, in R_p order; members of both last
+lengths read it) as long as they are at most :data:`~tbspin.bz.fourier.DFT_RESIDUES`, else one
+table of residues per last length (at most two). Each member has its own line phases (its n_p
+and shift). The plane sums depend on the outer sizes n_1 … n_{p−2}: members of one outer size
+(and one table) form a *class*, whose plane sums are computed together as above; the engine
+takes the classes one after the other (:func:`tbspin.engine.family.family_jobs`), so the cache
+holds the products of one class at a time.
+
+When some residue holds two R_p (a sub-mesh shorter than the span: the Pt fit's 10|11-point
+sub-meshes of a 21³ mesh, R_z from −6 to 6) the shared table gets one column per distinct R_p
+instead of one per residue (``MeshFourier(..., fold=False)``: 13 columns instead of 10 or 11
+for Pt, lines always one product over them), as long as they are at most
+:data:`~tbspin.bz.fourier.DFT_RESIDUES`; measured on Pt 21³ with the former 16 sub-meshes of
+8·8·9, the FFT sums took 0.28 s of CPU this way against 0.37 s with a table per shift.
 Above that bound each member keeps its own :class:`~tbspin.bz.fourier.MeshFourier` (its table
 takes the shift in before folding), and drops its table after its last chunk
 (:meth:`MeshFamily.release`).
 
 The Bloch convention is the model's (``convention="positions"`` adds exp(i k·(τ_n − τ_m)), in
 :meth:`~tbspin.bz.fourier.MeshFourier.block`); member m of a family returns what
-``MeshFourier(model, Mesh(n, u_m), directions)`` returns, to rounding (≤ 1e-13 relative: the
+``MeshFourier(model, Mesh(n_m, u_m), directions)`` returns, to rounding (≤ 1e-13 relative: the
 plane products have other shapes, and unfolded columns sum the residues in another order).
 """
 
@@ -45,7 +58,7 @@ from __future__ import annotations
 
 import collections
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -55,7 +68,7 @@ from tbspin.errors import ParameterError
 from tbspin.model.lattice import LatticeModel
 from tbspin.types import ComplexArray, Direction, FloatArray
 
-__all__ = ["MeshFamily"]
+__all__ = ["MeshFamily", "member_sizes"]
 
 #: products kept in the plane cache of a family, each the planes of a group of plane indices
 #: for a block of members within PLANE_BUDGET bytes (:meth:`MeshFamily._blocking`): ≤ 64 MB as
@@ -63,14 +76,33 @@ __all__ = ["MeshFamily"]
 CACHED_GROUPS = 2
 
 
+def member_sizes(n: Sequence[int] | Sequence[Sequence[int]], m: int, p: int
+                 ) -> tuple[tuple[int, ...], ...]:
+    """The size of each of ``m`` members: ``n`` one size (p,) for all, or one per member (m, p).
+
+    Raises
+    ------
+    ParameterError
+        When ``n`` is neither, or a size is below 1.
+    """
+    arr = np.asarray(n)
+    if arr.ndim == 1 and arr.shape == (p,):
+        arr = np.broadcast_to(arr, (m, p))
+    if arr.shape != (m, p) or not np.issubdtype(arr.dtype, np.integer) or (arr < 1).any():
+        raise ParameterError(
+            f"mesh sizes must be {p} positive integers, or one such row per member ({m}, {p}); "
+            f"got shape {arr.shape}")
+    return tuple(tuple(int(x) for x in row) for row in arr)
+
+
 class MeshFamily:
-    """FFT Bloch sums of M uniform meshes of size ``n`` that differ only by their shifts.
+    """FFT Bloch sums of M uniform meshes that differ by their shifts (and sizes).
 
     Parameters
     ----------
     model : LatticeModel
-    n : tuple of int
-        Points per periodic direction of every member (each ≥ 2).
+    n : tuple of int, or (M, p) ints
+        Points per periodic direction of every member (each ≥ 2), or of each member.
     shifts : (M, p) array
         Shift of each member in units of its step (the ``Mesh.shift`` of member m).
     directions : iterable of int or str, optional
@@ -78,58 +110,93 @@ class MeshFamily:
 
     Attributes
     ----------
+    sizes : tuple of tuple of int
+        The size of each member.
     members : tuple of MeshFourier
         Member m: :meth:`~tbspin.bz.fourier.MeshFourier.block` and the sizes of the mesh
-        ``Mesh(n, shifts[m])``; in a shared family it reads the family's table and plane cache.
+        ``Mesh(sizes[m], shifts[m])``; in a shared family it reads the family's table and
+        plane cache.
     shared : bool
-        True when one table serves all members (module docstring), False when each member has
-        its own.
+        True when tables serve all members (module docstring: one, or one per last length),
+        False when each member has its own.
 
     Raises
     ------
     ParameterError
-        When ``shifts`` is not (M, p) with M ≥ 1 or has non-finite entries, or ``n`` does not
-        fit the model (as :class:`~tbspin.bz.fourier.MeshFourier`).
+        When ``shifts`` is not (M, p) with M ≥ 1 or has non-finite entries, ``n`` is neither
+        one size nor one per member, or a size does not fit the model (as
+        :class:`~tbspin.bz.fourier.MeshFourier`).
     """
 
-    def __init__(self, model: LatticeModel, n: tuple[int, ...], shifts: FloatArray,
-                 directions: Iterable[Direction] | None = None) -> None:
-        n = tuple(int(x) for x in n)
+    def __init__(self, model: LatticeModel, n: Sequence[int] | Sequence[Sequence[int]],
+                 shifts: FloatArray, directions: Iterable[Direction] | None = None) -> None:
         u = np.asarray(shifts, dtype=float)
-        if u.ndim != 2 or u.shape[0] < 1 or u.shape[1] != len(n) or not np.isfinite(u).all():
+        p = np.asarray(n).shape[-1] if np.asarray(n).ndim else 0
+        if u.ndim != 2 or u.shape[0] < 1 or u.shape[1] != p or not np.isfinite(u).all():
             raise ParameterError(
-                f"'shifts' must be a finite (M, {len(n)}) array of mesh shifts, got shape "
-                f"{u.shape}")
-        self.n = n
+                f"'shifts' must be a finite (M, {p}) array of mesh shifts, got shape {u.shape}")
+        self.sizes = member_sizes(n, len(u), p)
         self.shifts = u
         dirs = None if directions is None else tuple(directions)
-        base = MeshFourier(model, Mesh(n=n, shift=(0.0,) * len(n)), dirs)
-        if not base.unique_residues and \
-                len(np.unique(model.R[:, list(model.periodic)][:, -1])) <= DFT_RESIDUES:
-            base = MeshFourier(model, Mesh(n=n, shift=(0.0,) * len(n)), dirs, fold=False)
-        self.shared = base.unique_residues
-        self._base = base
-        self._cache: collections.OrderedDict[tuple[int, int], ComplexArray] = collections.OrderedDict()
+        values = np.unique(model.R[:, list(model.periodic)][:, -1])
+        lasts = sorted({s[-1] for s in self.sizes})
+        first = {last: next(s for s in self.sizes if s[-1] == last) for last in lasts}
+
+        def plan(size: tuple[int, ...], fold: bool = True) -> MeshFourier:
+            return MeshFourier(model, Mesh(n=size, shift=(0.0,) * len(size)), dirs, fold=fold)
+
+        folded = {last: plan(first[last]) for last in lasts}
+        unique = all(b.unique_residues for b in folded.values())
+        self._bases: dict[int, MeshFourier]  # last length → the table's plan (key 0: all)
+        if unique and (len(lasts) == 1 or len(values) > DFT_RESIDUES):
+            self._bases = folded
+        elif len(values) <= DFT_RESIDUES:
+            self._bases = {0: plan(first[lasts[0]], fold=False)}
+        else:
+            self._bases = {}
+        self.shared = bool(self._bases)
+        self._key = [s[-1] if s[-1] in self._bases else 0 for s in self.sizes]
+        # classes: members of one outer size and one table share their plane products
+        classes: dict[tuple[tuple[int, ...], int], list[int]] = {}
+        for m, s in enumerate(self.sizes):
+            classes.setdefault((s[:-2], self._key[m]), []).append(m)
+        self._classes = tuple(tuple(v) for v in classes.values())
+        self._class_of = {m: (c, i) for c, v in enumerate(self._classes) for i, m in enumerate(v)}
+        self._cache: collections.OrderedDict[tuple[int, int, int], ComplexArray] = \
+            collections.OrderedDict()
         self._lock = threading.Lock()
         if self.shared:
             self.members: tuple[MeshFourier, ...] = tuple(
-                _Member(self, m, base) for m in range(len(u)))
+                _Member(self, m, self._bases[self._key[m]]) for m in range(len(u)))
         else:
-            self.members = tuple(MeshFourier(model, Mesh(n=n, shift=tuple(float(x) for x in s)),
-                                             dirs) for s in u)
+            self.members = tuple(MeshFourier(model, Mesh(n=n_m, shift=tuple(float(x) for x in s)),
+                                             dirs) for n_m, s in zip(self.sizes, u, strict=True))
+
+    @property
+    def _base(self) -> MeshFourier:
+        """The table's plan of member 0 (the only one when all members share one table)."""
+        return self._bases[self._key[0]] if self.shared else self.members[0]
 
     @property
     def table(self) -> ComplexArray:
-        """The shared (N_outer, row) table (:attr:`tbspin.bz.fourier.MeshFourier.table` of the
-        unshifted mesh), built on first use."""
-        return self._base.table
+        """The shared (N_outer, row) table of member 0 (:attr:`tbspin.bz.fourier.MeshFourier.table`
+        of an unshifted mesh), built on first use."""
+        return self.table_of(0)
 
-    def _blocking(self) -> tuple[int, int]:
-        """(members, plane indices) per cached product: all M members and G ≥ 1 plane indices
-        when M planes fit in :data:`PLANE_BUDGET`, else one plane index of ⌈M/B⌉ members (B
-        blocks as even as possible, each within the budget when one plane alone is)."""
-        m = len(self.shifts)
-        per = max(1, PLANE_BUDGET // max(16 * int(np.prod(self.table.shape[1:])), 1))
+    def table_of(self, m: int) -> ComplexArray:
+        """The table member ``m`` reads (shared by its last length or by all members)."""
+        if not self.shared:
+            return self.members[m].table
+        return self._bases[self._key[m]].table
+
+    def _blocking(self, c: int = 0) -> tuple[int, int]:
+        """(members, plane indices) per cached product of class ``c``: all its members and
+        G ≥ 1 plane indices when its planes fit in :data:`PLANE_BUDGET`, else one plane index
+        of ⌈M_c/B⌉ members (B blocks as even as possible, each within the budget when one plane
+        alone is)."""
+        m = len(self._classes[c])
+        table = self.table_of(self._classes[c][0])
+        per = max(1, PLANE_BUDGET // max(16 * int(np.prod(table.shape[1:])), 1))
         if per >= m:
             return m, max(1, min(PLANE_GROUP, per // m))
         blocks = -(-m // per)
@@ -137,25 +204,29 @@ class MeshFamily:
 
     def plane(self, m: int, plane: int) -> ComplexArray:
         """Σ over the outer R of the table for plane ``plane`` of member ``m``; a miss computes
-        the planes of the whole group for a block of members in one product (module
-        docstring); :data:`CACHED_GROUPS` products are kept."""
+        the planes of the whole group for a block of members of its class in one product
+        (module docstring); :data:`CACHED_GROUPS` products are kept."""
         with self._lock:
-            mb, group = self._blocking()
-            key = (m // mb, plane // group)
+            c, i = self._class_of[m]
+            mb, group = self._blocking(c)
+            key = (c, i // mb, plane // group)
             hit = self._cache.get(key)
             if hit is None:
-                first = key[1] * group
-                planes = np.arange(first, min(first + group, int(np.prod(self.n[:-2]))))
-                j = np.array(np.unravel_index(planes, self.n[:-2])).T  # (G, p − 2)
-                u = self.shifts[key[0] * mb: (key[0] + 1) * mb, :-2]
-                kap = (j[None] + u[:, None]) / np.asarray(self.n[:-2])
-                phase = np.exp(2j * np.pi * (kap @ self._base.outer.T))  # (mb, G, N_outer)
-                b = phase.reshape(-1, len(self._base.outer)) @ self.table
+                outer_n = self.sizes[m][:-2]
+                first = key[2] * group
+                planes = np.arange(first, min(first + group, int(np.prod(outer_n))))
+                j = np.array(np.unravel_index(planes, outer_n)).T  # (G, p − 2)
+                block = list(self._classes[c][key[1] * mb: (key[1] + 1) * mb])
+                u = self.shifts[block, :-2]
+                kap = (j[None] + u[:, None]) / np.asarray(outer_n)
+                base = self._bases[self._key[m]]
+                phase = np.exp(2j * np.pi * (kap @ base.outer.T))  # (mb, G, N_outer)
+                b = phase.reshape(-1, len(base.outer)) @ base.table
                 hit = b.reshape(len(u), len(planes), -1)
                 self._cache[key] = hit
                 while len(self._cache) > CACHED_GROUPS:
                     self._cache.popitem(last=False)
-            return hit[m - key[0] * mb, plane - key[1] * group]
+            return hit[i - key[1] * mb, plane - key[2] * group]
 
     def release(self, m: int) -> None:
         """Drop what member ``m`` holds of its own (the table and planes of a member of an
@@ -178,27 +249,30 @@ class MeshFamily:
 
 
 class _Member(MeshFourier):
-    """Member m of a shared :class:`MeshFamily`: the unshifted plan's arrays, the member's shift,
-    its own line phases, and the family's table and plane cache (no table of its own)."""
+    """Member m of a shared :class:`MeshFamily`: the unshifted plan's arrays, the member's size
+    and shift, its own line phases, and the family's table and plane cache (no table of its
+    own)."""
 
     def __init__(self, family: MeshFamily, m: int, base: MeshFourier) -> None:
         self.__dict__.update(base.__dict__)
+        self.n = family.sizes[m]
         self.shift = tuple(float(x) for x in family.shifts[m])
         self._family = family
         self._m = m
         self._lock = threading.Lock()
         self._planes = collections.OrderedDict()
         assert base.residue_r is not None  # a shared family
-        unshifted = np.exp(2j * np.pi * np.mod(np.outer(np.arange(family.n[-1]), base.residues),
-                                                family.n[-1]) / family.n[-1])
-        self._residue_phase = residue_phase(base.residue_r, self.shift[-1], family.n[-1])
+        last = self.n[-1]
+        unshifted = np.exp(2j * np.pi * np.mod(np.outer(np.arange(last), base.residues), last)
+                           / last)
+        self._residue_phase = residue_phase(base.residue_r, self.shift[-1], last)
         self._line_phases = unshifted * self._residue_phase[None]
 
     @property
     def table(self) -> ComplexArray:
-        return self._family.table
+        return self._family.table_of(self._m)
 
     def _plane(self, plane: int) -> ComplexArray:
         if len(self.n) <= 2:
-            return self._family.table
+            return self.table
         return self._family.plane(self._m, plane)

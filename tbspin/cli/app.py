@@ -205,7 +205,8 @@ def _add_integration_args(p: argparse.ArgumentParser, kind: str = "shc") -> None
                         "[drawn; the seed used is written to the result, extras.sampling.seed]")
     p.add_argument("--no-errors", action="store_true",
                    help="one plain mesh without an error bar (default: the mesh's k-points as "
-                        "8-16 randomly shifted sub-meshes give value ± error at the same cost)")
+                        "8-16 randomly shifted sub-meshes that tile the mesh give value ± error at the "
+                        "same cost)")
     p.add_argument("--symmetrize", action="store_true",
                    help="restore time reversal (and inversion, from the .win projections when "
                         "available) broken by the Wannier fit before computing")

@@ -239,8 +239,9 @@ def _sampling_words(result: ConductivityResult) -> str:
     "364 k-points (random shifts), tol 0.05" for a ``tol`` run."""
     samp = result.extras.get("sampling") if isinstance(result.extras, dict) else None
     if isinstance(samp, dict) and "sub_mesh" in samp:
-        return (f"mesh {'x'.join(map(str, result.mesh))} ({samp['n_sub']} shifted "
-                f"{'x'.join(map(str, samp['sub_mesh']))} sub-meshes)")
+        sub = samp["sub_mesh"]  # "8x8x8", "(10+11)x(10+11)x(10+11)"; a list in older files
+        sub = sub if isinstance(sub, str) else "x".join(map(str, sub))
+        return f"mesh {'x'.join(map(str, result.mesh))} ({samp['n_sub']} shifted {sub} sub-meshes)"
     if isinstance(samp, dict) and "n_k" in samp:
         tol = samp.get("tol", "?")
         return f"{samp['n_k']} k-points (random shifts), tol {tol if isinstance(tol, str) else tol}"

@@ -1,5 +1,6 @@
-"""One engine run over a *family* of uniform meshes that differ only by their shifts (the M
-randomly shifted sub-meshes of the default error bar, :mod:`tbspin.sampling.submesh`).
+"""One engine run over a *family* of uniform meshes that differ by their shifts and possibly
+their sizes (the M randomly shifted sub-meshes of the default error bar, which tile the
+requested mesh: :mod:`tbspin.sampling.submesh`).
 
     I_m(E_F) = (1 / (V_cell N_k)) Σ_{k ∈ mesh m} Σ_n f(ε_nk − E_F) X_nk,     m = 1 … M
 
@@ -11,10 +12,11 @@ the meshes are one point set (:class:`FamilyPoints`):
 
 * *units*: each mesh is cut as a plain run cuts it (chunks of ``chunk_size`` points, whole FFT
   lines), and with 3D FFT sums on a shared table additionally at plane boundaries (a unit
-  reads one plane);
-* *order*: then plane-major, (plane, mesh, start), so the plane sums of all M meshes computed
-  in one product (:class:`tbspin.bz.family.MeshFamily`) are used while cached; otherwise
-  mesh-major (a member with a table of its own drops it after its last unit);
+  reads one plane); a mesh's units are whole lines of its own length when the chunk holds one;
+* *order*: then plane-major within each outer size, (outer size, plane, mesh, start), so the
+  plane sums of the meshes of one outer size computed in one product
+  (:class:`tbspin.bz.family.MeshFamily`) are used while cached; otherwise mesh-major (a member
+  with a table of its own drops it after its last unit);
 * *jobs*: consecutive units packed up to ``chunk_size`` points, one kernel call per job (one
   eigensystem per k: the kernel does not see where a unit ends), one Fermi sum
   (:func:`tbspin.engine.occupation.fermi_sum`) per unit;
@@ -31,14 +33,14 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from tbspin.bands.integrands import with_band_cutoff
-from tbspin.bz.family import MeshFamily
-from tbspin.bz.fourier import displaced_mesh
+from tbspin.bz.family import MeshFamily, member_sizes
+from tbspin.bz.fourier import displaced_mesh, whole_lines
 from tbspin.bz.kmesh import Mesh
 from tbspin.engine.executor import ChunkPool, one_blas_thread
 from tbspin.engine.integrate import _progress_bar, plan_recipes
@@ -56,40 +58,49 @@ Segment = tuple[int, int, int]
 FamilyPlans = tuple[MeshFamily, ...]
 
 
-def family_plans(model: LatticeModel, kernel: Kernel, n: tuple[int, ...], shifts: FloatArray,
+def family_plans(model: LatticeModel, kernel: Kernel,
+                 n: Sequence[int] | Sequence[Sequence[int]], shifts: FloatArray,
                  fft: str = "auto") -> FamilyPlans | None:
     """FFT plans of the family (the plans :func:`tbspin.engine.integrate.plan_recipes` asks
-    for, one :class:`~tbspin.bz.family.MeshFamily` each), or None for direct Bloch sums."""
-    mesh = Mesh(n=n, shift=(0.0,) * len(n))
-    recipes = plan_recipes(model, kernel, mesh, fft)
-    if recipes is None:
+    for, one :class:`~tbspin.bz.family.MeshFamily` each), or None for direct Bloch sums (with
+    ``fft="auto"``: unless the cost rule prefers FFT sums for every member size)."""
+    u = np.asarray(shifts, dtype=float)
+    sizes = member_sizes(n, len(u), u.shape[1])
+    meshes = {s: Mesh(n=s, shift=(0.0,) * len(s)) for s in sorted(set(sizes))}
+    decisions = [plan_recipes(model, kernel, mesh, fft) for mesh in meshes.values()]
+    if any(r is None for r in decisions):
         return None
     plans = []
-    for dk, dirs in recipes:
-        moved = 0.0 if dk is None else np.asarray(displaced_mesh(model, mesh, dk).shift)
-        plans.append(MeshFamily(model, n, shifts + np.atleast_1d(moved)[None], dirs))
+    for dk, dirs in decisions[0]:  # type: ignore[union-attr]
+        moved = np.zeros_like(u) if dk is None else np.array(
+            [displaced_mesh(model, meshes[s], dk).shift for s in sizes])
+        plans.append(MeshFamily(model, sizes, u + moved, dirs))
     return tuple(plans)
 
 
-def family_jobs(n: tuple[int, ...], n_meshes: int, chunk_size: int, planes: bool
+def family_jobs(sizes: Sequence[tuple[int, ...]], chunk_size: int, planes: bool
                 ) -> tuple[tuple[Segment, ...], ...]:
-    """Units of every mesh, ordered and packed into jobs of ≤ ``chunk_size`` points (module
-    docstring); ``planes``: also cut at plane boundaries and order plane-major (3D FFT)."""
-    size = int(np.prod(n))
-    plane = int(np.prod(n[-2:])) if planes else size
-    units: list[tuple[int, int, int, int]] = []  # (plane, mesh, start, stop)
-    for m in range(n_meshes):
-        for start in range(0, size, chunk_size):
-            stop = min(start + chunk_size, size)
+    """Units of every mesh (``sizes``: one per mesh), ordered and packed into jobs of
+    ≤ ``chunk_size`` points (module docstring; a unit is a whole number of a mesh's lines when
+    ``chunk_size`` holds one); ``planes``: also cut at plane boundaries and order plane-major
+    per outer size (3D FFT)."""
+    units: list[tuple[tuple[int, ...], int, int, int, int]] = []  # (outer, plane, mesh, lo, hi)
+    for m, n in enumerate(sizes):
+        size = int(np.prod(n))
+        plane = int(np.prod(n[-2:])) if planes else size
+        step = whole_lines(chunk_size, n[-1]) if chunk_size >= n[-1] else chunk_size
+        for start in range(0, size, step):
+            stop = min(start + step, size)
             cuts = [start] + list(range((start // plane + 1) * plane, stop, plane)) + [stop]
             for lo, hi in zip(cuts[:-1], cuts[1:]):
-                units.append((lo // plane if planes else 0, m, lo, hi))
+                units.append((tuple(n[:-2]) if planes else (), lo // plane if planes else 0,
+                              m, lo, hi))
     if planes:
         units.sort()
     jobs: list[tuple[Segment, ...]] = []
     job: list[Segment] = []
     points = 0
-    for _, m, lo, hi in units:
+    for _, _, m, lo, hi in units:
         if job and points + hi - lo > chunk_size:
             jobs.append(tuple(job))
             job, points = [], 0
@@ -101,7 +112,7 @@ def family_jobs(n: tuple[int, ...], n_meshes: int, chunk_size: int, planes: bool
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class FamilyPoints(LockedPoints):
-    """The points of M uniform meshes (``meshes``, one size) in ``jobs`` of segments (pure,
+    """The points of M uniform meshes (``meshes``, any sizes) in ``jobs`` of segments (pure,
     picklable: ``batch(j)`` depends on j alone), with FFT Bloch sums from ``fourier``."""
 
     model: LatticeModel
@@ -163,20 +174,22 @@ class FamilyTask:
 
 
 def integrate_family(
-    model: LatticeModel, kernel: Kernel, n: tuple[int, ...], shifts: FloatArray,
+    model: LatticeModel, kernel: Kernel, n: Sequence[int] | Sequence[Sequence[int]],
+    shifts: FloatArray,
     efermi: FloatArray, temperature: float, *, chunk_size: int, progress: bool | None = None,
     executor: object | None = None, label: str = "", workers: int | None = None,
     backend: str = "auto", client: object | None = None, fft: str = "auto",
 ) -> tuple[FloatArray, dict[str, float | int]]:
-    """Σ f X over each mesh ``Mesh(n, shifts[m])``, divided by V_cell N_k (module docstring).
+    """Σ f X over each mesh ``Mesh(n_m, shifts[m])``, divided by V_cell N_k of that mesh
+    (module docstring).
 
     Parameters
     ----------
     model : LatticeModel
     kernel : callable
         k (Nk, d) [, (H, ∂H)] → (energies, X), e.g. a :class:`tbspin.bands.integrands.Integrand`.
-    n : tuple of int
-        Points per periodic direction of every mesh.
+    n : tuple of int, or (M, p) ints
+        Points per periodic direction of every mesh, or of each mesh.
     shifts : (M, p) array
         Shift of each mesh in units of its step.
     efermi : (n_E,) eV
@@ -196,22 +209,23 @@ def integrate_family(
     Raises
     ------
     ParameterError
-        For a bad ``chunk_size``, ``shifts`` or ``fft``, or both ``executor`` and
+        For a bad ``chunk_size``, ``n``, ``shifts`` or ``fft``, or both ``executor`` and
         ``workers``/``backend``/``client``.
     """
     if executor is not None and (workers is not None or backend != "auto" or client is not None):
         raise ParameterError("give either 'executor' or 'workers'/'backend'/'client', not both")
-    n = tuple(int(x) for x in n)
+    p = np.asarray(n).shape[-1] if np.asarray(n).ndim else 0
     u = np.asarray(shifts, dtype=float)
-    if u.ndim != 2 or u.shape[1] != len(n) or len(u) < 1:
-        raise ParameterError(f"'shifts' must be an (M, {len(n)}) array, got shape {u.shape}")
+    if u.ndim != 2 or u.shape[1] != p or len(u) < 1:
+        raise ParameterError(f"'shifts' must be an (M, {p}) array, got shape {u.shape}")
+    sizes = member_sizes(n, len(u), p)
     if int(chunk_size) < 1:
         raise ParameterError(f"'chunk_size' must be a positive integer, got {chunk_size!r}")
     kernel = with_band_cutoff(kernel, efermi, temperature)
-    fourier = family_plans(model, kernel, n, u, fft)
-    meshes = tuple(Mesh(n=n, shift=tuple(float(x) for x in s)) for s in u)
-    planes = fourier is not None and len(n) >= 3 and fourier[0].shared
-    jobs = family_jobs(n, len(u), int(chunk_size), planes)
+    fourier = family_plans(model, kernel, sizes, u, fft)
+    meshes = tuple(Mesh(n=s, shift=tuple(float(x) for x in v)) for s, v in zip(sizes, u, strict=True))
+    planes = fourier is not None and p >= 3 and fourier[0].shared
+    jobs = family_jobs(sizes, int(chunk_size), planes)
     points = FamilyPoints(model, meshes, jobs, fourier)
     task = FamilyTask(kernel, points, efermi, temperature)
     todo = range(len(jobs))
@@ -235,8 +249,10 @@ def integrate_family(
         raise KeyboardInterrupt(
             f"interrupted after {done} of {len(jobs)} chunks (sub-meshes keep no checkpoint: "
             "repeat the call with the same seed)") from None
-    raw = np.array(acc, dtype=float) / (meshes[0].size * model.cell_measure)
-    info = {"seconds": time.perf_counter() - t0, "n_k": len(u) * meshes[0].size,
+    points_of = np.array([mesh.size for mesh in meshes], dtype=float)
+    raw = np.array(acc, dtype=float)
+    raw = raw / (points_of.reshape((-1,) + (1,) * (raw.ndim - 1)) * model.cell_measure)
+    info = {"seconds": time.perf_counter() - t0, "n_k": int(points_of.sum()),
             "chunk_size": int(chunk_size), "jobs": len(jobs), "fft": int(fourier is not None)}
     return raw, info
 

@@ -322,6 +322,10 @@ def _conductivity(
 
 
 
+#: how a label "(10+11)x(10+11)x(10+11)" reads (tbspin.sampling.submesh.Split.label)
+_PARTS = "; each direction in the parts shown, every combination one sub-mesh"
+
+
 def _sub_meshes(
     integrand: Integrand | BandKernel, ef: FloatArray, *, kind: str, label: str, formula: str,
     mesh: MeshSpec, temperature: float, eta: float, chunk_size: int | None, seed: int | None,
@@ -339,10 +343,11 @@ def _sub_meshes(
     r = submesh_integral(model, integrand, kmesh.n, ef, temperature, seed=seed,
                          chunk_size=chunk_size, method=st.method, label=label, **run_kw)
     shape = (len(ef), len(comps)) if comps is not None else (len(ef),)
-    sub = "x".join(map(str, r.mesh))
     why = unconverged(r.samples, r.values, r.errors, r.n_components)
     hist = r.history[0]
-    samp = dict(method=r.method, mesh=list(kmesh.n), sub_mesh=list(r.mesh), n_sub=r.n_shifts,
+    sub = hist["sub_mesh"]
+    samp = dict(method=r.method, mesh=list(kmesh.n), sub_mesh=sub, sub_meshes=hist["sub_meshes"],
+                parts=hist["parts"], n_sub=r.n_shifts,
                 n_k=r.n_k, seed=r.seed, seed_given=seed, shifts=hist["shifts"],
                 seconds=hist["seconds"], fft_sub_meshes=hist["fft_sub_meshes"],
                 rel_warn=REL_WARN, unconverged=why, samples=r.samples.tolist())
@@ -354,7 +359,8 @@ def _sub_meshes(
         extras=dict(sampling=samp, position_operator=_position_operator(model), **st.extras(),
                     n_k=r.n_k, seconds=hist["seconds"],
                     errors=(f"{r.n_shifts} randomly shifted {sub} sub-meshes ({r.n_k} k-points, "
-                            f"seed {r.seed}); Student-t standard error (1 sigma)"),
+                            f"seed {r.seed}{_PARTS if '(' in sub else ''}); Student-t standard "
+                            "error (1 sigma)"),
                     shift_default=f"random: each of the {r.n_shifts} sub-meshes its own shift"),
         fingerprint=model.fingerprint(), provenance=model_provenance(model, st.record()),
         raw_errors=r.errors.reshape(shape), components=comps, indices=idx,

@@ -188,8 +188,10 @@ def anomalous_hall(
         elements with the AHC's odd T parity), as in :func:`compute`.
     errors : bool
         Without ``tol``: True (default) evaluates the mesh's k-points as M randomly shifted
-        sub-meshes (:func:`tbspin.sampling.submesh.split_mesh`: M = 8 of (n/2)³ for an even 3D
-        mesh; the same total number of k-points, so the same cost) and returns value ± the
+        sub-meshes that tile it (:func:`tbspin.sampling.submesh.split_mesh`: each direction in
+        parts of ⌊n/k⌋ or ⌈n/k⌉ points, k = 2 in 3D, 3 in 2D, 8 in 1D, every combination a
+        sub-mesh; a 21³ mesh is 8 sub-meshes (10|11)³; exactly the k-points of the plain mesh,
+        so the same cost) and returns value ± the
         Student-t standard error of the M estimates, with a
         :class:`~tbspin.errors.ConvergenceWarning` when the relative error exceeds 10 % or one
         sub-mesh lies far from the others. False: one plain (Γ-centred or ``shift``-ed) mesh,

@@ -1,18 +1,30 @@
 """The default error bar of a uniform-mesh run: the mesh's k-points as M randomly shifted
-sub-meshes, and the check that says when the estimate is not converged.
+sub-meshes that tile it exactly, and the check that says when the estimate is not converged.
 
 Sub-meshes (:func:`split_mesh`)
-    A mesh n_1 × … × n_p (N points) is evaluated as M uniform sub-meshes s_1 × … × s_p with
-    M between :data:`MIN_SUB` and :data:`MAX_SUB` and M·∏s_i as close to N as the integers
-    allow (exact whenever the n_i allow it: a 3D mesh of even n is M = 8 sub-meshes of (n/2)³,
-    a 2D mesh of n divisible by 4 is M = 16 of (n/4)², a 1D mesh of n = 8m is M = 8 of m). Among
-    the splits within 1 % of the best match the most isotropic sub-mesh wins, then the fewest
-    sub-meshes (each sub-mesh as large as possible). Each sub-mesh has its own uniformly random
-    shift u_m ∈ [0, 1)^p (in units of its step): every point is uniform in its cell, so each
-    sub-mesh total is an *unbiased* estimate of the integral (the randomized lattice rule of
-    :mod:`tbspin.sampling`), and value ± error = mean ± Student-t standard error of the M
-    estimates (:func:`tbspin.sampling.rules._stats`, the rule of ``tol`` runs). The cost is the
-    plain mesh's: the same number of k-points through the same engine.
+    Each wide direction i of a mesh n_1 × … × n_p (n_i > 1) is split into k_i parts as even as
+    possible, n_i = Σ of k_i part sizes each ⌊n_i/k_i⌋ or ⌈n_i/k_i⌉ (21 = 10 + 11, 7 = 2 + 2 + 3);
+    the M = ∏k_i sub-meshes ("members") are all combinations of one part per direction, so the
+    member sizes sum to the mesh exactly, Σ_m ∏_i s_{m,i} = ∏_i n_i (the cost of the plain mesh,
+    for every mesh). The rule for k is one for all dimensions: the same k on every wide
+    direction, the smallest with k^d ≥ :data:`MIN_SUB` for d wide directions (3D 2·2·2 = 8, 2D
+    3·3 = 9, 1D 8); a direction shorter than that k is split into single points and the others
+    take more parts (among the k with M in [:data:`MIN_SUB`, :data:`MAX_SUB`], the most even
+    max k_i / min k_i wins, then the fewest members); a mesh of fewer than MIN_SUB points has
+    one member per point, and directions with n_i = 1 (slabs) stay one point. A 21³ mesh is
+    the 8 members (10|11)×(10|11)×(10|11), an even 3D mesh 8 members of (n/2)³ as before.
+Unbiased estimate and error
+    Member m is a full-zone uniform grid of its size s_m with its own uniformly random shift
+    u_m ∈ [0, 1)^p (in units of its step): every point is uniform in its cell, so its total
+    Q_m is an *unbiased* estimate of the integral I (one randomized lattice rule, as in
+    :mod:`tbspin.sampling`), and the M totals are independent. The estimate is their
+    equal-weight mean Q̄ = Σ Q_m / M, unbiased, with Var Q̄ = Σ σ_m² / M². The members' variances
+    σ_m² differ (their sizes differ by at most a factor (⌈⌉/⌊⌋)^p: 1.33 for 21³), but the
+    sample variance S² = Σ (Q_m − Q̄)² / (M − 1) still has E[S²] = Σ σ_m² / M (expand
+    Σ (Q_m − Q̄)² = Σ (Q_m − I)² − M (Q̄ − I)², whose mean is Σ σ_m² − Σ σ_m² / M), so S²/M is an
+    unbiased estimate of Var Q̄ whatever the σ_m. value ± error = Q̄ ± Student-t standard error
+    (:func:`tbspin.sampling.rules._stats`, the rule of ``tol`` runs; the t quantile is exact for
+    Gaussian totals of equal variance and close for variances this similar).
 Not converged (:func:`unconverged`)
     A :class:`~tbspin.errors.ConvergenceWarning` is due when at some Fermi energy the error
     exceeds :data:`REL_WARN` (10 %) of the largest |value| of its components (and the
@@ -25,6 +37,7 @@ Not converged (:func:`unconverged`)
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import time
@@ -41,7 +54,7 @@ from tbspin.model.lattice import LatticeModel
 from tbspin.sampling.rules import Kernel, SampledIntegral, _stats, components
 from tbspin.types import FloatArray
 
-__all__ = ["MIN_SUB", "MAX_SUB", "REL_WARN", "ABS_QUIET", "OUTLIER_ALPHA", "split_mesh",
+__all__ = ["MIN_SUB", "MAX_SUB", "REL_WARN", "ABS_QUIET", "OUTLIER_ALPHA", "Split", "split_mesh",
            "draw_shifts", "unconverged", "submesh_integral"]
 
 #: fewest sub-meshes of the default error estimate (t_{0.975, 7}/1.96 = 1.21 at M = 8)
@@ -56,8 +69,52 @@ ABS_QUIET = 1e-9
 OUTLIER_ALPHA = 0.01
 
 
-def split_mesh(n: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
-    """M and the sub-mesh s of a mesh n: M·∏s_i ≈ ∏n_i (module docstring).
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """The members of a mesh's default error bar (:func:`split_mesh`, module docstring).
+
+    Attributes
+    ----------
+    n : tuple of int
+        The requested mesh.
+    parts : tuple of tuple of int
+        Per direction, the part sizes (ascending; they sum to n_i).
+    """
+
+    n: tuple[int, ...]
+    parts: tuple[tuple[int, ...], ...]
+
+    @property
+    def sizes(self) -> tuple[tuple[int, ...], ...]:
+        """The M member sizes: every combination of one part per direction (C order)."""
+        return tuple(itertools.product(*self.parts))
+
+    @property
+    def n_sub(self) -> int:
+        """M, the number of members."""
+        return math.prod(len(p) for p in self.parts)
+
+    @property
+    def n_k(self) -> int:
+        """k-points of all members: ∏ n_i, the plain mesh's."""
+        return sum(math.prod(s) for s in self.sizes)
+
+    def label(self) -> str:
+        """"4x4" when all members have one size, else the parts per direction, "(10+11)x…"."""
+        if all(len(set(p)) == 1 for p in self.parts):
+            return "x".join(str(p[0]) for p in self.parts)
+        return "x".join(str(p[0]) if len(set(p)) == 1 else "(" + "+".join(map(str, p)) + ")"
+                        for p in self.parts)
+
+
+def _parts(n: int, k: int) -> tuple[int, ...]:
+    """n as k sizes ⌊n/k⌋ or ⌈n/k⌉, ascending."""
+    q, r = divmod(n, k)
+    return (q,) * (k - r) + (q + 1,) * r
+
+
+def split_mesh(n: tuple[int, ...]) -> Split:
+    """The members of mesh ``n``: sub-meshes that tile it exactly (module docstring).
 
     Parameters
     ----------
@@ -66,33 +123,35 @@ def split_mesh(n: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
 
     Returns
     -------
-    (M, s)
-        M randomly shifted sub-meshes of s_1 × … × s_p points.
+    Split
+        ``parts`` per direction; ``sizes`` the M member sizes, Σ ∏ sizes = ∏ n.
 
     Raises
     ------
     ParameterError
-        For a mesh of a single k-point (no spread to estimate an error from).
+        For a mesh of a single k-point (no spread to estimate an error from) or a size < 1.
     """
-    total = int(np.prod(n)) if n else 1
+    n = tuple(int(x) for x in n)
+    if any(x < 1 for x in n):
+        raise ParameterError(f"mesh sizes must be ≥ 1, got {n}")
+    total = math.prod(n)
     if total < 2:
         raise ParameterError(
             f"a mesh of {total} k-point cannot carry an error estimate; give a larger mesh or "
             "errors=False (CLI --no-errors)")
     if total < MIN_SUB:
-        return total, (1,) * len(n)
+        return Split(n, tuple((1,) * x for x in n))
     wide = [i for i, x in enumerate(n) if x > 1]
-    cands: list[tuple[float, float, int, tuple[int, ...]]] = []
-    for m in range(MIN_SUB, MAX_SUB + 1):
-        c = m ** (1.0 / len(wide))
-        opts = [sorted({max(1, math.floor(x / c)), max(1, min(x, math.ceil(x / c)))})
-                if i in wide else [1] for i, x in enumerate(n)]
-        for s in itertools.product(*opts):
-            ratio = [x / y for x, y in zip(n, s, strict=True) if x > 1]
-            cands.append((abs(m * math.prod(s) - total) / total, max(ratio) / min(ratio), m, s))
-    best = min(c[0] for c in cands)
-    _, _, m, s = min((c for c in cands if c[0] <= best + 0.01), key=lambda c: (c[1], c[2], c[0]))
-    return m, tuple(int(x) for x in s)
+    best: tuple[float, int, tuple[int, ...]] | None = None
+    for ks in itertools.product(*(range(1, min(n[i], MAX_SUB) + 1) for i in wide)):
+        m = math.prod(ks)
+        if MIN_SUB <= m <= MAX_SUB:
+            key = (max(ks) / min(ks), m, tuple(-x for x in ks))
+            if best is None or key < best:
+                best = key
+    assert best is not None  # ∏n ≥ MIN_SUB: some k_i ≤ n_i has MIN_SUB ≤ ∏k ≤ MAX_SUB
+    k = dict(zip(wide, (-x for x in best[2]), strict=True))
+    return Split(n, tuple(_parts(x, k.get(i, 1)) for i, x in enumerate(n)))
 
 
 def draw_shifts(seed: int, m: int, p: int) -> FloatArray:
@@ -147,10 +206,10 @@ def submesh_integral(
     temperature: float, *, seed: int | None, chunk_size: int | None, method: str = "kubo",
     label: str = "", **run_kw: Any,
 ) -> SampledIntegral:
-    """The integral over the k-points of mesh ``n`` as M randomly shifted sub-meshes
-    (:func:`split_mesh`), all in one engine run (:func:`tbspin.engine.family.integrate_family`:
-    one FFT table and the plane sums of all shifts in one product, chunks, any backend); each
-    sub-mesh's sum is that of its own uniform-mesh run to rounding.
+    """The integral over the k-points of mesh ``n`` as M randomly shifted sub-meshes that tile
+    it (:func:`split_mesh`), all in one engine run (:func:`tbspin.engine.family.integrate_family`:
+    one FFT table, the plane sums of all shifts of a size in one product, chunks, any backend);
+    each sub-mesh's sum is that of its own uniform-mesh run to rounding.
 
     Parameters
     ----------
@@ -163,7 +222,7 @@ def submesh_integral(
     seed : int or None
         Root seed of the shifts (drawn when None; the one used is ``result.seed``).
     chunk_size : int or None
-        k-points per chunk (None: the engine's default for the sub-mesh size).
+        k-points per chunk (None: the engine's default for the largest member).
     method : str
         Connection method (sizes the default chunks).
     label : str
@@ -175,24 +234,31 @@ def submesh_integral(
     Returns
     -------
     SampledIntegral
-        ``method`` "sub-meshes", ``values``/``errors``/``samples`` flat (nE·C,), E_F-major,
-        ``mesh`` the sub-mesh s, ``seed`` the root seed, ``history`` one entry with the shifts.
+        ``method`` "sub-meshes", ``values``/``errors``/``samples`` flat (nE·C,), E_F-major (one
+        sample row per member, the equal-weight mean and its Student-t error), ``mesh`` the
+        requested mesh, ``n_k`` = ∏ n, ``seed`` the root seed, ``history`` one entry with the
+        shifts, the member sizes (``sub_meshes``), the parts per direction (``parts``) and a
+        label (``sub_mesh``: "10x10x10", or "(10+11)x(10+11)x(10+11)" for sizes that differ).
     """
-    m, s = split_mesh(tuple(int(x) for x in n))
+    split = split_mesh(tuple(int(x) for x in n))
+    m, sizes = split.n_sub, split.sizes
     root = int(np.random.default_rng().integers(2**63)) if seed is None else int(seed)
-    shifts = draw_shifts(root, m, len(s))
+    shifts = draw_shifts(root, m, len(split.n))
     t0 = time.perf_counter()
-    mesh = Mesh(n=s, shift=(0.0,) * len(s))
+    big = max(sizes, key=math.prod)
+    mesh = Mesh(n=big, shift=(0.0,) * len(big))
     size = default_chunk_size(model, method, mesh=mesh) if chunk_size is None else chunk_size
-    raw, info = integrate_family(model, kernel, s, shifts, efermi, temperature, chunk_size=size,
-                                 label=label, **run_kw)
+    raw, info = integrate_family(model, kernel, sizes, shifts, efermi, temperature,
+                                 chunk_size=size, label=label, **run_kw)
     samples = raw.reshape(m, -1)
     fft = m * int(info["fft"])
     values, errors = _stats(samples)
-    nk = m * int(np.prod(s))
-    hist = [dict(n_k=nk, n_k_final=nk, mesh=s, refined_cells=0, max_factor=1, values=values,
-                 errors=errors, seconds=time.perf_counter() - t0, shifts=shifts.tolist(),
+    nk = split.n_k
+    hist = [dict(n_k=nk, n_k_final=nk, mesh=split.n, refined_cells=0, max_factor=1,
+                 values=values, errors=errors, seconds=time.perf_counter() - t0,
+                 shifts=shifts.tolist(), sub_meshes=[list(s) for s in sizes],
+                 parts=[list(p) for p in split.parts], sub_mesh=split.label(),
                  fft_sub_meshes=fft)]
     return SampledIntegral(efermi=efermi, values=values, errors=errors, samples=samples, n_k=nk,
-                           mesh=s, method="sub-meshes", history=hist, refinement={1: nk // m},
-                           n_components=components(kernel), seed=root)
+                           mesh=split.n, method="sub-meshes", history=hist,
+                           refinement={1: nk}, n_components=components(kernel), seed=root)
