@@ -281,3 +281,29 @@ def test_unsymmetrized_fit_and_options_are_refused(pt_sym: LatticeModel, tmp_pat
     with pytest.raises(ParameterError, match="projector"):
         tbspin.compute(pt_sym, "spin_density", efermi=PT_EF, mesh=4, symmetry="auto",
                        options={"projector": P}, progress=False)
+
+
+@pytest.mark.parametrize(("formula", "method"), [("conventional", "kubo"), ("proper", "fd")])
+def test_wedge_bloch_sums_from_the_mesh_plans_equal_the_direct_sums(
+        pt_sym: LatticeModel, formula: str, method: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The irreducible points' H and ∂H from the mesh's FFT plans, restricted to the planes and
+    lines that hold them (MeshFourier.points; with "fd" also the displaced meshes k ± δ e_a),
+    give the tensor of the direct Bloch sums to 1e-12, and the full-mesh tensor to 1e-10. With
+    "fd" the bound is 1e-9 for both: the two sums' rounding (1e-15 of H) enters the overlaps'
+    differences amplified by 1/δ = 1e5 (the bound of test_parallel's fd FFT-vs-direct test)."""
+    import tbspin.observables._wedge as wedge_module
+    from tbspin.engine.integrate import subset_plans
+
+    kw = dict(errors=False, efermi=PT_EF, mesh=7, formula=formula, method=method,
+              progress=False)
+    out = {}
+    for mode in ("always", "never"):
+        monkeypatch.setattr(wedge_module, "subset_plans",
+                            lambda *a, mode=mode: subset_plans(*a, fft=mode))
+        res = tbspin.compute(pt_sym, "shc", symmetry="auto", **kw)
+        assert res.extras["fft"] == (mode == "always")
+        out[mode] = res.tensor()
+    tol = 1e-12 if method == "kubo" else 1e-9
+    assert _rel(out["always"], out["never"]) < tol
+    full = tbspin.compute(pt_sym, "shc", shift=0.0, **kw).tensor()
+    assert _rel(out["always"], full) < max(tol, 1e-10)

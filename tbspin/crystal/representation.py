@@ -26,6 +26,7 @@ M Θ and it acts on conj(H).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -96,19 +97,34 @@ def site_map(basis: OrbitalBasis, op: SymOp, tol: float = 0.01) -> tuple[IntArra
     """
     A = basis.lattice
     frac = np.linalg.solve(A.T, basis.sites.T).T
-    img = frac @ op.rotation.T + op.translation
-    d = img[:, None, :] - frac[None, :, :]
+    perm, L = _site_maps(frac, A, np.asarray(op.rotation, dtype=float)[None],
+                         np.asarray(op.translation, dtype=float)[None], tol,
+                         [op], basis.sites)
+    return perm[0], L[0]
+
+
+def _site_maps(frac: FloatArray, A: FloatArray, rot: FloatArray, trans: FloatArray, tol: float,
+               ops: Sequence[SymOp], sites: FloatArray) -> tuple[IntArray, IntArray]:
+    """π (G, S) and L (G, S, 3) of G operations (fractional rotations ``rot``, translations
+    ``trans``) on the sites ``frac`` (fractional) of lattice ``A``, all at once; ``ops`` and
+    ``sites`` (Å) name the culprit of an error (:func:`site_map`)."""
+    img = np.einsum("sj,gij->gsi", frac, rot) + trans[:, None, :]  # g(τ_s), fractional
+    d = img[:, :, None, :] - frac[None, None, :, :]  # (G, S, S, 3)
     L = np.round(d)
-    dist = np.linalg.norm((d - L) @ A, axis=-1)
-    perm = np.argmin(dist, axis=1)
-    best = dist[np.arange(len(frac)), perm]
-    if np.any(best > tol) or len(set(perm.tolist())) != len(perm):
-        a = int(np.argmax(best))
+    dist = np.linalg.norm((d - L) @ A, axis=-1)  # (G, S, S)
+    perm = np.argmin(dist, axis=2)
+    g_i, s_i = np.meshgrid(np.arange(len(rot)), np.arange(len(frac)), indexing="ij")
+    best = dist[g_i, s_i, perm]
+    bad = (best > tol).any(axis=1) | (np.sort(perm, axis=1)[:, 1:] == np.sort(perm, axis=1)[:, :-1]
+                                       ).any(axis=1)
+    if bad.any():
+        g = int(np.argmax(bad))
+        a = int(np.argmax(best[g]))
         raise ModelError(
-            f"operation {op.name} maps projection site {a} at {basis.sites[a].round(4)} Å to no "
-            f"site of the basis (nearest {best[a]:.3g} Å > {tol} Å): the projections are not "
+            f"operation {ops[g].name} maps projection site {a} at {sites[a].round(4)} Å to no "
+            f"site of the basis (nearest {best[g, a]:.3g} Å > {tol} Å): the projections are not "
             "symmetric under the group")
-    return perm, L[np.arange(len(frac)), perm].astype(int)
+    return perm, L[g_i, s_i, perm].astype(int)
 
 
 def represent(basis: OrbitalBasis, op: SymOp, tol: float = 0.01,
@@ -164,18 +180,19 @@ def idealize(basis: OrbitalBasis, ops: list[SymOp], tol: float = 0.01, iteration
     group average τ_b ← 1/|G| Σ_g (R τ_{π⁻¹(b)} + t − L) and every translation the least-squares
     t = mean_a (τ_π(a) + L_a − R τ_a) (fractional); both move by at most the spglib tolerance.
     """
+    if iterations < 1 or not ops:
+        return basis, list(ops)
     A = basis.lattice
     frac = np.linalg.solve(A.T, basis.sites.T).T
-    cur = list(ops)
-    for _ in range(iterations):
-        maps = [site_map(dataclasses.replace(basis, sites=frac @ A), op, tol) for op in cur]
+    rot = np.array([op.rotation for op in ops], dtype=float)  # (G, 3, 3)
+    trans = np.array([op.translation for op in ops], dtype=float)  # (G, 3)
+    for _ in range(iterations):  # all operations at once (one site map of G × S × S)
+        perm, L = _site_maps(frac, A, rot, trans, tol, ops, frac @ A)
         acc = np.zeros_like(frac)
-        for op, (perm, L) in zip(cur, maps):
-            acc[perm] += frac @ op.rotation.T + op.translation - L
-        frac = acc / len(cur)
-        new_ops = []
-        for op, (perm, L) in zip(cur, maps):
-            t = np.mean(frac[perm] + L - frac @ op.rotation.T, axis=0)
-            new_ops.append(dataclasses.replace(op, translation=t, cart_translation=A.T @ t))
-        cur = new_ops
-    return dataclasses.replace(basis, sites=frac @ A), cur
+        np.add.at(acc, perm.reshape(-1), (np.einsum("sj,gij->gsi", frac, rot)
+                                          + trans[:, None, :] - L).reshape(-1, 3))
+        frac = acc / len(ops)
+        trans = np.mean(frac[perm] + L - np.einsum("sj,gij->gsi", frac, rot), axis=1)
+    out = [dataclasses.replace(op, translation=t, cart_translation=A.T @ t)
+           for op, t in zip(ops, trans)]
+    return dataclasses.replace(basis, sites=frac @ A), out

@@ -170,17 +170,17 @@ def tensor_shape(
     if time_parity not in ("even", "odd", None):
         raise ParameterError(f"time_parity must be 'even', 'odd' or None, got {time_parity!r}")
     n = 3 ** len(kinds)
-    P = np.zeros((n, n))
-    count = 0
-    for R, anti in ops:
-        if anti and time_parity is None:
-            continue
-        K: np.ndarray = np.ones((1, 1))
-        for kind in kinds:
-            K = np.kron(K, R * (np.linalg.det(R) if kind == "axial" else 1.0))
-        P += (-1.0 if anti and time_parity == "odd" else 1.0) * K
-        count += 1
-    P /= count
+    kept = [(R, anti) for R, anti in ops if not (anti and time_parity is None)]
+    Rs = np.array([R for R, _ in kept])  # (G, 3, 3)
+    sign = np.array([-1.0 if anti and time_parity == "odd" else 1.0 for _, anti in kept])
+    det = np.linalg.det(Rs)[:, None, None]
+    # K_g = ⊗ over the indices of R_g (× det R_g for an axial index), all elements at once
+    K: np.ndarray = np.ones((len(kept), 1, 1))
+    for kind in kinds:
+        F = Rs * det if kind == "axial" else Rs
+        m = K.shape[1]
+        K = (K[:, :, None, :, None] * F[:, None, :, None, :]).reshape(len(kept), 3 * m, 3 * m)
+    P = np.tensordot(sign, K, axes=1) / len(kept)
     if not np.allclose(P @ P, P, atol=1e-8):
         raise ParameterError("the operations do not form a group (the average is not a "
                              "projector): pass the whole point group")

@@ -154,6 +154,33 @@ class WeightedPoints:
         return Batch(self.points[s] @ b, weights=self.weights[s])
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class MeshSubsetPoints:
+    """Scattered points of one uniform mesh (flat indices in mesh order, e.g. the irreducible
+    wedge of a symmetric crystal) with weights, in chunks of ``chunk_size``; Bloch sums from the
+    mesh's FFT plans restricted to the planes and lines that hold points
+    (:meth:`tbspin.bz.fourier.MeshFourier.points`; :func:`tbspin.engine.integrate.subset_plans`)."""
+
+    model: LatticeModel
+    index: IntArray
+    weights: FloatArray
+    fourier: FourierPlans
+    chunk_size: int = 40_000
+
+    @property
+    def n_chunks(self) -> int:
+        return max(1, -(-len(self.index) // self.chunk_size))
+
+    def batch(self, c: int) -> Batch:
+        s = slice(c * self.chunk_size, (c + 1) * self.chunk_size)
+        index = self.index[s]
+        k, H, dH = self.fourier[0].points(index)
+        pair: tuple[ComplexArray, ComplexArray] = (H, dH)
+        if len(self.fourier) > 1:  # fd: H at k, then k ± δ e_a (order of berry.fd_points)
+            pair = (np.concatenate([H] + [f.points(index)[1] for f in self.fourier[1:]]), dH)
+        return Batch(k, pair, weights=self.weights[s])
+
+
 class LockedPoints:
     """Mixin of point sets that guard their per-mesh bookkeeping with ``self._lock``: pickled
     (process pools, dask workers) without the lock, with a fresh one on arrival."""

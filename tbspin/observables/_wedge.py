@@ -3,8 +3,10 @@
 On a model that commutes with its crystal's (magnetic) point group, a uniform Γ-centred mesh is
 reduced to its irreducible points with star weights (:func:`tbspin.crystal.wedge.irreducible_mesh`),
 the whole tensor of the observable (every component, one eigensystem per k) is summed over them
-by the engine's one path (:class:`tbspin.engine.points.WeightedPoints` and
-:class:`tbspin.engine.points.BatchTask`), and the full-mesh tensor is rebuilt as the group
+by the engine's one path (:class:`tbspin.engine.points.BatchTask` on
+:class:`tbspin.engine.points.MeshSubsetPoints`: Bloch sums from the mesh's FFT plans on the few
+planes and lines that hold irreducible points, or :class:`~tbspin.engine.points.WeightedPoints`
+with direct sums when those are cheaper), and the full-mesh tensor is rebuilt as the group
 average P of the wedge sum (:func:`tbspin.crystal.wedge.rebuild_tensor`: spin axial, current
 and field polar, antiunitary elements with the observable's T parity). The result equals the
 full-mesh sum on the same mesh to rounding when
@@ -46,7 +48,8 @@ from tbspin.crystal.representation import OperationRep
 from tbspin.crystal.spacegroup import SpaceGroup
 from tbspin.crystal.wedge import gauge_covariance, irreducible_mesh, model_covariance, rebuild_tensor
 from tbspin.engine.executor import ChunkPool, one_blas_thread
-from tbspin.engine.points import BatchTask, WeightedPoints
+from tbspin.engine.integrate import subset_plans
+from tbspin.engine.points import BatchTask, MeshSubsetPoints, WeightedPoints
 from tbspin.errors import ModelError, ParameterError
 from tbspin.model.lattice import LatticeModel
 from tbspin.observables.base import Observable
@@ -97,7 +100,13 @@ class Wedge:
         t0 = time.perf_counter()
         irr = irreducible_mesh(self.group, mesh.n, mesh.shift)
         t_reduce = time.perf_counter() - t0
-        points = WeightedPoints(model, irr.points, irr.weights.astype(float), chunk_size)
+        # Bloch sums from the mesh's FFT plans on the planes and lines that hold irreducible
+        # points when that is cheaper than the direct sums (engine.integrate.subset_plans)
+        plans = subset_plans(model, kernel, mesh, irr.index)
+        points: WeightedPoints | MeshSubsetPoints = (
+            WeightedPoints(model, irr.points, irr.weights.astype(float), chunk_size)
+            if plans is None else
+            MeshSubsetPoints(model, irr.index, irr.weights.astype(float), plans, chunk_size))
         task = BatchTask(with_band_cutoff(kernel, efermi, temperature), points, efermi,
                          temperature)
         todo = range(points.n_chunks)
@@ -117,7 +126,7 @@ class Wedge:
         raw = np.stack([full[(slice(None),) + tuple(c)] for c in requested], axis=1)
         info: dict[str, object] = {
             "seconds": time.perf_counter() - t0, "n_k": irr.size, "n_k_full_mesh": irr.full_size,
-            "chunk_size": chunk_size, "resumed_chunks": 0, "fft": 0,
+            "chunk_size": chunk_size, "resumed_chunks": 0, "fft": int(plans is not None),
             "symmetry": dict(self.info, n_irreducible=irr.size, n_full=irr.full_size,
                              k_actions=irr.n_actions, reduce_seconds=t_reduce)}
         return raw, info
