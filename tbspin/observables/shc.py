@@ -55,8 +55,12 @@ class BerrySpinTerm:
     def evaluate(self, ctx: BandContext) -> FloatArray:
         r = ctx.rows
         out = np.zeros((len(ctx.k), r, len(self.components)))
+        done: dict[tuple[int, int, int], int] = {}
         for c, (slot, i, j) in enumerate(self.components):
             if i == j:
+                continue
+            if (slot, j, i) in done:  # T^{ji} = −T^{ij}: the negated column, no second sum
+                np.negative(out[:, :, done[(slot, j, i)]], out=out[:, :, c])
                 continue
             op, st = self.spins[slot]
             T = ctx.pair_terms(st, i, j)
@@ -65,6 +69,7 @@ class BerrySpinTerm:
                 out[:, :, c] = s[:, :r] * T.sum(axis=2)
             else:
                 out[:, :, c] = (T @ s[:, :, None])[:, :, 0]
+            done[(slot, i, j)] = c
         return out
 
 
