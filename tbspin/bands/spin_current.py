@@ -7,20 +7,19 @@ V^a = U† ∂_aH U, rows m < r of the bands a Fermi sum needs):
 
 with w_mn = 1/((ε_m − ε_n)² + η²) between different degenerate blocks and 0 inside a block
 (:meth:`tbspin.bands.integrands.BandContext.kubo_weights`). Since s_l and ∂_iH are Hermitian,
-the rows m < r of 2J^{li} are two products of row blocks, with no transposed matrix:
+2J^{li} = M^{li} + M^{li}† with M^{li} = (s_l U)† (∂_iH U): all blocks M^{li} come from ONE
+batched product [(s_l U)†]_l @ [∂_iH U]_i (9 N³ for a whole tensor), and the rows m < r of 2J
+are written with the band m outer, T[k, m, l, i, n], by one conjugating copy of the columns
+m < r of M plus one add — plain complex copies, no split into real and imaginary halves. The sum
+over n is then one batched real product: a complex array viewed as interleaved (Re, Im)
+floats gives Im(a conj b) = a · (i b) in those floats, so Σ_n over all (l, i) × j at once is
+(k, m)-batched (l i × 2N) @ (2N × j) with no copy of T.
 
-    (2J^{li})_{m·} = (U_r† s_l)(∂_iH U) + (U_r† ∂_iH)(s_l U)     ("T1" + "T2"),
-
-formed for all (l, i) in two batched products whose results come out with the band m outer:
-T1 = U_r† · [s_l ∂_iH U]_{l,i} (k, m, l, i, n) and T2 = [U_r† ∂_iH]_i · [s_l U]_l
-(k, m, i, l, n). The sum over n is then one batched real product per term: with a complex
-array viewed as interleaved (Re, Im) floats, Im(a conj b) = a · (i b) in those floats, so
-Σ_n over all (l, i) × j at once is (k, m)-batched (l i × 2n) @ (2n × j) with no copy of T.
-
-This replaces the former layout (the nine full blocks U† s_l ∂_iH U in one product, then
-2J = M + M† written into split real/imaginary halves through strided transposes, the largest
-single cost of a whole tensor): 18 r N² multiply-adds instead of 9 N³, but every operand
-contiguous or a plain row-strided view (benchmarks/README.md, issue 22 acceptance 3).
+The k-points are taken in blocks of about :data:`BLOCK_BYTES` of M, so that these
+elementwise steps run in the cache. The spin operators are applied as phased row permutations
+planned once per call (:func:`row_plan`). Against the former layout (M + M† written into split
+real/imaginary halves through strided transposes over the whole batch) a Pt tensor costs about
+half (benchmarks/README.md, issue 22 acceptance 3).
 """
 
 from __future__ import annotations
@@ -34,26 +33,39 @@ from tbspin.types import ComplexArray, FloatArray
 __all__ = ["apply_rows", "conventional_rows"]
 
 
-def apply_rows(op: ComplexArray, A: ComplexArray, out: ComplexArray) -> None:
-    """out[...] = op @ A for one operator op (N, N) and a batch A (Nk, N, M), written into
-    ``out`` (any view of that shape, e.g. a slot of a side-by-side buffer).
+RowPlan = tuple[tuple[int, int, int, complex], ...] | None
 
-    Operators with one non-zero per row (Pauli spin matrices in either spinor order) are a
-    phased row permutation: contiguous runs of rows are copied as slices (a unit phase is a
-    plain copy, −1 a negation). Others: a batched product.
-    """
+
+def row_plan(op: ComplexArray) -> RowPlan:
+    """How :func:`apply_rows` applies ``op``: for an operator with one non-zero per row (Pauli
+    spin matrices in either spinor order) the runs (first row, end row, first source row,
+    phase) of consecutive source rows with one phase; None for any other operator."""
     nz = op != 0
     n = op.shape[0]
     if not np.all(nz.sum(axis=1) == 1):
-        np.matmul(op, A, out=out)
-        return
+        return None
     cols = np.argmax(nz, axis=1)
     phase = op[np.arange(n), cols]
-    # runs of consecutive source rows sharing one phase
     cuts = np.nonzero((np.diff(cols) != 1) | (phase[1:] != phase[:-1]))[0] + 1
-    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, n], strict=True):
-        src = A[:, int(cols[lo]):int(cols[lo]) + hi - lo, :]
-        p = complex(phase[lo])
+    return tuple((int(lo), int(hi), int(cols[lo]), complex(phase[lo]))
+                 for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, n], strict=True))
+
+
+def apply_rows(op: ComplexArray, A: ComplexArray, out: ComplexArray,
+               plan: RowPlan | bool = False) -> None:
+    """out[...] = op @ A for one operator op (N, N) and a batch A (Nk, N, M), written into
+    ``out`` (any view of that shape, e.g. a slot of a side-by-side buffer).
+
+    Operators with one non-zero per row are a phased row permutation: contiguous runs of rows
+    are copied as slices (a unit phase is a plain copy, −1 a negation); others: a batched
+    product. ``plan``: :func:`row_plan` of ``op`` when already known.
+    """
+    runs = row_plan(op) if plan is False else plan
+    if runs is None:
+        np.matmul(op, A, out=out)
+        return
+    for lo, hi, c0, p in runs:
+        src = A[:, c0:c0 + hi - lo, :]
         if p == 1:
             np.copyto(out[:, lo:hi, :], src)
         elif p == -1:
@@ -64,7 +76,7 @@ def apply_rows(op: ComplexArray, A: ComplexArray, out: ComplexArray) -> None:
 
 #: working set (bytes) of one block of k-points in :func:`conventional_rows`: the k-batch is
 #: cut into blocks whose largest temporaries stay in the cache
-BLOCK_BYTES = 2**20
+BLOCK_BYTES = 2**21
 
 
 def conventional_rows(
@@ -90,8 +102,8 @@ def conventional_rows(
     weights : (Nk, r, N) float
         w_mn (module docstring); r is the number of rows returned.
     block_bytes : int
-        The k-points are taken in blocks whose largest temporary (the rows of all 2J^{li})
-        stays below this size (the elementwise steps run in the cache).
+        The k-points are taken in blocks whose largest temporary (the blocks M^{li}) stays
+        below this size (the elementwise steps run in the cache).
 
     Returns
     -------
@@ -99,52 +111,51 @@ def conventional_rows(
     """
     nk, n = U.shape[:2]
     r = weights.shape[1]
-    per_k = 16 * r * n * len({s for s, _, _ in components}) * len({i for _, i, _ in components})
-    step = max(1, block_bytes // max(per_k, 1))
-    if step < nk:
-        out = np.empty((nk, r, len(components)))
-        for a in range(0, nk, step):
-            b = min(a + step, nk)
-            out[a:b] = _rows(U[a:b], [d[a:b] for d in dH], directions, spins, components,
-                             weights[a:b])
-        return out
-    return _rows(U, dH, directions, spins, components, weights)
-
-
-def _rows(U: ComplexArray, dH: Sequence[ComplexArray], directions: Sequence[int],
-          spins: Sequence[ComplexArray], components: Sequence[tuple[int, int, int]],
-          weights: FloatArray) -> FloatArray:
-    """:func:`conventional_rows` of one block of k-points."""
-    nk, n = U.shape[:2]
-    r = weights.shape[1]
+    slots = sorted({s for s, _, _ in components})
     cur = sorted({i for _, i, _ in components})
     fld = sorted({j for _, _, j in components})
-    used = sorted(set(cur) | set(fld))
-    slots = sorted({s for s, _, _ in components})
+    order = cur + [a for a in sorted(set(fld)) if a not in cur]
+    dirs = list(directions)
+    dsel = [dH[dirs.index(a)] for a in order]
+    plans = [(spins[s], row_plan(spins[s])) for s in slots]
+    step = max(1, block_bytes // (16 * n * n * len(slots) * len(cur)))
+    out = np.empty((nk, r, len(components)))
+    for a in range(0, nk, step):
+        b = min(a + step, nk)
+        _rows(U[a:b], [d[a:b] for d in dsel], order, plans, slots, cur, fld, components,
+              weights[a:b], out[a:b])
+    return out
+
+
+def _rows(U: ComplexArray, dH: list[ComplexArray], order: list[int],
+          plans: list[tuple[ComplexArray, RowPlan]], slots: list[int], cur: list[int],
+          fld: list[int], components: Sequence[tuple[int, int, int]], weights: FloatArray,
+          out: FloatArray) -> None:
+    """:func:`conventional_rows` of one block of k-points, into ``out``; ``dH`` in ``order``
+    (the currents first)."""
+    nk, n = U.shape[:2]
+    r = weights.shape[1]
     nl, nc, nf = len(slots), len(cur), len(fld)
-    # D[k, o, a, n] = (∂_aH U)[o, n], the directions side by side: currents first, then the
-    # field directions that are not currents (so that D[:, :, :nc] is the currents' block)
-    order = cur + [a for a in used if a not in cur]
+    # D[k, o, a, n] = (∂_aH U)[o, n], the directions side by side (currents first)
     D = np.empty((nk, n, len(order), n), dtype=complex)
-    for b, a in enumerate(order):
-        np.matmul(dH[list(directions).index(a)], U, out=D[:, :, b, :])
-    Uh = np.ascontiguousarray(U[:, :, :r].transpose(0, 2, 1))
-    np.conjugate(Uh, out=Uh)  # U_r† (Nk, r, N)
-    # S[k, o, l, n] = (s_l U)[o, n], the spin slots side by side
+    for b in range(len(order)):
+        np.matmul(dH[b], U, out=D[:, :, b, :])
+    # S[k, o, l, n] = (s_l U)[o, n] side by side; A[k, l] = (s_l U)† = U† s_l
     S = np.empty((nk, n, nl, n), dtype=complex)
-    for c, s in enumerate(slots):
-        apply_rows(spins[s], U, S[:, :, c, :])
-    # T1 = [U_r† s_l]_l [D_i]_i → (k, m, l, i, n); U_r† s_l = (s_l U_r)† (Hermitian s_l): the
-    # conjugated columns m < r of S, stacked with m outer
-    SR = np.empty((nk, r, nl, n), dtype=complex)
-    np.conjugate(S[:, :, :, :r].transpose(0, 3, 2, 1), out=SR)
-    T1 = SR.reshape(nk, r * nl, n) @ D[:, :, :nc, :].reshape(nk, n, nc * n)
-    # T2 = [U_r† ∂_iH]_i [s_l U]_l → (k, m, i, l, n); U_r† ∂_iH = (∂_iH U_r)†: the conjugated
-    # columns m < r of D_i (Hermitian ∂_iH)
-    E = np.empty((nk, r, nc, n), dtype=complex)
-    np.conjugate(D[:, :, :nc, :r].transpose(0, 3, 2, 1), out=E)
-    T2 = E.reshape(nk, r * nc, n) @ S.reshape(nk, n, nl * n)
-    # V^j rows m < r and the weighted, rotated i V^j w of the real products (k, m, j, n)
+    for c, (op, plan) in enumerate(plans):
+        apply_rows(op, U, S[:, :, c, :], plan)
+    A = np.empty((nk, nl, n, n), dtype=complex)
+    np.conjugate(S.transpose(0, 2, 3, 1), out=A)
+    # all blocks M^{li} = U† s_l ∂_iH U in one product: M[k, l, m, i, n]
+    M = (A.reshape(nk, nl * n, n) @ D[:, :, :nc, :].reshape(nk, n, nc * n)).reshape(
+        nk, nl, n, nc, n)
+    # rows m < r of 2J^{li} = M + M† with the band m outer: T[k, m, l, i, n]
+    T = np.empty((nk, r, nl, nc, n), dtype=complex)
+    np.conjugate(M[..., :r].transpose(0, 4, 1, 3, 2), out=T)
+    T += M[:, :, :r].transpose(0, 2, 1, 3, 4)
+    # V^j rows m < r and the weighted, rotated i V^j w of the real product (k, m, j, n)
+    Uh = np.ascontiguousarray(U[:, :, :r].transpose(0, 2, 1))
+    np.conjugate(Uh, out=Uh)  # U_r†
     fcols = [order.index(j) for j in fld]
     if fcols == list(range(fcols[0], fcols[0] + nf)):  # a slice: a view, no copy
         Df = D[:, :, fcols[0]:fcols[0] + nf, :].reshape(nk, n, nf * n)
@@ -154,12 +165,7 @@ def _rows(U: ComplexArray, dH: Sequence[ComplexArray], directions: Sequence[int]
     Q *= weights[:, :, None, :]
     Q *= 1j
     Qf = Q.view(float).transpose(0, 1, 3, 2)  # (k, m, 2N, j): interleaved (−Im, Re) of V w
-    # −Im Σ_n (2J)_mn conj(V w)_mn = −(2J as floats) · (i V w as floats)
-    X1 = (T1.view(float).reshape(nk, r, nl * nc, 2 * n) @ Qf).reshape(nk, r, nl, nc, nf)
-    X2 = (T2.view(float).reshape(nk, r, nc * nl, 2 * n) @ Qf).reshape(nk, r, nc, nl, nf)
-    out = np.empty((nk, r, len(components)))
+    # −Im Σ_n (2J)_mn conj(V w)_mn = −(2J as floats) · (i V w as floats), all (l, i) × j
+    X = (T.view(float).reshape(nk, r, nl * nc, 2 * n) @ Qf).reshape(nk, r, nl, nc, nf)
     for c, (s, i, j) in enumerate(components):
-        a, b, f = slots.index(s), cur.index(i), fld.index(j)
-        np.add(X1[:, :, a, b, f], X2[:, :, b, a, f], out=out[:, :, c])
-    np.negative(out, out=out)
-    return out
+        np.negative(X[:, :, slots.index(s), cur.index(i), fld.index(j)], out=out[:, :, c])
