@@ -10,10 +10,10 @@ One plain mesh per run (errors=False: the same points for every call). Per case 
 count (1 and all cores), in rounds (each round times the single component
 and the whole tensor once, interleaved: the shared VM drifts within minutes), the cost ratio
 tensor / single is the median of the per-round ratios (with 1 worker also the ratio of the
-process's CPU times, which other jobs on a shared machine disturb least). Once per case, the tensor is compared with
-every single-component run the public API accepts (27 for the conventional formula, the 18 with
-current ≠ field for the proper one, whose 9 others vanish identically): largest difference
-relative to the largest |component|.
+process's CPU times, which other jobs on a shared machine disturb least). Once per case, the
+tensor is compared with every single-component run the public API accepts (27 for the
+conventional formula, the 18 with current ≠ field for the proper one, whose 9 others vanish
+identically): largest difference relative to the largest |component|.
 
 Run:  .venv/bin/python benchmarks/bench_tensor.py [--cases pt21 bi24] [--repeat 3] [--no-check]
 Targets (issue 22): tensor ≤ 1.5 × single (conventional), ≤ 2 × single (proper); equal to 1e-10.
