@@ -30,7 +30,7 @@ import numpy as np
 
 from tbspin.types import ComplexArray, FloatArray
 
-__all__ = ["apply_rows", "conventional_rows"]
+__all__ = ["apply_rows", "conventional_rows", "row_plan"]
 
 
 RowPlan = tuple[tuple[int, int, int, complex], ...] | None
@@ -51,20 +51,23 @@ def row_plan(op: ComplexArray) -> RowPlan:
                  for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, n], strict=True))
 
 
-def apply_rows(op: ComplexArray, A: ComplexArray, out: ComplexArray,
-               plan: RowPlan | bool = False) -> None:
+def apply_rows(op: ComplexArray, A: ComplexArray, out: ComplexArray) -> None:
     """out[...] = op @ A for one operator op (N, N) and a batch A (Nk, N, M), written into
     ``out`` (any view of that shape, e.g. a slot of a side-by-side buffer).
 
     Operators with one non-zero per row are a phased row permutation: contiguous runs of rows
     are copied as slices (a unit phase is a plain copy, −1 a negation); others: a batched
-    product. ``plan``: :func:`row_plan` of ``op`` when already known.
+    product.
     """
-    runs = row_plan(op) if plan is False else plan
-    if runs is None:
+    _apply_planned(op, A, out, row_plan(op))
+
+
+def _apply_planned(op: ComplexArray, A: ComplexArray, out: ComplexArray, plan: RowPlan) -> None:
+    """:func:`apply_rows` with the :func:`row_plan` of ``op`` already known."""
+    if plan is None:
         np.matmul(op, A, out=out)
         return
-    for lo, hi, c0, p in runs:
+    for lo, hi, c0, p in plan:
         src = A[:, c0:c0 + hi - lo, :]
         if p == 1:
             np.copyto(out[:, lo:hi, :], src)
@@ -143,7 +146,7 @@ def _rows(U: ComplexArray, dH: list[ComplexArray], order: list[int],
     # S[k, o, l, n] = (s_l U)[o, n] side by side; A[k, l] = (s_l U)† = U† s_l
     S = np.empty((nk, n, nl, n), dtype=complex)
     for c, (op, plan) in enumerate(plans):
-        apply_rows(op, U, S[:, :, c, :], plan)
+        _apply_planned(op, U, S[:, :, c, :], plan)
     A = np.empty((nk, nl, n, n), dtype=complex)
     np.conjugate(S.transpose(0, 2, 3, 1), out=A)
     # all blocks M^{li} = U† s_l ∂_iH U in one product: M[k, l, m, i, n]
