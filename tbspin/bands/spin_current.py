@@ -169,6 +169,7 @@ def _rows(U: ComplexArray, dH: list[ComplexArray], order: list[int],
     Q *= 1j
     Qf = Q.view(float).transpose(0, 1, 3, 2)  # (k, m, 2N, j): interleaved (−Im, Re) of V w
     # −Im Σ_n (2J)_mn conj(V w)_mn = −(2J as floats) · (i V w as floats), all (l, i) × j
-    X = (T.view(float).reshape(nk, r, nl * nc, 2 * n) @ Qf).reshape(nk, r, nl, nc, nf)
-    for c, (s, i, j) in enumerate(components):
-        np.negative(X[:, :, slots.index(s), cur.index(i), fld.index(j)], out=out[:, :, c])
+    X = T.view(float).reshape(nk, r, nl * nc, 2 * n) @ Qf  # (k, m, (l, i), j)
+    cols = [(slots.index(s) * nc + cur.index(i)) * nf + fld.index(j) for s, i, j in components]
+    np.take(X.reshape(nk, r, nl * nc * nf), cols, axis=2, out=out)
+    np.negative(out, out=out)
