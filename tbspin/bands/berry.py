@@ -330,11 +330,18 @@ def _intra_block(
         D_rows = Dinv[:, n_]  # (Nk, P, N): 1/(ε_n − ε_o)
         GD_rows = Gm[:, n_] * D_rows  # G_no/(ε_n − ε_o)
         DG_cols = D_rows * Gm[:, m_].conj()  # G_om/(ε_n − ε_o)
+        # Σ_o G_no V_om/(ε_n − ε_o) = conj(Σ_o conj(GD_no) V_mo): the pairs taken in the order
+        # of their m, whose rows of V are a view (e.g. all rows once for Kramers pairs), so
+        # that one (Nk, P, N) array is gathered instead of the rows m of every direction
+        by_m = np.argsort(mm, kind="stable")
+        at = np.empty_like(by_m)
+        at[by_m] = np.arange(len(by_m))  # pair p sits at position at[p] of by_m
+        A = np.conjugate(GD_rows[:, by_m])
+        first = np.einsum("kqo,akqo->akq", A, Vs[:, :, eigen.as_slice(mm[by_m])])
+        second = np.einsum("akpo,kpo->akp", Vs[:, :, n_], DG_cols)
         with np.errstate(divide="ignore", invalid="ignore"):  # k-points of other patterns
             factor = 1j / (g[:, m_] - g[:, n_])  # i/(g_m − g_n)
-            values = np.stack([(np.einsum("kpo,kpo->kp", GD_rows, Va[:, m_].conj())
-                                + np.einsum("kpo,kpo->kp", Va[:, n_], DG_cols)) * factor
-                               for Va in Vs])
+            values = (np.conjugate(first)[:, :, at] + second) * factor
         reverse = np.lexsort((nn, mm))
         if common.all() and isinstance(sel, slice):
             parts.append(((slice(None), nn, mm), values, reverse))

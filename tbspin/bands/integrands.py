@@ -230,18 +230,24 @@ class BandContext:
 
     def pair_terms(self, st: ConnectionSettings, i: int, j: int) -> FloatArray:
         """T^{ij}[k, m, n] = −2 Im(R^i_mn R^j_nm) in the gauge of ``st``, rows m < :attr:`rows`
-        (Kubo path without forming R when the model has no position matrix)."""
+        (Kubo path without forming R when the model has no position matrix).
+
+        Formed for i < j only; T^{ji} is −T^{ij} by definition. (The intra-block connection of
+        a block whose bands are not exactly degenerate is Hermitian only up to the splitting
+        over the gaps, so forming T^{ji} on its own differed from −T^{ij} at that level: a
+        single-component run with current > field direction then differed from the whole
+        tensor, e.g. 7e-5 of the largest component for Bi₂Se₃ 24³.)"""
+        if i > j:
+            return -self.pair_terms(st, j, i)
         key = ("T", self._gkey(st), i, j)
         if key in self._cache:
             return self._cache[key]
-        back = ("T", self._gkey(st), j, i)
-        if back in self._cache:  # T^{ji} = −T^{ij}
-            return -self._cache[back]
         if st.method == "kubo" and not self.model.uses_position_matrix:
             # every pair of the context's directions at once: one intra-block connection per
-            # direction, shared by the pairs (berry.kubo_pair_terms_many)
+            # direction, shared by the pairs (berry.kubo_pair_terms_many); ascending directions
+            # (the pairs (p, q), p < q, are the i < j the cache holds)
             eig = self.eigensystem(st)
-            dirs = self.directions
+            dirs = tuple(sorted(self.directions))
             V = np.stack([self.velocity(st, a) for a in dirs])
             pairs = tuple((p, q) for p in range(len(dirs)) for q in range(p + 1, len(dirs)))
             gkey = ("gaps", st.degen_tol)  # 1/(ε_n − ε_m) between blocks: gauge-independent

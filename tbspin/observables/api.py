@@ -361,11 +361,15 @@ def _spin_slots(
     one line describing the gauges."""
     slots: list[tuple[object, ConnectionSettings] | None] = [None, None, None]
     desc: dict[str, str] = {}
+    seen: dict[str, ConnectionSettings] = {}
     for l in sorted({int(c[0]) for c in comps}):
         op, label = spin_operator(model, "xyz"[l])
         st = _settings(model, method, gauge, "xyz"[l], conn_kw)
         if formula == "conventional":
             st = st.with_method("kubo")
+        # one settings object per distinct gauge (e.g. m̂·s of a magnet for every l): the band
+        # context caches the rotated basis, velocities and pair terms by that object
+        st = seen.setdefault(repr(sorted(st.key().items())), st)
         slots[l] = (op, st)
         desc[label] = st.gauge_description
     if len(set(desc.values())) == 1:

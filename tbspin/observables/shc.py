@@ -22,9 +22,9 @@ import dataclasses
 
 import numpy as np
 
-from tbspin.bands.eigen import apply_operator
 from tbspin.bands.integrands import BandContext, register_term
 from tbspin.bands.settings import ConnectionSettings
+from tbspin.bands.spin_current import conventional_rows
 from tbspin.model.lattice import LatticeModel
 from tbspin.observables.base import Observable, register
 from tbspin.types import ComplexArray, FloatArray
@@ -55,8 +55,12 @@ class BerrySpinTerm:
     def evaluate(self, ctx: BandContext) -> FloatArray:
         r = ctx.rows
         out = np.zeros((len(ctx.k), r, len(self.components)))
+        done: dict[tuple[int, int, int], int] = {}
         for c, (slot, i, j) in enumerate(self.components):
             if i == j:
+                continue
+            if (slot, j, i) in done:  # T^{ji} = −T^{ij}: the negated column, no second sum
+                np.negative(out[:, :, done[(slot, j, i)]], out=out[:, :, c])
                 continue
             op, st = self.spins[slot]
             T = ctx.pair_terms(st, i, j)
@@ -65,6 +69,7 @@ class BerrySpinTerm:
                 out[:, :, c] = s[:, :r] * T.sum(axis=2)
             else:
                 out[:, :, c] = (T @ s[:, :, None])[:, :, 0]
+            done[(slot, i, j)] = c
         return out
 
 
@@ -92,52 +97,12 @@ class ConventionalTerm:
         return len(self.components)
 
     def evaluate(self, ctx: BandContext) -> FloatArray:
-        eig = ctx.eigensystem(None)
-        r, U = ctx.rows, eig.vectors
+        # rows of 2J^{li} = U_r†{s_l, ∂_iH}U as two products of row blocks, no transposes
+        # (:mod:`tbspin.bands.spin_current`); eigh's basis as it comes
+        U = ctx.eigensystem(None).vectors
         w = ctx.kubo_weights(self.eta)
-        # D_a = ∂_aH U; with A_l = (s_l U)†, M^{li} = A_l D_i = U† s_l ∂_iH U and the rows of
-        # 2 J^{li} = U_r† (s ∂_iH + ∂_iH s) U are M[:r] + (M[:, :r])† (∂_iH, s Hermitian).
-        # All blocks in two batched products: D = [∂_aH]_rows U, M = [A_l]_rows [D_a]_cols
-        nk, n = U.shape[:2]
-        cur = sorted({i for _, i, _ in self.components})
-        fld = sorted({j for _, _, j in self.components})
-        dirs = sorted(set(cur) | set(fld))
-        slots = sorted({slot for slot, _, _ in self.components})
-        dH = np.stack([ctx.derivative(a) for a in dirs], axis=1).reshape(nk, len(dirs) * n, n)
-        D = (dH @ U).reshape(nk, len(dirs), n, n)  # D[k, a] = ∂_aH U
-
-        def side_by_side(axes: list[int]) -> ComplexArray:  # [D_a for a in axes] as columns
-            sel = D[:, [dirs.index(a) for a in axes]].transpose(0, 2, 1, 3)
-            return np.ascontiguousarray(sel).reshape(nk, n, len(axes) * n)
-
-        A = np.empty((nk, len(slots) * n, n), dtype=complex)
-        for c, slot in enumerate(slots):
-            A[:, c * n:(c + 1) * n] = apply_operator(self.spins[slot], U).conj().transpose(0, 2, 1)
-        M = A @ side_by_side(cur)  # block (l, i): U† s_l ∂_iH U (currents only)
-        Uh = np.ascontiguousarray(U[:, :, :r].transpose(0, 2, 1))
-        np.conjugate(Uh, out=Uh)
-        V = Uh @ side_by_side(fld)  # block j: rows m < r of U† ∂_jH U (fields only)
-        li = sorted({(slot, i) for slot, i, _ in self.components})
-        js = fld
-        # P[k, m, c, :] = [Re, Im] of 2 J^{li}_m· for c = (l, i), written in place
-        P = np.empty((nk, r, len(li), 2 * n))
-        for c, (slot, i) in enumerate(li):
-            lo, io = slots.index(slot) * n, cur.index(i) * n
-            blk = M[:, lo:lo + n, io:io + n]
-            top, left = blk[:, :r], blk[:, :, :r].transpose(0, 2, 1)
-            np.add(top.real, left.real, out=P[:, :, c, :n])
-            np.subtract(top.imag, left.imag, out=P[:, :, c, n:])
-        # −2 Im Σ_n J_mn conj(V^j_mn w_mn) = −Im Σ_n (2J)_mn conj(...) for all (l, i) × j at once,
-        # one batched real product: Im(a conj(b)) = [Re a, Im a]·[−Im b, Re b]
-        Q = np.empty((nk, r, 2 * n, len(js)))
-        for b, j in enumerate(js):
-            jo = fld.index(j) * n
-            Vw = V[:, :, jo:jo + n] * w
-            np.negative(Vw.imag, out=Q[:, :, :n, b])
-            Q[:, :, n:, b] = Vw.real
-        X = -(P @ Q)  # (Nk, r, LI, J)
-        cols = [(li.index((slot, i)), js.index(j)) for slot, i, j in self.components]
-        return np.stack([X[:, :, a, b] for a, b in cols], axis=2)
+        dH = [ctx.derivative(a) for a in self.directions]
+        return conventional_rows(U, dH, self.directions, self.spins, self.components, w)
 
 
 def _term(model: LatticeModel, components: tuple[tuple[int, ...], ...], *, formula: str,
