@@ -29,11 +29,9 @@ import warnings
 
 import common  # noqa: F401  (first: one BLAS thread per process before numpy loads)
 import numpy as np
+from common import symmetrized_bi2se3_proper
 
 from tbspin.bz.spectrum import band_energies
-from tbspin.reproduce._materials_decl import MATERIALS
-from tbspin.reproduce.materials import data_folder, load_material, symmetry_step
-from tbspin.sampling import shc_kernel
 from tbspin.sampling.rules import _evaluate_tree, _grid, _stats
 
 M = 16  # shifts per pass (adaptive's default)
@@ -118,10 +116,7 @@ def main() -> None:
     ap.add_argument("--mode", nargs="+", default=["var", "gap"], choices=["var", "gap"])
     args = ap.parse_args()
     warnings.simplefilter("ignore")
-    mat = MATERIALS["bi2se3"]
-    model, _ = load_material(mat, data_folder(None))
-    model, _, _ = symmetry_step(mat, model)
-    kern = shc_kernel(model, spin="y", current="z", efield="x", formula="proper")
+    mat, model, kern = symmetrized_bi2se3_proper()
     for mode in args.mode:
         for seed in args.seeds:
             t0 = time.perf_counter()

@@ -14,11 +14,9 @@ import argparse
 import time
 import warnings
 
+import common  # noqa: F401  (first: one BLAS thread per process before numpy loads)
 import numpy as np
-
-from tbspin.reproduce._materials_decl import MATERIALS
-from tbspin.reproduce.materials import data_folder, load_material, symmetry_step
-from tbspin.sampling import shc_kernel
+from common import symmetrized_bi2se3_proper
 
 
 def main() -> None:
@@ -27,10 +25,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
     warnings.simplefilter("ignore")
-    mat = MATERIALS["bi2se3"]
-    model, _ = load_material(mat, data_folder(None))
-    model, _, _ = symmetry_step(mat, model)
-    kern = shc_kernel(model, spin="y", current="z", efield="x", formula="proper")
+    mat, model, kern = symmetrized_bi2se3_proper()
     rng = np.random.default_rng(args.seed)
     vals, gaps = [], []
     t0 = time.perf_counter()

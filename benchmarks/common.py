@@ -125,3 +125,17 @@ def median_ratio(times: dict[str, list[float]], num: str, den: str) -> float:
 def _eigh_task(Hs: list, c: int) -> float:
     np.linalg.eigh(Hs[c])
     return 0.0
+
+
+def symmetrized_bi2se3_proper() -> tuple[object, tbspin.LatticeModel, object]:
+    """(material declaration, symmetrized Bi₂Se₃ model, proper σ^y_zx kernel) as the materials
+    table builds them (R-3m + T restored; E_F = ``mat.efermi``, in the gap)."""
+    from tbspin.reproduce._materials_decl import MATERIALS
+    from tbspin.reproduce.materials import data_folder as table_data
+    from tbspin.reproduce.materials import load_material, symmetry_step
+    from tbspin.sampling import shc_kernel
+
+    mat = MATERIALS["bi2se3"]
+    model, _ = load_material(mat, table_data(None))
+    model, _, _ = symmetry_step(mat, model)
+    return mat, model, shc_kernel(model, spin="y", current="z", efield="x", formula="proper")

@@ -53,6 +53,22 @@ def _assert_close(a, b, tol=TOL):
     assert np.abs(a - b).max() <= tol * scale, np.abs(a - b).max() / scale
 
 
+def _assert_member_is_its_own_mesh(model, fam, m: int, size, u, back: int) -> None:
+    """Member m of ``fam`` (mesh ``size``, shift ``u``) returns what its own MeshFourier returns
+    (1e-13 of max |H|) and the direct sum (TOL), on the whole mesh and on a range that starts and
+    ends mid-line (``back`` points before the end)."""
+    own = MeshFourier(model, Mesh(n=tuple(size), shift=tuple(u)))
+    total = int(np.prod(size))
+    for start, stop in ((0, total), (min(size[-1] + 1, total // 2), total - back)):
+        k, H, dH = fam.members[m].block(start, stop)
+        k0, H0, dH0 = own.block(start, stop)
+        np.testing.assert_array_equal(k, k0)
+        scale = np.abs(H0).max()
+        assert np.abs(H - H0).max() <= 1e-13 * scale and np.abs(dH - dH0).max() <= 1e-13 * scale
+        Hd, dHd = model.hamiltonian_and_derivatives(k, own.directions)
+        assert np.abs(H - Hd).max() <= TOL * scale and np.abs(dH - dHd).max() <= TOL * scale
+
+
 # ---------------------------------------------------------------------- Bloch sums
 @pytest.mark.parametrize("dim, n, table", [(3, (4, 5, 7), "folded"), (3, (4, 5, 6), "unfolded"),
                                            (3, (4, 5, 6), "per shift"), (2, (5, 8), "folded"),
@@ -72,18 +88,8 @@ def test_members_equal_their_own_mesh_and_the_direct_sum(dim, n, table, monkeypa
     fam = MeshFamily(model, n, shifts)
     assert fam.shared is (table != "per shift")
     assert fam._base.fold is (table != "unfolded")
-    size = int(np.prod(n))
     for m, u in enumerate(shifts):
-        mesh = Mesh(n=n, shift=tuple(u))
-        own = MeshFourier(model, mesh)
-        for start, stop in ((0, size), (min(n[-1] + 1, size // 2), size - 2)):  # mid-line too
-            k, H, dH = fam.members[m].block(start, stop)
-            k0, H0, dH0 = own.block(start, stop)
-            np.testing.assert_array_equal(k, k0)
-            scale = np.abs(H0).max()
-            assert np.abs(H - H0).max() <= 1e-13 * scale and np.abs(dH - dH0).max() <= 1e-13 * scale
-            Hd, dHd = model.hamiltonian_and_derivatives(k, own.directions)
-            assert np.abs(H - Hd).max() <= TOL * scale and np.abs(dH - dHd).max() <= TOL * scale
+        _assert_member_is_its_own_mesh(model, fam, m, n, u, back=2)
 
 
 @pytest.mark.parametrize("n, tables", [((5, 7, 15), "one, R_p columns"),
@@ -113,16 +119,7 @@ def test_members_of_different_sizes_equal_their_own_meshes(n, tables, monkeypatc
         assert len(fam._bases) == (2 if tables == "one per last length" else 1)
         assert all(fam.members[m].table is fam.table_of(m) for m in range(sp.n_sub))
     for m, (size, u) in enumerate(zip(sp.sizes, shifts, strict=True)):
-        own = MeshFourier(model, Mesh(n=size, shift=tuple(u)))
-        total = int(np.prod(size))
-        for start, stop in ((0, total), (min(size[-1] + 1, total // 2), total - 1)):
-            k, H, dH = fam.members[m].block(start, stop)
-            k0, H0, dH0 = own.block(start, stop)
-            np.testing.assert_array_equal(k, k0)
-            scale = np.abs(H0).max()
-            assert np.abs(H - H0).max() <= 1e-13 * scale and np.abs(dH - dH0).max() <= 1e-13 * scale
-            Hd, dHd = model.hamiltonian_and_derivatives(k, own.directions)
-            assert np.abs(H - Hd).max() <= TOL * scale and np.abs(dH - dHd).max() <= TOL * scale
+        _assert_member_is_its_own_mesh(model, fam, m, size, u, back=1)
     with pytest.raises(ParameterError, match="sizes"):
         MeshFamily(model, sp.sizes[:-1], shifts)
 
