@@ -180,7 +180,10 @@ def tensor_shape(
         F = Rs * det if kind == "axial" else Rs
         m = K.shape[1]
         K = (K[:, :, None, :, None] * F[:, None, :, None, :]).reshape(len(kept), 3 * m, 3 * m)
-    P = np.tensordot(sign, K, axes=1) / len(kept)
+    P = np.zeros((n, n))
+    for g in range(len(kept)):  # summed in element order: the projector bit for bit as before,
+        P += sign[g] * K[g]     # so the QR pivots (the free components) do not move
+    P /= len(kept)
     if not np.allclose(P @ P, P, atol=1e-8):
         raise ParameterError("the operations do not form a group (the average is not a "
                              "projector): pass the whole point group")
