@@ -29,7 +29,7 @@ import warnings
 
 import common  # noqa: F401  (first: one BLAS thread per process before numpy loads)
 import numpy as np
-from common import symmetrized_bi2se3_proper
+from common import symmetrized_proper
 
 from tbspin.bz.spectrum import band_energies
 from tbspin.sampling.rules import _evaluate_tree, _grid, _stats
@@ -116,7 +116,7 @@ def main() -> None:
     ap.add_argument("--mode", nargs="+", default=["var", "gap"], choices=["var", "gap"])
     args = ap.parse_args()
     warnings.simplefilter("ignore")
-    mat, model, kern = symmetrized_bi2se3_proper()
+    mat, model, kern = symmetrized_proper("bi2se3")
     for mode in args.mode:
         for seed in args.seeds:
             t0 = time.perf_counter()

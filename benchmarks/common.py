@@ -127,15 +127,22 @@ def _eigh_task(Hs: list, c: int) -> float:
     return 0.0
 
 
-def symmetrized_bi2se3_proper() -> tuple[object, tbspin.LatticeModel, object]:
-    """(material declaration, symmetrized Bi₂Se₃ model, proper σ^y_zx kernel) as the materials
-    table builds them (R-3m + T restored; E_F = ``mat.efermi``, in the gap)."""
+#: the headline proper component (spin, current, field) of the table's insulators
+PROPER_HEADLINE = {"bi2se3": ("y", "z", "x"), "wse2": ("z", "x", "y")}
+
+
+def symmetrized_proper(key: str = "bi2se3") -> tuple[object, tbspin.LatticeModel, object]:
+    """(material declaration, symmetrized model, proper kernel of its headline component) as the
+    materials table builds them (Bi₂Se₃: R-3m + T, σ^y_zx; 1T′-WSe₂: P2₁/m + T, σ^z_xy; E_F =
+    ``mat.efermi``, in the gap)."""
     from tbspin.reproduce._materials_decl import MATERIALS
     from tbspin.reproduce.materials import data_folder as table_data
     from tbspin.reproduce.materials import load_material, symmetry_step
     from tbspin.sampling import shc_kernel
 
-    mat = MATERIALS["bi2se3"]
+    mat = MATERIALS[key]
     model, _ = load_material(mat, table_data(None))
     model, _, _ = symmetry_step(mat, model)
-    return mat, model, shc_kernel(model, spin="y", current="z", efield="x", formula="proper")
+    spin, current, field = PROPER_HEADLINE[key]
+    return mat, model, shc_kernel(model, spin=spin, current=current, efield=field,
+                                  formula="proper")
