@@ -284,7 +284,11 @@ class MeshFourier:
     # ------------------------------------------------------------------ evaluation
     def cartesian(self, start: int, stop: int) -> FloatArray:
         """Cartesian k (1/Å) of points start … stop−1 (same arithmetic as Mesh.cartesian)."""
-        idx = np.unravel_index(np.arange(start, stop), self.n)
+        return self._cartesian_of(np.arange(start, stop))
+
+    def _cartesian_of(self, index: IntArray) -> FloatArray:
+        """Cartesian k (1/Å) of flat mesh indices (the arithmetic of Mesh.cartesian)."""
+        idx = np.unravel_index(index, self.n)
         red = np.stack([(j + s) / m for j, s, m in zip(idx, self.shift, self.n)], axis=1)
         return red @ self.recip
 
@@ -338,9 +342,7 @@ class MeshFourier:
         for ln in range(len(lines)):  # one product per line (its points × its residues)
             at = order[bounds[ln]:bounds[ln + 1]]
             F[:, at] = np.matmul(self._line_phases[index[at] % L], C[ln])
-        idx = np.unravel_index(index, self.n)
-        red = np.stack([(j + s) / m for j, s, m in zip(idx, self.shift, self.n)], axis=1)
-        return self._finish(red @ self.recip, F.reshape(nd1, len(index), n, n))
+        return self._finish(self._cartesian_of(index), F.reshape(nd1, len(index), n, n))
 
     def _finish(self, k: FloatArray, F: ComplexArray
                 ) -> tuple[FloatArray, ComplexArray, ComplexArray]:

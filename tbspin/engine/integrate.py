@@ -208,8 +208,12 @@ def fourier_plans(model: LatticeModel, kernel: Kernel, mesh: Mesh, fft: str = "a
                   ) -> FourierPlans | None:
     """FFT plans for a chunk task (:func:`plan_recipes`), or None for the direct sum."""
     recipes = plan_recipes(model, kernel, mesh, fft)
-    if recipes is None:
-        return None
+    return None if recipes is None else _plans(model, mesh, recipes)
+
+
+def _plans(model: LatticeModel, mesh: Mesh,
+           recipes: list[tuple[FloatArray | None, tuple[int, ...]]]) -> FourierPlans:
+    """The MeshFourier of each recipe (:func:`plan_recipes`): the mesh, or its displaced copy."""
     return tuple(MeshFourier(model, mesh if dk is None else displaced_mesh(model, mesh, dk), d)
                  for dk, d in recipes)
 
@@ -243,8 +247,7 @@ def subset_plans(model: LatticeModel, kernel: Kernel, mesh: Mesh, index: IntArra
         cost = planes * lead * inner * res + len(lines) * inner * res + len(index) * res
         if cost >= len(index) * len(model.R):
             return None
-    return tuple(MeshFourier(model, mesh if dk is None else displaced_mesh(model, mesh, dk), d)
-                 for dk, d in recipes)
+    return _plans(model, mesh, recipes)
 
 
 def _progress_bar(

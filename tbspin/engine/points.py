@@ -108,6 +108,13 @@ class BatchTask:
         return c, sum_batch(self.kernel, self.points.batch(c), self.efermi, self.temperature)
 
 
+def _with_displaced(H: ComplexArray, dH: ComplexArray, displaced: list[ComplexArray]
+                    ) -> tuple[ComplexArray, ComplexArray]:
+    """The Bloch sums of a chunk in :func:`tbspin.bands.berry.compute_connection`'s layout: H at
+    k, then (fd) H at k ± δ e_a in the order of ``berry.fd_points``; ∂H at k."""
+    return (np.concatenate([H] + displaced) if displaced else H), dH
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class MeshPoints:
     """A uniform (shifted) mesh in chunks of ``chunk_size`` points (mesh order), with FFT Bloch
@@ -128,10 +135,8 @@ class MeshPoints:
         start = c * self.chunk_size
         stop = min(start + self.chunk_size, self.mesh.size)
         k, H, dH = self.fourier[0].block(start, stop)
-        pair: tuple[ComplexArray, ComplexArray] = (H, dH)
-        if len(self.fourier) > 1:  # fd: H at k, then k ± δ e_a (order of berry.fd_points)
-            pair = (np.concatenate([H] + [f.block(start, stop)[1] for f in self.fourier[1:]]), dH)
-        return Batch(k, pair)
+        return Batch(k, _with_displaced(H, dH, [f.block(start, stop)[1]
+                                                for f in self.fourier[1:]]))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -175,10 +180,8 @@ class MeshSubsetPoints:
         s = slice(c * self.chunk_size, (c + 1) * self.chunk_size)
         index = self.index[s]
         k, H, dH = self.fourier[0].points(index)
-        pair: tuple[ComplexArray, ComplexArray] = (H, dH)
-        if len(self.fourier) > 1:  # fd: H at k, then k ± δ e_a (order of berry.fd_points)
-            pair = (np.concatenate([H] + [f.points(index)[1] for f in self.fourier[1:]]), dH)
-        return Batch(k, pair, weights=self.weights[s])
+        return Batch(k, _with_displaced(H, dH, [f.points(index)[1] for f in self.fourier[1:]]),
+                     weights=self.weights[s])
 
 
 class LockedPoints:
