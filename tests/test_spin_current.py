@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tbspin.bands.spin_current import apply_rows, conventional_rows
+from tbspin.bands.eigen import apply_operator
+from tbspin.bands.spin_current import conventional_rows
 from tbspin.model.spin import spin_operators
 
 RNG = np.random.default_rng(22)
@@ -73,6 +74,6 @@ def test_apply_rows_equals_the_product(order):
     A = RNG.normal(size=(3, 6, 10)) + 1j * RNG.normal(size=(3, 6, 10))
     for op in spin_operators(6, order).values():
         out = np.full((3, 6, 2, 10), np.nan, dtype=complex)
-        apply_rows(op, A, out[:, :, 1, :])  # into a strided slot, as the kernel does
+        apply_operator(op, A, out=out[:, :, 1, :])  # into a strided slot, as the kernel does
         np.testing.assert_allclose(out[:, :, 1, :], op @ A, rtol=0, atol=1e-15)
         assert np.isnan(out[:, :, 0, :]).all()  # nothing else written

@@ -70,28 +70,67 @@ def _eigh(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.linalg.eigh(H)
 
 
-def apply_operator(op: np.ndarray, U: np.ndarray) -> np.ndarray:
-    """O U for one operator O (N, N) and a batch U (Nk, N, M).
+#: how :func:`apply_operator` applies an operator (:func:`row_plan`): runs (first row, end row,
+#: first source row, phase), or None for a dense product
+RowPlan = tuple[tuple[int, int, int, complex], ...] | None
+_PLAN = object()  # "plan not given": apply_operator plans it
+
+
+def row_plan(op: np.ndarray) -> RowPlan:
+    """How :func:`apply_operator` applies ``op``: for an operator with one non-zero per row
+    (Pauli spin matrices in either spinor order, parities) the runs (first row, end row, first
+    source row, phase) of consecutive source rows with one phase; None for any other operator.
+    Plan once, apply to many batches."""
+    nz = op != 0
+    n = op.shape[0]
+    if not np.all(nz.sum(axis=1) == 1):
+        return None
+    cols = np.argmax(nz, axis=1)
+    phase = op[np.arange(n), cols]
+    cuts = np.nonzero((np.diff(cols) != 1) | (phase[1:] != phase[:-1]))[0] + 1
+    return tuple((int(lo), int(hi), int(cols[lo]), complex(phase[lo]))
+                 for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, n], strict=True))
+
+
+def apply_operator(op: np.ndarray, U: np.ndarray, out: np.ndarray | None = None,
+                   plan: object = _PLAN) -> np.ndarray:
+    """O U for one operator O (N, N) and a batch U (Nk, N, M), into ``out`` when given (any
+    strides, nothing else written).
 
     Operators with one non-zero per row (Pauli-type spin matrices, parities) are applied as a
-    phased row permutation, which is several times cheaper than a batched matmul.
+    phased row permutation (:func:`row_plan`; pass ``plan`` to plan once for many batches),
+    several times cheaper than a batched matmul: contiguous runs are copied as slices; with
+    many runs (interleaved spinors) as one gather.
     """
-    nz = op != 0
-    if np.all(nz.sum(axis=1) == 1):
+    if plan is _PLAN:
+        plan = row_plan(op)
+    if out is None:
+        out = np.empty(U.shape, dtype=np.result_type(U, op))
+    if plan is None:
+        return np.matmul(op, U, out=out)
+    runs: RowPlan = plan  # type: ignore[assignment]
+    assert runs is not None
+    if len(runs) > 8:  # phases that alternate (interleaved spinors): runs by columns alone
         n = op.shape[0]
-        cols = np.argmax(nz, axis=1)
+        cols = np.argmax(op != 0, axis=1)
         phase = op[np.arange(n), cols][:, None]
-        # contiguous runs of the permutation (e.g. the two spin blocks of block spinors) are
-        # copied as slices, much faster than a gather of single rows
         cuts = np.nonzero(np.diff(cols) != 1)[0] + 1
-        if len(cuts) > 8:
-            return phase * U[:, cols, :]
-        out = np.empty_like(U, dtype=np.result_type(U, op))
+        if len(cuts) > 8:  # a scattered permutation: one gather beats a loop of slices
+            np.multiply(phase, U[:, cols, :], out=out)
+            return out
         for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, n], strict=True):
             c0 = int(cols[lo])
             np.multiply(phase[lo:hi], U[:, c0:c0 + hi - lo, :], out=out[:, lo:hi, :])
         return out
-    return op @ U
+    for lo, hi, c0, p in runs:
+        src = U[:, c0:c0 + hi - lo, :]
+        if p == 1:
+            np.copyto(out[:, lo:hi, :], src)
+        elif p == -1:
+            np.negative(src, out=out[:, lo:hi, :])
+        else:
+            np.multiply(src, p, out=out[:, lo:hi, :])
+    return out
 
 
 def sandwich(U: np.ndarray, op: np.ndarray, rows: int | None = None) -> np.ndarray:

@@ -17,9 +17,9 @@ floats gives Im(a conj b) = a · (i b) in those floats, so Σ_n over all (l, i) 
 
 The k-points are taken in blocks of about :data:`BLOCK_BYTES` of M, so that these
 elementwise steps run in the cache. The spin operators are applied as phased row permutations
-planned once per call (:func:`row_plan`). Against the former layout (M + M† written into split
-real/imaginary halves through strided transposes over the whole batch) a Pt tensor costs about
-half (benchmarks/README.md, issue 22 acceptance 3).
+planned once per call (:func:`tbspin.bands.eigen.row_plan`). Against the former layout (M + M†
+written into split real/imaginary halves through strided transposes over the whole batch) a Pt
+tensor costs about half (benchmarks/README.md, issue 22 acceptance 3).
 """
 
 from __future__ import annotations
@@ -28,53 +28,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tbspin.bands.eigen import RowPlan, apply_operator, row_plan
 from tbspin.types import ComplexArray, FloatArray
 
-__all__ = ["apply_rows", "conventional_rows", "row_plan"]
-
-
-RowPlan = tuple[tuple[int, int, int, complex], ...] | None
-
-
-def row_plan(op: ComplexArray) -> RowPlan:
-    """How :func:`apply_rows` applies ``op``: for an operator with one non-zero per row (Pauli
-    spin matrices in either spinor order) the runs (first row, end row, first source row,
-    phase) of consecutive source rows with one phase; None for any other operator."""
-    nz = op != 0
-    n = op.shape[0]
-    if not np.all(nz.sum(axis=1) == 1):
-        return None
-    cols = np.argmax(nz, axis=1)
-    phase = op[np.arange(n), cols]
-    cuts = np.nonzero((np.diff(cols) != 1) | (phase[1:] != phase[:-1]))[0] + 1
-    return tuple((int(lo), int(hi), int(cols[lo]), complex(phase[lo]))
-                 for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, n], strict=True))
-
-
-def apply_rows(op: ComplexArray, A: ComplexArray, out: ComplexArray) -> None:
-    """out[...] = op @ A for one operator op (N, N) and a batch A (Nk, N, M), written into
-    ``out`` (any view of that shape, e.g. a slot of a side-by-side buffer).
-
-    Operators with one non-zero per row are a phased row permutation: contiguous runs of rows
-    are copied as slices (a unit phase is a plain copy, −1 a negation); others: a batched
-    product.
-    """
-    _apply_planned(op, A, out, row_plan(op))
-
-
-def _apply_planned(op: ComplexArray, A: ComplexArray, out: ComplexArray, plan: RowPlan) -> None:
-    """:func:`apply_rows` with the :func:`row_plan` of ``op`` already known."""
-    if plan is None:
-        np.matmul(op, A, out=out)
-        return
-    for lo, hi, c0, p in plan:
-        src = A[:, c0:c0 + hi - lo, :]
-        if p == 1:
-            np.copyto(out[:, lo:hi, :], src)
-        elif p == -1:
-            np.negative(src, out=out[:, lo:hi, :])
-        else:
-            np.multiply(src, p, out=out[:, lo:hi, :])
+__all__ = ["conventional_rows"]
 
 
 #: working set (bytes) of one block of k-points in :func:`conventional_rows`: the k-batch is
@@ -146,7 +103,7 @@ def _rows(U: ComplexArray, dH: list[ComplexArray], order: list[int],
     # S[k, o, l, n] = (s_l U)[o, n] side by side; A[k, l] = (s_l U)† = U† s_l
     S = np.empty((nk, n, nl, n), dtype=complex)
     for c, (op, plan) in enumerate(plans):
-        _apply_planned(op, U, S[:, :, c, :], plan)
+        apply_operator(op, U, out=S[:, :, c, :], plan=plan)
     A = np.empty((nk, nl, n, n), dtype=complex)
     np.conjugate(S.transpose(0, 2, 3, 1), out=A)
     # all blocks M^{li} = U† s_l ∂_iH U in one product: M[k, l, m, i, n]
