@@ -550,3 +550,34 @@ def test_tol_run_refuses_a_checkpoint_of_another_calculation(tmp_path) -> None:
     tbspin.spin_hall(bhz(M=-0.02), checkpoint=uniform, **uniform_kw, errors=False)
     with pytest.raises(CheckpointError, match="uniform-mesh checkpoint"):
         tbspin.spin_hall(bhz(M=-0.02), checkpoint=uniform, **kw)
+
+
+def test_tree_whose_refined_cells_fill_a_whole_fft_chunk(monkeypatch) -> None:
+    """Cells refined away can empty an FFT chunk of the base mesh (chunks are whole mesh lines):
+    the chunk is skipped, not sent to the kernel as an empty batch (which failed inside the
+    eigensystem of the proper formula), and the FFT path gives the direct sums' value (BHZ
+    proper σ^z_xy, 12², the first two mesh lines refined into 2×2 children)."""
+    import tbspin.sampling.rules as rules
+    from tbspin.engine import integrate
+    from tbspin.sampling.rules import _evaluate_tree, _fft_tasks, _grid
+
+    monkeypatch.setattr(rules, "POINTS_PER_CHUNK", 12)  # one mesh line per FFT chunk
+    monkeypatch.setattr(rules, "fourier_plans",  # the FFT path even for a 4-band model
+                        lambda m, k, mesh, fft="auto": integrate.fourier_plans(m, k, mesh, "always"))
+    b = bhz(M=-0.02)
+    kern = shc_kernel(b, spin="z", current="x", efield="y", formula="proper")
+    n = np.array([12, 12])
+    size = np.tile(1.0 / n, (144, 1))
+    origin = (_grid(n) - 0.5) * size
+    gone = _grid(n)[:, 0] < 2  # lines 0 and 1: whole chunks
+    ch = _grid([2, 2]) / 2
+    co = (origin[gone][:, None] + ch[None] * size[gone][:, None]).reshape(-1, 2)
+    o = np.concatenate([origin[~gone], co])
+    s = np.concatenate([size[~gone], np.repeat(size[gone] / 2, 4, axis=0)])
+    shifts = np.random.default_rng(3).random((2, 2))
+    fft = _fft_tasks(kern, b, o, s, shifts, 12, (n, -0.5))
+    assert fft is not None and np.all(fft[1][:24] == -1)  # the FFT path, two empty lines
+    ef = np.array([0.0])
+    on_fft = _evaluate_tree(kern, b, o, s, shifts, ef, 0.0, base=(n, -0.5))
+    direct = _evaluate_tree(kern, b, o, s, shifts, ef, 0.0)
+    np.testing.assert_allclose(on_fft, direct, rtol=0, atol=1e-12 * np.abs(direct).max())

@@ -227,9 +227,14 @@ class CellPoints(LockedPoints):
         if fft is not None:
             meshes, self.cell_of, self.direct = fft
             self.meshes = list(meshes)
-            self.jobs = [(m, c) for m, mp in enumerate(meshes) for c in range(mp.n_chunks)]
+            # FFT chunks whose points all lie in refined-away cells are skipped (an empty
+            # batch would reach the kernel)
+            live = [c for c in range(meshes[0].n_chunks) if np.any(
+                self.cell_of[c * meshes[0].chunk_size:(c + 1) * meshes[0].chunk_size] >= 0)
+                ] if meshes else []
+            self.jobs = [(m, c) for m in range(len(meshes)) for c in live]
         self.jobs += [(-1, s) for s in range(0, M * len(self.direct), points)]
-        self._left = [mp.n_chunks for mp in self.meshes if mp is not None]
+        self._left = [sum(1 for m_, _ in self.jobs if m_ == m) for m in range(len(self.meshes))]
         self._lock = threading.Lock()
 
     @property
