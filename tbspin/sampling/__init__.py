@@ -28,6 +28,12 @@ Adaptive refinement
     the M shifts; with ``fresh=True`` (default) the final refinement map is evaluated once more
     with M new shifts, so the reported value and error do not depend on the samples that chose
     the map (no selection bias: the estimate is again unbiased).
+Gap refinement
+    :func:`~tbspin.sampling.gaptree.gap_refined` splits, before any integrand is evaluated, the
+    cells where a pilot look at the band energies finds two bands with occupied weight closer
+    than a threshold that shrinks with the cell (the 1/Δ² peaks of the proper spin current's
+    occupied–occupied pairs), then evaluates that fixed tree with M shifts: unbiased, honest
+    error bars (:mod:`tbspin.sampling.gaptree`; ``converge(method="gaps", gap=...)``).
 Convergence on request
     :func:`converge` refines (adaptive) and grows the base mesh until the standard error is
     ≤ max(tol·|value|, abs_floor) at every Fermi energy (or per-component targets at chosen
@@ -51,6 +57,7 @@ from typing import Any
 
 from tbspin.model.lattice import LatticeModel
 from tbspin.sampling.driver import converge
+from tbspin.sampling.gaptree import gap_refined
 from tbspin.sampling.rules import (
     CHECK_GROWTH,
     DROPPED,
@@ -79,6 +86,7 @@ __all__ = [
     "per_point_sums",
     "randomized_mesh",
     "adaptive",
+    "gap_refined",
     "converge",
     "components",
     "ahc_kernel",

@@ -18,6 +18,7 @@ from tbspin.engine.checkpoint import JsonValue, StepJournal
 from tbspin.engine.chunk_log import ChunkLog, ChunkRunner
 from tbspin.errors import ConvergenceWarning, ParameterError
 from tbspin.model.lattice import LatticeModel
+from tbspin.sampling.gaptree import gap_refined
 from tbspin.sampling.rules import (
     DROPPED,
     MAX_GROWTH,
@@ -117,8 +118,10 @@ def converge(
         at ``RATE_MARGIN`` (0.9) × the rate of the last step (the largest pass so far).
     mesh : int or sequence
         Starting base mesh.
-    method : {"adaptive", "uniform"}
-        "uniform": randomized meshes; "adaptive": at each base mesh, :func:`adaptive`
+    method : {"adaptive", "uniform", "gaps"}
+        "uniform": randomized meshes; "gaps": randomized gap-refined meshes
+        (:func:`tbspin.sampling.gaptree.gap_refined`, needs ``gap=``; pooled with a gap-refined
+        confirming pass); "adaptive": at each base mesh, :func:`adaptive`
         refinement up to the tolerance while it pays (errors falling faster than N^(−1/2)).
         If the tolerance is not reached, the next base mesh is sized for it from the error so
         far (points × (error/target)² × ``SAFETY_POINTS``, per direction at least ``growth``
@@ -150,10 +153,16 @@ def converge(
         Run the chunks on this cluster (instead of ``workers`` threads); the same result as
         local threads for the same seed (chunks folded in chunk order).
     **adaptive_kw
-        ``iterations``, ``factor``, ``variance_share``, ``max_cells`` of :func:`adaptive`.
+        ``iterations``, ``factor``, ``variance_share``, ``max_cells`` of :func:`adaptive`;
+        with ``method="gaps"``: ``gap`` (required), ``factor``, ``levels`` of
+        :func:`~tbspin.sampling.gaptree.gap_refined`.
     """
-    if method not in ("adaptive", "uniform"):
-        raise ParameterError(f"'method' must be 'adaptive' or 'uniform', got {method!r}")
+    if method not in ("adaptive", "uniform", "gaps"):
+        raise ParameterError(
+            f"'method' must be 'adaptive', 'uniform' or 'gaps', got {method!r}")
+    if method == "gaps" and "gap" not in adaptive_kw:
+        raise ParameterError("method='gaps' needs gap= (eV): the level-0 splitting threshold "
+                             "(tbspin.sampling.gaptree)")
     ef = _efermi(efermi)
     C = components(kernel)
     goal = Goal.build(tol, abs_floor, ef, C, converge_at)
@@ -257,6 +266,9 @@ def converge(
         if method == "uniform":
             result = step("randomized_mesh", randomized_mesh, mesh=tuple(n), n_shifts=n_shifts,
                           seed=sub_seed)
+        elif method == "gaps":
+            result = step("gap_refined", gap_refined, mesh=tuple(n), n_shifts=n_shifts,
+                          seed=sub_seed, **adaptive_kw)
         else:
             secs = None if budget_seconds is None else budget_seconds - (time.perf_counter() - t0)
             result = step("adaptive", adaptive, mesh=tuple(n), n_shifts=n_shifts,
@@ -276,15 +288,21 @@ def converge(
             # 1.2 or √2 × tol (planned for half the points) lowered the coverage of ±2 errors
             # on the spiky BHZ integrand (tests/test_sampling.py) from 0.94 to 0.91 and 0.89
             # (300 runs of tol=0.05): the deciding pass must meet tol by itself.
-            unrefined = set(result.refinement) <= {1}
+            # a gap-refined pass is unbiased for its tree like an unrefined one for its mesh:
+            # pooled with a gap-refined pass on a new pilot and new shifts
+            unrefined = set(result.refinement) <= {1} or method == "gaps"
             n_conf = (_confirming_mesh(result, goal) if unrefined
                       else np.array(result.mesh))
             if int(np.prod(n_conf)) * n_shifts > room():
                 result = dataclasses.replace(result, confirmed=False)
             else:
                 start = time.perf_counter() - t0
-                conf = step("randomized_mesh", randomized_mesh, mesh=tuple(n_conf),
-                            n_shifts=n_shifts, seed=int(rng.integers(2**32)))
+                if method == "gaps":
+                    conf = step("gap_refined", gap_refined, mesh=tuple(n_conf),
+                                n_shifts=n_shifts, seed=int(rng.integers(2**32)), **adaptive_kw)
+                else:
+                    conf = step("randomized_mesh", randomized_mesh, mesh=tuple(n_conf),
+                                n_shifts=n_shifts, seed=int(rng.integers(2**32)))
                 total += conf.n_k
                 last = (conf.n_k, time.perf_counter() - t0 - start)
                 if unrefined:
@@ -405,8 +423,12 @@ def _pooled(a: SampledIntegral, b: SampledIntegral) -> SampledIntegral:
     nk = _final_points(a) + _final_points(b)
     hist = [dict(b.history[-1], n_k_final=nk, values=v, errors=e, pooled=True, mesh=a.mesh,
                  confirming_mesh=b.mesh)]
+    refinement = {1: int(np.prod(a.mesh))}
+    if a.method == "gaps":  # leaves of both trees, by subdivision
+        refinement = {s: a.refinement.get(s, 0) + b.refinement.get(s, 0)
+                      for s in sorted(set(a.refinement) | set(b.refinement))}
     return dataclasses.replace(b, values=v, errors=e, samples=samples, history=hist, mesh=a.mesh,
-                               refinement={1: int(np.prod(a.mesh))})
+                               refinement=refinement)
 
 
 def _final_points(result: SampledIntegral | None) -> int:

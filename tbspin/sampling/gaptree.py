@@ -1,0 +1,187 @@
+"""Gap-refined randomized meshes: subdivide the cells where two bands with occupied weight come
+close, decided by a pilot look at the band energies alone (:mod:`tbspin.sampling`).
+
+Why. Integrands built from interband Berry connections carry 1/(ε_m − ε_n)² between the bands
+of a pair. For the Berry curvature the occupied–occupied pairs cancel, so only gaps across E_F
+matter; the *proper* spin current weights them by s_nn − s_mm and they do not (Liu, Cullen &
+Culcer, PRB 108, 195434 (2023), the sum over n ≠ m). Near an avoided crossing of two occupied
+bands, with gap Δ and relative velocity v, the pair contributes a peak of height ~ v²/Δ² over a
+region of size ~ Δ/v: a finite integral, but uniform meshes and random points miss or hit it by
+chance, and the estimate has a heavy tail (measured on the symmetrized 1T′-WSe₂ fit: the top
+1 % of random k-points carry 96 % of Σx², tail exponent 1.6, i.e. infinite variance;
+``benchmarks/bench_proper_tail.py``). Variance-driven refinement only refines the peaks a sample
+has already hit (``benchmarks/bench_gap_predictor.py``).
+
+What. The peaks sit where a gap is small, and band energies alone (one ``eigvalsh``, no
+eigenvectors, no connection) find the gaps. :func:`gap_tree` starts from the cells of the base
+mesh n and, level by level, evaluates the smallest gap g of every cell at one random point of it
+(a pilot shift of its own per level, independent of everything that follows) and splits the
+cells with g < gap/f^l into f^d children (level l = 0, 1, …, ``levels`` − 1): the threshold shrinks
+with the cell, so that a crossing is followed down to cells that resolve its peak (the gap
+changes by ~v·h across a cell of size h). :func:`gap_refined` then evaluates the integrand on the
+leaves of that fixed tree with M random shifts, one point per leaf and shift, exactly like the M
+shifted meshes of :func:`tbspin.sampling.rules.randomized_mesh`: each shift gives an unbiased
+estimate (the tree was chosen before, by other random points), the M estimates are independent,
+and value ± error is their mean ± standard error — an honest error bar however the tree looks.
+
+The gap of a point: the smallest ε_{n+1} − ε_n over consecutive bands with ε_n below the highest
+Fermi energy (+ 10 k_B T), skipping differences below the kernel's block tolerance (Kramers
+partners and other bands the integrand treats as one degenerate block: they carry no 1/Δ²).
+In an insulator this is a gap between occupied bands (the one across E_F is the band gap); in a
+metal the pairs that straddle E_F count too.
+
+Measured (``benchmarks/bench_gap_tree.py``): see benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from tbspin.engine.chunk_log import ChunkRunner
+from tbspin.errors import ParameterError
+from tbspin.model.lattice import LatticeModel
+from tbspin.sampling.rules import (
+    Kernel,
+    SampledIntegral,
+    _efermi,
+    _evaluate_tree,
+    _grid,
+    _mesh,
+    _stats,
+    components,
+)
+from tbspin.types import ArrayLike, FloatArray, MeshSpec
+
+__all__ = ["GapTree", "gap_refined", "gap_tree", "smallest_gaps"]
+
+KB_EV = 8.617333262e-5  #: Boltzmann constant (eV/K)
+PILOT_CHUNK = 2048  #: k-points per eigvalsh batch of the pilot
+
+
+def smallest_gaps(model: LatticeModel, k: FloatArray, e_top: float, block_tol: float
+                  ) -> FloatArray:
+    """Per point: the smallest ε_{n+1} − ε_n (eV) over consecutive bands with ε_n < ``e_top``
+    and ε_{n+1} − ε_n > ``block_tol`` (inf where there is none); ``k`` Cartesian (Nk, dim)."""
+    out = np.empty(len(k))
+    for s in range(0, len(k), PILOT_CHUNK):
+        E = np.linalg.eigvalsh(model.hamiltonian(k[s:s + PILOT_CHUNK]))
+        d = np.diff(E, axis=1)
+        out[s:s + PILOT_CHUNK] = np.min(
+            np.where((E[:, :-1] < e_top) & (d > block_tol), d, np.inf), axis=1)
+    return out
+
+
+class GapTree:
+    """Leaves [origin, origin + size) (reduced coordinates) of a gap-refined base mesh.
+
+    Attributes
+    ----------
+    mesh : tuple of int
+        The base mesh n.
+    origin, size : (L, p) arrays
+        The leaves: first the unrefined base cells (in mesh order), then the children.
+    pilot_points : int
+        Band-energy evaluations the pilot used.
+    refinement : dict {subdivision s: leaves of 1/s of a base cell per direction}
+    """
+
+    def __init__(self, mesh: tuple[int, ...], origin: FloatArray, size: FloatArray,
+                 pilot_points: int) -> None:
+        self.mesh, self.origin, self.size = mesh, origin, size
+        self.pilot_points = pilot_points
+        sub = np.rint(1.0 / (size[:, 0] * mesh[0])).astype(int)
+        s, c = np.unique(sub, return_counts=True)
+        self.refinement = {int(a): int(b) for a, b in zip(s, c, strict=True)}
+
+
+def gap_tree(
+    model: LatticeModel, mesh: MeshSpec, e_top: float, *, gap: float, factor: int = 2,
+    levels: int = 6, block_tol: float = 1e-6, rng: np.random.Generator | None = None,
+) -> GapTree:
+    """The cells of base mesh ``mesh`` split where the pilot finds a gap < gap/factor^level
+    (module docstring). ``e_top``: bands below it count as occupied (eV); ``gap`` (eV) the
+    level-0 threshold; ``factor`` children per direction; ``levels`` the deepest split."""
+    if not gap > 0:
+        raise ParameterError(f"gap must be a positive energy (eV), got {gap!r}")
+    if int(factor) != factor or factor < 2:
+        raise ParameterError(f"factor must be an integer ≥ 2, got {factor!r}")
+    if int(levels) != levels or levels < 0:
+        raise ParameterError(f"levels must be an integer ≥ 0, got {levels!r}")
+    rng = rng or np.random.default_rng()
+    n = _mesh(model, mesh)
+    p = len(n)
+    b = np.asarray(model.reciprocal)[list(model.periodic)]
+    size = np.tile(1.0 / np.array(n, float), (int(np.prod(n)), 1))
+    origin = _grid(n) * size
+    children = _grid([factor] * p) / factor
+    leaves_o, leaves_s = [], []
+    pilot = 0
+    o, s = origin, size
+    for level in range(levels + 1):
+        if level == levels or not len(o):
+            leaves_o.append(o)
+            leaves_s.append(s)
+            break
+        g = smallest_gaps(model, (o + rng.random(p) * s) @ b, e_top, block_tol)
+        pilot += len(o)
+        split = g < gap / factor**level
+        leaves_o.append(o[~split])
+        leaves_s.append(s[~split])
+        o = (o[split][:, None, :] + children[None] * s[split][:, None, :]).reshape(-1, p)
+        s = np.repeat(s[split] / factor, len(children), axis=0)
+    return GapTree(tuple(n), np.concatenate(leaves_o), np.concatenate(leaves_s), pilot)
+
+
+def gap_refined(
+    kernel: Kernel,
+    model: LatticeModel,
+    efermi: ArrayLike,
+    *,
+    mesh: MeshSpec,
+    gap: float,
+    factor: int = 2,
+    levels: int = 6,
+    n_shifts: int = 16,
+    seed: int | None = None,
+    temperature: float = 0.0,
+    workers: int | None = 1,
+    runner: ChunkRunner | None = None,
+) -> SampledIntegral:
+    """M randomly shifted copies of a gap-refined mesh; mean ± std/√M (module docstring).
+
+    Parameters
+    ----------
+    kernel, model, efermi, mesh, n_shifts, seed, temperature, workers, runner
+        As :func:`tbspin.sampling.rules.randomized_mesh` (``mesh``: the base mesh).
+    gap : float
+        Level-0 threshold (eV): a base cell is split when the pilot finds two bands with
+        occupied weight closer than this; level l uses gap/factor^l. A few times the change of
+        the gap across a base cell (v·h) catches the crossings inside the cells (1T′-WSe₂,
+        216² base: 0.06 eV).
+    factor : int
+        Children per direction of a split cell.
+    levels : int
+        Deepest subdivision: leaves down to 1/factor^levels of a base cell per direction.
+    """
+    ef = _efermi(efermi)
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    block_tol = float(getattr(getattr(kernel, "settings", None), "degen_tol", 1e-6))
+    e_top = float(ef.max()) + 10.0 * KB_EV * float(temperature)
+    tree = gap_tree(model, mesh, e_top, gap=gap, factor=factor, levels=levels,
+                    block_tol=block_tol, rng=rng)
+    shifts = rng.random((n_shifts, len(tree.mesh)))
+    samples = _evaluate_tree(kernel, model, tree.origin, tree.size, shifts, ef, temperature,
+                             per_cell=False, workers=workers, base=(tree.mesh, 0.0),
+                             runner=runner)
+    values, errors = _stats(samples)
+    nk = len(tree.origin) * n_shifts
+    hist = [dict(n_k=nk, n_k_final=nk, mesh=tree.mesh, pilot_points=tree.pilot_points,
+                 refined_cells=len(tree.origin) - tree.refinement.get(1, 0),
+                 max_factor=max(tree.refinement), values=values, errors=errors,
+                 seconds=time.perf_counter() - t0)]
+    return SampledIntegral(efermi=ef, values=values, errors=errors, samples=samples, n_k=nk,
+                           mesh=tree.mesh, method="gaps", history=hist,
+                           refinement=tree.refinement, n_components=components(kernel))
