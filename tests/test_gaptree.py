@@ -93,3 +93,25 @@ def test_converge_with_gaps_reaches_the_tolerance(lower_band) -> None:
     for bad in (dict(gap=0.0), dict(gap=1.0, factor=1), dict(gap=1.0, levels=-1)):
         with pytest.raises(ParameterError):
             gap_tree(h, 8, EF, **bad)
+
+
+def test_public_tol_run_with_refine_gap(capsys: pytest.CaptureFixture[str]) -> None:
+    """``anomalous_hall(..., tol=, refine_gap=)`` samples gap-refined meshes: the Haldane Chern
+    insulator 0.01 from its transition (E_F = 0 in the 0.02 gap) gives σ_xy = ±1 e²/h (exact)
+    within 4 errors at tol = 1 %, and records the method; ``refine_gap`` without ``tol`` or
+    not positive is refused, in the API and the CLI."""
+    import tbspin
+    from tbspin.cli import app as cli
+
+    h = haldane(M=M_C - 0.01)
+    r = tbspin.anomalous_hall(h, efermi=0.0, tol=0.01, refine_gap=2.0, mesh=8, seed=2,
+                              workers=1)
+    assert abs(abs(r.values[0]) - 1.0) <= 4 * r.errors[0] and r.errors[0] <= 0.01
+    samp = r.extras["sampling"]
+    assert samp["method"] == "gaps" and samp["refine_gap"] == 2.0 and samp["converged"]
+    for kw, match in ((dict(mesh=8, refine_gap=1.0), "no effect without 'tol'"),
+                      (dict(tol=0.05, refine_gap=0.0), "positive energy")):
+        with pytest.raises(ParameterError, match=match):
+            tbspin.anomalous_hall(h, efermi=0.0, **kw)
+    assert cli.main(["ahc", "--model", "haldane", "--mesh", "8", "--refine-gap", "1"]) == 2
+    assert "--refine-gap only acts in a --tol run" in capsys.readouterr().err

@@ -200,6 +200,11 @@ def _add_integration_args(p: argparse.ArgumentParser, kind: str = "shc") -> None
                         "reached) [none]")
     p.add_argument("--budget-k", type=int, default=None, metavar="N",
                    help="largest number of k-point evaluations of a --tol run [20000000]")
+    p.add_argument("--refine-gap", type=float, default=None, metavar="EV",
+                   help="with --tol: split the cells where two bands with occupied weight come "
+                        "closer than EV (halved per level) before sampling, instead of "
+                        "variance-driven refinement (proper spin current of Wannier fits; "
+                        "tbspin.sampling.gaptree) [none]")
     p.add_argument("--seed", type=int, default=None,
                    help="seed of the random shifts (of the sub-meshes, or of a --tol run) "
                         "[drawn; the seed used is written to the result, extras.sampling.seed]")
@@ -286,7 +291,7 @@ def cmd_shc(args: argparse.Namespace) -> int:
         gauge=args.gauge, temperature=args.temperature, eta=args.eta,
         progress=not args.no_progress, efield=args.efield, tol=args.tol, budget=args.budget,
         seed=args.seed, budget_k=args.budget_k, errors=not args.no_errors,
-        converge_at=args.converge_at,
+        converge_at=args.converge_at, refine_gap=args.refine_gap,
     )
     stem = output_stem(args.out, f"shc_{model.name}_{args.spin}{args.current}{args.efield}")
     with parallel_options(args.workers, args.scheduler) as par:
@@ -309,6 +314,7 @@ def cmd_ahc(args: argparse.Namespace) -> int:
         method=args.method, gauge=args.gauge, temperature=args.temperature,
         progress=not args.no_progress, tol=args.tol, budget=args.budget, seed=args.seed,
         budget_k=args.budget_k, errors=not args.no_errors, converge_at=args.converge_at,
+        refine_gap=args.refine_gap,
     )
     stem = output_stem(args.out, f"ahc_{model.name}_{args.component}")
     with parallel_options(args.workers, args.scheduler) as par:

@@ -45,6 +45,7 @@ def cmd_compute(args: argparse.Namespace) -> int:
         temperature=args.temperature, eta=args.eta, progress=not args.no_progress, tol=args.tol,
         budget=args.budget, seed=args.seed, budget_k=args.budget_k, errors=not args.no_errors,
         options=dict(args.option or ()), converge_at=args.converge_at,
+        refine_gap=args.refine_gap,
         symmetry=None if args.symmetry == "none" else args.symmetry,
     )
     stem = output_stem(args.out, f"{rec.name}_{model.name}")

@@ -78,7 +78,8 @@ def check_cli_options(args: argparse.Namespace) -> None:
     no_errors = getattr(args, "no_errors", False)
     if args.tol is None:
         for option, value in (("--budget", args.budget), ("--budget-k", args.budget_k),
-                              ("--converge-at", getattr(args, "converge_at", None))):
+                              ("--converge-at", getattr(args, "converge_at", None)),
+                              ("--refine-gap", getattr(args, "refine_gap", None))):
             if value is not None:
                 raise ParameterError(f"{option} only acts in a --tol run; add --tol (e.g. "
                                      f"--tol 0.02) or drop {option}")

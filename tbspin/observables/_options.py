@@ -5,8 +5,8 @@ result or is refused with a :class:`~tbspin.errors.ParameterError` naming it:
 
 * ``tol`` is a relative standard error, 0 < tol < 1, or one per component (``tol=5`` used
   to be accepted and did nothing useful);
-* ``budget`` (seconds) and ``budget_k`` (k-points) only act in a ``tol`` run; without
-  ``tol`` they are refused, and so is an explicit ``shift`` with ``tol`` (its meshes are
+* ``budget`` (seconds), ``budget_k`` (k-points) and ``refine_gap`` (eV) only act in a ``tol``
+  run; without ``tol`` they are refused, and so is an explicit ``shift`` with ``tol`` (its meshes are
   randomly shifted);
 * ``errors`` (default True): a run without ``tol`` splits the mesh's k-points into randomly
   shifted sub-meshes for an error bar (:mod:`tbspin.sampling.submesh`); ``seed`` (its shifts)
@@ -25,6 +25,7 @@ timing the integrand on a small batch; above :data:`LONG_RUN_SECONDS` a
 
 from __future__ import annotations
 
+import math
 import numbers
 import time
 import warnings
@@ -56,6 +57,7 @@ PROBE_K = 64
 def check_sampling(
     *, tol: TolSpec | None, mesh: MeshSpec | None, shift: ShiftSpec | None,
     budget: float | None, budget_k: int | None, seed: int | None, errors: bool = True,
+    refine_gap: float | None = None,
 ) -> tuple[MeshSpec, int]:
     """Validate the sampling keywords together (module docstring).
 
@@ -72,7 +74,8 @@ def check_sampling(
     """
     if tol is None:
         for name, value, what in (("budget", budget, "wall-time budget (s)"),
-                                  ("budget_k", budget_k, "k-point budget")):
+                                  ("budget_k", budget_k, "k-point budget"),
+                                  ("refine_gap", refine_gap, "gap-refinement threshold (eV)")):
             if value is not None:
                 raise ParameterError(
                     f"'{name}' is the {what} of a converged run and has no effect without "
@@ -100,6 +103,10 @@ def check_sampling(
         raise ParameterError(
             "'shift' has no effect with 'tol': a converged run uses randomly shifted meshes "
             "(recorded with their seed); drop shift, or drop tol for one shifted mesh")
+    if refine_gap is not None and (isinstance(refine_gap, bool)
+                                   or not isinstance(refine_gap, numbers.Real)
+                                   or not math.isfinite(refine_gap) or refine_gap <= 0):
+        raise ParameterError(f"'refine_gap' must be a positive energy (eV), got {refine_gap!r}")
     if budget_k is None:
         budget_k = DEFAULT_BUDGET_K
     elif isinstance(budget_k, bool) or not isinstance(budget_k, numbers.Integral) or budget_k < 1:

@@ -14,6 +14,7 @@ import sys
 import types
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -159,6 +160,7 @@ def _converged(
     workers: int | None, checkpoint: PathLike | None = None,
     key: dict[str, JsonValue] | None = None, budget_k: int = DEFAULT_BUDGET_K,
     client: object | None = None, converge_at: ArrayLike | None = None,
+    refine_gap: float | None = None,
 ) -> tuple[SampledIntegral, dict[str, object]]:
     """The integral to the validated ``goal`` by :func:`tbspin.sampling.converge` (randomized
     shifted meshes and adaptive refinement); its floor is in the canonical unit of the result."""
@@ -167,16 +169,19 @@ def _converged(
     tol_ = goal.tol if goal.per_component else float(goal.tol[0])
     secs = None if budget is None else positive_number(budget, "budget")
     factor = abs(units.conversion_factor(kind, model.n_periodic)[0])
+    gap_kw: dict[str, Any] = {} if refine_gap is None else {"gap": float(refine_gap)}
     r = converge(integrand, model, ef, tol=tol_, abs_floor=floor / factor, budget_seconds=secs,
                  mesh=mesh, seed=seed, temperature=temperature, workers=workers,
                  checkpoint=checkpoint, key=key, budget_k=budget_k, client=client,
-                 converge_at=converge_at)
+                 converge_at=converge_at, method="adaptive" if refine_gap is None else "gaps",
+                 **gap_kw)
     rec = goal.record()
     info: dict[str, object] = dict(
         sampling=dict(method=r.method, tol=rec["tol"], abs_floor=rec["abs_floor"],
                       converge_at=None if converge_at is None else
                       ef[goal.judged].tolist(), budget_seconds=secs,
                       budget_k=budget_k, start_mesh=list(np.atleast_1d(mesh)), seed=r.seed,
+                      refine_gap=refine_gap,
                       seed_given=seed, n_k=r.n_k, n_shifts=r.n_shifts, converged=r.converged,
                       confirmed=r.confirmed, mesh=r.mesh, components=r.n_components,
                       refinement=r.refinement, history=r.history,
@@ -203,7 +208,7 @@ def _conductivity(
     budget: float | None = None, seed: int | None = None, budget_k: int | None = None,
     components: Sequence[Sequence[int]] | None = None, indices: Sequence[str] | None = None,
     gauge: str | None = None, wedge: Wedge | None = None, errors: bool = True,
-    converge_at: ArrayLike | None = None,
+    converge_at: ArrayLike | None = None, refine_gap: float | None = None,
 ) -> ConductivityResult:
     """Validate the integration arguments, integrate, and wrap with units and provenance.
 
@@ -220,7 +225,8 @@ def _conductivity(
     if not isinstance(errors, (bool, np.bool_)):
         raise ParameterError(f"'errors' must be True or False, got {errors!r}")
     mesh, k_budget = check_sampling(tol=tol, mesh=mesh, shift=shift, budget=budget,
-                                    budget_k=budget_k, seed=seed, errors=bool(errors))
+                                    budget_k=budget_k, seed=seed, errors=bool(errors),
+                                    refine_gap=refine_gap)
     ef = _efermi(efermi)
     T = positive_number(temperature, "temperature", allow_zero=True)
     extras: dict[str, object] = {}
@@ -256,7 +262,7 @@ def _conductivity(
                              budget=budget, seed=seed,
                              workers=1 if backend == "serial" else workers,
                              checkpoint=checkpoint, key=base_key, budget_k=k_budget,
-                             client=client, converge_at=converge_at)
+                             client=client, converge_at=converge_at, refine_gap=refine_gap)
         shape = (len(ef), len(comps)) if comps is not None else (len(ef),)
         return ConductivityResult(
             kind=kind, label=label, efermi=ef, raw=r.values.reshape(shape), dim=model.n_periodic,

@@ -110,7 +110,7 @@ def anomalous_hall(
     workers: int | None = None, backend: str = "auto", client: object | None = None,
     tol: TolSpec | None = None, abs_floor: TolSpec = 0.0, budget: float | None = None,
     seed: int | None = None, budget_k: int | None = None, symmetry: object = None, errors: bool = True,
-    converge_at: ArrayLike | None = None, **conn_kw: float,
+    converge_at: ArrayLike | None = None, refine_gap: float | None = None, **conn_kw: float,
 ) -> ConductivityResult:
     """Anomalous Hall conductivity σ_ij(E_F) = −(e²/ħ) ∫ d^pk/(2π)^p Σ_m f_m Ω^{ij}_m.
 
@@ -174,6 +174,13 @@ def anomalous_hall(
         With ``tol``: the Fermi energies (eV, among ``efermi``) at which convergence is judged
         (default: all); the others are carried along with the error bars of the final mesh
         (e.g. a curve around a headline E_F). Refused without ``tol``.
+    refine_gap : float, optional
+        With ``tol``: sample gap-refined meshes instead of variance-driven refinement
+        (:mod:`tbspin.sampling.gaptree`): before any integrand is evaluated, the cells where two
+        bands with occupied weight come closer than ``refine_gap`` (eV; halved per level of
+        subdivision) are split, then the fixed tree is sampled with random shifts. For
+        integrands with 1/Δ² peaks between occupied bands (the proper spin current of Wannier
+        fits); a few times the change of a gap across a base cell. Refused without ``tol``.
     budget : float, optional
         Wall-time budget (s) of a ``tol`` run (refused without ``tol``).
     seed : int, optional
@@ -214,7 +221,8 @@ def anomalous_hall(
             temperature=temperature, shift=shift, chunk_size=chunk_size, progress=progress,
             checkpoint=checkpoint, executor=executor, workers=workers, backend=backend,
             client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
-            converge_at=converge_at, budget_k=budget_k, symmetry=symmetry, errors=errors,
+            converge_at=converge_at, refine_gap=refine_gap, budget_k=budget_k,
+            symmetry=symmetry, errors=errors,
             **conn_kw)  # type: ignore[arg-type]
     i, j = _pair(component)
     _check_directions(model, i, j)
@@ -224,7 +232,7 @@ def anomalous_hall(
         formula="berry", efermi=efermi, mesh=mesh, shift=shift, temperature=temperature,
         eta=0.0, chunk_size=chunk_size, progress=progress, checkpoint=checkpoint,
         executor=executor, workers=workers, backend=backend, client=client, tol=tol,
-        abs_floor=abs_floor, budget=budget, seed=seed, converge_at=converge_at,
+        abs_floor=abs_floor, budget=budget, seed=seed, converge_at=converge_at, refine_gap=refine_gap,
         budget_k=budget_k, errors=errors,
     )
 
@@ -260,7 +268,7 @@ def spin_hall(
     field: Direction | None = None, tol: TolSpec | None = None, abs_floor: TolSpec = 0.0,
     budget: float | None = None, seed: int | None = None, budget_k: int | None = None,
     components: object = None, symmetry: object = None, errors: bool = True,
-    converge_at: ArrayLike | None = None, **conn_kw: float,
+    converge_at: ArrayLike | None = None, refine_gap: float | None = None, **conn_kw: float,
 ) -> ConductivityResult:
     """Spin Hall conductivity σ^l_ij(E_F): spin l, current i, field j (J^l_i = σ^l_ij E_j).
 
@@ -302,7 +310,7 @@ def spin_hall(
         whose integrand spikes on high-symmetry k (near-degenerate occupied pairs weighted by
         s_nn − s_mm): there a generic irrational shift (:data:`tbspin.sampling.GENERIC_SHIFT`),
         recorded in ``extras["shift_default"]``.
-    tol, abs_floor, converge_at, budget, seed, budget_k, errors
+    tol, abs_floor, converge_at, refine_gap, budget, seed, budget_k, errors
         Converge on request with an error bar, or the default error bar of one mesh, as in
         :func:`anomalous_hall` (``abs_floor`` in the canonical unit of the result).
     chunk_size, progress, checkpoint, executor, workers, backend, client, **conn_kw
@@ -337,7 +345,7 @@ def spin_hall(
             method=method, gauge=gauge, eta=eta, temperature=temperature, shift=shift,
             chunk_size=chunk_size, progress=progress, checkpoint=checkpoint, executor=executor,
             workers=workers, backend=backend, client=client, tol=tol, abs_floor=abs_floor,
-            converge_at=converge_at, budget=budget, seed=seed, budget_k=budget_k,
+            converge_at=converge_at, refine_gap=refine_gap, budget=budget, seed=seed, budget_k=budget_k,
             symmetry=symmetry, errors=errors,
             **conn_kw)  # type: ignore[arg-type]
     integrand, label = _shc_integrand(
@@ -348,7 +356,7 @@ def spin_hall(
         shift=shift, temperature=temperature, eta=integrand.eta, chunk_size=chunk_size,
         progress=progress, checkpoint=checkpoint, executor=executor, workers=workers,
         backend=backend, client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
-        converge_at=converge_at, budget_k=budget_k, errors=errors,
+        converge_at=converge_at, refine_gap=refine_gap, budget_k=budget_k, errors=errors,
     )
 
 
@@ -387,7 +395,7 @@ def compute(
     client: object | None = None, tol: TolSpec | None = None, abs_floor: TolSpec = 0.0,
     budget: float | None = None, seed: int | None = None, budget_k: int | None = None,
     options: dict | None = None, symmetry: object = None, errors: bool = True,
-    converge_at: ArrayLike | None = None, **conn_kw: float,
+    converge_at: ArrayLike | None = None, refine_gap: float | None = None, **conn_kw: float,
 ) -> ConductivityResult:
     """Any registered observable, many components from one eigensystem per k-point.
 
@@ -397,7 +405,7 @@ def compute(
     observable : str
         A record name (:func:`tbspin.observables.available`: "ahc", "shc", "spin_density", …).
     efermi, mesh, shift, temperature, chunk_size, progress, checkpoint, executor, workers, \
-backend, client, tol, abs_floor, converge_at, budget, seed, budget_k, errors, **conn_kw
+backend, client, tol, abs_floor, converge_at, refine_gap, budget, seed, budget_k, errors, **conn_kw
         As in :func:`spin_hall`. With ``tol`` every component converges to ``tol`` × the largest
         |component| at its E_F, or ``abs_floor`` (module docstring); with one ``tol`` per
         component (in the order of ``components``) each to its own tol_c × max(|value|,
@@ -471,7 +479,8 @@ backend, client, tol, abs_floor, converge_at, budget, seed, budget_k, errors, **
         mesh=mesh, shift=shift, temperature=temperature, eta=eta, chunk_size=chunk_size,
         progress=progress, checkpoint=checkpoint, executor=executor, workers=workers,
         backend=backend, client=client, tol=tol, abs_floor=abs_floor, budget=budget, seed=seed,
-        converge_at=converge_at, budget_k=budget_k, components=comps, indices=rec.indices,
+        converge_at=converge_at, refine_gap=refine_gap, budget_k=budget_k, components=comps,
+        indices=rec.indices,
         gauge=desc, wedge=wedge, errors=errors,
     )
 
