@@ -140,6 +140,21 @@ def sandwich(U: np.ndarray, op: np.ndarray, rows: int | None = None) -> np.ndarr
     return np.ascontiguousarray(left.conj().transpose(0, 2, 1)) @ apply_operator(op, U)
 
 
+def hermitian_sandwich(U: np.ndarray, op: np.ndarray, rows: int) -> np.ndarray:
+    """(U[:, :, :rows])† O U for a Hermitian O: :func:`sandwich` with fewer passes over memory.
+
+    The left factor U_r† O = (O U_r)† is formed as O applied to the first ``rows`` columns only,
+    written transposed into one contiguous buffer and conjugated there (no copy of O U, no
+    separate conjugate and transpose copies); then one batched product with U. Equal to
+    :func:`sandwich` to rounding (another summation order) for Hermitian ``op`` only.
+    """
+    nk, n, _ = U.shape
+    left = np.empty((nk, rows, n), dtype=np.result_type(U, op))
+    apply_operator(op, U[:, :, :rows], out=left.transpose(0, 2, 1))
+    np.conjugate(left, out=left)
+    return left @ U
+
+
 def expectation(U: np.ndarray, op: np.ndarray) -> np.ndarray:
     """Diagonal ⟨u_n|O|u_n⟩ (Nk, N), real part, without forming U† O U."""
     return np.real(np.sum(U.conj() * apply_operator(op, U), axis=1))
@@ -386,39 +401,52 @@ def solve(
                        rotations=rotations if gauge is not None and eigh is not None else None)
 
 
-def rotate_matrix(M: np.ndarray, rotations: list, rows: int) -> np.ndarray:
-    """W† M W for a matrix M (Nk, rows, N) given in eigh's basis (rows m < ``rows``) and the
-    block rotations of :attr:`Eigensystem.rotations`: the same matrix in the gauge-fixed basis,
-    at O(rows·N·s) cost per block instead of a basis change (blocks never straddle ``rows``:
-    :func:`tbspin.bands.berry.rows_below`)."""
-    out = M.copy()
+def rotate_matrix(M: np.ndarray, rotations: list, rows: int,
+                  out: np.ndarray | None = None) -> np.ndarray:
+    """W† M W for a matrix M (..., Nk, rows, N) given in eigh's basis (rows m < ``rows``; leading
+    axes, e.g. directions, share the rotations) and the block rotations of
+    :attr:`Eigensystem.rotations`: the same matrix in the gauge-fixed basis, at O(rows·N·s) cost
+    per block instead of a basis change (blocks never straddle ``rows``:
+    :func:`tbspin.bands.berry.rows_below`). Written into ``out`` (same shape) when given.
+    When one block structure covers every column at every k (Kramers pairs everywhere) no copy
+    of M is made first: every column is written from M."""
+    nk = M.shape[-3]
+    covered = len(rotations) == 1 and len(rotations[0][0]) == nk \
+        and rotations[0][1].size == M.shape[-1]
+    if out is None:
+        # every column of every k lies in one rotated block: each is written from M below
+        out = np.empty_like(M) if covered else M.copy()
+    elif not covered:
+        np.copyto(out, M)
     for kidx, idx, W in rotations:
-        allk = len(kidx) == len(M)
-        out_k = out if allk else out[kidx]
+        allk = len(kidx) == nk
+        out_k = out if allk else out[..., kidx, :, :]
+        src = M if covered else out_k  # covered: one structure at every k (allk)
         if idx.shape[1] == 2:  # pairs (the Kramers case): elementwise, on views when possible
             c0, c1 = as_slice(idx[:, 0]), as_slice(idx[:, 1])
             W00, W01 = W[:, None, :, 0, 0], W[:, None, :, 0, 1]
             W10, W11 = W[:, None, :, 1, 0], W[:, None, :, 1, 1]
-            a, b = out_k[:, :, c0], out_k[:, :, c1]
-            out_k[:, :, c0], out_k[:, :, c1] = a * W00 + b * W10, a * W01 + b * W11
+            a, b = src[..., c0], src[..., c1]
+            out_k[..., c0], out_k[..., c1] = a * W00 + b * W10, a * W01 + b * W11
             inside = idx[:, 1] < rows
             if inside.any():
                 r0, r1 = as_slice(idx[inside, 0]), as_slice(idx[inside, 1])
                 Wi = W[:, inside].conj()
-                a, b = out_k[:, r0, :], out_k[:, r1, :]
-                out_k[:, r0, :], out_k[:, r1, :] = (
+                a, b = out_k[..., r0, :], out_k[..., r1, :]
+                out_k[..., r0, :], out_k[..., r1, :] = (
                     a * Wi[:, :, 0, 0, None] + b * Wi[:, :, 1, 0, None],
                     a * Wi[:, :, 0, 1, None] + b * Wi[:, :, 1, 1, None])
         else:
-            cols = out_k[:, :, idx]  # (nk', rows, nb, s)
-            out_k[:, :, idx] = np.einsum("kmbs,kbst->kmbt", cols, W)
+            cols = src[..., idx]  # (..., nk', rows, nb, s)
+            out_k[..., idx] = np.einsum("...kmbs,kbst->...kmbt", cols, W)
             inside = idx[:, -1] < rows  # blocks whose rows are present
             if inside.any():
                 ridx = idx[inside]
-                rws = out_k[:, ridx, :]  # (nk', nb', s, N)
-                out_k[:, ridx, :] = np.einsum("kbst,kbsn->kbtn", W[:, inside].conj(), rws)
+                rws = out_k[..., ridx, :]  # (..., nk', nb', s, N)
+                out_k[..., ridx, :] = np.einsum("kbst,...kbsn->...kbtn", W[:, inside].conj(),
+                                                rws)
         if not allk:
-            out[kidx] = out_k
+            out[..., kidx, :, :] = out_k
     return out
 
 
