@@ -422,7 +422,10 @@ def rotate_matrix(M: np.ndarray, rotations: list, rows: int,
         allk = len(kidx) == nk
         out_k = out if allk else out[..., kidx, :, :]
         src = M if covered else out_k  # covered: one structure at every k (allk)
-        if idx.shape[1] == 2:  # pairs (the Kramers case): elementwise, on views when possible
+        if idx.shape[1] == 2 and covered:  # Kramers pairs everywhere: products into place
+            for lead in np.ndindex(M.shape[:-3]):  # one matrix at a time (cache-sized)
+                _rotate_pairs(M[lead], out[lead], idx, W, rows)
+        elif idx.shape[1] == 2:  # pairs: elementwise, on views when possible
             c0, c1 = as_slice(idx[:, 0]), as_slice(idx[:, 1])
             W00, W01 = W[:, None, :, 0, 0], W[:, None, :, 0, 1]
             W10, W11 = W[:, None, :, 1, 0], W[:, None, :, 1, 1]
@@ -448,6 +451,34 @@ def rotate_matrix(M: np.ndarray, rotations: list, rows: int,
         if not allk:
             out[..., kidx, :, :] = out_k
     return out
+
+
+def _rotate_pairs(M: np.ndarray, out: np.ndarray, idx: np.ndarray, W: np.ndarray,
+                  rows: int) -> None:
+    """``out`` = W† M W for one matrix M (Nk, rows, N) whose columns all lie in the 2×2 blocks
+    ``idx`` at every k: each product written into place, one temporary (:func:`rotate_matrix`)."""
+    c0, c1 = as_slice(idx[:, 0]), as_slice(idx[:, 1])
+    a, b = M[:, :, c0], M[:, :, c1]
+    o0, o1 = out[:, :, c0], out[:, :, c1]
+    tmp = np.empty(a.shape, dtype=np.result_type(M, W))
+    Wc = W[:, None]  # (Nk, 1, nb, 2, 2): broadcast over rows
+    np.multiply(a, Wc[..., 0, 0], out=o0)
+    o0 += np.multiply(b, Wc[..., 1, 0], out=tmp)
+    np.multiply(a, Wc[..., 0, 1], out=o1)
+    o1 += np.multiply(b, Wc[..., 1, 1], out=tmp)
+    inside = idx[:, 1] < rows
+    if not inside.any():
+        return
+    r0, r1 = as_slice(idx[inside, 0]), as_slice(idx[inside, 1])
+    Wi = W[:, inside].conj()[..., None]  # (Nk, nb', 2, 2, 1): broadcast over columns
+    a, b = out[:, r0, :], out[:, r1, :]
+    new0 = a * Wi[:, :, 0, 0]
+    t = b * Wi[:, :, 1, 0]
+    new0 += t
+    np.multiply(b, Wi[:, :, 1, 1], out=t)
+    np.multiply(a, Wi[:, :, 0, 1], out=b)  # b's old values are in t
+    b += t
+    a[...] = new0
 
 
 def rotate_in_labelled_blocks(

@@ -272,6 +272,18 @@ class BandContext:
         self._cache[key] = T
         return T
 
+    def release(self, st: ConnectionSettings) -> None:
+        """Drop what the context holds in the gauge of ``st`` (rotated basis, velocities, pair
+        terms, spin diagonal, connection): a term done with a gauge frees its arrays before the
+        next gauge's are formed (a smaller working set). Asking again recomputes them; what is
+        shared by all gauges (eigh, eigh-basis velocities, gaps) stays."""
+        g = self._gkey(st)
+        if g == (None,):
+            return
+        for key in [key for key in self._cache if isinstance(key, tuple) and len(key) > 1
+                    and key[1] == g]:
+            del self._cache[key]
+
     def spin_diagonal(self, st: ConnectionSettings, op: ComplexArray) -> FloatArray:
         """s_nn = ⟨u_n|op|u_n⟩ (Nk, N) in the gauge of ``st``. When ``op`` is the gauge operator
         and every band lies in a degenerate block (Kramers pairs everywhere), these are the
