@@ -249,17 +249,27 @@ def as_slice(cols: np.ndarray) -> slice | np.ndarray:
 
 
 def _fix_blocks(U: np.ndarray, op: np.ndarray, labels: np.ndarray,
-                rotations: list | None = None) -> np.ndarray:
+                rotations: list | None = None, out: np.ndarray | None = None) -> np.ndarray:
     """In place: rotate eigenvectors inside each degenerate block to diagonalize ``op``
     (the rotations W, U ← U W, are appended to ``rotations`` when it is a list).
 
     Returns the gauge values g_n = ⟨u_n|op|u_n⟩ (Nk, N) in the final basis for bands inside
     degenerate blocks (0 for non-degenerate bands, where they are never used). Pairs (the
     Kramers case) take an elementwise closed-form path; larger blocks go through LAPACK.
+    With ``out`` (an array shaped like U) U is left as it is and the rotated vectors are
+    written there: when 2×2 blocks cover every band at every k (Kramers pairs everywhere)
+    each column is written once from U, otherwise U is copied into ``out`` first.
     """
     nk, n, _ = U.shape
     g = np.zeros((nk, n))
     blocks = list(_block_index_sets(labels))
+    if out is not None:
+        kidx0, size0, idx0 = blocks[0] if len(blocks) == 1 else (None, 0, None)
+        if size0 == 2 and len(kidx0) == nk and idx0.size == n:
+            GU = apply_operator(op, U)
+            return _fix_pairs_into(U, GU, idx0, out, g, rotations)
+        np.copyto(out, U)
+        U = out
     if not blocks:
         return g
     GU = apply_operator(op, U)
@@ -307,6 +317,33 @@ def _fix_blocks(U: np.ndarray, op: np.ndarray, labels: np.ndarray,
         else:
             U[np.ix_(kidx, np.arange(n), cols)] = newV
             g[np.ix_(kidx, cols)] = w.reshape(len(kidx), nb * size)
+    return g
+
+
+def _fix_pairs_into(U: np.ndarray, GU: np.ndarray, idx: np.ndarray, out: np.ndarray,
+                    g: np.ndarray, rotations: list | None) -> np.ndarray:
+    """:func:`_fix_blocks` when the 2×2 blocks ``idx`` cover every band at every k: the rotated
+    vectors written into ``out`` (products into place, one temporary), the gauge values into g."""
+    c0, c1 = as_slice(idx[:, 0]), as_slice(idx[:, 1])
+    U0, U1 = U[:, :, c0], U[:, :, c1]
+    nb = idx.shape[0]
+    sub = np.empty((len(U), nb, 2, 2), dtype=complex)
+    U0c = U0.conj()
+    sub[..., 0, 0] = np.einsum("kon,kon->kn", U0c, GU[:, :, c0])
+    sub[..., 1, 1] = np.einsum("kon,kon->kn", U1.conj(), GU[:, :, c1])
+    sub[..., 0, 1] = np.einsum("kon,kon->kn", U0c, GU[:, :, c1])
+    sub[..., 1, 0] = sub[..., 0, 1].conj()
+    w, W = eigh_small(sub)  # (Nk, nb, 2), (Nk, nb, 2, 2)
+    if rotations is not None:
+        rotations.append((np.arange(len(U)), idx, W))
+    Wc = W[:, None]  # broadcast over orbitals
+    o0, o1 = out[:, :, c0], out[:, :, c1]
+    tmp = GU[:, :, c0]  # GU is not needed any more: its columns serve as the temporary
+    np.multiply(U0, Wc[..., 0, 0], out=o0)
+    o0 += np.multiply(U1, Wc[..., 1, 0], out=tmp)
+    np.multiply(U0, Wc[..., 0, 1], out=o1)
+    o1 += np.multiply(U1, Wc[..., 1, 1], out=tmp)
+    g[:, c0], g[:, c1] = w[..., 0], w[..., 1]
     return g
 
 
@@ -383,10 +420,13 @@ def solve(
     gvals = None
     if gauge is not None:
         rotations: list | None = None
-        if eigh is not None:
-            U = U.copy()  # the shared eigh output stays as it is
+        target = None
+        if eigh is not None:  # the shared eigh output stays as it is
+            target = np.empty_like(U)
             rotations = []
-        gvals = _fix_blocks(U, np.asarray(gauge, dtype=complex), block, rotations)
+        gvals = _fix_blocks(U, np.asarray(gauge, dtype=complex), block, rotations, out=target)
+        if target is not None:
+            U = target
     group = group_labels(block, gvals, gauge_tol)
     if warn and gauge is not None and labels is None:
         unsplit = (group[:, 1:] == group[:, :-1]).any(axis=1)
