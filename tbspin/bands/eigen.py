@@ -264,10 +264,9 @@ def _fix_blocks(U: np.ndarray, op: np.ndarray, labels: np.ndarray,
     g = np.zeros((nk, n))
     blocks = list(_block_index_sets(labels))
     if out is not None:
-        kidx0, size0, idx0 = blocks[0] if len(blocks) == 1 else (None, 0, None)
-        if size0 == 2 and len(kidx0) == nk and idx0.size == n:
-            GU = apply_operator(op, U)
-            return _fix_pairs_into(U, GU, idx0, out, g, rotations)
+        if len(blocks) == 1 and blocks[0][1] == 2 and len(blocks[0][0]) == nk \
+                and blocks[0][2].size == n:
+            return _fix_pairs_into(U, apply_operator(op, U), blocks[0][2], out, g, rotations)
         np.copyto(out, U)
         U = out
     if not blocks:
