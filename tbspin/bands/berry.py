@@ -261,13 +261,16 @@ def kubo_pair_terms(
 def kubo_pair_terms_many(
     eig: eigen.Eigensystem, V: ComplexArray, G: ComplexArray | None,
     pairs: tuple[tuple[int, int], ...], gaps: tuple[FloatArray, np.ndarray] | None = None,
+    inv2: FloatArray | None = None,
 ) -> list[FloatArray]:
     """:func:`kubo_pair_terms` for several pairs (a, b) of the directions stacked in ``V``
     (ndir, Nk, M, N): the gaps and the intra-block connection of every direction are computed
     once for all pairs (a whole tensor needs the three pairs of three directions). ``gaps``:
-    :func:`_inverse_gaps` of these rows, when already known (they do not depend on the gauge)."""
+    :func:`_inverse_gaps` of these rows, when already known (they do not depend on the gauge);
+    ``inv2``: −2 inv², when already known (:func:`pair_weights`)."""
     inv, same = _inverse_gaps(eig, V.shape[2]) if gaps is None else gaps
-    inv2 = -2.0 * inv * inv
+    if inv2 is None:
+        inv2 = pair_weights(inv)
     parts = _intra_block(eig, V, G, inv, same)
     out = []
     for a, b in pairs:
@@ -279,6 +282,13 @@ def kubo_pair_terms_many(
             T[where] = -2.0 * np.imag(values[a] * values[b][..., reverse])
         out.append(T)
     return out
+
+
+def pair_weights(inv: FloatArray) -> FloatArray:
+    """−2/(ε_n − ε_m)² between blocks (0 inside) from :func:`_inverse_gaps`: the weight of
+    Im(V^a_mn conj V^b_mn) in the pair terms; gauge-independent (shared by the gauges of a
+    whole tensor)."""
+    return -2.0 * inv * inv
 
 
 IntraPart = tuple[tuple, ComplexArray, IntArray]
@@ -304,12 +314,15 @@ def _intra_block(
     if not has.any():
         return []
     sel = slice(None) if has.all() else np.nonzero(has)[0]
-    Gm = eigen.sandwich(eig.vectors[sel], G, r)
+    Gm = eigen.hermitian_sandwich(eig.vectors[sel], G, r)
     assert eig.gauge_values is not None  # solve() sets them whenever G is given
     g = eig.gauge_values[sel]
     grp = eig.group[sel]
     split = offdiag_same[sel] & (grp[:, :r, None] != grp[:, None, :])
-    Dinv = -inv[sel]  # Dinv[k, n, o] = 1/(ε_n − ε_o) for o outside n's block, else 0
+    # inv[k, n, o] = 1/(ε_o − ε_n) = −1/(ε_n − ε_o) for o outside n's block, else 0: the
+    # formula's 1/(ε_n − ε_o) is −inv, its sign carried by the final factor (negation is exact:
+    # the same values as forming −inv, without the pass over it)
+    Dinv = inv if isinstance(sel, slice) else inv[sel]
     ksel = np.arange(len(eig.energies))[sel]
     Vs = V if isinstance(sel, slice) else V[:, sel]
     parts: list[IntraPart] = []
@@ -327,7 +340,7 @@ def _intra_block(
         n_, m_ = eigen.as_slice(nn), eigen.as_slice(mm)  # views for evenly spaced pairs
         # G and V are Hermitian: the columns m of the formula are the conjugated rows m
         # (contiguous), X_om = conj(X_mo)
-        D_rows = Dinv[:, n_]  # (Nk, P, N): 1/(ε_n − ε_o)
+        D_rows = Dinv[:, n_]  # (Nk, P, N): −1/(ε_n − ε_o)
         GD_rows = Gm[:, n_] * D_rows  # G_no/(ε_n − ε_o)
         DG_cols = D_rows * Gm[:, m_].conj()  # G_om/(ε_n − ε_o)
         # Σ_o G_no V_om/(ε_n − ε_o) = conj(Σ_o conj(GD_no) V_mo): the pairs taken in the order
@@ -340,7 +353,7 @@ def _intra_block(
         first = np.einsum("kqo,akqo->akq", A, Vs[:, :, eigen.as_slice(mm[by_m])])
         second = np.einsum("akpo,kpo->akp", Vs[:, :, n_], DG_cols)
         with np.errstate(divide="ignore", invalid="ignore"):  # k-points of other patterns
-            factor = 1j / (g[:, m_] - g[:, n_])  # i/(g_m − g_n)
+            factor = -1j / (g[:, m_] - g[:, n_])  # i/(g_m − g_n), times −1 of D_rows
             values = (np.conjugate(first)[:, :, at] + second) * factor
         reverse = np.lexsort((nn, mm))
         if common.all() and isinstance(sel, slice):
@@ -357,9 +370,9 @@ def _intra_block(
     if len(kk) == 0:
         return parts
     kr = rest[kk]  # index into the selected k-points
-    GD_rows = (Gm[kr, nn] * Dinv[kr, nn])  # (P, N): G_no/(ε_n − ε_o)
-    DG_cols = Dinv[kr, nn] * Gm[kr, mm].conj()  # (P, N): G_om/(ε_n − ε_o)
-    factor = 1j / (g[kr, mm] - g[kr, nn])  # i/(g_m − g_n)
+    GD_rows = (Gm[kr, nn] * Dinv[kr, nn])  # (P, N): −G_no/(ε_n − ε_o)
+    DG_cols = Dinv[kr, nn] * Gm[kr, mm].conj()  # (P, N): −G_om/(ε_n − ε_o)
+    factor = -1j / (g[kr, mm] - g[kr, nn])  # i/(g_m − g_n), times −1 of Dinv
     values = np.stack([np.sum(GD_rows * Va[kr, mm].conj() + Va[kr, nn] * DG_cols, axis=1)
                        * factor for Va in Vs])
     # the pairs come sorted by (k, n, m); sorting by (k, m, n) lists the reversed pairs

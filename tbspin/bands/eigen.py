@@ -140,6 +140,21 @@ def sandwich(U: np.ndarray, op: np.ndarray, rows: int | None = None) -> np.ndarr
     return np.ascontiguousarray(left.conj().transpose(0, 2, 1)) @ apply_operator(op, U)
 
 
+def hermitian_sandwich(U: np.ndarray, op: np.ndarray, rows: int) -> np.ndarray:
+    """(U[:, :, :rows])† O U for a Hermitian O: :func:`sandwich` with fewer passes over memory.
+
+    The left factor U_r† O = (O U_r)† is formed as O applied to the first ``rows`` columns only,
+    written transposed into one contiguous buffer and conjugated there (no copy of O U, no
+    separate conjugate and transpose copies); then one batched product with U. Equal to
+    :func:`sandwich` to rounding (another summation order) for Hermitian ``op`` only.
+    """
+    nk, n, _ = U.shape
+    left = np.empty((nk, rows, n), dtype=np.result_type(U, op))
+    apply_operator(op, U[:, :, :rows], out=left.transpose(0, 2, 1))
+    np.conjugate(left, out=left)
+    return left @ U
+
+
 def expectation(U: np.ndarray, op: np.ndarray) -> np.ndarray:
     """Diagonal ⟨u_n|O|u_n⟩ (Nk, N), real part, without forming U† O U."""
     return np.real(np.sum(U.conj() * apply_operator(op, U), axis=1))
@@ -234,17 +249,26 @@ def as_slice(cols: np.ndarray) -> slice | np.ndarray:
 
 
 def _fix_blocks(U: np.ndarray, op: np.ndarray, labels: np.ndarray,
-                rotations: list | None = None) -> np.ndarray:
+                rotations: list | None = None, out: np.ndarray | None = None) -> np.ndarray:
     """In place: rotate eigenvectors inside each degenerate block to diagonalize ``op``
     (the rotations W, U ← U W, are appended to ``rotations`` when it is a list).
 
     Returns the gauge values g_n = ⟨u_n|op|u_n⟩ (Nk, N) in the final basis for bands inside
     degenerate blocks (0 for non-degenerate bands, where they are never used). Pairs (the
     Kramers case) take an elementwise closed-form path; larger blocks go through LAPACK.
+    With ``out`` (an array shaped like U) U is left as it is and the rotated vectors are
+    written there: when 2×2 blocks cover every band at every k (Kramers pairs everywhere)
+    each column is written once from U, otherwise U is copied into ``out`` first.
     """
     nk, n, _ = U.shape
     g = np.zeros((nk, n))
     blocks = list(_block_index_sets(labels))
+    if out is not None:
+        if len(blocks) == 1 and blocks[0][1] == 2 and len(blocks[0][0]) == nk \
+                and blocks[0][2].size == n:
+            return _fix_pairs_into(U, apply_operator(op, U), blocks[0][2], out, g, rotations)
+        np.copyto(out, U)
+        U = out
     if not blocks:
         return g
     GU = apply_operator(op, U)
@@ -292,6 +316,33 @@ def _fix_blocks(U: np.ndarray, op: np.ndarray, labels: np.ndarray,
         else:
             U[np.ix_(kidx, np.arange(n), cols)] = newV
             g[np.ix_(kidx, cols)] = w.reshape(len(kidx), nb * size)
+    return g
+
+
+def _fix_pairs_into(U: np.ndarray, GU: np.ndarray, idx: np.ndarray, out: np.ndarray,
+                    g: np.ndarray, rotations: list | None) -> np.ndarray:
+    """:func:`_fix_blocks` when the 2×2 blocks ``idx`` cover every band at every k: the rotated
+    vectors written into ``out`` (products into place, one temporary), the gauge values into g."""
+    c0, c1 = as_slice(idx[:, 0]), as_slice(idx[:, 1])
+    U0, U1 = U[:, :, c0], U[:, :, c1]
+    nb = idx.shape[0]
+    sub = np.empty((len(U), nb, 2, 2), dtype=complex)
+    U0c = U0.conj()
+    sub[..., 0, 0] = np.einsum("kon,kon->kn", U0c, GU[:, :, c0])
+    sub[..., 1, 1] = np.einsum("kon,kon->kn", U1.conj(), GU[:, :, c1])
+    sub[..., 0, 1] = np.einsum("kon,kon->kn", U0c, GU[:, :, c1])
+    sub[..., 1, 0] = sub[..., 0, 1].conj()
+    w, W = eigh_small(sub)  # (Nk, nb, 2), (Nk, nb, 2, 2)
+    if rotations is not None:
+        rotations.append((np.arange(len(U)), idx, W))
+    Wc = W[:, None]  # broadcast over orbitals
+    o0, o1 = out[:, :, c0], out[:, :, c1]
+    tmp = GU[:, :, c0]  # GU is not needed any more: its columns serve as the temporary
+    np.multiply(U0, Wc[..., 0, 0], out=o0)
+    o0 += np.multiply(U1, Wc[..., 1, 0], out=tmp)
+    np.multiply(U0, Wc[..., 0, 1], out=o1)
+    o1 += np.multiply(U1, Wc[..., 1, 1], out=tmp)
+    g[:, c0], g[:, c1] = w[..., 0], w[..., 1]
     return g
 
 
@@ -368,10 +419,13 @@ def solve(
     gvals = None
     if gauge is not None:
         rotations: list | None = None
-        if eigh is not None:
-            U = U.copy()  # the shared eigh output stays as it is
+        target = None
+        if eigh is not None:  # the shared eigh output stays as it is
+            target = np.empty_like(U)
             rotations = []
-        gvals = _fix_blocks(U, np.asarray(gauge, dtype=complex), block, rotations)
+        gvals = _fix_blocks(U, np.asarray(gauge, dtype=complex), block, rotations, out=target)
+        if target is not None:
+            U = target
     group = group_labels(block, gvals, gauge_tol)
     if warn and gauge is not None and labels is None:
         unsplit = (group[:, 1:] == group[:, :-1]).any(axis=1)
@@ -386,40 +440,84 @@ def solve(
                        rotations=rotations if gauge is not None and eigh is not None else None)
 
 
-def rotate_matrix(M: np.ndarray, rotations: list, rows: int) -> np.ndarray:
-    """W† M W for a matrix M (Nk, rows, N) given in eigh's basis (rows m < ``rows``) and the
-    block rotations of :attr:`Eigensystem.rotations`: the same matrix in the gauge-fixed basis,
-    at O(rows·N·s) cost per block instead of a basis change (blocks never straddle ``rows``:
-    :func:`tbspin.bands.berry.rows_below`)."""
-    out = M.copy()
+def rotate_matrix(M: np.ndarray, rotations: list, rows: int,
+                  out: np.ndarray | None = None) -> np.ndarray:
+    """W† M W for a matrix M (..., Nk, rows, N) given in eigh's basis (rows m < ``rows``; leading
+    axes, e.g. directions, share the rotations) and the block rotations of
+    :attr:`Eigensystem.rotations`: the same matrix in the gauge-fixed basis, at O(rows·N·s) cost
+    per block instead of a basis change (blocks never straddle ``rows``:
+    :func:`tbspin.bands.berry.rows_below`). Written into ``out`` (same shape) when given.
+    When one block structure covers every column at every k (Kramers pairs everywhere) no copy
+    of M is made first: every column is written from M."""
+    nk = M.shape[-3]
+    covered = len(rotations) == 1 and len(rotations[0][0]) == nk \
+        and rotations[0][1].size == M.shape[-1]
+    if out is None:
+        # every column of every k lies in one rotated block: each is written from M below
+        out = np.empty_like(M) if covered else M.copy()
+    elif not covered:
+        np.copyto(out, M)
     for kidx, idx, W in rotations:
-        allk = len(kidx) == len(M)
-        out_k = out if allk else out[kidx]
-        if idx.shape[1] == 2:  # pairs (the Kramers case): elementwise, on views when possible
+        allk = len(kidx) == nk
+        out_k = out if allk else out[..., kidx, :, :]
+        src = M if covered else out_k  # covered: one structure at every k (allk)
+        if idx.shape[1] == 2 and covered:  # Kramers pairs everywhere: products into place
+            for lead in np.ndindex(M.shape[:-3]):  # one matrix at a time (cache-sized)
+                _rotate_pairs(M[lead], out[lead], idx, W, rows)
+        elif idx.shape[1] == 2:  # pairs: elementwise, on views when possible
             c0, c1 = as_slice(idx[:, 0]), as_slice(idx[:, 1])
             W00, W01 = W[:, None, :, 0, 0], W[:, None, :, 0, 1]
             W10, W11 = W[:, None, :, 1, 0], W[:, None, :, 1, 1]
-            a, b = out_k[:, :, c0], out_k[:, :, c1]
-            out_k[:, :, c0], out_k[:, :, c1] = a * W00 + b * W10, a * W01 + b * W11
+            a, b = src[..., c0], src[..., c1]
+            out_k[..., c0], out_k[..., c1] = a * W00 + b * W10, a * W01 + b * W11
             inside = idx[:, 1] < rows
             if inside.any():
                 r0, r1 = as_slice(idx[inside, 0]), as_slice(idx[inside, 1])
                 Wi = W[:, inside].conj()
-                a, b = out_k[:, r0, :], out_k[:, r1, :]
-                out_k[:, r0, :], out_k[:, r1, :] = (
+                a, b = out_k[..., r0, :], out_k[..., r1, :]
+                out_k[..., r0, :], out_k[..., r1, :] = (
                     a * Wi[:, :, 0, 0, None] + b * Wi[:, :, 1, 0, None],
                     a * Wi[:, :, 0, 1, None] + b * Wi[:, :, 1, 1, None])
         else:
-            cols = out_k[:, :, idx]  # (nk', rows, nb, s)
-            out_k[:, :, idx] = np.einsum("kmbs,kbst->kmbt", cols, W)
+            cols = src[..., idx]  # (..., nk', rows, nb, s)
+            out_k[..., idx] = np.einsum("...kmbs,kbst->...kmbt", cols, W)
             inside = idx[:, -1] < rows  # blocks whose rows are present
             if inside.any():
                 ridx = idx[inside]
-                rws = out_k[:, ridx, :]  # (nk', nb', s, N)
-                out_k[:, ridx, :] = np.einsum("kbst,kbsn->kbtn", W[:, inside].conj(), rws)
+                rws = out_k[..., ridx, :]  # (..., nk', nb', s, N)
+                out_k[..., ridx, :] = np.einsum("kbst,...kbsn->...kbtn", W[:, inside].conj(),
+                                                rws)
         if not allk:
-            out[kidx] = out_k
+            out[..., kidx, :, :] = out_k
     return out
+
+
+def _rotate_pairs(M: np.ndarray, out: np.ndarray, idx: np.ndarray, W: np.ndarray,
+                  rows: int) -> None:
+    """``out`` = W† M W for one matrix M (Nk, rows, N) whose columns all lie in the 2×2 blocks
+    ``idx`` at every k: each product written into place, one temporary (:func:`rotate_matrix`)."""
+    c0, c1 = as_slice(idx[:, 0]), as_slice(idx[:, 1])
+    a, b = M[:, :, c0], M[:, :, c1]
+    o0, o1 = out[:, :, c0], out[:, :, c1]
+    tmp = np.empty(a.shape, dtype=np.result_type(M, W))
+    Wc = W[:, None]  # (Nk, 1, nb, 2, 2): broadcast over rows
+    np.multiply(a, Wc[..., 0, 0], out=o0)
+    o0 += np.multiply(b, Wc[..., 1, 0], out=tmp)
+    np.multiply(a, Wc[..., 0, 1], out=o1)
+    o1 += np.multiply(b, Wc[..., 1, 1], out=tmp)
+    inside = idx[:, 1] < rows
+    if not inside.any():
+        return
+    r0, r1 = as_slice(idx[inside, 0]), as_slice(idx[inside, 1])
+    Wi = W[:, inside].conj()[..., None]  # (Nk, nb', 2, 2, 1): broadcast over columns
+    a, b = out[:, r0, :], out[:, r1, :]
+    new0 = a * Wi[:, :, 0, 0]
+    t = b * Wi[:, :, 1, 0]
+    new0 += t
+    np.multiply(b, Wi[:, :, 1, 1], out=t)
+    np.multiply(a, Wi[:, :, 0, 1], out=b)  # b's old values are in t
+    b += t
+    a[...] = new0
 
 
 def rotate_in_labelled_blocks(

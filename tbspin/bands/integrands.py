@@ -45,6 +45,7 @@ from tbspin.bands.berry import (
     _inverse_gaps,
     compute_connection,
     kubo_pair_terms_many,
+    pair_weights,
     rows_below,
     velocity_matrices,
 )
@@ -189,22 +190,25 @@ class BandContext:
     def velocity(self, st: ConnectionSettings | None, a: int) -> ComplexArray:
         """V^a_mn = (U† ∂_aH U)_mn, m < :attr:`rows`, in the basis of ``st``'s gauge (all
         :attr:`directions` are formed together on first use)."""
-        key = ("V", self._gkey(st), a)
+        return self.velocities(st)[self.directions.index(a)]
+
+    def velocities(self, st: ConnectionSettings | None) -> ComplexArray:
+        """V^a for all :attr:`directions` stacked in their order, (ndir, Nk, rows, N), in the
+        basis of ``st``'s gauge (formed once; :meth:`velocity` hands out views)."""
+        key = ("V", self._gkey(st))
         if key not in self._cache:
             eig = self.eigensystem(st)
             if eig.rotations is not None and self.settings.method == "kubo":
                 # the eigh basis rotated inside blocks: rotate eigh's velocity matrices
-                # (O(r N) per block) instead of a new basis change per gauge operator
-                if ("V0", a) not in self._cache:
-                    V0 = velocity_matrices(self._eigh()[1], self._bloch()[1], self.rows)
-                    for b, Vb in zip(self.directions, V0, strict=True):
-                        self._cache[("V0", b)] = Vb
-                self._cache[key] = eigen.rotate_matrix(self._cache[("V0", a)], eig.rotations,
+                # (O(r N) per block, every direction in one call) instead of a new basis change
+                # per gauge operator
+                if "V0" not in self._cache:
+                    self._cache["V0"] = velocity_matrices(self._eigh()[1], self._bloch()[1],
+                                                          self.rows)
+                self._cache[key] = eigen.rotate_matrix(self._cache["V0"], eig.rotations,
                                                        self.rows)
-                return self._cache[key]
-            V = velocity_matrices(eig.vectors, self._bloch()[1], self.rows)
-            for b, Vb in zip(self.directions, V, strict=True):
-                self._cache[("V", self._gkey(st), b)] = Vb
+            else:
+                self._cache[key] = velocity_matrices(eig.vectors, self._bloch()[1], self.rows)
         return self._cache[key]
 
     def kubo_weights(self, eta: float = 0.0) -> FloatArray:
@@ -248,12 +252,17 @@ class BandContext:
             # (the pairs (p, q), p < q, are the i < j the cache holds)
             eig = self.eigensystem(st)
             dirs = tuple(sorted(self.directions))
-            V = np.stack([self.velocity(st, a) for a in dirs])
+            if dirs == self.directions:  # the stacked velocities as they are (no copy)
+                V = self.velocities(st)
+            else:
+                V = np.stack([self.velocity(st, a) for a in dirs])
             pairs = tuple((p, q) for p in range(len(dirs)) for q in range(p + 1, len(dirs)))
             gkey = ("gaps", st.degen_tol)  # 1/(ε_n − ε_m) between blocks: gauge-independent
             if gkey not in self._cache:
-                self._cache[gkey] = _inverse_gaps(eig, self.rows)
-            terms = kubo_pair_terms_many(eig, V, st.gauge, pairs, self._cache[gkey])
+                gaps = _inverse_gaps(eig, self.rows)
+                self._cache[gkey] = (gaps, pair_weights(gaps[0]))
+            gaps, inv2 = self._cache[gkey]
+            terms = kubo_pair_terms_many(eig, V, st.gauge, pairs, gaps, inv2)
             for (p, q), Tpq in zip(pairs, terms, strict=True):
                 self._cache[("T", self._gkey(st), dirs[p], dirs[q])] = Tpq
             return self.pair_terms(st, i, j)
@@ -262,6 +271,18 @@ class BandContext:
         T = pair_terms(bc.R[a], bc.R[b])[:, : self.rows]
         self._cache[key] = T
         return T
+
+    def release(self, st: ConnectionSettings) -> None:
+        """Drop what the context holds in the gauge of ``st`` (rotated basis, velocities, pair
+        terms, spin diagonal, connection): a term done with a gauge frees its arrays before the
+        next gauge's are formed (a smaller working set). Asking again recomputes them; what is
+        shared by all gauges (eigh, eigh-basis velocities, gaps) stays."""
+        g = self._gkey(st)
+        if g == (None,):
+            return
+        for key in [key for key in self._cache if isinstance(key, tuple) and len(key) > 1
+                    and key[1] == g]:
+            del self._cache[key]
 
     def spin_diagonal(self, st: ConnectionSettings, op: ComplexArray) -> FloatArray:
         """s_nn = ⟨u_n|op|u_n⟩ (Nk, N) in the gauge of ``st``. When ``op`` is the gauge operator

@@ -56,8 +56,20 @@ class BerrySpinTerm:
         r = ctx.rows
         out = np.zeros((len(ctx.k), r, len(self.components)))
         done: dict[tuple[int, int, int], int] = {}
-        for c, (slot, i, j) in enumerate(self.components):
+        # the components of one gauge together, its arrays released before the next gauge's
+        # are formed (a whole tensor: three gauges, a third of the working set)
+        first: dict[int, int] = {}  # id(settings) -> its first component
+        for c, (slot, _, _) in enumerate(self.components):
+            first.setdefault(id(self.spins[slot][1]), c)
+        order = sorted(range(len(self.components)),
+                       key=lambda c: (first[id(self.spins[self.components[c][0]][1])], c))
+        last = {id(self.spins[self.components[c][0]][1]): pos for pos, c in enumerate(order)}
+        for pos, c in enumerate(order):
+            slot, i, j = self.components[c]
+            st_c = self.spins[slot][1]
             if i == j:
+                if last[id(st_c)] == pos:
+                    ctx.release(st_c)
                 continue
             if (slot, j, i) in done:  # T^{ji} = −T^{ij}: the negated column, no second sum
                 np.negative(out[:, :, done[(slot, j, i)]], out=out[:, :, c])
@@ -70,6 +82,8 @@ class BerrySpinTerm:
             else:
                 out[:, :, c] = (T @ s[:, :, None])[:, :, 0]
             done[(slot, i, j)] = c
+            if last[id(st)] == pos:
+                ctx.release(st)
         return out
 
 
