@@ -341,7 +341,10 @@ def compute_material(mat: Material, data: Path, *, quick: bool, budget: Budget,
         t1 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
-            r = _call(model, dict(run, comps=comps), [mat.efermi], mesh=st.start_mesh,
+            gap = st.proper_gap if formula == "proper" else None
+            r = _call(model, dict(run, comps=comps), [mat.efermi],
+                      mesh=st.start_mesh if gap is None else gap[0],
+                      refine_gap=None if gap is None else gap[1],
                       tol=tl.tol, abs_floor=tl.abs_floor, budget=secs, budget_k=st.budget_k,
                       seed=SEED, client=client, workers=workers,
                       symmetry=group if stars else None,
@@ -356,6 +359,7 @@ def compute_material(mat: Material, data: Path, *, quick: bool, budget: Budget,
             "tol": tl.tol, "abs_floor_table_unit": tl.floor, "targets": tl.targets,
             "policy": tl.note, "budget_seconds": secs, "budget_k": st.budget_k,
             "n_k": samp.get("n_k"), "mesh": samp.get("mesh"), "converged": converged,
+            "refine_gap": samp.get("refine_gap"),
             "confirmed": samp.get("confirmed"), "seconds": round(time.perf_counter() - t1, 2),
             "resume": samp.get("resume"),
             "components_computed": [_label(obs, c) for c in comps],

@@ -30,7 +30,7 @@ partners and other bands the integrand treats as one degenerate block: they carr
 In an insulator this is a gap between occupied bands (the one across E_F is the band gap); in a
 metal the pairs that straddle E_F count too.
 
-Measured (``benchmarks/bench_gap_tree.py``): see benchmarks/README.md.
+Measured on the materials table's proper headlines (``benchmarks/bench_gap_tree.py``, benchmarks/README.md).
 """
 
 from __future__ import annotations
