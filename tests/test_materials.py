@@ -319,3 +319,37 @@ def test_killed_table_resumes_to_the_same_entries(table: Path, tmp_path: Path) -
         assert a["error"] == pytest.approx(b["error"], rel=1e-12, abs=1e-12)
     for key, run in pt["tol_runs"].items():
         assert run["n_k"] == ref["tol_runs"][key]["n_k"]
+
+
+def test_proper_run_with_gap_refinement(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A material whose Discretization asks for ``proper_gap`` (base mesh, eV) runs its proper
+    ``tol`` run on gap-refined meshes from that base (the record says so) and its other runs as
+    before (quick Pt with proper_gap = (4, 1.0); only the proper run, as in the budget test)."""
+    _need_data()
+    import dataclasses
+
+    from tbspin.reproduce import _materials_decl as decl
+    from tbspin.reproduce import materials
+
+    class OneRun(materials.Budget):
+        shares = 0
+
+        def share(self, runs_left: int) -> float | None:
+            self.shares += 1
+            return 60.0
+
+        @property
+        def exhausted(self) -> bool:
+            return self.shares >= 1
+
+    pt = decl.MATERIALS["pt"]
+    monkeypatch.setitem(decl.MATERIALS, "pt", dataclasses.replace(
+        pt, quick=dataclasses.replace(pt.quick, proper_gap=(4, 1.0))))
+    monkeypatch.setattr(materials, "Budget", OneRun)
+    with pytest.warns(ConvergenceWarning, match="not complete"):
+        s = materials.run_table(tmp_path, only="pt", quick=True, budget_seconds=60, workers=1,
+                                data=DATA)
+    run = s["materials"][0]["tol_runs"]["shc:proper"]
+    assert run["refine_gap"] == 1.0 and run["mesh"][0] >= 4
+    rec = json.loads((tmp_path / "pt.json").read_text(encoding="utf-8"))
+    assert rec["tol_runs"]["shc:proper"]["refine_gap"] == 1.0
