@@ -115,3 +115,26 @@ def test_public_tol_run_with_refine_gap(capsys: pytest.CaptureFixture[str]) -> N
             tbspin.anomalous_hall(h, efermi=0.0, **kw)
     assert cli.main(["ahc", "--model", "haldane", "--mesh", "8", "--refine-gap", "1"]) == 2
     assert "--refine-gap only acts in a --tol run" in capsys.readouterr().err
+
+
+def test_next_base_mesh_counts_the_leaves() -> None:
+    """The next base mesh of a gap-refined run is sized with the pass's leaves per base cell:
+    a 20² pass whose tree holds 4 leaves per base cell and misses the target by 2× asks for
+    4× the evaluations, i.e. the same 40² base as a uniform pass (not 80², which would hold 16×
+    the evaluations)."""
+    import dataclasses
+
+    from tbspin.sampling.driver import _next_mesh
+    from tbspin.sampling.rules import SampledIntegral
+    from tbspin.sampling.targets import Goal
+
+    M = 16
+    r = SampledIntegral(efermi=np.array([0.0]), values=np.array([1.0]), errors=np.array([0.04]),
+                        samples=np.zeros((M, 1)), n_k=4 * 400 * M, mesh=(20, 20), method="gaps",
+                        history=[dict(n_k_final=4 * 400 * M)], refinement={1: 400})
+    goal = Goal.build(0.02, 0.0, np.array([0.0]), 1, None)
+    n = np.array([20, 20])
+    gaps = _next_mesh(n, r, goal, 1.2, 4.0, M)
+    uniform = _next_mesh(n, dataclasses.replace(
+        r, method="uniform", history=[dict(n_k_final=400 * M)], n_k=400 * M), goal, 1.2, 4.0, M)
+    assert tuple(gaps) == tuple(uniform) == (40, 40)

@@ -45,10 +45,15 @@ def _next_mesh(n: IntArray, result: SampledIntegral, goal: Goal,
     """Base mesh whose pass of ``n_shifts`` shifts is predicted to reach the tolerance: the
     points behind the estimate (whatever its number of shifts, e.g. a pooled one) times
     (error / target)² (the N^(−1/2) rate of a randomized rule at worst) × ``SAFETY_POINTS``,
-    per direction between ``growth`` and ``max_growth`` times the last mesh."""
+    per direction between ``growth`` and ``max_growth`` times the last mesh (a gap-refined
+    pass: with its leaves per base cell)."""
     ratio = goal.worst(result.values, result.errors)
     points = _final_points(result) * SAFETY_POINTS * min(ratio, 1e6) ** 2
-    scale = (points / (int(np.prod(n)) * n_shifts)) ** (1.0 / len(n))
+    # a gap-refined pass evaluates its leaves, more than the base cells: the next base mesh
+    # is sized with the same leaves per base cell
+    leaves = (_final_points(result) / (int(np.prod(result.mesh)) * n_shifts)
+              if result.method == "gaps" else 1.0)
+    scale = (points / (int(np.prod(n)) * n_shifts * leaves)) ** (1.0 / len(n))
     scale = min(max(scale, growth), max_growth)
     return np.maximum(n + 1, np.ceil(n * scale).astype(int))
 
