@@ -353,3 +353,17 @@ def test_proper_run_with_gap_refinement(tmp_path: Path, monkeypatch: pytest.Monk
     assert run["refine_gap"] == 1.0 and run["mesh"][0] >= 4
     rec = json.loads((tmp_path / "pt.json").read_text(encoding="utf-8"))
     assert rec["tol_runs"]["shc:proper"]["refine_gap"] == 1.0
+
+
+def test_per_chunk_warnings_are_summed_in_the_record() -> None:
+    """A tol run warns once per chunk where the gauge operator leaves a degeneracy (e.g. 6 000
+    chunks of WSe₂'s gap-refined leaves): the record sums those counts into one line per text
+    (here 16 + 16 + 2 of 3 × 113 k-points) and keeps other warnings once with their repeats."""
+    from tbspin.reproduce.materials import _collect
+
+    gauge = ("shc proper: the gauge operator does not lift the band degeneracy at {} of 113 "
+             "k-points; parallel transport fixes the basis there")
+    out = _collect([gauge.format(16), gauge.format(16), "other", gauge.format(2), "other"])
+    assert out == ["other (×2)", "shc proper: the gauge operator does not lift the band "
+                   "degeneracy at 34 of 339 k-points; parallel transport fixes the basis there "
+                   "(summed over 3 chunks)"]

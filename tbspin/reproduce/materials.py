@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import time
 import uuid
 import warnings
@@ -283,6 +284,30 @@ def _runs(mat: Material, model: Any, group: Any) -> list[dict[str, Any]]:
     return out
 
 
+_PER_CHUNK = re.compile(r"^(.*) at (\d+) of (\d+) k-points(.*)$")
+
+
+def _collect(messages: list[str]) -> list[str]:
+    """The warnings of one run for the record: messages that count k-points per chunk (the
+    gauge warning "... at 16 of 113 k-points ...", one per chunk of a tol run) summed into one
+    line per text, the others once each with their number of repeats."""
+    counted: dict[tuple[str, str], list[int]] = {}
+    plain: dict[str, int] = {}
+    for m in messages:
+        hit = _PER_CHUNK.match(m)
+        if hit:
+            c = counted.setdefault((hit.group(1), hit.group(4)), [0, 0, 0])
+            c[0] += int(hit.group(2))
+            c[1] += int(hit.group(3))
+            c[2] += 1
+        else:
+            plain[m] = plain.get(m, 0) + 1
+    out = [m if n == 1 else f"{m} (×{n})" for m, n in plain.items()]
+    out += [f"{head} at {a} of {b} k-points{tail} (summed over {n} chunks)"
+            for (head, tail), (a, b, n) in counted.items()]
+    return out
+
+
 def _call(model: Any, run: dict[str, Any], efermi: Any, **kw: Any) -> Any:
     from tbspin.observables.api import compute
 
@@ -351,7 +376,7 @@ def compute_material(mat: Material, data: Path, *, quick: bool, budget: Budget,
                       checkpoint=None if journals is None
                       else journals / f"{mat.key}-{obs}-{formula}.json")
         samp = r.extras.get("sampling", {})
-        rec["warnings"] += [f"{obs} {formula}: {w.message}" for w in caught]
+        rec["warnings"] += _collect([f"{obs} {formula}: {w.message}" for w in caught])
         converged = bool(samp.get("converged", False))
         complete &= converged
         rec["k_points"] += int(samp.get("n_k", 0))
