@@ -157,9 +157,10 @@ def gap_refined(
         As :func:`tbspin.sampling.rules.randomized_mesh` (``mesh``: the base mesh).
     gap : float
         Level-0 threshold (eV): a base cell is split when the pilot finds two bands with
-        occupied weight closer than this; level l uses gap/factor^l. A few times the change of
-        the gap across a base cell (v·h) catches the crossings inside the cells (1T′-WSe₂,
-        216² base: 0.06 eV).
+        occupied weight closer than this; level l uses gap/factor^l. It must exceed the change
+        of a gap across a base cell (~v·h) to catch the crossings inside the cells (1T′-WSe₂
+        from an 80² base: 0.06 eV; a threshold below that misses crossings, and the tail of
+        the estimates stays heavy: benchmarks/README.md).
     factor : int
         Children per direction of a split cell.
     levels : int
