@@ -179,13 +179,9 @@ def test_rerun_reads_finished_materials_back(table: Path, monkeypatch: pytest.Mo
     assert "from an earlier call" in (table / "materials.md").read_text(encoding="utf-8")
 
 
-def test_budget_exhaustion_warns_and_writes_a_partial_table(tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """The budget ends after the first ``tol`` run (a Budget that is exhausted once it has
-    handed out one share): ConvergenceWarning, Pt partial with the proper entry only, Fe not
-    run, and the table files written. A budget that ends before anything ran: both not run."""
-    _need_data()
-    from tbspin.reproduce import materials
+def _one_run_budget(materials):  # type: ignore[no-untyped-def]
+    """A Budget that hands out one 60-s share and is exhausted after it (only the first ``tol``
+    run of a table runs)."""
 
     class OneRun(materials.Budget):
         shares = 0
@@ -198,7 +194,18 @@ def test_budget_exhaustion_warns_and_writes_a_partial_table(tmp_path: Path,
         def exhausted(self) -> bool:
             return self.shares >= 1
 
-    monkeypatch.setattr(materials, "Budget", OneRun)
+    return OneRun
+
+
+def test_budget_exhaustion_warns_and_writes_a_partial_table(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The budget ends after the first ``tol`` run (a Budget that is exhausted once it has
+    handed out one share): ConvergenceWarning, Pt partial with the proper entry only, Fe not
+    run, and the table files written. A budget that ends before anything ran: both not run."""
+    _need_data()
+    from tbspin.reproduce import materials
+
+    monkeypatch.setattr(materials, "Budget", _one_run_budget(materials))
     with pytest.warns(ConvergenceWarning, match="not complete"):
         s = materials.run_table(tmp_path, only="pt,fe", quick=True, budget_seconds=60,
                                 workers=1, data=DATA)
@@ -331,21 +338,10 @@ def test_proper_run_with_gap_refinement(tmp_path: Path, monkeypatch: pytest.Monk
     from tbspin.reproduce import _materials_decl as decl
     from tbspin.reproduce import materials
 
-    class OneRun(materials.Budget):
-        shares = 0
-
-        def share(self, runs_left: int) -> float | None:
-            self.shares += 1
-            return 60.0
-
-        @property
-        def exhausted(self) -> bool:
-            return self.shares >= 1
-
     pt = decl.MATERIALS["pt"]
     monkeypatch.setitem(decl.MATERIALS, "pt", dataclasses.replace(
         pt, quick=dataclasses.replace(pt.quick, proper_gap=(4, 1.0))))
-    monkeypatch.setattr(materials, "Budget", OneRun)
+    monkeypatch.setattr(materials, "Budget", _one_run_budget(materials))
     with pytest.warns(ConvergenceWarning, match="not complete"):
         s = materials.run_table(tmp_path, only="pt", quick=True, budget_seconds=60, workers=1,
                                 data=DATA)

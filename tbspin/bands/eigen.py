@@ -335,13 +335,8 @@ def _fix_pairs_into(U: np.ndarray, GU: np.ndarray, idx: np.ndarray, out: np.ndar
     w, W = eigh_small(sub)  # (Nk, nb, 2), (Nk, nb, 2, 2)
     if rotations is not None:
         rotations.append((np.arange(len(U)), idx, W))
-    Wc = W[:, None]  # broadcast over orbitals
-    o0, o1 = out[:, :, c0], out[:, :, c1]
-    tmp = GU[:, :, c0]  # GU is not needed any more: its columns serve as the temporary
-    np.multiply(U0, Wc[..., 0, 0], out=o0)
-    o0 += np.multiply(U1, Wc[..., 1, 0], out=tmp)
-    np.multiply(U0, Wc[..., 0, 1], out=o1)
-    o1 += np.multiply(U1, Wc[..., 1, 1], out=tmp)
+    # GU is not needed any more: its columns serve as the temporary
+    _pair_columns(U0, U1, W, out[:, :, c0], out[:, :, c1], GU[:, :, c0])
     g[:, c0], g[:, c1] = w[..., 0], w[..., 1]
     return g
 
@@ -492,19 +487,26 @@ def rotate_matrix(M: np.ndarray, rotations: list, rows: int,
     return out
 
 
+def _pair_columns(a: np.ndarray, b: np.ndarray, W: np.ndarray, o0: np.ndarray, o1: np.ndarray,
+                  tmp: np.ndarray) -> None:
+    """The columns of 2×2 blocks times W: o0 = a W00 + b W10, o1 = a W01 + b W11 for column
+    pairs a, b (Nk, rows, nb) and W (Nk, nb, 2, 2), written into place with one temporary
+    (:func:`_fix_pairs_into`, :func:`_rotate_pairs`)."""
+    Wc = W[:, None]  # broadcast over rows
+    np.multiply(a, Wc[..., 0, 0], out=o0)
+    o0 += np.multiply(b, Wc[..., 1, 0], out=tmp)
+    np.multiply(a, Wc[..., 0, 1], out=o1)
+    o1 += np.multiply(b, Wc[..., 1, 1], out=tmp)
+
+
 def _rotate_pairs(M: np.ndarray, out: np.ndarray, idx: np.ndarray, W: np.ndarray,
                   rows: int) -> None:
     """``out`` = W† M W for one matrix M (Nk, rows, N) whose columns all lie in the 2×2 blocks
     ``idx`` at every k: each product written into place, one temporary (:func:`rotate_matrix`)."""
     c0, c1 = as_slice(idx[:, 0]), as_slice(idx[:, 1])
     a, b = M[:, :, c0], M[:, :, c1]
-    o0, o1 = out[:, :, c0], out[:, :, c1]
-    tmp = np.empty(a.shape, dtype=np.result_type(M, W))
-    Wc = W[:, None]  # (Nk, 1, nb, 2, 2): broadcast over rows
-    np.multiply(a, Wc[..., 0, 0], out=o0)
-    o0 += np.multiply(b, Wc[..., 1, 0], out=tmp)
-    np.multiply(a, Wc[..., 0, 1], out=o1)
-    o1 += np.multiply(b, Wc[..., 1, 1], out=tmp)
+    _pair_columns(a, b, W, out[:, :, c0], out[:, :, c1],
+                  np.empty(a.shape, dtype=np.result_type(M, W)))
     inside = idx[:, 1] < rows
     if not inside.any():
         return

@@ -39,6 +39,7 @@ import time
 
 import numpy as np
 
+from tbspin.bz.spectrum import band_energies
 from tbspin.engine.chunk_log import ChunkRunner
 from tbspin.errors import ParameterError
 from tbspin.model.lattice import LatticeModel
@@ -53,11 +54,11 @@ from tbspin.sampling.rules import (
     components,
 )
 from tbspin.types import ArrayLike, FloatArray, MeshSpec
+from tbspin.units import KB_EV
 
 __all__ = ["GapTree", "gap_refined", "gap_tree", "smallest_gaps"]
 
-KB_EV = 8.617333262e-5  #: Boltzmann constant (eV/K)
-PILOT_CHUNK = 2048  #: k-points per eigvalsh batch of the pilot
+PILOT_CHUNK = 20_000  #: k-points per band-energy batch of the pilot (bounds its memory)
 
 
 def smallest_gaps(model: LatticeModel, k: FloatArray, e_top: float, block_tol: float
@@ -66,7 +67,7 @@ def smallest_gaps(model: LatticeModel, k: FloatArray, e_top: float, block_tol: f
     and ε_{n+1} − ε_n > ``block_tol`` (inf where there is none); ``k`` Cartesian (Nk, dim)."""
     out = np.empty(len(k))
     for s in range(0, len(k), PILOT_CHUNK):
-        E = np.linalg.eigvalsh(model.hamiltonian(k[s:s + PILOT_CHUNK]))
+        E = band_energies(model, k[s:s + PILOT_CHUNK])
         d = np.diff(E, axis=1)
         out[s:s + PILOT_CHUNK] = np.min(
             np.where((E[:, :-1] < e_top) & (d > block_tol), d, np.inf), axis=1)
