@@ -58,7 +58,7 @@ from tbspin.units import KB_EV
 
 __all__ = ["GapTree", "gap_refined", "gap_tree", "smallest_gaps"]
 
-PILOT_CHUNK = 20_000  #: k-points per band-energy batch of the pilot (bounds its memory)
+PILOT_CHUNK = 2048  #: k-points per band-energy batch of the pilot (H(k) of a 48-orbital fit: 75 MB)
 
 
 def smallest_gaps(model: LatticeModel, k: FloatArray, e_top: float, block_tol: float
