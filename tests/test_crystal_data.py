@@ -11,10 +11,13 @@ Where the expected values come from:
 * Tensor shapes: the number of independent components is computed in the test by character
   theory, n = 1/|G| Σ_g χ_axial(g) χ_polar(g)² (χ_polar = tr R, χ_axial = det R tr R), and the
   component patterns are those of Neumann's principle for the point groups m-3m (σ^l_ij ∝ ε_lij),
-  -3m with the 2-fold axis along x, and 2/m with the 2-fold axis along x, as tabulated for these
-  Laue classes by Seemann, Ködderitzsch, Wimmer and Ebert, PRB 92, 155138 (2015). bcc Fe with
-  m ∥ z (4/mm'm') has only σ_xy among the AHC components (same reference; Yao et al., PRL 92,
-  037204 (2004) compute exactly this component).
+  -3m with the 2-fold axis along x, and 2/m with the 2-fold axis along x. They are compared
+  entry by entry with the output of an independent program, symmetr 0.11.1 (Železný's
+  implementation of the scheme of Seemann, Ködderitzsch, Wimmer and Ebert, PRB 92, 155138
+  (2015)), for the grey groups R-3m1', P2_1/m1', Fm-3m1' and bcc Fe's I4/mm'm' (T-even and T-odd
+  spin Hall, AHC); the published tables themselves were not accessible to us. bcc Fe with
+  m ∥ z has only σ_xy among the AHC components (Yao et al., PRL 92, 037204 (2004) compute
+  exactly this component).
 """
 
 from __future__ import annotations
@@ -248,3 +251,125 @@ def test_wse2_centres_from_projection_sites() -> None:
     atoms = np.asarray(m.metadata["atoms"]["positions"])
     per_atom = np.repeat(np.arange(6), [6, 6, 3, 3, 3, 3])
     np.testing.assert_allclose(m.positions, np.concatenate([atoms[per_atom]] * 2))
+
+
+# ------------------------------------------- tensor shapes against an independent program
+# The patterns below are the output of symmetr 0.11.1 (J. Železný's implementation of the
+# Kleiner/Seemann scheme for the symmetry of linear-response tensors; pip package "symmetr"),
+# transcribed as printed by ``python -m symmetr res s.v E -g=<BNS number> --ascii`` (σ^l_ij is
+# X_lij: l the spin, i the velocity, j the field) and ``res v E`` for the AHC; its Cartesian
+# frame puts C3/C4 along z, the 2-fold axis of R-3m along x and that of P2_1/m along y. "even"
+# and "odd" are symmetr's T-even and T-odd parts. Each entry is "0", "xNNN" or "-xNNN": equal
+# names are equal components. tbspin's shapes are computed from the same groups, built here from
+# their generators, and must span exactly the tensors symmetr's parametrisation spans.
+_SYMMETR: dict[str, dict[str, list[str]]] = {
+    "166.98 R-3m1'": {"even": ["x000 0 0 / 0 -x000 -x102 / 0 -x120 0",
+                               "0 -x000 x102 / -x000 0 0 / x120 0 0",
+                               "0 -x210 0 / x210 0 0 / 0 0 0"],
+                      "odd": ["0 0 0 / 0 0 0 / 0 0 0"] * 3},
+    "11.51 P2_1/m1'": {"even": ["0 x001 0 / x010 0 x012 / 0 x021 0",
+                                "x100 0 x102 / 0 x111 0 / x120 0 x122",
+                                "0 x201 0 / x210 0 x212 / 0 x221 0"],
+                       "odd": ["0 0 0 / 0 0 0 / 0 0 0"] * 3},
+    "225.117 Fm-3m1'": {"even": ["0 0 0 / 0 0 -x210 / 0 x210 0",
+                                 "0 0 x210 / 0 0 0 / -x210 0 0",
+                                 "0 -x210 0 / x210 0 0 / 0 0 0"],
+                        "odd": ["0 0 0 / 0 0 0 / 0 0 0"] * 3},
+    "139.537 I4/mm'm'": {"even": ["0 0 0 / 0 0 -x102 / 0 -x120 0",
+                                  "0 0 x102 / 0 0 0 / x120 0 0",
+                                  "0 -x210 0 / x210 0 0 / 0 0 0"],
+                         "odd": ["0 0 x002 / 0 0 0 / x020 0 0",
+                                 "0 0 0 / 0 0 x002 / 0 x020 0",
+                                 "x200 0 0 / 0 x200 0 / 0 0 x222"],
+                         "ahc": ["0 -x10 0 / x10 0 0 / 0 0 0"]},
+}
+
+
+def _rot(axis: tuple[float, float, float], n: int) -> np.ndarray:
+    a = np.asarray(axis, dtype=float) / np.linalg.norm(axis)
+    t = 2 * np.pi / n
+    K = np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]])
+    return np.eye(3) + np.sin(t) * K + (1 - np.cos(t)) * K @ K
+
+
+def _closure(gens: list[tuple[np.ndarray, bool]]) -> list[tuple[np.ndarray, bool]]:
+    """Every product of the generators (R, antiunitary): the whole magnetic point group."""
+    group = [(np.eye(3), False)]
+    frontier = list(group)
+    while frontier:
+        new = []
+        for R, a in frontier:
+            for S, b in gens:
+                g = (S @ R, a != b)
+                if not any(g[1] == h[1] and np.allclose(g[0], h[0]) for h in group + new):
+                    new.append(g)
+        group += new
+        frontier = new
+    return group
+
+
+_I3, _T = -np.eye(3), True
+_GROUPS = {  # generators in symmetr's Cartesian frame
+    "166.98 R-3m1'": [(_rot((0, 0, 1), 3), False), (_rot((1, 0, 0), 2), False), (_I3, False),
+                      (np.eye(3), _T)],
+    "11.51 P2_1/m1'": [(_rot((0, 1, 0), 2), False), (_I3, False), (np.eye(3), _T)],
+    "225.117 Fm-3m1'": [(_rot((0, 0, 1), 4), False), (_rot((1, 1, 1), 3), False), (_I3, False),
+                        (np.eye(3), _T)],
+    "139.537 I4/mm'm'": [(_rot((0, 0, 1), 4), False), (_I3, False), (_rot((1, 0, 0), 2), _T)],
+}
+
+
+def _symmetr_space(rows: list[str]) -> np.ndarray:
+    """(n_components, n_free) matrix of symmetr's parametrisation, flattened C order."""
+    cells = [c for row in rows for c in row.replace("/", " ").split()]
+    names = sorted({c.lstrip("-") for c in cells if c != "0"})
+    A = np.zeros((len(cells), len(names)))
+    for i, c in enumerate(cells):
+        if c != "0":
+            A[i, names.index(c.lstrip("-"))] = -1.0 if c.startswith("-") else 1.0
+    return A
+
+
+def _same_space(basis: np.ndarray, A: np.ndarray) -> None:
+    """tbspin's allowed tensors (rows of ``basis``) span the columns of A, and nothing more.
+
+    Tolerance 1e-5: operations from a file's lattice (Bi₂Se₃'s is read to ~6 digits) are
+    orthogonal to ~1e-7; a component outside the span would leave a singular value ~1."""
+    assert basis.shape[0] == A.shape[1]
+    if A.shape[1]:
+        s = np.linalg.svd(np.hstack([basis.T, A / np.linalg.norm(A, axis=0)]), compute_uv=False)
+        assert s[A.shape[1]:].max(initial=0.0) < 1e-5, s
+
+
+@pytest.mark.parametrize("name", list(_GROUPS))
+def test_shapes_match_symmetr(name: str) -> None:
+    """σ^l_ij T-even and T-odd (and the AHC of Fe) equal symmetr 0.11.1's tensors exactly."""
+    ops = _closure(_GROUPS[name])
+    assert len(ops) == {"166.98 R-3m1'": 24, "11.51 P2_1/m1'": 8, "225.117 Fm-3m1'": 96,
+                        "139.537 I4/mm'm'": 16}[name]
+    ref = _SYMMETR[name]
+    for parity in ("even", "odd"):
+        _same_space(spin_hall_shape(ops, time_parity=parity).basis, _symmetr_space(ref[parity]))
+    if "ahc" in ref:  # symmetr's antisymmetric σ_ij as tbspin's pseudovector (σ_yz, σ_zx, σ_xy)
+        A = _symmetr_space(ref["ahc"]).reshape(3, 3, -1)
+        _same_space(ahc_shape(ops).basis, np.stack([A[1, 2], A[2, 0], A[0, 1]]))
+
+
+@pytest.mark.parametrize("name, folder, file, frame", [
+    ("166.98 R-3m1'", "bi2se3_wanniertools", "POSCAR", np.eye(3)),
+    ("11.51 P2_1/m1'", "wse2_1tp_wanniertools", "wannier90.win",  # symmetr's y → the fit's x
+     np.array([[0.0, 1, 0], [-1, 0, 0], [0, 0, 1]])),
+    ("225.117 Fm-3m1'", "pt_wanniertools", "wannier90.win", np.eye(3)),
+])
+def test_real_structure_shapes_match_symmetr(name: str, folder: str, file: str,
+                                             frame: np.ndarray) -> None:
+    """The shape tbspin finds from a real file (spglib's group, the file's axes) is symmetr's
+    tensor for that group, carried into the file's axes by a proper rotation Q (a proper
+    rotation transforms axial and polar indices alike: T'_lij = Q_la Q_ib Q_jc T_abc)."""
+    path = _folder(folder) / file
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    shape = spin_hall_shape(space_group(read_structure(path)))
+    A = _symmetr_space(_SYMMETR[name]["even"])
+    Q3 = np.einsum("la,ib,jc->lijabc", frame, frame, frame).reshape(27, 27)
+    _same_space(shape.basis, Q3 @ A)

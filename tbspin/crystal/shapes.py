@@ -18,8 +18,9 @@ representation), computed numerically; nothing is tabulated per crystal class.
 
 This is the symmetry of a response with a definite T parity (Berry-curvature responses); the
 Onsager transposition of the full dissipative tensor (Kleiner's scheme, as in Seemann et al.,
-PRB 92, 155138 (2015)) is not applied, and for the non-magnetic classes and the intrinsic
-responses it agrees with their tables.
+PRB 92, 155138 (2015)) is not applied. For R-3m1', P2_1/m1', Fm-3m1' and I4/mm'm' (T-even and
+T-odd σ^l_ij, AHC) the shapes equal, entry by entry, those of symmetr 0.11.1, an independent
+implementation of that scheme (tests/test_crystal_data.py).
 """
 
 from __future__ import annotations
