@@ -26,6 +26,7 @@ def main() -> None:
     ap.add_argument("--only", default=None)
     ap.add_argument("--out", default="results/materials")
     ap.add_argument("--budget-seconds", type=float, default=None)
+    ap.add_argument("--budget-k", type=int, default=None)
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--scheduler", default=None)
     args = ap.parse_args()
@@ -39,7 +40,7 @@ def main() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         summary = run_table(args.out, only=args.only, budget_seconds=args.budget_seconds,
-                            workers=args.workers, client=client)
+                            budget_k=args.budget_k, workers=args.workers, client=client)
     for m in summary["materials"]:
         print(f"{m['name']:10s} {m['status']:9s} k-points {m.get('k_points', 0):>12,} "
               f"{m.get('seconds', 0):>9.1f} s{' (read back)' if m.get('reused') else ''}")

@@ -24,7 +24,7 @@ import pytest
 
 import tbspin
 import tbspin.engine.points as points
-from tbspin.errors import ParameterError
+from tbspin.errors import ConvergenceWarning, ParameterError
 from tbspin.models import bhz, kane_mele
 
 #: the exchange field of the Kane–Mele model (units of t): breaks T, so the conventional
@@ -195,6 +195,30 @@ def test_chunk_log_refuses_a_damaged_record_and_ignores_another_run(tmp_path: Pa
     path.write_text("\n".join(lines))
     with pytest.raises(CheckpointError, match="line 2.*sha256"):
         ChunkLog.open(path, {"model": "a"}, 7, step=2)
+
+
+def test_a_run_stopped_by_its_k_budget_goes_on_with_a_larger_one(tmp_path: Path) -> None:
+    """The ConvergenceWarning of a budget-stopped tol run says "raise the budgets": called again
+    with a larger budget_k and the same checkpoint, the run replays the passes its budget did
+    not stop and ends bitwise where a run given the larger budget from the start ends (the
+    reference: that fresh run, same seed). Before, budget_k was part of the journal's key and
+    every pass was recomputed. A pass the budget did stop (an adaptive pass whose refinement
+    it cut short) is recomputed, not replayed: its result depends on the budget."""
+    model = kane_mele(magnetization=M_EXCHANGE)
+    kw = dict(efermi=[0.3], components=["zxy"], formula="conventional", mesh=8, tol=0.001,
+              seed=3, workers=1, progress=False)
+    fresh = tbspin.compute(model, "shc", budget_k=2_000_000, **kw)
+    assert fresh.extras["sampling"]["converged"]
+    for small, replayed in ((40_000, 2), (20_000, 0)):
+        ck = tmp_path / f"b{small}.json"
+        with pytest.warns(ConvergenceWarning, match="not converged"):
+            first = tbspin.compute(model, "shc", checkpoint=ck, budget_k=small, **kw)
+        bound = [h for h in first.extras["sampling"]["history"] if h.get("budget_k_bound")]
+        assert bool(bound) == (replayed == 0)  # 20 000: the first pass's refinement was cut
+        again = tbspin.compute(model, "shc", checkpoint=ck, budget_k=2_000_000, **kw)
+        assert again.extras["sampling"]["resume"]["steps_replayed"] == replayed
+        np.testing.assert_array_equal(again.raw, fresh.raw)
+        np.testing.assert_array_equal(again.errors, fresh.errors)
 
 
 def test_tensor_subsets_resume_in_another_process_and_conventional_subsets_run(

@@ -363,3 +363,28 @@ def test_per_chunk_warnings_are_summed_in_the_record() -> None:
     assert out == ["other (×2)", "shc proper: the gauge operator does not lift the band "
                    "degeneracy at 34 of 339 k-points; parallel transport fixes the basis there "
                    "(summed over 3 chunks)"]
+
+
+def test_k_budget_is_not_part_of_a_materials_identity(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table stopped by its k budget is continued by a call with a larger one: the budget
+    changes neither the material's settings key nor its journals folder (before it did, and
+    a rerun with ``--budget-k`` started every run afresh); the CLI passes ``--budget-k`` on."""
+    from tbspin.reproduce import main as reproduce_main
+    from tbspin.reproduce import materials
+    from tbspin.reproduce._materials_decl import MATERIALS
+
+    pt = MATERIALS["pt"]
+    more = pt.with_budget_k(123_456)
+    assert more.full.budget_k == more.quick.budget_k == 123_456 != pt.full.budget_k
+    assert more.identity() == pt.identity() and repr(more) != repr(pt)
+    assert (materials._settings_key(more, False, {"a": "1"})
+            == materials._settings_key(pt, False, {"a": "1"}))
+    assert materials._settings_key(pt, True, None) != materials._settings_key(pt, False, None)
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(materials, "run_table", lambda out, **kw: seen.update(kw) or {})
+    reproduce_main(["materials", "--quick", "--only", "pt", "--budget-k", "5000",
+                    "--out", str(tmp_path)])
+    assert seen["budget_k"] == 5000 and seen["only"] == "pt"
+    with pytest.raises(ParameterError, match="--budget-k"):
+        reproduce_main(["fig1", "--budget-k", "5000"])

@@ -206,6 +206,14 @@ def save_checkpoint(path: PathLike, key: dict[str, JsonValue], state: Checkpoint
                         sha256=np.array(_npz_checksum(FORMAT, text, acc, done)))
 
 
+def _bound(step: dict[str, JsonValue]) -> bool:
+    """Whether the step's k budget stopped it (an adaptive pass's history says so)."""
+    result = step.get("result")
+    history = result.get("history") if isinstance(result, dict) else None
+    return not isinstance(history, list) or any(
+        isinstance(h, dict) and h.get("budget_k_bound") for h in history)
+
+
 @dataclasses.dataclass
 class StepJournal:
     """The completed steps of a converged run (module docstring), saved to ``path``.
@@ -265,19 +273,30 @@ class StepJournal:
             raise CheckpointError(f"{p} is a corrupted step journal; {_fix(p)}")
         return cls(p, key, int(data["entropy"]), steps)
 
-    def replay(self, index: int, call: str) -> dict[str, JsonValue] | None:
-        """The stored step ``index`` if it was made by the same ``call``; else None, and the
-        steps from ``index`` on are dropped (the run has taken another path)."""
+    def replay(self, index: int, call: str, budget_k: int | None = None
+               ) -> dict[str, JsonValue] | None:
+        """The stored step ``index`` if it was made by the same ``call`` and its result holds
+        under ``budget_k`` (the same k budget, or a larger one than a step its budget did not
+        stop: ``budget_k_bound`` in its history); else None, and the steps from ``index`` on
+        are dropped (the run has taken another path)."""
         if index < len(self.steps) and self.steps[index].get("call") == call:
-            return self.steps[index]
+            step = self.steps[index]
+            saved = step.get("budget_k")
+            if budget_k is None or saved == budget_k or (
+                    isinstance(saved, int) and budget_k > saved and not _bound(step)):
+                return step
         del self.steps[index:]
         return None
 
-    def record(self, index: int, call: str, seconds: float, result: dict[str, JsonValue]
-               ) -> None:
-        """Append step ``index`` and save the journal."""
+    def record(self, index: int, call: str, seconds: float, result: dict[str, JsonValue],
+               budget_k: int | None = None) -> None:
+        """Append step ``index`` (made with ``budget_k`` k-points, if it had a budget) and save
+        the journal."""
         del self.steps[index:]
-        self.steps.append({"call": call, "seconds": float(seconds), "result": result})
+        step: dict[str, JsonValue] = {"call": call, "seconds": float(seconds), "result": result}
+        if budget_k is not None:
+            step["budget_k"] = int(budget_k)
+        self.steps.append(step)
         self.save()
 
     def save(self) -> None:

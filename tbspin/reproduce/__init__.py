@@ -93,6 +93,9 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g.add_argument("--budget-seconds", type=float, default=None,
                    help="wall-time budget of the whole table (s); when it ends: "
                         "ConvergenceWarning and the partial table [no budget]")
+    g.add_argument("--budget-k", type=int, default=None, metavar="N",
+                   help="k-point evaluations per tol run (a rerun with more continues a "
+                        "budget-stopped table) [each material's own]")
     g.add_argument("--scheduler", default=None,
                    help="dask scheduler address (tcp://host:8786): the runs use its workers "
                         "[none: local]")
@@ -107,8 +110,8 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> int:
     """Run the reproduce command from parsed arguments (or an argv list)."""
     if not isinstance(args, argparse.Namespace):
         args = configure_parser(argparse.ArgumentParser(prog="tbspin reproduce")).parse_args(args)
-    table_opts = {k: getattr(args, k, None) for k in ("only", "budget_seconds", "scheduler",
-                                                      "workers", "data")}
+    table_opts = {k: getattr(args, k, None) for k in ("only", "budget_seconds", "budget_k",
+                                                      "scheduler", "workers", "data")}
     if args.name in TABLES:
         return _run_materials(args, table_opts)
     given = [f"--{k.replace('_', '-')}" for k, v in table_opts.items() if v is not None]
@@ -139,6 +142,7 @@ def _run_materials(args: argparse.Namespace, opts: dict[str, object]) -> int:
     try:
         run_table(args.out or "results/materials", only=opts["only"],  # type: ignore[arg-type]
                   quick=args.quick, budget_seconds=opts["budget_seconds"],  # type: ignore[arg-type]
+                  budget_k=opts["budget_k"],  # type: ignore[arg-type]
                   client=client, workers=opts["workers"], data=opts["data"])  # type: ignore[arg-type]
     finally:
         if client is not None:

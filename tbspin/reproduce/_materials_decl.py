@@ -112,6 +112,19 @@ class Material:
     def settings(self, quick: bool) -> Discretization:
         return self.quick if quick else self.full
 
+    def with_budget_k(self, budget_k: int | None) -> Material:
+        """This material with ``budget_k`` k-point evaluations per ``tol`` run (None: its own)."""
+        if budget_k is None:
+            return self
+        return dataclasses.replace(self, full=dataclasses.replace(self.full, budget_k=budget_k),
+                                   quick=dataclasses.replace(self.quick, budget_k=budget_k))
+
+    def identity(self) -> str:
+        """Its declaration without the k-point budgets, which decide how far a run goes, not
+        what its passes compute: a table stopped by its budget goes on from its journals when
+        run again with a larger one (``budget_k=``, CLI ``--budget-k``)."""
+        return repr(self.with_budget_k(0))
+
 
 _QUICK = Discretization(start_mesh=4, budget_k=1500, curve_mesh=4, curve_points=5,
                         headline_tol=0.3, other_tol=0.5)

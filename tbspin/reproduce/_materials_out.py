@@ -19,7 +19,7 @@ import numpy as np
 from tbspin._json import jsonable
 from tbspin.io.atomic import atomic_write, save_figure
 
-__all__ = ["write_material", "write_table", "CSV_COLUMNS"]
+__all__ = ["write_material", "read_material", "write_table", "CSV_COLUMNS"]
 
 CSV_COLUMNS = ("material", "observable", "formula", "component", "value", "error", "unit",
                "target_relative", "target_absolute", "met", "headline",
@@ -41,6 +41,22 @@ def write_material(out: Path, rec: Mapping[str, Any]) -> list[Path]:
     text = json.dumps(jsonable(dict(rec)), indent=1, ensure_ascii=False)
     paths.append(atomic_write(out / f"{rec['key']}.json", text))
     return paths
+
+
+def read_material(out: Path, key: str, settings_key: str, *, complete: bool = True
+                  ) -> dict[str, Any] | None:
+    """The record ``<key>.json`` in ``out`` if it was made with the inputs and settings of
+    ``settings_key`` (and, with ``complete``, finished); else None."""
+    path = out / f"{key}.json"
+    if not path.is_file():
+        return None
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if rec.get("settings_key") != settings_key or (complete and rec.get("status") != "complete"):
+        return None
+    return dict(rec)
 
 
 def plot_material(path: Path, rec: Mapping[str, Any]) -> Path:

@@ -471,26 +471,10 @@ def _ratios(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------------- the table
 def _settings_key(mat: Material, quick: bool, inputs: dict[str, str] | None) -> str:
-    blob = json.dumps({"material": repr(mat), "quick": quick, "seed": SEED,
+    blob = json.dumps({"material": mat.identity(), "quick": quick, "seed": SEED,
                        "max_band_shift": MAX_BAND_SHIFT, "inputs": inputs}, sort_keys=True,
                       default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _on_disk(out: Path, mat: Material, key: str, *, complete: bool = True
-             ) -> dict[str, Any] | None:
-    """The material's record in ``out`` if it was made with these inputs and settings (and,
-    with ``complete``, finished)."""
-    path = out / f"{mat.key}.json"
-    if not path.is_file():
-        return None
-    try:
-        rec = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if rec.get("settings_key") != key or (complete and rec.get("status") != "complete"):
-        return None
-    return dict(rec)
 
 
 def _key_of(mat: Material, folder: Path, quick: bool) -> str:
@@ -500,8 +484,8 @@ def _key_of(mat: Material, folder: Path, quick: bool) -> str:
 
 def run_table(out: Path | str = "results/materials", *, only: str | None = None,
               quick: bool = False, budget_seconds: float | None = None,
-              client: object | None = None, workers: int | None = None,
-              data: Path | str | None = None) -> dict[str, Any]:
+              budget_k: int | None = None, client: object | None = None,
+              workers: int | None = None, data: Path | str | None = None) -> dict[str, Any]:
     """Compute (or read back) the materials table and write it into ``out``.
 
     Parameters
@@ -519,6 +503,9 @@ def run_table(out: Path | str = "results/materials", *, only: str | None = None,
     budget_seconds : float, optional
         Wall time of the whole table; when it ends the runs stop with a ConvergenceWarning
         and the partial table is written.
+    budget_k : int, optional
+        k-point evaluations per ``tol`` run, instead of each material's own (a rerun with a
+        larger one continues the journals of a budget-stopped table).
     client : dask.distributed.Client, optional
         Passed straight to every observable call.
     workers : int, optional
@@ -532,17 +519,18 @@ def run_table(out: Path | str = "results/materials", *, only: str | None = None,
         The content of ``materials.json``.
     """
     from tbspin.reproduce._common import prepare_output
-    from tbspin.reproduce._materials_out import write_material, write_table
+    from tbspin.reproduce._materials_out import read_material, write_material, write_table
 
-    mats = select(only)
+    mats = [m.with_budget_k(budget_k) for m in select(only)]
     folder = data_folder(data)
     out = prepare_output(Path(out))
     budget = Budget(budget_seconds)
     records: list[dict[str, Any]] = []
+    settings = _table_settings(only, quick, budget_seconds, budget_k, workers, client)
     n_runs = [2 + int(m.ahc) for m in mats]
     for i, mat in enumerate(mats):
         key = _key_of(mat, folder, quick)
-        done = _on_disk(out, mat, key)
+        done = read_material(out, mat.key, key)
         if done is not None:
             done["reused"] = True
             records.append(done)
@@ -560,10 +548,9 @@ def run_table(out: Path | str = "results/materials", *, only: str | None = None,
             rec["settings_key"] = key
         records.append(rec)
         write_material(out, rec)
-        write_table(out, records, _table_settings(only, quick, budget_seconds, workers, client))
+        write_table(out, records, settings)
     records = _with_earlier(out, records, mats, folder, quick)
-    summary = write_table(out, records, _table_settings(only, quick, budget_seconds, workers,
-                                                        client))
+    summary = write_table(out, records, settings)
     unfinished = [r["name"] for r in records if r.get("status") != "complete"]
     if unfinished:
         warnings.warn(f"materials table: {', '.join(unfinished)} not complete (budget or "
@@ -578,6 +565,8 @@ def _with_earlier(out: Path, records: list[dict[str, Any]], mats: list[Material]
     with the same inputs and settings left in ``out`` (complete or not, marked
     ``"from_earlier_call"``), in table order: ``--only bi2se3`` extends the table, it does not
     shrink it to one material."""
+    from tbspin.reproduce._materials_out import read_material
+
     mine = {r["key"]: r for r in records}
     chosen = {m.key for m in mats}
     table = []
@@ -585,7 +574,8 @@ def _with_earlier(out: Path, records: list[dict[str, Any]], mats: list[Material]
         if mat.key in chosen:
             table.append(mine[mat.key])
             continue
-        rec = _on_disk(out, mat, _key_of(mat, folder, quick), complete=False)
+        rec = read_material(out, mat.key, _key_of(mat, folder, quick),
+                            complete=False)
         if rec is not None:
             rec["reused"] = True
             rec["from_earlier_call"] = True
@@ -594,7 +584,9 @@ def _with_earlier(out: Path, records: list[dict[str, Any]], mats: list[Material]
 
 
 def _table_settings(only: str | None, quick: bool, budget_seconds: float | None,
-                    workers: int | None, client: object | None) -> dict[str, object]:
-    return {"only": only, "quick": quick, "budget_seconds": budget_seconds, "workers": workers,
+                    budget_k: int | None, workers: int | None, client: object | None
+                    ) -> dict[str, object]:
+    return {"only": only, "quick": quick, "budget_seconds": budget_seconds,
+            "budget_k": budget_k, "workers": workers,
             "scheduler": None if client is None else str(getattr(client, "scheduler", client)),
             "seed": SEED, "max_band_shift_eV": MAX_BAND_SHIFT}

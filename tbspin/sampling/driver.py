@@ -152,7 +152,9 @@ def converge(
         the drawn root seed is kept in the file): a killed run loses at most the chunks in
         flight (one per worker). Needs ``key``, everything else that determines the result
         (model, integrand, E_F, T; the engine's key). A wall-time budget counts the replayed
-        steps' recorded time (not the replayed chunks'). ``result.resume`` counts what was
+        steps' recorded time (not the replayed chunks'). The budgets are not part of the
+        journal's key: a run stopped by ``budget_seconds`` or ``budget_k`` goes on from its
+        journal when called again with larger ones. ``result.resume`` counts what was
         replayed and computed.
     client : dask.distributed.Client, optional
         Run the chunks on this cluster (instead of ``workers`` threads); the same result as
@@ -190,10 +192,12 @@ def converge(
     if checkpoint is not None:
         if key is None:
             raise ParameterError("converge: a checkpoint needs the calculation's 'key'")
+        # no budget in the key: budgets decide how far a run goes, not what its passes
+        # compute (an adaptive pass stopped by its k budget is not replayed under another,
+        # StepJournal.replay), so a run stopped by its budget goes on with a larger one
         run = dict(key, sampling=dict(method=method, **target_kw, mesh=n.tolist(),
                                       n_shifts=n_shifts, growth=growth, max_growth=max_growth,
-                                      budget_k=budget_k, seed=seed, temperature=temperature,
-                                      **adaptive_kw))
+                                      seed=seed, temperature=temperature, **adaptive_kw))
         journal = StepJournal.open(checkpoint, run, root)
         root = journal.entropy
         log = ChunkLog.open(f"{journal.path}.chunks", run, root, step=len(journal.steps))
@@ -211,9 +215,12 @@ def converge(
         if journal is None or log is None:
             return run_pass(kernel, model, ef, temperature=temperature, workers=workers,
                             runner=runner, **kw)
-        call = json.dumps(dict({k: v for k, v in kw.items() if k != "budget_seconds"},
+        # an adaptive pass's k budget is not in its call: the journal replays the pass under
+        # a larger budget when that budget did not stop it (the same result)
+        call = json.dumps(dict({k: v for k, v in kw.items()
+                                if k not in ("budget_seconds", "budget_k")},
                                pass_=name), sort_keys=True, default=_plain)
-        saved = journal.replay(index, call)
+        saved = journal.replay(index, call, kw.get("budget_k"))
         if saved is not None:
             t0 -= float(saved["seconds"])  # type: ignore[arg-type]
             replayed_steps += 1
@@ -229,7 +236,7 @@ def converge(
                 f"interrupted in step {index + 1}; checkpoint {journal.path} holds the {index} "
                 f"completed steps and {log.path} the finished chunks of step {index + 1} "
                 "(repeat the same call to resume)") from None
-        journal.record(index, call, time.perf_counter() - t, _to_json(out))
+        journal.record(index, call, time.perf_counter() - t, _to_json(out), kw.get("budget_k"))
         log.restart(index + 1)
         return out
 

@@ -92,7 +92,8 @@ class SampledIntegral:
         ``mesh``, ``refined_cells``, ``max_factor``, ``values``, ``errors``, ``seconds``; adaptive
         steps also ``aim`` (the fraction of tol the shared-shift rounds aim for; on a fresh pass,
         the one it sets for the rounds after it); ``pooled`` marks two passes pooled by
-        :func:`converge` (``mesh`` the deciding pass's, ``confirming_mesh`` the new shifts').
+        :func:`converge` (``mesh`` the deciding pass's, ``confirming_mesh`` the new shifts');
+        ``budget_k_bound`` marks an adaptive step whose refinement its k-point budget stopped.
     converged : bool or None
         For :func:`converge`: whether the tolerance was reached.
     confirmed : bool or None

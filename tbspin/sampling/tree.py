@@ -173,6 +173,7 @@ def adaptive(
             # the round and the fresh pass over the refined map must both fit in the budgets
             fresh_cost = (len(origin) + new_cost // n_shifts - count) * n_shifts if fresh else 0
             if budget_k is not None and nk + new_cost + fresh_cost > budget_k:
+                history[-1]["budget_k_bound"] = True  # another budget: another result
                 break
             if not affordable(new_cost + fresh_cost):
                 break
