@@ -206,12 +206,18 @@ def save_checkpoint(path: PathLike, key: dict[str, JsonValue], state: Checkpoint
                         sha256=np.array(_npz_checksum(FORMAT, text, acc, done)))
 
 
-def _bound(step: dict[str, JsonValue]) -> bool:
-    """Whether the step's k budget stopped it (an adaptive pass's history says so)."""
+def _replayable(step: dict[str, JsonValue], budget_k: int | None) -> bool:
+    """Whether a stored step holds under ``budget_k``: no k budget in its call, the same one,
+    or a larger one than a step its budget did not stop (an adaptive pass's history says
+    ``budget_k_bound`` when its refinement was cut short)."""
+    saved = step.get("budget_k")
+    if budget_k is None or saved == budget_k:
+        return True
     result = step.get("result")
     history = result.get("history") if isinstance(result, dict) else None
-    return not isinstance(history, list) or any(
+    bound = not isinstance(history, list) or any(
         isinstance(h, dict) and h.get("budget_k_bound") for h in history)
+    return isinstance(saved, int) and budget_k > saved and not bound
 
 
 @dataclasses.dataclass
@@ -281,12 +287,23 @@ class StepJournal:
         are dropped (the run has taken another path)."""
         if index < len(self.steps) and self.steps[index].get("call") == call:
             step = self.steps[index]
-            saved = step.get("budget_k")
-            if budget_k is None or saved == budget_k or (
-                    isinstance(saved, int) and budget_k > saved and not _bound(step)):
+            if _replayable(step, budget_k):
                 return step
         del self.steps[index:]
         return None
+
+    def stored_mesh(self, index: int, pass_: str, seed: int, budget_k: int | None = None
+                    ) -> list[int] | None:
+        """The base mesh of stored step ``index`` if it is a ``pass_`` pass with this ``seed``
+        that :meth:`replay` would return under ``budget_k``; else None. A run resumed under
+        other budgets follows the journal's passes (each a valid estimate, whatever budgets
+        planned its mesh) and plans on from the last one."""
+        if index >= len(self.steps) or not _replayable(self.steps[index], budget_k):
+            return None
+        call = json.loads(str(self.steps[index].get("call")))
+        if call.get("pass_") != pass_ or call.get("seed") != seed:
+            return None
+        return list(call["mesh"])
 
     def record(self, index: int, call: str, seconds: float, result: dict[str, JsonValue],
                budget_k: int | None = None) -> None:

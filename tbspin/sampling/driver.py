@@ -40,6 +40,10 @@ from tbspin.types import ArrayLike, IntArray, MeshSpec, PathLike
 __all__ = ["converge"]
 
 
+#: the step name of each method's passes in the journal
+_PASSES = {"uniform": "randomized_mesh", "gaps": "gap_refined", "adaptive": "adaptive"}
+
+
 def _next_mesh(n: IntArray, result: SampledIntegral, goal: Goal,
                growth: float, max_growth: float, n_shifts: int) -> IntArray:
     """Base mesh whose pass of ``n_shifts`` shifts is predicted to reach the tolerance: the
@@ -154,8 +158,11 @@ def converge(
         (model, integrand, E_F, T; the engine's key). A wall-time budget counts the replayed
         steps' recorded time (not the replayed chunks'). The budgets are not part of the
         journal's key: a run stopped by ``budget_seconds`` or ``budget_k`` goes on from its
-        journal when called again with larger ones. ``result.resume`` counts what was
-        replayed and computed.
+        journal when called again with larger ones, following the journal's passes (each a
+        valid estimate, even where the old budgets cut its mesh; an adaptive pass its k budget
+        cut short is recomputed) and planning on from the last; the result is then that of
+        the path taken, not always the one a run given the larger budgets from the start
+        would reach. ``result.resume`` counts what was replayed and computed.
     client : dask.distributed.Client, optional
         Run the chunks on this cluster (instead of ``workers`` threads); the same result as
         local threads for the same seed (chunks folded in chunk order).
@@ -261,7 +268,12 @@ def converge(
         return left
 
     while True:
-        if result is not None:
+        sub_seed = int(rng.integers(2**32))
+        kept = None if journal is None else journal.stored_mesh(
+            steps, _PASSES[method], sub_seed, budget_k - total if method == "adaptive" else None)
+        if kept is not None:
+            n = np.array(kept)  # resumed under other budgets: the journal's pass, replayed
+        elif result is not None:
             # the next base mesh is sized by the error so far, then cut to what the budgets
             # leave; it must use more k-points than the best estimate so far
             previous = n
@@ -273,7 +285,6 @@ def converge(
                 n = _fast_mesh(n, down=True)
             if np.any(n < 1) or int(np.prod(n)) * n_shifts <= _final_points(best):
                 break
-        sub_seed = int(rng.integers(2**32))
         start = time.perf_counter() - t0
         if method == "uniform":
             result = step("randomized_mesh", randomized_mesh, mesh=tuple(n), n_shifts=n_shifts,
