@@ -138,3 +138,37 @@ def test_next_base_mesh_counts_the_leaves() -> None:
     uniform = _next_mesh(n, dataclasses.replace(
         r, method="uniform", history=[dict(n_k_final=400 * M)], n_k=400 * M), goal, 1.2, 4.0, M)
     assert tuple(gaps) == tuple(uniform) == (40, 40)
+
+
+def test_a_pass_with_more_leaves_than_its_successor_has_base_points_is_not_the_last(
+        lower_band: tuple[object, object], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gap-refined pass 1.4× from its target with 4.5 leaves per base cell plans a base
+    mesh with 1.4² ≈ 2× the evaluations, i.e. 2× its leaves, not 2× its base cells. The driver
+    must then compare evaluations with evaluations: before, it compared the next pass's base
+    cells × shifts (≈ 2 × 64 × 16) with the first pass's leaves × shifts (4.5 × 64 × 16),
+    found "no more points than the best estimate" and stopped unconverged (found on WSe₂'s
+    table run: 231² → stop after 3.9 M evaluations). The passes are stand-ins with prescribed
+    leaves and errors, so the test is about the planning alone."""
+    import tbspin.sampling.driver as driver
+    from tbspin.sampling.rules import SampledIntegral
+
+    h, kern = lower_band
+    calls: list[tuple[int, ...]] = []
+
+    def fake(kernel, model, ef, *, mesh, n_shifts, seed, **kw):  # type: ignore[no-untyped-def]
+        calls.append(tuple(mesh))
+        cells = int(np.prod(mesh))
+        leaves = 4.5 * cells * n_shifts
+        err = 0.028 if len(calls) == 1 else 0.01  # 1.4× the 2 % target, then met
+        return SampledIntegral(efermi=np.atleast_1d(ef), values=np.array([1.0]),
+                               errors=np.array([err]), samples=np.ones((n_shifts, 1)),
+                               n_k=int(leaves), mesh=tuple(mesh), method="gaps",
+                               history=[dict(n_k=int(leaves), n_k_final=int(leaves),
+                                             values=np.array([1.0]), errors=np.array([err]),
+                                             seconds=0.0, mesh=tuple(mesh))],
+                               refinement={1: cells})
+
+    monkeypatch.setattr(driver, "gap_refined", fake)
+    r = driver.converge(kern, h, EF, tol=0.02, mesh=8, method="gaps", gap=1.0, seed=1)
+    assert len(calls) >= 2 and np.prod(calls[1]) > np.prod(calls[0])
+    assert r.converged

@@ -53,13 +53,18 @@ def _next_mesh(n: IntArray, result: SampledIntegral, goal: Goal,
     pass: with its leaves per base cell)."""
     ratio = goal.worst(result.values, result.errors)
     points = _final_points(result) * SAFETY_POINTS * min(ratio, 1e6) ** 2
-    # a gap-refined pass evaluates its leaves, more than the base cells: the next base mesh
-    # is sized with the same leaves per base cell
-    leaves = (_final_points(result) / (int(np.prod(result.mesh)) * n_shifts)
-              if result.method == "gaps" else 1.0)
-    scale = (points / (int(np.prod(n)) * n_shifts * leaves)) ** (1.0 / len(n))
+    scale = (points / (int(np.prod(n)) * n_shifts * _leaves(result, n_shifts))) ** (1.0 / len(n))
     scale = min(max(scale, growth), max_growth)
     return np.maximum(n + 1, np.ceil(n * scale).astype(int))
+
+
+def _leaves(result: SampledIntegral, n_shifts: int) -> float:
+    """Points per base cell and shift of a pass: 1, or a gap-refined pass's leaves per base
+    cell (it evaluates its leaves, more than its base cells); the next pass is planned with
+    as many."""
+    if result.method != "gaps":
+        return 1.0
+    return _final_points(result) / (int(np.prod(result.mesh)) * n_shifts)
 
 
 def _fast_mesh(n: IntArray, *, above: IntArray | None = None, down: bool = False) -> IntArray:
@@ -279,11 +284,12 @@ def converge(
             previous = n
             n = _fast_mesh(_next_mesh(n, result, goal, growth, max(growth, max_growth),
                                       n_shifts), above=previous)
-            fit = room() // n_shifts
+            per_cell = n_shifts * _leaves(result, n_shifts)  # points per base cell
+            fit = int(room() // per_cell)
             if np.prod(n) > fit:
                 n = np.floor(n * (max(fit, 1) / np.prod(n)) ** (1.0 / len(n))).astype(int)
                 n = _fast_mesh(n, down=True)
-            if np.any(n < 1) or int(np.prod(n)) * n_shifts <= _final_points(best):
+            if np.any(n < 1) or int(np.prod(n)) * per_cell <= _final_points(best):
                 break
         start = time.perf_counter() - t0
         if method == "uniform":
