@@ -214,7 +214,7 @@ def test_a_run_stopped_by_its_k_budget_goes_on_with_a_larger_one(tmp_path: Path)
     assert fresh.extras["sampling"]["converged"]
     for small, replayed in ((40_000, 2), (20_000, 0), (60_000, 3)):
         ck = tmp_path / f"b{small}.json"
-        with pytest.warns(ConvergenceWarning, match="not converged"):
+        with pytest.warns(ConvergenceWarning, match=f"not converged.*goes on from .*{ck.name}"):
             first = tbspin.compute(model, "shc", checkpoint=ck, budget_k=small, **kw)
         bound = [h for h in first.extras["sampling"]["history"] if h.get("budget_k_bound")]
         assert bool(bound) == (small == 20_000)

@@ -373,7 +373,9 @@ def converge(
             f"{rel:.2g} (largest error / target {goal.worst(result.values, result.errors):.2g})"
             f" after {total} k-points ({time.perf_counter() - t0:.0f} s, base mesh "
             f"{result.mesh}, k-point budget {budget_k}); raise the budgets (budget_k=, CLI "
-            "--budget-k; budget=, CLI --budget) or loosen tol",
+            "--budget-k; budget=, CLI --budget) or loosen tol"
+            + ("" if journal is None else
+               f"; called again with larger budgets the run goes on from {journal.path}"),
             ConvergenceWarning, stacklevel=2)
     return result
 
