@@ -57,6 +57,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
+import functools
 import multiprocessing
 import os
 import threading
@@ -73,12 +75,14 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from tbspin.bands.gauge_tally import GaugeCounts, GaugeRun, absorb, counted
 from tbspin.errors import MissingDependencyError, ParameterError
 
 __all__ = [
     "BACKENDS",
     "ChunkPool",
     "OrderedSum",
+    "map_counted",
     "blas_threads",
     "one_blas_thread",
     "default_workers",
@@ -307,6 +311,17 @@ def _workers(workers: int | None) -> int:
     return int(workers)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Counted:
+    """``task_fn(payload, i)`` with the gauge counts of the chunk (picklable when task_fn is):
+    ``(partial, GaugeCounts)`` from whatever thread, process or dask worker runs it."""
+
+    task_fn: TaskFn
+
+    def __call__(self, payload: Any, index: int) -> tuple[Partial, GaugeCounts]:
+        return counted(self.task_fn, payload, index)
+
+
 def iter_chunks(
     task_fn: TaskFn,
     chunks: int | Iterable[int],
@@ -319,8 +334,39 @@ def iter_chunks(
     """Yield ``(index, partial)`` for every chunk as it completes (completion order).
 
     Parameters are those of :func:`run_chunks`. Closing the iterator early (or an exception in a
-    task) cancels the chunks not started yet.
+    task) cancels the chunks not started yet. Each chunk's gauge counts
+    (:mod:`tbspin.bands.gauge_tally`) come back with its partial, on every backend, and go to
+    the calling thread's run (:class:`~tbspin.bands.gauge_tally.GaugeRun`).
     """
+    for i, (part, counts) in _iter_counted(_Counted(task_fn), chunks, payload=payload,
+                                           workers=workers, backend=backend, client=client):
+        absorb(counts)
+        yield i, part
+
+
+def map_counted(executor: Any, fn: Callable[[Any], Partial], items: Iterable[Any]
+                ) -> Iterator[Partial]:
+    """``executor.map(fn, items)`` for an executor the caller gave (any object with ``map``):
+    each item's gauge counts brought back to the calling thread's run (a :class:`ChunkPool`
+    does that itself)."""
+    if isinstance(executor, ChunkPool):
+        yield from executor.map(fn, items)
+        return
+    for out, counts in executor.map(functools.partial(counted, fn), items):
+        absorb(counts)
+        yield out
+
+
+def _iter_counted(
+    task_fn: TaskFn,
+    chunks: int | Iterable[int],
+    *,
+    payload: Any,
+    workers: int | None = None,
+    backend: str = "auto",
+    client: object = None,
+) -> Iterator[tuple[int, Partial]]:
+    """:func:`iter_chunks` without the gauge counts (``task_fn`` returns them itself)."""
     idx = _indices(chunks)
     nw = _workers(workers)
     kind = resolve_backend(backend, nw, len(idx), client)
@@ -463,6 +509,7 @@ def _iter_dask(task_fn: TaskFn, idx: list[int], payload: Any, workers: int,
                 cl.cancel([f for _, f in live.values()])
 
 
+@GaugeRun.wrap
 def run_chunks(
     task_fn: TaskFn,
     chunks: int | Iterable[int],
@@ -509,6 +556,7 @@ def run_chunks(
     return [got[i] for i in idx]
 
 
+@GaugeRun.wrap
 def sum_chunks(
     task_fn: TaskFn,
     chunks: int | Iterable[int],
@@ -537,11 +585,17 @@ def sum_chunks(
     if resolve_backend(backend, nw, len(idx), client) == "dask" and on_result is None:
         with _dask_client(client, nw) as cl:
             shipped = _scatter(cl, payload)
-            futures = cl.map(_run_on_dask, idx, task_fn=task_fn, payload=shipped, pure=False)
-            acc: Any = start
+            # every chunk's gauge counts travel (and are folded) with its partial
+            futures = cl.map(_run_on_dask, idx, task_fn=_Counted(task_fn), payload=shipped,
+                             pure=False)
+            acc: Any = None if start is None else (start, GaugeCounts())
             for b in range(0, len(futures), DASK_FOLD_BLOCK):
                 acc = cl.submit(_fold_on_dask, acc, *futures[b:b + DASK_FOLD_BLOCK], pure=False)
-            return acc.result() if idx else start
+            if not idx:
+                return start
+            total, counts = acc.result()
+            absorb(counts)
+            return total
     parts = run_chunks(task_fn, idx, payload=payload, workers=nw, backend=backend, client=client,
                        on_result=on_result)
     return fold(start, parts)

@@ -34,6 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from tbspin.bands.gauge_tally import GaugeRun
 from tbspin.bands.integrands import with_band_cutoff
 from tbspin.bz.fourier import PLANE_GROUP, MeshFourier, displaced_mesh, whole_lines
 from tbspin.bz.kmesh import Mesh
@@ -44,7 +45,7 @@ from tbspin.engine.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from tbspin.engine.executor import ChunkPool, one_blas_thread
+from tbspin.engine.executor import ChunkPool, map_counted, one_blas_thread
 from tbspin.engine.occupation import fermi_sum
 from tbspin.engine.points import FourierPlans, Kernel, MeshPoints, evaluate_batch, sum_batch
 from tbspin.errors import ArgumentError, ParameterError
@@ -263,6 +264,7 @@ def _progress_bar(
                      disable=None if progress is None else False, leave=False))
 
 
+@GaugeRun.wrap
 def integrate(
     model: LatticeModel,
     kernel: Kernel,
@@ -337,7 +339,7 @@ def integrate(
             executor = pool
     parts: Iterable[tuple[int, FloatArray]] = (
         one_blas_thread(map(task, todo)) if executor is None
-        else executor.map(task, todo)  # type: ignore[attr-defined]
+        else map_counted(executor, task, todo)
     )
     t0 = time.perf_counter()
     last_save = None
