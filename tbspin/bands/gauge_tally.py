@@ -40,7 +40,7 @@ _local = threading.local()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)
 class GaugeCounts:
     """Per gauge-operator label: [k-points where it leaves a degeneracy, k-points it fixed,
     batches]. Picklable and addable (``a + b``), so it folds like a chunk partial."""
@@ -116,6 +116,14 @@ def _stack() -> list[GaugeCounts]:
     return stack
 
 
+def _pop(stack: list[GaugeCounts], tally: GaugeCounts) -> None:
+    """Take ``tally`` (this very object: tallies compare by identity) off the stack."""
+    for i in range(len(stack) - 1, -1, -1):
+        if stack[i] is tally:
+            del stack[i]
+            return
+
+
 def report(label: str, unlifted: int, total: int) -> bool:
     """Add one batch's counts to the innermost tally of this thread; False when there is none
     (the caller warns for the batch itself)."""
@@ -147,7 +155,7 @@ def counted(fn: Callable[..., Any], *args: Any) -> tuple[Any, GaugeCounts]:
     try:
         out = fn(*args)
     finally:
-        stack.remove(mine)
+        _pop(stack, mine)
     return out, mine
 
 
@@ -167,7 +175,7 @@ class GaugeRun:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         stack = _stack()
-        stack.remove(self.tally)
+        _pop(stack, self.tally)
         if stack:
             stack[-1].merge(self.tally)
         elif kind is None:
