@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from core_models import kramers_ti
 
 import tbspin
 from tbspin.bands import eigen, gauge_tally
@@ -27,8 +28,6 @@ from tbspin.bands.integrands import Integrand
 from tbspin.bands.settings import resolve_connection
 from tbspin.bz.kmesh import make_mesh
 from tbspin.errors import GaugeWarning
-
-from core_models import kramers_ti
 
 #: the run of every test: proper σ^z_xy of the Kramers TI, s_z gauge that leaves ~9 % of the
 #: pairs degenerate, chunks of 20 k-points (216 k-points: 11 chunks)

@@ -351,15 +351,12 @@ def test_proper_run_with_gap_refinement(tmp_path: Path, monkeypatch: pytest.Monk
     assert rec["tol_runs"]["shc:proper"]["refine_gap"] == 1.0
 
 
-def test_per_chunk_warnings_are_summed_in_the_record() -> None:
-    """A tol run warns once per chunk where the gauge operator leaves a degeneracy (e.g. 6 000
-    chunks of WSe₂'s gap-refined leaves): the record sums those counts into one line per text
-    (here 16 + 16 + 2 of 3 × 113 k-points) and keeps other warnings once with their repeats."""
+def test_record_keeps_each_warning_once_with_its_repeats() -> None:
+    """The engine sums a run's gauge warnings into one line per gauge operator
+    (tests/test_gauge_tally.py); the record keeps every warning text once, with its number of
+    repeats, and does no summing of its own (a count "at 16 of 113" stays as it is)."""
     from tbspin.reproduce.materials import _collect
 
-    gauge = ("shc proper: the gauge operator does not lift the band degeneracy at {} of 113 "
-             "k-points; parallel transport fixes the basis there")
-    out = _collect([gauge.format(16), gauge.format(16), "other", gauge.format(2), "other"])
-    assert out == ["other (×2)", "shc proper: the gauge operator does not lift the band "
-                   "degeneracy at 34 of 339 k-points; parallel transport fixes the basis there "
-                   "(summed over 3 chunks)"]
+    gauge = ("shc proper: the gauge operator (s_z) does not lift the band degeneracy at 16 of "
+             "113 k-points (14.2 %); parallel transport fixes the basis there")
+    assert _collect([gauge, "other", "other"]) == [gauge, "other (×2)"]

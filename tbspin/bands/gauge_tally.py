@@ -23,17 +23,19 @@ Other warnings are untouched. Tallies are per thread (a worker thread starts wit
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import sys
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from types import FrameType, TracebackType
 from typing import Any, TypeVar
 
 from tbspin.errors import GaugeWarning
 
-__all__ = ["GaugeCounts", "GaugeRun", "report", "absorb", "counted", "gauge_label", "message"]
+__all__ = ["GaugeCounts", "GaugeRun", "CountedTask", "report", "absorb", "absorbed", "counted",
+           "map_counted", "gauge_label", "message"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _local = threading.local()
@@ -157,6 +159,34 @@ def counted(fn: Callable[..., Any], *args: Any) -> tuple[Any, GaugeCounts]:
     finally:
         _pop(stack, mine)
     return out, mine
+
+
+@dataclasses.dataclass(frozen=True)
+class CountedTask:
+    """``task_fn(payload, i)`` of the executor (:mod:`tbspin.engine.executor`) with the chunk's
+    gauge counts: ``(partial, GaugeCounts)`` from whatever thread, process or dask worker runs
+    it (picklable when ``task_fn`` is)."""
+
+    task_fn: Callable[[Any, int], Any]
+
+    def __call__(self, payload: Any, index: int) -> tuple[Any, GaugeCounts]:
+        return counted(self.task_fn, payload, index)
+
+
+def absorbed(parts: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+    """``(index, partial)`` of ``(index, (partial, counts))`` pairs of :class:`CountedTask`
+    chunks, each chunk's counts :func:`absorb`-ed as it arrives."""
+    for i, (part, counts) in parts:
+        absorb(counts)
+        yield i, part
+
+
+def map_counted(executor: Any, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+    """``executor.map(fn, items)`` (any object with ``map``, e.g. an executor the user gave)
+    with each item's gauge counts brought back to the calling thread's run."""
+    for out, counts in executor.map(functools.partial(counted, fn), items):
+        absorb(counts)
+        yield out
 
 
 class GaugeRun:

@@ -57,8 +57,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import dataclasses
-import functools
 import multiprocessing
 import os
 import threading
@@ -75,14 +73,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from tbspin.bands.gauge_tally import GaugeCounts, GaugeRun, absorb, counted
+from tbspin.bands.gauge_tally import CountedTask, GaugeCounts, GaugeRun, absorb, absorbed
 from tbspin.errors import MissingDependencyError, ParameterError
 
 __all__ = [
     "BACKENDS",
     "ChunkPool",
     "OrderedSum",
-    "map_counted",
     "blas_threads",
     "one_blas_thread",
     "default_workers",
@@ -311,17 +308,6 @@ def _workers(workers: int | None) -> int:
     return int(workers)
 
 
-@dataclasses.dataclass(frozen=True)
-class _Counted:
-    """``task_fn(payload, i)`` with the gauge counts of the chunk (picklable when task_fn is):
-    ``(partial, GaugeCounts)`` from whatever thread, process or dask worker runs it."""
-
-    task_fn: TaskFn
-
-    def __call__(self, payload: Any, index: int) -> tuple[Partial, GaugeCounts]:
-        return counted(self.task_fn, payload, index)
-
-
 def iter_chunks(
     task_fn: TaskFn,
     chunks: int | Iterable[int],
@@ -338,45 +324,17 @@ def iter_chunks(
     (:mod:`tbspin.bands.gauge_tally`) come back with its partial, on every backend, and go to
     the calling thread's run (:class:`~tbspin.bands.gauge_tally.GaugeRun`).
     """
-    for i, (part, counts) in _iter_counted(_Counted(task_fn), chunks, payload=payload,
-                                           workers=workers, backend=backend, client=client):
-        absorb(counts)
-        yield i, part
-
-
-def map_counted(executor: Any, fn: Callable[[Any], Partial], items: Iterable[Any]
-                ) -> Iterator[Partial]:
-    """``executor.map(fn, items)`` for an executor the caller gave (any object with ``map``):
-    each item's gauge counts brought back to the calling thread's run (a :class:`ChunkPool`
-    does that itself)."""
-    if isinstance(executor, ChunkPool):
-        yield from executor.map(fn, items)
-        return
-    for out, counts in executor.map(functools.partial(counted, fn), items):
-        absorb(counts)
-        yield out
-
-
-def _iter_counted(
-    task_fn: TaskFn,
-    chunks: int | Iterable[int],
-    *,
-    payload: Any,
-    workers: int | None = None,
-    backend: str = "auto",
-    client: object = None,
-) -> Iterator[tuple[int, Partial]]:
-    """:func:`iter_chunks` without the gauge counts (``task_fn`` returns them itself)."""
+    task_fn = CountedTask(task_fn)
     idx = _indices(chunks)
     nw = _workers(workers)
     kind = resolve_backend(backend, nw, len(idx), client)
     if kind == "serial":
         # one BLAS thread, as each worker of the parallel backends: multithreaded BLAS sums in
         # another order, and the result must not depend on the worker count (bit for bit)
-        yield from one_blas_thread((i, task_fn(payload, i)) for i in idx)
+        yield from absorbed(one_blas_thread((i, task_fn(payload, i)) for i in idx))
         return
     if kind == "dask":
-        yield from _iter_dask(task_fn, idx, payload, nw, client)
+        yield from absorbed(_iter_dask(task_fn, idx, payload, nw, client))
         return
     with contextlib.ExitStack() as stack:
         pool: Executor
@@ -395,7 +353,7 @@ def _iter_counted(
                 return pool.submit(task_fn, payload, i)
             return pool.submit(_run_in_process, task_fn, i)
 
-        yield from _drain(submit, idx, IN_FLIGHT * nw)
+        yield from absorbed(_drain(submit, idx, IN_FLIGHT * nw))
 
 
 def _drain(submit: Callable[[int], Future], idx: list[int], window: int
@@ -586,7 +544,7 @@ def sum_chunks(
         with _dask_client(client, nw) as cl:
             shipped = _scatter(cl, payload)
             # every chunk's gauge counts travel (and are folded) with its partial
-            futures = cl.map(_run_on_dask, idx, task_fn=_Counted(task_fn), payload=shipped,
+            futures = cl.map(_run_on_dask, idx, task_fn=CountedTask(task_fn), payload=shipped,
                              pure=False)
             acc: Any = None if start is None else (start, GaugeCounts())
             for b in range(0, len(futures), DASK_FOLD_BLOCK):

@@ -38,12 +38,12 @@ from typing import Any
 
 import numpy as np
 
-from tbspin.bands.gauge_tally import GaugeRun
+from tbspin.bands.gauge_tally import GaugeRun, map_counted
 from tbspin.bands.integrands import with_band_cutoff
 from tbspin.bz.family import MeshFamily, member_sizes
 from tbspin.bz.fourier import displaced_mesh, whole_lines
 from tbspin.bz.kmesh import Mesh
-from tbspin.engine.executor import ChunkPool, map_counted, one_blas_thread
+from tbspin.engine.executor import ChunkPool, one_blas_thread
 from tbspin.engine.integrate import _progress_bar, plan_recipes
 from tbspin.engine.occupation import fermi_sum
 from tbspin.engine.points import Batch, Kernel, LockedPoints, evaluate_batch

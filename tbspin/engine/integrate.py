@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from tbspin.bands.gauge_tally import GaugeRun
+from tbspin.bands.gauge_tally import GaugeRun, map_counted
 from tbspin.bands.integrands import with_band_cutoff
 from tbspin.bz.fourier import PLANE_GROUP, MeshFourier, displaced_mesh, whole_lines
 from tbspin.bz.kmesh import Mesh
@@ -45,7 +45,7 @@ from tbspin.engine.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from tbspin.engine.executor import ChunkPool, map_counted, one_blas_thread
+from tbspin.engine.executor import ChunkPool, one_blas_thread
 from tbspin.engine.occupation import fermi_sum
 from tbspin.engine.points import FourierPlans, Kernel, MeshPoints, evaluate_batch, sum_batch
 from tbspin.errors import ArgumentError, ParameterError
