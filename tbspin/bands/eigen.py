@@ -6,7 +6,9 @@ spin current among them -- depend on that choice. tbspin fixes it explicitly: in
 of bands with |ε_n − ε_m| < ``degen_tol`` the eigenvectors are rotated to diagonalize a Hermitian
 *gauge operator* G (projected on the block), with eigenvalues g sorted ascending. Where G leaves a
 sub-block degenerate too (|g_n − g_m| < ``gauge_tol``), the remaining freedom is fixed by parallel
-transport (it never matters for the quantities tbspin reports as gauge-independent).
+transport (it never matters for the quantities tbspin reports as gauge-independent); :func:`solve`
+reports those k-points to the run's tally (:mod:`tbspin.bands.gauge_tally`: one GaugeWarning per
+run and gauge operator with the totals of all its chunks).
 
 Blocks are found per k-point; all k-points that share the same block structure are processed
 together, so the only Python loops run over distinct block structures and block sizes, never over
