@@ -347,6 +347,15 @@ def test_proper_run_with_gap_refinement(tmp_path: Path, monkeypatch: pytest.Monk
                                 data=DATA)
     run = s["materials"][0]["tol_runs"]["shc:proper"]
     assert run["refine_gap"] == 1.0 and run["mesh"][0] >= 4
+    # the engine's gauge totals (tbspin.bands.gauge_tally): per gauge operator, over at least
+    # the run's k-points; the record holds one line per operator that left degeneracies
+    unlifted = run["gauge_unlifted"]
+    assert unlifted and all(0 <= v["unlifted_k"] <= v["k_points"] and v["k_points"] >= run["n_k"]
+                            for v in unlifted.values())
+    lines = [w for w in s["materials"][0]["warnings"]
+             if w.startswith("shc proper:") and "does not lift" in w]
+    assert len(lines) == sum(1 for v in unlifted.values() if v["unlifted_k"])
+    assert not any("(×" in w for w in lines)
     rec = json.loads((tmp_path / "pt.json").read_text(encoding="utf-8"))
     assert rec["tol_runs"]["shc:proper"]["refine_gap"] == 1.0
 
