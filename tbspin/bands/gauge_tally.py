@@ -14,8 +14,10 @@ k-points"), and a run evaluates thousands of batches, so the counts are *tallied
   k-points (0.19 %); parallel transport fixes the basis there";
 * :func:`counted` runs one chunk under a fresh tally and returns its :class:`GaugeCounts` with
   the result: the engine's executor (:mod:`tbspin.engine.executor`) wraps every chunk task with
-  it, so counts of worker threads, processes and dask workers travel back with the chunk result
-  and are added to the caller's run by :func:`absorb` (no warning is lost, none is repeated).
+  it (:class:`CountedTask`; :func:`map_counted` for an executor the user gives), so counts of
+  worker threads, processes and dask workers travel back with the chunk result and are added to
+  the caller's run by :func:`absorb` / :func:`absorbed` (no warning is lost, none is repeated;
+  on a dask cluster that folds the partials itself the counts are folded with them).
 
 Other warnings are untouched. Tallies are per thread (a worker thread starts with none).
 """
@@ -39,7 +41,7 @@ __all__ = ["GaugeCounts", "GaugeRun", "CountedTask", "report", "absorb", "absorb
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _local = threading.local()
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 @dataclasses.dataclass(eq=False)
@@ -214,7 +216,6 @@ class GaugeRun:
     @staticmethod
     def wrap(fn: _F) -> _F:
         """``fn`` run inside its own :class:`GaugeRun`."""
-        import functools
 
         @functools.wraps(fn)
         def run(*args: Any, **kwargs: Any) -> Any:
