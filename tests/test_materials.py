@@ -347,22 +347,28 @@ def test_proper_run_with_gap_refinement(tmp_path: Path, monkeypatch: pytest.Monk
                                 data=DATA)
     run = s["materials"][0]["tol_runs"]["shc:proper"]
     assert run["refine_gap"] == 1.0 and run["mesh"][0] >= 4
+    # the engine's gauge totals (tbspin.bands.gauge_tally): per gauge operator, over at least
+    # the run's k-points; the record holds one line per operator that left degeneracies
+    unlifted = run["gauge_unlifted"]
+    assert unlifted and all(0 <= v["unlifted_k"] <= v["k_points"] and v["k_points"] >= run["n_k"]
+                            for v in unlifted.values())
+    lines = [w for w in s["materials"][0]["warnings"]
+             if w.startswith("shc proper:") and "does not lift" in w]
+    assert len(lines) == sum(1 for v in unlifted.values() if v["unlifted_k"])
+    assert not any("(×" in w for w in lines)
     rec = json.loads((tmp_path / "pt.json").read_text(encoding="utf-8"))
     assert rec["tol_runs"]["shc:proper"]["refine_gap"] == 1.0
 
 
-def test_per_chunk_warnings_are_summed_in_the_record() -> None:
-    """A tol run warns once per chunk where the gauge operator leaves a degeneracy (e.g. 6 000
-    chunks of WSe₂'s gap-refined leaves): the record sums those counts into one line per text
-    (here 16 + 16 + 2 of 3 × 113 k-points) and keeps other warnings once with their repeats."""
+def test_record_keeps_each_warning_once_with_its_repeats() -> None:
+    """The engine sums a run's gauge warnings into one line per gauge operator
+    (tests/test_gauge_tally.py); the record keeps every warning text once, with its number of
+    repeats, and does no summing of its own (a count "at 16 of 113" stays as it is)."""
     from tbspin.reproduce.materials import _collect
 
-    gauge = ("shc proper: the gauge operator does not lift the band degeneracy at {} of 113 "
-             "k-points; parallel transport fixes the basis there")
-    out = _collect([gauge.format(16), gauge.format(16), "other", gauge.format(2), "other"])
-    assert out == ["other (×2)", "shc proper: the gauge operator does not lift the band "
-                   "degeneracy at 34 of 339 k-points; parallel transport fixes the basis there "
-                   "(summed over 3 chunks)"]
+    gauge = ("shc proper: the gauge operator (s_z) does not lift the band degeneracy at 16 of "
+             "113 k-points (14.2 %); parallel transport fixes the basis there")
+    assert _collect([gauge, "other", "other"]) == [gauge, "other (×2)"]
 
 
 def test_k_budget_is_not_part_of_a_materials_identity(tmp_path: Path,

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tbspin.bands import eigen
+from tbspin.bands.gauge_tally import gauge_label
 from tbspin.bands.settings import METHODS, ConnectionSettings, resolve_connection
 from tbspin.errors import ParameterError
 from tbspin.model.lattice import LatticeModel, axis_index
@@ -151,10 +152,12 @@ def compute_connection(
     dirs, G, st = directions, settings.gauge, settings
     k = np.asarray(k, dtype=float)
     if st.method == "kubo":
-        bc = _kubo(model, k, dirs, G, st.degen_tol, st.gauge_tol, hamiltonians)
+        bc = _kubo(model, k, dirs, G, st.degen_tol, st.gauge_tol, hamiltonians,
+                   gauge_label(st.gauge_description))
     else:
         H_all = None if hamiltonians is None else hamiltonians[0]
-        bc = _fd(model, k, dirs, G, st.delta, st.degen_tol, st.gauge_tol, H_all)
+        bc = _fd(model, k, dirs, G, st.delta, st.degen_tol, st.gauge_tol, H_all,
+                 gauge_label(st.gauge_description))
     AW = model.wannier_connection(k, dirs)
     if AW is not None:  # full position matrix: R += U† A^W U (off-diagonal)
         U = bc.eig.vectors
@@ -167,8 +170,10 @@ def compute_connection(
 
 def _kubo(model: LatticeModel, k: np.ndarray, dirs: tuple[int, ...], G: ComplexArray | None,
           degen_tol: float, gauge_tol: float,
-          hamiltonians: tuple[ComplexArray, ComplexArray] | None = None) -> BerryConnection:
-    eig, V = kubo_eigensystem(model, k, dirs, G, degen_tol, gauge_tol, hamiltonians)
+          hamiltonians: tuple[ComplexArray, ComplexArray] | None = None,
+          label: str = "") -> BerryConnection:
+    eig, V = kubo_eigensystem(model, k, dirs, G, degen_tol, gauge_tol, hamiltonians,
+                              label=label)
     R = kubo_connection_from_velocity(eig, V, G)
     return BerryConnection(eig=eig, directions=dirs, R=R, velocity=V, method="kubo")
 
@@ -177,12 +182,13 @@ def kubo_eigensystem(
     model: LatticeModel, k: np.ndarray, dirs: tuple[int, ...], G: ComplexArray | None,
     degen_tol: float, gauge_tol: float,
     hamiltonians: tuple[ComplexArray, ComplexArray] | None = None, e_max: float | None = None,
+    label: str = "",
 ) -> tuple[eigen.Eigensystem, ComplexArray]:
     """Gauge-fixed eigensystem at k and the velocity matrices V^a = U† ∂_a H U of ``dirs``;
     with ``e_max`` only the rows m < :func:`rows_below` (the bands a Fermi sum up to e_max
-    needs), (ndir, Nk, M, N)."""
+    needs), (ndir, Nk, M, N); ``label`` names G in the gauge warning."""
     H, dH = model.hamiltonian_and_derivatives(k, dirs) if hamiltonians is None else hamiltonians
-    eig = eigen.solve(H, G, degen_tol=degen_tol, gauge_tol=gauge_tol)
+    eig = eigen.solve(H, G, degen_tol=degen_tol, gauge_tol=gauge_tol, gauge_label=label)
     rows = None if e_max is None else rows_below(eig, e_max)
     return eig, velocity_matrices(eig.vectors, dH, rows)
 
@@ -382,11 +388,12 @@ def _intra_block(
 
 def _fd(model: LatticeModel, k: np.ndarray, dirs: tuple[int, ...], G: ComplexArray | None,
         delta: float, degen_tol: float, gauge_tol: float,
-        H_all: ComplexArray | None = None) -> BerryConnection:
+        H_all: ComplexArray | None = None, label: str = "") -> BerryConnection:
     nk, n = len(k), model.n_orbitals
     if H_all is None:
         H_all = model.hamiltonian(np.concatenate([k] + fd_points(k, model.dim, dirs, delta)))
-    eig0 = eigen.solve(H_all[:nk], G, degen_tol=degen_tol, gauge_tol=gauge_tol)
+    eig0 = eigen.solve(H_all[:nk], G, degen_tol=degen_tol, gauge_tol=gauge_tol,
+                       gauge_label=label)
     nsh = 2 * len(dirs)
     lab = np.tile(eig0.block, (nsh, 1))
     eig1 = eigen.solve(H_all[nk:], G, degen_tol=degen_tol, labels=lab, warn=False)

@@ -6,7 +6,9 @@ spin current among them -- depend on that choice. tbspin fixes it explicitly: in
 of bands with |ε_n − ε_m| < ``degen_tol`` the eigenvectors are rotated to diagonalize a Hermitian
 *gauge operator* G (projected on the block), with eigenvalues g sorted ascending. Where G leaves a
 sub-block degenerate too (|g_n − g_m| < ``gauge_tol``), the remaining freedom is fixed by parallel
-transport (it never matters for the quantities tbspin reports as gauge-independent).
+transport (it never matters for the quantities tbspin reports as gauge-independent); :func:`solve`
+reports those k-points to the run's tally (:mod:`tbspin.bands.gauge_tally`: one GaugeWarning per
+run and gauge operator with the totals of all its chunks).
 
 Blocks are found per k-point; all k-points that share the same block structure are processed
 together, so the only Python loops run over distinct block structures and block sizes, never over
@@ -21,6 +23,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from tbspin.bands import gauge_tally
 from tbspin.errors import GaugeWarning
 from tbspin.types import IntArray
 
@@ -383,6 +386,7 @@ def solve(
     labels: np.ndarray | None = None,
     warn: bool = True,
     eigh: tuple[np.ndarray, np.ndarray] | None = None,
+    gauge_label: str = "",
 ) -> Eigensystem:
     """Diagonalize a batch of Hamiltonians and fix the gauge inside degenerate blocks.
 
@@ -400,15 +404,23 @@ def solve(
         Impose this block structure instead of detecting it (used at k ± δ so that the blocks
         follow those at k).
     warn : bool
-        Emit a GaugeWarning when G does not lift a degeneracy.
+        Report the k-points where G does not lift a degeneracy: to the run's gauge tally
+        (:mod:`tbspin.bands.gauge_tally`: one GaugeWarning per run with the totals), or, outside
+        any run, as a GaugeWarning for this batch.
     eigh : (energies, vectors), optional
         eigh's output for ``H``, already computed (one diagonalization shared by several gauge
         operators: :class:`tbspin.bands.integrands.BandContext`); the vectors are not modified.
+    gauge_label : str
+        The operator's name in that warning (e.g. "s_z", :func:`gauge_tally.gauge_label`); the
+        tally keeps one count per label.
     """
     E, U = _eigh(H) if eigh is None else eigh
     block = block_labels(E, degen_tol) if labels is None else labels
+    tally = warn and gauge is not None and labels is None
     if block[0, -1] == E.shape[1] - 1 and np.all(block[:, -1] == E.shape[1] - 1):
         # no degenerate block anywhere: nothing to fix
+        if tally:
+            gauge_tally.report(gauge_label, 0, len(E))
         gvals = None if gauge is None else np.zeros(E.shape)
         return Eigensystem(energies=E, vectors=U, block=block, gauge_values=gvals, group=block)
     gvals = None
@@ -422,15 +434,11 @@ def solve(
         if target is not None:
             U = target
     group = group_labels(block, gvals, gauge_tol)
-    if warn and gauge is not None and labels is None:
-        unsplit = (group[:, 1:] == group[:, :-1]).any(axis=1)
-        if np.any(unsplit):
-            warnings.warn(
-                f"the gauge operator does not lift the band degeneracy at {int(unsplit.sum())} of "
-                f"{len(E)} k-points; parallel transport fixes the basis there",
-                GaugeWarning,
-                stacklevel=3,
-            )
+    if tally:
+        unsplit = int((group[:, 1:] == group[:, :-1]).any(axis=1).sum())
+        if not gauge_tally.report(gauge_label, unsplit, len(E)) and unsplit:
+            warnings.warn(gauge_tally.message(gauge_label, unsplit, len(E)), GaugeWarning,
+                          stacklevel=3)
     return Eigensystem(energies=E, vectors=U, block=block, gauge_values=gvals, group=group,
                        rotations=rotations if gauge is not None and eigh is not None else None)
 

@@ -73,6 +73,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from tbspin.bands.gauge_tally import CountedTask, GaugeCounts, GaugeRun, absorb, absorbed
 from tbspin.errors import MissingDependencyError, ParameterError
 
 __all__ = [
@@ -319,18 +320,21 @@ def iter_chunks(
     """Yield ``(index, partial)`` for every chunk as it completes (completion order).
 
     Parameters are those of :func:`run_chunks`. Closing the iterator early (or an exception in a
-    task) cancels the chunks not started yet.
+    task) cancels the chunks not started yet. Each chunk's gauge counts
+    (:mod:`tbspin.bands.gauge_tally`) come back with its partial, on every backend, and go to
+    the calling thread's run (:class:`~tbspin.bands.gauge_tally.GaugeRun`).
     """
+    task_fn = CountedTask(task_fn)
     idx = _indices(chunks)
     nw = _workers(workers)
     kind = resolve_backend(backend, nw, len(idx), client)
     if kind == "serial":
         # one BLAS thread, as each worker of the parallel backends: multithreaded BLAS sums in
         # another order, and the result must not depend on the worker count (bit for bit)
-        yield from one_blas_thread((i, task_fn(payload, i)) for i in idx)
+        yield from absorbed(one_blas_thread((i, task_fn(payload, i)) for i in idx))
         return
     if kind == "dask":
-        yield from _iter_dask(task_fn, idx, payload, nw, client)
+        yield from absorbed(_iter_dask(task_fn, idx, payload, nw, client))
         return
     with contextlib.ExitStack() as stack:
         pool: Executor
@@ -349,7 +353,7 @@ def iter_chunks(
                 return pool.submit(task_fn, payload, i)
             return pool.submit(_run_in_process, task_fn, i)
 
-        yield from _drain(submit, idx, IN_FLIGHT * nw)
+        yield from absorbed(_drain(submit, idx, IN_FLIGHT * nw))
 
 
 def _drain(submit: Callable[[int], Future], idx: list[int], window: int
@@ -463,6 +467,7 @@ def _iter_dask(task_fn: TaskFn, idx: list[int], payload: Any, workers: int,
                 cl.cancel([f for _, f in live.values()])
 
 
+@GaugeRun.wrap
 def run_chunks(
     task_fn: TaskFn,
     chunks: int | Iterable[int],
@@ -509,6 +514,7 @@ def run_chunks(
     return [got[i] for i in idx]
 
 
+@GaugeRun.wrap
 def sum_chunks(
     task_fn: TaskFn,
     chunks: int | Iterable[int],
@@ -537,11 +543,17 @@ def sum_chunks(
     if resolve_backend(backend, nw, len(idx), client) == "dask" and on_result is None:
         with _dask_client(client, nw) as cl:
             shipped = _scatter(cl, payload)
-            futures = cl.map(_run_on_dask, idx, task_fn=task_fn, payload=shipped, pure=False)
-            acc: Any = start
+            # every chunk's gauge counts travel (and are folded) with its partial
+            futures = cl.map(_run_on_dask, idx, task_fn=CountedTask(task_fn), payload=shipped,
+                             pure=False)
+            acc: Any = None if start is None else (start, GaugeCounts())
             for b in range(0, len(futures), DASK_FOLD_BLOCK):
                 acc = cl.submit(_fold_on_dask, acc, *futures[b:b + DASK_FOLD_BLOCK], pure=False)
-            return acc.result() if idx else start
+            if not idx:
+                return start
+            total, counts = acc.result()
+            absorb(counts)
+            return total
     parts = run_chunks(task_fn, idx, payload=payload, workers=nw, backend=backend, client=client,
                        on_result=on_result)
     return fold(start, parts)

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from tbspin.bands.gauge_tally import GaugeRun, map_counted
 from tbspin.bands.integrands import with_band_cutoff
 from tbspin.bz.family import MeshFamily, member_sizes
 from tbspin.bz.fourier import displaced_mesh, whole_lines
@@ -173,6 +174,7 @@ class FamilyTask:
         return j, out
 
 
+@GaugeRun.wrap
 def integrate_family(
     model: LatticeModel, kernel: Kernel, n: Sequence[int] | Sequence[Sequence[int]],
     shifts: FloatArray,
@@ -235,7 +237,7 @@ def integrate_family(
             executor = pool
     parts: Iterable[tuple[int, list[FloatArray]]] = (
         one_blas_thread(map(task, todo)) if executor is None
-        else executor.map(task, todo)  # type: ignore[attr-defined]
+        else map_counted(executor, task, todo)
     )
     t0 = time.perf_counter()
     acc: list[Any] = [0.0] * len(u)

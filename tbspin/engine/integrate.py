@@ -34,6 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from tbspin.bands.gauge_tally import GaugeRun, map_counted
 from tbspin.bands.integrands import with_band_cutoff
 from tbspin.bz.fourier import PLANE_GROUP, MeshFourier, displaced_mesh, whole_lines
 from tbspin.bz.kmesh import Mesh
@@ -263,6 +264,7 @@ def _progress_bar(
                      disable=None if progress is None else False, leave=False))
 
 
+@GaugeRun.wrap
 def integrate(
     model: LatticeModel,
     kernel: Kernel,
@@ -337,7 +339,7 @@ def integrate(
             executor = pool
     parts: Iterable[tuple[int, FloatArray]] = (
         one_blas_thread(map(task, todo)) if executor is None
-        else executor.map(task, todo)  # type: ignore[attr-defined]
+        else map_counted(executor, task, todo)
     )
     t0 = time.perf_counter()
     last_save = None

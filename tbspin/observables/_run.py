@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from tbspin._version import __version__
+from tbspin.bands.gauge_tally import GaugeRun
 from tbspin.bands.integrands import BandKernel, Integrand
 from tbspin.bands.settings import ConnectionSettings, positive_number, resolve_connection
 from tbspin.bz.kmesh import Mesh, make_mesh
@@ -199,7 +200,20 @@ def _tol_text(samp: dict[str, object]) -> str:
         f"{text} at E_F = {info['converge_at']} eV"
 
 
-def _conductivity(
+def _conductivity(integrand: Integrand | BandKernel, **kw: Any) -> ConductivityResult:
+    """:func:`_integrate` as one run of the gauge tally (:mod:`tbspin.bands.gauge_tally`): one
+    GaugeWarning per gauge operator that leaves degeneracies, whichever path ran the chunks
+    (threads, dask, sub-meshes, ``tol`` passes, the wedge), its totals in
+    ``extras["gauge_unlifted"]`` (per operator: ``unlifted_k``, ``k_points``, ``fraction``,
+    ``batches``; only when a gauge operator fixed some k-batch of this call)."""
+    with GaugeRun() as tally:
+        result = _integrate(integrand, **kw)
+    if tally:
+        result.extras["gauge_unlifted"] = tally.record()
+    return result
+
+
+def _integrate(
     integrand: Integrand | BandKernel, *, kind: str, label: str, formula: str, efermi: ArrayLike,
     mesh: MeshSpec | None, shift: ShiftSpec | None, temperature: float, eta: float,
     chunk_size: int | None, progress: bool | None, checkpoint: PathLike | None,

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from tbspin.bands.gauge_tally import GaugeRun
 from tbspin.bands.integrands import BandKernel, with_band_cutoff
 from tbspin.bands.settings import ConnectionSettings
 from tbspin.bz.kmesh import Mesh
@@ -90,6 +91,7 @@ class Wedge:
     projector: FloatArray
     info: dict[str, object]
 
+    @GaugeRun.wrap
     def integrate(self, kernel: BandKernel, mesh: Mesh, efermi: FloatArray, temperature: float,
                   requested: Sequence[Sequence[int]], *, chunk_size: int,
                   workers: int | None = None, backend: str = "auto"

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tbspin import units
+from tbspin.bands.gauge_tally import GaugeRun
 from tbspin.engine.points import BatchTask, Kernel, WeightedPoints
 from tbspin.errors import ParameterError
 from tbspin.model.lattice import LatticeModel
@@ -105,6 +106,7 @@ class CompositeMesh:
                 **dataclasses.asdict(self), "n_points": self.size}
 
 
+@GaugeRun.wrap
 def integrate(model: LatticeModel, kernels: dict[str, Kernel], mesh: CompositeMesh,
               efermi: FloatArray, temperature: float, kind: str = "shc",
               chunk: int = 40_000, holes: bool = False) -> dict[str, FloatArray]:

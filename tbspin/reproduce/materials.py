@@ -28,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import re
 import time
 import uuid
 import warnings
@@ -284,28 +283,14 @@ def _runs(mat: Material, model: Any, group: Any) -> list[dict[str, Any]]:
     return out
 
 
-_PER_CHUNK = re.compile(r"^(.*) at (\d+) of (\d+) k-points(.*)$")
-
-
 def _collect(messages: list[str]) -> list[str]:
-    """The warnings of one run for the record: messages that count k-points per chunk (the
-    gauge warning "... at 16 of 113 k-points ...", one per chunk of a tol run) summed into one
-    line per text, the others once each with their number of repeats."""
-    counted: dict[tuple[str, str], list[int]] = {}
+    """The warnings of one run for the record, each once with its number of repeats (the
+    engine already sums the gauge warning of all chunks into one line per run and gauge
+    operator; its totals are the run's ``gauge_unlifted``, :mod:`tbspin.bands.gauge_tally`)."""
     plain: dict[str, int] = {}
     for m in messages:
-        hit = _PER_CHUNK.match(m)
-        if hit:
-            c = counted.setdefault((hit.group(1), hit.group(4)), [0, 0, 0])
-            c[0] += int(hit.group(2))
-            c[1] += int(hit.group(3))
-            c[2] += 1
-        else:
-            plain[m] = plain.get(m, 0) + 1
-    out = [m if n == 1 else f"{m} (×{n})" for m, n in plain.items()]
-    out += [f"{head} at {a} of {b} k-points{tail} (summed over {n} chunks)"
-            for (head, tail), (a, b, n) in counted.items()]
-    return out
+        plain[m] = plain.get(m, 0) + 1
+    return [m if n == 1 else f"{m} (×{n})" for m, n in plain.items()]
 
 
 def _call(model: Any, run: dict[str, Any], efermi: Any, **kw: Any) -> Any:
@@ -390,7 +375,8 @@ def compute_material(mat: Material, data: Path, *, quick: bool, budget: Budget,
             "components_computed": [_label(obs, c) for c in comps],
             "star_average": (dict(r.extras.get("symmetry", {}), group=str(group))
                              if stars else None),
-            "gauge": r.gauge, "shape": run["shape"], "run_id": r.run_id}
+            "gauge": r.gauge, "gauge_unlifted": r.extras.get("gauge_unlifted"),
+            "shape": run["shape"], "run_id": r.run_id}
         vals, errs = r.to(unit)[0], r.errors_to(unit)
         errs = np.zeros_like(vals) if errs is None else errs[0]
         for c, lab in zip(run["reps"], labels, strict=True):

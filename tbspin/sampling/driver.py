@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from scipy.fft import next_fast_len
 
+from tbspin.bands.gauge_tally import GaugeRun
 from tbspin.engine.checkpoint import JsonValue, StepJournal
 from tbspin.engine.chunk_log import ChunkLog, ChunkRunner
 from tbspin.errors import ConvergenceWarning, ParameterError
@@ -85,6 +86,7 @@ def _fast_mesh(n: IntArray, *, above: IntArray | None = None, down: bool = False
     return np.array(out)
 
 
+@GaugeRun.wrap
 def converge(
     kernel: Kernel,
     model: LatticeModel,

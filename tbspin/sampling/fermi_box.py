@@ -44,6 +44,7 @@ from typing import Any, cast
 import numpy as np
 
 from tbspin import units
+from tbspin.bands.gauge_tally import GaugeRun
 from tbspin.bz.spectrum import band_energies
 from tbspin.engine.executor import ChunkPool
 from tbspin.engine.occupation import fermi_sum
@@ -202,6 +203,7 @@ def _linear_error(samples: FloatArray, A: FloatArray, ref_err: FloatArray) -> Fl
     return err.reshape(q.shape[1:]) + np.abs(A @ ref_err)
 
 
+@GaugeRun.wrap
 def fermi_box(kernel: Kernel, model: LatticeModel, efermi: ArrayLike, e_ref: float,
               temperature: float, reference: ArrayLike, reference_error: ArrayLike, *,
               judge: ArrayLike | None = None, rel: ArrayLike = 0.02, floor: ArrayLike = 0.0,

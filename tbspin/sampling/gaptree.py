@@ -39,6 +39,7 @@ import time
 
 import numpy as np
 
+from tbspin.bands.gauge_tally import GaugeRun
 from tbspin.bz.spectrum import band_energies
 from tbspin.engine.chunk_log import ChunkRunner
 from tbspin.errors import ParameterError
@@ -135,6 +136,7 @@ def gap_tree(
     return GapTree(tuple(n), np.concatenate(leaves_o), np.concatenate(leaves_s), pilot)
 
 
+@GaugeRun.wrap
 def gap_refined(
     kernel: Kernel,
     model: LatticeModel,

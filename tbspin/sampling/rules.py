@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import t as student_t
 
+from tbspin.bands.gauge_tally import GaugeRun
 from tbspin.bands.integrands import with_band_cutoff
 from tbspin.bz.fourier import whole_lines
 from tbspin.bz.kmesh import Mesh
@@ -228,6 +229,7 @@ def _t_scale(m: int) -> float:
 
 
 # ---------------------------------------------------------------------- public estimators
+@GaugeRun.wrap
 def randomized_mesh(
     kernel: Kernel,
     model: LatticeModel,

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import t as student_t
 
+from tbspin.bands.gauge_tally import GaugeRun
 from tbspin.bz.kmesh import Mesh
 from tbspin.engine.family import integrate_family
 from tbspin.engine.integrate import default_chunk_size
@@ -201,6 +202,7 @@ def unconverged(samples: FloatArray, values: FloatArray, errors: FloatArray,
     return reasons
 
 
+@GaugeRun.wrap
 def submesh_integral(
     model: LatticeModel, kernel: Kernel, n: tuple[int, ...], efermi: FloatArray,
     temperature: float, *, seed: int | None, chunk_size: int | None, method: str = "kubo",

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from tbspin.bands.gauge_tally import GaugeRun
 from tbspin.engine.chunk_log import ChunkRunner
 from tbspin.model.lattice import LatticeModel
 from tbspin.sampling.rules import (
@@ -33,6 +34,7 @@ from tbspin.types import ArrayLike, FloatArray, MeshSpec
 __all__ = ["adaptive"]
 
 
+@GaugeRun.wrap
 def adaptive(
     kernel: Kernel,
     model: LatticeModel,

@@ -24,6 +24,7 @@ from typing import Any, cast
 import numpy as np
 
 from tbspin import units
+from tbspin.bands.gauge_tally import GaugeRun
 from tbspin.bands.integrands import BandContext, BandKernel
 from tbspin.bands.settings import resolve_connection
 from tbspin.engine.executor import ChunkPool
@@ -202,6 +203,7 @@ class SlabResponse:
         return self.chi[:, top_half(n) > 0].sum(axis=1)
 
 
+@GaugeRun.wrap
 def layer_spin_density(slab: Slab, efermi: ArrayLike, *, spin: str = "y", field: str = "y",
                        nodes: int = 48, crowding: float = 40.0, temperature: float = 0.0,
                        chunk: int = 400, kernel: BandKernel | None = None,
