@@ -176,6 +176,12 @@ class MeshFourier:
         inner, in_of = np.unique(Rp[:, -2] if p > 1 else np.zeros(len(Rp), int), return_inverse=True)
         residues, res_of = np.unique(np.mod(Rp[:, -1], nlast) if fold else Rp[:, -1],
                                      return_inverse=True)
+        if not fold:  # R_p ≥ 0, then R_p < 0: the folded columns' order when n_p > the span,
+            # so both tables sum the same terms in the same order (tbspin.bz.family)
+            order = np.argsort(residues < 0, kind="stable")
+            rank = np.empty_like(order)
+            rank[order] = np.arange(len(order))
+            residues, res_of = residues[order], rank[res_of.reshape(-1)]
         # the dense table is built lazily from these (a pickled plan ships only the hoppings)
         self._where = (out_of.reshape(-1), in_of.reshape(-1), res_of.reshape(-1))
         self._weights: ComplexArray = w
@@ -203,7 +209,7 @@ class MeshFourier:
         self._residue_phase: ComplexArray | None = None
         if self.unique_residues:
             self.residue_r = values[np.argsort(np.mod(values, nlast), kind="stable")] if fold \
-                else values
+                else residues
             self._residue_phase = residue_phase(self.residue_r, slast, nlast)
             self._line_phases = self._line_phases * self._residue_phase[None]
 
