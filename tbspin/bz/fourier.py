@@ -119,8 +119,8 @@ class MeshFourier:
         then always one product over the columns.
     lower : bool, optional
         Sum the lower triangles only (:mod:`tbspin.bz.triangle`: H and ∂H are Hermitian, the
-        upper triangle is the conjugate of the lower one). Default: for models of at least
-        :data:`tbspin.bz.triangle.TRIANGLE_MIN_ORBITALS` orbitals.
+        upper triangle is the conjugate of the lower one). Default: when it is expected to be
+        faster (:func:`tbspin.bz.triangle.lower_pays`: long sums per point, N ≥ 3).
 
     Notes
     -----
@@ -186,8 +186,16 @@ class MeshFourier:
         self._where = (out_of.reshape(-1), in_of.reshape(-1), res_of.reshape(-1))
         self._weights: ComplexArray = w
         n = model.n_orbitals
+        if lower is None:  # the sums' multiply-adds per point and entry: planes, lines, points
+            nres = len(residues)
+            per_point = float(nres if nres <= DFT_RESIDUES or not fold else 2 * np.log2(nlast) + 2)
+            if p > 1:
+                per_point += len(inner) * nres / nlast
+            if p > 2:
+                per_point += len(outer) * len(inner) * nres / (nlast * self.n[-2])
+            lower = triangle.lower_pays(n, per_point)
         #: whether the sums run on lower triangles (upper = conjugate: tbspin.bz.triangle)
-        self.lower = bool(n >= triangle.TRIANGLE_MIN_ORBITALS if lower is None else lower)
+        self.lower = bool(lower)
         il, jl, self._gather = triangle.lower_gather(n)
         #: (NR, E) hopping entries summed: the lower triangle (E = N(N+1)/2) or all (E = N²)
         self._hoppings: ComplexArray = model.hoppings[:, il, jl] if self.lower else \

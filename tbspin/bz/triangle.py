@@ -9,6 +9,10 @@ transforms can all run on the lower-triangle entries alone (18 orbitals: 171 of 
 0.53 of the work and of the table's memory), and the upper triangle is the conjugate of the
 lower one, filled in per k-point by one gather (:func:`expand_lower`).
 
+The gather costs what a few multiply-adds per entry cost, so the triangle pays when the sums
+are long (many R per point: ab-initio fits, small meshes, the sub-meshes of the default error
+bar) and not for models of 2–4 orbitals or short sums (:func:`lower_pays`).
+
 This is the convention of the direct sum (:mod:`tbspin.model.bloch`): H(k) is the Hermitian
 matrix whose lower triangle (with the diagonal) is the Bloch sum. For a model whose hoppings are
 Hermitian to rounding (every file and catalogue model: H_{−R} is stored as H_R†) the result is
@@ -23,12 +27,32 @@ import numpy as np
 
 from tbspin.types import ComplexArray, IntArray
 
-__all__ = ["TRIANGLE_MIN_ORBITALS", "lower_gather", "expand_lower"]
+__all__ = ["GATHER_COST", "lower_pays", "lower_gather", "expand_lower"]
 
-#: FFT Bloch sums of models with at least this many orbitals run on lower triangles (below it
-#: the gather that fills the upper triangle costs about what the triangle saves: 2 orbitals,
-#: 3 of 4 entries; benchmarks/README.md, issue 27 acceptance 3, 27h)
-TRIANGLE_MIN_ORBITALS = 3
+#: the cost of :func:`expand_lower` per output entry, in units of one complex multiply-add of
+#: the sums (measured, 27h: Pt 21³ FFT sums 0.104 → 0.072 s of CPU on lower triangles, of which
+#: the gather 1.9 ns per entry against 0.44 ns per multiply-add and entry; random 3D models at
+#: 16³ gain from 8 orbitals on (0.93×), lose at 3–4 (1.2–1.4×); 2D models with 7 residues at
+#: 128² lose (1.0–2.0×): benchmarks/README.md, issue 27 acceptance 3, 27h)
+GATHER_COST = 4.5
+
+
+def lower_pays(n_orbitals: int, sums_per_entry: float) -> bool:
+    """Whether the lower-triangle sums are expected to be faster: the work saved,
+    (1 − T/N²) · ``sums_per_entry`` multiply-adds per output entry (T = N(N+1)/2), above
+    :data:`GATHER_COST`.
+
+    Parameters
+    ----------
+    n_orbitals : int
+        N.
+    sums_per_entry : float
+        Complex multiply-adds per k-point and entry of the full sums (plane, inner and line
+        sums of :class:`tbspin.bz.fourier.MeshFourier`, per point).
+    """
+    n = int(n_orbitals)
+    saved = (1.0 - (n * (n + 1) / 2) / n**2) * float(sums_per_entry)
+    return n > 1 and saved > GATHER_COST
 
 
 def lower_gather(n: int) -> tuple[IntArray, IntArray, IntArray]:
