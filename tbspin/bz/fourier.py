@@ -22,6 +22,12 @@ distinct leading R components, N_res: distinct residues R_p mod n_p), 10–30× 
 ab-initio models; the working memory is proportional to the chunk, not to the mesh. (The
 engine calls this whole path "FFT", its name since 0.2, whichever transform runs along lines.)
 
+H(k) and ∂H/∂k are Hermitian: when the sums per point are long enough to pay for it (the
+cost rule of :mod:`tbspin.bz.triangle`: ab-initio fits, not the 2–4-orbital catalogue models)
+the table, the plane, inner and line sums carry the N(N+1)/2 lower-triangle entries only and
+the upper triangle is filled with their conjugates per k-point (Pt 21³: 0.53 of the
+multiply-adds, FFT sums 0.10 → 0.07 s of CPU; benchmarks/README.md, 27h).
+
 Points come out in the order of :meth:`tbspin.bz.kmesh.Mesh.reduced` (C order, last direction
 fastest), so a chunk is the contiguous point range ``start … stop − 1`` of the mesh: the engine
 can use the same chunk indices, checkpoints and Fermi sums as with the direct sum.
