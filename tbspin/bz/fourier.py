@@ -126,7 +126,8 @@ class MeshFourier:
     lower : bool, optional
         Sum the lower triangles only (:mod:`tbspin.bz.triangle`: H and ∂H are Hermitian, the
         upper triangle is the conjugate of the lower one). Default: when it is expected to be
-        faster (:func:`tbspin.bz.triangle.lower_pays`: long sums per point, N ≥ 3).
+        faster (:func:`tbspin.bz.triangle.lower_pays`: long sums per point; the 2–4-orbital
+        catalogue models keep whole matrices).
 
     Notes
     -----
@@ -400,7 +401,7 @@ class MeshFourier:
         return k, np.ascontiguousarray(H), np.ascontiguousarray(dH)
 
     def _line_set(self, lines: IntArray) -> ComplexArray:
-        """(len(lines), (1+nd)·N_res·N²) inner sums of the lines ``lines`` (sorted, distinct
+        """(len(lines), (1+nd)·N_res·E) inner sums of the lines ``lines`` (sorted, distinct
         flat line indices), before the transform along them: :meth:`_lines` for any set."""
         X = (1 + len(self.directions)) * len(self.residues) * self.entries
         ninner = self.n[-2] if len(self.n) > 1 else 1
