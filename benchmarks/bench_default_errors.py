@@ -17,9 +17,15 @@ Per case, in rounds (each round times the plain mesh and the default once, inter
 shared VM drifts within minutes), the cost ratio default / plain is the median of the per-round
 ratios, of the wall times and of this process's CPU times (with the default workers = 1 every
 chunk runs in this process; on an oversubscribed machine the CPU time is the steadier measure);
-the medians of the times are printed too.
+the medians of the times are printed too, and the minimum CPU times with their ratio (a load
+spike only ever adds time: with ``--repeat 12`` the steadiest measure on a loaded machine).
+
+``--whole-matrices`` also times both runs with the FFT Bloch sums on whole matrices (the sums
+before 27h; :mod:`tbspin.bz.triangle` forced off) in the same rounds and reports them as
+``plain_whole`` and ``default_whole``.
 
 Run:  .venv/bin/python benchmarks/bench_default_errors.py [--cases bi20 haldane] [--repeat 5]
+      [--whole-matrices]
 Target (issue 27): default ≤ 1.1 × plain.
 """
 
@@ -72,6 +78,8 @@ def main() -> None:
     ap.add_argument("--cases", nargs="+", default=list(_cases()))
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--whole-matrices", action="store_true",
+                    help="also time FFT sums on whole matrices (tbspin.bz.triangle off)")
     args = ap.parse_args()
     cases = _cases()
     out = {}
@@ -88,8 +96,11 @@ def main() -> None:
 
         run(False)  # warm-up: caches of the model (Bloch sums, degeneracy scale)
         cpu: dict[str, list[float]] = {}
-        times, res = paired_times({"plain": lambda: run(False), "default": lambda: run(True)},
-                                  repeat=args.repeat, cpu=cpu)
+        calls = {"plain": lambda: run(False), "default": lambda: run(True)}
+        if args.whole_matrices:
+            calls.update(plain_whole=lambda: _whole(run, False),
+                         default_whole=lambda: _whole(run, True))
+        times, res = paired_times(calls, repeat=args.repeat, cpu=cpu)
         ratio = median_ratio(times, "default", "plain")
         cpu_ratio = median_ratio(cpu, "default", "plain")
         r = res["default"]
@@ -99,13 +110,33 @@ def main() -> None:
                          plain_cpu_s=statistics.median(cpu["plain"]),
                          default_cpu_s=statistics.median(cpu["default"]), cpu_ratio=cpu_ratio,
                          n_sub=samp["n_sub"], sub_mesh=samp["sub_mesh"], n_k=samp["n_k"],
-                         plain_n_k=int(np.prod(r.mesh)), load=load())  # type: ignore[attr-defined]
+                         plain_n_k=int(np.prod(r.mesh)), load=load(),  # type: ignore[attr-defined]
+                         min_cpu_s={k: min(v) for k, v in cpu.items()},
+                         min_cpu_ratio=min(cpu["default"]) / min(cpu["plain"]))
+        if args.whole_matrices:
+            out[name]["min_cpu_ratio_whole"] = min(cpu["default_whole"]) / min(cpu["plain_whole"])
         print(f"{name:8s} plain {out[name]['plain_s']:7.2f} s  default {out[name]['default_s']:7.2f}"
               f" s  ratio {ratio:5.3f}  cpu {out[name]['plain_cpu_s']:7.2f} / "
               f"{out[name]['default_cpu_s']:7.2f} s = {cpu_ratio:5.3f}  ({samp['n_sub']} x "
               f"{samp['sub_mesh']}, {samp['n_k']} of {out[name]['plain_n_k']} k-points; load "
               f"{out[name]['load']})", flush=True)
+        print(f"{'':8s} min cpu " + "  ".join(f"{k} {v:6.3f}" for k, v in
+                                              out[name]["min_cpu_s"].items())
+              + f"  default/plain {out[name]['min_cpu_ratio']:5.3f}"
+              + (f"  whole {out[name]['min_cpu_ratio_whole']:5.3f}" if args.whole_matrices
+                 else ""), flush=True)
     print(json.dumps(out, indent=1))
+
+
+def _whole(run, errors: bool):  # type: ignore[no-untyped-def]
+    """``run(errors)`` with the FFT sums on whole matrices (the lower-triangle rule off)."""
+    import tbspin.bz.triangle as triangle
+
+    saved, triangle.GATHER_COST = triangle.GATHER_COST, float("inf")
+    try:
+        return run(errors)
+    finally:
+        triangle.GATHER_COST = saved
 
 
 if __name__ == "__main__":

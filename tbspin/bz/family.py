@@ -30,9 +30,11 @@ Sizes. The table depends on the mesh only through the residues R_p mod n_p: the 
 inner R of its rows and columns are the model's. Members of different sizes therefore share
 it too: when every residue of every member's last length holds one R_p, one table of residues
 if all members have the same last length (the table of before, for meshes of one size), else
-one table with a column per distinct R_p (the same columns, in R_p order; members of both last
-lengths read it) as long as they are at most :data:`~tbspin.bz.fourier.DFT_RESIDUES`, else one
-table of residues per last length (at most two). Each member has its own line phases (its n_p
+one table with a column per distinct R_p (the same columns, in residue order — R_p ≥ 0, then
+R_p < 0, the order of every folded table of a last length above the span, so each member sums
+the terms of its own folded table in the same order; members of both last lengths read it)
+as long as they are at most :data:`~tbspin.bz.fourier.DFT_RESIDUES`, else one table of
+residues per last length (at most two). Each member has its own line phases (its n_p
 and shift). The plane sums depend on the outer sizes n_1 … n_{p−2}: members of one outer size
 (and one table) form a *class*, whose plane sums are computed together as above; the engine
 takes the classes one after the other (:func:`tbspin.engine.family.family_jobs`), so the cache
@@ -51,7 +53,9 @@ takes the shift in before folding), and drops its table after its last chunk
 The Bloch convention is the model's (``convention="positions"`` adds exp(i k·(τ_n − τ_m)), in
 :meth:`~tbspin.bz.fourier.MeshFourier.block`); member m of a family returns what
 ``MeshFourier(model, Mesh(n_m, u_m), directions)`` returns, to rounding (≤ 1e-13 relative: the
-plane products have other shapes, and unfolded columns sum the residues in another order).
+plane products have other shapes). Every plan of the family — its tables' and the members'
+— sums lower triangles or whole matrices by the cost rule of :mod:`tbspin.bz.triangle`,
+decided per table from the sizes of the member that built it.
 """
 
 from __future__ import annotations

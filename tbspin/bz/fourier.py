@@ -22,6 +22,12 @@ distinct leading R components, N_res: distinct residues R_p mod n_p), 10–30× 
 ab-initio models; the working memory is proportional to the chunk, not to the mesh. (The
 engine calls this whole path "FFT", its name since 0.2, whichever transform runs along lines.)
 
+H(k) and ∂H/∂k are Hermitian: when the sums per point are long enough to pay for it (the
+cost rule of :mod:`tbspin.bz.triangle`: ab-initio fits, not the 2–4-orbital catalogue models)
+the table, the plane, inner and line sums carry the N(N+1)/2 lower-triangle entries only and
+the upper triangle is filled with their conjugates per k-point (Pt 21³: 0.53 of the
+multiply-adds, FFT sums 0.10 → 0.07 s of CPU; benchmarks/README.md, 27h).
+
 Points come out in the order of :meth:`tbspin.bz.kmesh.Mesh.reduced` (C order, last direction
 fastest), so a chunk is the contiguous point range ``start … stop − 1`` of the mesh: the engine
 can use the same chunk indices, checkpoints and Fermi sums as with the direct sum.
@@ -41,6 +47,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import scipy.fft
 
+import tbspin.bz.triangle as triangle
 from tbspin.bz.kmesh import Mesh
 from tbspin.errors import ParameterError
 from tbspin.model.lattice import LatticeModel, axis_index
@@ -116,6 +123,11 @@ class MeshFourier:
         distinct R_p themselves (more columns when n_p is below the span of R_p, but each holds
         one R_p, so the table does not depend on the shift: :mod:`tbspin.bz.family`); lines are
         then always one product over the columns.
+    lower : bool, optional
+        Sum the lower triangles only (:mod:`tbspin.bz.triangle`: H and ∂H are Hermitian, the
+        upper triangle is the conjugate of the lower one). Default: when it is expected to be
+        faster (:func:`tbspin.bz.triangle.lower_pays`: long sums per point; the 2–4-orbital
+        catalogue models keep whole matrices).
 
     Notes
     -----
@@ -131,6 +143,7 @@ class MeshFourier:
         *,
         fft_workers: int = 1,
         fold: bool = True,
+        lower: bool | None = None,
     ) -> None:
         p = model.n_periodic
         if len(mesh.n) != p:
@@ -170,10 +183,31 @@ class MeshFourier:
         inner, in_of = np.unique(Rp[:, -2] if p > 1 else np.zeros(len(Rp), int), return_inverse=True)
         residues, res_of = np.unique(np.mod(Rp[:, -1], nlast) if fold else Rp[:, -1],
                                      return_inverse=True)
+        if not fold:  # R_p ≥ 0, then R_p < 0: the folded columns' order when n_p > the span,
+            # so both tables sum the same terms in the same order (tbspin.bz.family)
+            order = np.argsort(residues < 0, kind="stable")
+            rank = np.empty_like(order)
+            rank[order] = np.arange(len(order))
+            residues, res_of = residues[order], rank[res_of.reshape(-1)]
         # the dense table is built lazily from these (a pickled plan ships only the hoppings)
         self._where = (out_of.reshape(-1), in_of.reshape(-1), res_of.reshape(-1))
         self._weights: ComplexArray = w
-        self._hoppings: ComplexArray = model.hoppings
+        n = model.n_orbitals
+        if lower is None:  # the sums' multiply-adds per point and entry: planes, lines, points
+            nres = len(residues)
+            per_point = float(nres if nres <= DFT_RESIDUES or not fold else 2 * np.log2(nlast) + 2)
+            if p > 1:
+                per_point += len(inner) * nres / nlast
+            if p > 2:
+                per_point += len(outer) * len(inner) * nres / (nlast * self.n[-2])
+            lower = triangle.lower_pays(n, per_point)
+        #: whether the sums run on lower triangles (upper = conjugate: tbspin.bz.triangle)
+        self.lower = bool(lower)
+        il, jl, self._gather = triangle.lower_gather(n)
+        #: (NR, E) hopping entries summed: the lower triangle (E = N(N+1)/2) or all (E = N²)
+        self._hoppings: ComplexArray = model.hoppings[:, il, jl] if self.lower else \
+            model.hoppings.reshape(len(model.R), n * n)
+        self.entries = self._hoppings.shape[1]
         self._table: ComplexArray | None = None
         self._planes: collections.OrderedDict[int, ComplexArray] = collections.OrderedDict()
         self._lock = threading.Lock()
@@ -190,7 +224,7 @@ class MeshFourier:
         self._residue_phase: ComplexArray | None = None
         if self.unique_residues:
             self.residue_r = values[np.argsort(np.mod(values, nlast), kind="stable")] if fold \
-                else values
+                else residues
             self._residue_phase = residue_phase(self.residue_r, slast, nlast)
             self._line_phases = self._line_phases * self._residue_phase[None]
 
@@ -202,16 +236,17 @@ class MeshFourier:
 
     @property
     def table(self) -> ComplexArray:
-        """(N_outer, N_inner·(1+nd)·N_res·N²): hoppings × weights on the (outer R, inner R, R_p mod
-        n_p) box, built on first use (in each worker process)."""
+        """(N_outer, N_inner·(1+nd)·N_res·E): hoppings × weights on the (outer R, inner R, R_p mod
+        n_p) box, E entries per matrix (:attr:`entries`: the lower triangle, or all N²), built on
+        first use (in each worker process)."""
         if self._table is None:
-            n, nd1 = self.n_orbitals, self._weights.shape[1]
-            A = np.zeros((len(self.outer), len(self.inner), nd1, len(self.residues), n, n),
+            nd1 = self._weights.shape[1]
+            A = np.zeros((len(self.outer), len(self.inner), nd1, len(self.residues), self.entries),
                          dtype=complex)
             out_of, in_of, res_of = self._where
             # (numpy's stubs reject a slice inside the index tuple of ufunc.at, which numpy accepts)
             np.add.at(A, (out_of, in_of, slice(None), res_of),  # type: ignore[arg-type]
-                      self._weights[:, :, None, None] * self._hoppings[:, None])
+                      self._weights[:, :, None] * self._hoppings[:, None])
             table = A.reshape(len(self.outer), -1)
             table.setflags(write=False)
             self._table = table
@@ -332,21 +367,27 @@ class MeshFourier:
         index = np.asarray(index, dtype=np.int64).reshape(-1)
         if index.size and (index.min() < 0 or index.max() >= self.size):
             raise ParameterError(f"mesh indices outside [0, {self.size}) of the mesh {self.n}")
-        L, n = self.line_length, self.n_orbitals
+        L, e = self.line_length, self.entries
         nd1, nres = 1 + len(self.directions), len(self.residues)
         lines, which = np.unique(index // L, return_inverse=True)
-        C = self._line_set(lines).reshape(len(lines), nd1, nres, n * n)
-        F = np.empty((nd1, len(index), n * n), dtype=complex)
+        C = self._line_set(lines).reshape(len(lines), nd1, nres, e)
+        F = np.empty((nd1, len(index), e), dtype=complex)
         order = np.argsort(which, kind="stable")
         bounds = np.searchsorted(which[order], np.arange(len(lines) + 1))
         for ln in range(len(lines)):  # one product per line (its points × its residues)
             at = order[bounds[ln]:bounds[ln + 1]]
             F[:, at] = np.matmul(self._line_phases[index[at] % L], C[ln])
-        return self._finish(self._cartesian_of(index), F.reshape(nd1, len(index), n, n))
+        return self._finish(self._cartesian_of(index), F)
 
     def _finish(self, k: FloatArray, F: ComplexArray
                 ) -> tuple[FloatArray, ComplexArray, ComplexArray]:
-        """(k, H, ∂H) from cell-convention sums F = [H, ∂H...]: the orbital-position phases."""
+        """(k, H, ∂H) from cell-convention sums F = [H, ∂H...] ((1+nd, M, E): lower triangles
+        or whole matrices): the upper triangles, then the orbital-position phases."""
+        n = self.n_orbitals
+        if self.lower:
+            F = triangle.expand_lower(F, self._gather, n)
+        else:
+            F = F.reshape(F.shape[:2] + (n, n))
         H, dH = F[0], F[1:]
         if self.positions_phase:
             tau = self.positions
@@ -360,10 +401,9 @@ class MeshFourier:
         return k, np.ascontiguousarray(H), np.ascontiguousarray(dH)
 
     def _line_set(self, lines: IntArray) -> ComplexArray:
-        """(len(lines), (1+nd)·N_res·N²) inner sums of the lines ``lines`` (sorted, distinct
+        """(len(lines), (1+nd)·N_res·E) inner sums of the lines ``lines`` (sorted, distinct
         flat line indices), before the transform along them: :meth:`_lines` for any set."""
-        n = self.n_orbitals
-        X = (1 + len(self.directions)) * len(self.residues) * n * n
+        X = (1 + len(self.directions)) * len(self.residues) * self.entries
         ninner = self.n[-2] if len(self.n) > 1 else 1
         C = np.empty((len(lines), X), dtype=complex)
         planes = lines // ninner
@@ -391,12 +431,13 @@ class MeshFourier:
             yield self.chunk(c, cs)
 
     def _lines(self, first: int, last: int) -> ComplexArray:
-        """Cell-convention H and ∂H on lines first … last−1 along the last direction."""
+        """Cell-convention H and ∂H on lines first … last−1 along the last direction,
+        (1+nd, (last − first)·L, E) (E entries per matrix: :attr:`entries`)."""
         nd1 = 1 + len(self.directions)
-        n, L = self.n_orbitals, self.line_length
+        e, L = self.entries, self.line_length
         p, nres = len(self.n), len(self.residues)
         ninner = self.n[-2] if p > 1 else 1
-        X = nd1 * nres * n * n
+        X = nd1 * nres * e
         C = np.empty((last - first, X), dtype=complex)
         # lines first … last−1 cross consecutive planes (fixed outer index): the plane's sum over
         # the outer R comes from the cache, the inner R sum is one small product per plane
@@ -411,15 +452,15 @@ class MeshFourier:
         if nres <= DFT_RESIDUES or not self.fold:
             # Σ_ρ e^{2πi j ρ/L} C_ρ as one product over the residues, out in its final layout
             # (the inner (N_res, N²) blocks of the transposed view are contiguous: no copy)
-            Ct = C.reshape(last - first, nd1, nres, n * n).transpose(1, 0, 2, 3)
-            return np.matmul(self._line_phases, Ct).reshape(nd1, (last - first) * L, n, n)
-        Z = np.zeros((nd1, last - first, L, n, n), dtype=complex)
-        Cr = C.reshape(last - first, nd1, nres, n, n).transpose(1, 0, 2, 3, 4)
+            Ct = C.reshape(last - first, nd1, nres, e).transpose(1, 0, 2, 3)
+            return np.matmul(self._line_phases, Ct).reshape(nd1, (last - first) * L, e)
+        Z = np.zeros((nd1, last - first, L, e), dtype=complex)
+        Cr = C.reshape(last - first, nd1, nres, e).transpose(1, 0, 2, 3)
         if self._residue_phase is not None:  # the shift along the line, per residue
-            Cr = Cr * self._residue_phase[:, None, None]
+            Cr = Cr * self._residue_phase[:, None]
         Z[:, :, self.residues] = Cr
         F = scipy.fft.ifft(Z, axis=2, norm="forward", overwrite_x=True, workers=self.fft_workers)
-        return F.reshape(nd1, (last - first) * L, n, n)
+        return F.reshape(nd1, (last - first) * L, e)
 
 
 def residue_phase(r: IntArray, shift: float, n: int) -> ComplexArray:
