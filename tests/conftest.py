@@ -8,6 +8,8 @@ import os
 import shutil
 import tempfile
 
+import pytest
+import real_fits
 from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
@@ -40,3 +42,18 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     if left:
         session.exitstatus = 1
         print(f"\ntests left fallback files in {tempfile.gettempdir()}: {sorted(left)}")
+
+
+# ---------------------------------------------------------------------- real Wannier90 fits
+# the shared fits as fixtures of the FFT, family and lower-triangle tests (tests/real_fits.py)
+@pytest.fixture(scope="module")
+def platinum(tmp_path_factory: pytest.TempPathFactory):
+    """The shared fcc Pt `_hr.dat` (18 WF, block spinors)."""
+    return real_fits.platinum(tmp_path_factory.mktemp("pt"))
+
+
+@pytest.fixture(scope="module")
+def bi2se3_positions(tmp_path_factory: pytest.TempPathFactory):
+    """The shared Bi₂Se₃ `_hr.dat` with the final Wannier centres of its `.wout` (orbital
+    positions: the positions convention's phases are exercised)."""
+    return real_fits.bi2se3_positions(tmp_path_factory.mktemp("bi2se3_pos"))

@@ -12,12 +12,11 @@ sums are partitioned at other points).
 from __future__ import annotations
 
 import pickle
-import tarfile
 import warnings
 
 import numpy as np
 import pytest
-from test_fourier import DATA_CANDIDATES, random_model
+from test_fourier import random_model
 
 import tbspin.bz.family as family_mod
 from tbspin.bz.family import CACHED_GROUPS, MeshFamily
@@ -33,7 +32,6 @@ from tbspin.sampling.rules import _stats
 from tbspin.sampling.submesh import draw_shifts, split_mesh, submesh_integral
 
 TOL = 1e-12
-LAT_BI2SE3 = [[-2.069, -3.583614, 0.0], [2.069, -3.583614, 0.0], [0.0, 2.389075, 9.546667]]
 
 
 def _separate_runs(model, kernel, n, shifts, ef, chunk_size, fft="auto"):
@@ -241,30 +239,6 @@ def test_jobs_of_members_of_different_sizes() -> None:
 
 
 # ---------------------------------------------------------------------- old path vs new path
-@pytest.fixture(scope="module")
-def bi2se3_positions(tmp_path_factory: pytest.TempPathFactory):
-    """The shared Bi₂Se₃ `_hr.dat` with the final Wannier centres of its `.wout` (orbital
-    positions: the positions convention's phases are exercised)."""
-    folder = next((d for d in DATA_CANDIDATES if d.is_dir()), None)
-    src = None if folder is None else folder / "bi2se3_wanniertools"
-    if src is None or not (src / "wannier90_hr.dat.tar.gz").is_file():
-        pytest.skip(f"real Wannier90 data is absent (looked in {DATA_CANDIDATES}; "
-                    "see ../shared/data/README.md)")
-    dest = tmp_path_factory.mktemp("bi2se3_pos")
-    with tarfile.open(src / "wannier90_hr.dat.tar.gz") as tar:
-        tar.extractall(dest, filter="data")
-    hr = next(dest.rglob("*_hr.dat"))
-    (hr.parent / "wannier90.wout").write_bytes((src / "wannier90.wout").read_bytes())
-    from tbspin.io.wannier90 import read_wannier90
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = read_wannier90(hr, lattice=LAT_BI2SE3, spin_order="block")
-    assert str(model.metadata["positions_from"]).endswith("wannier90.wout (final state)")
-    assert np.ptp(model.positions, axis=0).any()
-    return model
-
-
 @pytest.mark.parametrize("n, table", [((4, 3, 10), "folded"), ((4, 3, 6), "unfolded"),
                                       ((4, 3, 6), "per shift")])
 def test_bi2se3_family_equals_separate_sub_mesh_runs(bi2se3_positions, n, table,

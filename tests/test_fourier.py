@@ -7,9 +7,7 @@ agree to rounding: 1e-12 relative to max |H|.
 
 from __future__ import annotations
 
-import tarfile
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,10 +18,7 @@ from tbspin.bz.fourier import MeshFourier, mesh_hamiltonian_chunks
 from tbspin.errors import ParameterError
 from tbspin.models import bi2se3, haldane, kane_mele
 
-ROOT = Path(__file__).resolve().parents[1]
 #: the shared data folder next to the repository (a worktree sits one level deeper)
-DATA_CANDIDATES = (ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data")
-PT_LATTICE = [[0.0, 1.96195, 1.96195], [1.96195, 0.0, 1.96195], [1.96195, 1.96195, 0.0]]
 TOL = 1e-12
 
 
@@ -148,25 +143,6 @@ def test_bad_inputs_raise_parameter_errors() -> None:
         plan.block(10, 40)
     with pytest.raises(ParameterError, match="directions"):
         MeshFourier(model, tbspin.make_mesh(model, 4), directions=("z",))
-
-
-def _data_folder(name: str) -> Path:
-    for base in DATA_CANDIDATES:
-        if (base / name).is_dir():
-            return base / name
-    pytest.skip(f"shared data folder {name} is absent (looked in {[str(b) for b in DATA_CANDIDATES]})")
-
-
-@pytest.fixture(scope="module")
-def platinum(tmp_path_factory: pytest.TempPathFactory) -> LatticeModel:
-    folder = _data_folder("pt_wanniertools")
-    dest = tmp_path_factory.mktemp("pt")
-    with tarfile.open(folder / "wannier90_hr.dat.tar.gz") as tar:
-        tar.extractall(dest, filter="data")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return LatticeModel.from_wannier90(next(dest.rglob("*_hr.dat")), spin_order="block",
-                                           lattice=PT_LATTICE)
 
 
 def test_real_platinum_hr_file(platinum: LatticeModel) -> None:

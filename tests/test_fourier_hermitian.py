@@ -11,12 +11,11 @@ max |H| (the same terms, summed in the same order per entry, in products of othe
 
 from __future__ import annotations
 
-import tarfile
 import warnings
 
 import numpy as np
 import pytest
-from test_fourier import DATA_CANDIDATES, PT_LATTICE, random_model
+from test_fourier import random_model
 
 import tbspin
 import tbspin.bz.triangle as triangle
@@ -32,7 +31,6 @@ from tbspin.sampling.submesh import draw_shifts, split_mesh
 
 TOL = 1e-12
 SAME = 1e-13
-LAT_BI2SE3 = [[-2.069, -3.583614, 0.0], [2.069, -3.583614, 0.0], [0.0, 2.389075, 9.546667]]
 
 
 def _assert_lower_equals_full_and_direct(model: LatticeModel, plan: MeshFourier,
@@ -197,50 +195,11 @@ def test_model_hermitian_only_to_its_tolerance() -> None:
 
 
 # ---------------------------------------------------------------------- real fits
-def _data(name: str):
-    folder = next((d for d in DATA_CANDIDATES if d.is_dir()), None)
-    src = None if folder is None else folder / name
-    if src is None or not (src / "wannier90_hr.dat.tar.gz").is_file():
-        pytest.skip(f"real Wannier90 data {name} is absent (looked in {DATA_CANDIDATES}; "
-                    "see ../shared/data/README.md)")
-    return src
-
-
-@pytest.fixture(scope="module")
-def platinum(tmp_path_factory: pytest.TempPathFactory) -> LatticeModel:
-    src = _data("pt_wanniertools")
-    dest = tmp_path_factory.mktemp("pt27h")
-    with tarfile.open(src / "wannier90_hr.dat.tar.gz") as tar:
-        tar.extractall(dest, filter="data")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return LatticeModel.from_wannier90(next(dest.rglob("*_hr.dat")), lattice=PT_LATTICE,
-                                           spin_order="block")
-
-
-@pytest.fixture(scope="module")
-def bi2se3_centres(tmp_path_factory: pytest.TempPathFactory) -> LatticeModel:
-    """Bi₂Se₃ with the Wannier centres of its .wout (the positions convention's phases)."""
-    src = _data("bi2se3_wanniertools")
-    dest = tmp_path_factory.mktemp("bi27h")
-    with tarfile.open(src / "wannier90_hr.dat.tar.gz") as tar:
-        tar.extractall(dest, filter="data")
-    hr = next(dest.rglob("*_hr.dat"))
-    (hr.parent / "wannier90.wout").write_bytes((src / "wannier90.wout").read_bytes())
-    from tbspin.io.wannier90 import read_wannier90
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = read_wannier90(hr, lattice=LAT_BI2SE3, spin_order="block")
-    assert np.ptp(model.positions, axis=0).any()
-    return model
-
-
-def test_real_fits_plain_meshes_and_families(platinum, bi2se3_centres) -> None:
+def test_real_fits_plain_meshes_and_families(platinum, bi2se3_positions) -> None:
     """Pt (18 WF, 617 R) and Bi₂Se₃ (30 WF, 547 R, Wannier centres: positions convention):
     the default plans choose lower triangles (cost rule) on a shifted 5·6·7 mesh and on the
     members of its default family; each equals whole matrices and the direct sum."""
-    for model in (platinum, bi2se3_centres):
+    for model in (platinum, bi2se3_positions):
         mesh = Mesh(n=(5, 6, 7), shift=(0.2, -0.1, 0.4))
         plan = MeshFourier(model, mesh, (0, 2))
         assert plan.lower
