@@ -208,6 +208,24 @@ def test_cli_prints_one_gauge_line(capsys: pytest.CaptureFixture[str],
     assert hit and hit.group(1) == hit.group(2) and "(100.0 %)" in lines[0]
 
 
+def test_warning_names_the_operator_resolved_with_the_settings(model: tbspin.LatticeModel) -> None:
+    """The short name in the warning comes from the gauge policy's own branch, not from cutting
+    the description: every branch of resolve_connection, and a run's warning that carries it
+    (a magnetized copy: m̂·s with its direction; a description with a "; WARNING" tail keeps the
+    plain name)."""
+    names = {None: "s_z", "z": "s_z", "y": "s_y", "none": "",
+             (1.0, 0.0, 0.0): "spin along [1.0, 0.0, 0.0]"}
+    for gauge, name in names.items():
+        assert resolve_connection(model, gauge=gauge).gauge_name == name
+    assert resolve_connection(model, spin="x").gauge_name == "s_x"
+    assert resolve_connection(model, gauge=np.eye(4)).gauge_name == "user operator"
+    mag = model.replace(magnetization=(0.0, 0.0, 2.0))  # declared only: H keeps its pairs
+    assert resolve_connection(mag).gauge_name == "m̂·s with m̂ = [0.0, 0.0, 1.0]"
+    _, got = _gauge_warnings(lambda: tbspin.spin_hall(
+        mag, mesh=6, errors=False, **dict(RUN, gauge=None, gauge_tol=1.0)))
+    assert len(got) == 1 and "(m̂·s with m̂ = [0.0, 0.0, 1.0]) does not lift" in str(got[0].message)
+
+
 def test_counts_fold_and_message_format() -> None:
     """GaugeCounts add like chunk partials (per label, three counts); the text groups digits
     in threes and gives the percentage (the brief's example: 5 210 of 2 762 544 → 0.19 %)."""
@@ -220,7 +238,6 @@ def test_counts_fold_and_message_format() -> None:
         "the gauge operator (s_z) does not lift the band degeneracy at 5 210 of 2 762 544 "
         "k-points (0.19 %); parallel transport fixes the basis there")
     assert "(>99.9 %)" in gauge_tally.message("", 99999, 100000)
-    assert gauge_tally.gauge_label("s_z (default: model has spin, no magnetization)") == "s_z"
     # a nested run hands its counts to the enclosing one, which alone warns
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -34,7 +34,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from tbspin.bands import eigen
-from tbspin.bands.gauge_tally import gauge_label
 from tbspin.bands.settings import METHODS, ConnectionSettings, resolve_connection
 from tbspin.errors import ParameterError
 from tbspin.model.lattice import LatticeModel, axis_index
@@ -153,11 +152,11 @@ def compute_connection(
     k = np.asarray(k, dtype=float)
     if st.method == "kubo":
         bc = _kubo(model, k, dirs, G, st.degen_tol, st.gauge_tol, hamiltonians,
-                   gauge_label(st.gauge_description))
+                   st.gauge_name)
     else:
         H_all = None if hamiltonians is None else hamiltonians[0]
         bc = _fd(model, k, dirs, G, st.delta, st.degen_tol, st.gauge_tol, H_all,
-                 gauge_label(st.gauge_description))
+                 st.gauge_name)
     AW = model.wannier_connection(k, dirs)
     if AW is not None:  # full position matrix: R += U† A^W U (off-diagonal)
         U = bc.eig.vectors

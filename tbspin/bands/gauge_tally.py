@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 from tbspin.errors import GaugeWarning
 
 __all__ = ["GaugeCounts", "GaugeRun", "CountedTask", "report", "absorb", "absorbed", "counted",
-           "map_counted", "gauge_label", "message"]
+           "map_counted", "message"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _local = threading.local()
@@ -102,15 +102,6 @@ def message(label: str, unlifted: int, total: int) -> str:
     who = "the gauge operator" if not label else f"the gauge operator ({label})"
     return (f"{who} does not lift the band degeneracy at {_digits(unlifted)} of "
             f"{_digits(total)} k-points ({text} %); parallel transport fixes the basis there")
-
-
-def gauge_label(description: str | None) -> str:
-    """The short name of a gauge operator in warnings: its description
-    (:attr:`tbspin.bands.settings.ConnectionSettings.gauge_description`) without the reasons
-    ("s_z (default: model has spin, …)" → "s_z"); "" when unknown."""
-    if not description:
-        return ""
-    return description.split(" (default")[0].split(";")[0].strip()
 
 
 def _stack() -> list[GaugeCounts]:

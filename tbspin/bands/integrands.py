@@ -50,7 +50,6 @@ from tbspin.bands.berry import (
     velocity_matrices,
 )
 from tbspin.bands.eigen import Eigensystem, expectation
-from tbspin.bands.gauge_tally import gauge_label
 from tbspin.bands.settings import ConnectionSettings
 from tbspin.errors import ParameterError
 from tbspin.model.lattice import LatticeModel
@@ -163,7 +162,7 @@ class BandContext:
                 G = None if st is None else s.gauge
                 self._cache[key] = eigen.solve(self.hamiltonian, G, degen_tol=s.degen_tol,
                                                gauge_tol=s.gauge_tol, eigh=self._eigh(),
-                                               gauge_label=gauge_label(s.gauge_description))
+                                               gauge_label=s.gauge_name)
         return self._cache[key]
 
     @property

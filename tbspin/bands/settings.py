@@ -71,6 +71,9 @@ class ConnectionSettings:
         Gauge operator inside degenerate blocks; None = parallel transport.
     gauge_description : str
         What ``gauge`` is and why (recorded in every result).
+    gauge_name : str
+        Its short name in warnings ("s_z", "m̂·s with m̂ = […]", "user operator"; ""
+        without an operator), resolved with the description, not read back from it.
     degen_source : str
         Where ``degen_tol`` came from (user, or the model's degeneracy scale with its evidence).
     """
@@ -82,6 +85,7 @@ class ConnectionSettings:
     gauge: ComplexArray | None = None
     gauge_description: str = NO_GAUGE
     degen_source: str = "fixed default"
+    gauge_name: str = ""
 
     def with_method(self, method: str) -> ConnectionSettings:
         """The same settings with another method (the conventional formula needs "kubo")."""
@@ -145,27 +149,26 @@ def spin_operator(model: LatticeModel, spin: SpinSpec) -> tuple[ComplexArray, st
 
 def _gauge_operator(
     model: LatticeModel, gauge: GaugeSpec, spin: SpinSpec | None
-) -> tuple[ComplexArray | None, str]:
+) -> tuple[ComplexArray | None, str, str]:
+    """(operator or None, description with the reason, short name) of a ``gauge`` argument."""
     n = model.n_orbitals
     if gauge is None:
         mag = model.magnetization
         if mag is not None and np.linalg.norm(mag) > 0 and model.has_spin:
-            return model.spin(mag), (
-                f"m̂·s with m̂ = {np.round(mag / np.linalg.norm(mag), 6).tolist()} "
-                "(default: magnetization direction)"
-            )
+            name = f"m̂·s with m̂ = {np.round(mag / np.linalg.norm(mag), 6).tolist()}"
+            return model.spin(mag), f"{name} (default: magnetization direction)", name
         if spin is not None:
             op, label = spin_operator(model, spin)
-            return op, f"s_{label} (default: spin component of the observable)"
+            return op, f"s_{label} (default: spin component of the observable)", f"s_{label}"
         if model.has_spin:
-            return model.spin("z"), "s_z (default: model has spin, no magnetization)"
-        return None, NO_GAUGE
+            return model.spin("z"), "s_z (default: model has spin, no magnetization)", "s_z"
+        return None, NO_GAUGE, ""
     if isinstance(gauge, str):
         if gauge.lower() == "none":
-            return None, NO_GAUGE
+            return None, NO_GAUGE, ""
         if gauge.lower() in ("x", "y", "z"):
-            return model.spin(gauge), f"s_{gauge.lower()}"
-        return model.operator(gauge), f"operator {gauge!r}"
+            return model.spin(gauge), f"s_{gauge.lower()}", f"s_{gauge.lower()}"
+        return model.operator(gauge), f"operator {gauge!r}", f"operator {gauge!r}"
     try:
         arr = np.asarray(gauge, dtype=complex)
     except (TypeError, ValueError):
@@ -174,14 +177,15 @@ def _gauge_operator(
     if arr.shape == (3,) and n != 3:
         if np.any(arr.imag != 0):
             raise ParameterError(f"'gauge' direction must be real, got {gauge!r}")
-        return model.spin(arr.real), f"spin along {arr.real.tolist()}"
+        name = f"spin along {arr.real.tolist()}"
+        return model.spin(arr.real), name, name
     if arr.shape != (n, n):
         raise ParameterError(f"'gauge' operator must have shape ({n}, {n}), got {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ParameterError("'gauge' operator contains NaN or Inf")
     if np.max(np.abs(arr - arr.conj().T)) > 1e-10:
         raise ParameterError("'gauge' operator must be Hermitian")
-    return arr, "user operator"
+    return arr, "user operator", "user operator"
 
 
 #: k-points of the degeneracy scan behind the default ``degen_tol``
@@ -256,7 +260,7 @@ def resolve_connection(
     """
     if method not in METHODS:
         raise ParameterError(f"'method' must be one of {METHODS}, got {method!r}")
-    G, desc = _gauge_operator(model, gauge, spin)
+    G, desc, name = _gauge_operator(model, gauge, spin)
     if G is not None:
         G = np.array(G, dtype=complex)
         G.setflags(write=False)
@@ -278,5 +282,5 @@ def resolve_connection(
     return ConnectionSettings(
         method=method, delta=positive_number(delta, "delta"), degen_tol=tol,
         gauge_tol=positive_number(gauge_tol, "gauge_tol"), gauge=G, gauge_description=desc,
-        degen_source=source,
+        degen_source=source, gauge_name=name,
     )
