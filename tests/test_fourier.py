@@ -18,7 +18,6 @@ from tbspin.bz.fourier import MeshFourier, mesh_hamiltonian_chunks
 from tbspin.errors import ParameterError
 from tbspin.models import bi2se3, haldane, kane_mele
 
-#: the shared data folder next to the repository (a worktree sits one level deeper)
 TOL = 1e-12
 
 

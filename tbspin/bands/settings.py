@@ -150,25 +150,26 @@ def spin_operator(model: LatticeModel, spin: SpinSpec) -> tuple[ComplexArray, st
 def _gauge_operator(
     model: LatticeModel, gauge: GaugeSpec, spin: SpinSpec | None
 ) -> tuple[ComplexArray | None, str, str]:
-    """(operator or None, description with the reason, short name) of a ``gauge`` argument."""
+    """(operator or None, short name, why it was chosen: "" when the user named it) of a
+    ``gauge`` argument; :func:`resolve_connection` composes the description from the last two."""
     n = model.n_orbitals
     if gauge is None:
         mag = model.magnetization
         if mag is not None and np.linalg.norm(mag) > 0 and model.has_spin:
-            name = f"m̂·s with m̂ = {np.round(mag / np.linalg.norm(mag), 6).tolist()}"
-            return model.spin(mag), f"{name} (default: magnetization direction)", name
+            return (model.spin(mag), f"m̂·s with m̂ = {np.round(mag / np.linalg.norm(mag), 6).tolist()}",
+                    "default: magnetization direction")
         if spin is not None:
             op, label = spin_operator(model, spin)
-            return op, f"s_{label} (default: spin component of the observable)", f"s_{label}"
+            return op, f"s_{label}", "default: spin component of the observable"
         if model.has_spin:
-            return model.spin("z"), "s_z (default: model has spin, no magnetization)", "s_z"
-        return None, NO_GAUGE, ""
+            return model.spin("z"), "s_z", "default: model has spin, no magnetization"
+        return None, "", ""
     if isinstance(gauge, str):
         if gauge.lower() == "none":
-            return None, NO_GAUGE, ""
+            return None, "", ""
         if gauge.lower() in ("x", "y", "z"):
-            return model.spin(gauge), f"s_{gauge.lower()}", f"s_{gauge.lower()}"
-        return model.operator(gauge), f"operator {gauge!r}", f"operator {gauge!r}"
+            return model.spin(gauge), f"s_{gauge.lower()}", ""
+        return model.operator(gauge), f"operator {gauge!r}", ""
     try:
         arr = np.asarray(gauge, dtype=complex)
     except (TypeError, ValueError):
@@ -177,15 +178,14 @@ def _gauge_operator(
     if arr.shape == (3,) and n != 3:
         if np.any(arr.imag != 0):
             raise ParameterError(f"'gauge' direction must be real, got {gauge!r}")
-        name = f"spin along {arr.real.tolist()}"
-        return model.spin(arr.real), name, name
+        return model.spin(arr.real), f"spin along {arr.real.tolist()}", ""
     if arr.shape != (n, n):
         raise ParameterError(f"'gauge' operator must have shape ({n}, {n}), got {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ParameterError("'gauge' operator contains NaN or Inf")
     if np.max(np.abs(arr - arr.conj().T)) > 1e-10:
         raise ParameterError("'gauge' operator must be Hermitian")
-    return arr, "user operator", "user operator"
+    return arr, "user operator", ""
 
 
 #: k-points of the degeneracy scan behind the default ``degen_tol``
@@ -260,7 +260,8 @@ def resolve_connection(
     """
     if method not in METHODS:
         raise ParameterError(f"'method' must be one of {METHODS}, got {method!r}")
-    G, desc, name = _gauge_operator(model, gauge, spin)
+    G, name, why = _gauge_operator(model, gauge, spin)
+    desc = NO_GAUGE if G is None else f"{name} ({why})" if why else name
     if G is not None:
         G = np.array(G, dtype=complex)
         G.setflags(write=False)
