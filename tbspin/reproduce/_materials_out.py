@@ -61,7 +61,9 @@ def read_material(out: Path, key: str, settings_key: str, *, complete: bool = Tr
 
 def plot_material(path: Path, rec: Mapping[str, Any]) -> Path:
     """Curves with 1σ error bands, proper vs conventional (and the AHC), one panel per
-    independent component; the converged E_F values as points with error bars."""
+    independent component; the converged E_F values as points with error bars. A curve whose
+    error exceeds its |value| at the median energy is dashed, its band faint, and its label says
+    it is not resolved from zero on its mesh."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -86,8 +88,14 @@ def plot_material(path: Path, rec: Mapping[str, Any]) -> Path:
             x = np.asarray(curve["efermi_eV"]) - rec["efermi_eV"]
             y = np.asarray(curve["components"][comp]["values"])
             err = np.asarray(curve["components"][comp]["errors"])
-            ax.plot(x, y, color=colours.get(formula, "k"), label=formula)
-            ax.fill_between(x, y - err, y + err, color=colours.get(formula, "k"), alpha=0.25)
+            # a curve whose ±1σ band covers zero at most energies (the proper formula's heavy
+            # tail on a fixed mesh) is drawn dashed and labelled so: its shape is noise
+            resolved = bool(np.median(err / np.maximum(np.abs(y), 1e-300)) < 1.0)
+            mesh = "×".join(str(m) for m in curve.get("mesh", []))
+            ax.plot(x, y, color=colours.get(formula, "k"), ls="-" if resolved else "--",
+                    label=formula if resolved else f"{formula} ({mesh}: not resolved from 0)")
+            ax.fill_between(x, y - err, y + err, color=colours.get(formula, "k"),
+                            alpha=0.25 if resolved else 0.1)
         for e in rec.get("entries", []):
             if e["observable"] == obs and e["component"] == comp:
                 ax.errorbar([0.0], [e["value"]], yerr=[e["error"]], fmt="o",

@@ -44,7 +44,10 @@ Convergence on request
     Refinement is kept only while it pays: a randomized rule on a uniformly finer mesh lowers
     the error at least like N^(−1/2), so rounds whose errors fall slower (integrands whose
     spikes are spread over the whole BZ, e.g. the near-degenerate occupied pairs of a 30-band
-    Wannier fit) are dropped for the next base mesh, sized from the error at that rate.
+    Wannier fit) are dropped for the next base mesh, sized from the error at that rate. Before
+    any round, the base pass's shifts are split in halves: when the cells that carry one half's
+    variance do not carry the other half's (``REPRODUCIBLE``: each pass meets its spikes
+    somewhere else, a heavy tail), no cell is refined at all (history note ``SKIPPED``).
 Bloch sums
     The unrefined cells of one shift are points of one uniform shifted mesh: their H(k), ∂H/∂k
     come from FFTs (:mod:`tbspin.bz.fourier`) when the engine's cost rule prefers them; refined
@@ -68,9 +71,11 @@ from tbspin.sampling.rules import (
     MIN_SHARE,
     POINTS_PER_CHUNK,
     RATE_MARGIN,
+    REPRODUCIBLE,
     REVERT,
     SAFETY,
     SAFETY_POINTS,
+    SKIPPED,
     Kernel,
     SampledIntegral,
     components,
@@ -92,7 +97,8 @@ __all__ = [
     "ahc_kernel",
     "shc_kernel",
     "CHECK_GROWTH", "DROPPED", "MAX_GROWTH", "MIN_CAP", "MIN_CONFIRM", "MIN_SHARE",
-    "POINTS_PER_CHUNK", "RATE_MARGIN", "REVERT", "SAFETY", "SAFETY_POINTS",
+    "POINTS_PER_CHUNK", "RATE_MARGIN", "REPRODUCIBLE", "REVERT", "SAFETY", "SAFETY_POINTS",
+    "SKIPPED",
 ]
 
 

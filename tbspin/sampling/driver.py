@@ -26,6 +26,7 @@ from tbspin.sampling.rules import (
     MIN_CONFIRM,
     RATE_MARGIN,
     SAFETY_POINTS,
+    SKIPPED,
     Kernel,
     SampledIntegral,
     _efermi,
@@ -346,7 +347,7 @@ def converge(
             best = result
         if ok:
             break
-        if any(h.get("note") == DROPPED for h in result.history):
+        if any(h.get("note") in (DROPPED, SKIPPED) for h in result.history):
             adaptive_kw["iterations"] = 0  # the integrand is not local: finer base meshes only
         if budget_seconds is not None and time.perf_counter() - t0 > budget_seconds:
             break

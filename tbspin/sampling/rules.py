@@ -71,6 +71,20 @@ RATE_MARGIN = 0.9
 MIN_CONFIRM = 0.5
 #: history note of a refinement that did not pay (the next base meshes are not refined)
 DROPPED = "refinement dropped: error fell slower than N^-1/2"
+#: with ``tol``, the base pass's shifts are split in halves (first/second, even/odd): the cells
+#: that carry a share ``variance_share`` of one half's variance must carry at least this share
+#: of the other half's (mean of the four), else the variance sits where each pass happened to
+#: hit a spike, refinement guided by past samples cannot anticipate the next pass's, and no
+#: cell is refined (history note ``SKIPPED``). With share q, even a refinement that removed all
+#: of it would lower the variance per point by at most 1/(1 − q): 1.5× at q = 1/3. Measured on
+#: base passes of 16 shifts (seeds 1–3): regularized Bi₂Se₃ k·p proper (10³) 0.60–0.74 and
+#: BHZ M = −0.02 (8²) 0.98, where refinement pays 5–20× in k-points (tests/test_sampling.py,
+#: tests/bench_sampling_bi2se3.py); symmetrized 1T′-WSe₂ proper (80²) 0.35–0.65; symmetrized
+#: Bi₂Se₃ `_hr.dat` proper σ^y_zx (24³) 0.08–0.23 and 12³ ≤ 0.01, symmetrized Pt σ^z_xy (24³)
+#: 0.16–0.26, where the refined runs lost to uniform meshes (benchmarks/README.md)
+REPRODUCIBLE = 1.0 / 3.0
+#: history note of a base pass whose variance cells did not reproduce across its half-passes
+SKIPPED = "refinement skipped: variance cells not reproducible between half-passes"
 
 
 @dataclasses.dataclass
@@ -415,3 +429,41 @@ def components(kernel: Kernel) -> int:
     """Tensor components C a kernel returns per band (1 for single-component kernels)."""
     return int(getattr(kernel, "n_components", 1))
 
+
+
+def variance_shares(A: FloatArray, cols: np.ndarray | slice) -> FloatArray:
+    """Each cell's share of the variance of the total over the shifts, Cov(A_c, T)/Var(T)
+    (summed over the judged columns ``cols``, clipped at 0): it sums to 1 over the cells and,
+    unlike a cell's own variance, knows the cancellations between cells of a lattice rule.
+    ``A``: (M, cells, columns) per-cell sums of M shifts."""
+    T = A.sum(axis=1)  # (M, columns)
+    dT = T - T.mean(axis=0)
+    varT = np.maximum((dT**2).sum(axis=0), 1e-300)
+    score = (np.einsum("mce,me->ce", A - A.mean(axis=0), dT) / varT)[:, cols].sum(axis=1)
+    return np.maximum(score, 0.0)
+
+
+def top_cells(score: FloatArray, share: float, cap: int) -> tuple[np.ndarray, float]:
+    """The smallest set of cells carrying ``share`` of ``score``'s sum, at most ``cap`` of them
+    (largest first), and the share they carry."""
+    order = np.argsort(score)[::-1]
+    cum = np.cumsum(score[order]) / score.sum()
+    count = min(int(np.searchsorted(cum, share) + 1), cap)
+    return order[:count], float(cum[count - 1])
+
+
+def reproducibility(A: FloatArray, cols: np.ndarray | slice, share: float, cap: int) -> float:
+    """How well the variance cells of half the shifts predict the other half's (``REPRODUCIBLE``):
+    the mean over two splits (first/second half, even/odd shifts) and both directions of the
+    share of one half's variance carried by the cells :func:`top_cells` picks from the other.
+    1.0 when a half has no variance to place (nothing to decide)."""
+    M = A.shape[0]
+    first, even = np.arange(M) < M // 2, np.arange(M) % 2 == 0
+    out = []
+    for half in (first, even):
+        a, b = variance_shares(A[half], cols), variance_shares(A[~half], cols)
+        for x, y in ((a, b), (b, a)):
+            if not (x.sum() > 0 and y.sum() > 0):
+                return 1.0
+            out.append(float(y[top_cells(x, share, cap)[0]].sum() / y.sum()))
+    return float(np.mean(out))

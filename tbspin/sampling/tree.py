@@ -14,8 +14,10 @@ from tbspin.sampling.rules import (
     DROPPED,
     MIN_CAP,
     MIN_SHARE,
+    REPRODUCIBLE,
     REVERT,
     SAFETY,
+    SKIPPED,
     Kernel,
     SampledIntegral,
     _aim,
@@ -27,6 +29,9 @@ from tbspin.sampling.rules import (
     _stats,
     _tree_stats,
     components,
+    reproducibility,
+    top_cells,
+    variance_shares,
 )
 from tbspin.sampling.targets import Goal, TolSpec
 from tbspin.types import ArrayLike, FloatArray, MeshSpec
@@ -46,6 +51,7 @@ def adaptive(
     factor: int = 2,
     variance_share: float = 0.8,
     max_cells: float = 0.02,
+    reproducible: float = REPRODUCIBLE,
     fresh: bool = True,
     tol: TolSpec | None = None,
     abs_floor: TolSpec = 0.0,
@@ -79,6 +85,12 @@ def adaptive(
         ...but at most this share of all cells (or ``MIN_CAP``) per round; when those carry less than
         ``MIN_SHARE`` of the variance it is not concentrated (a smooth integrand, better served
         by a finer uniform mesh) and refinement stops.
+    reproducible : float
+        With ``tol`` and at least 8 shifts, no cell is refined unless the cells that carry one
+        half of the base pass's shifts' variance carry at least this share of the other half's
+        (:func:`tbspin.sampling.rules.reproducibility`, recorded as ``reproducible`` in the
+        first history entry; history note ``SKIPPED`` otherwise, and :func:`converge`
+        refines no later base mesh). 0 disables the check.
     fresh : bool
         Re-evaluate the final tree with M new random shifts (no selection bias). With ``tol``,
         rounds on shared shifts run until the error is below aim·tol (``SAFETY`` at first; after
@@ -131,6 +143,14 @@ def adaptive(
         return v, e
 
     v, e = record(0)
+    cap0 = min(len(origin), max(MIN_CAP, int(max_cells * len(origin))))
+    if tol is not None and reproducible > 0 and n_shifts >= 8:
+        q = history[-1]["reproducible"] = reproducibility(A, cols, variance_share, cap0)
+        if q < reproducible:
+            # the spikes each pass meets are not where the previous one met them: refining
+            # where past samples had variance cannot pay (rules.REPRODUCIBLE)
+            history[-1]["note"] = SKIPPED
+            iterations = 0
     # work-normalized variance (error/target)² × points of the last unbiased estimate: a fresh
     # pass over a refined map must lower it, else refinement loses to finer uniform meshes
     checked = len(origin) * n_shifts
@@ -153,24 +173,14 @@ def adaptive(
         while rounds < iterations and not done(v, e, aim):
             if not affordable(0):
                 break
-            T = A.sum(axis=1)  # (M, nE)
-            dT = T - T.mean(axis=0)
-            varT = np.maximum((dT**2).sum(axis=0), 1e-300)
-            # each cell's share of Var(total), Cov(A_c, T)/Var(T): sums to 1 over the cells and,
-            # unlike a cell's own variance, knows the cancellations between cells of a lattice rule
-            score = (np.einsum("mce,me->ce", A - A.mean(axis=0), dT) / varT)[:, cols].sum(axis=1)
-            score = np.maximum(score, 0.0)
+            score = variance_shares(A, cols)  # each cell's share of Var(total)
             if not score.sum() > 0:
                 break
-            order = np.argsort(score)[::-1]
-            cum = np.cumsum(score[order]) / score.sum()
-            count = int(np.searchsorted(cum, variance_share) + 1)
             cap = min(len(origin), max(MIN_CAP, int(max_cells * len(origin))))
-            if count > cap:
-                if cum[cap - 1] < MIN_SHARE:
-                    break  # variance spread over the BZ: a finer base mesh pays, not refinement
-                count = cap
-            chosen = order[:count]
+            chosen, carried = top_cells(score, variance_share, cap)
+            count = len(chosen)
+            if count == cap and carried < min(MIN_SHARE, variance_share):
+                break  # variance spread over the BZ: a finer base mesh pays, not refinement
             new_cost = count * len(children) * n_shifts
             # the round and the fresh pass over the refined map must both fit in the budgets
             fresh_cost = (len(origin) + new_cost // n_shifts - count) * n_shifts if fresh else 0
