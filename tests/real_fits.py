@@ -48,7 +48,8 @@ def find_shared_data(*folders: str, required: Sequence[str] = (HR_ARCHIVE,)) -> 
     sub-folder with every ``required`` file in each, or None (no skip: for a test that runs
     its other parts without the data)."""
     for base in data_candidates():
-        if base.is_dir() and all((base / name / f).is_file() for name in folders for f in required):
+        if (base.is_dir() and all((base / name).is_dir() for name in folders)
+                and all((base / name / f).is_file() for name in folders for f in required)):
             return base
     return None
 

@@ -40,6 +40,7 @@ def test_override_to_a_folder_finds_its_subfolders_and_their_files(
     assert data_folder("pt_wanniertools") == tmp_path / "pt_wanniertools"
     assert data_folder("silicon_pythtb", ("silicon_hr.dat",)) == tmp_path / "silicon_pythtb"
     assert shared_data("pt_wanniertools", "silicon_pythtb", required=()) == tmp_path
+    assert find_shared_data("fe_wanniertools", required=()) is None  # the folder itself is required
     with pytest.raises(pytest.skip.Exception, match="silicon_pythtb .*with silicon_hr.dat, silicon.win"):
         data_folder("silicon_pythtb", ("silicon_hr.dat", "silicon.win"))
     with pytest.raises(pytest.skip.Exception, match=f"silicon_pythtb .*with {HR_ARCHIVE}"):
