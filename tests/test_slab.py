@@ -59,7 +59,6 @@ R_SPIN = C1 / M1
 V_DIRAC = A0 * np.sqrt(1 - R_SPIN**2)
 
 
-
 @pytest.fixture(scope="module")
 def bulk() -> object:
     with warnings.catch_warnings():

@@ -39,11 +39,16 @@ from tbspin.io.wannier90 import (
 from tbspin.io.wannier90.writers import position_matrix
 from tbspin.units import BOHR
 
+#: the folders of ``../shared/data`` the tests below read
+FOLDERS = ("bi2se3_wanniertools", "gaas_tb_wannierberri", "graphene_wanniertools", "pt_wanniertools",
+           "silicon_pythtb", "silicon_sisl_mdrs")
+
 
 @pytest.fixture(scope="module")
 def data() -> Path:
-    """The shared data folder (tests/real_fits.py: the one locator), or skip."""
-    return shared_data()
+    """The shared data folder with the fits this module reads (tests/real_fits.py: the one
+    locator; their files differ, so only the folders are required), or skip."""
+    return shared_data(*FOLDERS, required=())
 
 
 def _unpack(archive: Path, dest: Path) -> Path:
