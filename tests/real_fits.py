@@ -1,10 +1,23 @@
-"""The shared real Wannier90 fits (``../shared/data``, see its README) as the FFT, family and
-lower-triangle tests read them; a test skips with the reason when the folder is absent."""
+"""The one locator of the shared real Wannier90 fits (``../shared/data``, see its README) for the
+test suite, and the Pt and Bi₂Se₃ fits as the FFT, family and lower-triangle tests read them.
+
+Every test that needs the shared data finds it here: :func:`shared_data` (the folder itself, or
+the folder holding some sub-folders) and :func:`data_folder` (one sub-folder with the files a test
+reads). Both skip the test with one reason naming what is missing and where it was looked for when
+the data is absent; they never fail. The folder is looked for next to the repository and one level
+higher (a git worktree one level deeper). The environment variable ``TBSPIN_SHARED_DATA`` (tests
+only, read at each call) replaces that search by one folder, e.g. a copy of the data elsewhere, or
+a path that does not exist to check that the tests needing the data skip cleanly::
+
+    TBSPIN_SHARED_DATA=/nonexistent python -m pytest -q -rs tests/test_wannier90.py
+"""
 
 from __future__ import annotations
 
+import os
 import tarfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,22 +26,68 @@ import pytest
 from tbspin import LatticeModel
 
 ROOT = Path(__file__).resolve().parents[1]
+#: where the shared data folder is looked for when ``TBSPIN_SHARED_DATA`` is not set
 DATA_CANDIDATES = (ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data")
+#: the environment variable that replaces :data:`DATA_CANDIDATES` by one folder (tests only)
+DATA_ENV = "TBSPIN_SHARED_DATA"
+#: the ``_hr.dat`` archive most folders hold (what :func:`data_folder` requires by default)
+HR_ARCHIVE = "wannier90_hr.dat.tar.gz"
 PT_LATTICE = [[0.0, 1.96195, 1.96195], [1.96195, 0.0, 1.96195], [1.96195, 1.96195, 0.0]]
 LAT_BI2SE3 = [[-2.069, -3.583614, 0.0], [2.069, -3.583614, 0.0], [0.0, 2.389075, 9.546667]]
 
 
-def data_folder(name: str) -> Path:
-    """``../shared/data/<name>`` with its ``_hr.dat`` archive, or skip the test."""
-    for base in DATA_CANDIDATES:
-        if (base / name / "wannier90_hr.dat.tar.gz").is_file():
-            return base / name
-    pytest.skip(f"shared data folder {name} is absent (looked in {[str(b) for b in DATA_CANDIDATES]};"
-                " see ../shared/data/README.md)")
+def data_candidates() -> tuple[Path, ...]:
+    """The folders searched for the shared data, in order: ``$TBSPIN_SHARED_DATA`` alone when it
+    is set (and not empty), else :data:`DATA_CANDIDATES`."""
+    override = os.environ.get(DATA_ENV)
+    return (Path(override),) if override else DATA_CANDIDATES
+
+
+def find_shared_data(*folders: str, required: Sequence[str] = (HR_ARCHIVE,)) -> Path | None:
+    """The first candidate folder (:func:`data_candidates`) that exists and holds every named
+    sub-folder with every ``required`` file in each, or None (no skip: for a test that runs
+    its other parts without the data)."""
+    for base in data_candidates():
+        if (base.is_dir() and all((base / name).is_dir() for name in folders)
+                and all((base / name / f).is_file() for name in folders for f in required)):
+            return base
+    return None
+
+
+def shared_data(*folders: str, required: Sequence[str] = (HR_ARCHIVE,)) -> Path:
+    """The shared data folder (``../shared/data``) holding every named sub-folder with the
+    ``required`` files in each (without names: the folder alone), or skip the test.
+
+    Parameters
+    ----------
+    *folders
+        Sub-folders the test reads (e.g. ``"pt_wanniertools"``); none: the folder must exist.
+    required
+        Files each named sub-folder must hold (default: its ``_hr.dat`` archive).
+
+    Returns
+    -------
+    Path
+        The shared data folder.
+    """
+    found = find_shared_data(*folders, required=required)
+    if found is None:
+        what = ("shared data folder" if not folders else
+                f"shared data {', '.join(folders)} (with {', '.join(required) or 'any files'})")
+        where = (f"${DATA_ENV}={os.environ[DATA_ENV]}" if os.environ.get(DATA_ENV) else
+                 f"looked in {[str(b) for b in DATA_CANDIDATES]}")
+        pytest.skip(f"{what} is absent ({where}; see ../shared/data/README.md)")
+    return found
+
+
+def data_folder(name: str, required: Sequence[str] = (HR_ARCHIVE,)) -> Path:
+    """``../shared/data/<name>`` holding the ``required`` files (default: its ``_hr.dat``
+    archive), or skip the test (:func:`shared_data`)."""
+    return shared_data(name, required=required) / name
 
 
 def _extracted_hr(name: str, dest: Path) -> Path:
-    with tarfile.open(data_folder(name) / "wannier90_hr.dat.tar.gz") as tar:
+    with tarfile.open(data_folder(name) / HR_ARCHIVE) as tar:
         tar.extractall(dest, filter="data")
     return next(dest.rglob("*_hr.dat"))
 

@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from real_fits import HR_ARCHIVE, data_folder
 
 import tbspin
 from tbspin.cli.app import main
@@ -59,12 +60,7 @@ def test_compute_with_the_crystal_group_from_the_cli(tmp_path):
     """``tbspin compute shc --hr pt --symmetrize --symmetry auto --tol``: the Pt fit is averaged
     over Fm-3m + T and the tol run star-averages (extras record it); its value agrees with the
     API's star run of the same symmetrized model and seed to round-off."""
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
-    hr = root.parent / "shared" / "data" / "pt_wanniertools" / "wannier90_hr.dat.tar.gz"
-    if not hr.is_file():
-        pytest.skip(f"real Wannier90 data {hr} is absent (see ../shared/data/README.md)")
+    hr = data_folder("pt_wanniertools") / HR_ARCHIVE
     out = tmp_path / "pt"
     rc = main(["compute", "shc", "--hr", str(hr), "--spin-order", "block", "--symmetrize",
                "--symmetry", "auto", "--components", "zxy", "--formula", "conventional",

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from real_fits import HR_ARCHIVE, data_folder
 
 from tbspin import LatticeModel
 from tbspin.crystal import (
@@ -44,24 +44,13 @@ from tbspin.crystal import (
 )
 from tbspin.crystal.symmetrize import kramers_splitting
 
-_ROOT = Path(__file__).resolve().parents[1]
-DATA = next((p for p in (_ROOT.parent / "shared" / "data", _ROOT.parents[1] / "shared" / "data")
-             if p.is_dir()), _ROOT.parent / "shared" / "data")
-
-
-def _folder(name: str) -> Path:
-    src = DATA / name
-    if not src.is_dir():
-        pytest.skip(f"real Wannier90 data folder {src} is absent (see ../shared/data/README.md)")
-    return src
-
 
 def _read(name: str) -> LatticeModel:
     from tbspin.io import read_wannier90
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # no centres file (WSe2), translate_home_cell (Pt)
-        return read_wannier90(_folder(name) / "wannier90_hr.dat.tar.gz", spin_order="block")
+        return read_wannier90(data_folder(name) / HR_ARCHIVE, spin_order="block")
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +163,7 @@ def test_cubic_pt_spin_hall_is_levi_civita(pt: LatticeModel) -> None:
 def test_bi2se3_trigonal_shape() -> None:
     """-3m (C3 ∥ z, C2 ∥ x): σ^z_xy = −σ^z_yx; σ^x_yz = −σ^y_xz; σ^x_zy = −σ^y_zx;
     σ^x_xx = −σ^x_yy = −σ^y_xy = −σ^y_yx; all others zero (4 independent)."""
-    st = read_structure(_folder("bi2se3_wanniertools") / "POSCAR")
+    st = read_structure(data_folder("bi2se3_wanniertools", ("POSCAR",)) / "POSCAR")
     g = space_group(st)
     assert g.point_group == "-3m"
     shape = spin_hall_shape(g)
@@ -191,7 +180,7 @@ def test_bi2se3_trigonal_shape() -> None:
 def test_wse2_monoclinic_shape() -> None:
     """2/m with the 2-fold axis along x: σ^l_ij ≠ 0 only with an even number of y/z indices
     (13 independent components)."""
-    st = read_structure(_folder("wse2_1tp_wanniertools") / "wannier90.win")
+    st = read_structure(data_folder("wse2_1tp_wanniertools", ("wannier90.win",)) / "wannier90.win")
     g = space_group(st)
     assert g.point_group == "2/m"
     shape = spin_hall_shape(g)
@@ -220,7 +209,7 @@ def test_cli_diagnose_symmetry(capsys: pytest.CaptureFixture[str]) -> None:
     Kramers splitting of the fit, the 2/m shape (13 components) and a vanishing AHC vector."""
     from tbspin.cli import app as cli
 
-    hr = _folder("wse2_1tp_wanniertools") / "wannier90_hr.dat.tar.gz"
+    hr = data_folder("wse2_1tp_wanniertools") / HR_ARCHIVE
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rc = cli.main(["diagnose", "--hr", str(hr), "--spin-order", "block", "--symmetry"])
@@ -242,11 +231,11 @@ def test_wse2_centres_from_projection_sites() -> None:
     W: s; d (6 per W), Se: p (3 per Se), block spinors) and does not warn about the origin."""
     from tbspin.io import read_wannier90
 
-    src = _folder("wse2_1tp_wanniertools")
+    src = data_folder("wse2_1tp_wanniertools", (HR_ARCHIVE, "wannier90.win"))
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message="no Wannier centres")
         warnings.filterwarnings("ignore", category=UserWarning)
-        m = read_wannier90(src / "wannier90_hr.dat.tar.gz", spin_order="block")
+        m = read_wannier90(src / HR_ARCHIVE, spin_order="block")
     assert "projection sites" in m.metadata["positions_from"]
     atoms = np.asarray(m.metadata["atoms"]["positions"])
     per_atom = np.repeat(np.arange(6), [6, 6, 3, 3, 3, 3])
@@ -366,9 +355,7 @@ def test_real_structure_shapes_match_symmetr(name: str, folder: str, file: str,
     """The shape tbspin finds from a real file (spglib's group, the file's axes) is symmetr's
     tensor for that group, carried into the file's axes by a proper rotation Q (a proper
     rotation transforms axial and polar indices alike: T'_lij = Q_la Q_ib Q_jc T_abc)."""
-    path = _folder(folder) / file
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
+    path = data_folder(folder, (file,)) / file
     shape = spin_hall_shape(space_group(read_structure(path)))
     A = _symmetr_space(_SYMMETR[name]["even"])
     Q3 = np.einsum("la,ib,jc->lijabc", frame, frame, frame).reshape(27, 27)

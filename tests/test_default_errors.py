@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from real_fits import HR_ARCHIVE, data_folder
 from scipy.stats import t as student_t
 
 import tbspin
@@ -41,8 +42,6 @@ from tbspin.sampling.submesh import (
 )
 
 SHC_2D = units.conversion_factor("shc", 2)[0]  # raw → e/8π
-DATA = Path(os.environ.get("TBSPIN_SHARED_DATA",
-                           Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 LAT_BI2SE3 = np.array([[-2.069, -3.583614, 0], [2.069, -3.583614, 0], [0, 2.389075, 9.546667]])
 
 
@@ -321,9 +320,7 @@ def test_misses_on_a_too_coarse_mesh_are_not_silent() -> None:
 # ---------------------------------------------------------------------- acceptance 1: Bi2Se3
 @pytest.fixture(scope="module")
 def bi2se3(tmp_path_factory: pytest.TempPathFactory) -> tbspin.LatticeModel:
-    src = DATA / "bi2se3_wanniertools" / "wannier90_hr.dat.tar.gz"
-    if not src.is_file():
-        pytest.skip(f"real Wannier90 data {src} is absent (see ../shared/data/README.md)")
+    src = data_folder("bi2se3_wanniertools") / HR_ARCHIVE
     dest = tmp_path_factory.mktemp("bi2se3")
     with tarfile.open(src) as tar:
         tar.extractall(dest, filter="data")

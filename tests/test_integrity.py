@@ -11,24 +11,14 @@ from __future__ import annotations
 import json
 import os
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
+from real_fits import HR_ARCHIVE, data_folder
 
 import tbspin
 from tbspin.errors import CheckpointError
 from tbspin.models import bhz, qwz
-
-DATA = Path(os.environ.get("TBSPIN_SHARED_DATA",
-                           Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
-
-
-@pytest.fixture(scope="module")
-def data() -> Path:
-    if not DATA.is_dir():
-        pytest.skip(f"real Wannier90 data folder {DATA} is absent (see its README)")
-    return DATA
 
 
 def _flip_lowest_bit(x: float) -> float:
@@ -95,7 +85,7 @@ def test_chunk_checkpoint_with_a_changed_partial_sum_is_refused(tmp_path) -> Non
 
 
 # ---------------------------------------------------------------- item 6: workers 1 vs 2
-def test_workers_one_and_two_are_bit_identical(data) -> None:
+def test_workers_one_and_two_are_bit_identical() -> None:
     """Issue 26 item 6: ``workers=1`` ran its chunks with the default (multithreaded) BLAS,
     ``workers=2`` with one BLAS thread per worker; multithreaded GEMMs of the Bloch sums sum in
     another order, so the Pt tol run below differed in the last digits (raw bytes bcf187dd… vs
@@ -107,7 +97,7 @@ def test_workers_one_and_two_are_bit_identical(data) -> None:
 
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("needs at least 2 cores (a multithreaded BLAS) to tell the orders apart")
-    pt = read_wannier90(data / "pt_wanniertools" / "wannier90_hr.dat.tar.gz", spin_order="block")
+    pt = read_wannier90(data_folder("pt_wanniertools") / HR_ARCHIVE, spin_order="block")
     kw = dict(efermi=[11.3158], spin="z", current="x", efield="y", progress=False)
     uniform = [tbspin.spin_hall(pt, mesh=10, workers=w, **kw, errors=False) for w in (1, 2)]
     assert uniform[0].raw.tobytes() == uniform[1].raw.tobytes()

@@ -28,21 +28,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from real_fits import data_folder, shared_data
 
 from tbspin.errors import ConvergenceWarning, ParameterError
 
 _ROOT = Path(__file__).resolve().parents[1]
-DATA = next((p for p in (_ROOT.parent / "shared" / "data", _ROOT.parents[1] / "shared" / "data")
-             if p.is_dir()), _ROOT.parent / "shared" / "data")
 EPS = {"xyz", "yzx", "zxy", "xzy", "zyx", "yxz"}  # the support of ε_lij
 FE_SHC = {"zxy", "zyx", "xyz", "yxz", "xzy", "yzx"}
 
 
-def _need_data() -> None:
-    for name in ("pt_wanniertools", "fe_wanniertools"):
-        if not (DATA / name).is_dir():
-            pytest.skip(f"real Wannier90 data folder {DATA / name} is absent "
-                        "(see ../shared/data/README.md)")
+def _data() -> Path:
+    """The shared data folder with the Pt and Fe fits (tests/real_fits.py), or skip the test."""
+    return shared_data("pt_wanniertools", "fe_wanniertools")
 
 
 def _sha(path: Path) -> str:
@@ -52,14 +49,14 @@ def _sha(path: Path) -> str:
 @pytest.fixture(scope="module")
 def table(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The quick table of Pt and Fe through the CLI entry point."""
-    _need_data()
+    data = _data()
     from tbspin.reproduce import main
 
     out = tmp_path_factory.mktemp("materials")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # quick: loose, not converged
         rc = main(["materials", "--only", "pt,fe", "--quick", "--out", str(out), "--workers", "1",
-                   "--data", str(DATA)])
+                   "--data", str(data)])
     assert rc == 0
     return out
 
@@ -155,7 +152,7 @@ def test_rerun_reads_finished_materials_back(table: Path, monkeypatch: pytest.Mo
         (table / f"{key}.json").write_text(json.dumps(rec), encoding="utf-8")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        after = materials.run_table(table, only="pt,fe", quick=True, workers=1, data=DATA)
+        after = materials.run_table(table, only="pt,fe", quick=True, workers=1, data=_data())
     assert calls == ["pt"]
     mats = {m["key"]: m for m in after["materials"]}
     assert mats["fe"]["run_id"] == before["fe"]["run_id"] and mats["fe"]["reused"]
@@ -172,7 +169,7 @@ def test_rerun_reads_finished_materials_back(table: Path, monkeypatch: pytest.Mo
     calls.clear()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        one = materials.run_table(table, only="fe", quick=True, workers=1, data=DATA)
+        one = materials.run_table(table, only="fe", quick=True, workers=1, data=_data())
     assert calls == []
     assert [m["key"] for m in one["materials"]] == ["pt", "fe"]
     assert one["materials"][0]["from_earlier_call"] and "from_earlier_call" not in one["materials"][1]
@@ -202,13 +199,13 @@ def test_budget_exhaustion_warns_and_writes_a_partial_table(tmp_path: Path,
     """The budget ends after the first ``tol`` run (a Budget that is exhausted once it has
     handed out one share): ConvergenceWarning, Pt partial with the proper entry only, Fe not
     run, and the table files written. A budget that ends before anything ran: both not run."""
-    _need_data()
+    data = _data()
     from tbspin.reproduce import materials
 
     monkeypatch.setattr(materials, "Budget", _one_run_budget(materials))
     with pytest.warns(ConvergenceWarning, match="not complete"):
         s = materials.run_table(tmp_path, only="pt,fe", quick=True, budget_seconds=60,
-                                workers=1, data=DATA)
+                                workers=1, data=data)
     mats = {m["key"]: m for m in s["materials"]}
     assert mats["pt"]["status"] == "partial"
     assert [(e["formula"], e["component"]) for e in mats["pt"]["entries"]] == [("proper", "zxy")]
@@ -220,7 +217,7 @@ def test_budget_exhaustion_warns_and_writes_a_partial_table(tmp_path: Path,
     monkeypatch.undo()
     with pytest.warns(ConvergenceWarning, match="not complete"):
         s = materials.run_table(tmp_path / "none", only="fe", quick=True, budget_seconds=1e-9,
-                                data=DATA)
+                                data=data)
     assert s["materials"][0]["status"] in ("not run", "partial")
     assert s["materials"][0]["entries"] == []
 
@@ -244,10 +241,8 @@ def test_independent_components_match_character_theory(folder: str) -> None:
     from tbspin.crystal import read_structure, space_group, spin_hall_shape
     from tbspin.reproduce.materials import independent
 
-    src = DATA / folder
-    if not src.is_dir():
-        pytest.skip(f"real Wannier90 data folder {src} is absent (see ../shared/data/README.md)")
-    st = read_structure(src / ("POSCAR" if folder.startswith("bi2se3") else "wannier90.win"))
+    name = "POSCAR" if folder.startswith("bi2se3") else "wannier90.win"
+    st = read_structure(data_folder(folder, (name,)) / name)
     g = space_group(st)
     P = spin_hall_shape(g).projector
     for anti in (False, True):
@@ -291,7 +286,7 @@ def test_killed_table_resumes_to_the_same_entries(table: Path, tmp_path: Path) -
     out = tmp_path / "killed"
     code = ("import warnings; warnings.simplefilter('ignore'); from tbspin.reproduce import main; "
             f"main(['materials', '--only', 'pt', '--quick', '--out', {str(out)!r}, "
-            f"'--workers', '1', '--data', {str(DATA)!r}])")
+            f"'--workers', '1', '--data', {str(_data())!r}])")
     env = dict(os.environ, TBSPIN_WORKERS="1", PYTHONPATH=str(_ROOT))
     proc = subprocess.Popen([sys.executable, "-c", code], env=env)
     def saved() -> bool:  # a finished pass in the journal, or a finished chunk in its log
@@ -315,7 +310,7 @@ def test_killed_table_resumes_to_the_same_entries(table: Path, tmp_path: Path) -
     assert not (out / "pt.json").is_file()  # killed before the material was recorded
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        again = materials.run_table(out, only="pt", quick=True, workers=1, data=DATA)
+        again = materials.run_table(out, only="pt", quick=True, workers=1, data=_data())
     pt = next(m for m in again["materials"] if m["key"] == "pt")
     ref = json.loads((table / "pt.json").read_text(encoding="utf-8"))
     resume = pt["tol_runs"]["shc:proper"]["resume"]
@@ -332,7 +327,7 @@ def test_proper_run_with_gap_refinement(tmp_path: Path, monkeypatch: pytest.Monk
     """A material whose Discretization asks for ``proper_gap`` (base mesh, eV) runs its proper
     ``tol`` run on gap-refined meshes from that base (the record says so) and its other runs as
     before (quick Pt with proper_gap = (4, 1.0); only the proper run, as in the budget test)."""
-    _need_data()
+    data = _data()
     import dataclasses
 
     from tbspin.reproduce import _materials_decl as decl
@@ -344,7 +339,7 @@ def test_proper_run_with_gap_refinement(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(materials, "Budget", _one_run_budget(materials))
     with pytest.warns(ConvergenceWarning, match="not complete"):
         s = materials.run_table(tmp_path, only="pt", quick=True, budget_seconds=60, workers=1,
-                                data=DATA)
+                                data=data)
     run = s["materials"][0]["tol_runs"]["shc:proper"]
     assert run["refine_gap"] == 1.0 and run["mesh"][0] >= 4
     # the engine's gauge totals (tbspin.bands.gauge_tally): per gauge operator, over at least

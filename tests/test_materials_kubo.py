@@ -14,18 +14,15 @@ benchmarks/bench_materials_wb.py compares the same model with WannierBerri (issu
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from real_fits import HR_ARCHIVE, data_folder
 
 import tbspin
 from tbspin import LatticeModel
 from tbspin.crystal import group_representations, kramers_splitting, symmetrize
 
-_ROOT = Path(__file__).resolve().parents[1]
-DATA = next((p for p in (_ROOT.parent / "shared" / "data", _ROOT.parents[1] / "shared" / "data")
-             if p.is_dir()), _ROOT.parent / "shared" / "data")
 EF_PT = 11.3158  # eV, DFT Fermi level of the fit (shared/data/README.md)
 
 
@@ -33,12 +30,10 @@ EF_PT = 11.3158  # eV, DFT Fermi level of the fit (shared/data/README.md)
 def pt_symmetrized() -> LatticeModel:
     from tbspin.io import read_wannier90
 
-    src = DATA / "pt_wanniertools"
-    if not src.is_dir():
-        pytest.skip(f"real Wannier90 data folder {src} is absent (see ../shared/data/README.md)")
+    src = data_folder("pt_wanniertools")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # translate_home_cell in the .win
-        model = read_wannier90(src / "wannier90_hr.dat.tar.gz", spin_order="block")
+        model = read_wannier90(src / HR_ARCHIVE, spin_order="block")
     return symmetrize(model, n_k=3)[0]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
 import re
 import warnings
 import zlib
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from real_fits import HR_ARCHIVE, data_folder
 
 from tbspin import LatticeModel
 from tbspin.cli import app as cli
@@ -18,16 +18,7 @@ from tbspin.errors import ParameterError, WannierFormatError
 from tbspin.io import read_wannier90
 from tbspin.io.wannier90 import write_hr
 
-DATA = Path(os.environ.get("TBSPIN_SHARED_DATA",
-                           Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 CUBIC = [[4.0, 0, 0], [0, 4.0, 0], [0, 0, 4.0]]
-
-
-@pytest.fixture(scope="module")
-def data() -> Path:
-    if not DATA.is_dir():
-        pytest.skip(f"real Wannier90 data folder {DATA} is absent (see its README)")
-    return DATA
 
 
 def _quiet_read(path: Path, **kw: object) -> LatticeModel:
@@ -90,20 +81,21 @@ def _zlib_error(b: bytes) -> bool:
     return False
 
 
-def test_corrupt_gzip_names_the_file(tmp_path, data) -> None:
+def test_corrupt_gzip_names_the_file(tmp_path) -> None:
     """0.2: some damaged .gz files ended in a raw zlib.error traceback."""
-    raw = gzip.compress((data / "silicon_pythtb" / "silicon_hr.dat").read_bytes())
+    si = data_folder("silicon_pythtb", ("silicon_hr.dat",))
+    raw = gzip.compress((si / "silicon_hr.dat").read_bytes())
     bad = tmp_path / "si_hr.dat.gz"
     bad.write_bytes(_first_damage(raw, _zlib_error))
     with pytest.raises(WannierFormatError, match=r"si_hr\.dat\.gz: cannot uncompress.*damaged"):
         _quiet_read(bad, lattice=CUBIC)
 
 
-def test_corrupt_tar_gz_is_reported_as_damaged_not_as_bad_content(tmp_path, data) -> None:
+def test_corrupt_tar_gz_is_reported_as_damaged_not_as_bad_content(tmp_path) -> None:
     """0.2 read a damaged .tar.gz member up to the damage and then complained about the garbled
     text ("expected 7 numbers in hopping line", "extra data (wrong nrpts?)"); the gzip CRC is
     now checked before the archive is read."""
-    raw = (data / "pt_wanniertools" / "wannier90_hr.dat.tar.gz").read_bytes()
+    raw = (data_folder("pt_wanniertools") / HR_ARCHIVE).read_bytes()
     b = bytearray(raw)
     b[len(b) // 2] ^= 0xFF
     bad = tmp_path / "pt_hr.dat.tar.gz"
@@ -114,10 +106,11 @@ def test_corrupt_tar_gz_is_reported_as_damaged_not_as_bad_content(tmp_path, data
 
 
 # ---------------------------------------------------------------- non-Hermitian line
-def test_non_hermitian_error_names_the_lines_of_both_elements(tmp_path, data) -> None:
+def test_non_hermitian_error_names_the_lines_of_both_elements(tmp_path) -> None:
     """0.2 named the first line of the −R block (1547 here), not the offending element. The
     expected lines are found independently by scanning the file for the two entries."""
-    lines = (data / "silicon_pythtb" / "silicon_hr.dat").read_text().splitlines()
+    si = data_folder("silicon_pythtb", ("silicon_hr.dat",))
+    lines = (si / "silicon_hr.dat").read_text().splitlines()
     target = partner = None
     for i, line in enumerate(lines):
         t = line.split()

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import tarfile
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.linalg as sla
+from real_fits import HR_ARCHIVE, data_folder
 
 from tbspin import chern_number
 from tbspin.bz.kpath import make_kpath
@@ -57,8 +57,6 @@ C0, C1, M0, M1, A0, B0 = -0.0083, 5.74, -0.28, 6.86, 3.33, 2.26
 E_DIRAC = C0 + C1 * abs(M0) / M1
 R_SPIN = C1 / M1
 V_DIRAC = A0 * np.sqrt(1 - R_SPIN**2)
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 @pytest.fixture(scope="module")
@@ -354,11 +352,9 @@ def test_qsh_ribbons_helical_edges(make, energy):
 # ---------------------------------------------------------------- acceptance 5: Wannier Bi2Se3
 @pytest.fixture(scope="module")
 def wannier_bi2se3(tmp_path_factory):
-    folder = DATA / "bi2se3_wanniertools"
-    if not folder.is_dir():
-        pytest.skip(f"shared data folder {folder} is absent")
+    folder = data_folder("bi2se3_wanniertools")
     dest = tmp_path_factory.mktemp("bi2se3_slab")
-    with tarfile.open(folder / "wannier90_hr.dat.tar.gz") as tar:
+    with tarfile.open(folder / HR_ARCHIVE) as tar:
         tar.extractall(dest, filter="data")
     from tbspin.io.wannier90 import read_wannier90
 

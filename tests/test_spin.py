@@ -10,13 +10,12 @@ Zhang 2006, i.e. block; Kane–Mele: (A↑, A↓, B↑, B↓), interleaved).
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from real_fits import HR_ARCHIVE, data_folder
 
 from tbspin.errors import ParameterError
 from tbspin.model.spin import (
@@ -34,16 +33,6 @@ from tbspin.model.spin import (
     spin_operators,
     sz_diagonal,
 )
-
-DATA = Path(os.environ.get("TBSPIN_SHARED_DATA",
-                           Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
-
-
-@pytest.fixture(scope="module")
-def data() -> Path:
-    if not DATA.is_dir():
-        pytest.skip(f"real Wannier90 data folder {DATA} is absent (see its README)")
-    return DATA
 
 
 # ---------------------------------------------------------------------- operators
@@ -152,11 +141,11 @@ REAL = [  # folder, file, order from shared/data/README.md, (right, wrong) from 
 
 
 @pytest.mark.parametrize(("folder", "name", "order", "numbers"), REAL)
-def test_spinor_order_detected_on_real_soc_files(data: Path, folder: str, name: str, order: str,
+def test_spinor_order_detected_on_real_soc_files(folder: str, name: str, order: str,
                                                  numbers: tuple[float, float]) -> None:
     from tbspin.io import read_wannier90
 
-    path = data / folder / name
+    path = data_folder(folder, (name,)) / name
     wrong = "interleaved" if order == "block" else "block"
     with warnings.catch_warnings():
         warnings.simplefilter("error", SpinOrderWarning)
@@ -173,30 +162,32 @@ def test_spinor_order_detected_on_real_soc_files(data: Path, folder: str, name: 
     assert factor == pytest.approx(numbers[1] / numbers[0], rel=0.03)
 
 
-def test_spin_order_on_a_spinless_file(data: Path) -> None:
+def test_spin_order_on_a_spinless_file() -> None:
     from tbspin.io import read_wannier90
 
+    si = data_folder("silicon_pythtb", ("silicon_hr.dat", "silicon.win"))
+    graphene = data_folder("graphene_wanniertools", ("Graphene_hr.dat",))
     # silicon.win has no 'spinors' keyword (Wannier90's default: .false.)
     with pytest.warns(SpinOrderWarning, match="spinors"):
-        read_wannier90(data / "silicon_pythtb" / "silicon", spin_order="block")
+        read_wannier90(si / "silicon", spin_order="block")
     # graphene: 2 p_z orbitals and no .win; the measure says no spinors (mixing 0.98)
     lat = [[2.137711, -1.234208, 0], [0, 2.468416, 0], [0, 0, 10]]
     with pytest.warns(SpinOrderWarning, match="no sign of spinors"):
-        read_wannier90(data / "graphene_wanniertools" / "Graphene_hr.dat", lattice=lat,
+        read_wannier90(graphene / "Graphene_hr.dat", lattice=lat,
                        positions=np.zeros((2, 3)), spin_order="interleaved")
 
 
 FE_LATTICE = [[1.435, 1.435, -1.435], [-1.435, 1.435, 1.435], [1.435, -1.435, 1.435]]
 
 
-def test_magnetic_fe_wrong_order_is_flagged_by_the_onsite_pairing(data: Path) -> None:
+def test_magnetic_fe_wrong_order_is_flagged_by_the_onsite_pairing() -> None:
     """Issue 26 item 1: bcc Fe (block order, shared/data/README.md) read as 'interleaved' gave
     an SHC of −23611.6 instead of −2753.1 without a word: the mixing measure (0.221 / 0.322)
     cannot tell the orders of a magnet apart. The on-site pairing measure can (module docstring
     of tbspin.model.spin: 0.503 right, 1.057 wrong); the right order loads silently."""
     from tbspin.io import read_wannier90
 
-    path = data / "fe_wanniertools" / "wannier90_hr.dat.tar.gz"
+    path = data_folder("fe_wanniertools") / HR_ARCHIVE
     with warnings.catch_warnings():
         warnings.simplefilter("error", SpinOrderWarning)
         right = read_wannier90(path, spin_order="block", lattice=FE_LATTICE,

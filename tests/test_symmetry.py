@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from real_fits import HR_ARCHIVE, data_folder
 
 from tbspin import LatticeModel
 from tbspin.models import bi2se3
@@ -27,10 +28,6 @@ from tbspin.symmetry.operations import (
     win_parities,
 )
 
-_ROOT = Path(__file__).resolve().parents[1]
-# ../shared/data next to the repository (a git worktree one level deeper finds it one level up)
-DATA = next((p for p in (_ROOT.parent / "shared" / "data", _ROOT.parents[1] / "shared" / "data")
-             if p.is_dir()), _ROOT.parent / "shared" / "data")
 LAT_BI2SE3 = np.array([[-2.069, -3.583614, 0], [2.069, -3.583614, 0], [0, 2.389075, 9.546667]])
 LAT_PT = np.array([[0, 1.96195, 1.96195], [1.96195, 0, 1.96195], [1.96195, 1.96195, 0]])
 LAT_FE = np.array([[1.435, 1.435, -1.435], [-1.435, 1.435, 1.435], [1.435, -1.435, 1.435]])
@@ -40,10 +37,8 @@ BI2SE3_SPECIES = ["Bi", "Bi", "Se", "Se", "Se"]  # README atoms, in order (the .
 def _read(folder: str, lattice: np.ndarray, tmp: Path) -> LatticeModel:
     from tbspin.io.wannier90 import read_wannier90
 
-    src = DATA / folder
-    if not src.is_dir():
-        pytest.skip(f"real Wannier90 data folder {src} is absent (see ../shared/data/README.md)")
-    with tarfile.open(src / "wannier90_hr.dat.tar.gz") as tar:
+    src = data_folder(folder)
+    with tarfile.open(src / HR_ARCHIVE) as tar:
         members = [m for m in tar.getmembers() if m.isfile()]
         tar.extractall(tmp, members=members, filter="data")
     for side in ("wannier90.win", "wannier90.wout"):
@@ -80,9 +75,7 @@ def _pair_splitting(model: LatticeModel, k: np.ndarray) -> float:
 
 def test_pt_win_parities() -> None:
     """Pt projections 's;p;d' on one atom, block spinors: (+, −−−, +++++) twice."""
-    if not DATA.is_dir():
-        pytest.skip(f"{DATA} is absent")
-    par = win_parities(DATA / "pt_wanniertools" / "wannier90.win", "block")
+    par = win_parities(data_folder("pt_wanniertools", ("wannier90.win",)) / "wannier90.win", "block")
     one = [1, -1, -1, -1, 1, 1, 1, 1, 1]
     np.testing.assert_array_equal(par, one + one)
 

@@ -6,27 +6,22 @@ group allows (tbspin.crystal.shapes: σ^l_ij ∝ ε_lij, one independent compone
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from real_fits import HR_ARCHIVE, data_folder
 
 import tbspin
-
-_ROOT = Path(__file__).resolve().parents[1]
-DATA = _ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="module")
 def pt():
-    src = DATA / "pt_wanniertools"
-    if not src.is_dir():
-        pytest.skip(f"real Wannier90 data folder {src} is absent (see ../shared/data/README.md)")
+    src = data_folder("pt_wanniertools")
     from tbspin.io import read_wannier90
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return read_wannier90(src / "wannier90_hr.dat.tar.gz", spin_order="block")
+        return read_wannier90(src / HR_ARCHIVE, spin_order="block")
 
 
 def test_symmetrized_pt_tensor_has_the_cubic_shape(pt):

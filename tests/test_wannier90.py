@@ -9,13 +9,13 @@ the model that was written, the Kane–Mele spin Chern number).
 
 from __future__ import annotations
 
-import os
 import tarfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from real_fits import shared_data
 
 from tbspin import LatticeModel, ModelError, WannierFormatError
 from tbspin.errors import ParameterError
@@ -39,17 +39,16 @@ from tbspin.io.wannier90 import (
 from tbspin.io.wannier90.writers import position_matrix
 from tbspin.units import BOHR
 
-#: ``../shared/data`` next to the repository (TBSPIN_SHARED_DATA overrides it, e.g. in a git
-#: worktree that lives elsewhere)
-DATA = Path(os.environ.get("TBSPIN_SHARED_DATA",
-                           Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+#: the folders of ``../shared/data`` the tests below read
+FOLDERS = ("bi2se3_wanniertools", "gaas_tb_wannierberri", "graphene_wanniertools", "pt_wanniertools",
+           "silicon_pythtb", "silicon_sisl_mdrs")
 
 
 @pytest.fixture(scope="module")
 def data() -> Path:
-    if not DATA.is_dir():
-        pytest.skip(f"real Wannier90 data folder {DATA} is absent (see its README)")
-    return DATA
+    """The shared data folder with the fits this module reads (tests/real_fits.py: the one
+    locator; their files differ, so only the folders are required), or skip."""
+    return shared_data(*FOLDERS, required=())
 
 
 def _unpack(archive: Path, dest: Path) -> Path:
