@@ -153,3 +153,23 @@ def test_slab_star_average() -> None:
     with pytest.raises(ModelError, match="out of the periodic plane"):
         tbspin.compute(cubic, "shc", efermi=0.2, formula="conventional", components=requested,
                        tol=0.1, mesh=6, symmetry=csym, progress=False)
+
+
+def test_star_average_that_mixes_nothing_is_reported() -> None:
+    """Hexagonal crystal, proper σ^x_yz with its s_x gauge: the elements s_x follows map x, y, z
+    onto ±x, ±y, ±z, so P maps σ^x_yz onto itself alone (mix = [[1]]): the tol run's record says
+    the star average is the identity, and its value and error are those of the run without
+    symmetry on the same seed (same integrand, same shifts). σ^z_xy (s_z, the whole group:
+    σ^z_xy = −σ^z_yx) is mixed and not flagged."""
+    frac = np.array([[1 / 3, 2 / 3, 0.25], [2 / 3, 1 / 3, 0.75]])
+    st = CrystalStructure(lattice=HEX, positions=frac @ HEX, symbols=["Mg", "Mg"])
+    model, sym = _random_symmetrized(st, ["Mg: s"], seed=4)
+    kw = dict(efermi=0.1, formula="proper", tol=0.2, mesh=4, seed=3, progress=False,
+              workers=1)
+    run = tbspin.compute(model, "shc", components=[(0, 1, 2)], symmetry=sym, **kw)
+    plain = tbspin.compute(model, "shc", components=[(0, 1, 2)], **kw)
+    assert "identity" in run.extras["symmetry"] and abs(plain.raw[0, 0]) > 10 * plain.raw_errors[0, 0]
+    np.testing.assert_allclose(run.raw, plain.raw, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(run.raw_errors, plain.raw_errors, rtol=1e-12, atol=0)
+    mixed = tbspin.compute(model, "shc", components=[(2, 0, 1)], symmetry=sym, **kw)
+    assert "identity" not in mixed.extras["symmetry"]

@@ -248,8 +248,14 @@ def _integrate(
     if wedge is not None and tol is not None:  # star averages: the kernel returns P·X per k
         if not isinstance(integrand, BandKernel) or components is None:
             raise ArgumentError("a symmetric tol run needs a whole-tensor BandKernel")
-        integrand = dataclasses.replace(integrand, mix=wedge.star_matrix(components))
+        mix = wedge.star_matrix(components)
+        integrand = dataclasses.replace(integrand, mix=mix)
         stars = dict(wedge.info, mode="star average at every sampled k (tol run)")
+        if mix.shape[0] == mix.shape[1] and np.allclose(mix, np.eye(len(mix)), atol=1e-12):
+            # e.g. Bi₂Se₃'s s_y-gauged σ^y_zx: the elements s_y follows keep it invariant
+            stars["identity"] = ("the star average maps every requested component onto itself "
+                                 "alone: the integrand, its value and its variance are those "
+                                 "of the run without symmetry")
     base_key = _run_key(integrand, kind=kind, label=label, formula=formula, ef=ef,
                         temperature=T, eta=eta, components=components)
     comps = None if components is None else [list(c) for c in components]
