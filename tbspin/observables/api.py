@@ -434,8 +434,10 @@ backend, client, tol, abs_floor, converge_at, refine_gap, budget, seed, budget_k
         checks. With ``tol``: no wedge (random shifted meshes are not invariant) but the star
         average at every sampled k — the integrand's tensor projected on the group's tensor
         shape, X → P X, which is the average of X over the star {gk} at no extra
-        diagonalization: the same integral, a smaller variance (fewer k-points to a given
-        error). A proper-formula gauge that does not follow every element is then not refused:
+        diagonalization: the same integral, a smaller variance where P mixes components that
+        the integrand's spikes feed differently (Pt's six ε_lij); where P maps the requested
+        components onto themselves alone it changes nothing (``extras["symmetry"]["identity"]``).
+        A proper-formula gauge that does not follow every element is then not refused:
         P averages over the elements it follows (``extras["symmetry"]["star_elements"]``).
         None (default): the full mesh.
 

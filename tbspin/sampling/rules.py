@@ -78,10 +78,10 @@ DROPPED = "refinement dropped: error fell slower than N^-1/2"
 #: cell is refined (history note ``SKIPPED``). With share q, even a refinement that removed all
 #: of it would lower the variance per point by at most 1/(1 − q): 1.5× at q = 1/3. Measured on
 #: base passes of 16 shifts (seeds 1–3): regularized Bi₂Se₃ k·p proper (10³) 0.60–0.74 and
-#: BHZ M = −0.02 (8²) 0.98, where refinement pays 5–20× in k-points (tests/test_sampling.py,
+#: BHZ M = −0.02 (8²) 0.96–0.99, where refinement pays 5–20× in k-points (tests/test_sampling.py,
 #: tests/bench_sampling_bi2se3.py); symmetrized 1T′-WSe₂ proper (80²) 0.35–0.65; symmetrized
-#: Bi₂Se₃ `_hr.dat` proper σ^y_zx (24³) 0.08–0.23 and 12³ ≤ 0.01, symmetrized Pt σ^z_xy (24³)
-#: 0.16–0.26, where the refined runs lost to uniform meshes (benchmarks/README.md)
+#: Bi₂Se₃ `_hr.dat` proper σ^y_zx (24³) 0.08–0.23 and 12³ ≤ 0.01, where the refined runs lost
+#: to uniform meshes; symmetrized Pt σ^z_xy (24³) 0.10–0.36, borderline (benchmarks/README.md)
 REPRODUCIBLE = 1.0 / 3.0
 #: history note of a base pass whose variance cells did not reproduce across its half-passes
 SKIPPED = "refinement skipped: variance cells not reproducible between half-passes"
