@@ -319,23 +319,30 @@ def test_refinement_that_falls_slower_than_uniform_is_dropped() -> None:
     k): refining its top-variance cells lowers the error more slowly than N^(−1/2), the rate of a
     uniformly finer randomized mesh. The shared-shift rounds hide it (their error, from the
     samples that chose the map, fell 3× while the map grew 4×); the fresh pass shows it, and
-    converge drops the refinement (history note), refines no later base mesh, and converges with
-    fewer k-points than refining on (measured 27 648 vs 99 488). The value agrees with the exact
-    mean of the values, E[u^(−0.4)] = 1/0.6 for u uniform in (0, 1). The split-half check that
-    now skips refinement on this integrand before any round (next test) is switched off here
+    converge drops the refinement (history note), refines no later base mesh (its later passes are
+    plain randomized meshes), and converges with fewer k-points than refining on (measured in
+    the sixth session on seed 4: 27 648 vs 99 488; seeds 4–9 now: 23.6–107 thousand, median
+    29.4: the total after the drop depends on how the next meshes are sized from noisy
+    errors, so the median over six seeds is asserted). The value agrees with the exact mean of
+    the values, E[u^(−0.4)] = 1/0.6 for u uniform in (0, 1). The split-half check that now
+    skips refinement on this integrand before any round (next test) is switched off here
     (``reproducible=0``) so that the fresh-pass rule behind it is still tested."""
     from tbspin.sampling import DROPPED
 
     h = haldane()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        r = converge(_hash_noise, h, 0.0, tol=0.01, mesh=8, seed=4, reproducible=0.0)
-    notes = [i for i, s in enumerate(r.history) if s.get("note") == DROPPED]
-    assert notes, [s["refined_cells"] for s in r.history]
-    assert all(s["refined_cells"] == 0 for s in r.history[notes[0]:])
-    assert r.converged and r.refinement == {1: int(np.prod(r.mesh))} and r.n_k < 50_000
-    mean = r.values[0] * h.cell_measure
-    assert abs(mean - 1 / 0.6) < 3 * r.errors[0] * h.cell_measure, (mean, r.errors[0])
+    counts = []
+    for seed in range(4, 10):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            r = converge(_hash_noise, h, 0.0, tol=0.01, mesh=8, seed=seed, reproducible=0.0)
+        notes = [i for i, s in enumerate(r.history) if s.get("note") == DROPPED]
+        assert notes, [s["refined_cells"] for s in r.history]
+        assert all(s["refined_cells"] == 0 for s in r.history[notes[0]:])
+        assert r.converged and r.refinement == {1: int(np.prod(r.mesh))}
+        mean = r.values[0] * h.cell_measure
+        assert abs(mean - 1 / 0.6) < 3 * r.errors[0] * h.cell_measure, (seed, mean, r.errors[0])
+        counts.append(r.n_k)
+    assert np.median(counts) < 50_000, counts
 
 
 def _hash_noise(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -351,8 +358,9 @@ def test_refinement_is_skipped_when_the_variance_cells_do_not_reproduce() -> Non
     variance cells carry a few % of the other half's variance, so no cell is refined — no
     shared-shift rounds, no fresh check: the 8² base pass costs its 64 × 16 points, where the
     fresh-pass rule alone (previous test, same seed) spends rounds and a fresh pass on it
-    before dropping refinement — and converge meets the tolerance on plain meshes (seeds 4–8:
-    8.7–42.6 thousand k-points in all, against 27.6–53.6 thousand with the check off). On the BHZ
+    before dropping refinement — and converge meets the tolerance on plain meshes (seeds 4–9:
+    15.4–46.7 thousand k-points in all, median 23.8, against 23.6–107 thousand, median 29.4,
+    with the check off). On the BHZ
     spike (variance in the cells around the ring, M = −0.02) both halves agree and refinement
     goes ahead. The noise's value agrees with its exact mean 1/0.6."""
     from tbspin.sampling import REPRODUCIBLE, SKIPPED
@@ -366,6 +374,7 @@ def test_refinement_is_skipped_when_the_variance_cells_do_not_reproduce() -> Non
     assert first["note"] == SKIPPED and first["reproducible"] < REPRODUCIBLE / 2, first
     assert all(s["refined_cells"] == 0 for s in r.history)
     assert r.converged and r.refinement == {1: int(np.prod(r.mesh))}
+    assert r.method == "uniform"  # later passes: plain randomized meshes (no per-cell sums)
     assert r.history[1]["n_k"] - r.history[0]["n_k"] > 64 * 16  # the next pass: finer mesh
     assert r.history[0]["n_k"] == 64 * 16 < d.history[1]["n_k"] and d.history[1]["mesh"] == (8, 8)
     mean = r.values[0] * h.cell_measure

@@ -277,8 +277,13 @@ def converge(
 
     while True:
         sub_seed = int(rng.integers(2**32))
+        # after a dropped or skipped refinement the passes are plain randomized meshes: the
+        # same lattice rule as an unrefined adaptive pass, without its per-cell sums (memory
+        # and chunk logs of M × cells × columns)
+        pass_ = ("randomized_mesh" if method == "adaptive" and adaptive_kw.get("iterations") == 0
+                 else _PASSES[method])
         kept = None if journal is None else journal.stored_mesh(
-            steps, _PASSES[method], sub_seed, budget_k - total if method == "adaptive" else None)
+            steps, pass_, sub_seed, budget_k - total if pass_ == "adaptive" else None)
         if kept is not None:
             n = np.array(kept)  # resumed under other budgets: the journal's pass, replayed
         elif result is not None:
@@ -295,7 +300,7 @@ def converge(
             if np.any(n < 1) or int(np.prod(n)) * per_cell <= _final_points(best):
                 break
         start = time.perf_counter() - t0
-        if method == "uniform":
+        if pass_ == "randomized_mesh":
             result = step("randomized_mesh", randomized_mesh, mesh=tuple(n), n_shifts=n_shifts,
                           seed=sub_seed)
         elif method == "gaps":
