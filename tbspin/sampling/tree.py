@@ -143,9 +143,9 @@ def adaptive(
         return v, e
 
     v, e = record(0)
-    cap0 = min(len(origin), max(MIN_CAP, int(max_cells * len(origin))))
-    if tol is not None and reproducible > 0 and n_shifts >= 8:
-        q = history[-1]["reproducible"] = reproducibility(A, cols, variance_share, cap0)
+    if tol is not None and reproducible > 0 and n_shifts >= 8 and iterations > 0:
+        cap = min(len(origin), max(MIN_CAP, int(max_cells * len(origin))))
+        q = history[-1]["reproducible"] = reproducibility(A, cols, variance_share, cap)
         if q < reproducible:
             # the spikes each pass meets are not where the previous one met them: refining
             # where past samples had variance cannot pay (rules.REPRODUCIBLE)
