@@ -430,7 +430,6 @@ def components(kernel: Kernel) -> int:
     return int(getattr(kernel, "n_components", 1))
 
 
-
 def variance_shares(A: FloatArray, cols: np.ndarray | slice) -> FloatArray:
     """Each cell's share of the variance of the total over the shifts, Cov(A_c, T)/Var(T)
     (summed over the judged columns ``cols``, clipped at 0): it sums to 1 over the cells and,

@@ -142,10 +142,13 @@ def adaptive(
                             values=v, errors=e, aim=aim, seconds=time.perf_counter() - t0))
         return v, e
 
+    def cap() -> int:
+        """Most cells one round may refine: ``max_cells`` of the leaves, at least ``MIN_CAP``."""
+        return min(len(origin), max(MIN_CAP, int(max_cells * len(origin))))
+
     v, e = record(0)
     if tol is not None and reproducible > 0 and n_shifts >= 8 and iterations > 0:
-        cap = min(len(origin), max(MIN_CAP, int(max_cells * len(origin))))
-        q = history[-1]["reproducible"] = reproducibility(A, cols, variance_share, cap)
+        q = history[-1]["reproducible"] = reproducibility(A, cols, variance_share, cap())
         if q < reproducible:
             # the spikes each pass meets are not where the previous one met them: refining
             # where past samples had variance cannot pay (rules.REPRODUCIBLE)
@@ -176,10 +179,10 @@ def adaptive(
             score = variance_shares(A, cols)  # each cell's share of Var(total)
             if not score.sum() > 0:
                 break
-            cap = min(len(origin), max(MIN_CAP, int(max_cells * len(origin))))
-            chosen, carried = top_cells(score, variance_share, cap)
+            chosen, carried = top_cells(score, variance_share, cap())
             count = len(chosen)
-            if count == cap and carried < min(MIN_SHARE, variance_share):
+            # short of variance_share only when capped: the capped cells carry little
+            if carried < min(MIN_SHARE, variance_share):
                 break  # variance spread over the BZ: a finer base mesh pays, not refinement
             new_cost = count * len(children) * n_shifts
             # the round and the fresh pass over the refined map must both fit in the budgets
