@@ -22,9 +22,8 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tbspin  # noqa: E402
+from tbspin.io.shared_data import find_shared_data, require_shared_data  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA_CANDIDATES = (ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data")
 LATTICES = {  # lattice vectors (Å) from shared/data/README.md
     "pt": [[0.0, 1.96195, 1.96195], [1.96195, 0.0, 1.96195], [1.96195, 1.96195, 0.0]],
     "fe": [[1.435, 1.435, -1.435], [-1.435, 1.435, 1.435], [1.435, -1.435, 1.435]],
@@ -34,16 +33,15 @@ FERMI = {"pt": 11.3158, "fe": 9.1839, "bi2se3": 4.4195}  # eV, shared/data/READM
 
 
 def data_folder() -> Path | None:
-    """The shared data folder next to the repository (or its worktree), None when absent."""
-    return next((d for d in DATA_CANDIDATES if d.is_dir()), None)
+    """The shared data folder (:mod:`tbspin.io.shared_data`: ``$TBSPIN_SHARED_DATA``, else
+    ``../shared/data`` next to the repository or its worktree), None when absent."""
+    return find_shared_data()
 
 
 @functools.cache
 def hr_file(name: str) -> Path:
     """Unpack ``<name>_wanniertools/wannier90_hr.dat.tar.gz`` once into a temporary folder."""
-    folder = data_folder()
-    if folder is None:
-        raise FileNotFoundError(f"shared data folder not found (looked in {DATA_CANDIDATES})")
+    folder = require_shared_data(f"{name}_wanniertools", required=("wannier90_hr.dat.tar.gz",))
     dest = Path(tempfile.mkdtemp(prefix=f"tbspin-bench-{name}-"))
     with tarfile.open(folder / f"{name}_wanniertools" / "wannier90_hr.dat.tar.gz") as tar:
         tar.extractall(dest, filter="data")

@@ -1,20 +1,20 @@
-"""The one locator of the shared real Wannier90 fits (``../shared/data``, see its README) for the
-test suite, and the Pt and Bi₂Se₃ fits as the FFT, family and lower-triangle tests read them.
+"""The shared real Wannier90 fits (``../shared/data``, see its README) for the test suite, and
+the Pt and Bi₂Se₃ fits as the FFT, family and lower-triangle tests read them.
 
 Every test that needs the shared data finds it here: :func:`shared_data` (the folder itself, or
 the folder holding some sub-folders) and :func:`data_folder` (one sub-folder with the files a test
 reads). Both skip the test with one reason naming what is missing and where it was looked for when
-the data is absent; they never fail. The folder is looked for next to the repository and one level
-higher (a git worktree one level deeper). The environment variable ``TBSPIN_SHARED_DATA`` (tests
-only, read at each call) replaces that search by one folder, e.g. a copy of the data elsewhere, or
-a path that does not exist to check that the tests needing the data skip cleanly::
+the data is absent; they never fail. The search is the library's, :mod:`tbspin.io.shared_data`:
+the folder next to the repository and one level higher (a git worktree one level deeper). The
+environment variable ``TBSPIN_SHARED_DATA`` (read at each call) replaces that search by one
+folder, e.g. a copy of the data elsewhere, or a path that does not exist to check that the tests
+needing the data skip cleanly::
 
     TBSPIN_SHARED_DATA=/nonexistent python -m pytest -q -rs tests/test_wannier90.py
 """
 
 from __future__ import annotations
 
-import os
 import tarfile
 import warnings
 from collections.abc import Sequence
@@ -24,34 +24,25 @@ import numpy as np
 import pytest
 
 from tbspin import LatticeModel
+from tbspin.io import shared_data as _locator
+from tbspin.io.shared_data import DATA_CANDIDATES, DATA_ENV, absent_reason, data_candidates
 
-ROOT = Path(__file__).resolve().parents[1]
-#: where the shared data folder is looked for when ``TBSPIN_SHARED_DATA`` is not set
-DATA_CANDIDATES = (ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data")
-#: the environment variable that replaces :data:`DATA_CANDIDATES` by one folder (tests only)
-DATA_ENV = "TBSPIN_SHARED_DATA"
+__all__ = ["DATA_CANDIDATES", "DATA_ENV", "HR_ARCHIVE", "data_candidates", "find_shared_data",
+           "shared_data", "data_folder", "platinum", "bi2se3_positions", "PT_LATTICE",
+           "LAT_BI2SE3"]
+
 #: the ``_hr.dat`` archive most folders hold (what :func:`data_folder` requires by default)
 HR_ARCHIVE = "wannier90_hr.dat.tar.gz"
 PT_LATTICE = [[0.0, 1.96195, 1.96195], [1.96195, 0.0, 1.96195], [1.96195, 1.96195, 0.0]]
 LAT_BI2SE3 = [[-2.069, -3.583614, 0.0], [2.069, -3.583614, 0.0], [0.0, 2.389075, 9.546667]]
 
 
-def data_candidates() -> tuple[Path, ...]:
-    """The folders searched for the shared data, in order: ``$TBSPIN_SHARED_DATA`` alone when it
-    is set (and not empty), else :data:`DATA_CANDIDATES`."""
-    override = os.environ.get(DATA_ENV)
-    return (Path(override),) if override else DATA_CANDIDATES
-
-
 def find_shared_data(*folders: str, required: Sequence[str] = (HR_ARCHIVE,)) -> Path | None:
     """The first candidate folder (:func:`data_candidates`) that exists and holds every named
     sub-folder with every ``required`` file in each, or None (no skip: for a test that runs
-    its other parts without the data)."""
-    for base in data_candidates():
-        if (base.is_dir() and all((base / name).is_dir() for name in folders)
-                and all((base / name / f).is_file() for name in folders for f in required)):
-            return base
-    return None
+    its other parts without the data). :func:`tbspin.io.shared_data.find_shared_data` with the
+    ``_hr.dat`` archive required by default."""
+    return _locator.find_shared_data(*folders, required=required)
 
 
 def shared_data(*folders: str, required: Sequence[str] = (HR_ARCHIVE,)) -> Path:
@@ -72,11 +63,7 @@ def shared_data(*folders: str, required: Sequence[str] = (HR_ARCHIVE,)) -> Path:
     """
     found = find_shared_data(*folders, required=required)
     if found is None:
-        what = ("shared data folder" if not folders else
-                f"shared data {', '.join(folders)} (with {', '.join(required) or 'any files'})")
-        where = (f"${DATA_ENV}={os.environ[DATA_ENV]}" if os.environ.get(DATA_ENV) else
-                 f"looked in {[str(b) for b in DATA_CANDIDATES]}")
-        pytest.skip(f"{what} is absent ({where}; see ../shared/data/README.md)")
+        pytest.skip(absent_reason(*folders, required=required))
     return found
 
 

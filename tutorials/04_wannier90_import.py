@@ -18,7 +18,8 @@
 # (each entry divided by its Wigner–Seitz degeneracy), but no lattice vectors: they must come
 # from the `.win` file or be given with `lattice=`. We read the graphene p_z Hamiltonian of the
 # WannierTools example (`../shared/data/graphene_wanniertools/Graphene_hr.dat` relative to the
-# repository root; lattice and C positions from that data folder's README / `wt.in`), plot the
+# repository root, found by `tbspin.io.shared_data`; `TBSPIN_SHARED_DATA=/path` names another
+# data folder; lattice and C positions from that data folder's README / `wt.in`), plot the
 # bands along Γ–K–M–Γ, find the Dirac point at K, and write the model back with `write_hr`.
 #
 # If the data folder is not there (e.g. a bare checkout), the tutorial first writes a small
@@ -37,26 +38,17 @@ import numpy as np  # noqa: E402
 
 import tbspin  # noqa: E402
 from tbspin.bz.kpath import make_kpath  # noqa: E402
+from tbspin.io.shared_data import absent_reason, find_shared_data  # noqa: E402
 from tbspin.io.wannier90 import read_hr, write_hr  # noqa: E402
 
 OUT = Path(os.environ.get("TBSPIN_TUTORIAL_OUT") or tempfile.mkdtemp(prefix="tbspin_tut04_"))
 OUT.mkdir(parents=True, exist_ok=True)
 print("figures go to", OUT)
 
-
-def repository_root() -> Path:
-    """The tbspin checkout: next to this script when run as a file, else searched from cwd."""
-    here = Path(globals().get("__file__", Path.cwd() / "notebook")).resolve().parent
-    for cand in (here, *here.parents, Path.cwd(), *Path.cwd().parents):
-        if (cand / "tbspin" / "model.py").is_file():
-            return cand
-    return here
-
-
-# TBSPIN_GRAPHENE_DATA overrides the folder (the test suite points it to an empty place to
-# exercise the fallback below)
-DATA = Path(os.environ.get("TBSPIN_GRAPHENE_DATA")
-            or repository_root().parent / "shared" / "data" / "graphene_wanniertools")
+# the graphene fit in the shared data folder (TBSPIN_SHARED_DATA overrides the folder: the test
+# suite points it to an empty place to exercise the fallback below); None when absent
+FIT, FIT_FILE = "graphene_wanniertools", "Graphene_hr.dat"
+DATA = find_shared_data(FIT, required=(FIT_FILE,))
 
 # %% [markdown]
 # ## Lattice (Å) and the file
@@ -71,12 +63,14 @@ frac = np.array([[1 / 3, 2 / 3, 0.5], [2 / 3, 1 / 3, 0.5]])
 positions = frac @ lattice
 E_FERMI_DFT = -1.2533  # eV, WannierTools example (wt.in)
 
-hr_file = DATA / "Graphene_hr.dat"
-real_data = hr_file.is_file()
-if not real_data:
+real_data = DATA is not None
+if DATA is not None:
+    hr_file = DATA / FIT / FIT_FILE
+else:
     # fallback: nearest-neighbour graphene (t = −2.8 eV, Castro Neto et al., RMP 81, 109
     # (2009)), on-site at the DFT Fermi level, written in Wannier90 format
-    print(f"{DATA} not found: writing a nearest-neighbour graphene _hr.dat instead")
+    print(f"{absent_reason(FIT, required=(FIT_FILE,))}: writing a nearest-neighbour "
+          "graphene _hr.dat instead")
     t = -2.8
     hop = {(0, 0, 0): np.diag([E_FERMI_DFT, E_FERMI_DFT]).astype(complex)}
     # the three B images nearest to A: H_R[A, B] = t and the Hermitian partner H_{-R}[B, A]

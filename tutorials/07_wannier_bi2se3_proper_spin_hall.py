@@ -17,9 +17,10 @@
 # The 4-band model of tutorials 3 and the `fig1` reproduction is a k·p caricature. Here we take a
 # first-principles tight-binding Hamiltonian instead: the 30-orbital (Bi p + Se p, spinors)
 # Wannier90 model of bulk Bi₂Se₃ from the WannierTools examples, stored in
-# `../shared/data/bi2se3_wanniertools` next to the repository (the script skips with a message
-# when that folder is absent). An `_hr.dat` carries no lattice vectors: we read them from the
-# POSCAR beside it, and the Wannier centres from the `.wout`.
+# `../shared/data/bi2se3_wanniertools` next to the repository, found by `tbspin.io.shared_data`
+# (`TBSPIN_SHARED_DATA=/path` names another data folder; the script skips with a message when the
+# fit is absent). An `_hr.dat` carries no lattice vectors: we read them from the POSCAR beside
+# it, and the Wannier centres from the `.wout`.
 #
 # Mesh: a small 6³ full-BZ mesh shifted off every symmetry point (shift (0.31, 0.17, 0.43) of a
 # step), and 8³ to see how much the numbers move. Error bars from adaptive refinement and the
@@ -42,21 +43,20 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tbspin  # noqa: E402
+from tbspin.io.shared_data import absent_reason, find_shared_data  # noqa: E402
 
 OUT = Path(os.environ.get("TBSPIN_TUTORIAL_OUT") or tempfile.mkdtemp(prefix="tbspin_tut07_"))
 OUT.mkdir(parents=True, exist_ok=True)
-ROOT = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.cwd().parent
-CANDIDATES = [Path(os.environ["TBSPIN_DATA"])] if os.environ.get("TBSPIN_DATA") else []
-CANDIDATES += [p / "shared" / "data" for p in (ROOT.parent, ROOT.parent.parent)]
-DATA = next((p / "bi2se3_wanniertools" for p in CANDIDATES if (p / "bi2se3_wanniertools").is_dir()), None)
-if DATA is None:
-    print("SKIPPED: the Wannier90 data folder ../shared/data/bi2se3_wanniertools is absent "
-          f"(looked in {[str(p) for p in CANDIDATES]}); set TBSPIN_DATA to the data folder.")
+FIT, FILES = "bi2se3_wanniertools", ("POSCAR", "wannier90_hr.dat.tar.gz", "wannier90.wout")
+BASE = find_shared_data(FIT, required=FILES)
+if BASE is None:
+    print(f"SKIPPED: the Wannier90 {absent_reason(FIT, required=FILES)}.")
     plt.close(plt.figure())
     fig = plt.figure(figsize=(4, 1))
     fig.text(0.5, 0.5, "data absent: tutorial 7 skipped", ha="center")
     fig.savefig(OUT / "07_bi2se3_wannier_shc.png")
     sys.exit(0)
+DATA = BASE / FIT
 print("data:", DATA, "| figures go to", OUT)
 
 # %% [markdown]

@@ -101,7 +101,8 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         "[none: local]")
     g.add_argument("--workers", type=int, default=None, help="local workers per run [all cores]")
     g.add_argument("--data", type=Path, default=None,
-                   help="folder of the Wannier90 fits [../shared/data of the repository]")
+                   help="folder of the Wannier90 fits [$TBSPIN_SHARED_DATA, else "
+                        "../shared/data of the repository]")
     p.set_defaults(func=main)
     return p
 

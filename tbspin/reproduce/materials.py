@@ -51,19 +51,16 @@ SEED = 24
 
 # ---------------------------------------------------------------------- inputs
 def data_folder(data: Path | str | None = None) -> Path:
-    """``../shared/data`` next to the repository (or its worktree), or ``data``."""
+    """The folder of the Wannier90 fits: ``data``, else ``$TBSPIN_SHARED_DATA``, else
+    ``../shared/data`` next to the repository (or its worktree): :mod:`tbspin.io.shared_data`.
+    Raises OutputError naming every place looked when it is absent."""
     from tbspin.errors import OutputError
+    from tbspin.io.shared_data import require_shared_data
 
-    if data is not None:
-        cands = [Path(data)]
-    else:
-        root = Path(__file__).resolve().parents[2]
-        cands = [root.parent / "shared" / "data", root.parents[1] / "shared" / "data"]
-    for c in cands:
-        if c.is_dir():
-            return c
-    raise OutputError(f"data folder with the Wannier90 fits not found (looked in "
-                      f"{[str(c) for c in cands]}); pass data=... (CLI --data)")
+    try:
+        return require_shared_data(data=data)
+    except OutputError as err:
+        raise OutputError(f"the Wannier90 fits: {err}; pass data=... (CLI --data)") from None
 
 
 def load_material(mat: Material, data: Path) -> tuple[Any, dict[str, str]]:
