@@ -438,6 +438,27 @@ def test_next_base_mesh_is_sized_by_the_error() -> None:
     assert np.all(_next_mesh(n, result(1.0, 10), _goal(0.02), 1.5, 3.0, 16) == 30)  # ≤ max_growth
 
 
+def test_a_base_mesh_jump_is_at_most_max_jump_times_the_points() -> None:
+    """Far from the tolerance (1e-6 on the AHC of a 3D magnetic metal: regularized Bi₂Se₃ with
+    m ∥ z, E_F in its conduction band) the second base mesh is the first × MAX_JUMP^(1/3) = 2 per
+    direction, not more; a given ``max_growth`` still sets the jump per direction."""
+    from tbspin.models import bi2se3
+    from tbspin.sampling import MAX_JUMP
+
+    m = bi2se3(magnetization=(0.0, 0.0, 0.05))
+    kern = ahc_kernel(m)
+    runs = {}
+    for mg in (None, 3.0):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            runs[mg] = converge(kern, m, 0.3, tol=1e-6, mesh=5, method="uniform", seed=3,
+                                max_growth=mg, budget_k=5**3 * 16 * 30)
+    meshes = {mg: [tuple(h["mesh"]) for h in r.history] for mg, r in runs.items()}
+    assert meshes[None][:2] == [(5, 5, 5), (10, 10, 10)], meshes
+    assert round(MAX_JUMP ** (1 / 3)) == 2
+    assert meshes[3.0][:2] == [(5, 5, 5), (15, 15, 15)], meshes
+
+
 def test_fft_bloch_sums_of_the_shifted_meshes_equal_the_direct_sums(monkeypatch) -> None:
     """The unrefined cells of every shifted mesh take FFT Bloch sums (tbspin.bz.fourier) when the
     engine's cost rule prefers them; refined cells take direct sums. Reference: the same run with

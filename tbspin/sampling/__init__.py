@@ -65,7 +65,7 @@ from tbspin.sampling.rules import (
     CHECK_GROWTH,
     DROPPED,
     GENERIC_SHIFT,
-    MAX_GROWTH,
+    MAX_JUMP,
     MIN_CAP,
     MIN_CONFIRM,
     MIN_SHARE,
@@ -96,7 +96,7 @@ __all__ = [
     "components",
     "ahc_kernel",
     "shc_kernel",
-    "CHECK_GROWTH", "DROPPED", "MAX_GROWTH", "MIN_CAP", "MIN_CONFIRM", "MIN_SHARE",
+    "CHECK_GROWTH", "DROPPED", "MAX_JUMP", "MIN_CAP", "MIN_CONFIRM", "MIN_SHARE",
     "POINTS_PER_CHUNK", "RATE_MARGIN", "REPRODUCIBLE", "REVERT", "SAFETY", "SAFETY_POINTS",
     "SKIPPED",
 ]

@@ -22,7 +22,7 @@ from tbspin.model.lattice import LatticeModel
 from tbspin.sampling.gaptree import gap_refined
 from tbspin.sampling.rules import (
     DROPPED,
-    MAX_GROWTH,
+    MAX_JUMP,
     MIN_CONFIRM,
     RATE_MARGIN,
     SAFETY_POINTS,
@@ -102,7 +102,7 @@ def converge(
     method: str = "adaptive",
     n_shifts: int = 16,
     growth: float = 1.5,
-    max_growth: float = MAX_GROWTH,
+    max_growth: float | None = None,
     seed: int | None = None,
     temperature: float = 0.0,
     workers: int | None = 1,
@@ -152,7 +152,9 @@ def converge(
         False when the budget left no room). Out of budget, the estimate built on the most
         k-points is reported, not the last one.
     growth, max_growth : float
-        Smallest and largest growth factor per direction of the base mesh (equal: fixed steps).
+        Smallest and largest growth factor per direction of the base mesh (equal: fixed steps);
+        ``max_growth=None`` (default): ``MAX_JUMP``^(1/d), at most 8 times the points per jump
+        (2 per direction in 3D, 2.83 in 2D).
     workers : int, optional
         Threads evaluating the k-chunks (None: all cores); the result does not depend on it.
     checkpoint : path, optional
@@ -290,8 +292,9 @@ def converge(
             # the next base mesh is sized by the error so far, then cut to what the budgets
             # leave; it must use more k-points than the best estimate so far
             previous = n
-            n = _fast_mesh(_next_mesh(n, result, goal, growth, max(growth, max_growth),
-                                      n_shifts), above=previous)
+            top = MAX_JUMP ** (1.0 / len(n)) if max_growth is None else max_growth
+            n = _fast_mesh(_next_mesh(n, result, goal, growth, max(growth, top), n_shifts),
+                           above=previous)
             per_cell = n_shifts * _leaves(result, n_shifts)  # points per base cell
             fit = int(room() // per_cell)
             if np.prod(n) > fit:
