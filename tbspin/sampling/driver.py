@@ -153,8 +153,8 @@ def converge(
         k-points is reported, not the last one.
     growth, max_growth : float
         Smallest and largest growth factor per direction of the base mesh (equal: fixed steps);
-        ``max_growth=None`` (default): ``MAX_JUMP``^(1/d), at most 8 times the points per jump
-        (2 per direction in 3D, 2.83 in 2D).
+        ``max_growth=None`` (default): at most ``MAX_JUMP`` = 8 times the points per jump
+        (8^(1/d) per direction: 2 in 3D, 2.83 in 2D).
     workers : int, optional
         Threads evaluating the k-chunks (None: all cores); the result does not depend on it.
     checkpoint : path, optional
