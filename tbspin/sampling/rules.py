@@ -64,8 +64,8 @@ SAFETY_POINTS = 1.0
 #: uncertain by ~2× either way, and errors often fall faster than N^(−1/2) once a finer mesh
 #: resolves the features (symmetrized Pt's proper σ^z_xy: 11.3 % on 24³, 1.27 % on 48³ — N^(−1.05)).
 #: With 27× in 3D (3 per direction, until 0.2.0's seventeenth session) that Pt run (tol 0.02,
-#: seed 2) went 24³ → 72³ (1.0 %, 9.65 M k-points); with 8× 24³ → 48³, 3.01 M (seed 5: a near
-#: miss on 48³, 2.44 %, then the smallest step ``growth`` to 72³: 11.4 M). BHZ coverage
+#: seed 2) went 24³ → 72³ (1.0 %, 9.65 M k-points); with 8× 24³ → 48³, 3.01 M (seed 5: 11.4 M
+#: against 15.3 M; seeds 1, 3, 4 unchanged; seeds 1–5: 22.7 M against 33.2 M). BHZ coverage
 #: test (uniform, 2D: 9× → 8×, same seeds): tol 0.05, 300 runs, coverage 0.907 both, mean
 #: k-points −0.2 %; tol 0.02, 150 runs, coverage 0.967 → 0.960, mean k-points −7 %
 MAX_JUMP = 8.0
