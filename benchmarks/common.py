@@ -129,18 +129,27 @@ def _eigh_task(Hs: list, c: int) -> float:
 PROPER_HEADLINE = {"bi2se3": ("y", "z", "x"), "wse2": ("z", "x", "y")}
 
 
+@functools.cache
+def symmetrized(key: str) -> tuple[object, tbspin.LatticeModel, object]:
+    """(material declaration, symmetrized model, its space group) as the materials table builds
+    them (:func:`tbspin.reproduce.materials.symmetry_step`), once per process."""
+    from tbspin.reproduce._materials_decl import MATERIALS
+    from tbspin.reproduce.materials import data_folder as table_data
+    from tbspin.reproduce.materials import load_material, symmetry_step
+
+    mat = MATERIALS[key]
+    model, _ = load_material(mat, table_data(None))
+    model, group, _ = symmetry_step(mat, model)
+    return mat, model, group
+
+
 def symmetrized_proper(key: str = "bi2se3") -> tuple[object, tbspin.LatticeModel, object]:
     """(material declaration, symmetrized model, proper kernel of its headline component) as the
     materials table builds them (Bi₂Se₃: R-3m + T, σ^y_zx; 1T′-WSe₂: P2₁/m + T, σ^z_xy; E_F =
     ``mat.efermi``, in the gap)."""
-    from tbspin.reproduce._materials_decl import MATERIALS
-    from tbspin.reproduce.materials import data_folder as table_data
-    from tbspin.reproduce.materials import load_material, symmetry_step
     from tbspin.sampling import shc_kernel
 
-    mat = MATERIALS[key]
-    model, _ = load_material(mat, table_data(None))
-    model, _, _ = symmetry_step(mat, model)
+    mat, model, _ = symmetrized(key)
     spin, current, field = PROPER_HEADLINE[key]
     return mat, model, shc_kernel(model, spin=spin, current=current, efield=field,
                                   formula="proper")

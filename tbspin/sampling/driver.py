@@ -197,6 +197,8 @@ def converge(
     if converge_at is not None:
         target_kw["converge_at"] = np.atleast_1d(np.asarray(converge_at, float)).tolist()
     n = np.array(_mesh(model, mesh))
+    # the largest growth per direction, resolved once (the journal's key records the number)
+    max_growth = max(growth, MAX_JUMP ** (1.0 / len(n)) if max_growth is None else max_growth)
     if int(np.prod(n)) * n_shifts > budget_k:
         raise ParameterError(
             f"budget_k={budget_k} k-points is less than the first pass ({n_shifts} shifts of "
@@ -292,8 +294,7 @@ def converge(
             # the next base mesh is sized by the error so far, then cut to what the budgets
             # leave; it must use more k-points than the best estimate so far
             previous = n
-            top = MAX_JUMP ** (1.0 / len(n)) if max_growth is None else max_growth
-            n = _fast_mesh(_next_mesh(n, result, goal, growth, max(growth, top), n_shifts),
+            n = _fast_mesh(_next_mesh(n, result, goal, growth, max_growth, n_shifts),
                            above=previous)
             per_cell = n_shifts * _leaves(result, n_shifts)  # points per base cell
             fit = int(room() // per_cell)
