@@ -19,7 +19,7 @@ from tbspin.engine.checkpoint import JsonValue, StepJournal
 from tbspin.engine.chunk_log import ChunkLog, ChunkRunner
 from tbspin.errors import ConvergenceWarning, ParameterError
 from tbspin.model.lattice import LatticeModel
-from tbspin.sampling.gaptree import gap_refined
+from tbspin.sampling.gaptree import GAUGE_SPLIT, gap_refined
 from tbspin.sampling.rules import (
     DROPPED,
     MAX_JUMP,
@@ -178,8 +178,8 @@ def converge(
         local threads for the same seed (chunks folded in chunk order).
     **adaptive_kw
         ``iterations``, ``factor``, ``variance_share``, ``max_cells`` of :func:`adaptive`;
-        with ``method="gaps"``: ``gap`` (required), ``factor``, ``levels`` of
-        :func:`~tbspin.sampling.gaptree.gap_refined`.
+        with ``method="gaps"``: ``gap`` (required), ``factor``, ``levels``, ``gauge_split``
+        (default ``GAUGE_SPLIT``) of :func:`~tbspin.sampling.gaptree.gap_refined`.
     """
     if method not in ("adaptive", "uniform", "gaps"):
         raise ParameterError(
@@ -197,6 +197,8 @@ def converge(
     if converge_at is not None:
         target_kw["converge_at"] = np.atleast_1d(np.asarray(converge_at, float)).tolist()
     n = np.array(_mesh(model, mesh))
+    if method == "gaps":  # the pilot's rule, resolved here so that the journal's key records it
+        adaptive_kw.setdefault("gauge_split", GAUGE_SPLIT)
     # the largest growth per direction, resolved once (the journal's key records the number)
     max_growth = max(growth, MAX_JUMP ** (1.0 / len(n)) if max_growth is None else max_growth)
     if int(np.prod(n)) * n_shifts > budget_k:

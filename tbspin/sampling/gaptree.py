@@ -24,6 +24,21 @@ shifted meshes of :func:`tbspin.sampling.rules.randomized_mesh`: each shift give
 estimate (the tree was chosen before, by other random points), the M estimates are independent,
 and value ± error is their mean ± standard error — an honest error bar however the tree looks.
 
+A second kind of peak (measured on 1T′-WSe₂, benchmarks/README.md): where the *gauge operator*
+G that fixes the basis inside a degenerate (Kramers) block barely splits that block, its
+eigenbasis turns fast with k and the proper integrand, which depends on that basis, has a peak of
+height ~1/δg^1.6 over a region far smaller than a cell, at gaps of tens of meV that the gap
+criterion does not flag. A random pilot point almost never lands in such a region, so for
+gauge-dependent kernels (the proper and s_mm Ω terms; a gauge operator in their settings) the
+pilot bounds, from below over the whole cell and to first order, both the gap and the splitting
+δg = |g_{n+1} − g_n|/‖G‖ inside every occupied block: value − Σ_i h_i |b_i·∇value| (h_i the
+cell's reduced size, b_i the reciprocal vectors; ∇ε_n the diagonal velocity, ∇g_n = 2 Re
+Σ_{m∉block} G_nm ∂H_mn/(ε_n − ε_m), first-order degenerate perturbation theory in the
+gauge-fixed basis). A cell is split where the gap bound falls below gap/f^l or the splitting
+bound below ``gauge_split``/f^l. One eigh and the sandwiches of G and ∂H per pilot point; the
+pilot stays independent of the samples, so the error bars stay honest. Gauge-invariant kernels
+(AHC, conventional spin Hall) keep the plain eigvalsh pilot.
+
 The gap of a point: the smallest ε_{n+1} − ε_n over consecutive bands with ε_n below the highest
 Fermi energy (+ 10 k_B T), skipping differences below the kernel's block tolerance (Kramers
 partners and other bands the integrand treats as one degenerate block: they carry no 1/Δ²).
@@ -39,6 +54,7 @@ import time
 
 import numpy as np
 
+from tbspin.bands.eigen import solve
 from tbspin.bands.gauge_tally import GaugeRun
 from tbspin.bz.spectrum import band_energies
 from tbspin.engine.chunk_log import ChunkRunner
@@ -54,12 +70,19 @@ from tbspin.sampling.rules import (
     _stats,
     components,
 )
-from tbspin.types import ArrayLike, FloatArray, MeshSpec
+from tbspin.types import ArrayLike, ComplexArray, FloatArray, MeshSpec
 from tbspin.units import KB_EV
 
-__all__ = ["GapTree", "gap_refined", "gap_tree", "smallest_gaps"]
+__all__ = ["GapTree", "gap_refined", "gap_tree", "smallest_gaps", "pilot_bounds",
+           "gauge_operators", "GAUGE_SPLIT"]
 
 PILOT_CHUNK = 2048  #: k-points per band-energy batch of the pilot (H(k) of a 48-orbital fit: 75 MB)
+GAUGE_CHUNK = 256  #: k-points per batch of the gauge pilot (H, ∂H and eigenvectors)
+#: level-0 threshold of the gauge criterion, as a share of ‖G‖ (1T′-WSe₂ from an 80² base:
+#: benchmarks/README.md, eighteenth session)
+GAUGE_SPLIT = 0.1
+
+GaugeOp = tuple[ComplexArray, float, float]  # (G, degen_tol, gauge_tol)
 
 
 def smallest_gaps(model: LatticeModel, k: FloatArray, e_top: float, block_tol: float
@@ -75,6 +98,69 @@ def smallest_gaps(model: LatticeModel, k: FloatArray, e_top: float, block_tol: f
     return out
 
 
+def gauge_operators(kernel: Kernel) -> list[GaugeOp]:
+    """The gauge operators a kernel's value depends on: (G, degen_tol, gauge_tol) of every term
+    that weights bands by a gauge-fixed ⟨u_n|s|u_n⟩ (the proper and s_mm Ω spin terms); [] for
+    gauge-invariant kernels (AHC, conventional) and plain callables."""
+    kern = getattr(kernel, "kernel", kernel)  # an Integrand's one-term BandKernel
+    ops: dict[int, GaugeOp] = {}
+    for term in getattr(kern, "terms", ()):
+        for entry in getattr(term, "spins", ()):
+            # gauge-dependent terms carry (operator, settings with its gauge) per spin slot;
+            # the conventional term carries bare operators (no gauge: a trace over blocks)
+            st = entry[1] if isinstance(entry, tuple) and len(entry) == 2 else None
+            if getattr(st, "gauge", None) is not None:
+                ops.setdefault(id(st), (np.asarray(st.gauge, complex), float(st.degen_tol),
+                                        float(st.gauge_tol)))
+    return list(ops.values())
+
+
+def pilot_bounds(model: LatticeModel, kred: FloatArray, size: FloatArray, e_top: float,
+                 block_tol: float, ops: list[GaugeOp]) -> tuple[FloatArray, FloatArray]:
+    """Per point, first-order lower bounds over the cell [kred − size, kred + size] (reduced
+    coordinates) of (1) the smallest gap ε_{n+1} − ε_n (eV) between consecutive bands with
+    ε_n < ``e_top`` and a gap above ``block_tol`` and (2) the smallest splitting δg/‖G‖ of a
+    gauge operator inside a degenerate block of bands below ``e_top``, minimized over ``ops``
+    (module docstring); inf where there is none. A value minus Σ_i h_i |∂_i value| with
+    ∂_i = b_i·∇: the gap's from the diagonal velocities, δg's from first-order degenerate
+    perturbation theory."""
+    b = np.asarray(model.reciprocal)[list(model.periodic)]
+    gaps = np.full(len(kred), np.inf)
+    splits = np.full(len(kred), np.inf)
+    dirs = tuple(range(model.dim))
+    for s in range(0, len(kred), GAUGE_CHUNK):
+        sl = slice(s, s + GAUGE_CHUNK)
+        H, dH = model.hamiltonian_and_derivatives(kred[sl] @ b, dirs)
+        dHr = np.einsum("ia,aknm->iknm", b, dH)  # ∂H/∂(reduced k_i) = b_i·∇H
+        E, U0 = np.linalg.eigh(H)
+        h = size[sl]
+        below = E[:, :-1] < e_top
+        d = np.diff(E, axis=1)
+        slope = sum(h[:, i:i + 1] * np.abs(np.diff(np.real(np.einsum(
+            "kni,knm,kmi->ki", U0.conj(), dHr[i], U0)), axis=1)) for i in range(len(b)))
+        gaps[sl] = np.min(np.where(below & (d > block_tol), d - slope, np.inf), axis=1)
+        for G, degen_tol, gauge_tol in ops:
+            es = solve(H, G, degen_tol=degen_tol, gauge_tol=gauge_tol, warn=False,
+                       eigh=(E, U0))
+            same = (es.block[:, 1:] == es.block[:, :-1]) & below
+            if not same.any():
+                continue
+            U = es.vectors
+            Uh = U.conj().transpose(0, 2, 1)
+            Gb = Uh @ G @ U
+            inblock = es.block[:, :, None] == es.block[:, None, :]
+            den = np.where(inblock, 1.0, E[:, :, None] - E[:, None, :])
+            w = np.where(inblock, 0.0, Gb / den)  # G_nm / (ε_n − ε_m), outside the block
+            g = np.real(np.einsum("knn->kn", Gb))
+            gslope = np.zeros(d.shape)  # Σ_i h_i |∂_i δg| per consecutive pair
+            for i in range(len(b)):
+                dg = 2.0 * np.real(np.einsum("knm,kmn->kn", w, Uh @ dHr[i] @ U))
+                gslope += h[:, i:i + 1] * np.abs(np.diff(dg, axis=1))
+            bound = (np.abs(np.diff(g, axis=1)) - gslope) / np.linalg.norm(G, 2)
+            splits[sl] = np.minimum(splits[sl], np.min(np.where(same, bound, np.inf), axis=1))
+    return gaps, splits
+
+
 class GapTree:
     """Leaves [origin, origin + size) (reduced coordinates) of a gap-refined base mesh.
 
@@ -87,12 +173,15 @@ class GapTree:
     pilot_points : int
         Band-energy evaluations the pilot used.
     refinement : dict {subdivision s: leaves of 1/s of a base cell per direction}
+    gauge_splits : int
+        Cells split by the gauge criterion alone (their gap was above the threshold).
     """
 
     def __init__(self, mesh: tuple[int, ...], origin: FloatArray, size: FloatArray,
-                 pilot_points: int) -> None:
+                 pilot_points: int, gauge_splits: int = 0) -> None:
         self.mesh, self.origin, self.size = mesh, origin, size
         self.pilot_points = pilot_points
+        self.gauge_splits = gauge_splits
         sub = np.rint(1.0 / (size[:, 0] * mesh[0])).astype(int)
         s, c = np.unique(sub, return_counts=True)
         self.refinement = {int(a): int(b) for a, b in zip(s, c, strict=True)}
@@ -101,16 +190,24 @@ class GapTree:
 def gap_tree(
     model: LatticeModel, mesh: MeshSpec, e_top: float, *, gap: float, factor: int = 2,
     levels: int = 6, block_tol: float = 1e-6, rng: np.random.Generator | None = None,
+    gauge_ops: list[GaugeOp] | None = None, gauge_split: float = GAUGE_SPLIT,
 ) -> GapTree:
     """The cells of base mesh ``mesh`` split where the pilot finds a gap < gap/factor^level
     (module docstring). ``e_top``: bands below it count as occupied (eV); ``gap`` (eV) the
-    level-0 threshold; ``factor`` children per direction; ``levels`` the deepest split."""
+    level-0 threshold; ``factor`` children per direction; ``levels`` the deepest split;
+    ``gauge_ops`` (:func:`gauge_operators`) with ``gauge_split`` > 0: the pilot bounds both
+    the gap and the gauge splitting over the cell (:func:`pilot_bounds`) and also splits where
+    the latter falls below gauge_split/factor^level."""
     if not gap > 0:
         raise ParameterError(f"gap must be a positive energy (eV), got {gap!r}")
     if int(factor) != factor or factor < 2:
         raise ParameterError(f"factor must be an integer ≥ 2, got {factor!r}")
     if int(levels) != levels or levels < 0:
         raise ParameterError(f"levels must be an integer ≥ 0, got {levels!r}")
+    if not gauge_split >= 0:
+        raise ParameterError(f"gauge_split must be ≥ 0 (a share of ‖G‖; 0: off), got "
+                             f"{gauge_split!r}")
+    ops = gauge_ops if gauge_split > 0 else None
     rng = rng or np.random.default_rng()
     n = _mesh(model, mesh)
     p = len(n)
@@ -119,21 +216,29 @@ def gap_tree(
     origin = _grid(n) * size
     children = _grid([factor] * p) / factor
     leaves_o, leaves_s = [], []
-    pilot = 0
+    pilot = by_gauge = 0
     o, s = origin, size
     for level in range(levels + 1):
         if level == levels or not len(o):
             leaves_o.append(o)
             leaves_s.append(s)
             break
-        g = smallest_gaps(model, (o + rng.random(p) * s) @ b, e_top, block_tol)
+        at = o + rng.random(p) * s
         pilot += len(o)
-        split = g < gap / factor**level
+        if ops:  # both bounds over the cell (module docstring)
+            g, dg = pilot_bounds(model, at, s, e_top, block_tol, ops)
+            split = g < gap / factor**level
+            by_g = dg < gauge_split / factor**level
+            by_gauge += int(np.sum(by_g & ~split))
+            split |= by_g
+        else:
+            split = smallest_gaps(model, at @ b, e_top, block_tol) < gap / factor**level
         leaves_o.append(o[~split])
         leaves_s.append(s[~split])
         o = (o[split][:, None, :] + children[None] * s[split][:, None, :]).reshape(-1, p)
         s = np.repeat(s[split] / factor, len(children), axis=0)
-    return GapTree(tuple(n), np.concatenate(leaves_o), np.concatenate(leaves_s), pilot)
+    return GapTree(tuple(n), np.concatenate(leaves_o), np.concatenate(leaves_s), pilot,
+                   by_gauge)
 
 
 @GaugeRun.wrap
@@ -146,6 +251,7 @@ def gap_refined(
     gap: float,
     factor: int = 2,
     levels: int = 6,
+    gauge_split: float = GAUGE_SPLIT,
     n_shifts: int = 16,
     seed: int | None = None,
     temperature: float = 0.0,
@@ -168,6 +274,12 @@ def gap_refined(
         Children per direction of a split cell.
     levels : int
         Deepest subdivision: leaves down to 1/factor^levels of a base cell per direction.
+    gauge_split : float
+        Level-0 threshold of the gauge criterion (share of ‖G‖; level l uses
+        gauge_split/factor^l): for a kernel that depends on a gauge operator (proper spin
+        Hall), cells are also split where the first-order bound of G's splitting inside an
+        occupied degenerate block falls below it (module docstring). 0 turns it off; it has no
+        effect on gauge-invariant kernels.
     """
     ef = _efermi(efermi)
     rng = np.random.default_rng(seed)
@@ -175,7 +287,8 @@ def gap_refined(
     block_tol = float(getattr(getattr(kernel, "settings", None), "degen_tol", 1e-6))
     e_top = float(ef.max()) + 10.0 * KB_EV * float(temperature)
     tree = gap_tree(model, mesh, e_top, gap=gap, factor=factor, levels=levels,
-                    block_tol=block_tol, rng=rng)
+                    block_tol=block_tol, rng=rng, gauge_ops=gauge_operators(kernel),
+                    gauge_split=gauge_split)
     shifts = rng.random((n_shifts, len(tree.mesh)))
     samples = _evaluate_tree(kernel, model, tree.origin, tree.size, shifts, ef, temperature,
                              per_cell=False, workers=workers, base=(tree.mesh, 0.0),
@@ -184,6 +297,7 @@ def gap_refined(
     nk = len(tree.origin) * n_shifts
     hist = [dict(n_k=nk, n_k_final=nk, mesh=tree.mesh, pilot_points=tree.pilot_points,
                  refined_cells=len(tree.origin) - tree.refinement.get(1, 0),
+                 gauge_split=gauge_split, gauge_splits=tree.gauge_splits,
                  max_factor=max(tree.refinement), values=values, errors=errors,
                  seconds=time.perf_counter() - t0)]
     return SampledIntegral(efermi=ef, values=values, errors=errors, samples=samples, n_k=nk,
