@@ -185,8 +185,9 @@ MATERIALS: dict[str, Material] = {
         literature={"QSH with conserved s_z": "|σ^z_xy| = 2 e/4π (e/2π); s_z is not conserved "
                                               "with SOC in 1T'-WSe2: expect a value near, "
                                               "not at, 2"},
-        # proper: gap-refined from 80² with 0.06 eV (benchmarks/bench_gap_tree.py: 4.0 % vs 7.2 %
-        # for a randomized mesh of the same 369 k evaluations)
+        # proper: gap-refined from 80² with 0.06 eV; the pilot bounds the gap and the s_z
+        # splitting over each cell (benchmarks/README.md, eighteenth session: 0.4–0.6 % from
+        # one 80² tree of 1.1 M evaluations, against 7–9 % from the value at the pilot point)
         full=Discretization(start_mesh=24, budget_k=6_000_000, curve_mesh=48, curve_points=41,
                             proper_gap=(80, 0.06)),
         quick=_QUICK, n_occupied=28),  # counted: 28 bands below −2.96 eV (not 36)
