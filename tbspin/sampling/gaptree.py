@@ -56,6 +56,7 @@ import numpy as np
 
 from tbspin.bands.eigen import solve
 from tbspin.bands.gauge_tally import GaugeRun
+from tbspin.bands.settings import ConnectionSettings
 from tbspin.bz.spectrum import band_energies
 from tbspin.engine.chunk_log import ChunkRunner
 from tbspin.errors import ParameterError
@@ -109,9 +110,9 @@ def gauge_operators(kernel: Kernel) -> list[GaugeOp]:
             # gauge-dependent terms carry (operator, settings with its gauge) per spin slot;
             # the conventional term carries bare operators (no gauge: a trace over blocks)
             st = entry[1] if isinstance(entry, tuple) and len(entry) == 2 else None
-            if getattr(st, "gauge", None) is not None:
-                ops.setdefault(id(st), (np.asarray(st.gauge, complex), float(st.degen_tol),
-                                        float(st.gauge_tol)))
+            if isinstance(st, ConnectionSettings) and st.gauge is not None:
+                ops.setdefault(id(st), (np.asarray(st.gauge, dtype=np.complex128),
+                                        float(st.degen_tol), float(st.gauge_tol)))
     return list(ops.values())
 
 
