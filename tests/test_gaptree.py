@@ -260,3 +260,20 @@ def test_gauge_criterion_keeps_the_estimate_unbiased() -> None:
     assert r.errors[0] < abs(r.values[0]) / 3  # resolved from zero: the check has teeth
     with pytest.raises(ParameterError, match="gauge_split"):
         gap_refined(kern, m, 0.1, mesh=6, gap=1e-3, gauge_split=-1.0)
+
+
+def test_cell_bounded_tree_is_capped_on_a_coarse_3d_base() -> None:
+    """On a 4³ base with six levels the first-order bounds of the 4-band Bi₂Se₃ model (proper
+    kernel: gauge-dependent) fall below the thresholds in nearly every cell, which would ask
+    for up to 8⁶ leaves per base cell; the tree stops at MAX_LEAVES per base cell, says so,
+    and still tiles the zone once."""
+    from tbspin.models import bi2se3
+    from tbspin.sampling import shc_kernel
+    from tbspin.sampling.gaptree import MAX_LEAVES, gauge_operators
+
+    m = bi2se3()
+    ops = gauge_operators(shc_kernel(m, spin="z", current="x", efield="y", formula="proper"))
+    t = gap_tree(m, 4, 0.1, gap=1.0, levels=6, rng=np.random.default_rng(0), gauge_ops=ops,
+                 gauge_split=1.0)
+    assert t.capped and MAX_LEAVES * 64 - 7 <= len(t.origin) <= MAX_LEAVES * 64
+    assert np.isclose(np.prod(t.size, axis=1).sum(), 1.0, rtol=0, atol=1e-12)

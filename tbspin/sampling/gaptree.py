@@ -36,8 +36,10 @@ cell's reduced size, b_i the reciprocal vectors; ∇ε_n the diagonal velocity, 
 Σ_{m∉block} G_nm ∂H_mn/(ε_n − ε_m), first-order degenerate perturbation theory in the
 gauge-fixed basis). A cell is split where the gap bound falls below gap/f^l or the splitting
 bound below ``gauge_split``/f^l. One eigh and the sandwiches of G and ∂H per pilot point; the
-pilot stays independent of the samples, so the error bars stay honest. Gauge-invariant kernels
-(AHC, conventional spin Hall) keep the plain eigvalsh pilot.
+pilot stays independent of the samples, so the error bars stay honest. Over coarse 3D cells the
+first-order bounds fall below the thresholds nearly everywhere, so this pilot creates at most
+``MAX_LEAVES`` leaves per base cell, splitting the cells closest to their thresholds first.
+Gauge-invariant kernels (AHC, conventional spin Hall) keep the plain eigvalsh pilot.
 
 The gap of a point: the smallest ε_{n+1} − ε_n over consecutive bands with ε_n below the highest
 Fermi energy (+ 10 k_B T), skipping differences below the kernel's block tolerance (Kramers
@@ -75,13 +77,17 @@ from tbspin.types import ArrayLike, ComplexArray, FloatArray, MeshSpec
 from tbspin.units import KB_EV
 
 __all__ = ["GapTree", "gap_refined", "gap_tree", "smallest_gaps", "pilot_bounds",
-           "gauge_operators", "GAUGE_SPLIT"]
+           "gauge_operators", "GAUGE_SPLIT", "MAX_LEAVES"]
 
 PILOT_CHUNK = 2048  #: k-points per band-energy batch of the pilot (H(k) of a 48-orbital fit: 75 MB)
 GAUGE_CHUNK = 256  #: k-points per batch of the gauge pilot (H, ∂H and eigenvectors)
 #: level-0 threshold of the gauge criterion, as a share of ‖G‖ (1T′-WSe₂ from an 80² base:
 #: benchmarks/README.md, eighteenth session)
 GAUGE_SPLIT = 0.1
+#: leaves per base cell the cell-bounded pilot may create: first-order bounds over coarse 3D
+#: cells fall below the thresholds nearly everywhere (symmetrized Bi₂Se₃ from 12³: 63× after
+#: two levels; a 4³ base with six levels would ask for 8⁶×); 1T′-WSe₂ from 80² needs 11–13×
+MAX_LEAVES = 16
 
 GaugeOp = tuple[ComplexArray, float, float]  # (G, degen_tol, gauge_tol)
 
@@ -176,13 +182,17 @@ class GapTree:
     refinement : dict {subdivision s: leaves of 1/s of a base cell per direction}
     gauge_splits : int
         Cells split by the gauge criterion alone (their gap was above the threshold).
+    capped : bool
+        The cell-bounded pilot asked for more than ``MAX_LEAVES`` leaves per base cell; the
+        cells closest to their thresholds were split first.
     """
 
     def __init__(self, mesh: tuple[int, ...], origin: FloatArray, size: FloatArray,
-                 pilot_points: int, gauge_splits: int = 0) -> None:
+                 pilot_points: int, gauge_splits: int = 0, capped: bool = False) -> None:
         self.mesh, self.origin, self.size = mesh, origin, size
         self.pilot_points = pilot_points
         self.gauge_splits = gauge_splits
+        self.capped = capped
         sub = np.rint(1.0 / (size[:, 0] * mesh[0])).astype(int)
         s, c = np.unique(sub, return_counts=True)
         self.refinement = {int(a): int(b) for a, b in zip(s, c, strict=True)}
@@ -218,6 +228,7 @@ def gap_tree(
     children = _grid([factor] * p) / factor
     leaves_o, leaves_s = [], []
     pilot = by_gauge = 0
+    capped = False
     o, s = origin, size
     for level in range(levels + 1):
         if level == levels or not len(o):
@@ -228,10 +239,17 @@ def gap_tree(
         pilot += len(o)
         if ops:  # both bounds over the cell (module docstring)
             g, dg = pilot_bounds(model, at, s, e_top, block_tol, ops)
-            split = g < gap / factor**level
-            by_g = dg < gauge_split / factor**level
-            by_gauge += int(np.sum(by_g & ~split))
-            split |= by_g
+            closeness = np.minimum(g / (gap / factor**level), dg / (gauge_split / factor**level))
+            split = closeness < 1.0
+            # the leaf cap: the closest cells first (the tree stays fixed before sampling)
+            room = (MAX_LEAVES * len(origin) - sum(map(len, leaves_o)) - len(o)) // (
+                len(children) - 1)
+            if split.sum() > room:
+                keep = np.argsort(np.where(split, closeness, np.inf), kind="stable")[:max(room, 0)]
+                split = np.zeros(len(o), dtype=bool)
+                split[keep] = True
+                capped = True
+            by_gauge += int(np.sum(split & (g >= gap / factor**level)))
         else:
             split = smallest_gaps(model, at @ b, e_top, block_tol) < gap / factor**level
         leaves_o.append(o[~split])
@@ -239,7 +257,7 @@ def gap_tree(
         o = (o[split][:, None, :] + children[None] * s[split][:, None, :]).reshape(-1, p)
         s = np.repeat(s[split] / factor, len(children), axis=0)
     return GapTree(tuple(n), np.concatenate(leaves_o), np.concatenate(leaves_s), pilot,
-                   by_gauge)
+                   by_gauge, capped)
 
 
 @GaugeRun.wrap
@@ -279,8 +297,9 @@ def gap_refined(
         Level-0 threshold of the gauge criterion (share of ‖G‖; level l uses
         gauge_split/factor^l): for a kernel that depends on a gauge operator (proper spin
         Hall), cells are also split where the first-order bound of G's splitting inside an
-        occupied degenerate block falls below it (module docstring). 0 turns it off; it has no
-        effect on gauge-invariant kernels.
+        occupied degenerate block falls below it, and the gap is bounded over the cell too
+        (module docstring). 0 turns both cell bounds off (the pilot looks at the gap at its
+        point only, as for gauge-invariant kernels, where this has no effect).
     """
     ef = _efermi(efermi)
     rng = np.random.default_rng(seed)
@@ -299,6 +318,7 @@ def gap_refined(
     hist = [dict(n_k=nk, n_k_final=nk, mesh=tree.mesh, pilot_points=tree.pilot_points,
                  refined_cells=len(tree.origin) - tree.refinement.get(1, 0),
                  gauge_split=gauge_split, gauge_splits=tree.gauge_splits,
+                 leaf_cap=tree.capped,
                  max_factor=max(tree.refinement), values=values, errors=errors,
                  seconds=time.perf_counter() - t0)]
     return SampledIntegral(efermi=ef, values=values, errors=errors, samples=samples, n_k=nk,
