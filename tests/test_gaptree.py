@@ -242,8 +242,8 @@ def test_gauge_criterion_keeps_the_estimate_unbiased() -> None:
     direction of an infinitesimal magnetization, which this in-gap value depends on) from a
     gap-refined 10³ base with the gauge criterion on agrees within 4 combined errors with an
     independent plain randomized 20³ mesh; the criterion did split cells (their gaps were all
-    above the gap threshold), switching it off (gauge_split=0) splits none, and a negative
-    threshold is refused."""
+    above the gap threshold), switching it off (gauge_split=0) splits none, and a negative, NaN
+    or non-numeric threshold is refused."""
     from tbspin.models import bi2se3
     from tbspin.sampling import shc_kernel
 
@@ -258,8 +258,9 @@ def test_gauge_criterion_keeps_the_estimate_unbiased() -> None:
     plain = randomized_mesh(kern, m, 0.1, mesh=20, n_shifts=8, seed=9)
     assert abs(r.values[0] - plain.values[0]) <= 4 * np.hypot(r.errors[0], plain.errors[0])
     assert r.errors[0] < abs(r.values[0]) / 3  # resolved from zero: the check has teeth
-    with pytest.raises(ParameterError, match="gauge_split"):
-        gap_refined(kern, m, 0.1, mesh=6, gap=1e-3, gauge_split=-1.0)
+    for bad in (-1.0, float("nan"), "0.1"):
+        with pytest.raises(ParameterError, match="gauge_split"):
+            gap_refined(kern, m, 0.1, mesh=6, gap=1e-3, gauge_split=bad)
 
 
 def test_cell_bounded_tree_is_capped_on_a_coarse_3d_base() -> None:

@@ -353,6 +353,11 @@ def test_proper_run_with_gap_refinement(tmp_path: Path, monkeypatch: pytest.Monk
     assert not any("(×" in w for w in lines)
     rec = json.loads((tmp_path / "pt.json").read_text(encoding="utf-8"))
     assert rec["tol_runs"]["shc:proper"]["refine_gap"] == 1.0
+    # the proper kernel depends on its gauge operators: the cell-bounded pilot acted, and the
+    # record says with which threshold (tbspin.sampling.gaptree.GAUGE_SPLIT)
+    from tbspin.sampling.gaptree import GAUGE_SPLIT
+
+    assert rec["tol_runs"]["shc:proper"]["gauge_split"] == GAUGE_SPLIT
 
 
 def test_record_keeps_each_warning_once_with_its_repeats() -> None:

@@ -31,7 +31,6 @@ from tbspin.observables._options import DEFAULT_BUDGET_K, check_sampling, warn_l
 from tbspin.observables._wedge import Wedge
 from tbspin.results.conductivity import ConductivityResult, model_provenance
 from tbspin.sampling import GENERIC_SHIFT, SampledIntegral, converge
-from tbspin.sampling.gaptree import GAUGE_SPLIT, gauge_operators
 from tbspin.sampling.rules import components as n_components
 from tbspin.sampling.rules import fermi_energies as _efermi
 from tbspin.sampling.submesh import REL_WARN, submesh_integral, unconverged
@@ -184,8 +183,9 @@ def _converged(
                       ef[goal.judged].tolist(), budget_seconds=secs,
                       budget_k=budget_k, start_mesh=list(np.atleast_1d(mesh)), seed=r.seed,
                       refine_gap=refine_gap,
-                      gauge_split=None if refine_gap is None or not gauge_operators(integrand)
-                      else GAUGE_SPLIT,
+                      # as the passes applied it (tbspin.sampling.gaptree)
+                      gauge_split=next((h["gauge_split"] for h in r.history
+                                        if "gauge_split" in h), None),
                       seed_given=seed, n_k=r.n_k, n_shifts=r.n_shifts, converged=r.converged,
                       confirmed=r.confirmed, mesh=r.mesh, components=r.n_components,
                       refinement=r.refinement, history=r.history,

@@ -58,7 +58,7 @@ import numpy as np
 
 from tbspin.bands.eigen import solve
 from tbspin.bands.gauge_tally import GaugeRun
-from tbspin.bands.settings import ConnectionSettings
+from tbspin.bands.settings import ConnectionSettings, positive_number
 from tbspin.bz.spectrum import band_energies
 from tbspin.engine.chunk_log import ChunkRunner
 from tbspin.errors import ParameterError
@@ -215,9 +215,7 @@ def gap_tree(
         raise ParameterError(f"factor must be an integer ≥ 2, got {factor!r}")
     if int(levels) != levels or levels < 0:
         raise ParameterError(f"levels must be an integer ≥ 0, got {levels!r}")
-    if not gauge_split >= 0:
-        raise ParameterError(f"gauge_split must be ≥ 0 (a share of ‖G‖; 0: off), got "
-                             f"{gauge_split!r}")
+    gauge_split = positive_number(gauge_split, "gauge_split", allow_zero=True)  # 0: off
     ops = gauge_ops if gauge_split > 0 else None
     rng = rng or np.random.default_rng()
     n = _mesh(model, mesh)
@@ -306,9 +304,9 @@ def gap_refined(
     t0 = time.perf_counter()
     block_tol = float(getattr(getattr(kernel, "settings", None), "degen_tol", 1e-6))
     e_top = float(ef.max()) + 10.0 * KB_EV * float(temperature)
+    ops = gauge_operators(kernel)
     tree = gap_tree(model, mesh, e_top, gap=gap, factor=factor, levels=levels,
-                    block_tol=block_tol, rng=rng, gauge_ops=gauge_operators(kernel),
-                    gauge_split=gauge_split)
+                    block_tol=block_tol, rng=rng, gauge_ops=ops, gauge_split=gauge_split)
     shifts = rng.random((n_shifts, len(tree.mesh)))
     samples = _evaluate_tree(kernel, model, tree.origin, tree.size, shifts, ef, temperature,
                              per_cell=False, workers=workers, base=(tree.mesh, 0.0),
@@ -317,7 +315,9 @@ def gap_refined(
     nk = len(tree.origin) * n_shifts
     hist = [dict(n_k=nk, n_k_final=nk, mesh=tree.mesh, pilot_points=tree.pilot_points,
                  refined_cells=len(tree.origin) - tree.refinement.get(1, 0),
-                 gauge_split=gauge_split, gauge_splits=tree.gauge_splits,
+                 # the threshold that acted (None: the kernel has no gauge operator)
+                 gauge_split=float(gauge_split) if ops else None,
+                 gauge_splits=tree.gauge_splits,
                  leaf_cap=tree.capped,
                  max_factor=max(tree.refinement), values=values, errors=errors,
                  seconds=time.perf_counter() - t0)]
