@@ -459,6 +459,29 @@ def test_a_base_mesh_jump_is_at_most_max_jump_times_the_points() -> None:
     assert meshes[3.0][:2] == [(5, 5, 5), (15, 15, 15)], meshes
 
 
+def test_growth_bounds_are_resolved_once_and_impossible_ones_refused() -> None:
+    """converge's growth bounds: max_growth defaults to MAX_JUMP^(1/d) (exact: 2 in 3D), never
+    below growth; a factor < 1, a non-number or a max_growth below growth is refused with the
+    parameter's name before any k-point is computed (a mesh that may not grow could not reach
+    the tolerance); a tol run records the bounds it used."""
+    import tbspin
+    from tbspin.sampling import MAX_JUMP
+    from tbspin.sampling.driver import growth_bounds
+
+    assert growth_bounds(3) == (1.5, MAX_JUMP ** (1 / 3))
+    assert growth_bounds(2, 3.0) == (3.0, 3.0)  # MAX_JUMP^(1/2) = 2.83 < growth
+    assert growth_bounds(2, 1.2, 1.2) == (1.2, 1.2)
+    m = haldane()
+    kern = ahc_kernel(m)
+    for kw, name in ((dict(growth=0.5), "'growth'"), (dict(growth="2"), "'growth'"),
+                     (dict(growth=1.5, max_growth=1.2), "'max_growth'"),
+                     (dict(max_growth=float("nan")), "'max_growth'")):
+        with pytest.raises(ParameterError, match=name):
+            converge(kern, m, 0.0, tol=0.05, mesh=8, seed=1, **kw)
+    r = tbspin.compute(m, "ahc", efermi=0.0, tol=0.2, mesh=8, seed=1)
+    assert r.extras["sampling"]["growth"] == [1.5, MAX_JUMP ** 0.5]
+
+
 def test_fft_bloch_sums_of_the_shifted_meshes_equal_the_direct_sums(monkeypatch) -> None:
     """The unrefined cells of every shifted mesh take FFT Bloch sums (tbspin.bz.fourier) when the
     engine's cost rule prefers them; refined cells take direct sums. Reference: the same run with

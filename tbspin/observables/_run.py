@@ -31,6 +31,7 @@ from tbspin.observables._options import DEFAULT_BUDGET_K, check_sampling, warn_l
 from tbspin.observables._wedge import Wedge
 from tbspin.results.conductivity import ConductivityResult, model_provenance
 from tbspin.sampling import GENERIC_SHIFT, SampledIntegral, converge
+from tbspin.sampling.driver import growth_bounds
 from tbspin.sampling.rules import components as n_components
 from tbspin.sampling.rules import fermi_energies as _efermi
 from tbspin.sampling.submesh import REL_WARN, submesh_integral, unconverged
@@ -183,6 +184,8 @@ def _converged(
                       ef[goal.judged].tolist(), budget_seconds=secs,
                       budget_k=budget_k, start_mesh=list(np.atleast_1d(mesh)), seed=r.seed,
                       refine_gap=refine_gap,
+                      # (smallest, largest) growth per direction of the base meshes
+                      growth=list(growth_bounds(model.n_periodic)),
                       # as the passes applied it (tbspin.sampling.gaptree)
                       gauge_split=next((h["gauge_split"] for h in r.history
                                         if "gauge_split" in h), None),

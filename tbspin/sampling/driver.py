@@ -15,6 +15,7 @@ import numpy as np
 from scipy.fft import next_fast_len
 
 from tbspin.bands.gauge_tally import GaugeRun
+from tbspin.bands.settings import positive_number
 from tbspin.engine.checkpoint import JsonValue, StepJournal
 from tbspin.engine.chunk_log import ChunkLog, ChunkRunner
 from tbspin.errors import ConvergenceWarning, ParameterError
@@ -39,7 +40,7 @@ from tbspin.sampling.targets import Goal, TolSpec
 from tbspin.sampling.tree import adaptive
 from tbspin.types import ArrayLike, IntArray, MeshSpec, PathLike
 
-__all__ = ["converge"]
+__all__ = ["converge", "growth_bounds"]
 
 
 #: the step name of each method's passes in the journal
@@ -58,6 +59,24 @@ def _next_mesh(n: IntArray, result: SampledIntegral, goal: Goal,
     scale = (points / (int(np.prod(n)) * n_shifts * _leaves(result, n_shifts))) ** (1.0 / len(n))
     scale = min(max(scale, growth), max_growth)
     return np.maximum(n + 1, np.ceil(n * scale).astype(int))
+
+
+def growth_bounds(dim: int, growth: float = 1.5, max_growth: float | None = None
+                  ) -> tuple[float, float]:
+    """(smallest, largest) growth factor per direction of :func:`converge`'s base meshes in
+    ``dim`` periodic directions: ``growth`` and ``max_growth``, the latter MAX_JUMP^(1/dim) when
+    None (2 in 3D, 2.83 in 2D) and at least ``growth``; a ParameterError names a factor < 1 or
+    a ``max_growth`` below ``growth`` (a mesh that may not grow cannot reach a tolerance)."""
+    growth = positive_number(growth, "growth")
+    if growth < 1.0:
+        raise ParameterError(f"'growth' must be >= 1 (a factor per direction of the base mesh), "
+                             f"got {growth!r}")
+    if max_growth is None:
+        return growth, max(growth, MAX_JUMP ** (1.0 / dim))
+    top = positive_number(max_growth, "max_growth")
+    if top < growth:
+        raise ParameterError(f"'max_growth' ({max_growth!r}) must be >= 'growth' ({growth!r})")
+    return growth, top
 
 
 def _leaves(result: SampledIntegral, n_shifts: int) -> float:
@@ -154,7 +173,8 @@ def converge(
     growth, max_growth : float
         Smallest and largest growth factor per direction of the base mesh (equal: fixed steps);
         ``max_growth=None`` (default): at most ``MAX_JUMP`` = 8 times the points per jump
-        (8^(1/d) per direction: 2 in 3D, 2.83 in 2D).
+        (8^(1/d) per direction: 2 in 3D, 2.83 in 2D), and never below ``growth``
+        (:func:`growth_bounds`; ``growth`` < 1 or ``max_growth`` < ``growth`` is refused).
     workers : int, optional
         Threads evaluating the k-chunks (None: all cores); the result does not depend on it.
     checkpoint : path, optional
@@ -199,8 +219,8 @@ def converge(
     n = np.array(_mesh(model, mesh))
     if method == "gaps":  # the pilot's rule, resolved here so that the journal's key records it
         adaptive_kw.setdefault("gauge_split", GAUGE_SPLIT)
-    # the largest growth per direction, resolved once (the journal's key records the number)
-    max_growth = max(growth, MAX_JUMP ** (1.0 / len(n)) if max_growth is None else max_growth)
+    # the growth bounds per direction, resolved once (the journal's key records the numbers)
+    growth, max_growth = growth_bounds(len(n), growth, max_growth)
     if int(np.prod(n)) * n_shifts > budget_k:
         raise ParameterError(
             f"budget_k={budget_k} k-points is less than the first pass ({n_shifts} shifts of "
