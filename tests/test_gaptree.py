@@ -111,12 +111,35 @@ def test_public_tol_run_with_refine_gap(capsys: pytest.CaptureFixture[str]) -> N
     samp = r.extras["sampling"]
     assert samp["method"] == "gaps" and samp["refine_gap"] == 2.0 and samp["converged"]
     assert samp["gauge_split"] is None  # the AHC does not depend on a gauge operator
-    for kw, match in ((dict(mesh=8, refine_gap=1.0), "no effect without 'tol'"),
-                      (dict(tol=0.05, refine_gap=0.0), "positive energy")):
+    for kw, match in ((dict(mesh=8, refine_gap=1.0, errors=False), "drop errors=False"),
+                      (dict(mesh=8, refine_gap=1.0, shift=0.5), "drop shift"),
+                      (dict(tol=0.05, refine_gap=0.0), "positive energy"),
+                      (dict(mesh=8, refine_gap=-1.0), "positive energy")):
         with pytest.raises(ParameterError, match=match):
             tbspin.anomalous_hall(h, efermi=0.0, **kw)
-    assert cli.main(["ahc", "--model", "haldane", "--mesh", "8", "--refine-gap", "1"]) == 2
-    assert "--refine-gap only acts in a --tol run" in capsys.readouterr().err
+    assert cli.main(["ahc", "--model", "haldane", "--mesh", "8", "--refine-gap", "1",
+                     "--no-errors"]) == 2
+    assert "--refine-gap without --tol is one gap-refined pass" in capsys.readouterr().err
+
+
+def test_one_gap_refined_pass_without_tol_gives_a_curve_from_one_tree() -> None:
+    """``refine_gap`` without ``tol``: one pass of 16 random shifts of the tree of ``mesh``.
+    The Haldane Chern insulator 0.01 from its transition (gap 0.02 at E_F = 0): every E_F of a
+    curve inside the gap gives |σ_xy| = 1 e²/h (exact) within 4 errors, the errors are the
+    spread of the 16 shifts, and the pass is the sampling layer's ``gap_refined`` with the
+    recorded seed, bit for bit (one tree built for the highest E_F, all E_F from its leaves)."""
+    import tbspin
+
+    h = haldane(M=M_C - 0.01)
+    ef = [-0.008, 0.0, 0.008]
+    r = tbspin.anomalous_hall(h, efermi=ef, mesh=8, refine_gap=2.0, seed=5, workers=1)
+    assert np.all(np.abs(np.abs(r.values) - 1.0) <= 4 * r.errors)
+    samp = r.extras["sampling"]
+    assert samp["method"] == "gaps" and samp["n_shifts"] == 16 and samp["seed"] == 5
+    assert samp["leaves"] > 64  # the tree split cells of the 8² base near the small gap
+    ref = gap_refined(ahc_kernel(h), h, ef, mesh=8, gap=2.0, n_shifts=16, seed=5)
+    assert np.array_equal(r.raw, ref.values) and np.array_equal(r.raw_errors, ref.errors)
+    assert ref.n_k == samp["n_k"] == 16 * samp["leaves"]
 
 
 def test_next_base_mesh_counts_the_leaves() -> None:

@@ -194,6 +194,26 @@ def _one_run_budget(materials):  # type: ignore[no-untyped-def]
     return OneRun
 
 
+def _one_run_and_its_curve_budget(materials):  # type: ignore[no-untyped-def]
+    """Like :func:`_one_run_budget`, but exhausted only after the first run's E_F curve: the
+    check after the share (before the curve) still passes."""
+
+    class OneRunAndCurve(materials.Budget):
+        shares = checks = 0
+
+        def share(self, runs_left: int) -> float | None:
+            self.shares += 1
+            return 60.0
+
+        @property
+        def exhausted(self) -> bool:
+            if self.shares:
+                self.checks += 1
+            return self.checks >= 2
+
+    return OneRunAndCurve
+
+
 def test_budget_exhaustion_warns_and_writes_a_partial_table(tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """The budget ends after the first ``tol`` run (a Budget that is exhausted once it has
@@ -325,8 +345,10 @@ def test_killed_table_resumes_to_the_same_entries(table: Path, tmp_path: Path) -
 
 def test_proper_run_with_gap_refinement(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A material whose Discretization asks for ``proper_gap`` (base mesh, eV) runs its proper
-    ``tol`` run on gap-refined meshes from that base (the record says so) and its other runs as
-    before (quick Pt with proper_gap = (4, 1.0); only the proper run, as in the budget test)."""
+    ``tol`` run on gap-refined meshes from that base (the record says so) and its E_F curve as
+    one gap-refined pass of the curve mesh, whose value at E_F agrees with the ``tol`` run's
+    within 4 combined errors (two independent unbiased estimates of the same integral); quick
+    Pt with proper_gap = (4, 1.0); only the proper run and its curve."""
     data = _data()
     import dataclasses
 
@@ -336,7 +358,7 @@ def test_proper_run_with_gap_refinement(tmp_path: Path, monkeypatch: pytest.Monk
     pt = decl.MATERIALS["pt"]
     monkeypatch.setitem(decl.MATERIALS, "pt", dataclasses.replace(
         pt, quick=dataclasses.replace(pt.quick, proper_gap=(4, 1.0))))
-    monkeypatch.setattr(materials, "Budget", _one_run_budget(materials))
+    monkeypatch.setattr(materials, "Budget", _one_run_and_its_curve_budget(materials))
     with pytest.warns(ConvergenceWarning, match="not complete"):
         s = materials.run_table(tmp_path, only="pt", quick=True, budget_seconds=60, workers=1,
                                 data=data)
@@ -353,6 +375,14 @@ def test_proper_run_with_gap_refinement(tmp_path: Path, monkeypatch: pytest.Monk
     assert not any("(×" in w for w in lines)
     rec = json.loads((tmp_path / "pt.json").read_text(encoding="utf-8"))
     assert rec["tol_runs"]["shc:proper"]["refine_gap"] == 1.0
+    curve = rec["curves"]["shc:proper"]
+    assert curve["refine_gap"] == 1.0 and "gap-refined tree" in curve["error_method"]
+    assert curve["k_points"] > 16 * 4**3  # 16 shifts of a tree that split 4³ cells
+    mid = len(curve["efermi_eV"]) // 2
+    head = next(e for e in rec["entries"] if e["headline"])
+    c = curve["components"][head["component"]]
+    assert np.isfinite(c["errors"][mid]) and c["errors"][mid] > 0
+    assert abs(c["values"][mid] - head["value"]) <= 4 * np.hypot(c["errors"][mid], head["error"])
     # the proper kernel depends on its gauge operators: the cell-bounded pilot acted, and the
     # record says with which threshold (tbspin.sampling.gaptree.GAUGE_SPLIT)
     from tbspin.sampling.gaptree import GAUGE_SPLIT

@@ -78,11 +78,15 @@ def check_cli_options(args: argparse.Namespace) -> None:
     no_errors = getattr(args, "no_errors", False)
     if args.tol is None:
         for option, value in (("--budget", args.budget), ("--budget-k", args.budget_k),
-                              ("--converge-at", getattr(args, "converge_at", None)),
-                              ("--refine-gap", getattr(args, "refine_gap", None))):
+                              ("--converge-at", getattr(args, "converge_at", None))):
             if value is not None:
                 raise ParameterError(f"{option} only acts in a --tol run; add --tol (e.g. "
                                      f"--tol 0.02) or drop {option}")
+        if getattr(args, "refine_gap", None) is not None and (no_errors or args.shift is not None):
+            raise ParameterError("--refine-gap without --tol is one gap-refined pass (random "
+                                 "shifts of a fixed tree, their spread the error bar); drop "
+                                 + ("--no-errors" if no_errors else "--shift")
+                                 + " or --refine-gap")
         if args.seed is not None and no_errors:
             raise ParameterError("--seed fixes the random shifts of the error estimate; it has "
                                  "no effect with --no-errors (drop one of them)")

@@ -5,9 +5,12 @@ result or is refused with a :class:`~tbspin.errors.ParameterError` naming it:
 
 * ``tol`` is a relative standard error, 0 < tol < 1, or one per component (``tol=5`` used
   to be accepted and did nothing useful);
-* ``budget`` (seconds), ``budget_k`` (k-points) and ``refine_gap`` (eV) only act in a ``tol``
-  run; without ``tol`` they are refused, and so is an explicit ``shift`` with ``tol`` (its meshes are
-  randomly shifted);
+* ``budget`` (seconds) and ``budget_k`` (k-points) only act in a ``tol`` run; without ``tol``
+  they are refused, and so is an explicit ``shift`` with ``tol`` (its meshes are randomly
+  shifted); ``refine_gap`` (eV) samples gap-refined meshes in a ``tol`` run, and without
+  ``tol`` makes the run one gap-refined pass of ``mesh`` (:data:`GAP_PASS_SHIFTS` random
+  shifts of one tree, their spread the error bar), so it is refused with ``errors=False``
+  or an explicit ``shift``;
 * ``errors`` (default True): a run without ``tol`` splits the mesh's k-points into randomly
   shifted sub-meshes for an error bar (:mod:`tbspin.sampling.submesh`); ``seed`` (its shifts)
   acts there and is refused with ``errors=False`` and no ``tol``; an explicit ``shift`` fixes
@@ -54,6 +57,18 @@ LONG_RUN_SECONDS = 3600.0
 PROBE_K = 64
 
 
+#: random shifts of the one gap-refined pass that ``refine_gap`` without ``tol`` asks for (as
+#: many as a ``tol`` pass: tbspin.sampling.rules)
+GAP_PASS_SHIFTS = 16
+
+
+def _check_gap(refine_gap: float | None) -> None:
+    if refine_gap is not None and (isinstance(refine_gap, bool)
+                                   or not isinstance(refine_gap, numbers.Real)
+                                   or not math.isfinite(refine_gap) or refine_gap <= 0):
+        raise ParameterError(f"'refine_gap' must be a positive energy (eV), got {refine_gap!r}")
+
+
 def check_sampling(
     *, tol: TolSpec | None, mesh: MeshSpec | None, shift: ShiftSpec | None,
     budget: float | None, budget_k: int | None, seed: int | None, errors: bool = True,
@@ -72,10 +87,15 @@ def check_sampling(
     ParameterError
         Naming the keyword that cannot act and what to do instead.
     """
+    _check_gap(refine_gap)
     if tol is None:
+        if refine_gap is not None and (not errors or shift is not None):
+            raise ParameterError(
+                "'refine_gap' without 'tol' is one gap-refined pass: random shifts of a fixed "
+                "tree, whose spread is the error bar; drop "
+                + ("errors=False" if not errors else "shift") + " or drop refine_gap")
         for name, value, what in (("budget", budget, "wall-time budget (s)"),
-                                  ("budget_k", budget_k, "k-point budget"),
-                                  ("refine_gap", refine_gap, "gap-refinement threshold (eV)")):
+                                  ("budget_k", budget_k, "k-point budget")):
             if value is not None:
                 raise ParameterError(
                     f"'{name}' is the {what} of a converged run and has no effect without "
@@ -103,10 +123,6 @@ def check_sampling(
         raise ParameterError(
             "'shift' has no effect with 'tol': a converged run uses randomly shifted meshes "
             "(recorded with their seed); drop shift, or drop tol for one shifted mesh")
-    if refine_gap is not None and (isinstance(refine_gap, bool)
-                                   or not isinstance(refine_gap, numbers.Real)
-                                   or not math.isfinite(refine_gap) or refine_gap <= 0):
-        raise ParameterError(f"'refine_gap' must be a positive energy (eV), got {refine_gap!r}")
     if budget_k is None:
         budget_k = DEFAULT_BUDGET_K
     elif isinstance(budget_k, bool) or not isinstance(budget_k, numbers.Integral) or budget_k < 1:

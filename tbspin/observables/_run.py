@@ -24,14 +24,21 @@ from tbspin.bands.integrands import BandKernel, Integrand
 from tbspin.bands.settings import ConnectionSettings, positive_number, resolve_connection
 from tbspin.bz.kmesh import Mesh, make_mesh
 from tbspin.engine.checkpoint import JsonValue, array_digest
+from tbspin.engine.chunk_log import ChunkRunner
 from tbspin.engine.integrate import Plan, default_chunk_size, integrate
 from tbspin.errors import ArgumentError, ConvergenceWarning, ParameterError
 from tbspin.model.lattice import LatticeModel, axis_index
-from tbspin.observables._options import DEFAULT_BUDGET_K, check_sampling, warn_long_run
+from tbspin.observables._options import (
+    DEFAULT_BUDGET_K,
+    GAP_PASS_SHIFTS,
+    check_sampling,
+    warn_long_run,
+)
 from tbspin.observables._wedge import Wedge
 from tbspin.results.conductivity import ConductivityResult, model_provenance
 from tbspin.sampling import GENERIC_SHIFT, SampledIntegral, converge
 from tbspin.sampling.driver import growth_bounds
+from tbspin.sampling.gaptree import gap_refined
 from tbspin.sampling.rules import components as n_components
 from tbspin.sampling.rules import fermi_energies as _efermi
 from tbspin.sampling.submesh import REL_WARN, submesh_integral, unconverged
@@ -303,6 +310,16 @@ def _integrate(
             fingerprint=model.fingerprint(), provenance=model_provenance(model, st.record()),
             raw_errors=r.errors.reshape(shape), components=comps, indices=idx,
         )
+    if refine_gap is not None:  # no tol: one gap-refined pass (tbspin.observables._options)
+        for name, given in (("symmetry", wedge), ("checkpoint", checkpoint),
+                            ("executor", executor)):
+            if given is not None:
+                raise ParameterError(
+                    f"'{name}' is not supported by a gap-refined pass (refine_gap without tol); "
+                    f"drop {name}, or give tol= for a converged gap-refined run")
+        return _gap_pass(integrand, ef, kind=kind, label=label, formula=formula, mesh=mesh,
+                         gap=float(refine_gap), temperature=T, eta=eta, seed=seed, comps=comps,
+                         idx=idx, gauge=gauge, workers=workers, client=client)
     if wedge is not None:
         if not isinstance(integrand, BandKernel) or comps is None:
             raise ArgumentError("a wedge run needs a whole-tensor BandKernel and its components")
@@ -406,6 +423,56 @@ def _sub_meshes(
             "(tbspin.crystal.symmetrize, model.symmetrized(), CLI --symmetrize). "
             f"Seed {r.seed} reruns this estimate", ConvergenceWarning,
             stacklevel=_caller_level())
+    return res
+
+
+def _gap_pass(
+    integrand: Integrand | BandKernel, ef: FloatArray, *, kind: str, label: str, formula: str,
+    mesh: MeshSpec, gap: float, temperature: float, eta: float, seed: int | None,
+    comps: list[list[int]] | None, idx: list[str] | None, gauge: str, workers: int | None,
+    client: object | None,
+) -> ConductivityResult:
+    """``refine_gap`` without ``tol``: :data:`GAP_PASS_SHIFTS` random shifts of one gap-refined
+    tree of base mesh ``mesh`` (:func:`tbspin.sampling.gaptree.gap_refined`; the tree is built
+    for the highest E_F, so every E_F of a curve comes from the same leaves), value ± the
+    Student-t error of the shifts, and a ConvergenceWarning when that estimate is not
+    converged (as for the sub-mesh estimate)."""
+    model, st = integrand.model, integrand.settings
+    root = seed if seed is not None else int(np.random.default_rng().integers(2**63))
+    r = gap_refined(integrand, model, ef, mesh=mesh, gap=gap, n_shifts=GAP_PASS_SHIFTS,
+                    seed=root, temperature=temperature, workers=workers,
+                    runner=ChunkRunner(workers, client, None))
+    shape = (len(ef), len(comps)) if comps is not None else (len(ef),)
+    why = unconverged(r.samples, r.values, r.errors, r.n_components)
+    h = r.history[0]
+    n = "x".join(map(str, r.mesh))
+    leaves = r.n_k // GAP_PASS_SHIFTS
+    samp = dict(method=r.method, mesh=list(r.mesh), refine_gap=gap, n_shifts=GAP_PASS_SHIFTS,
+                gauge_split=h["gauge_split"], gauge_splits=h["gauge_splits"],
+                leaf_cap=h["leaf_cap"], pilot_points=h["pilot_points"], leaves=leaves,
+                refinement=r.refinement, n_k=r.n_k, seed=root, seed_given=seed,
+                seconds=h["seconds"], rel_warn=REL_WARN, unconverged=why,
+                samples=r.samples.tolist())
+    res = ConductivityResult(
+        kind=kind, label=label, efermi=ef, raw=r.values.reshape(shape), dim=model.n_periodic,
+        formula=formula, method=st.method, gauge=gauge, mesh=r.mesh,
+        shift=(0.0,) * len(r.mesh), temperature=temperature, eta=float(eta), model=model.name,
+        version=__version__,
+        extras=dict(sampling=samp, position_operator=_position_operator(model), **st.extras(),
+                    n_k=r.n_k, seconds=h["seconds"],
+                    errors=(f"{GAP_PASS_SHIFTS} random shifts of one gap-refined tree (base "
+                            f"mesh {n}, refine_gap {gap:g} eV, {leaves} leaves; {r.n_k} "
+                            f"k-points, seed {root}); Student-t standard error (1 sigma)"),
+                    shift_default="random: each shift of the tree its own"),
+        fingerprint=model.fingerprint(), provenance=model_provenance(model, st.record()),
+        raw_errors=r.errors.reshape(shape), components=comps, indices=idx,
+    )
+    if why:
+        warnings.warn(
+            f"{label} on the gap-refined mesh {n} (refine_gap {gap:g} eV) is not converged: "
+            f"{'; '.join(why)}. Fixes: tol= (e.g. tol=0.05, CLI --tol) with refine_gap "
+            f"converges to a target error; or a larger base mesh. Seed {root} reruns this "
+            "estimate", ConvergenceWarning, stacklevel=_caller_level())
     return res
 
 

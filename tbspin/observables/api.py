@@ -180,7 +180,10 @@ def anomalous_hall(
         bands with occupied weight come closer than ``refine_gap`` (eV; halved per level of
         subdivision) are split, then the fixed tree is sampled with random shifts. For
         integrands with 1/Δ² peaks between occupied bands (the proper spin current of Wannier
-        fits); a few times the change of a gap across a base cell. Refused without ``tol``.
+        fits); a few times the change of a gap across a base cell. Without ``tol``: one such
+        pass, 16 random shifts of the tree of base mesh ``mesh`` (built for the highest
+        ``efermi``: every E_F of a curve from the same leaves), value ± the spread of the
+        shifts (refused with ``errors=False``, ``shift``, ``symmetry`` or ``checkpoint``).
     budget : float, optional
         Wall-time budget (s) of a ``tol`` run (refused without ``tol``).
     seed : int, optional

@@ -15,7 +15,9 @@ Per material (declarations in :mod:`tbspin.reproduce._materials_decl`):
    proper formula enforces), and of the AHC from :func:`tbspin.crystal.ahc_shape`;
 4. one whole-tensor ``tol`` run per formula at E_F (every non-vanishing component from one
    eigensystem per k-point), the tolerance decided in :func:`run_tolerance` only;
-5. a curve over E_F ± 0.5 eV on a fixed mesh with the default sub-mesh error bars;
+5. a curve over E_F ± 0.5 eV on a fixed mesh with the default sub-mesh error bars (a formula
+   whose ``tol`` run is gap-refined: one gap-refined pass of the curve mesh, error bars from
+   its 16 shifts);
 6. the proper/conventional ratio per component.
 
 A material whose record in the output folder is complete (same inputs, same settings) is read
@@ -393,13 +395,19 @@ def compute_material(mat: Material, data: Path, *, quick: bool, budget: Budget,
         ef = mat.efermi + np.linspace(-st.window, st.window, st.curve_points)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            # a gap-refined formula: its curve is one gap-refined pass of the curve mesh (the
+            # tree built for the highest E_F; plain sub-meshes miss the peaks its tol run
+            # refines, and their error bars are as wide as the curve: benchmarks/README.md)
             c = _call(model, run, ef, mesh=st.curve_mesh, seed=SEED, client=client,
-                      workers=workers)
-        rec["k_points"] += int(np.prod(c.mesh))
+                      workers=workers, **({} if gap is None else {"refine_gap": gap[1]}))
+        rec["k_points"] += int(c.extras.get("n_k", np.prod(c.mesh)))
         cv, ce = c.to(unit), c.errors_to(unit)
         rec["curves"][f"{obs}:{formula}"] = {
             "efermi_eV": ef.tolist(), "mesh": list(c.mesh), "unit": unit,
-            "error_method": "default sub-mesh estimate (M randomly shifted sub-meshes)",
+            "refine_gap": None if gap is None else gap[1],
+            "k_points": int(c.extras.get("n_k", np.prod(c.mesh))),
+            "error_method": ("default sub-mesh estimate (M randomly shifted sub-meshes)"
+                             if gap is None else str(c.extras["errors"])),
             "components": {lab: {"values": cv[:, [tuple(x) for x in c.components].index(
                 tuple(cc))].tolist(), "errors": (np.zeros(len(ef)) if ce is None else ce[
                     :, [tuple(x) for x in c.components].index(tuple(cc))]).tolist()}
