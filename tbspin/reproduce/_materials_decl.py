@@ -28,7 +28,9 @@ class Discretization:
 
     start_mesh: int  #: first base mesh of the ``tol`` runs (per periodic direction)
     budget_k: int  #: k-point evaluations allowed per ``tol`` run
-    curve_mesh: int  #: mesh of the E_F curve (default sub-mesh error bars)
+    #: mesh of the E_F curve (default sub-mesh error bars; a formula with ``proper_gap``: the
+    #: base of one gap-refined pass, 16 shifts of a tree of up to 16 leaves per base cell)
+    curve_mesh: int
     curve_points: int  #: E_F values of the curve (odd: E_F itself is the middle one)
     window: float = 0.5  #: half-width of the curve (eV)
     headline_tol: float = 0.02  #: relative target of the headline component
