@@ -391,38 +391,53 @@ def _sub_meshes(
     warn_long_run(integrand, kmesh, workers, stacklevel=5)
     r = submesh_integral(model, integrand, kmesh.n, ef, temperature, seed=seed,
                          chunk_size=chunk_size, method=st.method, label=label, **run_kw)
-    shape = (len(ef), len(comps)) if comps is not None else (len(ef),)
-    why = unconverged(r.samples, r.values, r.errors, r.n_components)
     hist = r.history[0]
     sub = hist["sub_mesh"]
     samp = dict(method=r.method, mesh=list(kmesh.n), sub_mesh=sub, sub_meshes=hist["sub_meshes"],
                 parts=hist["parts"], n_sub=r.n_shifts,
                 n_k=r.n_k, seed=r.seed, seed_given=seed, shifts=hist["shifts"],
-                seconds=hist["seconds"], fft_sub_meshes=hist["fft_sub_meshes"],
-                rel_warn=REL_WARN, unconverged=why, samples=r.samples.tolist())
+                seconds=hist["seconds"], fft_sub_meshes=hist["fft_sub_meshes"])
+    n = "x".join(map(str, kmesh.n))
+    return _shifted_result(
+        integrand, ef, r, kind=kind, label=label, formula=formula, temperature=temperature,
+        eta=eta, comps=comps, idx=idx, gauge=gauge, samp=samp,
+        errors=(f"{r.n_shifts} randomly shifted {sub} sub-meshes ({r.n_k} k-points, seed "
+                f"{r.seed}{_PARTS if '(' in sub else ''}); Student-t standard error (1 sigma)"),
+        shift_default=f"random: each of the {r.n_shifts} sub-meshes its own shift",
+        where=f"mesh {n}",
+        fixes=("tol= (e.g. tol=0.05, CLI --tol) converges to a target error; or a larger mesh; "
+               "or, when the Wannier fit breaks a symmetry of the crystal, symmetrize the model "
+               "first (tbspin.crystal.symmetrize, model.symmetrized(), CLI --symmetrize)"))
+
+
+def _shifted_result(
+    integrand: Integrand | BandKernel, ef: FloatArray, r: SampledIntegral, *, kind: str,
+    label: str, formula: str, temperature: float, eta: float, comps: list[list[int]] | None,
+    idx: list[str] | None, gauge: str, samp: dict[str, Any], errors: str, shift_default: str,
+    where: str, fixes: str,
+) -> ConductivityResult:
+    """The result of one randomized estimate without ``tol`` (sub-meshes or a gap-refined
+    pass): value ± Student-t error of its M estimates, ``samp`` completed with the samples and
+    the reasons it is not converged, and then a ConvergenceWarning naming ``fixes``."""
+    model, st = integrand.model, integrand.settings
+    shape = (len(ef), len(comps)) if comps is not None else (len(ef),)
+    why = unconverged(r.samples, r.values, r.errors, r.n_components)
+    samp = dict(samp, rel_warn=REL_WARN, unconverged=why, samples=r.samples.tolist())
     res = ConductivityResult(
         kind=kind, label=label, efermi=ef, raw=r.values.reshape(shape), dim=model.n_periodic,
-        formula=formula, method=st.method, gauge=gauge, mesh=kmesh.n,
-        shift=(0.0,) * len(kmesh.n), temperature=temperature, eta=float(eta), model=model.name,
-        version=__version__,
+        formula=formula, method=st.method, gauge=gauge, mesh=tuple(samp["mesh"]),
+        shift=(0.0,) * len(samp["mesh"]), temperature=temperature, eta=float(eta),
+        model=model.name, version=__version__,
         extras=dict(sampling=samp, position_operator=_position_operator(model), **st.extras(),
-                    n_k=r.n_k, seconds=hist["seconds"],
-                    errors=(f"{r.n_shifts} randomly shifted {sub} sub-meshes ({r.n_k} k-points, "
-                            f"seed {r.seed}{_PARTS if '(' in sub else ''}); Student-t standard "
-                            "error (1 sigma)"),
-                    shift_default=f"random: each of the {r.n_shifts} sub-meshes its own shift"),
+                    n_k=r.n_k, seconds=samp["seconds"], errors=errors,
+                    shift_default=shift_default),
         fingerprint=model.fingerprint(), provenance=model_provenance(model, st.record()),
         raw_errors=r.errors.reshape(shape), components=comps, indices=idx,
     )
     if why:
-        n = "x".join(map(str, kmesh.n))
         warnings.warn(
-            f"{label} on mesh {n} is not converged: {'; '.join(why)}. Fixes: tol= (e.g. "
-            "tol=0.05, CLI --tol) converges to a target error; or a larger mesh; or, when the "
-            "Wannier fit breaks a symmetry of the crystal, symmetrize the model first "
-            "(tbspin.crystal.symmetrize, model.symmetrized(), CLI --symmetrize). "
-            f"Seed {r.seed} reruns this estimate", ConvergenceWarning,
-            stacklevel=_caller_level())
+            f"{label} on {where} is not converged: {'; '.join(why)}. Fixes: {fixes}. Seed "
+            f"{samp['seed']} reruns this estimate", ConvergenceWarning, stacklevel=_caller_level())
     return res
 
 
@@ -437,13 +452,11 @@ def _gap_pass(
     for the highest E_F, so every E_F of a curve comes from the same leaves), value ± the
     Student-t error of the shifts, and a ConvergenceWarning when that estimate is not
     converged (as for the sub-mesh estimate)."""
-    model, st = integrand.model, integrand.settings
+    model = integrand.model
     root = seed if seed is not None else int(np.random.default_rng().integers(2**63))
     r = gap_refined(integrand, model, ef, mesh=mesh, gap=gap, n_shifts=GAP_PASS_SHIFTS,
                     seed=root, temperature=temperature, workers=workers,
                     runner=ChunkRunner(workers, client, None))
-    shape = (len(ef), len(comps)) if comps is not None else (len(ef),)
-    why = unconverged(r.samples, r.values, r.errors, r.n_components)
     h = r.history[0]
     n = "x".join(map(str, r.mesh))
     leaves = r.n_k // GAP_PASS_SHIFTS
@@ -451,29 +464,17 @@ def _gap_pass(
                 gauge_split=h["gauge_split"], gauge_splits=h["gauge_splits"],
                 leaf_cap=h["leaf_cap"], pilot_points=h["pilot_points"], leaves=leaves,
                 refinement=r.refinement, n_k=r.n_k, seed=root, seed_given=seed,
-                seconds=h["seconds"], rel_warn=REL_WARN, unconverged=why,
-                samples=r.samples.tolist())
-    res = ConductivityResult(
-        kind=kind, label=label, efermi=ef, raw=r.values.reshape(shape), dim=model.n_periodic,
-        formula=formula, method=st.method, gauge=gauge, mesh=r.mesh,
-        shift=(0.0,) * len(r.mesh), temperature=temperature, eta=float(eta), model=model.name,
-        version=__version__,
-        extras=dict(sampling=samp, position_operator=_position_operator(model), **st.extras(),
-                    n_k=r.n_k, seconds=h["seconds"],
-                    errors=(f"{GAP_PASS_SHIFTS} random shifts of one gap-refined tree (base "
-                            f"mesh {n}, refine_gap {gap:g} eV, {leaves} leaves; {r.n_k} "
-                            f"k-points, seed {root}); Student-t standard error (1 sigma)"),
-                    shift_default="random: each shift of the tree its own"),
-        fingerprint=model.fingerprint(), provenance=model_provenance(model, st.record()),
-        raw_errors=r.errors.reshape(shape), components=comps, indices=idx,
-    )
-    if why:
-        warnings.warn(
-            f"{label} on the gap-refined mesh {n} (refine_gap {gap:g} eV) is not converged: "
-            f"{'; '.join(why)}. Fixes: tol= (e.g. tol=0.05, CLI --tol) with refine_gap "
-            f"converges to a target error; or a larger base mesh. Seed {root} reruns this "
-            "estimate", ConvergenceWarning, stacklevel=_caller_level())
-    return res
+                seconds=h["seconds"])
+    return _shifted_result(
+        integrand, ef, r, kind=kind, label=label, formula=formula, temperature=temperature,
+        eta=eta, comps=comps, idx=idx, gauge=gauge, samp=samp,
+        errors=(f"{GAP_PASS_SHIFTS} random shifts of one gap-refined tree (base mesh {n}, "
+                f"refine_gap {gap:g} eV, {leaves} leaves; {r.n_k} k-points, seed {root}); "
+                "Student-t standard error (1 sigma)"),
+        shift_default="random: each shift of the tree its own",
+        where=f"the gap-refined mesh {n} (refine_gap {gap:g} eV)",
+        fixes="tol= (e.g. tol=0.05, CLI --tol) with refine_gap converges to a target error; or "
+              "a larger base mesh")
 
 
 def _caller_level() -> int:

@@ -28,9 +28,7 @@ class Discretization:
 
     start_mesh: int  #: first base mesh of the ``tol`` runs (per periodic direction)
     budget_k: int  #: k-point evaluations allowed per ``tol`` run
-    #: mesh of the E_F curve (default sub-mesh error bars; a formula with ``proper_gap``: the
-    #: base of one gap-refined pass, 16 shifts of a tree of up to 16 leaves per base cell)
-    curve_mesh: int
+    curve_mesh: int  #: mesh of the E_F curves (default sub-mesh error bars)
     curve_points: int  #: E_F values of the curve (odd: E_F itself is the middle one)
     window: float = 0.5  #: half-width of the curve (eV)
     headline_tol: float = 0.02  #: relative target of the headline component
@@ -38,6 +36,10 @@ class Discretization:
     #: the proper ``tol`` run samples gap-refined meshes (``refine_gap``, eV) from this base
     #: mesh instead (:mod:`tbspin.sampling.gaptree`); None: variance-driven refinement
     proper_gap: tuple[int, float] | None = None
+    #: with ``proper_gap``: base mesh of the proper E_F curve, one gap-refined pass (16 shifts
+    #: of a tree of up to 16 leaves per base cell: 256 × base² evaluations in 2D); None:
+    #: ``curve_mesh``
+    proper_curve_mesh: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,8 +192,10 @@ MATERIALS: dict[str, Material] = {
         # proper: gap-refined from 80² with 0.06 eV; the pilot bounds the gap and the s_z
         # splitting over each cell (benchmarks/README.md, eighteenth session: 0.4–0.6 % from
         # one 80² tree of 1.1 M evaluations, against 7–9 % from the value at the pilot point)
-        full=Discretization(start_mesh=24, budget_k=6_000_000, curve_mesh=48, curve_points=41,
-                            proper_gap=(80, 0.06)),
+        # curves: the conventional ones on 144² sub-meshes (20 736 k-points), the proper ones
+        # one gap-refined 48² pass (589 824 evaluations; nineteenth session)
+        full=Discretization(start_mesh=24, budget_k=6_000_000, curve_mesh=144, curve_points=41,
+                            proper_gap=(80, 0.06), proper_curve_mesh=48),
         quick=_QUICK, n_occupied=28),  # counted: 28 bands below −2.96 eV (not 36)
 }
 

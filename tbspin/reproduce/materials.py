@@ -398,8 +398,9 @@ def compute_material(mat: Material, data: Path, *, quick: bool, budget: Budget,
             # a gap-refined formula: its curve is one gap-refined pass of the curve mesh (the
             # tree built for the highest E_F; plain sub-meshes miss the peaks its tol run
             # refines, and their error bars are as wide as the curve: benchmarks/README.md)
-            c = _call(model, run, ef, mesh=st.curve_mesh, seed=SEED, client=client,
-                      workers=workers, **({} if gap is None else {"refine_gap": gap[1]}))
+            c = _call(model, run, ef, seed=SEED, client=client, workers=workers,
+                      **(dict(mesh=st.curve_mesh) if gap is None else dict(
+                          mesh=st.proper_curve_mesh or st.curve_mesh, refine_gap=gap[1])))
         rec["k_points"] += int(c.extras.get("n_k", np.prod(c.mesh)))
         cv, ce = c.to(unit), c.errors_to(unit)
         rec["curves"][f"{obs}:{formula}"] = {
