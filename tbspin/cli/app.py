@@ -200,11 +200,9 @@ def _add_integration_args(p: argparse.ArgumentParser, kind: str = "shc") -> None
                         "reached) [none]")
     p.add_argument("--budget-k", type=int, default=None, metavar="N",
                    help="largest number of k-point evaluations of a --tol run [20000000]")
-    p.add_argument("--refine-gap", type=float, default=None, metavar="EV", help="first split the "
-                   "cells where two bands with occupied weight are closer than EV (halved per "
-                   "level; tbspin.sampling.gaptree): with --tol the converged run samples such "
-                   "meshes, without it one pass of 16 random shifts of the tree of --mesh "
-                   "[none: adaptive / sub-meshes]")
+    p.add_argument("--refine-gap", type=float, default=None, metavar="EV", help="split cells where "
+                   "occupied bands come closer than EV (halved per level; tbspin.sampling.gaptree"
+                   "); with --tol every pass, else one pass of 16 shifts of --mesh's tree [none]")
     p.add_argument("--seed", type=int, default=None,
                    help="seed of the random shifts (of the sub-meshes, or of a --tol run) "
                         "[drawn; the seed used is written to the result, extras.sampling.seed]")
