@@ -401,6 +401,39 @@ def test_record_keeps_each_warning_once_with_its_repeats() -> None:
     assert _collect([gauge, "other", "other"]) == [gauge, "other (×2)"]
 
 
+def test_curve_settings_keep_the_tol_journals(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Other E_F curves (mesh, points) change a material's record key but not its journals'
+    key, so a table re-run for new curves replays its ``tol`` runs instead of recomputing
+    them (nineteenth session: a WSe₂ re-run for new curves recomputed 20 min of proper run);
+    a change of the ``tol`` runs' settings (start mesh) changes both. Quick Pt, AHC-free
+    table: the second call with other curves replays every step and chunk of the first."""
+    import dataclasses
+
+    from tbspin.reproduce import _materials_decl as decl
+    from tbspin.reproduce import materials
+
+    pt = decl.MATERIALS["pt"]
+    curves = dataclasses.replace(pt, quick=dataclasses.replace(pt.quick, curve_mesh=5,
+                                                               curve_points=3))
+    start = dataclasses.replace(pt, quick=dataclasses.replace(pt.quick, start_mesh=5))
+    assert curves.identity() != pt.identity() and curves.tol_identity() == pt.tol_identity()
+    assert start.tol_identity() != pt.tol_identity()
+    data = _data()
+    with pytest.warns(ConvergenceWarning, match="not complete"):  # quick tables: partial
+        s1 = materials.run_table(tmp_path, only="pt", quick=True, workers=1, data=data)
+    monkeypatch.setitem(decl.MATERIALS, "pt", curves)
+    with pytest.warns(ConvergenceWarning, match="not complete"):
+        s2 = materials.run_table(tmp_path, only="pt", quick=True, workers=1, data=data)
+    r1, r2 = s1["materials"][0], s2["materials"][0]
+    assert not r2.get("reused")  # another record key: recomputed, not read back
+    rec = json.loads((tmp_path / "pt.json").read_text(encoding="utf-8"))
+    assert all(run["resume"]["steps_replayed"] >= 1 and run["resume"]["chunks_computed"] == 0
+               for run in rec["tol_runs"].values())
+    assert [e["value"] for e in r1["entries"]] == [e["value"] for e in r2["entries"]]
+    assert len(rec["curves"]["shc:proper"]["efermi_eV"]) == 3
+
+
 def test_k_budget_is_not_part_of_a_materials_identity(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """A table stopped by its k budget is continued by a call with a larger one: the budget

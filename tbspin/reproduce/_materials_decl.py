@@ -129,6 +129,16 @@ class Material:
         run again with a larger one (``budget_k=``, CLI ``--budget-k``)."""
         return repr(self.with_budget_k(0))
 
+    def tol_identity(self) -> str:
+        """:meth:`identity` without what only the E_F curves use (their meshes, points and
+        window): the key of the ``tol`` runs' journals, so that a table re-run with other
+        curves replays its ``tol`` runs instead of recomputing them."""
+        def runs(d: Discretization) -> Discretization:
+            return dataclasses.replace(d, budget_k=0, curve_mesh=0, curve_points=0, window=0.0,
+                                       proper_curve_mesh=None)
+
+        return repr(dataclasses.replace(self, full=runs(self.full), quick=runs(self.quick)))
+
 
 _QUICK = Discretization(start_mesh=4, budget_k=1500, curve_mesh=4, curve_points=5,
                         headline_tol=0.3, other_tol=0.5)

@@ -462,16 +462,20 @@ def _ratios(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------- the table
-def _settings_key(mat: Material, quick: bool, inputs: dict[str, str] | None) -> str:
-    blob = json.dumps({"material": mat.identity(), "quick": quick, "seed": SEED,
+def _settings_key(mat: Material, quick: bool, inputs: dict[str, str] | None,
+                  identity: str | None = None) -> str:
+    blob = json.dumps({"material": identity or mat.identity(), "quick": quick, "seed": SEED,
                        "max_band_shift": MAX_BAND_SHIFT, "inputs": inputs}, sort_keys=True,
                       default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _key_of(mat: Material, folder: Path, quick: bool) -> str:
+def _key_of(mat: Material, folder: Path, quick: bool, journals: bool = False) -> str:
+    """The key of a material's record (inputs and settings); ``journals``: of its ``tol`` runs'
+    journals (the curves' settings left out, :meth:`Material.tol_identity`)."""
     files = [folder / mat.folder / f for f in (mat.hr, *mat.side_files)]
-    return _settings_key(mat, quick, {str(f): sha256(f) for f in files if f.is_file()})
+    return _settings_key(mat, quick, {str(f): sha256(f) for f in files if f.is_file()},
+                         mat.tol_identity() if journals else None)
 
 
 def run_table(out: Path | str = "results/materials", *, only: str | None = None,
@@ -532,7 +536,8 @@ def run_table(out: Path | str = "results/materials", *, only: str | None = None,
                                    "status": "not run", "entries": [], "ratios": [],
                                    "settings_key": key, "warnings": ["budget exhausted"]}
         else:
-            journals = out / "journals" / key[:16]  # other settings: other journals
+            # other settings of the tol runs: other journals (the curves' do not count)
+            journals = out / "journals" / _key_of(mat, folder, quick, journals=True)[:16]
             journals.mkdir(parents=True, exist_ok=True)
             rec = compute_material(mat, folder, quick=quick, budget=budget,
                                    runs_after=sum(n_runs[i + 1:]), client=client,
