@@ -120,6 +120,13 @@ def test_public_tol_run_with_refine_gap(capsys: pytest.CaptureFixture[str]) -> N
     assert cli.main(["ahc", "--model", "haldane", "--mesh", "8", "--refine-gap", "1",
                      "--no-errors"]) == 2
     assert "--refine-gap without --tol is one gap-refined pass" in capsys.readouterr().err
+    # without --tol the CLI runs the one pass and says so (Haldane M = 0: |σ_xy| = 1 e²/h)
+    assert cli.main(["ahc", "--model", "haldane", "--mesh", "8", "--refine-gap", "1",
+                     "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "16 random shifts of one gap-refined tree" in out
+    row = [ln.split() for ln in out.splitlines() if ln.strip().startswith("0.000000")][0]
+    assert abs(abs(float(row[1])) - 1.0) <= 4 * float(row[2])
 
 
 def test_one_gap_refined_pass_without_tol_gives_a_curve_from_one_tree() -> None:
