@@ -375,17 +375,18 @@ def test_proper_run_with_gap_refinement(tmp_path: Path, monkeypatch: pytest.Monk
     assert not any("(×" in w for w in lines)
     rec = json.loads((tmp_path / "pt.json").read_text(encoding="utf-8"))
     assert rec["tol_runs"]["shc:proper"]["refine_gap"] == 1.0
+    # the proper kernel depends on its gauge operators: the cell-bounded pilot acted, and the
+    # record says with which threshold (tbspin.sampling.gaptree.GAUGE_SPLIT)
+    from tbspin.sampling.gaptree import GAUGE_SPLIT
     curve = rec["curves"]["shc:proper"]
     assert curve["refine_gap"] == 1.0 and "gap-refined tree" in curve["error_method"]
+    assert curve["gauge_split"] == GAUGE_SPLIT and curve["seed"] == materials.SEED
     assert curve["k_points"] > 16 * 4**3  # 16 shifts of a tree that split 4³ cells
     mid = len(curve["efermi_eV"]) // 2
     head = next(e for e in rec["entries"] if e["headline"])
     c = curve["components"][head["component"]]
     assert np.isfinite(c["errors"][mid]) and c["errors"][mid] > 0
     assert abs(c["values"][mid] - head["value"]) <= 4 * np.hypot(c["errors"][mid], head["error"])
-    # the proper kernel depends on its gauge operators: the cell-bounded pilot acted, and the
-    # record says with which threshold (tbspin.sampling.gaptree.GAUGE_SPLIT)
-    from tbspin.sampling.gaptree import GAUGE_SPLIT
 
     assert rec["tol_runs"]["shc:proper"]["gauge_split"] == GAUGE_SPLIT
 

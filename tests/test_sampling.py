@@ -480,6 +480,9 @@ def test_growth_bounds_are_resolved_once_and_impossible_ones_refused() -> None:
             converge(kern, m, 0.0, tol=0.05, mesh=8, seed=1, **kw)
     r = tbspin.compute(m, "ahc", efermi=0.0, tol=0.2, mesh=8, seed=1)
     assert r.extras["sampling"]["growth"] == [1.5, MAX_JUMP ** 0.5]
+    # the bounds converge resolved travel with its result (read there, not resolved again)
+    assert converge(kern, m, 0.0, tol=0.2, mesh=8, seed=1, growth=1.2,
+                    max_growth=1.4).growth == (1.2, 1.4)
 
 
 def test_fft_bloch_sums_of_the_shifted_meshes_equal_the_direct_sums(monkeypatch) -> None:

@@ -37,7 +37,6 @@ from tbspin.observables._options import (
 from tbspin.observables._wedge import Wedge
 from tbspin.results.conductivity import ConductivityResult, model_provenance
 from tbspin.sampling import GENERIC_SHIFT, SampledIntegral, converge
-from tbspin.sampling.driver import growth_bounds
 from tbspin.sampling.gaptree import gap_refined
 from tbspin.sampling.rules import components as n_components
 from tbspin.sampling.rules import fermi_energies as _efermi
@@ -192,7 +191,7 @@ def _converged(
                       budget_k=budget_k, start_mesh=list(np.atleast_1d(mesh)), seed=r.seed,
                       refine_gap=refine_gap,
                       # (smallest, largest) growth per direction of the base meshes
-                      growth=list(growth_bounds(model.n_periodic)),
+                      growth=None if r.growth is None else list(r.growth),
                       # as the passes applied it (tbspin.sampling.gaptree)
                       gauge_split=next((h["gauge_split"] for h in r.history
                                         if "gauge_split" in h), None),

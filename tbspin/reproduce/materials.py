@@ -401,12 +401,16 @@ def compute_material(mat: Material, data: Path, *, quick: bool, budget: Budget,
             c = _call(model, run, ef, seed=SEED, client=client, workers=workers,
                       **(dict(mesh=st.curve_mesh) if gap is None else dict(
                           mesh=st.proper_curve_mesh or st.curve_mesh, refine_gap=gap[1])))
-        rec["k_points"] += int(c.extras.get("n_k", np.prod(c.mesh)))
+        n_curve = int(c.extras.get("n_k", np.prod(c.mesh)))
+        rec["k_points"] += n_curve
         cv, ce = c.to(unit), c.errors_to(unit)
+        samp_c = c.extras.get("sampling", {})
         rec["curves"][f"{obs}:{formula}"] = {
             "efermi_eV": ef.tolist(), "mesh": list(c.mesh), "unit": unit,
+            # what reruns a gap-refined curve: its threshold, gauge criterion and seed
             "refine_gap": None if gap is None else gap[1],
-            "k_points": int(c.extras.get("n_k", np.prod(c.mesh))),
+            "gauge_split": samp_c.get("gauge_split"), "seed": samp_c.get("seed"),
+            "k_points": n_curve,
             "error_method": ("default sub-mesh estimate (M randomly shifted sub-meshes)"
                              if gap is None else str(c.extras["errors"])),
             "components": {lab: {"values": cv[:, [tuple(x) for x in c.components].index(

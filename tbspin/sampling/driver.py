@@ -393,7 +393,7 @@ def converge(
                                            chunks_replayed=log.replayed,
                                            chunks_computed=log.computed)
     result = dataclasses.replace(result, n_k=total, history=history, converged=bool(ok),
-                                 seed=int(root), resume=resume)
+                                 seed=int(root), resume=resume, growth=(growth, max_growth))
     if ok and result.confirmed is False:
         warnings.warn(
             f"BZ integral reached {goal.describe()} on the pass that decided to stop; the confirmation "

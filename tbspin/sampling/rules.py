@@ -134,6 +134,9 @@ class SampledIntegral:
     seed : int or None
         For :func:`converge`: the root seed of the random shifts actually used (drawn when none
         was given); passing it as ``seed`` reruns the same result.
+    growth : (float, float) or None
+        For :func:`converge`: the (smallest, largest) growth factor per direction of its base
+        meshes, as resolved at its entry (:func:`tbspin.sampling.driver.growth_bounds`).
     n_components : int
         C tensor components per Fermi energy (a :class:`tbspin.bands.integrands.BandKernel`): ``values``,
         ``errors`` and the sample columns are then (nE·C,), E_F-major; the tolerance applies to
@@ -154,6 +157,7 @@ class SampledIntegral:
     n_components: int = 1
     seed: int | None = None
     resume: dict[str, int] | None = None
+    growth: tuple[float, float] | None = None
 
     @property
     def n_shifts(self) -> int:
