@@ -187,7 +187,7 @@ def test_tutorials_readme_lists_every_tutorial_and_which_need_kwant():
     kp_models = [n for n in registry.names() if registry.get(n).needs_kwant]
     table = (ROOT / "tutorials" / "README.md").read_text()
     scripts = sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.py"))
-    assert len(scripts) == 7 and "Seven tutorials" in table
+    assert len(scripts) == 8 and "Eight tutorials" in table
     for script in scripts:
         row = next((ln for ln in table.splitlines() if f"`{script.name}`" in ln), None)
         assert row is not None, script.name

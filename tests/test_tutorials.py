@@ -28,6 +28,7 @@ EXPECTED_FIGURES = {
     "05_slab_surface_gap.py": ["05_slab_bands.png", "05_gap_vs_m.png"],
     "06_hole_gas_spin_hall.py": ["06_envelopes.png", "06_subbands_rashba.png", "06_fig2_small.png"],
     "07_wannier_bi2se3_proper_spin_hall.py": ["07_bi2se3_wannier_shc.png"],
+    "08_crystal_symmetry_pt_spin_hall.py": ["08_pt_spin_hall.png"],
 }
 
 TIME_LIMIT_S = 120  # each tutorial is meant to take < 40 s; this only catches hangs
@@ -65,6 +66,8 @@ WITHOUT_DATA = [
     ("04_wannier90_import.py", "writing a nearest-neighbour graphene", "graphene_nn_hr.dat"),
     ("07_wannier_bi2se3_proper_spin_hall.py", "SKIPPED: the Wannier90 shared data "
      "bi2se3_wanniertools", "07_bi2se3_wannier_shc.png"),
+    ("08_crystal_symmetry_pt_spin_hall.py", "SKIPPED: the Wannier90 shared data "
+     "pt_wanniertools", "08_pt_spin_hall.png"),
 ]
 
 
@@ -72,9 +75,9 @@ WITHOUT_DATA = [
                          ids=[n[:2] for n, _, _ in WITHOUT_DATA])
 def test_wannier_tutorials_run_without_the_shared_data(name: str, says: str, writes: str,
                                                        tmp_path: Path) -> None:
-    """Tutorials 4 and 7 must also run on a bare checkout (``TBSPIN_SHARED_DATA``, the one
+    """Tutorials 4, 7 and 8 must also run on a bare checkout (``TBSPIN_SHARED_DATA``, the one
     variable naming the data folder, points to an absent one): tutorial 4 then writes and reads
-    its own file, tutorial 7 says it skipped, naming the folder it looked in."""
+    its own file, tutorials 7 and 8 say they skipped, naming the folder they looked in."""
     absent = tmp_path / "absent"
     env = dict(os.environ, TBSPIN_TUTORIAL_OUT=str(tmp_path / "figures"), MPLBACKEND="Agg",
                TBSPIN_SHARED_DATA=str(absent))
