@@ -83,10 +83,14 @@ def test_tree_tiles_the_zone_and_follows_the_small_gap(lower_band) -> None:
 
 def test_converge_with_gaps_reaches_the_tolerance(lower_band) -> None:
     """``converge(method="gaps")`` meets tol = 1 % confirmed, on the exact value within 4
-    errors; without ``gap`` it is refused, and so are bad thresholds."""
+    errors; the confirming tree has the deciding tree's base mesh (a coarser tree is capped on
+    larger cells: not the same estimator); without ``gap`` it is refused, and so are bad
+    thresholds."""
     h, kern = lower_band
     r = converge(kern, h, EF, tol=0.01, mesh=8, method="gaps", gap=2.0, levels=8, seed=3)
     assert r.converged and r.confirmed and r.method == "gaps"
+    last = r.history[-1]
+    assert last["pooled"] and tuple(last["confirming_mesh"]) == tuple(r.mesh)
     assert abs(abs(r.values[0]) - 1 / (2 * np.pi)) <= 4 * r.errors[0]
     with pytest.raises(ParameterError, match="gap="):
         converge(kern, h, EF, tol=0.01, mesh=8, method="gaps")
