@@ -357,14 +357,15 @@ def converge(
             # binds on larger cells, and its error falls slower than N^(−1/2) with the base
             # mesh (1T′-WSe₂: one tree's error² × evaluations 578 from 40², 36 from 48²), so
             # a ½-size confirming tree ruled the pooled error (48²: 0.96 % → 1.4 %).
-            unrefined = set(result.refinement) <= {1} or method == "gaps"
-            n_conf = (_confirming_mesh(result, goal) if unrefined and method != "gaps"
-                      else np.array(result.mesh))
+            gaps = method == "gaps"
+            unrefined = set(result.refinement) <= {1} and not gaps
+            pooled = unrefined or gaps  # a refined adaptive tree is replaced, not pooled
+            n_conf = _confirming_mesh(result, goal) if unrefined else np.array(result.mesh)
             if int(np.prod(n_conf)) * n_shifts > room():
                 result = dataclasses.replace(result, confirmed=False)
             else:
                 start = time.perf_counter() - t0
-                if method == "gaps":
+                if gaps:
                     conf = step("gap_refined", gap_refined, mesh=tuple(n_conf),
                                 n_shifts=n_shifts, seed=int(rng.integers(2**32)), **adaptive_kw)
                 else:
@@ -372,7 +373,7 @@ def converge(
                                 n_shifts=n_shifts, seed=int(rng.integers(2**32)))
                 total += conf.n_k
                 last = (conf.n_k, time.perf_counter() - t0 - start)
-                if unrefined:
+                if pooled:
                     conf = _pooled(result, conf)
                 history.append(dict(conf.history[-1], n_k=total,
                                     seconds=start + conf.history[-1]["seconds"]))
