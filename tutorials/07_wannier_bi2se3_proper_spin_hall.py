@@ -19,19 +19,18 @@
 # Wannier90 model of bulk Bi₂Se₃ from the WannierTools examples, stored in
 # `../shared/data/bi2se3_wanniertools` next to the repository, found by `tbspin.io.shared_data`
 # (`TBSPIN_SHARED_DATA=/path` names another data folder; the script skips with a message when the
-# fit is absent). An `_hr.dat` carries no lattice vectors: we read them from the POSCAR beside
-# it, and the Wannier centres from the `.wout`.
+# fit is absent). An `_hr.dat` carries no lattice vectors: `from_wannier90` reads them from the
+# POSCAR beside it, and the Wannier centres from the `.wout` beside it (the `.tar.gz` archive is
+# read as it is).
 #
-# Mesh: a small 6³ full-BZ mesh shifted off every symmetry point (shift (0.31, 0.17, 0.43) of a
-# step), and 8³ to see how much the numbers move. Error bars from adaptive refinement and the
-# convergence diagnostics come with tbspin's convergence machinery; this tutorial only shows
-# the spread between the two meshes.
+# Mesh: small 6³ and 8³ full-BZ meshes, each evaluated as 8 randomly shifted sub-meshes that
+# tile it (the error bar is their spread), to see how much the numbers move. Converged values
+# need `tol=` (tutorial 8 runs one on Pt; `docs/materials.md` has this fit's converged
+# numbers).
 
 # %%
 import os
-import shutil
 import sys
-import tarfile
 import tempfile
 import warnings
 from pathlib import Path
@@ -62,20 +61,13 @@ print("data:", DATA, "| figures go to", OUT)
 # %% [markdown]
 # ## Read the model
 #
-# Lattice from the POSCAR (first three vectors after the scale line), spinor order "block"
-# (orbitals 1–15 spin up, 16–30 spin down: the data README), centres from the `.wout`.
+# Lattice from the POSCAR, spinor order "block" (orbitals 1–15 spin up, 16–30 spin down: the
+# data README), centres from the `.wout`: all three found next to the archive.
 
 # %%
-lines = (DATA / "POSCAR").read_text().split("\n")
-lattice = float(lines[1]) * np.array([[float(x) for x in line.split()] for line in lines[2:5]])
-work = Path(tempfile.mkdtemp(prefix="tbspin_bi2se3_"))
-with tarfile.open(DATA / "wannier90_hr.dat.tar.gz") as tar:
-    members = [m for m in tar.getmembers() if m.isfile()]
-    tar.extractall(work, members=members, filter="data")
-hr = work / "wannier90_hr.dat"
-shutil.copy(DATA / "wannier90.wout", work / "wannier90.wout")
-model = tbspin.LatticeModel.from_wannier90(hr, spin_order="block", lattice=lattice)
+model = tbspin.LatticeModel.from_wannier90(DATA / "wannier90_hr.dat.tar.gz", spin_order="block")
 print(model)
+print("lattice (Å):\n", np.round(model.lattice, 4))
 e_gamma = np.linalg.eigvalsh(model.hamiltonian(np.zeros((1, 3))))[0]
 EF0 = 4.4195  # eV, the DFT Fermi level (data README), 18 occupied Wannier bands
 print("Γ eigenvalues (eV):", np.round(e_gamma[:4], 6), "... band 18/19:", e_gamma[17:19])
@@ -147,4 +139,3 @@ for formula in ("proper", "conventional"):
     v = res[8, formula].values[inside]
     assert np.ptp(v) <= 1e-9 * np.abs(v).max()
 print(f"in-gap window on the 8³ mesh: {lo:.3f} .. {hi:.3f} eV; all checks passed")
-shutil.rmtree(work, ignore_errors=True)
