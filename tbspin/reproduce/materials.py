@@ -474,12 +474,15 @@ def _settings_key(mat: Material, quick: bool, inputs: dict[str, str] | None,
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _key_of(mat: Material, folder: Path, quick: bool, journals: bool = False) -> str:
-    """The key of a material's record (inputs and settings); ``journals``: of its ``tol`` runs'
-    journals (the curves' settings left out, :meth:`Material.tol_identity`)."""
+def _inputs_of(mat: Material, folder: Path) -> dict[str, str]:
+    """{input path: sha256} of the material's files that exist."""
     files = [folder / mat.folder / f for f in (mat.hr, *mat.side_files)]
-    return _settings_key(mat, quick, {str(f): sha256(f) for f in files if f.is_file()},
-                         mat.tol_identity() if journals else None)
+    return {str(f): sha256(f) for f in files if f.is_file()}
+
+
+def _key_of(mat: Material, folder: Path, quick: bool) -> str:
+    """The key of a material's record (inputs and settings)."""
+    return _settings_key(mat, quick, _inputs_of(mat, folder))
 
 
 def run_table(out: Path | str = "results/materials", *, only: str | None = None,
@@ -529,7 +532,8 @@ def run_table(out: Path | str = "results/materials", *, only: str | None = None,
     settings = _table_settings(only, quick, budget_seconds, budget_k, workers, client)
     n_runs = [2 + int(m.ahc) for m in mats]
     for i, mat in enumerate(mats):
-        key = _key_of(mat, folder, quick)
+        inputs = _inputs_of(mat, folder)  # hashed once: the record's and the journals' key
+        key = _settings_key(mat, quick, inputs)
         done = read_material(out, mat.key, key)
         if done is not None:
             done["reused"] = True
@@ -540,8 +544,10 @@ def run_table(out: Path | str = "results/materials", *, only: str | None = None,
                                    "status": "not run", "entries": [], "ratios": [],
                                    "settings_key": key, "warnings": ["budget exhausted"]}
         else:
-            # other settings of the tol runs: other journals (the curves' do not count)
-            journals = out / "journals" / _key_of(mat, folder, quick, journals=True)[:16]
+            # other settings of the tol runs: other journals (the curves' do not count,
+            # Material.tol_identity)
+            journals = out / "journals" / _settings_key(mat, quick, inputs,
+                                                        mat.tol_identity())[:16]
             journals.mkdir(parents=True, exist_ok=True)
             rec = compute_material(mat, folder, quick=quick, budget=budget,
                                    runs_after=sum(n_runs[i + 1:]), client=client,
